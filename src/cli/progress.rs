@@ -1,0 +1,108 @@
+//! Terminal progress: a live line per worker and an overall line.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::engine::event::{Event, WorkerId};
+use crate::engine::scan::Job;
+
+/// Live bars for a batch, drawn on stdout.
+pub struct TerminalProgress {
+    multi: MultiProgress,
+    overall: ProgressBar,
+    workers: BTreeMap<WorkerId, ProgressBar>,
+    worker_style: ProgressStyle,
+}
+
+fn style(template: &str) -> ProgressStyle {
+    ProgressStyle::with_template(template)
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("█▉▊▋▌▍▎▏ ")
+}
+
+impl TerminalProgress {
+    /// Bars for a batch of `total` jobs.
+    pub fn new(total: usize) -> TerminalProgress {
+        let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stdout_with_hz(15));
+        let overall = multi.add(ProgressBar::new(total as u64));
+        overall.set_style(style(
+            "{prefix:>9} [{bar:32.cyan/blue}] {pos}/{len} {per_sec:.green} elapsed {elapsed} ETA {eta} {msg}",
+        ));
+        overall.set_prefix("overall");
+        overall.enable_steady_tick(Duration::from_millis(200));
+        TerminalProgress {
+            multi,
+            overall,
+            workers: BTreeMap::new(),
+            worker_style: style("{prefix:>9} [{bar:20.yellow/blue}] {wide_msg}"),
+        }
+    }
+
+    fn worker_bar(&mut self, worker: WorkerId) -> &ProgressBar {
+        let (multi, style) = (&self.multi, &self.worker_style);
+        self.workers.entry(worker).or_insert_with(|| {
+            let bar = multi.add(ProgressBar::new(100));
+            bar.set_style(style.clone());
+            bar.set_prefix(format!("worker {worker}"));
+            bar.set_message("idle");
+            bar
+        })
+    }
+
+    /// Updates the bars from one event.
+    pub fn observe(&mut self, jobs: &[Job], event: &Event) {
+        match event {
+            Event::WorkerStarted { worker } => {
+                self.worker_bar(*worker);
+            }
+            Event::WorkerRetiring { worker } => {
+                let bar = self.worker_bar(*worker);
+                bar.set_prefix(format!("worker {worker}*"));
+            }
+            Event::WorkerRetired { worker } => {
+                if let Some(bar) = self.workers.remove(worker) {
+                    bar.finish_and_clear();
+                    self.multi.remove(&bar);
+                }
+            }
+            Event::Stage {
+                worker,
+                job,
+                stage,
+                fraction,
+            } => {
+                let name = jobs
+                    .get(*job)
+                    .and_then(|j| j.input.file_name())
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let bar = self.worker_bar(*worker);
+                bar.set_position((stage.overall(*fraction) * 100.0) as u64);
+                bar.set_message(format!("{stage:<6} {name}"));
+            }
+            Event::Finished { worker, .. } => {
+                self.overall.inc(1);
+                if let Some(w) = worker {
+                    let bar = self.worker_bar(*w);
+                    bar.set_position(100);
+                    bar.set_message("idle");
+                }
+            }
+            Event::Paused => self.overall.set_message("paused"),
+            Event::Resumed => self.overall.set_message(""),
+            Event::Cancelling => self.overall.set_message("cancelling…"),
+            _ => {}
+        }
+    }
+
+    /// Removes the bars from the terminal.
+    pub fn finish(self) {
+        for bar in self.workers.values() {
+            bar.finish_and_clear();
+        }
+        self.overall.finish_and_clear();
+        let _ = self.multi.clear();
+    }
+}

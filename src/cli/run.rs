@@ -1,0 +1,177 @@
+//! `conveyor run`: plan, convert with live terminal progress, summarise, report.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::args::{RunArgs, default_workers};
+use super::progress::TerminalProgress;
+use crate::engine::event::Event;
+use crate::engine::pipeline::Pipeline;
+use crate::engine::pool;
+use crate::engine::recipe::Recipe;
+use crate::engine::report::{Report, ReportBuilder, Summary};
+use crate::engine::scan::{self, Action, PlanOptions, ScanOptions};
+
+/// Exit status: every file ok or skipped.
+pub const EXIT_OK: u8 = 0;
+/// Exit status: one or more files failed.
+pub const EXIT_FAILED: u8 = 1;
+/// Exit status: bad arguments.
+pub const EXIT_USAGE: u8 = 2;
+/// Exit status: interrupted.
+pub const EXIT_INTERRUPTED: u8 = 130;
+
+fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
+    let mut v = n as f64;
+    let mut unit = 0;
+    while v >= 1000.0 && unit + 1 < UNITS.len() {
+        v /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[unit])
+    }
+}
+
+fn print_summary(report: &Report, dry_run: bool) {
+    let s = &report.summary;
+    if dry_run {
+        println!(
+            "dry run: {} to convert, {} to skip, of {} inputs",
+            s.planned, s.skipped, s.total
+        );
+        return;
+    }
+    println!(
+        "converted {}, skipped {}, failed {}, cancelled {} of {} in {:.1} s ({:.1} images/s); {} → {}",
+        s.ok,
+        s.skipped,
+        s.failed,
+        s.cancelled,
+        s.total,
+        s.elapsed_seconds,
+        s.images_per_second,
+        human_bytes(s.input_bytes),
+        human_bytes(s.output_bytes)
+    );
+}
+
+/// Runs the `run` command and returns the process exit status.
+pub fn run(args: &RunArgs) -> ExitCode {
+    let recipe = args.recipe.apply(Recipe::default());
+    if let Err(e) = recipe.validate() {
+        eprintln!("conveyor: {e}");
+        return ExitCode::from(EXIT_USAGE);
+    }
+    let scan_options = ScanOptions {
+        recursive: !args.no_recursive,
+        exclude: vec![args.out.clone()],
+    };
+    let found = match scan::scan(&args.inputs, &scan_options) {
+        Ok(found) => found,
+        Err(e) => {
+            eprintln!("conveyor: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    for w in &found.warnings {
+        eprintln!("conveyor: warning: {}: {}", w.path.display(), w.reason);
+    }
+    let plan = scan::plan(
+        &found,
+        &recipe,
+        &PlanOptions {
+            out_dir: args.out.clone(),
+            shard: args.shard,
+        },
+    );
+    let workers = args.workers.map_or_else(default_workers, usize::from);
+    let base_summary = Summary {
+        workers,
+        shard: args.shard.map(|s| s.to_string()),
+        ..Summary::default()
+    };
+
+    if args.dry_run {
+        for job in &plan.jobs {
+            match &job.action {
+                Action::Convert => println!("{} → {}", job.input.display(), job.output.display()),
+                Action::Skip(reason) => println!("{} (skip: {reason})", job.input.display()),
+            }
+        }
+        let report = Report::planned(&plan.jobs, base_summary).with_scan_warnings(&plan.warnings);
+        print_summary(&report, true);
+        return finish(args, &report, EXIT_OK);
+    }
+
+    let jobs: Arc<[scan::Job]> = plan.jobs.into();
+    let mut pipeline = Pipeline::new(recipe);
+    if let Some(max) = args.max_pixels {
+        pipeline.limits.max_pixels = max;
+    }
+    super::quiet_worker_panics();
+    let started = Instant::now();
+    let handle = match pool::start(Arc::clone(&jobs), Arc::new(pipeline), workers, Arc::new(|| {})) {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("conveyor: cannot start workers: {e}");
+            return ExitCode::from(EXIT_FAILED);
+        }
+    };
+    let canceller = handle.canceller();
+    if let Err(e) = ctrlc::set_handler(move || canceller.cancel()) {
+        eprintln!("conveyor: warning: Ctrl-C will not stop cleanly: {e}");
+    }
+    let live = !args.quiet && std::io::stdout().is_terminal();
+    let mut bars = live.then(|| TerminalProgress::new(jobs.len()));
+    let mut builder = ReportBuilder::new(&jobs);
+    let mut cancelled = false;
+    for event in handle.events() {
+        builder.observe(&jobs, &event);
+        if let Some(bars) = bars.as_mut() {
+            bars.observe(&jobs, &event);
+        }
+        if let Event::BatchFinished { cancelled: c } = event {
+            cancelled = c;
+            break;
+        }
+    }
+    handle.wait();
+    if let Some(bars) = bars {
+        bars.finish();
+    }
+    let summary = Summary {
+        elapsed_seconds: started.elapsed().as_secs_f64(),
+        ..base_summary
+    };
+    let report = builder.finish(&jobs, summary).with_scan_warnings(&plan.warnings);
+    for f in report.files.iter().filter(|f| f.status == "failed") {
+        eprintln!("failed: {}: {}", f.input, f.error.as_deref().unwrap_or("unknown error"));
+    }
+    if !args.quiet || !std::io::stdout().is_terminal() {
+        print_summary(&report, false);
+    }
+    let status = if cancelled {
+        EXIT_INTERRUPTED
+    } else if report.summary.failed > 0 {
+        EXIT_FAILED
+    } else {
+        EXIT_OK
+    };
+    finish(args, &report, status)
+}
+
+fn finish(args: &RunArgs, report: &Report, status: u8) -> ExitCode {
+    if let Some(path) = &args.report
+        && let Err(e) = report.write(path)
+    {
+        eprintln!("conveyor: cannot write the report {}: {e}", path.display());
+        return ExitCode::from(status.max(EXIT_FAILED));
+    }
+    ExitCode::from(status)
+}

@@ -1,0 +1,234 @@
+//! Reading and decoding a source image, with limits checked from the header first.
+
+use std::fs::File;
+use std::io::{BufReader, Cursor, Read};
+use std::path::Path;
+
+use image::error::{ImageError, LimitErrorKind};
+use image::metadata::Orientation;
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
+
+use crate::engine::pool::JobError;
+
+/// Limits applied to every input before and during decoding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DecodeLimits {
+    /// Largest accepted width × height.
+    pub max_pixels: u64,
+    /// Largest accepted file size.
+    pub max_file_bytes: u64,
+    /// Largest single allocation a decoder may make.
+    pub max_alloc: u64,
+}
+
+impl Default for DecodeLimits {
+    fn default() -> Self {
+        DecodeLimits {
+            max_pixels: 250_000_000,
+            max_file_bytes: 1 << 30,
+            max_alloc: 4 << 30,
+        }
+    }
+}
+
+/// A decoded source and what came with it.
+pub struct Decoded {
+    /// The pixels as stored (orientation not yet applied).
+    pub image: DynamicImage,
+    /// The EXIF orientation to apply.
+    pub orientation: Orientation,
+    /// The embedded ICC profile.
+    pub icc: Option<Vec<u8>>,
+    /// The raw EXIF block (TIFF structure).
+    pub exif: Option<Vec<u8>>,
+    /// The format detected from the content.
+    pub format: ImageFormat,
+    /// Things worth telling the user.
+    pub warnings: Vec<String>,
+}
+
+fn format_name(f: ImageFormat) -> &'static str {
+    f.extensions_str()
+        .first()
+        .copied()
+        .unwrap_or("image")
+}
+
+fn describe(err: &ImageError, format: ImageFormat, limits: &DecodeLimits) -> String {
+    let name = format_name(format).to_ascii_uppercase();
+    match err {
+        ImageError::Decoding(e) => {
+            let detail = e.to_string();
+            let lower = detail.to_ascii_lowercase();
+            if lower.contains("eof") || lower.contains("end of") || lower.contains("truncat") || lower.contains("unexpected end") {
+                format!("truncated {name} data: {detail}")
+            } else {
+                format!("corrupt {name} data: {detail}")
+            }
+        }
+        ImageError::Limits(l) => match l.kind() {
+            LimitErrorKind::InsufficientMemory => format!(
+                "needs more memory than the {} MiB a decode may use",
+                limits.max_alloc >> 20
+            ),
+            _ => format!("over the decoder's limits: {l}"),
+        },
+        ImageError::Unsupported(u) => format!("unsupported {name} variant: {u}"),
+        ImageError::IoError(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+            format!("truncated {name} data (the file ends early)")
+        }
+        other => format!("cannot decode {name}: {other}"),
+    }
+}
+
+/// Reads the whole source into memory, refusing files over the size limit.
+fn read_source(path: &Path, limits: &DecodeLimits) -> Result<Vec<u8>, JobError> {
+    let file = File::open(path).map_err(|e| JobError::Failed(format!("cannot open: {e}")))?;
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    if len > limits.max_file_bytes {
+        return Err(JobError::Failed(format!(
+            "file is {} MiB, over the {} MiB limit",
+            len >> 20,
+            limits.max_file_bytes >> 20
+        )));
+    }
+    let mut data = Vec::with_capacity(len as usize);
+    file.take(limits.max_file_bytes + 1)
+        .read_to_end(&mut data)
+        .map_err(|e| JobError::Failed(format!("cannot read: {e}")))?;
+    if data.is_empty() {
+        return Err(JobError::Failed("empty file (0 bytes): not an image".into()));
+    }
+    Ok(data)
+}
+
+/// Whether a JPEG stream reaches its end-of-image marker after the first scan starts. Decoders
+/// happily fill a truncated scan with grey; a batch tool must call that a failure instead.
+pub fn jpeg_is_complete(data: &[u8]) -> bool {
+    // Walk the marker segments up to the first start-of-scan (FFDA).
+    let mut i = 2;
+    let sos = loop {
+        if i + 4 > data.len() {
+            return false;
+        }
+        if data[i] != 0xFF {
+            return false;
+        }
+        let marker = data[i + 1];
+        if marker == 0xFF {
+            i += 1; // fill byte
+            continue;
+        }
+        if marker == 0xDA {
+            break i;
+        }
+        if (0xD0..=0xD9).contains(&marker) || marker == 0x01 {
+            i += 2;
+            continue;
+        }
+        let len = usize::from(u16::from_be_bytes([data[i + 2], data[i + 3]]));
+        i += 2 + len;
+    };
+    // Entropy-coded data escapes 0xFF as FF00, so FFD9 after the first scan is the real end.
+    data[sos..].windows(2).any(|w| w == [0xFF, 0xD9])
+}
+
+/// Decodes the file at `path`, checking the size and pixel limits from the header first.
+pub fn decode(path: &Path, limits: &DecodeLimits) -> Result<Decoded, JobError> {
+    let data = read_source(path, limits)?;
+    let reader = ImageReader::new(Cursor::new(&data[..]))
+        .with_guessed_format()
+        .map_err(|e| JobError::Failed(format!("cannot read: {e}")))?;
+    let Some(format) = reader.format() else {
+        return Err(JobError::Failed(
+            "not an image: the content is not a format Conveyor reads".into(),
+        ));
+    };
+    let supported = matches!(
+        format,
+        ImageFormat::Jpeg
+            | ImageFormat::Png
+            | ImageFormat::WebP
+            | ImageFormat::Gif
+            | ImageFormat::Bmp
+            | ImageFormat::Tiff
+            | ImageFormat::Qoi
+    );
+    if !supported {
+        return Err(JobError::Failed(format!(
+            "{} images are not supported",
+            format_name(format).to_ascii_uppercase()
+        )));
+    }
+    if format == ImageFormat::Jpeg && !jpeg_is_complete(&data) {
+        return Err(JobError::Failed(
+            "truncated JPEG data: the file ends before the image does".into(),
+        ));
+    }
+    let fail = |e: ImageError| JobError::Failed(describe(&e, format, limits));
+    let mut decoder = reader.into_decoder().map_err(fail)?;
+    let (w, h) = decoder.dimensions();
+    let pixels = u64::from(w) * u64::from(h);
+    if pixels > limits.max_pixels {
+        return Err(JobError::Failed(format!(
+            "{w}x{h} is over the {}-megapixel limit",
+            limits.max_pixels / 1_000_000
+        )));
+    }
+    if w == 0 || h == 0 {
+        return Err(JobError::Failed(format!("{w}x{h}: the image has no pixels")));
+    }
+    let mut decode_limits = Limits::default();
+    decode_limits.max_alloc = Some(limits.max_alloc);
+    decoder.set_limits(decode_limits).map_err(fail)?;
+    let mut warnings = Vec::new();
+    let icc = decoder.icc_profile().unwrap_or_else(|e| {
+        warnings.push(format!("ICC profile unreadable, dropped: {e}"));
+        None
+    });
+    let exif = decoder.exif_metadata().unwrap_or(None);
+    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    let image = DynamicImage::from_decoder(decoder).map_err(fail)?;
+    Ok(Decoded {
+        image,
+        orientation,
+        icc,
+        exif,
+        format,
+        warnings,
+    })
+}
+
+/// Reads only the header: the image's displayed size (after EXIF orientation), or `None`.
+pub fn probe(path: &Path) -> Option<(u32, u32)> {
+    let file = File::open(path).ok()?;
+    let reader = ImageReader::new(BufReader::new(file))
+        .with_guessed_format()
+        .ok()?;
+    let mut decoder = reader.into_decoder().ok()?;
+    let (w, h) = decoder.dimensions();
+    let swap = matches!(
+        decoder.orientation().unwrap_or(Orientation::NoTransforms),
+        Orientation::Rotate90
+            | Orientation::Rotate270
+            | Orientation::Rotate90FlipH
+            | Orientation::Rotate270FlipH
+    );
+    Some(if swap { (h, w) } else { (w, h) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jpeg_completeness_is_judged_after_the_first_scan() {
+        // SOI, an APP0 segment containing FFD9 (must not count), SOS, data, no EOI.
+        let mut data = vec![0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x06, 0xFF, 0xD9, 0x00, 0x00];
+        data.extend_from_slice(&[0xFF, 0xDA, 0x00, 0x02, 0x12, 0xFF, 0x00, 0x34]);
+        assert!(!jpeg_is_complete(&data));
+        data.extend_from_slice(&[0xFF, 0xD9]);
+        assert!(jpeg_is_complete(&data));
+        assert!(!jpeg_is_complete(&[0xFF, 0xD8]));
+    }
+}

@@ -1,0 +1,187 @@
+//! Encoding the output format, with pixels converted to what the format can hold.
+
+use std::io::Cursor;
+
+use image::codecs::{
+    bmp::BmpEncoder, gif::GifEncoder, jpeg::JpegEncoder, png::PngEncoder, qoi::QoiEncoder,
+    tiff::TiffEncoder, webp::WebPEncoder,
+};
+use image::{ColorType, DynamicImage, ImageEncoder, ImageError, RgbImage};
+
+use crate::engine::pool::JobError;
+use crate::engine::recipe::{MetadataMode, OutputFormat, Recipe, Rgb};
+
+use super::metadata::reset_orientation;
+
+/// What travels with the pixels into the output.
+#[derive(Debug, Clone, Default)]
+pub struct Carry {
+    /// ICC profile (kept in both metadata modes: dropping it shifts colours).
+    pub icc: Option<Vec<u8>>,
+    /// EXIF block (only with metadata keep).
+    pub exif: Option<Vec<u8>>,
+}
+
+impl Carry {
+    /// Chooses what to carry for `recipe` from a source's ICC profile and EXIF block.
+    pub fn new(recipe: &Recipe, icc: Option<Vec<u8>>, exif: Option<Vec<u8>>) -> Carry {
+        let exif = match recipe.metadata {
+            MetadataMode::Strip => None,
+            MetadataMode::Keep => exif.map(|mut e| {
+                if e.starts_with(b"Exif\0\0") {
+                    e.drain(..6);
+                }
+                reset_orientation(&mut e);
+                e
+            }),
+        };
+        Carry { icc, exif }
+    }
+}
+
+/// Composites `image` over an opaque background colour.
+pub fn flatten(image: &DynamicImage, background: Rgb) -> RgbImage {
+    let rgba = image.to_rgba8();
+    let [br, bg, bb] = background.0.map(u32::from);
+    let mut out = RgbImage::new(rgba.width(), rgba.height());
+    for (dst, src) in out.pixels_mut().zip(rgba.pixels()) {
+        let [r, g, b, a] = src.0.map(u32::from);
+        let mix = |c: u32, back: u32| ((c * a + back * (255 - a) + 127) / 255) as u8;
+        dst.0 = [mix(r, br), mix(g, bg), mix(b, bb)];
+    }
+    out
+}
+
+fn is_grey(c: ColorType) -> bool {
+    matches!(c, ColorType::L8 | ColorType::La8 | ColorType::L16 | ColorType::La16)
+}
+
+/// Converts pixels to a layout `format` stores, flattening alpha where it has none.
+pub fn prepare(image: DynamicImage, format: OutputFormat, background: Rgb) -> DynamicImage {
+    let c = image.color();
+    match format {
+        OutputFormat::Jpeg | OutputFormat::Bmp => {
+            let flat = if c.has_alpha() {
+                DynamicImage::ImageRgb8(flatten(&image, background))
+            } else {
+                image
+            };
+            if format == OutputFormat::Jpeg && is_grey(c) {
+                DynamicImage::ImageLuma8(flat.to_luma8())
+            } else if matches!(flat.color(), ColorType::Rgb8) {
+                flat
+            } else {
+                DynamicImage::ImageRgb8(flat.to_rgb8())
+            }
+        }
+        OutputFormat::Png | OutputFormat::Tiff | OutputFormat::Keep => match c {
+            ColorType::L8 | ColorType::Rgb8 | ColorType::Rgba8 | ColorType::L16 => image,
+            ColorType::Rgb16 | ColorType::Rgba16 => image,
+            ColorType::La8 if format == OutputFormat::Png => image,
+            ColorType::La16 if format == OutputFormat::Png => image,
+            ColorType::La8 => DynamicImage::ImageRgba8(image.to_rgba8()),
+            ColorType::La16 => DynamicImage::ImageRgba16(image.to_rgba16()),
+            _ if c.has_alpha() => DynamicImage::ImageRgba16(image.to_rgba16()),
+            _ => DynamicImage::ImageRgb16(image.to_rgb16()),
+        },
+        OutputFormat::Webp | OutputFormat::Qoi => {
+            if c.has_alpha() {
+                DynamicImage::ImageRgba8(image.to_rgba8())
+            } else {
+                DynamicImage::ImageRgb8(image.to_rgb8())
+            }
+        }
+        OutputFormat::Gif => DynamicImage::ImageRgba8(image.to_rgba8()),
+    }
+}
+
+fn encode_error(format: OutputFormat, e: &ImageError) -> JobError {
+    JobError::Failed(format!(
+        "cannot encode {}: {e}",
+        format.name().to_ascii_uppercase()
+    ))
+}
+
+fn with_metadata<E: ImageEncoder>(mut encoder: E, carry: &Carry) -> E {
+    // Encoders that cannot carry a block say so; the output is still correct without it.
+    if let Some(icc) = &carry.icc {
+        let _ = encoder.set_icc_profile(icc.clone());
+    }
+    if let Some(exif) = &carry.exif {
+        let _ = encoder.set_exif_metadata(exif.clone());
+    }
+    encoder
+}
+
+/// Encodes prepared pixels (see [`prepare`]) as `format`.
+pub fn encode(
+    image: &DynamicImage,
+    format: OutputFormat,
+    recipe: &Recipe,
+    carry: &Carry,
+) -> Result<Vec<u8>, JobError> {
+    let mut out = Cursor::new(Vec::new());
+    let fail = |e: ImageError| encode_error(format, &e);
+    match format {
+        OutputFormat::Jpeg => {
+            let enc = JpegEncoder::new_with_quality(&mut out, recipe.quality.clamp(1, 100));
+            image.write_with_encoder(with_metadata(enc, carry)).map_err(fail)?;
+        }
+        OutputFormat::Png | OutputFormat::Keep => {
+            image
+                .write_with_encoder(with_metadata(PngEncoder::new(&mut out), carry))
+                .map_err(fail)?;
+        }
+        OutputFormat::Webp if recipe.lossless => {
+            let enc = WebPEncoder::new_lossless(&mut out);
+            image.write_with_encoder(with_metadata(enc, carry)).map_err(fail)?;
+        }
+        OutputFormat::Webp => return encode_lossy_webp(image, recipe.quality),
+        OutputFormat::Gif => {
+            image.write_with_encoder(GifEncoder::new(&mut out)).map_err(fail)?;
+        }
+        OutputFormat::Bmp => {
+            image.write_with_encoder(BmpEncoder::new(&mut out)).map_err(fail)?;
+        }
+        OutputFormat::Tiff => {
+            let enc = TiffEncoder::new(&mut out);
+            image.write_with_encoder(with_metadata(enc, carry)).map_err(fail)?;
+        }
+        OutputFormat::Qoi => {
+            image.write_with_encoder(QoiEncoder::new(&mut out)).map_err(fail)?;
+        }
+    }
+    Ok(out.into_inner())
+}
+
+/// Lossy WebP through libwebp.
+fn encode_lossy_webp(image: &DynamicImage, quality: u8) -> Result<Vec<u8>, JobError> {
+    const MAX_SIDE: u32 = 16383;
+    if image.width() > MAX_SIDE || image.height() > MAX_SIDE {
+        return Err(JobError::Failed(format!(
+            "{}x{} is too large for WebP (at most {MAX_SIDE} px a side); resize it or choose another format",
+            image.width(),
+            image.height()
+        )));
+    }
+    let q = f32::from(quality.clamp(1, 100));
+    match image {
+        DynamicImage::ImageRgba8(px) => encode_webp_pixels(px.as_raw(), px.width(), px.height(), true, q),
+        other => {
+            let px: RgbImage = other.to_rgb8();
+            encode_webp_pixels(px.as_raw(), px.width(), px.height(), false, q)
+        }
+    }
+}
+
+fn encode_webp_pixels(data: &[u8], w: u32, h: u32, alpha: bool, q: f32) -> Result<Vec<u8>, JobError> {
+    let encoder = if alpha {
+        webp::Encoder::from_rgba(data, w, h)
+    } else {
+        webp::Encoder::from_rgb(data, w, h)
+    };
+    encoder
+        .encode_simple(false, q)
+        .map(|m| m.to_vec())
+        .map_err(|e| JobError::Failed(format!("cannot encode WebP: {e:?}")))
+}

@@ -1,0 +1,77 @@
+//! The pipeline: a plain function of one job. decode ▶ orient ▶ resize ▶ encode ▶ atomic write.
+//! No threads, no channels, no UI; progress goes through a callback.
+
+pub mod decode;
+pub mod encode;
+pub mod metadata;
+pub mod resize;
+pub mod write;
+
+use crate::engine::event::{Converted, Stage};
+use crate::engine::pool::{Flow, JobError, Processor};
+use crate::engine::recipe::{OnExist, Recipe};
+use crate::engine::scan::Job;
+
+pub use decode::DecodeLimits;
+
+/// The real image pipeline for one recipe.
+#[derive(Debug, Clone)]
+pub struct Pipeline {
+    /// What to do to every image.
+    pub recipe: Recipe,
+    /// Decode limits.
+    pub limits: DecodeLimits,
+}
+
+impl Pipeline {
+    /// A pipeline for `recipe` with default limits.
+    pub fn new(recipe: Recipe) -> Pipeline {
+        Pipeline {
+            recipe,
+            limits: DecodeLimits::default(),
+        }
+    }
+}
+
+fn step(progress: &mut dyn FnMut(Stage, f32) -> Flow, stage: Stage) -> Result<(), JobError> {
+    match progress(stage, 0.0) {
+        Flow::Continue => Ok(()),
+        Flow::Cancel => Err(JobError::Cancelled),
+    }
+}
+
+impl Processor for Pipeline {
+    fn process(
+        &self,
+        job: &Job,
+        progress: &mut dyn FnMut(Stage, f32) -> Flow,
+    ) -> Result<Converted, JobError> {
+        let recipe = &self.recipe;
+        step(progress, Stage::Decode)?;
+        let decoded = decode::decode(&job.input, &self.limits)?;
+        let warnings = decoded.warnings;
+
+        step(progress, Stage::Resize)?;
+        let image = resize::orient(decoded.image, decoded.orientation);
+        let image = resize::resize(image, recipe.resize, recipe.filter, recipe.allow_upscale);
+
+        step(progress, Stage::Encode)?;
+        let (width, height) = (image.width(), image.height());
+        let image = encode::prepare(image, job.format, recipe.background);
+        let carry = encode::Carry::new(recipe, decoded.icc, decoded.exif);
+        let bytes = encode::encode(&image, job.format, recipe, &carry)?;
+        drop(image);
+
+        step(progress, Stage::Write)?;
+        let staged = write::stage(&job.output, &bytes)?;
+        // Last boundary: a cancel here drops the staged file, so nothing partial is left.
+        step(progress, Stage::Write)?;
+        staged.commit(&job.output, recipe.on_exist == OnExist::Overwrite)?;
+        Ok(Converted {
+            output_bytes: bytes.len() as u64,
+            width,
+            height,
+            warnings,
+        })
+    }
+}

@@ -1,0 +1,446 @@
+//! What to do to every image: resize, output format, quality, metadata and naming.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// How the output size is derived from the source size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ResizeSpec {
+    /// Fit inside a `w`×`h` box, aspect kept.
+    Fit(u32, u32),
+    /// Cover a `w`×`h` box, then crop the centre to exactly `w`×`h`.
+    Fill(u32, u32),
+    /// Stretch to exactly `w`×`h`.
+    Exact(u32, u32),
+    /// Scale both sides by a percentage.
+    Scale(u32),
+    /// Longest edge becomes N pixels.
+    Long(u32),
+    /// Shortest edge becomes N pixels.
+    Short(u32),
+    /// Width becomes N pixels, aspect kept.
+    Width(u32),
+    /// Height becomes N pixels, aspect kept.
+    Height(u32),
+}
+
+/// The geometry a resize produces: the size the whole image is scaled to, and the centred crop
+/// taken from it (equal to the scaled size unless the spec is `fill`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Geometry {
+    /// Size the source is scaled to.
+    pub scaled: (u32, u32),
+    /// Final output size, a centred crop of `scaled`.
+    pub output: (u32, u32),
+}
+
+/// Rounds a scaled side the way ImageMagick and libvips do: to nearest, never below 1.
+fn scaled_side(side: u32, factor: f64) -> u32 {
+    ((f64::from(side) * factor).round() as u32).max(1)
+}
+
+impl ResizeSpec {
+    /// Computes the output geometry for a `w`×`h` source. Without `allow_upscale` no side grows.
+    pub fn geometry(self, w: u32, h: u32, allow_upscale: bool) -> Geometry {
+        let (wf, hf) = (f64::from(w.max(1)), f64::from(h.max(1)));
+        let cap = |f: f64| if allow_upscale { f } else { f.min(1.0) };
+        let uniform = |f: f64| {
+            let f = cap(f);
+            let s = (scaled_side(w, f), scaled_side(h, f));
+            Geometry { scaled: s, output: s }
+        };
+        match self {
+            ResizeSpec::Fit(bw, bh) => uniform((f64::from(bw) / wf).min(f64::from(bh) / hf)),
+            ResizeSpec::Fill(bw, bh) => {
+                let f = cap((f64::from(bw) / wf).max(f64::from(bh) / hf));
+                let scaled = (scaled_side(w, f), scaled_side(h, f));
+                let output = (bw.min(scaled.0).max(1), bh.min(scaled.1).max(1));
+                Geometry { scaled, output }
+            }
+            ResizeSpec::Exact(bw, bh) => {
+                let s = if allow_upscale {
+                    (bw.max(1), bh.max(1))
+                } else {
+                    (bw.min(w).max(1), bh.min(h).max(1))
+                };
+                Geometry { scaled: s, output: s }
+            }
+            ResizeSpec::Scale(pct) => uniform(f64::from(pct) / 100.0),
+            ResizeSpec::Long(n) => uniform(f64::from(n) / wf.max(hf)),
+            ResizeSpec::Short(n) => uniform(f64::from(n) / wf.min(hf)),
+            ResizeSpec::Width(n) => uniform(f64::from(n) / wf),
+            ResizeSpec::Height(n) => uniform(f64::from(n) / hf),
+        }
+    }
+}
+
+/// Why a textual recipe option could not be understood.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ParseError(pub String);
+
+fn parse_box(s: &str) -> Option<(u32, u32)> {
+    let (w, h) = s.split_once(['x', 'X'])?;
+    let (w, h) = (w.trim().parse().ok()?, h.trim().parse().ok()?);
+    (w > 0 && h > 0).then_some((w, h))
+}
+
+fn parse_positive(s: &str) -> Option<u32> {
+    s.trim()
+        .trim_end_matches('%')
+        .parse()
+        .ok()
+        .filter(|&n| n > 0)
+}
+
+impl FromStr for ResizeSpec {
+    type Err = ParseError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || {
+            ParseError(format!(
+                "'{s}' is not a resize spec; use fit:WxH, fill:WxH, exact:WxH, scale:N%, \
+                 long:N, short:N, width:N or height:N"
+            ))
+        };
+        let (mode, arg) = s.split_once(':').ok_or_else(bad)?;
+        let spec = match mode.trim().to_ascii_lowercase().as_str() {
+            "fit" => parse_box(arg).map(|(w, h)| ResizeSpec::Fit(w, h)),
+            "fill" => parse_box(arg).map(|(w, h)| ResizeSpec::Fill(w, h)),
+            "exact" => parse_box(arg).map(|(w, h)| ResizeSpec::Exact(w, h)),
+            "scale" => parse_positive(arg).map(ResizeSpec::Scale),
+            "long" => parse_positive(arg).map(ResizeSpec::Long),
+            "short" => parse_positive(arg).map(ResizeSpec::Short),
+            "width" => parse_positive(arg).map(ResizeSpec::Width),
+            "height" => parse_positive(arg).map(ResizeSpec::Height),
+            _ => None,
+        };
+        spec.ok_or_else(bad)
+    }
+}
+
+impl fmt::Display for ResizeSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            ResizeSpec::Fit(w, h) => write!(f, "fit:{w}x{h}"),
+            ResizeSpec::Fill(w, h) => write!(f, "fill:{w}x{h}"),
+            ResizeSpec::Exact(w, h) => write!(f, "exact:{w}x{h}"),
+            ResizeSpec::Scale(p) => write!(f, "scale:{p}%"),
+            ResizeSpec::Long(n) => write!(f, "long:{n}"),
+            ResizeSpec::Short(n) => write!(f, "short:{n}"),
+            ResizeSpec::Width(n) => write!(f, "width:{n}"),
+            ResizeSpec::Height(n) => write!(f, "height:{n}"),
+        }
+    }
+}
+
+/// Declares a simple enum parsed from and printed as fixed lower-case names.
+macro_rules! named_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum $name { $($(#[$vmeta])* $variant),+ }
+
+        impl $name {
+            /// Every value, in the order shown to users.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The name used on the command line and in reports.
+            pub fn name(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = ParseError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                let lower = s.trim().to_ascii_lowercase();
+                $(if lower == $text { return Ok($name::$variant); })+
+                let names: Vec<&str> = vec![$($text),+];
+                Err(ParseError(format!("'{s}' is not one of {}", names.join(", "))))
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.name())
+            }
+        }
+    };
+}
+
+named_enum!(
+    /// The resampling filter used when resizing.
+    Filter {
+        /// Sharpest; the default.
+        Lanczos3 => "lanczos3",
+        /// Bicubic Catmull-Rom: a little softer, a little faster.
+        CatmullRom => "catmull-rom",
+        /// Bilinear: soft and fast.
+        Bilinear => "bilinear",
+        /// Nearest neighbour: blocky, for pixel art.
+        Nearest => "nearest",
+    }
+);
+
+named_enum!(
+    /// The output format; `Keep` keeps each input's own format.
+    OutputFormat {
+        /// Same format as the input.
+        Keep => "keep",
+        /// JPEG.
+        Jpeg => "jpeg",
+        /// PNG.
+        Png => "png",
+        /// WebP (lossy with a quality, or lossless).
+        Webp => "webp",
+        /// GIF.
+        Gif => "gif",
+        /// BMP.
+        Bmp => "bmp",
+        /// TIFF.
+        Tiff => "tiff",
+        /// QOI.
+        Qoi => "qoi",
+    }
+);
+
+impl OutputFormat {
+    /// The file extension written for this format (`None` for `Keep`).
+    pub fn extension(self) -> Option<&'static str> {
+        Some(match self {
+            OutputFormat::Keep => return None,
+            OutputFormat::Jpeg => "jpg",
+            OutputFormat::Png => "png",
+            OutputFormat::Webp => "webp",
+            OutputFormat::Gif => "gif",
+            OutputFormat::Bmp => "bmp",
+            OutputFormat::Tiff => "tif",
+            OutputFormat::Qoi => "qoi",
+        })
+    }
+
+    /// The concrete format an input with extension `ext` becomes.
+    pub fn resolve(self, ext: &str) -> OutputFormat {
+        if self != OutputFormat::Keep {
+            return self;
+        }
+        match ext.to_ascii_lowercase().as_str() {
+            "jpg" | "jpeg" => OutputFormat::Jpeg,
+            "png" => OutputFormat::Png,
+            "webp" => OutputFormat::Webp,
+            "gif" => OutputFormat::Gif,
+            "bmp" => OutputFormat::Bmp,
+            "tif" | "tiff" => OutputFormat::Tiff,
+            "qoi" => OutputFormat::Qoi,
+            _ => OutputFormat::Png,
+        }
+    }
+
+    /// Whether `--quality` changes this format's output.
+    pub fn uses_quality(self) -> bool {
+        matches!(
+            self,
+            OutputFormat::Jpeg | OutputFormat::Webp | OutputFormat::Keep
+        )
+    }
+
+    /// Whether this format stores transparency.
+    pub fn has_alpha(self) -> bool {
+        !matches!(self, OutputFormat::Jpeg | OutputFormat::Bmp)
+    }
+}
+
+named_enum!(
+    /// What happens to EXIF, XMP and comments.
+    MetadataMode {
+        /// Copy EXIF and the ICC profile into outputs that can carry them.
+        Keep => "keep",
+        /// Drop EXIF, XMP and comments; the ICC profile stays, since dropping it shifts colours.
+        Strip => "strip",
+    }
+);
+
+named_enum!(
+    /// What to do when the output file already exists.
+    OnExist {
+        /// Leave the existing file and report the input as skipped (re-running resumes a batch).
+        Skip => "skip",
+        /// Replace the existing file (atomically).
+        Overwrite => "overwrite",
+        /// Write beside it under the next free `-N` name.
+        Rename => "rename",
+    }
+);
+
+/// An sRGB colour that transparency is flattened onto.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rgb(pub [u8; 3]);
+
+impl FromStr for Rgb {
+    type Err = ParseError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let hex = s.trim().trim_start_matches('#');
+        let bad = || ParseError(format!("'{s}' is not a colour; use #RRGGBB"));
+        if hex.len() != 6 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(bad());
+        }
+        let byte = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).map_err(|_| bad());
+        Ok(Rgb([byte(0)?, byte(2)?, byte(4)?]))
+    }
+}
+
+impl fmt::Display for Rgb {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let [r, g, b] = self.0;
+        write!(f, "#{r:02x}{g:02x}{b:02x}")
+    }
+}
+
+/// Everything that decides what one input becomes; the same for every image in a batch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Recipe {
+    /// How to resize, or `None` to keep the size.
+    pub resize: Option<ResizeSpec>,
+    /// Resampling filter.
+    pub filter: Filter,
+    /// Output format.
+    pub format: OutputFormat,
+    /// Quality 1–100 for lossy formats.
+    pub quality: u8,
+    /// Lossless WebP.
+    pub lossless: bool,
+    /// What transparency becomes in formats without alpha.
+    pub background: Rgb,
+    /// Keep or strip metadata.
+    pub metadata: MetadataMode,
+    /// Output file name before its extension; tokens `{stem} {ext} {w} {h} {n}`.
+    pub name_template: String,
+    /// What to do when an output exists.
+    pub on_exist: OnExist,
+    /// Allow outputs larger than their sources.
+    pub allow_upscale: bool,
+}
+
+impl Default for Recipe {
+    fn default() -> Self {
+        Recipe {
+            resize: None,
+            filter: Filter::Lanczos3,
+            format: OutputFormat::Keep,
+            quality: 85,
+            lossless: false,
+            background: Rgb([255, 255, 255]),
+            metadata: MetadataMode::Keep,
+            name_template: "{stem}".to_owned(),
+            on_exist: OnExist::Skip,
+            allow_upscale: false,
+        }
+    }
+}
+
+/// The tokens a naming template may use.
+pub const NAME_TOKENS: &[&str] = &["{stem}", "{ext}", "{w}", "{h}", "{n}"];
+
+impl Recipe {
+    /// Whether the naming template needs each image's output size (read from its header).
+    pub fn name_needs_size(&self) -> bool {
+        self.name_template.contains("{w}") || self.name_template.contains("{h}")
+    }
+
+    /// Checks the template: non-empty, known tokens only, no path separators.
+    pub fn validate_template(template: &str) -> Result<(), ParseError> {
+        if template.trim().is_empty() {
+            return Err(ParseError("the naming template is empty".into()));
+        }
+        if template.contains('/') || template.contains('\\') {
+            return Err(ParseError(
+                "the naming template may not contain '/' or '\\'".into(),
+            ));
+        }
+        let mut rest = template;
+        while let Some(open) = rest.find('{') {
+            let tail = &rest[open..];
+            let close = tail
+                .find('}')
+                .ok_or_else(|| ParseError(format!("unclosed '{{' in template '{template}'")))?;
+            let token = &tail[..=close];
+            if !NAME_TOKENS.contains(&token) {
+                return Err(ParseError(format!(
+                    "unknown token {token} in template; use {}",
+                    NAME_TOKENS.join(" ")
+                )));
+            }
+            rest = &tail[close + 1..];
+        }
+        Ok(())
+    }
+
+    /// Checks every field a user can set to an out-of-range value.
+    pub fn validate(&self) -> Result<(), ParseError> {
+        if !(1..=100).contains(&self.quality) {
+            return Err(ParseError(format!(
+                "quality {} is outside 1-100",
+                self.quality
+            )));
+        }
+        Self::validate_template(&self.name_template)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_every_resize_mode() {
+        assert_eq!("fit:300x200".parse(), Ok(ResizeSpec::Fit(300, 200)));
+        assert_eq!("FILL:10X20".parse(), Ok(ResizeSpec::Fill(10, 20)));
+        assert_eq!("exact:5x6".parse(), Ok(ResizeSpec::Exact(5, 6)));
+        assert_eq!("scale:50%".parse(), Ok(ResizeSpec::Scale(50)));
+        assert_eq!("long:1600".parse(), Ok(ResizeSpec::Long(1600)));
+        assert_eq!("short:10".parse(), Ok(ResizeSpec::Short(10)));
+        assert_eq!("width:7".parse(), Ok(ResizeSpec::Width(7)));
+        assert_eq!("height:8".parse(), Ok(ResizeSpec::Height(8)));
+        for bad in ["fit:0x10", "fit:10", "long:-1", "bogus:1", "fit", "scale:0%"] {
+            assert!(bad.parse::<ResizeSpec>().is_err(), "{bad} parsed");
+        }
+        let spec = ResizeSpec::Fit(3, 4);
+        assert_eq!(spec.to_string().parse(), Ok(spec));
+    }
+
+    #[test]
+    fn geometry_keeps_aspect_and_never_enlarges_by_default() {
+        let g = ResizeSpec::Fit(300, 300).geometry(4000, 3000, false);
+        assert_eq!(g.output, (300, 225));
+        assert_eq!(ResizeSpec::Fit(300, 300).geometry(100, 50, false).output, (100, 50));
+        assert_eq!(ResizeSpec::Fit(300, 300).geometry(100, 50, true).output, (300, 150));
+        let fill = ResizeSpec::Fill(100, 100).geometry(400, 200, false);
+        assert_eq!(fill.scaled, (200, 100));
+        assert_eq!(fill.output, (100, 100));
+        assert_eq!(ResizeSpec::Exact(10, 90).geometry(40, 40, false).output, (10, 40));
+        assert_eq!(ResizeSpec::Scale(50).geometry(101, 11, false).output, (51, 6));
+        assert_eq!(ResizeSpec::Long(100).geometry(50, 200, false).output, (25, 100));
+        assert_eq!(ResizeSpec::Short(100).geometry(400, 200, false).output, (200, 100));
+        assert_eq!(ResizeSpec::Width(10).geometry(1000, 1, false).output, (10, 1));
+        assert_eq!(ResizeSpec::Height(10).geometry(30, 20, false).output, (15, 10));
+    }
+
+    #[test]
+    fn colours_formats_and_templates() {
+        assert_eq!("#ff8000".parse(), Ok(Rgb([255, 128, 0])));
+        assert!("#ff80".parse::<Rgb>().is_err());
+        assert_eq!(Rgb([1, 2, 3]).to_string(), "#010203");
+        assert_eq!("JPEG".parse(), Ok(OutputFormat::Jpeg));
+        assert!("jpg2".parse::<OutputFormat>().is_err());
+        assert_eq!(OutputFormat::Keep.resolve("TIFF"), OutputFormat::Tiff);
+        assert!(Recipe::validate_template("{stem}-{w}x{h}-{n}").is_ok());
+        assert!(Recipe::validate_template("{nope}").is_err());
+        assert!(Recipe::validate_template("a/{stem}").is_err());
+        assert!(Recipe::validate_template("{stem").is_err());
+        assert!(Recipe::validate_template(" ").is_err());
+    }
+}

@@ -1,0 +1,259 @@
+//! Per-file results and the batch summary, written as JSON or CSV.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::event::{Event, Outcome, WorkerId};
+use super::scan::{Action, Job, ScanWarning};
+
+/// One input's line in the report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FileRecord {
+    /// The source path (lossy text for non-UTF-8 names).
+    pub input: String,
+    /// The output path.
+    pub output: String,
+    /// `ok`, `skipped`, `failed`, `cancelled` or `planned`.
+    pub status: &'static str,
+    /// Why it failed or was skipped.
+    pub error: Option<String>,
+    /// Source bytes.
+    pub input_bytes: u64,
+    /// Output bytes, when written.
+    pub output_bytes: Option<u64>,
+    /// Output width, when written.
+    pub width: Option<u32>,
+    /// Output height, when written.
+    pub height: Option<u32>,
+    /// Worker time in milliseconds.
+    pub millis: u64,
+    /// The worker that ran it.
+    pub worker: Option<WorkerId>,
+    /// How the output name was chosen, when not the obvious way.
+    pub note: Option<String>,
+    /// Non-fatal remarks.
+    pub warnings: Vec<String>,
+}
+
+/// Totals for a batch.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Summary {
+    /// Inputs in this report.
+    pub total: usize,
+    /// Converted.
+    pub ok: usize,
+    /// Skipped.
+    pub skipped: usize,
+    /// Failed.
+    pub failed: usize,
+    /// Cancelled.
+    pub cancelled: usize,
+    /// Planned only (dry run).
+    pub planned: usize,
+    /// Bytes read from converted inputs.
+    pub input_bytes: u64,
+    /// Bytes written.
+    pub output_bytes: u64,
+    /// Wall time of the batch.
+    pub elapsed_seconds: f64,
+    /// Converted images per second of wall time.
+    pub images_per_second: f64,
+    /// Workers asked for at the end.
+    pub workers: usize,
+    /// The shard, if one.
+    pub shard: Option<String>,
+    /// Things the scan could not read.
+    pub scan_warnings: Vec<String>,
+}
+
+/// A whole report.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Report {
+    /// Totals.
+    pub summary: Summary,
+    /// One record per input, in plan order.
+    pub files: Vec<FileRecord>,
+}
+
+fn base_record(job: &Job, status: &'static str) -> FileRecord {
+    FileRecord {
+        input: job.input.to_string_lossy().into_owned(),
+        output: job.output.to_string_lossy().into_owned(),
+        status,
+        error: None,
+        input_bytes: job.input_bytes,
+        output_bytes: None,
+        width: None,
+        height: None,
+        millis: 0,
+        worker: None,
+        note: job.note.clone(),
+        warnings: Vec::new(),
+    }
+}
+
+/// Builds a report from a batch's `Finished` events.
+#[derive(Debug, Clone)]
+pub struct ReportBuilder {
+    records: Vec<Option<FileRecord>>,
+}
+
+impl ReportBuilder {
+    /// A builder for `jobs`, none ended yet.
+    pub fn new(jobs: &[Job]) -> ReportBuilder {
+        ReportBuilder {
+            records: vec![None; jobs.len()],
+        }
+    }
+
+    /// Takes note of an event; only `Finished` matters. Returns true if it ended a job.
+    pub fn observe(&mut self, jobs: &[Job], event: &Event) -> bool {
+        let Event::Finished {
+            worker,
+            job,
+            outcome,
+            millis,
+        } = event
+        else {
+            return false;
+        };
+        let (Some(slot), Some(j)) = (self.records.get_mut(*job), jobs.get(*job)) else {
+            return false;
+        };
+        let mut r = base_record(j, outcome.status());
+        r.worker = *worker;
+        r.millis = *millis;
+        match outcome {
+            Outcome::Ok(done) => {
+                r.output_bytes = Some(done.output_bytes);
+                r.width = Some(done.width);
+                r.height = Some(done.height);
+                r.warnings = done.warnings.clone();
+            }
+            Outcome::Skipped(reason) | Outcome::Failed(reason) => r.error = Some(reason.clone()),
+            Outcome::Cancelled => {}
+        }
+        *slot = Some(r);
+        true
+    }
+
+    /// How many jobs have ended.
+    pub fn ended(&self) -> usize {
+        self.records.iter().filter(|r| r.is_some()).count()
+    }
+
+    /// Finishes the report. Jobs with no outcome (impossible unless the pool broke its promise)
+    /// are reported as cancelled rather than dropped.
+    pub fn finish(self, jobs: &[Job], summary: Summary) -> Report {
+        let files = self
+            .records
+            .into_iter()
+            .zip(jobs)
+            .map(|(r, j)| r.unwrap_or_else(|| base_record(j, "cancelled")))
+            .collect();
+        Report::new(files, summary)
+    }
+}
+
+impl Report {
+    /// A dry run's report: every job planned (or skipped, as the plan decided).
+    pub fn planned(jobs: &[Job], summary: Summary) -> Report {
+        let files = jobs
+            .iter()
+            .map(|j| match &j.action {
+                Action::Convert => base_record(j, "planned"),
+                Action::Skip(reason) => FileRecord {
+                    error: Some(reason.clone()),
+                    ..base_record(j, "skipped")
+                },
+            })
+            .collect();
+        Report::new(files, summary)
+    }
+
+    /// Fills the counts of `summary` from `files`.
+    pub fn new(files: Vec<FileRecord>, mut summary: Summary) -> Report {
+        summary.total = files.len();
+        let count = |s: &str| files.iter().filter(|f| f.status == s).count();
+        summary.ok = count("ok");
+        summary.skipped = count("skipped");
+        summary.failed = count("failed");
+        summary.cancelled = count("cancelled");
+        summary.planned = count("planned");
+        let ok = files.iter().filter(|f| f.status == "ok");
+        summary.input_bytes = ok.clone().map(|f| f.input_bytes).sum();
+        summary.output_bytes = ok.filter_map(|f| f.output_bytes).sum();
+        summary.images_per_second = if summary.elapsed_seconds > 0.0 {
+            summary.ok as f64 / summary.elapsed_seconds
+        } else {
+            0.0
+        };
+        Report { summary, files }
+    }
+
+    /// Adds scan warnings to the summary.
+    pub fn with_scan_warnings(mut self, warnings: &[ScanWarning]) -> Report {
+        self.summary.scan_warnings = warnings
+            .iter()
+            .map(|w| format!("{}: {}", w.path.display(), w.reason))
+            .collect();
+        self
+    }
+
+    /// The report as pretty JSON: `{"summary": {...}, "files": [...]}`.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    }
+
+    /// The per-file records as CSV with a header line.
+    pub fn to_csv(&self) -> String {
+        fn field(s: &str) -> String {
+            if s.contains([',', '"', '\n', '\r']) {
+                format!("\"{}\"", s.replace('"', "\"\""))
+            } else {
+                s.to_owned()
+            }
+        }
+        fn opt<T: ToString>(v: Option<T>) -> String {
+            v.map(|x| x.to_string()).unwrap_or_default()
+        }
+        let mut out = String::from(
+            "input,output,status,error,input_bytes,output_bytes,width,height,millis,worker,note,warnings\n",
+        );
+        for f in &self.files {
+            let cells = [
+                field(&f.input),
+                field(&f.output),
+                f.status.to_owned(),
+                field(f.error.as_deref().unwrap_or("")),
+                f.input_bytes.to_string(),
+                opt(f.output_bytes),
+                opt(f.width),
+                opt(f.height),
+                f.millis.to_string(),
+                opt(f.worker),
+                field(f.note.as_deref().unwrap_or("")),
+                field(&f.warnings.join("; ")),
+            ];
+            let _ = writeln!(out, "{}", cells.join(","));
+        }
+        out
+    }
+
+    /// Writes JSON or CSV, chosen by the file's extension (`.csv` → CSV, anything else JSON).
+    pub fn write(&self, path: &Path) -> std::io::Result<()> {
+        let csv = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+        let text = if csv { self.to_csv() } else { self.to_json() };
+        if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            fs::create_dir_all(dir)?;
+        }
+        let tmp = path.with_extension("conveyor-tmp");
+        fs::write(&tmp, text)?;
+        fs::rename(&tmp, path)
+    }
+}

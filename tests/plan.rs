@@ -1,0 +1,184 @@
+//! Unit tests of scan and plan: paths, mirroring, collisions, templates, shards, skip-existing.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use conveyor::engine::recipe::{OnExist, OutputFormat, Recipe, ResizeSpec};
+use conveyor::engine::scan::{self, Action, Plan, PlanOptions, ScanOptions, Shard};
+
+fn tiny_png() -> Vec<u8> {
+    common::encode(&common::photo(8, 6), image::ImageFormat::Png)
+}
+
+fn plan_for(dir: &Path, out: &Path, recipe: &Recipe, shard: Option<Shard>) -> Plan {
+    let found = scan::scan(
+        &[dir.to_path_buf()],
+        &ScanOptions {
+            recursive: true,
+            exclude: vec![out.to_path_buf()],
+        },
+    )
+    .expect("scan");
+    scan::plan(
+        &found,
+        recipe,
+        &PlanOptions {
+            out_dir: out.to_path_buf(),
+            shard,
+        },
+    )
+}
+
+fn rel_outputs(plan: &Plan, out: &Path) -> Vec<String> {
+    plan.jobs
+        .iter()
+        .map(|j| j.output.strip_prefix(out).expect("under out").to_string_lossy().into_owned())
+        .collect()
+}
+
+fn jpeg_recipe() -> Recipe {
+    Recipe {
+        format: OutputFormat::Jpeg,
+        ..Recipe::default()
+    }
+}
+
+#[test]
+fn mirrors_folders_and_picks_images_by_extension_in_any_case() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path().join("in");
+    let out = tmp.path().join("out");
+    for rel in ["a.PNG", "x/b.jpeg", "x/y/c.Tif", "x/readme.md", "z.txt", "x/y/d.qoi"] {
+        common::put(&dir, rel, &tiny_png());
+    }
+    let plan = plan_for(&dir, &out, &Recipe::default(), None);
+    assert_eq!(rel_outputs(&plan, &out), ["a.png", "x/b.jpg", "x/y/c.tif", "x/y/d.qoi"]);
+    assert!(plan.jobs.iter().all(|j| j.action == Action::Convert));
+    let flat = scan::scan(
+        &[dir.clone()],
+        &ScanOptions {
+            recursive: false,
+            exclude: vec![],
+        },
+    )
+    .expect("scan");
+    assert_eq!(flat.found.len(), 1, "--no-recursive takes the top level only");
+}
+
+#[test]
+fn colliding_outputs_get_distinct_deterministic_names() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path().join("in");
+    let out = tmp.path().join("out");
+    // pic-1.jpg is also some input's natural name: the renamed one must not steal it.
+    for rel in ["pic.bmp", "pic.tiff", "pic.png", "pic-1.jpg"] {
+        common::put(&dir, rel, &tiny_png());
+    }
+    let plan = plan_for(&dir, &out, &jpeg_recipe(), None);
+    let names = rel_outputs(&plan, &out);
+    let unique: BTreeSet<_> = names.iter().collect();
+    assert_eq!(unique.len(), 4, "{names:?}");
+    // Inputs are sorted: pic-1.jpg, pic.bmp, pic.png, pic.tiff.
+    assert_eq!(names, ["pic-1.jpg", "pic.jpg", "pic-2.jpg", "pic-3.jpg"]);
+    let notes = plan.jobs.iter().filter(|j| j.note.is_some()).count();
+    assert_eq!(notes, 2, "each renamed output says why");
+    assert_eq!(rel_outputs(&plan_for(&dir, &out, &jpeg_recipe(), None), &out), names);
+}
+
+#[test]
+fn naming_templates_fill_every_token() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path().join("in");
+    let out = tmp.path().join("out");
+    common::put(&dir, "a.png", &common::encode(&common::photo(400, 200), image::ImageFormat::Png));
+    common::put(&dir, "b.bmp", &common::encode(&common::photo(50, 100), image::ImageFormat::Bmp));
+    let recipe = Recipe {
+        name_template: "{n}-{stem}.{ext}-{w}x{h}".into(),
+        resize: Some(ResizeSpec::Fit(100, 100)),
+        format: OutputFormat::Webp,
+        ..Recipe::default()
+    };
+    let plan = plan_for(&dir, &out, &recipe, None);
+    assert_eq!(rel_outputs(&plan, &out), ["1-a.png-100x50.webp", "2-b.bmp-50x100.webp"]);
+}
+
+#[test]
+fn shards_split_the_plan_disjointly_and_completely() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path().join("in");
+    let out = tmp.path().join("out");
+    for i in 0..40 {
+        common::put(&dir, &format!("s{}/f{i}.png", i % 4), &tiny_png());
+    }
+    let all: BTreeSet<PathBuf> = plan_for(&dir, &out, &Recipe::default(), None)
+        .jobs
+        .into_iter()
+        .map(|j| j.input)
+        .collect();
+    let mut union = BTreeSet::new();
+    for k in 1..=3 {
+        let shard = Some(Shard { index: k, count: 3 });
+        let part: BTreeSet<PathBuf> = plan_for(&dir, &out, &Recipe::default(), shard)
+            .jobs
+            .into_iter()
+            .map(|j| j.input)
+            .collect();
+        assert!(union.is_disjoint(&part), "shard {k} overlaps");
+        union.extend(part);
+    }
+    assert_eq!(union, all);
+    assert!("0/3".parse::<Shard>().is_err() && "4/3".parse::<Shard>().is_err());
+    assert_eq!("2/5".parse::<Shard>(), Ok(Shard { index: 2, count: 5 }));
+}
+
+#[test]
+fn existing_outputs_follow_the_on_exist_policy() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path().join("in");
+    let out = tmp.path().join("out");
+    common::put(&dir, "a.png", &tiny_png());
+    common::put(&out, "a.jpg", b"already here");
+    let mut recipe = jpeg_recipe();
+    let skip = plan_for(&dir, &out, &recipe, None);
+    assert_eq!(skip.jobs[0].action, Action::Skip("output exists".into()));
+    recipe.on_exist = OnExist::Overwrite;
+    let over = plan_for(&dir, &out, &recipe, None);
+    assert_eq!(over.jobs[0].action, Action::Convert);
+    assert_eq!(over.jobs[0].output, out.join("a.jpg"));
+    recipe.on_exist = OnExist::Rename;
+    let renamed = plan_for(&dir, &out, &recipe, None);
+    assert_eq!(renamed.jobs[0].output, out.join("a-1.jpg"));
+    assert!(renamed.jobs[0].note.is_some());
+}
+
+#[test]
+fn an_output_folder_inside_the_input_is_never_scanned() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path().join("in");
+    let out = dir.join("converted");
+    common::put(&dir, "a.png", &tiny_png());
+    common::put(&out, "old.png", &tiny_png());
+    let plan = plan_for(&dir, &out, &Recipe::default(), None);
+    assert_eq!(plan.jobs.len(), 1);
+    assert_eq!(plan.jobs[0].input, dir.join("a.png"));
+}
+
+#[test]
+fn outputs_never_land_on_originals() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path().join("in");
+    common::put(&dir, "a.png", &tiny_png());
+    let mut recipe = Recipe {
+        on_exist: OnExist::Overwrite,
+        ..Recipe::default()
+    };
+    let plan = plan_for(&dir, &dir, &recipe, None);
+    assert_eq!(plan.jobs.len(), 1, "an output folder equal to the input is still scanned");
+    assert!(matches!(&plan.jobs[0].action, Action::Skip(r) if r.contains("original")));
+    recipe.name_template = "{stem}-small".into();
+    let plan = plan_for(&dir, &dir, &recipe, None);
+    assert_eq!(plan.jobs[0].action, Action::Convert);
+    assert_eq!(plan.jobs[0].output, dir.join("a-small.png"));
+}
