@@ -1,4 +1,5 @@
 //! End-to-end tests through the built binary on images generated at test time.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // A failed set-up step should stop the test loudly.
 
 mod common;
 
@@ -43,17 +44,40 @@ fn converts_a_mixed_nested_folder_and_reports_bad_files() {
     let r = tmp.path().join("r.json");
 
     let run = conveyor(&[
-        "run", s(&dir), "--out", s(&out), "--resize", "fit:300x300", "--format", "jpeg",
-        "--report", s(&r),
+        "run",
+        s(&dir),
+        "--out",
+        s(&out),
+        "--resize",
+        "fit:300x300",
+        "--format",
+        "jpeg",
+        "--report",
+        s(&r),
     ]);
-    assert_eq!(run.status.code(), Some(1), "stderr: {}", String::from_utf8_lossy(&run.stderr));
-    assert_eq!(snapshot(&dir), before, "the input folder is byte-for-byte unchanged");
+    assert_eq!(
+        run.status.code(),
+        Some(1),
+        "stderr: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert_eq!(
+        snapshot(&dir),
+        before,
+        "the input folder is byte-for-byte unchanged"
+    );
 
     // Exactly one JPEG per good image, folders mirrored, the c.bmp / c.tiff collision kept apart.
     let written: BTreeSet<PathBuf> = snapshot(&out).into_keys().collect();
     let expected: BTreeSet<PathBuf> = [
-        "a.jpg", "trip/b.jpg", "trip/day2/c.jpg", "trip/day2/c-1.jpg", "trip/d.jpg",
-        "deep/e16.jpg", "deep/cmyk.jpg", "deep/grey.jpg",
+        "a.jpg",
+        "trip/b.jpg",
+        "trip/day2/c.jpg",
+        "trip/day2/c-1.jpg",
+        "trip/d.jpg",
+        "deep/e16.jpg",
+        "deep/cmyk.jpg",
+        "deep/grey.jpg",
     ]
     .iter()
     .map(PathBuf::from)
@@ -62,10 +86,16 @@ fn converts_a_mixed_nested_folder_and_reports_bad_files() {
 
     let report = read_report(&r);
     let files = files_by_input(&report);
-    assert_eq!(files.len(), good.len() + 3, "notes.txt is not in the report");
+    assert_eq!(
+        files.len(),
+        good.len() + 3,
+        "notes.txt is not in the report"
+    );
     assert!(files.iter().all(|(input, _)| !input.ends_with("notes.txt")));
     for (input, f) in &files {
-        let rel = Path::new(input).strip_prefix(&dir).expect("input under dir");
+        let rel = Path::new(input)
+            .strip_prefix(&dir)
+            .expect("input under dir");
         let rel = rel.to_str().expect("utf-8");
         if rel.starts_with("bad/") {
             assert_eq!(f["status"], "failed", "{rel}");
@@ -82,7 +112,10 @@ fn converts_a_mixed_nested_folder_and_reports_bad_files() {
         let source = image::open(dir.join(rel)).expect("source decodes");
         let output_path = PathBuf::from(f["output"].as_str().expect("output"));
         let bytes = std::fs::read(&output_path).expect("output exists");
-        assert_eq!(image::guess_format(&bytes).expect("format"), image::ImageFormat::Jpeg);
+        assert_eq!(
+            image::guess_format(&bytes).expect("format"),
+            image::ImageFormat::Jpeg
+        );
         let output = image::load_from_memory(&bytes).expect("output decodes");
         let (w, h) = (output.width(), output.height());
         assert!(w <= 300 && h <= 300, "{rel}: {w}x{h} does not fit 300x300");
@@ -91,14 +124,24 @@ fn converts_a_mixed_nested_folder_and_reports_bad_files() {
             (w as f64 / h as f64 - sw / sh).abs() < 0.02 * (sw / sh).max(1.0),
             "{rel}: aspect changed from {sw}x{sh} to {w}x{h}"
         );
-        assert!(w == 300 || h == 300 || (w as f64 == sw && h as f64 == sh), "{rel}: not fitted");
+        assert!(
+            w == 300 || h == 300 || (w as f64 == sw && h as f64 == sh),
+            "{rel}: not fitted"
+        );
         assert_eq!(f["width"], w);
         assert_eq!(f["height"], h);
         assert_eq!(f["output_bytes"], bytes.len() as u64);
         assert!(f["worker"].as_u64().is_some_and(|w| w >= 1));
     }
-    let colliding: Vec<_> = files.iter().filter(|(_, f)| f["note"].is_string()).collect();
-    assert_eq!(colliding.len(), 1, "the report says which output was renamed");
+    let colliding: Vec<_> = files
+        .iter()
+        .filter(|(_, f)| f["note"].is_string())
+        .collect();
+    assert_eq!(
+        colliding.len(),
+        1,
+        "the report says which output was renamed"
+    );
     assert_eq!(report["summary"]["failed"], 3);
     assert_eq!(report["summary"]["ok"], good.len());
 
@@ -106,17 +149,33 @@ fn converts_a_mixed_nested_folder_and_reports_bad_files() {
     let outputs_before = snapshot(&out);
     let mtimes: Vec<_> = expected
         .iter()
-        .map(|p| std::fs::metadata(out.join(p)).and_then(|m| m.modified()).expect("mtime"))
+        .map(|p| {
+            std::fs::metadata(out.join(p))
+                .and_then(|m| m.modified())
+                .expect("mtime")
+        })
         .collect();
     let again = conveyor(&[
-        "run", s(&dir), "--out", s(&out), "--resize", "fit:300x300", "--format", "jpeg",
-        "--report", s(&r),
+        "run",
+        s(&dir),
+        "--out",
+        s(&out),
+        "--resize",
+        "fit:300x300",
+        "--format",
+        "jpeg",
+        "--report",
+        s(&r),
     ]);
     assert_eq!(again.status.code(), Some(1), "the bad files still fail");
     assert_eq!(snapshot(&out), outputs_before);
     let mtimes_after: Vec<_> = expected
         .iter()
-        .map(|p| std::fs::metadata(out.join(p)).and_then(|m| m.modified()).expect("mtime"))
+        .map(|p| {
+            std::fs::metadata(out.join(p))
+                .and_then(|m| m.modified())
+                .expect("mtime")
+        })
         .collect();
     assert_eq!(mtimes, mtimes_after, "nothing rewritten");
     let second = read_report(&r);
@@ -130,12 +189,26 @@ fn dry_run_writes_nothing_and_lists_every_input() {
     let dir = tmp.path().join("in");
     let out = tmp.path().join("out");
     let good = mixed_folder(&dir);
-    let run = conveyor(&["run", s(&dir), "--out", s(&out), "--format", "png", "--dry-run"]);
+    let run = conveyor(&[
+        "run",
+        s(&dir),
+        "--out",
+        s(&out),
+        "--format",
+        "png",
+        "--dry-run",
+    ]);
     assert_eq!(run.status.code(), Some(0));
     assert!(!out.exists(), "a dry run creates nothing");
     let stdout = String::from_utf8_lossy(&run.stdout);
-    for rel in good.iter().chain(&["bad/empty.jpg", "bad/text.jpg", "bad/truncated.jpg"]) {
-        assert!(stdout.contains(s(&dir.join(rel))), "{rel} not listed:\n{stdout}");
+    for rel in good
+        .iter()
+        .chain(&["bad/empty.jpg", "bad/text.jpg", "bad/truncated.jpg"])
+    {
+        assert!(
+            stdout.contains(s(&dir.join(rel))),
+            "{rel} not listed:\n{stdout}"
+        );
     }
     assert!(!stdout.contains("notes.txt"));
 }
@@ -156,16 +229,37 @@ fn shards_are_disjoint_and_together_complete() {
     for shard in ["1/2", "2/2"] {
         let r = tmp.path().join(format!("shard{}.json", &shard[..1]));
         let run = conveyor(&[
-            "run", s(&dir), "--out", s(&out), "--format", "jpeg", "--shard", shard, "--report", s(&r),
+            "run",
+            s(&dir),
+            "--out",
+            s(&out),
+            "--format",
+            "jpeg",
+            "--shard",
+            shard,
+            "--report",
+            s(&r),
         ]);
-        assert_eq!(run.status.code(), Some(0), "{}", String::from_utf8_lossy(&run.stderr));
-        let inputs: BTreeSet<String> = files_by_input(&read_report(&r)).into_iter().map(|(i, _)| i).collect();
+        assert_eq!(
+            run.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let inputs: BTreeSet<String> = files_by_input(&read_report(&r))
+            .into_iter()
+            .map(|(i, _)| i)
+            .collect();
         assert!(!inputs.is_empty(), "shard {shard} got work");
         seen.push(inputs);
     }
     assert!(seen[0].is_disjoint(&seen[1]));
     assert_eq!(seen[0].len() + seen[1].len(), 24);
-    assert_eq!(snapshot(&out).len(), 24, "together the shards converted everything");
+    assert_eq!(
+        snapshot(&out).len(),
+        24,
+        "together the shards converted everything"
+    );
 }
 
 #[test]
@@ -180,7 +274,12 @@ fn bad_arguments_exit_2() {
         vec!["run", "/definitely/not/here", "--out", "x"],
     ] {
         let run = conveyor(&args);
-        assert_eq!(run.status.code(), Some(2), "{args:?}: {}", String::from_utf8_lossy(&run.stderr));
+        assert_eq!(
+            run.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&run.stderr)
+        );
         assert!(!run.stderr.is_empty(), "{args:?} says why");
     }
 }
@@ -201,13 +300,36 @@ fn odd_names_and_special_files_do_not_stop_the_batch() {
     assert!(made.success());
     std::os::unix::fs::symlink(&dir, dir.join("loop")).expect("symlink loop");
     let r = tmp.path().join("r.csv");
-    let run = conveyor(&["run", s(&dir), "--out", s(&out), "--format", "webp", "--report", s(&r)]);
-    assert_eq!(run.status.code(), Some(0), "{}", String::from_utf8_lossy(&run.stderr));
+    let run = conveyor(&[
+        "run",
+        s(&dir),
+        "--out",
+        s(&out),
+        "--format",
+        "webp",
+        "--report",
+        s(&r),
+    ]);
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     assert!(out.join("ok.webp").exists());
-    assert!(out.join(std::ffi::OsStr::from_bytes(b"caf\xe9.webp")).exists());
+    assert!(
+        out.join(std::ffi::OsStr::from_bytes(b"caf\xe9.webp"))
+            .exists()
+    );
     let csv = std::fs::read_to_string(&r).expect("csv report");
-    let pipe_line = csv.lines().find(|l| l.contains("pipe.jpg")).expect("FIFO reported");
-    assert!(pipe_line.contains("skipped") && pipe_line.contains("FIFO"), "{pipe_line}");
+    let pipe_line = csv
+        .lines()
+        .find(|l| l.contains("pipe.jpg"))
+        .expect("FIFO reported");
+    assert!(
+        pipe_line.contains("skipped") && pipe_line.contains("FIFO"),
+        "{pipe_line}"
+    );
     assert!(csv.starts_with("input,output,status,error"));
 }
 

@@ -1,4 +1,5 @@
 //! Unit tests of scan and plan: paths, mirroring, collisions, templates, shards, skip-existing.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // A failed set-up step should stop the test loudly.
 
 mod common;
 
@@ -34,7 +35,13 @@ fn plan_for(dir: &Path, out: &Path, recipe: &Recipe, shard: Option<Shard>) -> Pl
 fn rel_outputs(plan: &Plan, out: &Path) -> Vec<String> {
     plan.jobs
         .iter()
-        .map(|j| j.output.strip_prefix(out).expect("under out").to_string_lossy().into_owned())
+        .map(|j| {
+            j.output
+                .strip_prefix(out)
+                .expect("under out")
+                .to_string_lossy()
+                .into_owned()
+        })
         .collect()
 }
 
@@ -50,21 +57,35 @@ fn mirrors_folders_and_picks_images_by_extension_in_any_case() {
     let tmp = tempfile::tempdir().expect("tmp");
     let dir = tmp.path().join("in");
     let out = tmp.path().join("out");
-    for rel in ["a.PNG", "x/b.jpeg", "x/y/c.Tif", "x/readme.md", "z.txt", "x/y/d.qoi"] {
+    for rel in [
+        "a.PNG",
+        "x/b.jpeg",
+        "x/y/c.Tif",
+        "x/readme.md",
+        "z.txt",
+        "x/y/d.qoi",
+    ] {
         common::put(&dir, rel, &tiny_png());
     }
     let plan = plan_for(&dir, &out, &Recipe::default(), None);
-    assert_eq!(rel_outputs(&plan, &out), ["a.png", "x/b.jpg", "x/y/c.tif", "x/y/d.qoi"]);
+    assert_eq!(
+        rel_outputs(&plan, &out),
+        ["a.png", "x/b.jpg", "x/y/c.tif", "x/y/d.qoi"]
+    );
     assert!(plan.jobs.iter().all(|j| j.action == Action::Convert));
     let flat = scan::scan(
-        &[dir.clone()],
+        std::slice::from_ref(&dir),
         &ScanOptions {
             recursive: false,
             exclude: vec![],
         },
     )
     .expect("scan");
-    assert_eq!(flat.found.len(), 1, "--no-recursive takes the top level only");
+    assert_eq!(
+        flat.found.len(),
+        1,
+        "--no-recursive takes the top level only"
+    );
 }
 
 #[test]
@@ -84,7 +105,10 @@ fn colliding_outputs_get_distinct_deterministic_names() {
     assert_eq!(names, ["pic-1.jpg", "pic.jpg", "pic-2.jpg", "pic-3.jpg"]);
     let notes = plan.jobs.iter().filter(|j| j.note.is_some()).count();
     assert_eq!(notes, 2, "each renamed output says why");
-    assert_eq!(rel_outputs(&plan_for(&dir, &out, &jpeg_recipe(), None), &out), names);
+    assert_eq!(
+        rel_outputs(&plan_for(&dir, &out, &jpeg_recipe(), None), &out),
+        names
+    );
 }
 
 #[test]
@@ -92,8 +116,16 @@ fn naming_templates_fill_every_token() {
     let tmp = tempfile::tempdir().expect("tmp");
     let dir = tmp.path().join("in");
     let out = tmp.path().join("out");
-    common::put(&dir, "a.png", &common::encode(&common::photo(400, 200), image::ImageFormat::Png));
-    common::put(&dir, "b.bmp", &common::encode(&common::photo(50, 100), image::ImageFormat::Bmp));
+    common::put(
+        &dir,
+        "a.png",
+        &common::encode(&common::photo(400, 200), image::ImageFormat::Png),
+    );
+    common::put(
+        &dir,
+        "b.bmp",
+        &common::encode(&common::photo(50, 100), image::ImageFormat::Bmp),
+    );
     let recipe = Recipe {
         name_template: "{n}-{stem}.{ext}-{w}x{h}".into(),
         resize: Some(ResizeSpec::Fit(100, 100)),
@@ -101,7 +133,10 @@ fn naming_templates_fill_every_token() {
         ..Recipe::default()
     };
     let plan = plan_for(&dir, &out, &recipe, None);
-    assert_eq!(rel_outputs(&plan, &out), ["1-a.png-100x50.webp", "2-b.bmp-50x100.webp"]);
+    assert_eq!(
+        rel_outputs(&plan, &out),
+        ["1-a.png-100x50.webp", "2-b.bmp-50x100.webp"]
+    );
 }
 
 #[test]
@@ -175,7 +210,11 @@ fn outputs_never_land_on_originals() {
         ..Recipe::default()
     };
     let plan = plan_for(&dir, &dir, &recipe, None);
-    assert_eq!(plan.jobs.len(), 1, "an output folder equal to the input is still scanned");
+    assert_eq!(
+        plan.jobs.len(),
+        1,
+        "an output folder equal to the input is still scanned"
+    );
     assert!(matches!(&plan.jobs[0].action, Action::Skip(r) if r.contains("original")));
     recipe.name_template = "{stem}-small".into();
     let plan = plan_for(&dir, &dir, &recipe, None);

@@ -1,5 +1,6 @@
 //! Pool tests with a fake pipeline: every job ends exactly once under live grow/shrink, pause,
 //! cancel and panics, and no worker thread outlives its batch.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // A failed set-up step should stop the test loudly.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -145,8 +146,13 @@ impl Log {
 }
 
 fn start(fake: &Arc<Fake>, n: usize, workers: usize) -> PoolHandle {
-    pool::start(jobs(n), Arc::clone(fake) as Arc<dyn Processor>, workers, Arc::new(|| {}))
-        .expect("pool starts")
+    pool::start(
+        jobs(n),
+        Arc::clone(fake) as Arc<dyn Processor>,
+        workers,
+        Arc::new(|| {}),
+    )
+    .expect("pool starts")
 }
 
 /// Drains events until the batch ends, calling `on_finished` after each finished job.
@@ -168,7 +174,15 @@ fn every_job_ends_once_under_repeated_live_grow_and_shrink() {
     let fake = Arc::new(Fake::new(n, Duration::from_micros(200)));
     let handle = start(&fake, n, 2);
     let mut log = Log::default();
-    let schedule = [(40, 6), (80, 1), (120, 8), (170, 3), (220, 1), (260, 5), (330, 2)];
+    let schedule = [
+        (40, 6),
+        (80, 1),
+        (120, 8),
+        (170, 3),
+        (220, 1),
+        (260, 5),
+        (330, 2),
+    ];
     let mut expected_retiring = 0;
     let mut current: usize = 2;
     drive(&handle, &mut log, |h, done| {
@@ -182,8 +196,15 @@ fn every_job_ends_once_under_repeated_live_grow_and_shrink() {
     handle.wait();
     log.assert_complete(n);
     assert_eq!(log.count("ok"), n);
-    assert_eq!(log.retiring.len(), expected_retiring, "each shrink retires the surplus");
-    assert!(fake.runs.iter().all(|r| r.load(Ordering::SeqCst) == 1), "no job ran twice");
+    assert_eq!(
+        log.retiring.len(),
+        expected_retiring,
+        "each shrink retires the surplus"
+    );
+    assert!(
+        fake.runs.iter().all(|r| r.load(Ordering::SeqCst) == 1),
+        "no job ran twice"
+    );
     assert!(fake.max_running.load(Ordering::SeqCst) <= 8);
     // Grow started new workers with fresh numbers: 2 + 4 + 7 + 4 + 0... at least 2 + 4 + 7.
     assert!(log.started_workers.len() >= 2 + 4 + 7);
@@ -206,7 +227,10 @@ fn shrinking_retires_the_newest_workers_and_grow_adds_new_ones() {
     handle.wait();
     log.assert_complete(n);
     assert_eq!(log.retiring, vec![4, 3], "the newest workers retire first");
-    assert!(log.started_workers.contains(&5), "growing starts a worker with a new number");
+    assert!(
+        log.started_workers.contains(&5),
+        "growing starts a worker with a new number"
+    );
 }
 
 #[test]
@@ -275,7 +299,10 @@ fn cancel_ends_every_job_exactly_once() {
     assert_eq!(log.finished_batch, Some(true));
     let (ok, cancelled) = (log.count("ok"), log.count("cancelled"));
     assert!(ok >= 30, "jobs finished before cancel stay ok");
-    assert!(cancelled >= n - 30 - 8, "queued jobs end as cancelled, got {cancelled}");
+    assert!(
+        cancelled >= n - 30 - 8,
+        "queued jobs end as cancelled, got {cancelled}"
+    );
     assert_eq!(ok + cancelled, n);
     assert!(fake.runs.iter().all(|r| r.load(Ordering::SeqCst) <= 1));
 }
@@ -318,7 +345,11 @@ fn a_panicking_job_fails_alone_and_its_worker_carries_on() {
         }
     }
     assert_eq!(log.count("ok"), n - panicking.len());
-    assert_eq!(log.started_workers.len(), 3, "no worker died and was replaced");
+    assert_eq!(
+        log.started_workers.len(),
+        3,
+        "no worker died and was replaced"
+    );
 }
 
 #[test]
@@ -328,8 +359,13 @@ fn skipped_jobs_end_without_a_worker() {
         job.action = Action::Skip("output exists".into());
     }
     let fake = Arc::new(Fake::new(500, Duration::ZERO));
-    let handle = pool::start(list.into(), Arc::clone(&fake) as Arc<dyn Processor>, 2, Arc::new(|| {}))
-        .expect("pool starts");
+    let handle = pool::start(
+        list.into(),
+        Arc::clone(&fake) as Arc<dyn Processor>,
+        2,
+        Arc::new(|| {}),
+    )
+    .expect("pool starts");
     let mut log = Log::default();
     let mut by_worker = HashMap::new();
     for event in handle.events() {
@@ -346,7 +382,11 @@ fn skipped_jobs_end_without_a_worker() {
     assert_eq!(log.count("skipped"), 250);
     for i in (0..500).step_by(2) {
         assert_eq!(by_worker[&i], None);
-        assert_eq!(fake.runs[i].load(Ordering::SeqCst), 0, "skipped job {i} ran");
+        assert_eq!(
+            fake.runs[i].load(Ordering::SeqCst),
+            0,
+            "skipped job {i} ran"
+        );
     }
 }
 
@@ -367,16 +407,59 @@ fn dropping_the_handle_cancels_and_joins_every_thread() {
     .expect("pool starts");
     let events = handle.events().clone();
     let first = events.recv().expect("an event");
-    assert!(matches!(first, Event::BatchStarted { total: 500, workers: 3 }));
+    assert!(matches!(
+        first,
+        Event::BatchStarted {
+            total: 500,
+            workers: 3
+        }
+    ));
     drop(handle);
     let ran: usize = fake.runs.iter().map(|r| r.load(Ordering::SeqCst)).sum();
-    assert_eq!(fake.running.load(Ordering::SeqCst), 0, "no job still running after drop");
+    assert_eq!(
+        fake.running.load(Ordering::SeqCst),
+        0,
+        "no job still running after drop"
+    );
     let rest: Vec<Event> = events.try_iter().collect();
-    assert!(matches!(rest.last(), Some(Event::BatchFinished { cancelled: true })));
+    assert!(matches!(
+        rest.last(),
+        Some(Event::BatchFinished { cancelled: true })
+    ));
     let mut log = Log::default();
     log.note(&first);
     rest.iter().for_each(|e| log.note(e));
     log.assert_complete(n);
     assert!(ran < n, "drop stopped the batch early");
-    assert!(wakes.load(Ordering::SeqCst) >= rest.len(), "the waker ran for each event");
+    assert!(
+        wakes.load(Ordering::SeqCst) >= rest.len(),
+        "the waker ran for each event"
+    );
+}
+
+#[test]
+fn workers_can_be_added_and_removed_while_paused_even_after_feeding_ends() {
+    // Fewer jobs than the queue holds: the feeder is done before the first resize.
+    let n = 40;
+    let fake = Arc::new(Fake::new(n, Duration::from_micros(100)));
+    let handle = start(&fake, n, 3);
+    handle.pause();
+    let mut log = Log::default();
+    let live = |log: &Log| log.started_workers.len() - log.retired_workers.len();
+    while live(&log) < 3 {
+        log.note(&handle.events().recv().expect("event"));
+    }
+    handle.set_workers(5);
+    while live(&log) < 5 {
+        log.note(&handle.events().recv().expect("event"));
+    }
+    handle.set_workers(2);
+    while live(&log) > 2 {
+        log.note(&handle.events().recv().expect("event"));
+    }
+    assert_eq!(log.retiring, vec![5, 4, 3]);
+    handle.resume();
+    drive(&handle, &mut log, |_, _| {});
+    handle.wait();
+    log.assert_complete(n);
 }

@@ -116,7 +116,12 @@ pub fn run(args: &RunArgs) -> ExitCode {
     }
     super::quiet_worker_panics();
     let started = Instant::now();
-    let handle = match pool::start(Arc::clone(&jobs), Arc::new(pipeline), workers, Arc::new(|| {})) {
+    let handle = match pool::start(
+        Arc::clone(&jobs),
+        Arc::new(pipeline),
+        workers,
+        Arc::new(|| {}),
+    ) {
         Ok(h) => h,
         Err(e) => {
             eprintln!("conveyor: cannot start workers: {e}");
@@ -149,9 +154,15 @@ pub fn run(args: &RunArgs) -> ExitCode {
         elapsed_seconds: started.elapsed().as_secs_f64(),
         ..base_summary
     };
-    let report = builder.finish(&jobs, summary).with_scan_warnings(&plan.warnings);
+    let report = builder
+        .finish(&jobs, summary)
+        .with_scan_warnings(&plan.warnings);
     for f in report.files.iter().filter(|f| f.status == "failed") {
-        eprintln!("failed: {}: {}", f.input, f.error.as_deref().unwrap_or("unknown error"));
+        eprintln!(
+            "failed: {}: {}",
+            f.input,
+            f.error.as_deref().unwrap_or("unknown error")
+        );
     }
     if !args.quiet || !std::io::stdout().is_terminal() {
         print_summary(&report, false);

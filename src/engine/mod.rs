@@ -5,6 +5,7 @@
 pub mod event;
 pub mod pipeline;
 pub mod pool;
+pub mod preview;
 pub mod recipe;
 pub mod report;
 pub mod scan;

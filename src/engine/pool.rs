@@ -81,6 +81,8 @@ struct Shared {
     gate_open: Mutex<Option<Sender<()>>>,
     crew: Mutex<Crew>,
     busy: AtomicUsize,
+    /// Each worker sends its id here as its thread ends, so the supervisor can join it.
+    exits: Sender<WorkerId>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -218,7 +220,21 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
+/// Tells the supervisor a worker thread is ending, even if it ends by unwinding.
+struct ExitNotice<'a> {
+    shared: &'a Shared,
+    id: WorkerId,
+}
+
+impl Drop for ExitNotice<'_> {
+    fn drop(&mut self) {
+        self.shared.emit(Event::WorkerRetired { worker: self.id });
+        let _ = self.shared.exits.send(self.id);
+    }
+}
+
 fn worker_loop(shared: &Shared, id: WorkerId, retire: &Receiver<()>) {
+    let _notice = ExitNotice { shared, id };
     shared.emit(Event::WorkerStarted { worker: id });
     loop {
         if let Err(TryRecvError::Disconnected) = retire.try_recv() {
@@ -238,7 +254,6 @@ fn worker_loop(shared: &Shared, id: WorkerId, retire: &Receiver<()>) {
         shared.run_job(id, job);
         shared.busy.fetch_sub(1, Ordering::AcqRel);
     }
-    shared.emit(Event::WorkerRetired { worker: id });
 }
 
 /// Control of a running batch. Dropping it cancels the batch and waits for every thread.
@@ -281,6 +296,7 @@ pub fn start(
     let (event_tx, event_rx) = unbounded();
     // A short queue keeps back-pressure on the feeder while never starving a worker.
     let (queue_tx, queue_rx) = bounded::<JobId>(MAX_WORKERS.min(64));
+    let (exits_tx, exits_rx) = unbounded();
     let shared = Arc::new(Shared {
         jobs,
         processor,
@@ -293,6 +309,7 @@ pub fn start(
         gate_open: Mutex::new(None),
         crew: Mutex::new(Crew::default()),
         busy: AtomicUsize::new(0),
+        exits: exits_tx,
     });
     shared.emit(Event::BatchStarted {
         total: shared.jobs.len(),
@@ -302,7 +319,7 @@ pub fn start(
     let feeder_shared = Arc::clone(&shared);
     let supervisor = std::thread::Builder::new()
         .name("conveyor-feeder".into())
-        .spawn(move || supervise(&feeder_shared, queue_tx))?;
+        .spawn(move || supervise(&feeder_shared, queue_tx, &exits_rx))?;
     Ok(PoolHandle {
         shared,
         events: event_rx,
@@ -310,8 +327,9 @@ pub fn start(
     })
 }
 
-/// Feeds the queue, then waits for every worker, then reports the batch finished.
-fn supervise(shared: &Shared, queue: Sender<JobId>) {
+/// Feeds the queue, then joins workers as they end, then reports the batch finished. Workers
+/// stay in the crew until their thread has ended, so a resize meanwhile sees them.
+fn supervise(shared: &Shared, queue: Sender<JobId>, exits: &Receiver<WorkerId>) {
     for (id, job) in shared.jobs.iter().enumerate() {
         let outcome = if shared.cancelled.load(Ordering::Acquire) {
             Some(Outcome::Cancelled)
@@ -339,24 +357,28 @@ fn supervise(shared: &Shared, queue: Sender<JobId>) {
             });
         }
     }
+    // Workers leave once the closed queue is drained (or when retired).
     drop(queue);
     loop {
-        let entries = {
+        {
             let mut crew = lock(&shared.crew);
             if crew.entries.is_empty() {
                 crew.closed = true;
                 break;
             }
-            std::mem::take(&mut crew.entries)
+        }
+        let Ok(id) = exits.recv() else { break };
+        let entry = {
+            let mut crew = lock(&shared.crew);
+            let at = crew.entries.iter().position(|e| e.id == id);
+            at.map(|i| crew.entries.swap_remove(i))
         };
-        for entry in entries {
-            // Workers leave when the drained queue disconnects; `entry.retire` stays alive
-            // until after the join so that no worker mistakes the end of feeding for retiring.
-            // A worker thread catches job panics itself; a join error would mean the loop
-            // itself panicked, which there is nobody to tell about but the log.
-            if entry.thread.join().is_err() {
-                eprintln!("conveyor: worker {} stopped abnormally", entry.id);
-            }
+        // A worker thread catches job panics itself; a join error would mean the loop itself
+        // panicked, which there is nobody to tell about but the log.
+        if let Some(entry) = entry
+            && entry.thread.join().is_err()
+        {
+            eprintln!("conveyor: worker {} stopped abnormally", entry.id);
         }
     }
     // Belt and braces: a job still queued with no worker left must still end exactly once.

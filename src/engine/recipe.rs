@@ -49,7 +49,10 @@ impl ResizeSpec {
         let uniform = |f: f64| {
             let f = cap(f);
             let s = (scaled_side(w, f), scaled_side(h, f));
-            Geometry { scaled: s, output: s }
+            Geometry {
+                scaled: s,
+                output: s,
+            }
         };
         match self {
             ResizeSpec::Fit(bw, bh) => uniform((f64::from(bw) / wf).min(f64::from(bh) / hf)),
@@ -65,7 +68,10 @@ impl ResizeSpec {
                 } else {
                     (bw.min(w).max(1), bh.min(h).max(1))
                 };
-                Geometry { scaled: s, output: s }
+                Geometry {
+                    scaled: s,
+                    output: s,
+                }
             }
             ResizeSpec::Scale(pct) => uniform(f64::from(pct) / 100.0),
             ResizeSpec::Long(n) => uniform(f64::from(n) / wf.max(hf)),
@@ -405,7 +411,9 @@ mod tests {
         assert_eq!("short:10".parse(), Ok(ResizeSpec::Short(10)));
         assert_eq!("width:7".parse(), Ok(ResizeSpec::Width(7)));
         assert_eq!("height:8".parse(), Ok(ResizeSpec::Height(8)));
-        for bad in ["fit:0x10", "fit:10", "long:-1", "bogus:1", "fit", "scale:0%"] {
+        for bad in [
+            "fit:0x10", "fit:10", "long:-1", "bogus:1", "fit", "scale:0%",
+        ] {
             assert!(bad.parse::<ResizeSpec>().is_err(), "{bad} parsed");
         }
         let spec = ResizeSpec::Fit(3, 4);
@@ -416,17 +424,41 @@ mod tests {
     fn geometry_keeps_aspect_and_never_enlarges_by_default() {
         let g = ResizeSpec::Fit(300, 300).geometry(4000, 3000, false);
         assert_eq!(g.output, (300, 225));
-        assert_eq!(ResizeSpec::Fit(300, 300).geometry(100, 50, false).output, (100, 50));
-        assert_eq!(ResizeSpec::Fit(300, 300).geometry(100, 50, true).output, (300, 150));
+        assert_eq!(
+            ResizeSpec::Fit(300, 300).geometry(100, 50, false).output,
+            (100, 50)
+        );
+        assert_eq!(
+            ResizeSpec::Fit(300, 300).geometry(100, 50, true).output,
+            (300, 150)
+        );
         let fill = ResizeSpec::Fill(100, 100).geometry(400, 200, false);
         assert_eq!(fill.scaled, (200, 100));
         assert_eq!(fill.output, (100, 100));
-        assert_eq!(ResizeSpec::Exact(10, 90).geometry(40, 40, false).output, (10, 40));
-        assert_eq!(ResizeSpec::Scale(50).geometry(101, 11, false).output, (51, 6));
-        assert_eq!(ResizeSpec::Long(100).geometry(50, 200, false).output, (25, 100));
-        assert_eq!(ResizeSpec::Short(100).geometry(400, 200, false).output, (200, 100));
-        assert_eq!(ResizeSpec::Width(10).geometry(1000, 1, false).output, (10, 1));
-        assert_eq!(ResizeSpec::Height(10).geometry(30, 20, false).output, (15, 10));
+        assert_eq!(
+            ResizeSpec::Exact(10, 90).geometry(40, 40, false).output,
+            (10, 40)
+        );
+        assert_eq!(
+            ResizeSpec::Scale(50).geometry(101, 11, false).output,
+            (51, 6)
+        );
+        assert_eq!(
+            ResizeSpec::Long(100).geometry(50, 200, false).output,
+            (25, 100)
+        );
+        assert_eq!(
+            ResizeSpec::Short(100).geometry(400, 200, false).output,
+            (200, 100)
+        );
+        assert_eq!(
+            ResizeSpec::Width(10).geometry(1000, 1, false).output,
+            (10, 1)
+        );
+        assert_eq!(
+            ResizeSpec::Height(10).geometry(30, 20, false).output,
+            (15, 10)
+        );
     }
 
     #[test]

@@ -327,7 +327,13 @@ pub struct PlanOptions {
 }
 
 /// Renders the naming template for one input.
-pub fn render_name(template: &str, stem: &OsStr, ext: &OsStr, size: (u32, u32), n: usize) -> OsString {
+pub fn render_name(
+    template: &str,
+    stem: &OsStr,
+    ext: &OsStr,
+    size: (u32, u32),
+    n: usize,
+) -> OsString {
     let mut out = OsString::new();
     let mut rest = template;
     while let Some(open) = rest.find('{') {
@@ -368,7 +374,9 @@ pub fn plan(scan: &Scan, recipe: &Recipe, options: &PlanOptions) -> Plan {
         .found
         .iter()
         .map(|f| match roots_resolved.get(f.root) {
-            Some(root) if fs::metadata(&scan.roots[f.root]).is_ok_and(|m| m.is_dir()) => root.join(&f.rel),
+            Some(root) if fs::metadata(&scan.roots[f.root]).is_ok_and(|m| m.is_dir()) => {
+                root.join(&f.rel)
+            }
             _ => resolve(&f.path),
         })
         .collect();
@@ -457,11 +465,14 @@ pub fn plan(scan: &Scan, recipe: &Recipe, options: &PlanOptions) -> Plan {
             action: Action::Convert,
             note,
         };
-        let resolved_out = out_resolved.join(job.output.strip_prefix(out_dir).unwrap_or(&job.output));
+        let resolved_out =
+            out_resolved.join(job.output.strip_prefix(out_dir).unwrap_or(&job.output));
         if let Some(reason) = &f.skip {
             job.action = Action::Skip(reason.clone());
         } else if originals.contains(&resolved_out) {
-            job.action = Action::Skip("the output would replace an original; choose another output folder or name".into());
+            job.action = Action::Skip(
+                "the output would replace an original; choose another output folder or name".into(),
+            );
         } else if fs::symlink_metadata(&job.output).is_ok() {
             match recipe.on_exist {
                 OnExist::Skip => job.action = Action::Skip("output exists".into()),

@@ -1,5 +1,5 @@
 //! Test helpers: small images generated at run time, and folder snapshots.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -23,7 +23,11 @@ pub fn logo(w: u32, h: u32) -> DynamicImage {
     DynamicImage::ImageRgba8(ImageBuffer::from_fn(w, h, |x, y| {
         let (dx, dy) = (x as f32 - w as f32 / 2.0, y as f32 - h as f32 / 2.0);
         let inside = dx * dx + dy * dy < (w.min(h) as f32 / 2.5).powi(2);
-        if inside { Rgba([220, 20, 30, 255]) } else { Rgba([0, 0, 0, 0]) }
+        if inside {
+            Rgba([220, 20, 30, 255])
+        } else {
+            Rgba([0, 0, 0, 0])
+        }
     }))
 }
 
@@ -36,7 +40,9 @@ pub fn deep(w: u32, h: u32) -> DynamicImage {
 
 /// A greyscale gradient.
 pub fn grey(w: u32, h: u32) -> DynamicImage {
-    DynamicImage::ImageLuma8(ImageBuffer::from_fn(w, h, |x, _| Luma([(x * 255 / w) as u8])))
+    DynamicImage::ImageLuma8(ImageBuffer::from_fn(w, h, |x, _| {
+        Luma([(x * 255 / w) as u8])
+    }))
 }
 
 /// Encodes `img` as `format`.
@@ -92,13 +98,33 @@ pub fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
 /// folders, three bad files and a text file. Returns the relative paths of the good images.
 pub fn mixed_folder(dir: &Path) -> Vec<&'static str> {
     put(dir, "a.jpg", &encode(&photo(640, 480), ImageFormat::Jpeg));
-    put(dir, "trip/b.png", &encode(&logo(500, 200), ImageFormat::Png));
-    put(dir, "trip/day2/c.bmp", &encode(&photo(200, 400), ImageFormat::Bmp));
-    put(dir, "trip/day2/c.tiff", &encode(&photo(301, 300), ImageFormat::Tiff));
+    put(
+        dir,
+        "trip/b.png",
+        &encode(&logo(500, 200), ImageFormat::Png),
+    );
+    put(
+        dir,
+        "trip/day2/c.bmp",
+        &encode(&photo(200, 400), ImageFormat::Bmp),
+    );
+    put(
+        dir,
+        "trip/day2/c.tiff",
+        &encode(&photo(301, 300), ImageFormat::Tiff),
+    );
     put(dir, "trip/d.gif", &encode(&logo(120, 90), ImageFormat::Gif));
-    put(dir, "deep/e16.png", &encode(&deep(400, 600), ImageFormat::Png));
+    put(
+        dir,
+        "deep/e16.png",
+        &encode(&deep(400, 600), ImageFormat::Png),
+    );
     put(dir, "deep/cmyk.jpg", &cmyk_jpeg(800, 500));
-    put(dir, "deep/grey.JPG", &encode(&grey(310, 310), ImageFormat::Jpeg));
+    put(
+        dir,
+        "deep/grey.JPG",
+        &encode(&grey(310, 310), ImageFormat::Jpeg),
+    );
     put(dir, "bad/empty.jpg", b"");
     put(dir, "bad/text.jpg", b"this is not a picture, just words\n");
     let full = encode(&photo(400, 300), ImageFormat::Jpeg);

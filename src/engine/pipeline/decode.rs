@@ -48,10 +48,7 @@ pub struct Decoded {
 }
 
 fn format_name(f: ImageFormat) -> &'static str {
-    f.extensions_str()
-        .first()
-        .copied()
-        .unwrap_or("image")
+    f.extensions_str().first().copied().unwrap_or("image")
 }
 
 fn describe(err: &ImageError, format: ImageFormat, limits: &DecodeLimits) -> String {
@@ -60,7 +57,11 @@ fn describe(err: &ImageError, format: ImageFormat, limits: &DecodeLimits) -> Str
         ImageError::Decoding(e) => {
             let detail = e.to_string();
             let lower = detail.to_ascii_lowercase();
-            if lower.contains("eof") || lower.contains("end of") || lower.contains("truncat") || lower.contains("unexpected end") {
+            if lower.contains("eof")
+                || lower.contains("end of")
+                || lower.contains("truncat")
+                || lower.contains("unexpected end")
+            {
                 format!("truncated {name} data: {detail}")
             } else {
                 format!("corrupt {name} data: {detail}")
@@ -97,7 +98,9 @@ fn read_source(path: &Path, limits: &DecodeLimits) -> Result<Vec<u8>, JobError> 
         .read_to_end(&mut data)
         .map_err(|e| JobError::Failed(format!("cannot read: {e}")))?;
     if data.is_empty() {
-        return Err(JobError::Failed("empty file (0 bytes): not an image".into()));
+        return Err(JobError::Failed(
+            "empty file (0 bytes): not an image".into(),
+        ));
     }
     Ok(data)
 }
@@ -176,7 +179,9 @@ pub fn decode(path: &Path, limits: &DecodeLimits) -> Result<Decoded, JobError> {
         )));
     }
     if w == 0 || h == 0 {
-        return Err(JobError::Failed(format!("{w}x{h}: the image has no pixels")));
+        return Err(JobError::Failed(format!(
+            "{w}x{h}: the image has no pixels"
+        )));
     }
     let mut decode_limits = Limits::default();
     decode_limits.max_alloc = Some(limits.max_alloc);

@@ -53,7 +53,10 @@ pub fn flatten(image: &DynamicImage, background: Rgb) -> RgbImage {
 }
 
 fn is_grey(c: ColorType) -> bool {
-    matches!(c, ColorType::L8 | ColorType::La8 | ColorType::L16 | ColorType::La16)
+    matches!(
+        c,
+        ColorType::L8 | ColorType::La8 | ColorType::L16 | ColorType::La16
+    )
 }
 
 /// Converts pixels to a layout `format` stores, flattening alpha where it has none.
@@ -125,7 +128,9 @@ pub fn encode(
     match format {
         OutputFormat::Jpeg => {
             let enc = JpegEncoder::new_with_quality(&mut out, recipe.quality.clamp(1, 100));
-            image.write_with_encoder(with_metadata(enc, carry)).map_err(fail)?;
+            image
+                .write_with_encoder(with_metadata(enc, carry))
+                .map_err(fail)?;
         }
         OutputFormat::Png | OutputFormat::Keep => {
             image
@@ -134,21 +139,31 @@ pub fn encode(
         }
         OutputFormat::Webp if recipe.lossless => {
             let enc = WebPEncoder::new_lossless(&mut out);
-            image.write_with_encoder(with_metadata(enc, carry)).map_err(fail)?;
+            image
+                .write_with_encoder(with_metadata(enc, carry))
+                .map_err(fail)?;
         }
         OutputFormat::Webp => return encode_lossy_webp(image, recipe.quality),
         OutputFormat::Gif => {
-            image.write_with_encoder(GifEncoder::new(&mut out)).map_err(fail)?;
+            image
+                .write_with_encoder(GifEncoder::new(&mut out))
+                .map_err(fail)?;
         }
         OutputFormat::Bmp => {
-            image.write_with_encoder(BmpEncoder::new(&mut out)).map_err(fail)?;
+            image
+                .write_with_encoder(BmpEncoder::new(&mut out))
+                .map_err(fail)?;
         }
         OutputFormat::Tiff => {
             let enc = TiffEncoder::new(&mut out);
-            image.write_with_encoder(with_metadata(enc, carry)).map_err(fail)?;
+            image
+                .write_with_encoder(with_metadata(enc, carry))
+                .map_err(fail)?;
         }
         OutputFormat::Qoi => {
-            image.write_with_encoder(QoiEncoder::new(&mut out)).map_err(fail)?;
+            image
+                .write_with_encoder(QoiEncoder::new(&mut out))
+                .map_err(fail)?;
         }
     }
     Ok(out.into_inner())
@@ -166,7 +181,9 @@ fn encode_lossy_webp(image: &DynamicImage, quality: u8) -> Result<Vec<u8>, JobEr
     }
     let q = f32::from(quality.clamp(1, 100));
     match image {
-        DynamicImage::ImageRgba8(px) => encode_webp_pixels(px.as_raw(), px.width(), px.height(), true, q),
+        DynamicImage::ImageRgba8(px) => {
+            encode_webp_pixels(px.as_raw(), px.width(), px.height(), true, q)
+        }
         other => {
             let px: RgbImage = other.to_rgb8();
             encode_webp_pixels(px.as_raw(), px.width(), px.height(), false, q)
@@ -174,7 +191,13 @@ fn encode_lossy_webp(image: &DynamicImage, quality: u8) -> Result<Vec<u8>, JobEr
     }
 }
 
-fn encode_webp_pixels(data: &[u8], w: u32, h: u32, alpha: bool, q: f32) -> Result<Vec<u8>, JobError> {
+fn encode_webp_pixels(
+    data: &[u8],
+    w: u32,
+    h: u32,
+    alpha: bool,
+    q: f32,
+) -> Result<Vec<u8>, JobError> {
     let encoder = if alpha {
         webp::Encoder::from_rgba(data, w, h)
     } else {

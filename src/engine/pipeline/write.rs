@@ -14,7 +14,9 @@ pub const TEMP_SUFFIX: &str = ".tmp";
 fn io_reason(e: &std::io::Error) -> String {
     match e.kind() {
         ErrorKind::StorageFull => "the disk is full".to_owned(),
-        ErrorKind::ReadOnlyFilesystem => "the output folder is on a read-only file system".to_owned(),
+        ErrorKind::ReadOnlyFilesystem => {
+            "the output folder is on a read-only file system".to_owned()
+        }
         ErrorKind::PermissionDenied => "permission denied in the output folder".to_owned(),
         ErrorKind::NotFound => "the output folder disappeared".to_owned(),
         _ => e.to_string(),
@@ -59,9 +61,15 @@ impl Staged {
         };
         result.map_err(|e| {
             if e.error.kind() == ErrorKind::AlreadyExists {
-                JobError::Failed("another file appeared at the output path while converting; left it alone".into())
+                JobError::Failed(
+                    "another file appeared at the output path while converting; left it alone"
+                        .into(),
+                )
             } else {
-                JobError::Failed(format!("cannot move the output into place: {}", io_reason(&e.error)))
+                JobError::Failed(format!(
+                    "cannot move the output into place: {}",
+                    io_reason(&e.error)
+                ))
             }
         })
     }

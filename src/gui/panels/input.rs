@@ -1,0 +1,154 @@
+//! The top bar (input summary and choosers), the first-run empty state and the drop highlight.
+
+use eframe::egui;
+
+use crate::gui::app::{ConveyorApp, DialogPurpose};
+use crate::gui::view::human_bytes;
+
+/// Title, the chosen input and what it holds, and the input buttons.
+pub(crate) fn top_bar(app: &mut ConveyorApp, ui: &mut egui::Ui) {
+    egui::Panel::top("top-bar").show(ui, |ui| {
+        ui.add_space(4.0);
+        ui.horizontal(|ui| {
+            ui.heading("Conveyor");
+            ui.separator();
+            let idle = !app.busy();
+            if ui
+                .add_enabled(idle, egui::Button::new("🗀 Browse…"))
+                .on_hover_text("Choose a folder of images")
+                .clicked()
+            {
+                app.ask(DialogPurpose::Input);
+            }
+            if ui
+                .add_enabled(idle, egui::Button::new("Try the sample images"))
+                .clicked()
+            {
+                app.load_samples();
+            }
+            ui.separator();
+            match &app.input {
+                None => {
+                    ui.label("No folder chosen — drop one anywhere on the window.");
+                }
+                Some(input) => {
+                    let names: Vec<String> = input
+                        .paths
+                        .iter()
+                        .map(|p| p.display().to_string())
+                        .collect();
+                    ui.label(egui::RichText::new(names.join(", ")).strong());
+                    match &input.summary {
+                        None => {
+                            ui.spinner();
+                            ui.label("Scanning…");
+                        }
+                        Some(Err(e)) => {
+                            ui.colored_label(ui.visuals().error_fg_color, e);
+                        }
+                        Some(Ok(s)) => {
+                            let formats: Vec<String> =
+                                s.formats.iter().map(|(f, n)| format!("{n} {f}")).collect();
+                            ui.label(format!("{} images, {}", s.images, human_bytes(s.bytes)));
+                            ui.label(egui::RichText::new(formats.join(" · ")).weak());
+                            let skip = s.skipped.len();
+                            if skip > 0 || s.ignored > 0 || !s.warnings.is_empty() {
+                                let text = format!(
+                                    "{skip} will be skipped, {} other files ignored",
+                                    s.ignored
+                                );
+                                let details = s
+                                    .skipped
+                                    .iter()
+                                    .chain(&s.warnings)
+                                    .take(30)
+                                    .cloned()
+                                    .collect::<Vec<_>>()
+                                    .join("\n");
+                                ui.label(egui::RichText::new(text).weak()).on_hover_text(
+                                    if details.is_empty() {
+                                        "Files without an image extension are not converted."
+                                            .to_owned()
+                                    } else {
+                                        details
+                                    },
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        });
+        ui.add_space(4.0);
+    });
+}
+
+/// The first-run screen: a big drop target and the sample images one click away.
+pub(crate) fn empty_state(app: &mut ConveyorApp, ui: &mut egui::Ui) {
+    let hovering = ui.ctx().input(|i| !i.raw.hovered_files.is_empty());
+    let rect = ui.available_rect_before_wrap().shrink(24.0);
+    let stroke_color = if hovering {
+        ui.visuals().selection.bg_fill
+    } else {
+        ui.visuals().weak_text_color()
+    };
+    let shapes = egui::Shape::dashed_line(
+        &[
+            rect.left_top(),
+            rect.right_top(),
+            rect.right_bottom(),
+            rect.left_bottom(),
+            rect.left_top(),
+        ],
+        egui::Stroke::new(2.0, stroke_color),
+        10.0,
+        6.0,
+    );
+    ui.painter().extend(shapes);
+    ui.scope_builder(egui::UiBuilder::new().max_rect(rect), |ui| {
+        ui.vertical_centered(|ui| {
+            ui.add_space((rect.height() / 2.0 - 110.0).max(8.0));
+            ui.label(egui::RichText::new("⬇").size(48.0).color(stroke_color));
+            ui.label(egui::RichText::new("Drop a folder here").size(28.0).strong());
+            ui.label("or several images — every image inside is resized and converted by the recipe on the left.");
+            ui.add_space(16.0);
+            if ui.add(egui::Button::new(egui::RichText::new("🗀 Choose a folder…").size(18.0)).min_size(egui::vec2(220.0, 36.0))).clicked() {
+                app.ask(DialogPurpose::Input);
+            }
+            ui.add_space(6.0);
+            if ui.add(egui::Button::new(egui::RichText::new("✨ Try the sample images").size(18.0)).min_size(egui::vec2(220.0, 36.0))).clicked() {
+                app.load_samples();
+            }
+            ui.add_space(6.0);
+            ui.label(egui::RichText::new("Then press Start (Ctrl+Enter).").weak());
+        });
+    });
+}
+
+/// A highlight over the whole window while files hover over it.
+pub(crate) fn drop_highlight(ctx: &egui::Context) {
+    let hovering = ctx.input(|i| !i.raw.hovered_files.is_empty());
+    if !hovering {
+        return;
+    }
+    let rect = ctx.content_rect();
+    let painter = ctx.layer_painter(egui::LayerId::new(
+        egui::Order::Foreground,
+        egui::Id::unique("drop-highlight"),
+    ));
+    let fill = ctx.global_style().visuals.selection.bg_fill;
+    painter.rect_filled(rect, 0.0, fill.gamma_multiply(0.25));
+    painter.rect_stroke(
+        rect.shrink(4.0),
+        8.0,
+        egui::Stroke::new(4.0, fill),
+        egui::StrokeKind::Inside,
+    );
+    painter.text(
+        rect.center(),
+        egui::Align2::CENTER_CENTER,
+        "Drop to load",
+        egui::FontId::proportional(32.0),
+        ctx.global_style().visuals.strong_text_color(),
+    );
+}

@@ -1,0 +1,98 @@
+//! The window's panels, one file each. They read the app state and call its methods; no
+//! image work happens here.
+
+mod input;
+mod overall;
+mod recipe;
+mod results;
+mod workers;
+
+use eframe::egui;
+
+use super::app::ConveyorApp;
+
+pub(super) use input::{drop_highlight, empty_state, top_bar};
+pub(super) use recipe::recipe_panel;
+
+/// The central area once an input is chosen: controls, workers, progress, results.
+pub(super) fn batch_area(app: &mut ConveyorApp, ui: &mut egui::Ui) {
+    controls(app, ui);
+    ui.separator();
+    workers::workers_section(app, ui);
+    ui.separator();
+    overall::overall_section(app, ui);
+    ui.separator();
+    results::results_section(app, ui);
+}
+
+fn controls(app: &mut ConveyorApp, ui: &mut egui::Ui) {
+    ui.horizontal(|ui| {
+        let ctx = ui.ctx().clone();
+        let can_start = !app.busy()
+            && app
+                .input
+                .as_ref()
+                .is_some_and(|i| matches!(i.summary, Some(Ok(ref s)) if s.images > 0));
+        if ui
+            .add_enabled(
+                can_start,
+                egui::Button::new("▶ Start").min_size(egui::vec2(90.0, 28.0)),
+            )
+            .on_hover_text("Start converting (Ctrl+Enter)")
+            .clicked()
+        {
+            app.start();
+        }
+        let running = app.batch.as_ref().is_some_and(|b| b.running());
+        let paused = app.batch.as_ref().is_some_and(|b| b.view.paused);
+        let pause_label = if paused { "⏵ Resume" } else { "⏸ Pause" };
+        if ui
+            .add_enabled(
+                running,
+                egui::Button::new(pause_label).min_size(egui::vec2(90.0, 28.0)),
+            )
+            .on_hover_text("Pause or resume (Space)")
+            .clicked()
+        {
+            app.toggle_pause();
+        }
+        if ui
+            .add_enabled(
+                running,
+                egui::Button::new("⏹ Cancel").min_size(egui::vec2(90.0, 28.0)),
+            )
+            .on_hover_text("Cancel the batch (Escape)")
+            .clicked()
+        {
+            app.cancel();
+        }
+        if app.preparing.is_some() {
+            ui.spinner();
+            ui.label("Planning…");
+            ctx.request_repaint_after(std::time::Duration::from_millis(100));
+        }
+        if let Some(msg) = &app.message {
+            ui.colored_label(ui.visuals().warn_fg_color, msg);
+        }
+    });
+}
+
+/// Asks before closing mid-batch.
+pub(super) fn close_dialog(app: &mut ConveyorApp, ctx: &egui::Context) {
+    if !app.confirm_close {
+        return;
+    }
+    egui::Modal::new(egui::Id::unique("confirm-close")).show(ctx, |ui| {
+        ui.heading("Stop the batch and quit?");
+        ui.label("Images in hand are abandoned cleanly: no partial files are left behind.\nRunning the same batch again later resumes where it stopped.");
+        ui.add_space(8.0);
+        ui.horizontal(|ui| {
+            if ui.button("Stop and quit").clicked() {
+                app.stop_and_quit(ctx);
+            }
+            if ui.button("Keep running").clicked() {
+                app.confirm_close = false;
+            }
+        });
+    });
+}

@@ -1,0 +1,111 @@
+//! Overall progress, rates, times and the live throughput chart.
+
+use eframe::egui;
+
+use crate::gui::app::ConveyorApp;
+use crate::gui::view::{BatchView, clock};
+
+/// Progress bar, numbers and chart for the current batch.
+pub(crate) fn overall_section(app: &mut ConveyorApp, ui: &mut egui::Ui) {
+    let Some(batch) = &app.batch else {
+        ui.label(egui::RichText::new("Press Start to convert. Progress shows here.").weak());
+        return;
+    };
+    let v = &batch.view;
+    let state = if v.finished {
+        if v.cancelled > 0 { "Cancelled" } else { "Done" }
+    } else if v.cancelling {
+        "Cancelling…"
+    } else if v.paused {
+        "Paused"
+    } else {
+        "Converting"
+    };
+    ui.horizontal(|ui| {
+        ui.label(egui::RichText::new(state).strong());
+        ui.label(format!("Overall: {} / {}", v.ended(), v.total));
+    });
+    ui.add(
+        egui::ProgressBar::new(v.fraction())
+            .show_percentage()
+            .animate(!v.finished && !v.paused),
+    );
+    let (mb_in, mb_out) = v.megabytes_per_second();
+    let eta = v.eta_seconds().map_or_else(|| "—".to_owned(), clock);
+    ui.horizontal_wrapped(|ui| {
+        ui.label(format!("{:.1} images/s", v.images_per_second()));
+        ui.separator();
+        ui.label(format!("in {mb_in:.1} MB/s · out {mb_out:.1} MB/s"));
+        ui.separator();
+        ui.label(format!("elapsed {}", clock(v.active_seconds())));
+        ui.separator();
+        ui.label(format!("ETA {eta}"));
+        ui.separator();
+        ui.label(format!(
+            "{} ok · {} skipped · {} failed · {} cancelled",
+            v.ok, v.skipped, v.failed, v.cancelled
+        ));
+    });
+    chart(ui, v);
+}
+
+/// Images/s over time, with worker-count changes as labelled dashed lines.
+fn chart(ui: &mut egui::Ui, v: &BatchView) {
+    let width = ui.available_width();
+    let (rect, response) = ui.allocate_exact_size(egui::vec2(width, 110.0), egui::Sense::hover());
+    response
+        .on_hover_text("Throughput (images/s) over time; dashed lines mark worker-count changes");
+    let painter = ui.painter_at(rect);
+    let visuals = ui.visuals();
+    painter.rect_filled(rect, 4.0, visuals.extreme_bg_color);
+    let plot = rect.shrink2(egui::vec2(8.0, 14.0));
+    let t_max = v.active_seconds().max(10.0);
+    let r_max = v.samples.iter().map(|s| s.rate).fold(1.0_f64, f64::max) * 1.15;
+    let to_screen = |t: f64, r: f64| {
+        egui::pos2(
+            plot.left() + (t / t_max) as f32 * plot.width(),
+            plot.bottom() - (r / r_max) as f32 * plot.height(),
+        )
+    };
+    let weak = visuals.weak_text_color();
+    for m in &v.markers {
+        let x = to_screen(m.t, 0.0).x;
+        painter.extend(egui::Shape::dashed_line(
+            &[
+                egui::pos2(x, rect.top() + 2.0),
+                egui::pos2(x, rect.bottom() - 2.0),
+            ],
+            egui::Stroke::new(1.0, visuals.warn_fg_color),
+            4.0,
+            3.0,
+        ));
+        painter.text(
+            egui::pos2(x + 3.0, rect.top() + 2.0),
+            egui::Align2::LEFT_TOP,
+            format!("{}w", m.workers),
+            egui::FontId::proportional(10.0),
+            visuals.warn_fg_color,
+        );
+    }
+    if v.samples.len() >= 2 {
+        let points: Vec<egui::Pos2> = v.samples.iter().map(|s| to_screen(s.t, s.rate)).collect();
+        painter.add(egui::Shape::line(
+            points,
+            egui::Stroke::new(2.0, visuals.selection.bg_fill),
+        ));
+    }
+    painter.text(
+        rect.right_top() + egui::vec2(-6.0, 2.0),
+        egui::Align2::RIGHT_TOP,
+        format!("{:.0} img/s", r_max / 1.15),
+        egui::FontId::proportional(10.0),
+        weak,
+    );
+    painter.text(
+        rect.right_bottom() + egui::vec2(-6.0, -2.0),
+        egui::Align2::RIGHT_BOTTOM,
+        clock(t_max),
+        egui::FontId::proportional(10.0),
+        weak,
+    );
+}

@@ -1,0 +1,257 @@
+//! The recipe form (left panel): resize, format, quality, metadata, naming, output, presets.
+
+use eframe::egui;
+
+use crate::engine::recipe::{Filter, MetadataMode, OnExist, OutputFormat, Recipe};
+use crate::engine::scan::render_name;
+use crate::gui::app::{ConveyorApp, DialogPurpose};
+use crate::gui::settings::ResizeMode;
+
+fn labelled(
+    ui: &mut egui::Ui,
+    label: &str,
+    add: impl FnOnce(&mut egui::Ui) -> egui::Response,
+) -> egui::Response {
+    ui.horizontal(|ui| {
+        let l = ui.label(label);
+        add(ui).labelled_by(l.id)
+    })
+    .inner
+}
+
+fn combo<T: Copy + PartialEq>(
+    ui: &mut egui::Ui,
+    label: &str,
+    value: &mut T,
+    options: &[T],
+    name: impl Fn(T) -> String,
+) {
+    egui::ComboBox::from_label(label)
+        .selected_text(name(*value))
+        .show_ui(ui, |ui| {
+            for &opt in options {
+                ui.selectable_value(value, opt, name(opt));
+            }
+        });
+}
+
+fn format_label(f: OutputFormat) -> String {
+    match f {
+        OutputFormat::Keep => "Keep each format".into(),
+        other => other.name().to_ascii_uppercase(),
+    }
+}
+
+/// The whole form; disabled while a batch runs.
+pub(crate) fn recipe_panel(app: &mut ConveyorApp, ui: &mut egui::Ui) {
+    egui::Panel::left("recipe")
+        .resizable(true)
+        .default_size(300.0)
+        .show(ui, |ui| {
+            egui::ScrollArea::vertical().show(ui, |ui| {
+                ui.add_space(6.0);
+                ui.heading("Recipe");
+                ui.add_enabled_ui(!app.busy(), |ui| form(app, ui));
+            });
+        });
+}
+
+fn form(app: &mut ConveyorApp, ui: &mut egui::Ui) {
+    let s = &mut app.settings;
+    ui.add_space(4.0);
+    ui.strong("Size");
+    combo(
+        ui,
+        "Resize",
+        &mut s.resize_form.mode,
+        &ResizeMode::ALL,
+        |m| m.label().to_owned(),
+    );
+    let form = &mut s.resize_form;
+    if form.mode.takes_box() {
+        ui.horizontal(|ui| {
+            let w = ui.label("Width");
+            ui.add(
+                egui::DragValue::new(&mut form.width)
+                    .range(1..=65535)
+                    .suffix(" px"),
+            )
+            .labelled_by(w.id);
+            let h = ui.label("Height");
+            ui.add(
+                egui::DragValue::new(&mut form.height)
+                    .range(1..=65535)
+                    .suffix(" px"),
+            )
+            .labelled_by(h.id);
+        });
+    } else if form.mode != ResizeMode::None {
+        let suffix = if form.mode == ResizeMode::Scale {
+            " %"
+        } else {
+            " px"
+        };
+        labelled(ui, "Amount", |ui| {
+            ui.add(
+                egui::DragValue::new(&mut form.amount)
+                    .range(1..=65535)
+                    .suffix(suffix),
+            )
+        });
+    }
+    if form.mode != ResizeMode::None {
+        combo(ui, "Filter", &mut s.recipe.filter, Filter::ALL, |f| {
+            f.name().to_owned()
+        });
+        ui.checkbox(&mut s.recipe.allow_upscale, "Allow enlarging");
+    }
+
+    ui.add_space(8.0);
+    ui.strong("Format");
+    combo(
+        ui,
+        "Output format",
+        &mut s.recipe.format,
+        OutputFormat::ALL,
+        format_label,
+    );
+    let format = s.recipe.format;
+    if format == OutputFormat::Webp || format == OutputFormat::Keep {
+        ui.checkbox(&mut s.recipe.lossless, "Lossless WebP");
+    }
+    let lossy = format.uses_quality() && !(format == OutputFormat::Webp && s.recipe.lossless);
+    if lossy {
+        ui.add(egui::Slider::new(&mut s.recipe.quality, 1..=100).text("Quality"));
+    }
+    if !format.has_alpha() || format == OutputFormat::Keep {
+        ui.horizontal(|ui| {
+            let l = ui.label("Background");
+            ui.color_edit_button_srgb(&mut s.recipe.background.0)
+                .labelled_by(l.id)
+                .on_hover_text("What transparency becomes in formats without alpha (JPEG, BMP)");
+        });
+    }
+    ui.horizontal(|ui| {
+        ui.label("Metadata");
+        ui.radio_value(&mut s.recipe.metadata, MetadataMode::Keep, "Keep")
+            .on_hover_text("Copy EXIF and the colour profile");
+        ui.radio_value(&mut s.recipe.metadata, MetadataMode::Strip, "Strip")
+            .on_hover_text("Remove EXIF, XMP and comments; the colour profile stays");
+    });
+
+    ui.add_space(8.0);
+    ui.strong("Output");
+    let l = ui.label("Name template");
+    ui.text_edit_singleline(&mut s.recipe.name_template)
+        .labelled_by(l.id)
+        .on_hover_text("Tokens: {stem} {ext} {w} {h} {n}");
+    let example = example_name(
+        &s.current_recipe(),
+        app.input
+            .as_ref()
+            .and_then(|i| i.summary.as_ref())
+            .and_then(|r| r.as_ref().ok())
+            .and_then(|s| s.first_stem.clone()),
+    );
+    match example {
+        Ok(name) => ui.label(egui::RichText::new(format!("e.g. {name}")).weak()),
+        Err(e) => ui.colored_label(ui.visuals().error_fg_color, e),
+    };
+    let s = &mut app.settings;
+    combo(
+        ui,
+        "If the output exists",
+        &mut s.recipe.on_exist,
+        OnExist::ALL,
+        |o| match o {
+            OnExist::Skip => "Skip it".to_owned(),
+            OnExist::Overwrite => "Overwrite".to_owned(),
+            OnExist::Rename => "Write beside it".to_owned(),
+        },
+    );
+    let out = app.output_dir();
+    ui.horizontal_wrapped(|ui| {
+        ui.label("Output folder:");
+        match &out {
+            Some(dir) => ui.label(egui::RichText::new(dir.display().to_string()).monospace()),
+            None => ui.label(egui::RichText::new("beside the input, <input>-converted").weak()),
+        };
+    });
+    ui.horizontal(|ui| {
+        if ui.button("Choose output…").clicked() {
+            app.ask(DialogPurpose::Output);
+        }
+        if app.out_override.is_some() && ui.button("Use default").clicked() {
+            app.out_override = None;
+        }
+    });
+
+    ui.add_space(8.0);
+    ui.strong("Presets");
+    presets(app, ui);
+}
+
+fn example_name(recipe: &Recipe, stem: Option<std::ffi::OsString>) -> Result<String, String> {
+    Recipe::validate_template(&recipe.name_template).map_err(|e| e.to_string())?;
+    let stem = stem.unwrap_or_else(|| "IMG_0042".into());
+    let format = recipe.format.resolve("jpg");
+    let size = recipe.resize.map_or((4000, 3000), |r| {
+        r.geometry(4000, 3000, recipe.allow_upscale).output
+    });
+    let mut name = render_name(
+        &recipe.name_template,
+        &stem,
+        std::ffi::OsStr::new("jpg"),
+        size,
+        1,
+    );
+    name.push(".");
+    name.push(format.extension().unwrap_or("png"));
+    Ok(name.to_string_lossy().into_owned())
+}
+
+fn presets(app: &mut ConveyorApp, ui: &mut egui::Ui) {
+    let names: Vec<String> = app.settings.presets.keys().cloned().collect();
+    ui.horizontal(|ui| {
+        let selected = app
+            .chosen_preset
+            .clone()
+            .unwrap_or_else(|| "Choose…".to_owned());
+        egui::ComboBox::from_label("Preset")
+            .selected_text(selected)
+            .show_ui(ui, |ui| {
+                for name in &names {
+                    if ui
+                        .selectable_label(app.chosen_preset.as_deref() == Some(name), name)
+                        .clicked()
+                    {
+                        app.chosen_preset = Some(name.clone());
+                        app.settings.load_preset(name);
+                    }
+                }
+            });
+        if let Some(name) = app.chosen_preset.clone()
+            && ui
+                .button("Delete")
+                .on_hover_text("Delete this preset")
+                .clicked()
+        {
+            app.settings.presets.remove(&name);
+            app.chosen_preset = None;
+        }
+    });
+    ui.horizontal(|ui| {
+        let l = ui.label("Preset name");
+        ui.add(egui::TextEdit::singleline(&mut app.preset_name).desired_width(120.0))
+            .labelled_by(l.id);
+        let can_save = !app.preset_name.trim().is_empty();
+        if ui
+            .add_enabled(can_save, egui::Button::new("Save preset"))
+            .clicked()
+        {
+            app.settings.save_preset(&app.preset_name);
+            app.chosen_preset = Some(app.preset_name.trim().to_owned());
+            app.preset_name.clear();
+        }
+    });
+}

@@ -1,0 +1,639 @@
+//! The pure view model of a batch: built from pool events, drawn by the panels. No egui here,
+//! so it is tested without a window.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::engine::event::{Event, JobId, Outcome, Stage, WorkerId};
+use crate::engine::scan::Job;
+
+/// One worker's live line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkerRow {
+    /// Worker number.
+    pub id: WorkerId,
+    /// The job in hand.
+    pub job: Option<JobId>,
+    /// The file in hand, for display.
+    pub file: Option<String>,
+    /// The stage of the job in hand.
+    pub stage: Option<Stage>,
+    /// Progress through the job in hand, 0..1.
+    pub progress: f32,
+    /// Images this worker has finished.
+    pub done: usize,
+    /// Asked to stop; finishing the image in hand.
+    pub retiring: bool,
+}
+
+/// The end state of one file, as the results list shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Status {
+    /// Converted.
+    Ok,
+    /// Skipped on purpose.
+    Skipped,
+    /// Failed.
+    Failed,
+    /// Cancelled.
+    Cancelled,
+}
+
+impl Status {
+    /// Lower-case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Skipped => "skipped",
+            Status::Failed => "failed",
+            Status::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// One finished file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResultRow {
+    /// The job.
+    pub job: JobId,
+    /// The input, relative to the batch's input folder, for display.
+    pub name: String,
+    /// How it ended.
+    pub status: Status,
+    /// The reason (failed / skipped) or a short description of the output.
+    pub detail: String,
+    /// Output size in pixels, when written.
+    pub size: Option<(u32, u32)>,
+    /// Output bytes, when written.
+    pub output_bytes: Option<u64>,
+}
+
+/// Which results to list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ResultFilter {
+    /// Every finished file.
+    #[default]
+    All,
+    /// Only failures.
+    Failed,
+    /// Only skipped files.
+    Skipped,
+}
+
+/// A throughput sample for the chart.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sample {
+    /// Active (unpaused) seconds since the batch started.
+    pub t: f64,
+    /// Images per second over the recent window.
+    pub rate: f64,
+}
+
+/// A worker-count change marked on the chart.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Marker {
+    /// Active seconds since the batch started.
+    pub t: f64,
+    /// The new worker count.
+    pub workers: usize,
+}
+
+/// Seconds between chart samples.
+pub const SAMPLE_EVERY: f64 = 0.5;
+/// Width of the window throughput is averaged over, in seconds.
+pub const RATE_WINDOW: f64 = 2.0;
+
+/// Everything the window shows about one batch.
+#[derive(Debug, Clone)]
+pub struct BatchView {
+    jobs: Arc<[Job]>,
+    root: PathBuf,
+    /// Jobs in the batch.
+    pub total: usize,
+    /// Converted.
+    pub ok: usize,
+    /// Skipped.
+    pub skipped: usize,
+    /// Failed.
+    pub failed: usize,
+    /// Cancelled.
+    pub cancelled: usize,
+    /// Jobs that a worker ran (for the rate).
+    pub ran: usize,
+    /// Bytes read by converted jobs.
+    pub bytes_in: u64,
+    /// Bytes written.
+    pub bytes_out: u64,
+    /// Live workers by number.
+    pub workers: BTreeMap<WorkerId, WorkerRow>,
+    /// Workers asked for.
+    pub target_workers: usize,
+    /// Every finished file, in finishing order.
+    pub results: Vec<ResultRow>,
+    failed_rows: Vec<usize>,
+    skipped_rows: Vec<usize>,
+    /// Paused now.
+    pub paused: bool,
+    /// Cancel requested.
+    pub cancelling: bool,
+    /// Every job ended and every worker joined.
+    pub finished: bool,
+    paused_total: f64,
+    paused_since: Option<f64>,
+    now: f64,
+    /// Throughput over time.
+    pub samples: Vec<Sample>,
+    /// Worker-count changes over time.
+    pub markers: Vec<Marker>,
+    history: VecDeque<(f64, usize)>,
+    next_sample: f64,
+}
+
+fn display_name(path: &Path, root: &Path) -> String {
+    path.strip_prefix(root)
+        .ok()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(path)
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// Formats a byte count for people (decimal units).
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
+    let mut v = n as f64;
+    let mut unit = 0;
+    while v >= 1000.0 && unit + 1 < UNITS.len() {
+        v /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[unit])
+    }
+}
+
+/// Formats seconds as `m:ss` or `h:mm:ss`.
+pub fn clock(seconds: f64) -> String {
+    let s = seconds.max(0.0).round() as u64;
+    if s >= 3600 {
+        format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+    } else {
+        format!("{}:{:02}", s / 60, s % 60)
+    }
+}
+
+impl BatchView {
+    /// A view of a batch over `jobs`, naming files relative to `root`.
+    pub fn new(jobs: Arc<[Job]>, root: &Path, workers: usize) -> BatchView {
+        BatchView {
+            total: jobs.len(),
+            jobs,
+            root: root.to_path_buf(),
+            ok: 0,
+            skipped: 0,
+            failed: 0,
+            cancelled: 0,
+            ran: 0,
+            bytes_in: 0,
+            bytes_out: 0,
+            workers: BTreeMap::new(),
+            target_workers: workers,
+            results: Vec::new(),
+            failed_rows: Vec::new(),
+            skipped_rows: Vec::new(),
+            paused: false,
+            cancelling: false,
+            finished: false,
+            paused_total: 0.0,
+            paused_since: None,
+            now: 0.0,
+            samples: Vec::new(),
+            markers: vec![Marker { t: 0.0, workers }],
+            history: VecDeque::from([(0.0, 0)]),
+            next_sample: SAMPLE_EVERY,
+        }
+    }
+
+    /// The batch's jobs.
+    pub fn jobs(&self) -> &Arc<[Job]> {
+        &self.jobs
+    }
+
+    /// Jobs that have ended.
+    pub fn ended(&self) -> usize {
+        self.ok + self.skipped + self.failed + self.cancelled
+    }
+
+    /// Fraction of jobs ended, 0..1.
+    pub fn fraction(&self) -> f32 {
+        if self.total == 0 {
+            1.0
+        } else {
+            self.ended() as f32 / self.total as f32
+        }
+    }
+
+    /// Seconds of unpaused running so far.
+    pub fn active_seconds(&self) -> f64 {
+        let paused_now = self.paused_since.map_or(0.0, |since| self.now - since);
+        (self.now - self.paused_total - paused_now).max(0.0)
+    }
+
+    /// Images converted or failed by workers per active second.
+    pub fn images_per_second(&self) -> f64 {
+        let t = self.active_seconds();
+        if t > 0.0 { self.ran as f64 / t } else { 0.0 }
+    }
+
+    /// Input and output megabytes per active second.
+    pub fn megabytes_per_second(&self) -> (f64, f64) {
+        let t = self.active_seconds();
+        if t > 0.0 {
+            (
+                self.bytes_in as f64 / t / 1e6,
+                self.bytes_out as f64 / t / 1e6,
+            )
+        } else {
+            (0.0, 0.0)
+        }
+    }
+
+    /// Estimated seconds to go, paused time excluded; `None` until there is a rate.
+    pub fn eta_seconds(&self) -> Option<f64> {
+        let rate = self.images_per_second();
+        (rate > 0.0 && !self.finished).then(|| (self.total - self.ended()) as f64 / rate)
+    }
+
+    /// The indices into [`Self::results`] that `filter` lists.
+    pub fn filtered_len(&self, filter: ResultFilter) -> usize {
+        match filter {
+            ResultFilter::All => self.results.len(),
+            ResultFilter::Failed => self.failed_rows.len(),
+            ResultFilter::Skipped => self.skipped_rows.len(),
+        }
+    }
+
+    /// The `i`-th row that `filter` lists.
+    pub fn filtered_row(&self, filter: ResultFilter, i: usize) -> Option<&ResultRow> {
+        let index = match filter {
+            ResultFilter::All => Some(i),
+            ResultFilter::Failed => self.failed_rows.get(i).copied(),
+            ResultFilter::Skipped => self.skipped_rows.get(i).copied(),
+        }?;
+        self.results.get(index)
+    }
+
+    /// The jobs that failed, for "Retry failed".
+    pub fn failed_jobs(&self) -> Vec<Job> {
+        self.failed_rows
+            .iter()
+            .filter_map(|&i| self.results.get(i))
+            .filter_map(|r| self.jobs.get(r.job).cloned())
+            .collect()
+    }
+
+    /// Advances the clock to `now` (seconds since the batch started) and takes chart samples.
+    pub fn tick(&mut self, now: f64) {
+        self.now = now.max(self.now);
+        let t = self.active_seconds();
+        if self.paused {
+            return;
+        }
+        while t >= self.next_sample {
+            let at = self.next_sample;
+            while self.history.len() > 1 && self.history[1].0 <= at - RATE_WINDOW {
+                self.history.pop_front();
+            }
+            let (t0, n0) = self.history.front().copied().unwrap_or((0.0, 0));
+            let span = (at - t0).max(SAMPLE_EVERY);
+            self.samples.push(Sample {
+                t: at,
+                rate: (self.ran - n0) as f64 / span,
+            });
+            self.history.push_back((at, self.ran));
+            self.next_sample += SAMPLE_EVERY;
+        }
+    }
+
+    /// Applies one pool event observed at `now` seconds since the batch started.
+    pub fn apply(&mut self, event: &Event, now: f64) {
+        self.tick(now);
+        match event {
+            Event::BatchStarted { total, workers } => {
+                self.total = *total;
+                self.target_workers = *workers;
+            }
+            Event::WorkerStarted { worker } => {
+                self.workers.insert(
+                    *worker,
+                    WorkerRow {
+                        id: *worker,
+                        job: None,
+                        file: None,
+                        stage: None,
+                        progress: 0.0,
+                        done: 0,
+                        retiring: false,
+                    },
+                );
+            }
+            Event::WorkersChanged { target } => {
+                self.target_workers = *target;
+                self.markers.push(Marker {
+                    t: self.active_seconds(),
+                    workers: *target,
+                });
+            }
+            Event::WorkerRetiring { worker } => {
+                if let Some(row) = self.workers.get_mut(worker) {
+                    row.retiring = true;
+                }
+            }
+            Event::WorkerRetired { worker } => {
+                self.workers.remove(worker);
+            }
+            Event::Started { worker, job } => {
+                let file = self
+                    .jobs
+                    .get(*job)
+                    .map(|j| display_name(&j.input, &self.root));
+                if let Some(row) = self.workers.get_mut(worker) {
+                    row.job = Some(*job);
+                    row.file = file;
+                    row.stage = None;
+                    row.progress = 0.0;
+                }
+            }
+            Event::Stage {
+                worker,
+                stage,
+                fraction,
+                ..
+            } => {
+                if let Some(row) = self.workers.get_mut(worker) {
+                    row.stage = Some(*stage);
+                    row.progress = stage.overall(*fraction);
+                }
+            }
+            Event::Finished {
+                worker,
+                job,
+                outcome,
+                ..
+            } => self.finish(*worker, *job, outcome),
+            Event::Paused => {
+                self.paused = true;
+                self.paused_since.get_or_insert(self.now);
+            }
+            Event::Resumed => self.unpause(),
+            Event::Cancelling => {
+                self.cancelling = true;
+                self.unpause();
+            }
+            Event::BatchFinished { .. } => {
+                self.finished = true;
+                self.unpause();
+                self.workers.clear();
+            }
+        }
+    }
+
+    fn unpause(&mut self) {
+        self.paused = false;
+        if let Some(since) = self.paused_since.take() {
+            self.paused_total += self.now - since;
+        }
+    }
+
+    fn finish(&mut self, worker: Option<WorkerId>, job: JobId, outcome: &Outcome) {
+        if let Some(row) = worker.and_then(|w| self.workers.get_mut(&w)) {
+            row.job = None;
+            row.file = None;
+            row.stage = None;
+            row.progress = 0.0;
+            row.done += 1;
+        }
+        let input_bytes = self.jobs.get(job).map_or(0, |j| j.input_bytes);
+        let (status, detail, size, output_bytes) = match outcome {
+            Outcome::Ok(done) => {
+                self.ok += 1;
+                self.bytes_in += input_bytes;
+                self.bytes_out += done.output_bytes;
+                let mut detail = format!(
+                    "{}×{}, {} ➡ {}",
+                    done.width,
+                    done.height,
+                    human_bytes(input_bytes),
+                    human_bytes(done.output_bytes)
+                );
+                if !done.warnings.is_empty() {
+                    detail.push_str(" — ");
+                    detail.push_str(&done.warnings.join("; "));
+                }
+                (
+                    Status::Ok,
+                    detail,
+                    Some((done.width, done.height)),
+                    Some(done.output_bytes),
+                )
+            }
+            Outcome::Skipped(reason) => {
+                self.skipped += 1;
+                self.skipped_rows.push(self.results.len());
+                (Status::Skipped, reason.clone(), None, None)
+            }
+            Outcome::Failed(reason) => {
+                self.failed += 1;
+                self.failed_rows.push(self.results.len());
+                (Status::Failed, reason.clone(), None, None)
+            }
+            Outcome::Cancelled => {
+                self.cancelled += 1;
+                (Status::Cancelled, "cancelled".to_owned(), None, None)
+            }
+        };
+        if worker.is_some() && status != Status::Cancelled {
+            self.ran += 1;
+        }
+        let name = self
+            .jobs
+            .get(job)
+            .map(|j| display_name(&j.input, &self.root))
+            .unwrap_or_default();
+        self.results.push(ResultRow {
+            job,
+            name,
+            status,
+            detail,
+            size,
+            output_bytes,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::event::Converted;
+    use crate::engine::recipe::OutputFormat;
+    use crate::engine::scan::Action;
+
+    fn jobs(n: usize) -> Arc<[Job]> {
+        (0..n)
+            .map(|i| Job {
+                input: PathBuf::from(format!("/in/sub/{i}.png")),
+                output: PathBuf::from(format!("/out/sub/{i}.jpg")),
+                format: OutputFormat::Jpeg,
+                input_bytes: 1000,
+                action: Action::Convert,
+                note: None,
+            })
+            .collect()
+    }
+
+    fn ok() -> Outcome {
+        Outcome::Ok(Converted {
+            output_bytes: 400,
+            width: 30,
+            height: 20,
+            warnings: vec![],
+        })
+    }
+
+    #[test]
+    fn rows_follow_workers_and_results_follow_jobs() {
+        let mut v = BatchView::new(jobs(3), Path::new("/in"), 2);
+        v.apply(
+            &Event::BatchStarted {
+                total: 3,
+                workers: 2,
+            },
+            0.0,
+        );
+        v.apply(&Event::WorkerStarted { worker: 1 }, 0.0);
+        v.apply(&Event::WorkerStarted { worker: 2 }, 0.0);
+        v.apply(&Event::Started { worker: 1, job: 0 }, 0.1);
+        v.apply(
+            &Event::Stage {
+                worker: 1,
+                job: 0,
+                stage: Stage::Encode,
+                fraction: 0.0,
+            },
+            0.2,
+        );
+        let row = &v.workers[&1];
+        assert_eq!(row.file.as_deref(), Some("sub/0.png"));
+        assert_eq!(row.stage, Some(Stage::Encode));
+        assert!((row.progress - 0.5).abs() < 1e-6);
+        v.apply(
+            &Event::Finished {
+                worker: Some(1),
+                job: 0,
+                outcome: ok(),
+                millis: 5,
+            },
+            0.3,
+        );
+        v.apply(
+            &Event::Finished {
+                worker: Some(2),
+                job: 1,
+                outcome: Outcome::Failed("truncated JPEG data".into()),
+                millis: 5,
+            },
+            0.4,
+        );
+        assert_eq!(v.workers[&1].done, 1);
+        assert_eq!(v.workers[&1].file, None);
+        assert_eq!((v.ok, v.failed, v.ended()), (1, 1, 2));
+        assert_eq!(v.filtered_len(ResultFilter::Failed), 1);
+        let failed = v.filtered_row(ResultFilter::Failed, 0).expect("row");
+        assert_eq!(failed.detail, "truncated JPEG data");
+        assert_eq!(v.failed_jobs()[0].input, PathBuf::from("/in/sub/1.png"));
+        v.apply(&Event::WorkerRetiring { worker: 2 }, 0.5);
+        assert!(v.workers[&2].retiring);
+        v.apply(&Event::WorkerRetired { worker: 2 }, 0.6);
+        assert!(!v.workers.contains_key(&2));
+    }
+
+    #[test]
+    fn paused_time_is_excluded_from_rate_and_eta() {
+        let mut v = BatchView::new(jobs(10), Path::new("/in"), 1);
+        v.apply(&Event::WorkerStarted { worker: 1 }, 0.0);
+        for i in 0..4 {
+            v.apply(
+                &Event::Finished {
+                    worker: Some(1),
+                    job: i,
+                    outcome: ok(),
+                    millis: 1,
+                },
+                1.0,
+            );
+        }
+        v.apply(&Event::Paused, 2.0);
+        v.tick(10.0);
+        assert!(
+            (v.active_seconds() - 2.0).abs() < 1e-9,
+            "paused time excluded"
+        );
+        v.apply(&Event::Resumed, 10.0);
+        v.tick(12.0);
+        assert!((v.active_seconds() - 4.0).abs() < 1e-9);
+        assert!((v.images_per_second() - 1.0).abs() < 1e-9);
+        assert!((v.eta_seconds().expect("eta") - 6.0).abs() < 1e-9);
+        let (mb_in, mb_out) = v.megabytes_per_second();
+        assert!((mb_in - 0.001).abs() < 1e-9 && (mb_out - 0.0004).abs() < 1e-9);
+    }
+
+    #[test]
+    fn chart_samples_throughput_and_marks_worker_changes() {
+        let mut v = BatchView::new(jobs(100), Path::new("/in"), 1);
+        v.apply(&Event::WorkerStarted { worker: 1 }, 0.0);
+        let mut job = 0;
+        // One image every 0.1 s for 2 s, then two every 0.1 s after going to 2 workers.
+        for step in 1..=40 {
+            let t = step as f64 * 0.1;
+            if step == 21 {
+                v.apply(&Event::WorkersChanged { target: 2 }, t);
+            }
+            let per_step = if step > 20 { 2 } else { 1 };
+            for _ in 0..per_step {
+                v.apply(
+                    &Event::Finished {
+                        worker: Some(1),
+                        job,
+                        outcome: ok(),
+                        millis: 1,
+                    },
+                    t,
+                );
+                job += 1;
+            }
+        }
+        v.tick(4.0);
+        assert_eq!(v.markers.len(), 2);
+        assert!((v.markers[1].t - 2.1).abs() < 1e-9);
+        assert_eq!(v.markers[1].workers, 2);
+        let early = v
+            .samples
+            .iter()
+            .find(|s| (s.t - 2.0).abs() < 1e-9)
+            .expect("sample at 2 s");
+        let late = v.samples.last().expect("samples");
+        assert!((early.rate - 10.0).abs() < 1.0, "{early:?}");
+        assert!((late.rate - 20.0).abs() < 1.5, "{late:?}");
+    }
+
+    #[test]
+    fn formats_for_people() {
+        assert_eq!(human_bytes(999), "999 B");
+        assert_eq!(human_bytes(1_500_000), "1.5 MB");
+        assert_eq!(clock(65.0), "1:05");
+        assert_eq!(clock(3725.0), "1:02:05");
+    }
+}

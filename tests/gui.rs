@@ -1,0 +1,347 @@
+//! UI behaviour through egui_kittest: the real app, real files, no window.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // A failed set-up step should stop the test loudly.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use conveyor::cli::GuiArgs;
+use conveyor::gui::ConveyorApp;
+use conveyor::gui::picker::Picker;
+use conveyor::gui::settings::Settings;
+use eframe::egui;
+use eframe::egui::accesskit::Role;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+
+/// Answers every dialog with fixed paths.
+struct FakePicker {
+    folder: Option<PathBuf>,
+}
+
+impl Picker for FakePicker {
+    fn pick_folder(&self, _title: &str, _start: Option<&Path>) -> Option<PathBuf> {
+        self.folder.clone()
+    }
+    fn save_file(&self, _title: &str, _default_name: &str) -> Option<PathBuf> {
+        None
+    }
+}
+
+/// A file dropped from a file manager.
+#[derive(Debug)]
+struct Dropped(PathBuf);
+
+impl egui::DroppedFile for Dropped {
+    fn path(&self) -> &Path {
+        &self.0
+    }
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        std::fs::read(&self.0).map_err(|e| e.to_string())
+    }
+}
+
+fn harness(
+    settings: Settings,
+    args: GuiArgs,
+    picker_folder: Option<PathBuf>,
+) -> Harness<'static, ConveyorApp> {
+    Harness::builder()
+        .with_size(egui::vec2(1280.0, 900.0))
+        .build_eframe(move |_cc| {
+            ConveyorApp::new(
+                settings,
+                Arc::new(FakePicker {
+                    folder: picker_folder,
+                }),
+                &args,
+            )
+        })
+}
+
+/// Steps frames until `done` holds (background threads scan, plan and convert meanwhile).
+fn step_until(
+    h: &mut Harness<'_, ConveyorApp>,
+    what: &str,
+    mut done: impl FnMut(&Harness<'_, ConveyorApp>) -> bool,
+) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !done(h) {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        h.step();
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+fn has_label(h: &Harness<'_, ConveyorApp>, text: &str) -> bool {
+    h.query_by_label_contains(text).is_some()
+}
+
+fn worker_rows(h: &Harness<'_, ConveyorApp>) -> usize {
+    h.state().batch_view().map_or(0, |v| v.workers.len())
+}
+
+fn settings_with_workers(n: usize) -> Settings {
+    let mut s = Settings {
+        workers: n,
+        ..Settings::default()
+    };
+    s.resize_form
+        .set(Some(conveyor::engine::recipe::ResizeSpec::Fit(64, 64)));
+    s.recipe.format = conveyor::engine::recipe::OutputFormat::Jpeg;
+    s
+}
+
+fn photo_folder(dir: &Path, n: u32) {
+    for i in 0..n {
+        common::put(
+            dir,
+            &format!("set{}/p{i:03}.png", i % 2),
+            &common::encode(&common::photo(160 + i, 120), image::ImageFormat::Png),
+        );
+    }
+}
+
+#[test]
+fn a_dropped_folder_shows_its_image_count_and_formats() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path().join("shoot");
+    photo_folder(&dir, 5);
+    common::put(
+        &dir,
+        "extra.bmp",
+        &common::encode(&common::photo(10, 10), image::ImageFormat::Bmp),
+    );
+    common::put(&dir, "notes.txt", b"not an image");
+    let mut h = harness(Settings::default(), GuiArgs::default(), None);
+    h.step();
+    assert!(
+        has_label(&h, "Drop a folder here"),
+        "the empty state invites a drop"
+    );
+    h.input_mut()
+        .dropped_files
+        .push(Arc::new(Dropped(dir.clone())));
+    step_until(&mut h, "the scan summary", |h| has_label(h, "6 images"));
+    assert!(has_label(&h, "5 PNG"));
+    assert!(has_label(&h, "1 BMP"));
+    assert!(has_label(&h, "1 other files ignored"));
+    let out = h.state().settings().clone();
+    assert_eq!(out.workers, Settings::default().workers);
+    // The default output folder is a sibling of the input.
+    assert!(has_label(
+        &h,
+        &format!("{}", tmp.path().join("shoot-converted").display())
+    ));
+}
+
+#[test]
+fn start_shows_a_row_per_worker_and_rows_follow_the_slider_live() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path().join("in");
+    let out = tmp.path().join("out");
+    photo_folder(&dir, 40);
+    let args = GuiArgs {
+        input: Some(dir.clone()),
+        out: Some(out.clone()),
+        ..GuiArgs::default()
+    };
+    let mut h = harness(settings_with_workers(3), args, None);
+    step_until(&mut h, "the scan", |h| has_label(h, "40 images"));
+    h.get_by_label("▶ Start").click();
+    step_until(&mut h, "the batch to start", |h| {
+        h.state().batch_view().is_some()
+    });
+    // Space pauses: workers stay, idle, so their rows can be counted without a race.
+    h.key_press(egui::Key::Space);
+    step_until(&mut h, "pause and three rows", |h| {
+        h.state().batch_view().is_some_and(|v| v.paused) && worker_rows(h) == 3
+    });
+    assert!(has_label(&h, "Worker 1") && has_label(&h, "Worker 3"));
+    assert!(has_label(&h, "Overall: "), "the overall line is shown");
+
+    h.get_by_role_and_label(Role::Slider, "Workers")
+        .set_value_accesskit(5.0);
+    step_until(&mut h, "five rows", |h| worker_rows(h) == 5);
+    assert!(has_label(&h, "Worker 5"));
+    h.get_by_role_and_label(Role::Slider, "Workers")
+        .set_value_accesskit(2.0);
+    step_until(&mut h, "two rows", |h| worker_rows(h) == 2);
+    assert!(!has_label(&h, "Worker 5"), "the newest workers retired");
+    assert_eq!(h.state().settings().workers, 2);
+
+    h.key_press(egui::Key::Space);
+    step_until(&mut h, "the batch to finish", |h| {
+        h.state().batch_view().is_some_and(|v| v.finished)
+    });
+    h.step();
+    let v = h.state().batch_view().expect("view");
+    assert_eq!((v.ok, v.total), (40, 40));
+    assert!(has_label(&h, "Overall: 40 / 40"));
+    assert!(has_label(&h, "Done"));
+    assert_eq!(common::snapshot(&out).len(), 40);
+    assert_eq!(worker_rows(&h), 0, "every worker retired at the end");
+}
+
+#[test]
+fn ctrl_enter_starts_and_escape_cancels_leaving_no_partial_files() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path().join("in");
+    let out = tmp.path().join("out");
+    photo_folder(&dir, 60);
+    let args = GuiArgs {
+        input: Some(dir.clone()),
+        out: Some(out.clone()),
+        ..GuiArgs::default()
+    };
+    let mut h = harness(settings_with_workers(2), args, None);
+    step_until(&mut h, "the scan", |h| has_label(h, "60 images"));
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Enter);
+    step_until(&mut h, "the batch to start", |h| {
+        h.state().batch_view().is_some()
+    });
+    h.key_press(egui::Key::Space);
+    step_until(&mut h, "pause", |h| {
+        h.state().batch_view().is_some_and(|v| v.paused)
+    });
+    h.key_press(egui::Key::Escape);
+    step_until(&mut h, "the cancel to finish", |h| {
+        h.state().batch_view().is_some_and(|v| v.finished)
+    });
+    h.step();
+    let v = h.state().batch_view().expect("view");
+    assert!(v.cancelled > 0, "queued images were cancelled");
+    assert_eq!(v.ended(), 60, "every image has an outcome");
+    assert!(has_label(&h, "Cancelled"));
+    let written = common::snapshot(&out);
+    assert_eq!(written.len(), v.ok, "only finished outputs exist");
+    assert!(
+        written
+            .keys()
+            .all(|p| !p.to_string_lossy().contains(".conveyor-")),
+        "no temporary files"
+    );
+}
+
+#[test]
+fn failures_are_listed_with_reasons_and_can_be_retried() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path().join("in");
+    photo_folder(&dir, 2);
+    let jpeg = common::encode(&common::photo(100, 80), image::ImageFormat::Jpeg);
+    common::put(&dir, "cut.jpg", &jpeg[..jpeg.len() / 3]);
+    common::put(&dir, "words.png", b"hello, not a PNG");
+    let mut h = harness(
+        settings_with_workers(2),
+        GuiArgs::default(),
+        Some(dir.clone()),
+    );
+    h.step();
+    h.get_by_label("🗀 Browse…").click();
+    step_until(&mut h, "the picked folder's scan", |h| {
+        has_label(h, "4 images")
+    });
+    h.get_by_label("▶ Start").click();
+    step_until(&mut h, "the batch to finish", |h| {
+        h.state().batch_view().is_some_and(|v| v.finished)
+    });
+    h.step();
+    h.get_by_label("Failed (2)").click();
+    h.step();
+    assert!(has_label(&h, "truncated JPEG data"));
+    assert!(has_label(&h, "not an image"));
+    assert!(
+        !has_label(&h, "p000.png"),
+        "the failure filter hides converted files"
+    );
+    h.get_by_label("Retry failed").click();
+    step_until(&mut h, "the retry to finish", |h| {
+        h.state()
+            .batch_view()
+            .is_some_and(|v| v.finished && v.total == 2)
+    });
+    assert_eq!(
+        h.state().batch_view().map(|v| v.failed),
+        Some(2),
+        "still broken, still reported"
+    );
+}
+
+#[test]
+fn presets_save_and_load_the_recipe() {
+    let mut h = harness(Settings::default(), GuiArgs::default(), None);
+    h.step();
+    h.get_by_label("Preset name").focus();
+    h.get_by_label("Preset name").type_text("web small");
+    h.step();
+    h.get_by_label("Save preset").click();
+    h.step();
+    assert!(h.state().settings().presets.contains_key("web small"));
+    let saved_quality = h.state().settings().recipe.quality;
+    h.get_by_role_and_label(Role::Slider, "Quality")
+        .set_value_accesskit(40.0);
+    h.step();
+    assert_eq!(h.state().settings().recipe.quality, 40);
+    h.get_by_role_and_label(Role::ComboBox, "Preset").click();
+    h.run_steps(3);
+    h.get_all_by_label("web small")
+        .last()
+        .expect("the preset in the list")
+        .click();
+    h.step();
+    assert_eq!(
+        h.state().settings().recipe.quality,
+        saved_quality,
+        "loading the preset restores it"
+    );
+}
+
+#[test]
+fn closing_mid_batch_asks_first_then_cancels_cleanly() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path().join("in");
+    let out = tmp.path().join("out");
+    photo_folder(&dir, 40);
+    let args = GuiArgs {
+        input: Some(dir.clone()),
+        out: Some(out.clone()),
+        workers: Some(2),
+        start: true,
+        ..GuiArgs::default()
+    };
+    let mut h = harness(Settings::default(), args, None);
+    step_until(&mut h, "--start to start the batch", |h| {
+        h.state().batch_view().is_some()
+    });
+    h.key_press(egui::Key::Space);
+    step_until(&mut h, "pause", |h| {
+        h.state().batch_view().is_some_and(|v| v.paused)
+    });
+    h.input_mut()
+        .viewports
+        .entry(egui::ViewportId::ROOT)
+        .or_default()
+        .events
+        .push(egui::ViewportEvent::Close);
+    h.step();
+    h.step();
+    assert!(
+        has_label(&h, "Stop the batch and quit?"),
+        "closing asks first"
+    );
+    h.get_by_label("Stop and quit").click();
+    step_until(&mut h, "the cancel to wind down", |h| {
+        h.state().batch_view().is_some_and(|v| v.finished)
+    });
+    let v = h.state().batch_view().expect("view");
+    assert_eq!(v.ended(), 40);
+    let written = common::snapshot(&out);
+    assert_eq!(written.len(), v.ok);
+    assert!(
+        written
+            .keys()
+            .all(|p| !p.to_string_lossy().contains(".conveyor-"))
+    );
+}

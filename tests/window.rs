@@ -1,0 +1,309 @@
+//! The real window under Xvfb: `conveyor gui --input DIR --out OUT --workers 2 --start` converts
+//! DIR; a folder dropped by another X client over XDND (as a file manager does), then Ctrl+Enter,
+//! converts too. Screenshots go to `target/`; a blank window fails the test.
+//!
+//! Needs Xvfb, xdotool and ImageMagick's `import`. Without them the tests print why they skip,
+//! except under CI=true, where `.ci/run` installs them and a missing tool is a failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // A failed set-up step should stop the test loudly.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use x11rb::connection::Connection;
+use x11rb::protocol::Event as XEvent;
+use x11rb::protocol::xproto::{
+    AtomEnum, ClientMessageEvent, ConnectionExt, CreateWindowAux, EventMask, PropMode,
+    SelectionNotifyEvent, WindowClass,
+};
+use x11rb::wrapper::ConnectionExt as _;
+
+fn have(tool: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Whether the tools are here; panics under CI=true if not, so CI cannot skip silently.
+fn tools_or_skip(test: &str) -> bool {
+    let missing: Vec<&str> = ["Xvfb", "xdotool", "import"].into_iter().filter(|t| !have(t)).collect();
+    if missing.is_empty() {
+        return true;
+    }
+    let why = format!("{test}: skipped, {} not installed (apt-get install xvfb xdotool imagemagick)", missing.join(", "));
+    assert!(std::env::var("CI").as_deref() != Ok("true"), "{why}; CI must run this test");
+    eprintln!("{why}");
+    false
+}
+
+/// An Xvfb server on a free display, stopped on drop.
+struct Xvfb {
+    child: Child,
+    display: String,
+}
+
+impl Xvfb {
+    fn start() -> Xvfb {
+        // Tests in this binary run in parallel: hand each its own display number.
+        static NEXT: AtomicU32 = AtomicU32::new(90);
+        let n = std::iter::from_fn(|| Some(NEXT.fetch_add(1, Ordering::SeqCst)))
+            .take_while(|&n| n < 400)
+            .find(|n| !Path::new(&format!("/tmp/.X{n}-lock")).exists() && !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists())
+            .expect("a free display number");
+        let display = format!(":{n}");
+        let child = Command::new("Xvfb")
+            .args([display.as_str(), "-screen", "0", "1400x900x24", "-nolisten", "tcp"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start Xvfb");
+        wait_for("Xvfb to accept connections", Duration::from_secs(20), || {
+            x11rb::connect(Some(&display)).ok().map(drop)
+        });
+        Xvfb { child, display }
+    }
+
+    fn run(&self, program: &str, args: &[&str]) -> std::process::Output {
+        Command::new(program)
+            .args(args)
+            .env("DISPLAY", &self.display)
+            .output()
+            .unwrap_or_else(|e| panic!("run {program}: {e}"))
+    }
+}
+
+impl Drop for Xvfb {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A running `conveyor gui`, killed on drop.
+struct Gui(Child);
+
+impl Drop for Gui {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn wait_for<T>(what: &str, limit: Duration, mut probe: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(v) = probe() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn find_window(x: &Xvfb, gui: &mut Gui) -> u32 {
+    wait_for("a window titled Conveyor", Duration::from_secs(60), || {
+        if let Ok(Some(status)) = gui.0.try_wait() {
+            let mut err = String::new();
+            if let Some(mut e) = gui.0.stderr.take() {
+                let _ = std::io::Read::read_to_string(&mut e, &mut err);
+            }
+            panic!("conveyor gui exited early: {status}: {err}");
+        }
+        let out = x.run("xdotool", &["search", "--name", "^Conveyor$"]);
+        String::from_utf8_lossy(&out.stdout).lines().next().and_then(|l| l.trim().parse().ok())
+    })
+}
+
+fn outputs(dir: &Path) -> usize {
+    common::snapshot(dir).keys().filter(|p| !p.to_string_lossy().contains(".conveyor-")).count()
+}
+
+/// Counts distinct colours in a screenshot, stopping at 51.
+fn colours(path: &Path) -> usize {
+    let Ok(shot) = image::open(path) else { return 0 };
+    let mut seen = std::collections::HashSet::new();
+    for p in shot.to_rgb8().pixels().step_by(7) {
+        seen.insert(p.0);
+        if seen.len() > 50 {
+            break;
+        }
+    }
+    seen.len()
+}
+
+/// Saves a screenshot under target/ once the window has drawn; fails if it stays blank (one
+/// flat colour).
+fn screenshot(x: &Xvfb, name: &str) -> PathBuf {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("target").join(name);
+    let target = path.to_str().expect("utf-8 path").to_owned();
+    let mut last = 0;
+    let drawn = std::iter::repeat_with(|| {
+        let out = x.run("import", &["-window", "root", &target]);
+        assert!(out.status.success(), "import failed: {}", String::from_utf8_lossy(&out.stderr));
+        last = colours(&path);
+        last > 50
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    for ok in drawn {
+        if ok {
+            return path;
+        }
+        assert!(Instant::now() < deadline, "the window looks blank: {last} colours in {}", path.display());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    path
+}
+
+fn sample_folder(dir: &Path, n: u32) {
+    for i in 0..n {
+        common::put(dir, &format!("album/p{i:02}.jpg"), &common::encode(&common::photo(900 + i, 600), image::ImageFormat::Jpeg));
+    }
+    common::put(dir, "logo.png", &common::encode(&common::logo(300, 300), image::ImageFormat::Png));
+}
+
+#[test]
+fn gui_start_converts_the_input_folder_in_a_real_window() {
+    if !tools_or_skip("gui_start_converts_the_input_folder_in_a_real_window") {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (dir, out) = (tmp.path().join("in"), tmp.path().join("out"));
+    sample_folder(&dir, 11);
+    let x = Xvfb::start();
+    let mut gui = Gui(
+        Command::new(env!("CARGO_BIN_EXE_conveyor"))
+            .args(["gui", "--input", dir.to_str().unwrap(), "--out", out.to_str().unwrap(), "--workers", "2", "--start", "--resize", "fit:400x400", "--format", "webp"])
+            .env("DISPLAY", &x.display)
+            .env("XDG_CONFIG_HOME", tmp.path().join("config"))
+            .env("HOME", tmp.path())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start conveyor gui"),
+    );
+    find_window(&x, &mut gui);
+    wait_for("12 outputs", Duration::from_secs(120), || (outputs(&out) == 12).then_some(()));
+    // Let the last frame with the finished batch draw.
+    std::thread::sleep(Duration::from_millis(500));
+    let shot = screenshot(&x, "smoke-gui-start.png");
+    eprintln!("screenshot: {}", shot.display());
+    for entry in common::snapshot(&out).keys() {
+        let img = image::open(out.join(entry)).expect("output decodes");
+        assert!(img.width() <= 400 && img.height() <= 400);
+        assert_eq!(entry.extension().and_then(|e| e.to_str()), Some("webp"));
+    }
+}
+
+/// Waits until the window advertises XDND, i.e. it is ready to take drops.
+fn wait_for_xdnd_aware(display: &str, window: u32) {
+    let (conn, _) = x11rb::connect(Some(display)).expect("connect to X");
+    let aware = conn.intern_atom(false, b"XdndAware").expect("intern").reply().expect("atom").atom;
+    wait_for("the window to accept drops", Duration::from_secs(30), || {
+        let prop = conn.get_property(false, window, aware, AtomEnum::ANY, 0, 1).ok()?.reply().ok()?;
+        (prop.value_len > 0).then_some(())
+    });
+}
+
+/// Drags `path` onto `target` the way a file manager does: an XDND source on its own X
+/// connection offering `text/uri-list`.
+fn xdnd_drop(display: &str, target: u32, path: &Path) {
+    let (conn, screen_num) = x11rb::connect(Some(display)).expect("connect to X");
+    let root = conn.setup().roots[screen_num].root;
+    let source = conn.generate_id().expect("id");
+    conn.create_window(0, source, root, 0, 0, 1, 1, 0, WindowClass::INPUT_OUTPUT, 0, &CreateWindowAux::new())
+        .expect("create source window");
+    let atom = |name: &str| conn.intern_atom(false, name.as_bytes()).expect("intern").reply().expect("atom").atom;
+    let [enter, position, status, drop, finished, selection, copy, uri_list] =
+        ["XdndEnter", "XdndPosition", "XdndStatus", "XdndDrop", "XdndFinished", "XdndSelection", "XdndActionCopy", "text/uri-list"].map(atom);
+    conn.set_selection_owner(source, selection, x11rb::CURRENT_TIME).expect("own XdndSelection");
+    let send = |kind: u32, data: [u32; 5]| {
+        let event = ClientMessageEvent::new(32, target, kind, data);
+        conn.send_event(false, target, EventMask::NO_EVENT, event).expect("send");
+        conn.flush().expect("flush");
+    };
+    let geometry = conn.get_geometry(target).expect("geometry").reply().expect("geometry reply");
+    let centre = conn
+        .translate_coordinates(target, root, (geometry.width / 2) as i16, (geometry.height / 2) as i16)
+        .expect("translate")
+        .reply()
+        .expect("translate reply");
+    let (x, y) = (centre.dst_x as u32, centre.dst_y as u32);
+    send(enter, [source, 5 << 24, uri_list, 0, 0]);
+    send(position, [source, 0, (x << 16) | y, x11rb::CURRENT_TIME, copy]);
+    let uri = format!("file://{}\r\n", path.display());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut dropped = false;
+    loop {
+        assert!(Instant::now() < deadline, "the window did not finish the drop");
+        let Some(event) = conn.poll_for_event().expect("X events") else {
+            std::thread::sleep(Duration::from_millis(10));
+            continue;
+        };
+        match event {
+            XEvent::SelectionRequest(req) => {
+                conn.change_property8(PropMode::REPLACE, req.requestor, req.property, uri_list, uri.as_bytes())
+                    .expect("answer the selection");
+                let notify = SelectionNotifyEvent {
+                    response_type: x11rb::protocol::xproto::SELECTION_NOTIFY_EVENT,
+                    sequence: 0,
+                    time: req.time,
+                    requestor: req.requestor,
+                    selection: req.selection,
+                    target: req.target,
+                    property: req.property,
+                };
+                conn.send_event(false, req.requestor, EventMask::NO_EVENT, notify).expect("notify");
+                conn.flush().expect("flush");
+            }
+            XEvent::ClientMessage(msg) if msg.type_ == status && !dropped => {
+                let accepted = msg.data.as_data32()[1] & 1 == 1;
+                assert!(accepted, "the window refused the drop");
+                send(drop, [source, 0, x11rb::CURRENT_TIME, 0, 0]);
+                dropped = true;
+            }
+            XEvent::ClientMessage(msg) if msg.type_ == finished => break,
+            _ => {}
+        }
+    }
+}
+
+#[test]
+fn a_folder_dropped_from_another_app_then_ctrl_enter_converts() {
+    if !tools_or_skip("a_folder_dropped_from_another_app_then_ctrl_enter_converts") {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (dir, out) = (tmp.path().join("dropped"), tmp.path().join("out"));
+    sample_folder(&dir, 7);
+    let x = Xvfb::start();
+    let mut gui = Gui(
+        Command::new(env!("CARGO_BIN_EXE_conveyor"))
+            .args(["gui", "--out", out.to_str().unwrap(), "--resize", "fit:300x300", "--format", "jpeg"])
+            .env("DISPLAY", &x.display)
+            .env("XDG_CONFIG_HOME", tmp.path().join("config"))
+            .env("HOME", tmp.path())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start conveyor gui"),
+    );
+    let window = find_window(&x, &mut gui);
+    wait_for_xdnd_aware(&x.display, window);
+    screenshot(&x, "smoke-gui-empty.png");
+    xdnd_drop(&x.display, window, &dir);
+    let id = window.to_string();
+    x.run("xdotool", &["windowfocus", "--sync", &id]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while outputs(&out) == 0 {
+        assert!(Instant::now() < deadline, "Ctrl+Enter after the drop converted nothing");
+        x.run("xdotool", &["key", "--clearmodifiers", "ctrl+Return"]);
+        std::thread::sleep(Duration::from_millis(700));
+    }
+    wait_for("8 outputs", Duration::from_secs(120), || (outputs(&out) == 8).then_some(()));
+    std::thread::sleep(Duration::from_millis(300));
+    screenshot(&x, "smoke-gui-dropped.png");
+    assert!(out.join("album/p00.jpg").exists() && out.join("logo.jpg").exists());
+}
