@@ -285,13 +285,16 @@ fn pause_stops_taking_jobs_and_resume_finishes_the_batch() {
 #[test]
 fn cancel_ends_every_job_exactly_once() {
     let n = 520;
+    let workers = 4;
     let fake = Arc::new(Fake::new(n, Duration::from_micros(300)));
-    let handle = start(&fake, n, 4);
+    let handle = start(&fake, n, workers);
     let mut log = Log::default();
+    let mut ran_before_cancel = 0;
     drive(&handle, &mut log, |h, done| {
         if done == 30 {
             h.cancel();
             assert!(h.is_cancelled());
+            ran_before_cancel = fake.runs.iter().map(|r| r.load(Ordering::SeqCst)).sum();
         }
     });
     handle.wait();
@@ -299,10 +302,13 @@ fn cancel_ends_every_job_exactly_once() {
     assert_eq!(log.finished_batch, Some(true));
     let (ok, cancelled) = (log.count("ok"), log.count("cancelled"));
     assert!(ok >= 30, "jobs finished before cancel stay ok");
+    // Only jobs already in hand when cancel came (plus one racing pick-up per worker) can
+    // still finish; everything queued ends as cancelled.
     assert!(
-        cancelled >= n - 30 - 8,
-        "queued jobs end as cancelled, got {cancelled}"
+        ok <= ran_before_cancel + workers,
+        "{ok} ok after {ran_before_cancel} had started"
     );
+    assert!(cancelled > 0);
     assert_eq!(ok + cancelled, n);
     assert!(fake.runs.iter().all(|r| r.load(Ordering::SeqCst) <= 1));
 }
@@ -457,7 +463,11 @@ fn workers_can_be_added_and_removed_while_paused_even_after_feeding_ends() {
     while live(&log) > 2 {
         log.note(&handle.events().recv().expect("event"));
     }
-    assert_eq!(log.retiring, vec![5, 4, 3]);
+    assert_eq!(
+        log.retiring,
+        vec![5, 4, 3],
+        "each retiring worker is announced before it retires"
+    );
     handle.resume();
     drive(&handle, &mut log, |_, _| {});
     handle.wait();

@@ -31,12 +31,21 @@ fn have(tool: &str) -> bool {
 
 /// Whether the tools are here; panics under CI=true if not, so CI cannot skip silently.
 fn tools_or_skip(test: &str) -> bool {
-    let missing: Vec<&str> = ["Xvfb", "xdotool", "import"].into_iter().filter(|t| !have(t)).collect();
+    let missing: Vec<&str> = ["Xvfb", "xdotool", "import"]
+        .into_iter()
+        .filter(|t| !have(t))
+        .collect();
     if missing.is_empty() {
         return true;
     }
-    let why = format!("{test}: skipped, {} not installed (apt-get install xvfb xdotool imagemagick)", missing.join(", "));
-    assert!(std::env::var("CI").as_deref() != Ok("true"), "{why}; CI must run this test");
+    let why = format!(
+        "{test}: skipped, {} not installed (apt-get install xvfb xdotool imagemagick)",
+        missing.join(", ")
+    );
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "{why}; CI must run this test"
+    );
     eprintln!("{why}");
     false
 }
@@ -53,18 +62,30 @@ impl Xvfb {
         static NEXT: AtomicU32 = AtomicU32::new(90);
         let n = std::iter::from_fn(|| Some(NEXT.fetch_add(1, Ordering::SeqCst)))
             .take_while(|&n| n < 400)
-            .find(|n| !Path::new(&format!("/tmp/.X{n}-lock")).exists() && !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists())
+            .find(|n| {
+                !Path::new(&format!("/tmp/.X{n}-lock")).exists()
+                    && !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
+            })
             .expect("a free display number");
         let display = format!(":{n}");
         let child = Command::new("Xvfb")
-            .args([display.as_str(), "-screen", "0", "1400x900x24", "-nolisten", "tcp"])
+            .args([
+                display.as_str(),
+                "-screen",
+                "0",
+                "1400x900x24",
+                "-nolisten",
+                "tcp",
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("start Xvfb");
-        wait_for("Xvfb to accept connections", Duration::from_secs(20), || {
-            x11rb::connect(Some(&display)).ok().map(drop)
-        });
+        wait_for(
+            "Xvfb to accept connections",
+            Duration::from_secs(20),
+            || x11rb::connect(Some(&display)).ok().map(drop),
+        );
         Xvfb { child, display }
     }
 
@@ -79,7 +100,10 @@ impl Xvfb {
 
 impl Drop for Xvfb {
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        // SIGTERM lets Xvfb remove its lock file; SIGKILL would leave it behind.
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
         let _ = self.child.wait();
     }
 }
@@ -115,17 +139,25 @@ fn find_window(x: &Xvfb, gui: &mut Gui) -> u32 {
             panic!("conveyor gui exited early: {status}: {err}");
         }
         let out = x.run("xdotool", &["search", "--name", "^Conveyor$"]);
-        String::from_utf8_lossy(&out.stdout).lines().next().and_then(|l| l.trim().parse().ok())
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .next()
+            .and_then(|l| l.trim().parse().ok())
     })
 }
 
 fn outputs(dir: &Path) -> usize {
-    common::snapshot(dir).keys().filter(|p| !p.to_string_lossy().contains(".conveyor-")).count()
+    common::snapshot(dir)
+        .keys()
+        .filter(|p| !p.to_string_lossy().contains(".conveyor-"))
+        .count()
 }
 
 /// Counts distinct colours in a screenshot, stopping at 51.
 fn colours(path: &Path) -> usize {
-    let Ok(shot) = image::open(path) else { return 0 };
+    let Ok(shot) = image::open(path) else {
+        return 0;
+    };
     let mut seen = std::collections::HashSet::new();
     for p in shot.to_rgb8().pixels().step_by(7) {
         seen.insert(p.0);
@@ -139,12 +171,18 @@ fn colours(path: &Path) -> usize {
 /// Saves a screenshot under target/ once the window has drawn; fails if it stays blank (one
 /// flat colour).
 fn screenshot(x: &Xvfb, name: &str) -> PathBuf {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("target").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("target")
+        .join(name);
     let target = path.to_str().expect("utf-8 path").to_owned();
     let mut last = 0;
     let drawn = std::iter::repeat_with(|| {
         let out = x.run("import", &["-window", "root", &target]);
-        assert!(out.status.success(), "import failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "import failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         last = colours(&path);
         last > 50
     });
@@ -153,7 +191,11 @@ fn screenshot(x: &Xvfb, name: &str) -> PathBuf {
         if ok {
             return path;
         }
-        assert!(Instant::now() < deadline, "the window looks blank: {last} colours in {}", path.display());
+        assert!(
+            Instant::now() < deadline,
+            "the window looks blank: {last} colours in {}",
+            path.display()
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     path
@@ -161,9 +203,17 @@ fn screenshot(x: &Xvfb, name: &str) -> PathBuf {
 
 fn sample_folder(dir: &Path, n: u32) {
     for i in 0..n {
-        common::put(dir, &format!("album/p{i:02}.jpg"), &common::encode(&common::photo(900 + i, 600), image::ImageFormat::Jpeg));
+        common::put(
+            dir,
+            &format!("album/p{i:02}.jpg"),
+            &common::encode(&common::photo(900 + i, 600), image::ImageFormat::Jpeg),
+        );
     }
-    common::put(dir, "logo.png", &common::encode(&common::logo(300, 300), image::ImageFormat::Png));
+    common::put(
+        dir,
+        "logo.png",
+        &common::encode(&common::logo(300, 300), image::ImageFormat::Png),
+    );
 }
 
 #[test]
@@ -175,18 +225,31 @@ fn gui_start_converts_the_input_folder_in_a_real_window() {
     let (dir, out) = (tmp.path().join("in"), tmp.path().join("out"));
     sample_folder(&dir, 11);
     let x = Xvfb::start();
-    let mut gui = Gui(
-        Command::new(env!("CARGO_BIN_EXE_conveyor"))
-            .args(["gui", "--input", dir.to_str().unwrap(), "--out", out.to_str().unwrap(), "--workers", "2", "--start", "--resize", "fit:400x400", "--format", "webp"])
-            .env("DISPLAY", &x.display)
-            .env("XDG_CONFIG_HOME", tmp.path().join("config"))
-            .env("HOME", tmp.path())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start conveyor gui"),
-    );
+    let mut gui = Gui(Command::new(env!("CARGO_BIN_EXE_conveyor"))
+        .args([
+            "gui",
+            "--input",
+            dir.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--workers",
+            "2",
+            "--start",
+            "--resize",
+            "fit:400x400",
+            "--format",
+            "webp",
+        ])
+        .env("DISPLAY", &x.display)
+        .env("XDG_CONFIG_HOME", tmp.path().join("config"))
+        .env("HOME", tmp.path())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start conveyor gui"));
     find_window(&x, &mut gui);
-    wait_for("12 outputs", Duration::from_secs(120), || (outputs(&out) == 12).then_some(()));
+    wait_for("12 outputs", Duration::from_secs(120), || {
+        (outputs(&out) == 12).then_some(())
+    });
     // Let the last frame with the finished batch draw.
     std::thread::sleep(Duration::from_millis(500));
     let shot = screenshot(&x, "smoke-gui-start.png");
@@ -201,11 +264,24 @@ fn gui_start_converts_the_input_folder_in_a_real_window() {
 /// Waits until the window advertises XDND, i.e. it is ready to take drops.
 fn wait_for_xdnd_aware(display: &str, window: u32) {
     let (conn, _) = x11rb::connect(Some(display)).expect("connect to X");
-    let aware = conn.intern_atom(false, b"XdndAware").expect("intern").reply().expect("atom").atom;
-    wait_for("the window to accept drops", Duration::from_secs(30), || {
-        let prop = conn.get_property(false, window, aware, AtomEnum::ANY, 0, 1).ok()?.reply().ok()?;
-        (prop.value_len > 0).then_some(())
-    });
+    let aware = conn
+        .intern_atom(false, b"XdndAware")
+        .expect("intern")
+        .reply()
+        .expect("atom")
+        .atom;
+    wait_for(
+        "the window to accept drops",
+        Duration::from_secs(30),
+        || {
+            let prop = conn
+                .get_property(false, window, aware, AtomEnum::ANY, 0, 1)
+                .ok()?
+                .reply()
+                .ok()?;
+            (prop.value_len > 0).then_some(())
+        },
+    );
 }
 
 /// Drags `path` onto `target` the way a file manager does: an XDND source on its own X
@@ -214,39 +290,98 @@ fn xdnd_drop(display: &str, target: u32, path: &Path) {
     let (conn, screen_num) = x11rb::connect(Some(display)).expect("connect to X");
     let root = conn.setup().roots[screen_num].root;
     let source = conn.generate_id().expect("id");
-    conn.create_window(0, source, root, 0, 0, 1, 1, 0, WindowClass::INPUT_OUTPUT, 0, &CreateWindowAux::new())
-        .expect("create source window");
-    let atom = |name: &str| conn.intern_atom(false, name.as_bytes()).expect("intern").reply().expect("atom").atom;
-    let [enter, position, status, drop, finished, selection, copy, uri_list] =
-        ["XdndEnter", "XdndPosition", "XdndStatus", "XdndDrop", "XdndFinished", "XdndSelection", "XdndActionCopy", "text/uri-list"].map(atom);
-    conn.set_selection_owner(source, selection, x11rb::CURRENT_TIME).expect("own XdndSelection");
+    conn.create_window(
+        0,
+        source,
+        root,
+        0,
+        0,
+        1,
+        1,
+        0,
+        WindowClass::INPUT_OUTPUT,
+        0,
+        &CreateWindowAux::new(),
+    )
+    .expect("create source window");
+    let atom = |name: &str| {
+        conn.intern_atom(false, name.as_bytes())
+            .expect("intern")
+            .reply()
+            .expect("atom")
+            .atom
+    };
+    let [
+        enter,
+        position,
+        status,
+        drop,
+        finished,
+        selection,
+        copy,
+        uri_list,
+    ] = [
+        "XdndEnter",
+        "XdndPosition",
+        "XdndStatus",
+        "XdndDrop",
+        "XdndFinished",
+        "XdndSelection",
+        "XdndActionCopy",
+        "text/uri-list",
+    ]
+    .map(atom);
+    conn.set_selection_owner(source, selection, x11rb::CURRENT_TIME)
+        .expect("own XdndSelection");
     let send = |kind: u32, data: [u32; 5]| {
         let event = ClientMessageEvent::new(32, target, kind, data);
-        conn.send_event(false, target, EventMask::NO_EVENT, event).expect("send");
+        conn.send_event(false, target, EventMask::NO_EVENT, event)
+            .expect("send");
         conn.flush().expect("flush");
     };
-    let geometry = conn.get_geometry(target).expect("geometry").reply().expect("geometry reply");
+    let geometry = conn
+        .get_geometry(target)
+        .expect("geometry")
+        .reply()
+        .expect("geometry reply");
     let centre = conn
-        .translate_coordinates(target, root, (geometry.width / 2) as i16, (geometry.height / 2) as i16)
+        .translate_coordinates(
+            target,
+            root,
+            (geometry.width / 2) as i16,
+            (geometry.height / 2) as i16,
+        )
         .expect("translate")
         .reply()
         .expect("translate reply");
     let (x, y) = (centre.dst_x as u32, centre.dst_y as u32);
     send(enter, [source, 5 << 24, uri_list, 0, 0]);
-    send(position, [source, 0, (x << 16) | y, x11rb::CURRENT_TIME, copy]);
+    send(
+        position,
+        [source, 0, (x << 16) | y, x11rb::CURRENT_TIME, copy],
+    );
     let uri = format!("file://{}\r\n", path.display());
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut dropped = false;
     loop {
-        assert!(Instant::now() < deadline, "the window did not finish the drop");
+        assert!(
+            Instant::now() < deadline,
+            "the window did not finish the drop"
+        );
         let Some(event) = conn.poll_for_event().expect("X events") else {
             std::thread::sleep(Duration::from_millis(10));
             continue;
         };
         match event {
             XEvent::SelectionRequest(req) => {
-                conn.change_property8(PropMode::REPLACE, req.requestor, req.property, uri_list, uri.as_bytes())
-                    .expect("answer the selection");
+                conn.change_property8(
+                    PropMode::REPLACE,
+                    req.requestor,
+                    req.property,
+                    uri_list,
+                    uri.as_bytes(),
+                )
+                .expect("answer the selection");
                 let notify = SelectionNotifyEvent {
                     response_type: x11rb::protocol::xproto::SELECTION_NOTIFY_EVENT,
                     sequence: 0,
@@ -256,7 +391,8 @@ fn xdnd_drop(display: &str, target: u32, path: &Path) {
                     target: req.target,
                     property: req.property,
                 };
-                conn.send_event(false, req.requestor, EventMask::NO_EVENT, notify).expect("notify");
+                conn.send_event(false, req.requestor, EventMask::NO_EVENT, notify)
+                    .expect("notify");
                 conn.flush().expect("flush");
             }
             XEvent::ClientMessage(msg) if msg.type_ == status && !dropped => {
@@ -280,16 +416,22 @@ fn a_folder_dropped_from_another_app_then_ctrl_enter_converts() {
     let (dir, out) = (tmp.path().join("dropped"), tmp.path().join("out"));
     sample_folder(&dir, 7);
     let x = Xvfb::start();
-    let mut gui = Gui(
-        Command::new(env!("CARGO_BIN_EXE_conveyor"))
-            .args(["gui", "--out", out.to_str().unwrap(), "--resize", "fit:300x300", "--format", "jpeg"])
-            .env("DISPLAY", &x.display)
-            .env("XDG_CONFIG_HOME", tmp.path().join("config"))
-            .env("HOME", tmp.path())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start conveyor gui"),
-    );
+    let mut gui = Gui(Command::new(env!("CARGO_BIN_EXE_conveyor"))
+        .args([
+            "gui",
+            "--out",
+            out.to_str().unwrap(),
+            "--resize",
+            "fit:300x300",
+            "--format",
+            "jpeg",
+        ])
+        .env("DISPLAY", &x.display)
+        .env("XDG_CONFIG_HOME", tmp.path().join("config"))
+        .env("HOME", tmp.path())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start conveyor gui"));
     let window = find_window(&x, &mut gui);
     wait_for_xdnd_aware(&x.display, window);
     screenshot(&x, "smoke-gui-empty.png");
@@ -298,11 +440,16 @@ fn a_folder_dropped_from_another_app_then_ctrl_enter_converts() {
     x.run("xdotool", &["windowfocus", "--sync", &id]);
     let deadline = Instant::now() + Duration::from_secs(60);
     while outputs(&out) == 0 {
-        assert!(Instant::now() < deadline, "Ctrl+Enter after the drop converted nothing");
+        assert!(
+            Instant::now() < deadline,
+            "Ctrl+Enter after the drop converted nothing"
+        );
         x.run("xdotool", &["key", "--clearmodifiers", "ctrl+Return"]);
         std::thread::sleep(Duration::from_millis(700));
     }
-    wait_for("8 outputs", Duration::from_secs(120), || (outputs(&out) == 8).then_some(()));
+    wait_for("8 outputs", Duration::from_secs(120), || {
+        (outputs(&out) == 8).then_some(())
+    });
     std::thread::sleep(Duration::from_millis(300));
     screenshot(&x, "smoke-gui-dropped.png");
     assert!(out.join("album/p00.jpg").exists() && out.join("logo.jpg").exists());

@@ -137,9 +137,12 @@ impl Shared {
                 if surplus == 0 {
                     break;
                 }
-                if entry.retire.take().is_some() {
-                    surplus -= 1;
+                if entry.retire.is_some() {
+                    // Announce first: once the sender is dropped the worker may retire at once,
+                    // and its WorkerRetired must not overtake this event.
                     self.emit(Event::WorkerRetiring { worker: entry.id });
+                    entry.retire = None;
+                    surplus -= 1;
                 }
             }
         }
