@@ -339,3 +339,81 @@ fn make_mixed_folder_for_manual_runs() {
     let dir = PathBuf::from(std::env::var("MIXED_DIR").expect("MIXED_DIR"));
     mixed_folder(&dir);
 }
+
+#[cfg(unix)]
+#[test]
+fn sigint_stops_cleanly_with_exit_130_and_a_rerun_resumes() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("in");
+    let out = tmp.path().join("out");
+    let n = 150;
+    for i in 0..n {
+        common::put(
+            &dir,
+            &format!("p{i:03}.png"),
+            &common::encode(&common::photo(480 + i, 360), image::ImageFormat::Png),
+        );
+    }
+    let r = tmp.path().join("r.json");
+    let args = [
+        "run",
+        s(&dir),
+        "--out",
+        s(&out),
+        "--format",
+        "jpeg",
+        "-j",
+        "1",
+        "--report",
+        s(&r),
+    ];
+    let mut child = Command::new(env!("CARGO_BIN_EXE_conveyor"))
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("start conveyor");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while snapshot(&out).is_empty() {
+        assert!(std::time::Instant::now() < deadline, "no output appeared");
+        assert!(
+            child.try_wait().expect("poll").is_none(),
+            "finished before it could be interrupted"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(kill.success());
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(130));
+    let written = snapshot(&out);
+    assert!(written.len() < n as usize, "the batch stopped early");
+    for (name, bytes) in &written {
+        assert!(
+            !name.to_string_lossy().contains(".conveyor-"),
+            "temporary file left: {name:?}"
+        );
+        image::load_from_memory(bytes).expect("every output present is whole");
+    }
+    let report = read_report(&r);
+    assert!(
+        report["summary"]["cancelled"]
+            .as_u64()
+            .is_some_and(|c| c > 0)
+    );
+    assert_eq!(report["summary"]["total"], n);
+
+    let again = conveyor(&args);
+    assert_eq!(again.status.code(), Some(0));
+    assert_eq!(
+        snapshot(&out).len(),
+        n as usize,
+        "the re-run completed the batch"
+    );
+    assert_eq!(
+        read_report(&r)["summary"]["skipped"].as_u64(),
+        Some(written.len() as u64)
+    );
+}

@@ -183,6 +183,20 @@ fn start_shows_a_row_per_worker_and_rows_follow_the_slider_live() {
     assert!(has_label(&h, "Done"));
     assert_eq!(common::snapshot(&out).len(), 40);
     assert_eq!(worker_rows(&h), 0, "every worker retired at the end");
+
+    // Selecting a finished file (the first row: the first to finish) shows the source and the
+    // output side by side, each with its size in pixels and bytes.
+    let first = h.state().batch_view().expect("view").results[0].clone();
+    let (w, hgt) = first.size.expect("converted");
+    h.get_all_by_label_contains("  —  ")
+        .next()
+        .expect("a result row")
+        .click();
+    let after = format!("{w}×{hgt} · ");
+    step_until(&mut h, "the preview", |h| has_label(h, &after));
+    assert!(has_label(&h, "Before") && has_label(&h, "After"));
+    assert!(has_label(&h, "×120 · "), "the source's own size is shown");
+    assert!(w == 64 || hgt == 64, "the output fits 64×64");
 }
 
 #[test]

@@ -10,7 +10,6 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use x11rb::connection::Connection;
@@ -58,29 +57,31 @@ struct Xvfb {
 
 impl Xvfb {
     fn start() -> Xvfb {
-        // Tests in this binary run in parallel: hand each its own display number.
-        static NEXT: AtomicU32 = AtomicU32::new(90);
-        let n = std::iter::from_fn(|| Some(NEXT.fetch_add(1, Ordering::SeqCst)))
-            .take_while(|&n| n < 400)
-            .find(|n| {
-                !Path::new(&format!("/tmp/.X{n}-lock")).exists()
-                    && !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
-            })
-            .expect("a free display number");
-        let display = format!(":{n}");
-        let child = Command::new("Xvfb")
+        // `-displayfd 1`: Xvfb picks a free display itself and prints its number on stdout once
+        // it accepts connections, so parallel tests and stale sockets cannot collide.
+        let mut child = Command::new("Xvfb")
             .args([
-                display.as_str(),
+                "-displayfd",
+                "1",
                 "-screen",
                 "0",
                 "1400x900x24",
                 "-nolisten",
                 "tcp",
             ])
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .expect("start Xvfb");
+        let mut line = String::new();
+        let stdout = child.stdout.take().expect("Xvfb stdout");
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line)
+            .expect("read the display number");
+        let number: u32 = line
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("Xvfb did not start: {line:?}"));
+        let display = format!(":{number}");
         wait_for(
             "Xvfb to accept connections",
             Duration::from_secs(20),
@@ -453,4 +454,42 @@ fn a_folder_dropped_from_another_app_then_ctrl_enter_converts() {
     std::thread::sleep(Duration::from_millis(300));
     screenshot(&x, "smoke-gui-dropped.png");
     assert!(out.join("album/p00.jpg").exists() && out.join("logo.jpg").exists());
+
+    // Closing an idle window closes it at once and saves the settings for the next launch.
+    close_window(&x.display, window);
+    let status = wait_for("the window to close", Duration::from_secs(30), || {
+        gui.0.try_wait().ok().flatten()
+    });
+    assert!(status.success(), "conveyor gui exited with {status}");
+    let saved = common::snapshot(tmp.path())
+        .into_iter()
+        .find(|(p, _)| p.ends_with("app.ron"))
+        .map(|(_, bytes)| String::from_utf8_lossy(&bytes).into_owned())
+        .expect("eframe saved app.ron under the home folder");
+    assert!(
+        saved.contains("conveyor-settings") && saved.contains("Jpeg"),
+        "{saved}"
+    );
+}
+
+/// Asks the window to close as a window manager's close button does (WM_DELETE_WINDOW).
+fn close_window(display: &str, window: u32) {
+    let (conn, _) = x11rb::connect(Some(display)).expect("connect to X");
+    let atom = |name: &str| {
+        conn.intern_atom(false, name.as_bytes())
+            .expect("intern")
+            .reply()
+            .expect("atom")
+            .atom
+    };
+    let (protocols, delete) = (atom("WM_PROTOCOLS"), atom("WM_DELETE_WINDOW"));
+    let event = ClientMessageEvent::new(
+        32,
+        window,
+        protocols,
+        [delete, x11rb::CURRENT_TIME, 0, 0, 0],
+    );
+    conn.send_event(false, window, EventMask::NO_EVENT, event)
+        .expect("send");
+    conn.flush().expect("flush");
 }

@@ -137,7 +137,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
     let mut builder = ReportBuilder::new(&jobs);
     let mut cancelled = false;
     for event in handle.events() {
-        builder.observe(&jobs, &event);
+        builder.observe(&event);
         if let Some(bars) = bars.as_mut() {
             bars.observe(&jobs, &event);
         }
@@ -155,7 +155,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
         ..base_summary
     };
     let report = builder
-        .finish(&jobs, summary)
+        .report(&jobs, summary)
         .with_scan_warnings(&plan.warnings);
     for f in report.files.iter().filter(|f| f.status == "failed") {
         eprintln!(

@@ -95,22 +95,31 @@ fn base_record(job: &Job, status: &'static str) -> FileRecord {
     }
 }
 
-/// Builds a report from a batch's `Finished` events.
+/// How one job ended, as recorded from its `Finished` event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Ended {
+    outcome: Outcome,
+    worker: Option<WorkerId>,
+    millis: u64,
+}
+
+/// Builds a report from a batch's `Finished` events. Recording is cheap (no text is made until
+/// the report is), so a front end can feed it every event of a 100,000-file batch.
 #[derive(Debug, Clone)]
 pub struct ReportBuilder {
-    records: Vec<Option<FileRecord>>,
+    ended: Vec<Option<Ended>>,
 }
 
 impl ReportBuilder {
     /// A builder for `jobs`, none ended yet.
     pub fn new(jobs: &[Job]) -> ReportBuilder {
         ReportBuilder {
-            records: vec![None; jobs.len()],
+            ended: vec![None; jobs.len()],
         }
     }
 
     /// Takes note of an event; only `Finished` matters. Returns true if it ended a job.
-    pub fn observe(&mut self, jobs: &[Job], event: &Event) -> bool {
+    pub fn observe(&mut self, event: &Event) -> bool {
         let Event::Finished {
             worker,
             job,
@@ -120,39 +129,50 @@ impl ReportBuilder {
         else {
             return false;
         };
-        let (Some(slot), Some(j)) = (self.records.get_mut(*job), jobs.get(*job)) else {
+        let Some(slot) = self.ended.get_mut(*job) else {
             return false;
         };
-        let mut r = base_record(j, outcome.status());
-        r.worker = *worker;
-        r.millis = *millis;
-        match outcome {
-            Outcome::Ok(done) => {
-                r.output_bytes = Some(done.output_bytes);
-                r.width = Some(done.width);
-                r.height = Some(done.height);
-                r.warnings = done.warnings.clone();
-            }
-            Outcome::Skipped(reason) | Outcome::Failed(reason) => r.error = Some(reason.clone()),
-            Outcome::Cancelled => {}
-        }
-        *slot = Some(r);
+        *slot = Some(Ended {
+            outcome: outcome.clone(),
+            worker: *worker,
+            millis: *millis,
+        });
         true
     }
 
     /// How many jobs have ended.
     pub fn ended(&self) -> usize {
-        self.records.iter().filter(|r| r.is_some()).count()
+        self.ended.iter().filter(|r| r.is_some()).count()
     }
 
-    /// Finishes the report. Jobs with no outcome (impossible unless the pool broke its promise)
+    /// Makes the report. Jobs with no outcome (impossible unless the pool broke its promise)
     /// are reported as cancelled rather than dropped.
-    pub fn finish(self, jobs: &[Job], summary: Summary) -> Report {
+    pub fn report(&self, jobs: &[Job], summary: Summary) -> Report {
         let files = self
-            .records
-            .into_iter()
+            .ended
+            .iter()
             .zip(jobs)
-            .map(|(r, j)| r.unwrap_or_else(|| base_record(j, "cancelled")))
+            .map(|(ended, job)| {
+                let Some(e) = ended else {
+                    return base_record(job, "cancelled");
+                };
+                let mut r = base_record(job, e.outcome.status());
+                r.worker = e.worker;
+                r.millis = e.millis;
+                match &e.outcome {
+                    Outcome::Ok(done) => {
+                        r.output_bytes = Some(done.output_bytes);
+                        r.width = Some(done.width);
+                        r.height = Some(done.height);
+                        r.warnings.clone_from(&done.warnings);
+                    }
+                    Outcome::Skipped(reason) | Outcome::Failed(reason) => {
+                        r.error = Some(reason.clone())
+                    }
+                    Outcome::Cancelled => {}
+                }
+                r
+            })
             .collect();
         Report::new(files, summary)
     }

@@ -368,15 +368,22 @@ fn with_suffix(base: &OsStr, k: usize, ext: &str) -> OsString {
 pub fn plan(scan: &Scan, recipe: &Recipe, options: &PlanOptions) -> Plan {
     let out_dir = &options.out_dir;
     let out_resolved = resolve(out_dir);
-    let roots_resolved: Vec<PathBuf> = scan.roots.iter().map(|r| resolve(r)).collect();
+    // Resolved input folders (None for single-file inputs).
+    let root_dirs: Vec<Option<PathBuf>> = scan
+        .roots
+        .iter()
+        .map(|r| {
+            fs::metadata(r)
+                .is_ok_and(|m| m.is_dir())
+                .then(|| resolve(r))
+        })
+        .collect();
     // Every original's resolved path: an output must never land on one.
     let originals: HashSet<PathBuf> = scan
         .found
         .iter()
-        .map(|f| match roots_resolved.get(f.root) {
-            Some(root) if fs::metadata(&scan.roots[f.root]).is_ok_and(|m| m.is_dir()) => {
-                root.join(&f.rel)
-            }
+        .map(|f| match root_dirs.get(f.root) {
+            Some(Some(root)) => root.join(&f.rel),
             _ => resolve(&f.path),
         })
         .collect();

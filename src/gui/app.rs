@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, bounded};
 use eframe::egui;
@@ -20,6 +21,10 @@ use crate::engine::pool::{self, PoolHandle};
 use crate::engine::preview::Thumbnail;
 use crate::engine::report::{Report, ReportBuilder, Summary};
 use crate::engine::scan::{self, Job, PlanOptions, ScanOptions, ScanWarning};
+
+/// How soon after pool events the window redraws. Thirty frames a second keeps the bars
+/// smooth while leaving the cores to the workers (software-rendered desktops paint on the CPU).
+const FRAME: Duration = Duration::from_millis(33);
 
 /// What the scan of the chosen input found, for the input summary.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -133,8 +138,7 @@ impl Batch {
             ..Summary::default()
         };
         self.report
-            .clone()
-            .finish(self.view.jobs(), summary)
+            .report(self.view.jobs(), summary)
             .with_scan_warnings(&self.warnings)
     }
 }
@@ -160,10 +164,11 @@ pub(super) struct Preview {
     pub(super) loaded: Option<[Result<(egui::TextureHandle, Thumbnail), String>; 2]>,
 }
 
-/// Frame timing, printed at exit when `CONVEYOR_FRAME_STATS` is set.
+/// Frame timing during a batch, printed when it ends if `CONVEYOR_FRAME_STATS` is set.
 #[derive(Debug, Default)]
 pub(super) struct FrameStats {
     enabled: bool,
+    logic_ms: Vec<f32>,
     ui_ms: Vec<f32>,
     cpu_ms: Vec<f32>,
     max_results: usize,
@@ -186,16 +191,22 @@ impl FrameStats {
     }
 }
 
-impl Drop for FrameStats {
-    fn drop(&mut self) {
+impl FrameStats {
+    /// Prints the figures for the batch that just ended and starts afresh.
+    fn report(&mut self) {
         if self.enabled {
             eprintln!(
-                "conveyor frame stats (results rows up to {}): ui {}; whole frame CPU {}",
+                "conveyor frame stats (results rows up to {}): events {}; drawing {}; whole frame {}",
                 self.max_results,
+                Self::summary(&mut self.logic_ms),
                 Self::summary(&mut self.ui_ms),
                 Self::summary(&mut self.cpu_ms)
             );
         }
+        self.logic_ms.clear();
+        self.ui_ms.clear();
+        self.cpu_ms.clear();
+        self.max_results = 0;
     }
 }
 
@@ -217,6 +228,8 @@ pub struct ConveyorApp {
     pub(super) confirm_close: bool,
     pub(super) closing: bool,
     start_requested: bool,
+    /// Set by the pool's waker once it has asked for a repaint; cleared by the next frame.
+    repaint_pending: Arc<AtomicBool>,
     pub(super) stats: FrameStats,
 }
 
@@ -247,8 +260,10 @@ impl ConveyorApp {
             confirm_close: false,
             closing: false,
             start_requested: args.start,
+            repaint_pending: Arc::new(AtomicBool::new(false)),
             stats: FrameStats {
                 enabled: std::env::var_os("CONVEYOR_FRAME_STATS").is_some(),
+                logic_ms: Vec::new(),
                 ui_ms: Vec::new(),
                 cpu_ms: Vec::new(),
                 max_results: 0,
@@ -388,12 +403,20 @@ impl ConveyorApp {
         let jobs: Arc<[Job]> = jobs.into();
         let workers = self.settings.workers;
         let waker_ctx = ctx.clone();
+        let pending = Arc::clone(&self.repaint_pending);
+        pending.store(false, Ordering::Release);
         let pipeline = Pipeline::new(self.settings.current_recipe());
         match pool::start(
             Arc::clone(&jobs),
             Arc::new(pipeline),
             workers,
-            Arc::new(move || waker_ctx.request_repaint()),
+            // Every request wakes the event loop, so ask once per frame however fast events
+            // arrive (the frame clears the flag), and at most about thirty times a second.
+            Arc::new(move || {
+                if !pending.swap(true, Ordering::AcqRel) {
+                    waker_ctx.request_repaint_after(FRAME);
+                }
+            }),
         ) {
             Ok(handle) => {
                 self.batch = Some(Batch {
@@ -540,10 +563,11 @@ impl ConveyorApp {
             }
         }
         if let Some(batch) = &mut self.batch {
+            self.repaint_pending.store(false, Ordering::Release);
             let now = batch.started.elapsed().as_secs_f64();
             if let Some(handle) = &batch.handle {
                 for event in handle.events().try_iter() {
-                    batch.report.observe(batch.view.jobs(), &event);
+                    batch.report.observe(&event);
                     batch.view.apply(&event, now);
                     if matches!(event, Event::BatchFinished { .. }) {
                         batch.elapsed_at_finish = Some(now);
@@ -553,12 +577,14 @@ impl ConveyorApp {
             batch.view.tick(now);
             if batch.view.finished && batch.handle.take().is_some() {
                 // The supervisor has joined every worker; dropping the handle is instant.
+                self.stats.max_results = self.stats.max_results.max(batch.view.results.len());
+                self.stats.report();
                 if self.closing {
                     ctx.send_viewport_cmd(egui::ViewportCommand::Close);
                 }
             } else if batch.running() && !batch.view.paused {
                 // Keep the clock and ETA moving between events.
-                ctx.request_repaint_after(std::time::Duration::from_millis(250));
+                ctx.request_repaint_after(Duration::from_millis(250));
             }
             self.stats.max_results = self.stats.max_results.max(batch.view.results.len());
         }
@@ -703,7 +729,13 @@ impl eframe::App for ConveyorApp {
         {
             self.stats.cpu_ms.push(cpu * 1000.0);
         }
+        let started = Instant::now();
         self.update_logic(ctx);
+        if self.stats.enabled && self.batch.as_ref().is_some_and(Batch::running) {
+            self.stats
+                .logic_ms
+                .push(started.elapsed().as_secs_f32() * 1000.0);
+        }
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {

@@ -25,11 +25,8 @@ pub(crate) fn overall_section(app: &mut ConveyorApp, ui: &mut egui::Ui) {
         ui.label(egui::RichText::new(state).strong());
         ui.label(format!("Overall: {} / {}", v.ended(), v.total));
     });
-    ui.add(
-        egui::ProgressBar::new(v.fraction())
-            .show_percentage()
-            .animate(!v.finished && !v.paused),
-    );
+    // Not `.animate()`: that repaints every frame forever; pool events drive repaints instead.
+    ui.add(egui::ProgressBar::new(v.fraction()).show_percentage());
     let (mb_in, mb_out) = v.megabytes_per_second();
     let eta = v.eta_seconds().map_or_else(|| "—".to_owned(), clock);
     ui.horizontal_wrapped(|ui| {

@@ -79,7 +79,6 @@ pub(crate) fn results_section(app: &mut ConveyorApp, ui: &mut egui::Ui) {
             egui::ScrollArea::vertical()
                 .id_salt("results-list")
                 .auto_shrink([false, false])
-                .stick_to_bottom(!finished)
                 .show_rows(ui, row_height, rows, |ui, range| {
                     for i in range {
                         let Some(row) = batch.view.filtered_row(filter, i) else {
@@ -94,10 +93,11 @@ pub(crate) fn results_section(app: &mut ConveyorApp, ui: &mut egui::Ui) {
                         let selected = selected_job == Some(row.job);
                         ui.horizontal(|ui| {
                             ui.colored_label(color, icon);
-                            let text = format!("{}  —  {}", row.name, row.detail);
+                            let detail = batch.view.row_detail(row);
+                            let text = format!("{}  —  {detail}", batch.view.row_name(row));
                             if ui
                                 .add(egui::Button::selectable(selected, text).truncate())
-                                .on_hover_text(format!("{}: {}", row.status.name(), row.detail))
+                                .on_hover_text(format!("{}: {detail}", row.status.name()))
                                 .clicked()
                             {
                                 clicked = Some(row.job);

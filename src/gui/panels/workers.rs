@@ -19,36 +19,44 @@ pub(crate) fn workers_section(app: &mut ConveyorApp, ui: &mut egui::Ui) {
     if batch.view.workers.is_empty() {
         return;
     }
+    // Fixed column widths rather than a Grid: a grid re-measures (and asks for another frame)
+    // whenever a file name changes width, which during a batch is every frame.
     let row_height = 22.0;
-    egui::Grid::new("worker-rows")
-        .num_columns(5)
-        .spacing([12.0, 4.0])
-        .min_row_height(row_height)
-        .show(ui, |ui| {
-            for row in batch.view.workers.values() {
-                let title = format!("Worker {}", row.id);
-                if row.retiring {
-                    ui.label(
-                        egui::RichText::new(format!("{title} (retiring)"))
-                            .italics()
-                            .color(ui.visuals().warn_fg_color),
-                    )
-                    .on_hover_text("Finishing the image in hand, then stopping");
-                } else {
-                    ui.label(egui::RichText::new(title).strong());
-                }
-                let file = row.file.clone().unwrap_or_else(|| "idle".to_owned());
-                ui.add_sized(
-                    [260.0, row_height],
-                    egui::Label::new(egui::RichText::new(file).monospace()).truncate(),
-                );
-                ui.label(row.stage.map_or("—", |s| s.name()));
-                ui.add_sized(
-                    [180.0, row_height - 6.0],
-                    egui::ProgressBar::new(row.progress).corner_radius(3.0),
-                );
-                ui.label(format!("{} done", row.done));
-                ui.end_row();
-            }
+    for row in batch.view.workers.values() {
+        ui.horizontal(|ui| {
+            let title = format!("Worker {}", row.id);
+            let title = if row.retiring {
+                egui::RichText::new(format!("{title} (retiring)"))
+                    .italics()
+                    .color(ui.visuals().warn_fg_color)
+            } else {
+                egui::RichText::new(title).strong()
+            };
+            ui.add_sized(
+                [130.0, row_height],
+                egui::Label::new(title).halign(egui::Align::LEFT),
+            )
+            .on_hover_text(if row.retiring {
+                "Finishing the image in hand, then stopping"
+            } else {
+                "Converting"
+            });
+            let file = row.file.clone().unwrap_or_else(|| "idle".to_owned());
+            ui.add_sized(
+                [300.0, row_height],
+                egui::Label::new(egui::RichText::new(file).monospace())
+                    .truncate()
+                    .halign(egui::Align::LEFT),
+            );
+            ui.add_sized(
+                [60.0, row_height],
+                egui::Label::new(row.stage.map_or("—", |s| s.name())).halign(egui::Align::LEFT),
+            );
+            ui.add_sized(
+                [200.0, row_height - 6.0],
+                egui::ProgressBar::new(row.progress).corner_radius(3.0),
+            );
+            ui.label(format!("{} done", row.done));
         });
+    }
 }

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Takes the README screenshots of the real window under Xvfb: the empty state, a running batch
+# (worker rows, overall bar, throughput chart with a worker-count change) and a finished batch
+# with failures. Needs: Xvfb, xdotool, ImageMagick. Writes docs/screenshots/*.png.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --release
+bin=target/release/conveyor
+work=$(mktemp -d)
+trap 'kill $gui $xvfb 2>/dev/null || true; rm -rf "$work"' EXIT
+
+# A corpus of photo-like JPEGs (ten distinct plasma scenes, copied) plus two broken files.
+mkdir -p "$work/photos/day1" "$work/photos/day2"
+for i in $(seq 0 9); do
+  convert -size 2400x1600 -seed "$i" plasma:fractal -blur 0x2 -quality 90 "$work/scene$i.jpg"
+done
+for i in $(seq 0 119); do
+  day=$(( i % 2 + 1 ))
+  cp "$work/scene$(( i % 10 )).jpg" "$work/photos/day$day/IMG_$(printf %04d "$i").jpg"
+done
+head -c 30000 "$work/scene0.jpg" > "$work/photos/day2/IMG_9998.jpg"   # truncated
+echo "not a picture" > "$work/photos/day2/IMG_9999.jpg"              # text named .jpg
+
+Xvfb :77 -screen 0 1400x900x24 -nolisten tcp & xvfb=$!
+export DISPLAY=:77
+sleep 1
+shot() { import -window root -crop 1280x820+0+0 "docs/screenshots/$1.png"; }
+
+# 1. Empty state.
+HOME="$work/home" "$bin" & gui=$!
+xdotool search --sync --name '^Conveyor$' >/dev/null
+sleep 1.5
+shot empty
+kill $gui; wait $gui 2>/dev/null || true
+
+# 2. A running batch: start with 1 worker, then go to 2 so the chart marks the change.
+HOME="$work/home" "$bin" gui --input "$work/photos" --out "$work/out" --workers 1 --start \
+  --resize fit:1600x1600 --format webp --quality 80 & gui=$!
+win=$(xdotool search --sync --name '^Conveyor$' | head -1)
+xdotool windowfocus --sync "$win"
+sleep 6
+# The worker slider's number box sits right of the slider: click it, type 2, Enter.
+xdotool mousemove 443 94 click 1
+sleep 0.3
+xdotool key ctrl+a type 2
+xdotool key Return
+sleep 9
+shot running
+
+# 3. Finished with failures: wait for the end, show the failures with their reasons.
+while [ "$(find "$work/out" -name '*.webp' | wc -l)" -lt 120 ]; do sleep 1; done
+sleep 1.5
+shot finished-all
+xdotool mousemove 460 339 click 1   # the "Failed (2)" filter (position from finished-all.png)
+sleep 0.5
+shot finished
+echo "screenshots in docs/screenshots/"
