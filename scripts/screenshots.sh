@@ -14,7 +14,7 @@ mkdir -p "$work/photos/day1" "$work/photos/day2"
 for i in $(seq 0 9); do
   convert -size 2400x1600 -seed "$i" plasma:fractal -blur 0x2 -quality 90 "$work/scene$i.jpg"
 done
-for i in $(seq 0 119); do
+for i in $(seq 0 299); do
   day=$(( i % 2 + 1 ))
   cp "$work/scene$(( i % 10 )).jpg" "$work/photos/day$day/IMG_$(printf %04d "$i").jpg"
 done
@@ -48,10 +48,12 @@ sleep 9
 shot running
 
 # 3. Finished with failures: wait for the end, show the failures with their reasons.
-while [ "$(find "$work/out" -name '*.webp' | wc -l)" -lt 120 ]; do sleep 1; done
+while [ "$(find "$work/out" -name '*.webp' | wc -l)" -lt 300 ]; do sleep 1; done
 sleep 1.5
-shot finished-all
-xdotool mousemove 460 339 click 1   # the "Failed (2)" filter (position from finished-all.png)
+# Positions below are those of the finished layout (no worker rows) at 1280x820.
+xdotool mousemove 520 341 click 1   # select the first result: before / after preview
+sleep 1
+xdotool mousemove 472 318 click 1   # the "Failed (2)" filter
 sleep 0.5
 shot finished
 echo "screenshots in docs/screenshots/"

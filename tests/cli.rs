@@ -333,13 +333,6 @@ fn odd_names_and_special_files_do_not_stop_the_batch() {
     assert!(csv.starts_with("input,output,status,error"));
 }
 
-#[test]
-#[ignore]
-fn make_mixed_folder_for_manual_runs() {
-    let dir = PathBuf::from(std::env::var("MIXED_DIR").expect("MIXED_DIR"));
-    mixed_folder(&dir);
-}
-
 #[cfg(unix)]
 #[test]
 fn sigint_stops_cleanly_with_exit_130_and_a_rerun_resumes() {
