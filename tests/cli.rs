@@ -43,7 +43,7 @@ fn converts_a_mixed_nested_folder_and_reports_bad_files() {
     let before = snapshot(&dir);
     let r = tmp.path().join("r.json");
 
-    let run = conveyor(&[
+    let args = [
         "run",
         s(&dir),
         "--out",
@@ -54,7 +54,8 @@ fn converts_a_mixed_nested_folder_and_reports_bad_files() {
         "jpeg",
         "--report",
         s(&r),
-    ]);
+    ];
+    let run = conveyor(&args);
     assert_eq!(
         run.status.code(),
         Some(1),
@@ -155,18 +156,7 @@ fn converts_a_mixed_nested_folder_and_reports_bad_files() {
                 .expect("mtime")
         })
         .collect();
-    let again = conveyor(&[
-        "run",
-        s(&dir),
-        "--out",
-        s(&out),
-        "--resize",
-        "fit:300x300",
-        "--format",
-        "jpeg",
-        "--report",
-        s(&r),
-    ]);
+    let again = conveyor(&args);
     assert_eq!(again.status.code(), Some(1), "the bad files still fail");
     assert_eq!(snapshot(&out), outputs_before);
     let mtimes_after: Vec<_> = expected
@@ -293,6 +283,7 @@ fn odd_names_and_special_files_do_not_stop_the_batch() {
     let out = tmp.path().join("out");
     let png = common::encode(&common::photo(40, 30), image::ImageFormat::Png);
     common::put(&dir, "ok.png", &png);
+    common::put(&dir, "really-a-png.jpg", &png);
     let odd = dir.join(std::ffi::OsStr::from_bytes(b"caf\xe9.png"));
     std::fs::write(&odd, &png).expect("write non-UTF-8 name");
     let fifo = dir.join("pipe.jpg");
@@ -317,6 +308,10 @@ fn odd_names_and_special_files_do_not_stop_the_batch() {
         String::from_utf8_lossy(&run.stderr)
     );
     assert!(out.join("ok.webp").exists());
+    assert!(
+        out.join("really-a-png.webp").exists(),
+        "decoded by content, not by name"
+    );
     assert!(
         out.join(std::ffi::OsStr::from_bytes(b"caf\xe9.webp"))
             .exists()

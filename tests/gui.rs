@@ -104,6 +104,29 @@ fn photo_folder(dir: &Path, n: u32) {
     }
 }
 
+/// A window preloaded (as by `conveyor gui --input DIR --out OUT`) with `n` photos, scanned.
+fn preloaded(
+    n: u32,
+    settings: Settings,
+    extra: GuiArgs,
+) -> (tempfile::TempDir, PathBuf, Harness<'static, ConveyorApp>) {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (dir, out) = (tmp.path().join("in"), tmp.path().join("out"));
+    photo_folder(&dir, n);
+    let args = GuiArgs {
+        input: Some(dir),
+        out: Some(out.clone()),
+        ..extra
+    };
+    let start = args.start;
+    let mut h = harness(settings, args, None);
+    if !start {
+        let found = format!("{n} images");
+        step_until(&mut h, "the scan", |h| has_label(h, &found));
+    }
+    (tmp, out, h)
+}
+
 #[test]
 fn a_dropped_folder_shows_its_image_count_and_formats() {
     let tmp = tempfile::tempdir().expect("tmp");
@@ -139,17 +162,7 @@ fn a_dropped_folder_shows_its_image_count_and_formats() {
 
 #[test]
 fn start_shows_a_row_per_worker_and_rows_follow_the_slider_live() {
-    let tmp = tempfile::tempdir().expect("tmp");
-    let dir = tmp.path().join("in");
-    let out = tmp.path().join("out");
-    photo_folder(&dir, 40);
-    let args = GuiArgs {
-        input: Some(dir.clone()),
-        out: Some(out.clone()),
-        ..GuiArgs::default()
-    };
-    let mut h = harness(settings_with_workers(3), args, None);
-    step_until(&mut h, "the scan", |h| has_label(h, "40 images"));
+    let (_tmp, out, mut h) = preloaded(40, settings_with_workers(3), GuiArgs::default());
     h.get_by_label("▶ Start").click();
     step_until(&mut h, "the batch to start", |h| {
         h.state().batch_view().is_some()
@@ -201,17 +214,7 @@ fn start_shows_a_row_per_worker_and_rows_follow_the_slider_live() {
 
 #[test]
 fn ctrl_enter_starts_and_escape_cancels_leaving_no_partial_files() {
-    let tmp = tempfile::tempdir().expect("tmp");
-    let dir = tmp.path().join("in");
-    let out = tmp.path().join("out");
-    photo_folder(&dir, 60);
-    let args = GuiArgs {
-        input: Some(dir.clone()),
-        out: Some(out.clone()),
-        ..GuiArgs::default()
-    };
-    let mut h = harness(settings_with_workers(2), args, None);
-    step_until(&mut h, "the scan", |h| has_label(h, "60 images"));
+    let (_tmp, out, mut h) = preloaded(60, settings_with_workers(2), GuiArgs::default());
     h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Enter);
     step_until(&mut h, "the batch to start", |h| {
         h.state().batch_view().is_some()
@@ -314,18 +317,12 @@ fn presets_save_and_load_the_recipe() {
 
 #[test]
 fn closing_mid_batch_asks_first_then_cancels_cleanly() {
-    let tmp = tempfile::tempdir().expect("tmp");
-    let dir = tmp.path().join("in");
-    let out = tmp.path().join("out");
-    photo_folder(&dir, 40);
-    let args = GuiArgs {
-        input: Some(dir.clone()),
-        out: Some(out.clone()),
+    let extra = GuiArgs {
         workers: Some(2),
         start: true,
         ..GuiArgs::default()
     };
-    let mut h = harness(Settings::default(), args, None);
+    let (_tmp, out, mut h) = preloaded(40, Settings::default(), extra);
     step_until(&mut h, "--start to start the batch", |h| {
         h.state().batch_view().is_some()
     });

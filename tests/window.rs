@@ -119,6 +119,19 @@ impl Drop for Gui {
     }
 }
 
+/// Starts `conveyor ARGS` on the Xvfb display, with its settings kept under `home`.
+fn spawn_gui(x: &Xvfb, home: &Path, args: &[&str]) -> Gui {
+    Gui(Command::new(env!("CARGO_BIN_EXE_conveyor"))
+        .args(args)
+        .env("DISPLAY", &x.display)
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("HOME", home)
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start conveyor gui"))
+}
+
 fn wait_for<T>(what: &str, limit: Duration, mut probe: impl FnMut() -> Option<T>) -> T {
     let deadline = Instant::now() + limit;
     loop {
@@ -226,8 +239,10 @@ fn gui_start_converts_the_input_folder_in_a_real_window() {
     let (dir, out) = (tmp.path().join("in"), tmp.path().join("out"));
     sample_folder(&dir, 11);
     let x = Xvfb::start();
-    let mut gui = Gui(Command::new(env!("CARGO_BIN_EXE_conveyor"))
-        .args([
+    let mut gui = spawn_gui(
+        &x,
+        tmp.path(),
+        &[
             "gui",
             "--input",
             dir.to_str().unwrap(),
@@ -240,13 +255,8 @@ fn gui_start_converts_the_input_folder_in_a_real_window() {
             "fit:400x400",
             "--format",
             "webp",
-        ])
-        .env("DISPLAY", &x.display)
-        .env("XDG_CONFIG_HOME", tmp.path().join("config"))
-        .env("HOME", tmp.path())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start conveyor gui"));
+        ],
+    );
     find_window(&x, &mut gui);
     wait_for("12 outputs", Duration::from_secs(120), || {
         (outputs(&out) == 12).then_some(())
@@ -417,8 +427,10 @@ fn a_folder_dropped_from_another_app_then_ctrl_enter_converts() {
     let (dir, out) = (tmp.path().join("dropped"), tmp.path().join("out"));
     sample_folder(&dir, 7);
     let x = Xvfb::start();
-    let mut gui = Gui(Command::new(env!("CARGO_BIN_EXE_conveyor"))
-        .args([
+    let mut gui = spawn_gui(
+        &x,
+        tmp.path(),
+        &[
             "gui",
             "--out",
             out.to_str().unwrap(),
@@ -426,13 +438,8 @@ fn a_folder_dropped_from_another_app_then_ctrl_enter_converts() {
             "fit:300x300",
             "--format",
             "jpeg",
-        ])
-        .env("DISPLAY", &x.display)
-        .env("XDG_CONFIG_HOME", tmp.path().join("config"))
-        .env("HOME", tmp.path())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start conveyor gui"));
+        ],
+    );
     let window = find_window(&x, &mut gui);
     wait_for_xdnd_aware(&x.display, window);
     screenshot(&x, "smoke-gui-empty.png");

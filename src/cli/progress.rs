@@ -1,7 +1,7 @@
 //! Terminal progress: a live line per worker and an overall line.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -14,6 +14,8 @@ pub struct TerminalProgress {
     overall: ProgressBar,
     workers: BTreeMap<WorkerId, ProgressBar>,
     worker_style: ProgressStyle,
+    started: Instant,
+    state: &'static str,
 }
 
 fn style(template: &str) -> ProgressStyle {
@@ -28,7 +30,7 @@ impl TerminalProgress {
         let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stdout_with_hz(15));
         let overall = multi.add(ProgressBar::new(total as u64));
         overall.set_style(style(
-            "{prefix:>9} [{bar:32.cyan/blue}] {pos}/{len} {per_sec:.green} elapsed {elapsed} ETA {eta} {msg}",
+            "{prefix:>9} [{bar:32.cyan/blue}] {pos}/{len} {msg} elapsed {elapsed} ETA {eta}",
         ));
         overall.set_prefix("overall");
         overall.enable_steady_tick(Duration::from_millis(200));
@@ -37,6 +39,8 @@ impl TerminalProgress {
             overall,
             workers: BTreeMap::new(),
             worker_style: style("{prefix:>9} [{bar:20.yellow/blue}] {wide_msg}"),
+            started: Instant::now(),
+            state: "",
         }
     }
 
@@ -84,17 +88,35 @@ impl TerminalProgress {
             }
             Event::Finished { worker, .. } => {
                 self.overall.inc(1);
+                self.update_message();
                 if let Some(w) = worker {
                     let bar = self.worker_bar(*w);
                     bar.set_position(100);
                     bar.set_message("idle");
                 }
             }
-            Event::Paused => self.overall.set_message("paused"),
-            Event::Resumed => self.overall.set_message(""),
-            Event::Cancelling => self.overall.set_message("cancelling…"),
+            Event::Paused => self.set_state("paused"),
+            Event::Resumed => self.set_state(""),
+            Event::Cancelling => self.set_state("cancelling…"),
             _ => {}
         }
+    }
+
+    fn set_state(&mut self, state: &'static str) {
+        self.state = state;
+        self.update_message();
+    }
+
+    /// The overall line's rate (images per second so far) and state.
+    fn update_message(&self) {
+        let secs = self.started.elapsed().as_secs_f64();
+        let rate = if secs > 0.0 {
+            self.overall.position() as f64 / secs
+        } else {
+            0.0
+        };
+        self.overall
+            .set_message(format!("{rate:.1} images/s {}", self.state));
     }
 
     /// Removes the bars from the terminal.

@@ -11,7 +11,7 @@ use crate::engine::event::Event;
 use crate::engine::pipeline::Pipeline;
 use crate::engine::pool;
 use crate::engine::recipe::Recipe;
-use crate::engine::report::{Report, ReportBuilder, Summary};
+use crate::engine::report::{Report, ReportBuilder, Summary, human_bytes};
 use crate::engine::scan::{self, Action, PlanOptions, ScanOptions};
 
 /// Exit status: every file ok or skipped.
@@ -22,21 +22,6 @@ pub const EXIT_FAILED: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
 /// Exit status: interrupted.
 pub const EXIT_INTERRUPTED: u8 = 130;
-
-fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
-    let mut v = n as f64;
-    let mut unit = 0;
-    while v >= 1000.0 && unit + 1 < UNITS.len() {
-        v /= 1000.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[unit])
-    }
-}
 
 fn print_summary(report: &Report, dry_run: bool) {
     let s = &report.summary;

@@ -9,6 +9,22 @@ use serde::Serialize;
 use super::event::{Event, Outcome, WorkerId};
 use super::scan::{Action, Job, ScanWarning};
 
+/// Formats a byte count for people, in decimal units ("1.5 MB").
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
+    let mut v = n as f64;
+    let mut unit = 0;
+    while v >= 1000.0 && unit + 1 < UNITS.len() {
+        v /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[unit])
+    }
+}
+
 /// One input's line in the report.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FileRecord {
