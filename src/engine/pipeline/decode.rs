@@ -163,11 +163,6 @@ pub fn decode(path: &Path, limits: &DecodeLimits) -> Result<Decoded, JobError> {
             format_name(format).to_ascii_uppercase()
         )));
     }
-    if format == ImageFormat::Jpeg && !jpeg_is_complete(&data) {
-        return Err(JobError::Failed(
-            "truncated JPEG data: the file ends before the image does".into(),
-        ));
-    }
     let fail = |e: ImageError| JobError::Failed(describe(&e, format, limits));
     let mut decoder = reader.into_decoder().map_err(fail)?;
     let (w, h) = decoder.dimensions();
@@ -182,6 +177,12 @@ pub fn decode(path: &Path, limits: &DecodeLimits) -> Result<Decoded, JobError> {
         return Err(JobError::Failed(format!(
             "{w}x{h}: the image has no pixels"
         )));
+    }
+    // After the size check, so a lying header is reported for what it claims.
+    if format == ImageFormat::Jpeg && !jpeg_is_complete(&data) {
+        return Err(JobError::Failed(
+            "truncated JPEG data: the file ends before the image does".into(),
+        ));
     }
     let mut decode_limits = Limits::default();
     decode_limits.max_alloc = Some(limits.max_alloc);
