@@ -1,0 +1,123 @@
+//! Write faults: an output folder on a small tmpfs that fills mid-batch. Needs root and a mount
+//! namespace (`unshare`); elsewhere it prints why it skips, except under CI=true where it must run.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // A failed set-up step should stop the test loudly.
+
+mod common;
+
+use std::process::Command;
+
+use image::{DynamicImage, ImageBuffer, Rgb};
+
+fn can_mount_or_skip(test: &str) -> bool {
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0"));
+    let unshare = Command::new("unshare")
+        .arg("--help")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if root && unshare {
+        return true;
+    }
+    let why = format!("{test}: skipped, needs root and unshare(1) for a private tmpfs mount");
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "{why}; CI runs as root and must run it"
+    );
+    eprintln!("{why}");
+    false
+}
+
+/// Incompressible pixels, so each PNG output is about as large as its raw data.
+fn noise(w: u32, h: u32, seed: u64) -> DynamicImage {
+    let mut state = seed | 1;
+    DynamicImage::ImageRgb8(ImageBuffer::from_fn(w, h, |_, _| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let b = state.to_le_bytes();
+        Rgb([b[0], b[1], b[2]])
+    }))
+}
+
+#[test]
+fn a_disk_that_fills_mid_batch_leaves_only_whole_outputs_and_says_why() {
+    if !can_mount_or_skip("a_disk_that_fills_mid_batch_leaves_only_whole_outputs_and_says_why") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("in");
+    for i in 0..24 {
+        common::put(
+            &dir,
+            &format!("n{i:02}.bmp"),
+            &common::encode(&noise(300, 300, i + 1), image::ImageFormat::Bmp),
+        );
+    }
+    let mnt = tmp.path().join("mnt");
+    let kept = tmp.path().join("kept");
+    let report = tmp.path().join("r.json");
+    std::fs::create_dir_all(&mnt).unwrap();
+    // Inside a private mount namespace: a 1 MiB tmpfs as the output disk (each output is about
+    // 270 KB), then copy what was written out before the namespace (and the tmpfs) goes away.
+    let script = r#"mount -t tmpfs -o size=1m conveyor-test "$1" || exit 99
+"$2" run "$3" --out "$1/out" --format png -j 2 --report "$4"
+code=$?
+cp -a "$1/." "$5/"
+exit $code"#;
+    let run = Command::new("unshare")
+        .args([
+            "--mount",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            script,
+            "sh",
+        ])
+        .args([
+            &mnt,
+            std::path::Path::new(env!("CARGO_BIN_EXE_conveyor")),
+            &dir,
+            &report,
+            &kept,
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_ne!(
+        run.status.code(),
+        Some(99),
+        "could not mount a tmpfs: {stderr}"
+    );
+    assert_eq!(run.status.code(), Some(1), "{stderr}");
+
+    let written = common::snapshot(&kept.join("out"));
+    assert!(
+        !written.is_empty() && written.len() < 24,
+        "the disk filled part-way: {} outputs",
+        written.len()
+    );
+    for (name, bytes) in &written {
+        assert!(
+            !name.to_string_lossy().contains(".conveyor-"),
+            "temporary file left: {name:?}"
+        );
+        let img = image::load_from_memory(bytes).expect("every output present is whole");
+        assert_eq!((img.width(), img.height()), (300, 300));
+    }
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    assert_eq!(r["summary"]["ok"].as_u64(), Some(written.len() as u64));
+    let failed: Vec<&serde_json::Value> = r["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["status"] == "failed")
+        .collect();
+    assert_eq!(failed.len() + written.len(), 24);
+    for f in failed {
+        let reason = f["error"].as_str().unwrap();
+        assert!(reason.contains("the disk is full"), "{reason}");
+    }
+}
