@@ -253,6 +253,42 @@ fn shards_are_disjoint_and_together_complete() {
 }
 
 #[test]
+fn a_tiny_memory_limit_serialises_big_images_without_deadlock() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("in");
+    let out = tmp.path().join("out");
+    for i in 0..8 {
+        common::put(
+            &dir,
+            &format!("big{i}.png"),
+            &common::encode(&common::photo(900, 700), image::ImageFormat::Png),
+        );
+    }
+    // Each image is charged about 5.7 MB: with 1M, every image must wait to run alone.
+    let run = conveyor(&[
+        "run",
+        s(&dir),
+        "--out",
+        s(&out),
+        "--format",
+        "jpeg",
+        "-j",
+        "4",
+        "--memory-limit",
+        "1M",
+    ]);
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert_eq!(snapshot(&out).len(), 8);
+    let bad = conveyor(&["run", s(&dir), "--out", s(&out), "--memory-limit", "lots"]);
+    assert_eq!(bad.status.code(), Some(2));
+}
+
+#[test]
 fn bad_arguments_exit_2() {
     let tmp = tempfile::tempdir().expect("tempdir");
     for args in [

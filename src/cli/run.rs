@@ -8,7 +8,7 @@ use std::time::Instant;
 use super::args::{RunArgs, default_workers};
 use super::progress::TerminalProgress;
 use crate::engine::event::Event;
-use crate::engine::pipeline::Pipeline;
+use crate::engine::pipeline::{MemoryBudget, Pipeline};
 use crate::engine::pool;
 use crate::engine::recipe::Recipe;
 use crate::engine::report::{Report, ReportBuilder, Summary, human_bytes};
@@ -98,6 +98,9 @@ pub fn run(args: &RunArgs) -> ExitCode {
     let mut pipeline = Pipeline::new(recipe);
     if let Some(max) = args.max_pixels {
         pipeline.limits.max_pixels = max;
+    }
+    if let Some(limit) = args.memory_limit {
+        pipeline.budget = MemoryBudget::new(limit);
     }
     super::quiet_worker_panics();
     let started = Instant::now();

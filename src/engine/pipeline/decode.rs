@@ -136,8 +136,14 @@ pub fn jpeg_is_complete(data: &[u8]) -> bool {
     data[sos..].windows(2).any(|w| w == [0xFF, 0xD9])
 }
 
-/// Decodes the file at `path`, checking the size and pixel limits from the header first.
-pub fn decode(path: &Path, limits: &DecodeLimits) -> Result<Decoded, JobError> {
+/// Decodes the file at `path`, checking the size and pixel limits from the header first, then
+/// calling `admit` with an estimate of the memory the job will hold (decoded pixels and the
+/// copies made while orienting, resizing and converting) before any pixel is decoded.
+pub fn decode(
+    path: &Path,
+    limits: &DecodeLimits,
+    admit: &mut dyn FnMut(u64) -> Result<(), JobError>,
+) -> Result<Decoded, JobError> {
     let data = read_source(path, limits)?;
     let reader = ImageReader::new(Cursor::new(&data[..]))
         .with_guessed_format()
@@ -163,7 +169,16 @@ pub fn decode(path: &Path, limits: &DecodeLimits) -> Result<Decoded, JobError> {
             format_name(format).to_ascii_uppercase()
         )));
     }
-    let fail = |e: ImageError| JobError::Failed(describe(&e, format, limits));
+    let truncated_jpeg =
+        || JobError::Failed("truncated JPEG data: the file ends before the image does".into());
+    // A JPEG cut short may break inside its headers; say what really happened.
+    let fail = |e: ImageError| {
+        if format == ImageFormat::Jpeg && !jpeg_is_complete(&data) {
+            truncated_jpeg()
+        } else {
+            JobError::Failed(describe(&e, format, limits))
+        }
+    };
     let mut decoder = reader.into_decoder().map_err(fail)?;
     let (w, h) = decoder.dimensions();
     let pixels = u64::from(w) * u64::from(h);
@@ -180,10 +195,9 @@ pub fn decode(path: &Path, limits: &DecodeLimits) -> Result<Decoded, JobError> {
     }
     // After the size check, so a lying header is reported for what it claims.
     if format == ImageFormat::Jpeg && !jpeg_is_complete(&data) {
-        return Err(JobError::Failed(
-            "truncated JPEG data: the file ends before the image does".into(),
-        ));
+        return Err(truncated_jpeg());
     }
+    admit(decoder.total_bytes().saturating_mul(3) + data.len() as u64)?;
     let mut decode_limits = Limits::default();
     decode_limits.max_alloc = Some(limits.max_alloc);
     decoder.set_limits(decode_limits).map_err(fail)?;

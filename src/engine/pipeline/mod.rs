@@ -1,6 +1,7 @@
 //! The pipeline: a plain function of one job. decode ▶ orient ▶ resize ▶ encode ▶ atomic write.
 //! No threads, no channels, no UI; progress goes through a callback.
 
+pub mod budget;
 pub mod decode;
 pub mod encode;
 pub mod metadata;
@@ -12,15 +13,18 @@ use crate::engine::pool::{Flow, JobError, Processor};
 use crate::engine::recipe::{OnExist, Recipe};
 use crate::engine::scan::Job;
 
+pub use budget::MemoryBudget;
 pub use decode::DecodeLimits;
 
 /// The real image pipeline for one recipe.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Pipeline {
     /// What to do to every image.
     pub recipe: Recipe,
     /// Decode limits.
     pub limits: DecodeLimits,
+    /// Image memory all workers share.
+    pub budget: MemoryBudget,
 }
 
 impl Pipeline {
@@ -29,6 +33,7 @@ impl Pipeline {
         Pipeline {
             recipe,
             limits: DecodeLimits::default(),
+            budget: MemoryBudget::new(budget::default_limit()),
         }
     }
 }
@@ -48,7 +53,14 @@ impl Processor for Pipeline {
     ) -> Result<Converted, JobError> {
         let recipe = &self.recipe;
         step(progress, Stage::Decode)?;
-        let decoded = decode::decode(&job.input, &self.limits)?;
+        // Charged from the header before the pixels are decoded; held until the job ends.
+        let mut charge = None;
+        let decoded = decode::decode(&job.input, &self.limits, &mut |bytes| {
+            charge = self.budget.acquire(bytes, &mut || {
+                progress(Stage::Decode, 0.0) == Flow::Continue
+            });
+            charge.as_ref().map(drop).ok_or(JobError::Cancelled)
+        })?;
         let warnings = decoded.warnings;
 
         step(progress, Stage::Resize)?;

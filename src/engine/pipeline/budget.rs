@@ -1,0 +1,194 @@
+//! A memory budget shared by all workers: each image is charged an estimate taken from its
+//! header before its pixels are decoded, so N workers on huge images wait for each other
+//! instead of exhausting memory together.
+
+use std::sync::{Condvar, Mutex, PoisonError};
+use std::time::Duration;
+
+#[derive(Debug, Default)]
+struct Ledger {
+    used: u64,
+    peak: u64,
+}
+
+/// Bytes of image memory all workers together may hold.
+#[derive(Debug)]
+pub struct MemoryBudget {
+    limit: u64,
+    ledger: Mutex<Ledger>,
+    freed: Condvar,
+}
+
+/// Memory held by one image; returned to the budget on drop.
+#[derive(Debug)]
+pub struct Charge<'a> {
+    budget: &'a MemoryBudget,
+    bytes: u64,
+}
+
+impl Drop for Charge<'_> {
+    fn drop(&mut self) {
+        let mut ledger = self
+            .budget
+            .ledger
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        ledger.used = ledger.used.saturating_sub(self.bytes);
+        drop(ledger);
+        self.budget.freed.notify_all();
+    }
+}
+
+/// The default budget: a quarter of physical memory, at most 2 GiB (2 GiB if unknown).
+pub fn default_limit() -> u64 {
+    const CAP: u64 = 2 << 30;
+    total_memory().map_or(CAP, |total| (total / 4).min(CAP))
+}
+
+/// Physical memory in bytes, where the platform tells.
+fn total_memory() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// Parses a size such as `512M`, `2G`, `1.5GiB` or a plain byte count.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let n: f64 = number
+        .parse()
+        .map_err(|_| format!("'{text}' is not a size; use e.g. 512M or 2G"))?;
+    let scale: u64 = match unit
+        .trim()
+        .to_ascii_lowercase()
+        .trim_end_matches("ib")
+        .trim_end_matches('b')
+    {
+        "" => 1,
+        "k" => 1 << 10,
+        "m" => 1 << 20,
+        "g" => 1 << 30,
+        "t" => 1 << 40,
+        _ => return Err(format!("'{text}' has an unknown unit; use K, M, G or T")),
+    };
+    let bytes = n * scale as f64;
+    if bytes.is_nan() || bytes < 1.0 {
+        return Err(format!("'{text}' is too small a memory limit"));
+    }
+    Ok(bytes as u64)
+}
+
+impl MemoryBudget {
+    /// A budget of `limit` bytes.
+    pub fn new(limit: u64) -> MemoryBudget {
+        MemoryBudget {
+            limit: limit.max(1),
+            ledger: Mutex::new(Ledger::default()),
+            freed: Condvar::new(),
+        }
+    }
+
+    /// The limit in bytes.
+    pub fn limit(&self) -> u64 {
+        self.limit
+    }
+
+    /// The most ever held at once.
+    pub fn peak(&self) -> u64 {
+        self.ledger
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .peak
+    }
+
+    /// Waits until `bytes` fit (an image larger than the whole budget runs alone), asking
+    /// `still_wanted` now and then; returns `None` if it says no (the batch was cancelled).
+    pub fn acquire(
+        &self,
+        bytes: u64,
+        still_wanted: &mut dyn FnMut() -> bool,
+    ) -> Option<Charge<'_>> {
+        let mut ledger = self.ledger.lock().unwrap_or_else(PoisonError::into_inner);
+        while ledger.used > 0 && ledger.used.saturating_add(bytes) > self.limit {
+            if !still_wanted() {
+                return None;
+            }
+            ledger = self
+                .freed
+                .wait_timeout(ledger, Duration::from_millis(200))
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        ledger.used += bytes;
+        ledger.peak = ledger.peak.max(ledger.used);
+        Some(Charge {
+            budget: self,
+            bytes,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    #[test]
+    fn workers_together_stay_within_the_budget() {
+        let budget = MemoryBudget::new(100);
+        let held = AtomicU64::new(0);
+        let most = AtomicU64::new(0);
+        std::thread::scope(|s| {
+            for _ in 0..6 {
+                s.spawn(|| {
+                    for _ in 0..50 {
+                        let charge = budget.acquire(40, &mut || true).expect("admitted");
+                        let now = held.fetch_add(40, Ordering::SeqCst) + 40;
+                        most.fetch_max(now, Ordering::SeqCst);
+                        std::thread::yield_now();
+                        held.fetch_sub(40, Ordering::SeqCst);
+                        drop(charge);
+                    }
+                });
+            }
+        });
+        assert!(
+            most.load(Ordering::SeqCst) <= 80,
+            "two 40-byte images fit in 100, never three"
+        );
+        assert!(budget.peak() <= 100);
+    }
+
+    #[test]
+    fn an_image_larger_than_the_budget_runs_alone_and_waiting_can_be_abandoned() {
+        let budget = MemoryBudget::new(100);
+        let big = budget
+            .acquire(500, &mut || true)
+            .expect("alone, it may run");
+        let mut asked = 0;
+        let refused = budget.acquire(10, &mut || {
+            asked += 1;
+            asked < 2
+        });
+        assert!(refused.is_none(), "cancelled while waiting");
+        drop(big);
+        assert!(budget.acquire(10, &mut || false).is_some(), "free again");
+    }
+
+    #[test]
+    fn sizes_parse_with_units() {
+        assert_eq!(parse_size("512M"), Ok(512 << 20));
+        assert_eq!(parse_size("2GiB"), Ok(2 << 30));
+        assert_eq!(parse_size("1.5g"), Ok(3 << 29));
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert!(
+            parse_size("lots").is_err() && parse_size("5X").is_err() && parse_size("0").is_err()
+        );
+        assert!(default_limit() <= 2 << 30);
+    }
+}
