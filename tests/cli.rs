@@ -284,6 +284,26 @@ fn a_tiny_memory_limit_serialises_big_images_without_deadlock() {
         String::from_utf8_lossy(&run.stderr)
     );
     assert_eq!(snapshot(&out).len(), 8);
+    let capped = conveyor(&[
+        "run",
+        s(&dir),
+        "--out",
+        s(&tmp.path().join("capped")),
+        "--max-file-size",
+        "1K",
+        "--report",
+        s(&tmp.path().join("capped.json")),
+    ]);
+    assert_eq!(capped.status.code(), Some(1));
+    let report = read_report(&tmp.path().join("capped.json"));
+    let reason = report["files"][0]["error"]
+        .as_str()
+        .expect("a reason")
+        .to_owned();
+    assert!(
+        reason.contains("over the 1.0 KB file size limit"),
+        "{reason}"
+    );
     let bad = conveyor(&["run", s(&dir), "--out", s(&out), "--memory-limit", "lots"]);
     assert_eq!(bad.status.code(), Some(2));
 }

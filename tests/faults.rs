@@ -121,3 +121,55 @@ exit $code"#;
         assert!(reason.contains("the disk is full"), "{reason}");
     }
 }
+
+#[test]
+fn a_read_only_output_disk_fails_every_file_with_the_reason() {
+    if !can_mount_or_skip("a_read_only_output_disk_fails_every_file_with_the_reason") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("in");
+    for i in 0..5 {
+        common::put(
+            &dir,
+            &format!("p{i}.png"),
+            &common::encode(&common::photo(40, 30), image::ImageFormat::Png),
+        );
+    }
+    let mnt = tmp.path().join("mnt");
+    let report = tmp.path().join("r.json");
+    std::fs::create_dir_all(&mnt).unwrap();
+    let script = r#"mount -t tmpfs -o size=1m,mode=0755 conveyor-test "$1" && mkdir "$1/out" && mount -o remount,ro "$1" || exit 99
+"$2" run "$3" --out "$1/out" --format jpeg --report "$4""#;
+    let run = Command::new("unshare")
+        .args([
+            "--mount",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            script,
+            "sh",
+        ])
+        .args([
+            &mnt,
+            std::path::Path::new(env!("CARGO_BIN_EXE_conveyor")),
+            &dir,
+            &report,
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_ne!(
+        run.status.code(),
+        Some(99),
+        "could not mount a read-only tmpfs: {stderr}"
+    );
+    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    assert_eq!(r["summary"]["failed"], 5);
+    for f in r["files"].as_array().unwrap() {
+        let reason = f["error"].as_str().unwrap();
+        assert!(reason.contains("read-only file system"), "{reason}");
+    }
+}

@@ -128,6 +128,9 @@ pub struct RunArgs {
     /// Refuse images with more pixels than this [default: 250000000].
     #[arg(long, value_name = "PIXELS")]
     pub max_pixels: Option<u64>,
+    /// Refuse files larger than this, e.g. 200M [default: 1G].
+    #[arg(long, value_name = "SIZE", value_parser = crate::engine::pipeline::budget::parse_size)]
+    pub max_file_size: Option<u64>,
     /// Image memory all workers share, e.g. 512M or 2G; workers wait for room
     /// [default: a quarter of RAM, at most 2G].
     #[arg(long, value_name = "SIZE", value_parser = crate::engine::pipeline::budget::parse_size)]

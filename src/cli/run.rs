@@ -99,6 +99,9 @@ pub fn run(args: &RunArgs) -> ExitCode {
     if let Some(max) = args.max_pixels {
         pipeline.limits.max_pixels = max;
     }
+    if let Some(max) = args.max_file_size {
+        pipeline.limits.max_file_bytes = max;
+    }
     if let Some(limit) = args.memory_limit {
         pipeline.budget = MemoryBudget::new(limit);
     }

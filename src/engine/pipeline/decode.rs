@@ -9,6 +9,7 @@ use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
 
 use crate::engine::pool::JobError;
+use crate::engine::report::human_bytes;
 
 /// Limits applied to every input before and during decoding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,9 +89,9 @@ fn read_source(path: &Path, limits: &DecodeLimits) -> Result<Vec<u8>, JobError> 
     let len = file.metadata().map(|m| m.len()).unwrap_or(0);
     if len > limits.max_file_bytes {
         return Err(JobError::Failed(format!(
-            "file is {} MiB, over the {} MiB limit",
-            len >> 20,
-            limits.max_file_bytes >> 20
+            "the file is {}, over the {} file size limit",
+            human_bytes(len),
+            human_bytes(limits.max_file_bytes)
         )));
     }
     let mut data = Vec::with_capacity(len as usize);
