@@ -24,7 +24,7 @@ pub struct Thumbnail {
 
 /// Decodes `path` and shrinks it to fit `max_side` for display. Meant for a background thread.
 pub fn thumbnail(path: &Path, max_side: u32) -> Result<Thumbnail, String> {
-    let decoded = decode::decode(path, &DecodeLimits::default(), &mut |_| Ok(()))
+    let decoded = decode::decode(path, &DecodeLimits::default(), None, &mut |_| Ok(()))
         .map_err(|e| e.to_string())?;
     let image = orient(decoded.image, decoded.orientation);
     let (width, height) = (image.width(), image.height());

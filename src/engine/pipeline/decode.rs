@@ -9,6 +9,7 @@ use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
 
 use crate::engine::pool::JobError;
+use crate::engine::recipe::ResizeSpec;
 use crate::engine::report::human_bytes;
 
 /// Limits applied to every input before and during decoding.
@@ -44,6 +45,8 @@ pub struct Decoded {
     pub exif: Option<Vec<u8>>,
     /// The format detected from the content.
     pub format: ImageFormat,
+    /// The full image's size after orientation (`image` may be a reduced decode of it).
+    pub source_size: (u32, u32),
     /// Things worth telling the user.
     pub warnings: Vec<String>,
 }
@@ -137,12 +140,94 @@ pub fn jpeg_is_complete(data: &[u8]) -> bool {
     data[sos..].windows(2).any(|w| w == [0xFF, 0xD9])
 }
 
+/// Whether an EXIF orientation turns the image a quarter (so width and height swap).
+pub fn swaps_sides(o: Orientation) -> bool {
+    matches!(
+        o,
+        Orientation::Rotate90
+            | Orientation::Rotate270
+            | Orientation::Rotate90FlipH
+            | Orientation::Rotate270FlipH
+    )
+}
+
+/// The size the resize will produce before any crop, for shrink-on-load: a JPEG whose target is
+/// at most half its size in both axes is decoded at the smallest DCT scale still at least the
+/// target, which is several times faster and smaller than a full decode.
+#[derive(Debug, Clone, Copy)]
+pub struct ShrinkFor {
+    /// The resize.
+    pub spec: ResizeSpec,
+    /// Whether enlarging is allowed.
+    pub allow_upscale: bool,
+}
+
+/// Decodes a JPEG at a reduced DCT scale when the resize target is at most half the source.
+/// `None` when shrink-on-load does not apply (then the full decode runs).
+fn shrink_on_load(
+    data: &[u8],
+    stored: (u32, u32),
+    orientation: Orientation,
+    shrink: ShrinkFor,
+    admit: &mut dyn FnMut(u64) -> Result<(), JobError>,
+) -> Option<Result<DynamicImage, JobError>> {
+    let oriented = if swaps_sides(orientation) {
+        (stored.1, stored.0)
+    } else {
+        stored
+    };
+    let target = shrink
+        .spec
+        .geometry(oriented.0, oriented.1, shrink.allow_upscale)
+        .scaled;
+    if target.0 * 2 > oriented.0 || target.1 * 2 > oriented.1 {
+        return None;
+    }
+    // Decode at twice the target (or more) so the final Lanczos pass has room to filter: DCT
+    // scaling on its own aliases fine detail.
+    let margin = (
+        target.0.saturating_mul(2).min(oriented.0),
+        target.1.saturating_mul(2).min(oriented.1),
+    );
+    let want = if swaps_sides(orientation) {
+        (margin.1, margin.0)
+    } else {
+        margin
+    };
+    let mut decoder = jpeg_decoder::Decoder::new(Cursor::new(data));
+    let to_u16 = |v: u32| u16::try_from(v).unwrap_or(u16::MAX);
+    let (w, h) = decoder.scale(to_u16(want.0), to_u16(want.1)).ok()?;
+    let format = decoder.info()?.pixel_format;
+    // CMYK and 16-bit JPEGs take the full decoder, which converts them correctly.
+    if !matches!(
+        format,
+        jpeg_decoder::PixelFormat::RGB24 | jpeg_decoder::PixelFormat::L8
+    ) {
+        return None;
+    }
+    let bytes = u64::from(w) * u64::from(h) * 3;
+    if let Err(e) = admit(bytes.saturating_mul(3) + data.len() as u64) {
+        return Some(Err(e));
+    }
+    let pixels = decoder.decode().ok()?;
+    let (w, h) = (u32::from(w), u32::from(h));
+    let image = match format {
+        jpeg_decoder::PixelFormat::L8 => {
+            image::GrayImage::from_raw(w, h, pixels).map(DynamicImage::ImageLuma8)
+        }
+        _ => image::RgbImage::from_raw(w, h, pixels).map(DynamicImage::ImageRgb8),
+    };
+    image.map(Ok)
+}
+
 /// Decodes the file at `path`, checking the size and pixel limits from the header first, then
 /// calling `admit` with an estimate of the memory the job will hold (decoded pixels and the
-/// copies made while orienting, resizing and converting) before any pixel is decoded.
+/// copies made while orienting, resizing and converting) before any pixel is decoded. With
+/// `shrink`, a JPEG much larger than its target is decoded at a reduced scale.
 pub fn decode(
     path: &Path,
     limits: &DecodeLimits,
+    shrink: Option<ShrinkFor>,
     admit: &mut dyn FnMut(u64) -> Result<(), JobError>,
 ) -> Result<Decoded, JobError> {
     let data = read_source(path, limits)?;
@@ -198,10 +283,6 @@ pub fn decode(
     if format == ImageFormat::Jpeg && !jpeg_is_complete(&data) {
         return Err(truncated_jpeg());
     }
-    admit(decoder.total_bytes().saturating_mul(3) + data.len() as u64)?;
-    let mut decode_limits = Limits::default();
-    decode_limits.max_alloc = Some(limits.max_alloc);
-    decoder.set_limits(decode_limits).map_err(fail)?;
     let mut warnings = Vec::new();
     let icc = decoder.icc_profile().unwrap_or_else(|e| {
         warnings.push(format!("ICC profile unreadable, dropped: {e}"));
@@ -209,13 +290,33 @@ pub fn decode(
     });
     let exif = decoder.exif_metadata().unwrap_or(None);
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
-    let image = DynamicImage::from_decoder(decoder).map_err(fail)?;
+    let shrunk = match shrink {
+        Some(shrink) if format == ImageFormat::Jpeg => {
+            shrink_on_load(&data, (w, h), orientation, shrink, admit).transpose()?
+        }
+        _ => None,
+    };
+    let image = match shrunk {
+        Some(image) => image,
+        None => {
+            admit(decoder.total_bytes().saturating_mul(3) + data.len() as u64)?;
+            let mut decode_limits = Limits::default();
+            decode_limits.max_alloc = Some(limits.max_alloc);
+            decoder.set_limits(decode_limits).map_err(fail)?;
+            DynamicImage::from_decoder(decoder).map_err(fail)?
+        }
+    };
     Ok(Decoded {
         image,
         orientation,
         icc,
         exif,
         format,
+        source_size: if swaps_sides(orientation) {
+            (h, w)
+        } else {
+            (w, h)
+        },
         warnings,
     })
 }
@@ -228,13 +329,7 @@ pub fn probe(path: &Path) -> Option<(u32, u32)> {
         .ok()?;
     let mut decoder = reader.into_decoder().ok()?;
     let (w, h) = decoder.dimensions();
-    let swap = matches!(
-        decoder.orientation().unwrap_or(Orientation::NoTransforms),
-        Orientation::Rotate90
-            | Orientation::Rotate270
-            | Orientation::Rotate90FlipH
-            | Orientation::Rotate270FlipH
-    );
+    let swap = swaps_sides(decoder.orientation().unwrap_or(Orientation::NoTransforms));
     Some(if swap { (h, w) } else { (w, h) })
 }
 

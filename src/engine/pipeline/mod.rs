@@ -55,7 +55,11 @@ impl Processor for Pipeline {
         step(progress, Stage::Decode)?;
         // Charged from the header before the pixels are decoded; held until the job ends.
         let mut charge = None;
-        let decoded = decode::decode(&job.input, &self.limits, &mut |bytes| {
+        let shrink = recipe.resize.map(|spec| decode::ShrinkFor {
+            spec,
+            allow_upscale: recipe.allow_upscale,
+        });
+        let decoded = decode::decode(&job.input, &self.limits, shrink, &mut |bytes| {
             charge = self.budget.acquire(bytes, &mut || {
                 progress(Stage::Decode, 0.0) == Flow::Continue
             });
@@ -65,7 +69,14 @@ impl Processor for Pipeline {
 
         step(progress, Stage::Resize)?;
         let image = resize::orient(decoded.image, decoded.orientation);
-        let image = resize::resize(image, recipe.resize, recipe.filter, recipe.allow_upscale);
+        let source = decoded.source_size;
+        let image = match recipe.resize {
+            Some(spec) => {
+                let g = spec.geometry(source.0, source.1, recipe.allow_upscale);
+                resize::resize_to(image, g, source, recipe.filter)
+            }
+            None => image,
+        };
 
         step(progress, Stage::Encode)?;
         let (width, height) = (image.width(), image.height());

@@ -9,7 +9,7 @@ use image::DynamicImage;
 use image::imageops::FilterType;
 use image::metadata::Orientation;
 
-use crate::engine::recipe::{Filter, ResizeSpec};
+use crate::engine::recipe::{Filter, Geometry, ResizeSpec};
 
 thread_local! {
     /// Each worker keeps its resizer (and its scratch buffers) between images.
@@ -49,23 +49,51 @@ pub fn resize(
     allow_upscale: bool,
 ) -> DynamicImage {
     let Some(spec) = spec else { return image };
+    let source = (image.width(), image.height());
+    resize_to(
+        image,
+        spec.geometry(source.0, source.1, allow_upscale),
+        source,
+        filter,
+    )
+}
+
+/// Resizes `image` to geometry `g`, which was computed for a `source`-sized original. `image` may
+/// be that original or a reduced decode of it (shrink-on-load): the output size is the same
+/// either way, so outputs do not depend on how the source was decoded.
+pub fn resize_to(
+    image: DynamicImage,
+    g: Geometry,
+    source: (u32, u32),
+    filter: Filter,
+) -> DynamicImage {
     let (w, h) = (image.width(), image.height());
-    let g = spec.geometry(w, h, allow_upscale);
-    if g.output == (w, h) {
+    if g.output == (w, h) && g.output == g.scaled {
         return image;
     }
     let mut options = ResizeOptions::new().resize_alg(algorithm(filter));
     if g.output != g.scaled {
-        // Fill: take the centred part of the source with the output's aspect, then scale it.
-        let scale = f64::from(g.scaled.0) / f64::from(w);
-        let (cw, ch) = (f64::from(g.output.0) / scale, f64::from(g.output.1) / scale);
-        let (cw, ch) = (cw.min(f64::from(w)), ch.min(f64::from(h)));
-        options = options.crop((f64::from(w) - cw) / 2.0, (f64::from(h) - ch) / 2.0, cw, ch);
+        // Fill: take the part of the source that becomes the centred crop of the scaled image
+        // (whole-pixel offsets in scaled space, as ImageMagick's -gravity center -extent), then
+        // scale it in one pass.
+        let scale = f64::from(g.scaled.0) / f64::from(source.0.max(1));
+        let (rx, ry) = (
+            f64::from(w) / f64::from(source.0.max(1)),
+            f64::from(h) / f64::from(source.1.max(1)),
+        );
+        let (x0, y0) = ((g.scaled.0 - g.output.0) / 2, (g.scaled.1 - g.output.1) / 2);
+        let to_image = |v: u32, r: f64| f64::from(v) / scale * r;
+        let cw = to_image(g.output.0, rx).min(f64::from(w));
+        let ch = to_image(g.output.1, ry).min(f64::from(h));
+        let left = to_image(x0, rx).min(f64::from(w) - cw);
+        let top = to_image(y0, ry).min(f64::from(h) - ch);
+        options = options.crop(left, top, cw, ch);
     }
     let mut out = DynamicImage::new(g.output.0, g.output.1, image.color());
     let done = RESIZER.with(|r| r.borrow_mut().resize(&image, &mut out, &options));
     match done {
         Ok(()) => out,
+        // resize_exact targets absolute sizes, so the fallback is right for a reduced decode too.
         Err(_) => fallback(image, g.scaled, g.output, filter),
     }
 }
