@@ -4,6 +4,7 @@
 
 mod common;
 
+use std::path::Path;
 use std::process::Command;
 
 use image::{DynamicImage, ImageBuffer, Rgb};
@@ -41,6 +42,33 @@ fn noise(w: u32, h: u32, seed: u64) -> DynamicImage {
     }))
 }
 
+/// Runs `script` under `sh` in a private mount namespace with `$1` = `mnt`, `$2` = conveyor,
+/// then `rest` as `$3`…; returns the exit code (99 = the mount failed) and stderr.
+fn in_private_mount(script: &str, mnt: &Path, rest: &[&Path]) -> (Option<i32>, String) {
+    let run = Command::new("unshare")
+        .args([
+            "--mount",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            script,
+            "sh",
+        ])
+        .arg(mnt)
+        .arg(env!("CARGO_BIN_EXE_conveyor"))
+        .args(rest)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr).into_owned();
+    assert_ne!(
+        run.status.code(),
+        Some(99),
+        "could not mount a tmpfs: {stderr}"
+    );
+    (run.status.code(), stderr)
+}
+
 #[test]
 fn a_disk_that_fills_mid_batch_leaves_only_whole_outputs_and_says_why() {
     if !can_mount_or_skip("a_disk_that_fills_mid_batch_leaves_only_whole_outputs_and_says_why") {
@@ -66,32 +94,8 @@ fn a_disk_that_fills_mid_batch_leaves_only_whole_outputs_and_says_why() {
 code=$?
 cp -a "$1/." "$5/"
 exit $code"#;
-    let run = Command::new("unshare")
-        .args([
-            "--mount",
-            "--propagation",
-            "private",
-            "sh",
-            "-c",
-            script,
-            "sh",
-        ])
-        .args([
-            &mnt,
-            std::path::Path::new(env!("CARGO_BIN_EXE_conveyor")),
-            &dir,
-            &report,
-            &kept,
-        ])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&run.stderr);
-    assert_ne!(
-        run.status.code(),
-        Some(99),
-        "could not mount a tmpfs: {stderr}"
-    );
-    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    let (code, stderr) = in_private_mount(script, &mnt, &[&dir, &report, &kept]);
+    assert_eq!(code, Some(1), "{stderr}");
 
     let written = common::snapshot(&kept.join("out"));
     assert!(
@@ -141,31 +145,8 @@ fn a_read_only_output_disk_fails_every_file_with_the_reason() {
     std::fs::create_dir_all(&mnt).unwrap();
     let script = r#"mount -t tmpfs -o size=1m,mode=0755 conveyor-test "$1" && mkdir "$1/out" && mount -o remount,ro "$1" || exit 99
 "$2" run "$3" --out "$1/out" --format jpeg --report "$4""#;
-    let run = Command::new("unshare")
-        .args([
-            "--mount",
-            "--propagation",
-            "private",
-            "sh",
-            "-c",
-            script,
-            "sh",
-        ])
-        .args([
-            &mnt,
-            std::path::Path::new(env!("CARGO_BIN_EXE_conveyor")),
-            &dir,
-            &report,
-        ])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&run.stderr);
-    assert_ne!(
-        run.status.code(),
-        Some(99),
-        "could not mount a read-only tmpfs: {stderr}"
-    );
-    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    let (code, stderr) = in_private_mount(script, &mnt, &[&dir, &report]);
+    assert_eq!(code, Some(1), "{stderr}");
     let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
     assert_eq!(r["summary"]["failed"], 5);
     for f in r["files"].as_array().unwrap() {
