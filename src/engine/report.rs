@@ -156,11 +156,6 @@ impl ReportBuilder {
         true
     }
 
-    /// How many jobs have ended.
-    pub fn ended(&self) -> usize {
-        self.ended.iter().filter(|r| r.is_some()).count()
-    }
-
     /// Makes the report. Jobs with no outcome (impossible unless the pool broke its promise)
     /// are reported as cancelled rather than dropped.
     pub fn report(&self, jobs: &[Job], summary: Summary) -> Report {

@@ -60,17 +60,6 @@ pub struct Scan {
     pub ignored: usize,
 }
 
-impl Scan {
-    /// Total bytes of the files that will be converted.
-    pub fn total_bytes(&self) -> u64 {
-        self.found
-            .iter()
-            .filter(|f| f.skip.is_none())
-            .map(|f| f.bytes)
-            .sum()
-    }
-}
-
 /// Options for [`scan`].
 #[derive(Debug, Clone, Default)]
 pub struct ScanOptions {

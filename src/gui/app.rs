@@ -171,7 +171,6 @@ pub(super) struct FrameStats {
     logic_ms: Vec<f32>,
     ui_ms: Vec<f32>,
     cpu_ms: Vec<f32>,
-    max_results: usize,
 }
 
 impl FrameStats {
@@ -189,15 +188,13 @@ impl FrameStats {
             at(1.0)
         )
     }
-}
 
-impl FrameStats {
-    /// Prints the figures for the batch that just ended and starts afresh.
-    fn report(&mut self) {
+    /// Prints the figures for the batch that just ended (with `rows` results) and starts afresh.
+    fn report(&mut self, rows: usize) {
         if self.enabled {
             eprintln!(
-                "conveyor frame stats (results rows up to {}): events {}; drawing {}; whole frame {}",
-                self.max_results,
+                "conveyor frame stats ({} result rows): events {}; drawing {}; whole frame {}",
+                rows,
                 Self::summary(&mut self.logic_ms),
                 Self::summary(&mut self.ui_ms),
                 Self::summary(&mut self.cpu_ms)
@@ -206,7 +203,6 @@ impl FrameStats {
         self.logic_ms.clear();
         self.ui_ms.clear();
         self.cpu_ms.clear();
-        self.max_results = 0;
     }
 }
 
@@ -266,7 +262,6 @@ impl ConveyorApp {
                 logic_ms: Vec::new(),
                 ui_ms: Vec::new(),
                 cpu_ms: Vec::new(),
-                max_results: 0,
             },
         };
         if let Some(dir) = &args.input {
@@ -577,8 +572,7 @@ impl ConveyorApp {
             batch.view.tick(now);
             if batch.view.finished && batch.handle.take().is_some() {
                 // The supervisor has joined every worker; dropping the handle is instant.
-                self.stats.max_results = self.stats.max_results.max(batch.view.results.len());
-                self.stats.report();
+                self.stats.report(batch.view.results.len());
                 if self.closing {
                     ctx.send_viewport_cmd(egui::ViewportCommand::Close);
                 }
@@ -586,7 +580,6 @@ impl ConveyorApp {
                 // Keep the clock and ETA moving between events.
                 ctx.request_repaint_after(Duration::from_millis(250));
             }
-            self.stats.max_results = self.stats.max_results.max(batch.view.results.len());
         }
         if let Some(preview) = &mut self.preview
             && let Some(rx) = &preview.rx
