@@ -53,16 +53,21 @@ fn tools_or_skip(test: &str) -> bool {
 struct Xvfb {
     child: Child,
     display: String,
+    /// Held open for the server's lifetime, so it never sees its last client leave.
+    _probe: x11rb::rust_connection::RustConnection,
 }
 
 impl Xvfb {
     fn start() -> Xvfb {
         // `-displayfd 1`: Xvfb picks a free display itself and prints its number on stdout once
         // it accepts connections, so parallel tests and stale sockets cannot collide.
+        // `-noreset`: by default the server resets when its last client leaves, and a client that
+        // connects during that reset (the app, right after our readiness probe) is refused.
         let mut child = Command::new("Xvfb")
             .args([
                 "-displayfd",
                 "1",
+                "-noreset",
                 "-screen",
                 "0",
                 "1400x900x24",
@@ -82,12 +87,16 @@ impl Xvfb {
             .parse()
             .unwrap_or_else(|_| panic!("Xvfb did not start: {line:?}"));
         let display = format!(":{number}");
-        wait_for(
+        let probe = wait_for(
             "Xvfb to accept connections",
             Duration::from_secs(20),
-            || x11rb::connect(Some(&display)).ok().map(drop),
+            || x11rb::connect(Some(&display)).ok().map(|(conn, _)| conn),
         );
-        Xvfb { child, display }
+        Xvfb {
+            child,
+            display,
+            _probe: probe,
+        }
     }
 
     fn run(&self, program: &str, args: &[&str]) -> std::process::Output {
