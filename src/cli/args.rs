@@ -4,7 +4,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::engine::recipe::{Filter, MetadataMode, OnExist, OutputFormat, Recipe, ResizeSpec, Rgb};
+use crate::engine::recipe::{
+    Chroma, Filter, MetadataMode, OnExist, OutputFormat, Recipe, ResizeSpec, Rgb,
+};
 use crate::engine::scan::Shard;
 
 /// Batch image conversion: resize, convert and re-compress whole folders.
@@ -44,6 +46,9 @@ pub struct RecipeArgs {
     /// Lossless WebP.
     #[arg(long)]
     pub lossless: bool,
+    /// JPEG chroma subsampling: 420 (smaller files) or 444 (full-resolution colour) [default: 420].
+    #[arg(long, value_name = "420|444")]
+    pub chroma: Option<Chroma>,
     /// What transparency becomes in formats without alpha, as #RRGGBB [default: #ffffff].
     #[arg(long, value_name = "#RRGGBB")]
     pub background: Option<Rgb>,
@@ -78,6 +83,9 @@ impl RecipeArgs {
         }
         if self.lossless {
             base.lossless = true;
+        }
+        if let Some(v) = self.chroma {
+            base.chroma = v;
         }
         if let Some(v) = self.background {
             base.background = v;

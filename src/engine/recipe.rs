@@ -270,6 +270,16 @@ named_enum!(
 );
 
 named_enum!(
+    /// Chroma subsampling of JPEG outputs.
+    Chroma {
+        /// Colour at half resolution both ways: smaller files, what cameras and the web use.
+        S420 => "420",
+        /// Colour at full resolution: sharper red edges and text, larger files.
+        S444 => "444",
+    }
+);
+
+named_enum!(
     /// What to do when the output file already exists.
     OnExist {
         /// Leave the existing file and report the input as skipped (re-running resumes a batch).
@@ -319,6 +329,8 @@ pub struct Recipe {
     pub quality: u8,
     /// Lossless WebP.
     pub lossless: bool,
+    /// JPEG chroma subsampling.
+    pub chroma: Chroma,
     /// What transparency becomes in formats without alpha.
     pub background: Rgb,
     /// Keep or strip metadata.
@@ -339,6 +351,7 @@ impl Default for Recipe {
             format: OutputFormat::Keep,
             quality: 85,
             lossless: false,
+            chroma: Chroma::S420,
             background: Rgb([255, 255, 255]),
             metadata: MetadataMode::Keep,
             name_template: "{stem}".to_owned(),

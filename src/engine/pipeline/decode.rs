@@ -137,7 +137,8 @@ pub fn jpeg_is_complete(data: &[u8]) -> bool {
         i += 2 + len;
     };
     // Entropy-coded data escapes 0xFF as FF00, so FFD9 after the first scan is the real end.
-    data[sos..].windows(2).any(|w| w == [0xFF, 0xD9])
+    // Searched from the back: it is almost always the last two bytes.
+    data[sos..].windows(2).rev().any(|w| w == [0xFF, 0xD9])
 }
 
 /// Whether an EXIF orientation turns the image a quarter (so width and height swap).
@@ -162,6 +163,26 @@ pub struct ShrinkFor {
     pub allow_upscale: bool,
 }
 
+thread_local! {
+    /// A one-thread rayon pool per worker. jpeg-decoder hands its IDCT and colour conversion to
+    /// rayon (or, without rayon, spawns a thread per colour component for every image); run
+    /// inside this pool, each worker's decode stays on one core, so N workers use N cores and
+    /// none of them pays for thread start-up or cross-core hand-offs.
+    static DECODE_POOL: Option<rayon::ThreadPool> = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .thread_name(|_| "jpeg-decode".to_owned())
+        .build()
+        .ok();
+}
+
+/// Runs `f` on this worker's one-thread decode pool (or here, if the pool could not start).
+fn on_this_core<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    DECODE_POOL.with(|pool| match pool {
+        Some(pool) => pool.install(f),
+        None => f(),
+    })
+}
+
 /// Decodes a JPEG at a reduced DCT scale when the resize target is at most half the source.
 /// `None` when shrink-on-load does not apply (then the full decode runs).
 fn shrink_on_load(
@@ -183,17 +204,20 @@ fn shrink_on_load(
     if target.0 * 2 > oriented.0 || target.1 * 2 > oriented.1 {
         return None;
     }
-    // Decode at twice the target (or more) so the final Lanczos pass has room to filter: DCT
-    // scaling on its own aliases fine detail.
-    let margin = (
-        target.0.saturating_mul(2).min(oriented.0),
-        target.1.saturating_mul(2).min(oriented.1),
-    );
-    let want = if swaps_sides(orientation) {
-        (margin.1, margin.0)
+    // The smallest DCT scale (in eighths) at which both sides are still at least the target, so
+    // the final filter only ever shrinks. jpeg-decoder picks the first scale at which *either*
+    // side reaches the request, so ask for exactly that scale's size.
+    let scaled = |len: u32, eighths: u32| (len * eighths).div_ceil(8);
+    let stored_target = if swaps_sides(orientation) {
+        (target.1, target.0)
     } else {
-        margin
+        target
     };
+    let eighths = [1, 2, 4, 8]
+        .into_iter()
+        .find(|&e| scaled(stored.0, e) >= stored_target.0 && scaled(stored.1, e) >= stored_target.1)
+        .unwrap_or(8);
+    let want = (scaled(stored.0, eighths), scaled(stored.1, eighths));
     let mut decoder = jpeg_decoder::Decoder::new(Cursor::new(data));
     let to_u16 = |v: u32| u16::try_from(v).unwrap_or(u16::MAX);
     let (w, h) = decoder.scale(to_u16(want.0), to_u16(want.1)).ok()?;
@@ -209,7 +233,7 @@ fn shrink_on_load(
     if let Err(e) = admit(bytes.saturating_mul(3) + data.len() as u64) {
         return Some(Err(e));
     }
-    let pixels = decoder.decode().ok()?;
+    let pixels = on_this_core(|| decoder.decode()).ok()?;
     let (w, h) = (u32::from(w), u32::from(h));
     let image = match format {
         jpeg_decoder::PixelFormat::L8 => {

@@ -3,13 +3,13 @@
 use std::io::Cursor;
 
 use image::codecs::{
-    bmp::BmpEncoder, gif::GifEncoder, jpeg::JpegEncoder, png::PngEncoder, qoi::QoiEncoder,
-    tiff::TiffEncoder, webp::WebPEncoder,
+    bmp::BmpEncoder, gif::GifEncoder, png::PngEncoder, qoi::QoiEncoder, tiff::TiffEncoder,
+    webp::WebPEncoder,
 };
 use image::{ColorType, DynamicImage, ImageEncoder, ImageError, RgbImage};
 
 use crate::engine::pool::JobError;
-use crate::engine::recipe::{MetadataMode, OutputFormat, Recipe, Rgb};
+use crate::engine::recipe::{Chroma, MetadataMode, OutputFormat, Recipe, Rgb};
 
 use super::metadata::reset_orientation;
 
@@ -126,12 +126,7 @@ pub fn encode(
     let mut out = Cursor::new(Vec::new());
     let fail = |e: ImageError| encode_error(format, &e);
     match format {
-        OutputFormat::Jpeg => {
-            let enc = JpegEncoder::new_with_quality(&mut out, recipe.quality.clamp(1, 100));
-            image
-                .write_with_encoder(with_metadata(enc, carry))
-                .map_err(fail)?;
-        }
+        OutputFormat::Jpeg => return encode_jpeg(image, recipe, carry),
         OutputFormat::Png | OutputFormat::Keep => {
             image
                 .write_with_encoder(with_metadata(PngEncoder::new(&mut out), carry))
@@ -167,6 +162,48 @@ pub fn encode(
         }
     }
     Ok(out.into_inner())
+}
+
+/// JPEG through jpeg-encoder (AVX2 where the CPU has it), with the recipe's chroma subsampling.
+fn encode_jpeg(image: &DynamicImage, recipe: &Recipe, carry: &Carry) -> Result<Vec<u8>, JobError> {
+    use jpeg_encoder::{ChromaSubsamplingMethod, ColorType as JpegColour, Encoder, SamplingFactor};
+    let (w, h) = (image.width(), image.height());
+    let too_large = || {
+        JobError::Failed(format!(
+            "{w}x{h} is too large for JPEG (at most 65535 px a side); resize it or choose another format"
+        ))
+    };
+    let width = u16::try_from(w).map_err(|_| too_large())?;
+    let height = u16::try_from(h).map_err(|_| too_large())?;
+    let rgb;
+    let (data, colour): (&[u8], JpegColour) = match image {
+        DynamicImage::ImageLuma8(px) => (px.as_raw(), JpegColour::Luma),
+        DynamicImage::ImageRgb8(px) => (px.as_raw(), JpegColour::Rgb),
+        other => {
+            rgb = other.to_rgb8();
+            (rgb.as_raw(), JpegColour::Rgb)
+        }
+    };
+    let mut out = Vec::with_capacity(data.len() / 8);
+    let mut encoder = Encoder::new(&mut out, recipe.quality.clamp(1, 100));
+    encoder.set_sampling_factor(match recipe.chroma {
+        Chroma::S420 => SamplingFactor::R_4_2_0,
+        Chroma::S444 => SamplingFactor::R_4_4_4,
+    });
+    // Averaging each 2x2 block (as libjpeg does) rather than taking its top-left pixel keeps
+    // colour edges from stair-stepping.
+    encoder.set_chroma_subsampling_method(ChromaSubsamplingMethod::Average);
+    // A block too large for its segment is left out; the pixels are still right without it.
+    if let Some(exif) = &carry.exif {
+        let _ = encoder.add_exif_metadata(exif);
+    }
+    if let Some(icc) = &carry.icc {
+        let _ = encoder.add_icc_profile(icc);
+    }
+    encoder
+        .encode(data, width, height, colour)
+        .map_err(|e| JobError::Failed(format!("cannot encode JPEG: {e}")))?;
+    Ok(out)
 }
 
 /// Lossy WebP through libwebp.

@@ -2,7 +2,7 @@
 
 use eframe::egui;
 
-use crate::engine::recipe::{Filter, MetadataMode, OnExist, OutputFormat, Recipe};
+use crate::engine::recipe::{Chroma, Filter, MetadataMode, OnExist, OutputFormat, Recipe};
 use crate::engine::scan::render_name;
 use crate::gui::app::{ConveyorApp, DialogPurpose};
 use crate::gui::settings::ResizeMode;
@@ -122,6 +122,15 @@ fn form(app: &mut ConveyorApp, ui: &mut egui::Ui) {
     let lossy = format.uses_quality() && !(format == OutputFormat::Webp && s.recipe.lossless);
     if lossy {
         ui.add(egui::Slider::new(&mut s.recipe.quality, 1..=100).text("Quality"));
+    }
+    if format == OutputFormat::Jpeg || format == OutputFormat::Keep {
+        combo(ui, "JPEG colour", &mut s.recipe.chroma, Chroma::ALL, |c| {
+            match c {
+                Chroma::S420 => "4:2:0 (smaller files)",
+                Chroma::S444 => "4:4:4 (full-resolution colour)",
+            }
+            .to_owned()
+        });
     }
     if !format.has_alpha() || format == OutputFormat::Keep {
         ui.horizontal(|ui| {

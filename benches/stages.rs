@@ -1,0 +1,148 @@
+//! Per-stage benchmarks of the W1 path (a 12 MP photo-like JPEG → fit 800x800 JPEG q85), on one
+//! core: decode (full, and shrink-on-load), resize, encode (JPEG, PNG, WebP), and the whole job.
+//! The source is generated at run time. `cargo bench --bench stages`.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // A failed set-up step should stop the bench.
+
+use std::hint::black_box;
+use std::path::Path;
+
+use conveyor::engine::event::Stage;
+use conveyor::engine::pipeline::Pipeline;
+use conveyor::engine::pipeline::decode::{self, DecodeLimits, ShrinkFor};
+use conveyor::engine::pipeline::encode::{self, Carry};
+use conveyor::engine::pipeline::resize;
+use conveyor::engine::pool::{Flow, Processor};
+use conveyor::engine::recipe::{Filter, OutputFormat, Recipe, ResizeSpec};
+use conveyor::engine::scan::{Action, Job};
+use criterion::{Criterion, criterion_group, criterion_main};
+use image::{DynamicImage, RgbImage};
+
+const W: u32 = 4000;
+const H: u32 = 3000;
+
+/// Smooth shading, mid-frequency texture and per-pixel noise, like a photo, as a q90 4:2:0 JPEG.
+fn photo_jpeg(path: &Path) {
+    let mut seed = 0x2545_f491_u32;
+    let img = RgbImage::from_fn(W, H, |x, y| {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        let noise = (seed % 9) as f32 - 4.0;
+        let (fx, fy) = (x as f32, y as f32);
+        let wave = |p: f32, q: f32| ((fx / p).sin() * (fy / q).cos() + 1.0) * 0.5;
+        let c = |a: f32| (a * 255.0 + noise).clamp(0.0, 255.0) as u8;
+        image::Rgb([
+            c(0.6 * wave(397.0, 253.0) + 0.4 * wave(23.0, 37.0)),
+            c(0.7 * wave(611.0, 449.0) + 0.3 * wave(17.0, 11.0)),
+            c(0.5 * fy / H as f32 + 0.5 * wave(131.0, 97.0)),
+        ])
+    });
+    let mut out = Vec::new();
+    let mut enc = jpeg_encoder::Encoder::new(&mut out, 90);
+    enc.set_sampling_factor(jpeg_encoder::SamplingFactor::R_4_2_0);
+    enc.encode(
+        img.as_raw(),
+        W as u16,
+        H as u16,
+        jpeg_encoder::ColorType::Rgb,
+    )
+    .unwrap();
+    std::fs::write(path, out).unwrap();
+}
+
+fn stages(c: &mut Criterion) {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("photo.jpg");
+    photo_jpeg(&src);
+    let limits = DecodeLimits::default();
+    let spec = ResizeSpec::Fit(800, 800);
+    let shrink = ShrinkFor {
+        spec,
+        allow_upscale: false,
+    };
+    let admit = &mut |_| Ok(());
+
+    let mut g = c.benchmark_group("decode");
+    g.sample_size(10);
+    g.bench_function("full 4000x3000", |b| {
+        b.iter(|| decode::decode(black_box(&src), &limits, None, admit).unwrap())
+    });
+    g.bench_function("shrink-on-load for 800x600", |b| {
+        b.iter(|| decode::decode(black_box(&src), &limits, Some(shrink), admit).unwrap())
+    });
+    g.finish();
+
+    let full = decode::decode(&src, &limits, None, admit).unwrap().image;
+    let reduced = decode::decode(&src, &limits, Some(shrink), admit)
+        .unwrap()
+        .image;
+    let geometry = spec.geometry(W, H, false);
+    let mut g = c.benchmark_group("resize lanczos3");
+    g.sample_size(10);
+    for (name, image) in [
+        ("4000x3000 to 800x600", &full),
+        ("1000x750 to 800x600", &reduced),
+    ] {
+        g.bench_function(name, |b| {
+            b.iter(|| resize::resize_to(image.clone(), geometry, (W, H), Filter::Lanczos3))
+        });
+    }
+    g.finish();
+
+    let small = resize::resize_to(reduced.clone(), geometry, (W, H), Filter::Lanczos3);
+    let carry = Carry::default();
+    let mut g = c.benchmark_group("encode 800x600");
+    for (name, format) in [
+        ("jpeg q85", OutputFormat::Jpeg),
+        ("png", OutputFormat::Png),
+        ("webp q80", OutputFormat::Webp),
+    ] {
+        let recipe = Recipe {
+            quality: if format == OutputFormat::Webp { 80 } else { 85 },
+            ..Recipe::default()
+        };
+        let prepared = encode::prepare(small.clone(), format, recipe.background);
+        g.bench_function(name, |b| {
+            b.iter(|| encode::encode(black_box(&prepared), format, &recipe, &carry).unwrap())
+        });
+    }
+    let rgb = DynamicImage::ImageRgb8(small.to_rgb8());
+    g.bench_function("jpeg q85, image crate (for comparison)", |b| {
+        b.iter(|| {
+            let mut out = Vec::new();
+            let enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85);
+            rgb.write_with_encoder(enc).unwrap();
+            out
+        })
+    });
+    g.finish();
+
+    let pipeline = Pipeline::new(Recipe {
+        resize: Some(spec),
+        format: OutputFormat::Jpeg,
+        quality: 85,
+        on_exist: conveyor::engine::recipe::OnExist::Overwrite,
+        ..Recipe::default()
+    });
+    let job = Job {
+        input: src.clone(),
+        output: tmp.path().join("out.jpg"),
+        format: OutputFormat::Jpeg,
+        input_bytes: std::fs::metadata(&src).unwrap().len(),
+        action: Action::Convert,
+        note: None,
+    };
+    let mut g = c.benchmark_group("whole job");
+    g.sample_size(10);
+    g.bench_function("12 MP JPEG to fit 800 JPEG q85", |b| {
+        b.iter(|| {
+            pipeline
+                .process(&job, &mut |_: Stage, _: f32| Flow::Continue)
+                .unwrap()
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, stages);
+criterion_main!(benches);

@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# Side-by-side throughput: conveyor against vipsthumbnail and ImageMagick on the same corpus,
+# interleaved round by round so that a noisy neighbour or a warming disk hits every tool alike.
+#
+#   scripts/bench-compare.sh [--turbo] [--rounds N] [--skip-w3] [--dir DIR]
+#
+# W1: 40 photo-like 4000x3000 JPEGs (ImageMagick plasma:fractal, 2 px blur, mild Gaussian
+#     noise, q90, 4:2:0) -> fit 800x800 JPEG q85.
+# W3: 1000 small 320x240 JPEGs -> PNG.
+# Every tool runs with 2-way parallelism: conveyor -j 2, the others as two processes (xargs -P2),
+# each process given half the files so process start-up is not what is measured. Peak RSS is
+# the whole conveyor process (GNU time). The corpus is generated once into DIR (default: a tmpfs
+# under /dev/shm, so the disk is not what is measured) and reused.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+turbo=0 rounds=3 w3=1 dir=/dev/shm/conveyor-bench
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --turbo) turbo=1 ;;
+    --rounds) rounds=$2; shift ;;
+    --skip-w3) w3=0 ;;
+    --dir) dir=$2; shift ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+need=()
+command -v vipsthumbnail >/dev/null || need+=(libvips-tools)
+[ -x /usr/bin/convert ] || need+=(imagemagick)
+[ -x /usr/bin/time ] || need+=(time)
+if [ $turbo = 1 ]; then
+  command -v cmake >/dev/null || need+=(cmake)
+  command -v nasm >/dev/null || need+=(nasm)
+fi
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing ${need[*]}" >&2
+  apt-get update -qq && apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+# /usr/bin/convert directly: a wrapper earlier on PATH is not what users run.
+im=/usr/bin/convert
+
+echo "building conveyor (release)" >&2
+mkdir -p "$dir/bin"
+cargo build --release --quiet
+cp target/release/conveyor "$dir/bin/conveyor"
+if [ $turbo = 1 ]; then
+  cargo build --release --quiet --features turbo
+  cp target/release/conveyor "$dir/bin/conveyor-turbo"
+  cargo build --release --quiet # leave the default binary in target/
+fi
+
+# --- corpus -----------------------------------------------------------------------------------
+w1="$dir/w1" w3dir="$dir/w3"
+if [ "$(find "$w1" -name '*.jpg' 2>/dev/null | wc -l)" -ne 40 ]; then
+  echo "generating W1 (40 x 4000x3000 JPEG, takes a few minutes)" >&2
+  rm -rf "$w1" && mkdir -p "$w1"
+  seq -w 1 40 | xargs -P2 -I{} "$im" -seed {} -size 4000x3000 plasma:fractal -blur 0x2 \
+    -attenuate 0.25 +noise Gaussian -sampling-factor 4:2:0 -quality 90 "$w1/photo-{}.jpg"
+fi
+if [ $w3 = 1 ] && [ "$(find "$w3dir" -name '*.jpg' 2>/dev/null | wc -l)" -ne 1000 ]; then
+  echo "generating W3 (1000 x 320x240 JPEG)" >&2
+  rm -rf "$w3dir" && mkdir -p "$w3dir"
+  seq -w 1 1000 | xargs -P2 -I{} "$im" -seed {} -size 320x240 plasma:fractal -blur 0x1 \
+    -attenuate 0.25 +noise Gaussian -sampling-factor 4:2:0 -quality 90 "$w3dir/small-{}.jpg"
+fi
+
+# --- runs -------------------------------------------------------------------------------------
+results="$dir/results.tsv"
+: >"$results"
+
+# measure NAME WORKLOAD FILES -- COMMAND...: wall seconds and peak RSS (KiB) of one run.
+measure() {
+  local name=$1 load=$2 files=$3
+  shift 4
+  local out="$dir/out" stats
+  rm -rf "$out" && mkdir -p "$out"
+  stats=$(/usr/bin/time -f '%e %M' "$@" 2>&1 >/dev/null | tail -n1)
+  local made
+  made=$(find "$out" -type f | wc -l)
+  if [ "$made" -ne "$files" ]; then
+    echo "$name on $load made $made files, expected $files" >&2
+    exit 1
+  fi
+  echo "$load	$name	$stats" >>"$results"
+  printf '  %-4s %-22s %6.2f s  %6.1f img/s  peak RSS %4d MiB\n' "$load" "$name" \
+    "${stats% *}" "$(echo "$files / ${stats% *}" | bc -l)" "$(( ${stats#* } / 1024 ))" >&2
+}
+
+# Two processes, each given half of the files: halves DIR EXT COMMAND...
+halves() {
+  local src=$1 ext=$2 n
+  shift 2
+  n=$(find "$src" -name "*.$ext" | wc -l)
+  find "$src" -name "*.$ext" -print0 | sort -z | xargs -0 -P2 -n $(( (n + 1) / 2 )) "$@"
+}
+# ImageMagick the way a user scripts it: one convert per file, two at a time.
+im_w1() {
+  find "$w1" -name '*.jpg' -print0 | xargs -0 -P2 -I{} sh -c \
+    '"$0" "$1" -resize 800x800 -quality 85 "$2/$(basename "$1")"' "$im" {} "$dir/out"
+}
+vips_w1() { halves "$w1" jpg vipsthumbnail --size 800x800 -o "$dir/out/%s.jpg[Q=85]"; }
+vips_w3() { halves "$w3dir" jpg vipsthumbnail --size 320x240 -o "$dir/out/%s.png"; }
+export -f halves im_w1 vips_w1 vips_w3
+export w1 w3dir dir im
+
+run_w1() {
+  local files=40
+  measure conveyor W1 $files -- "$dir/bin/conveyor" run "$w1" --out "$dir/out" \
+    --resize fit:800x800 --format jpeg --quality 85 -j 2 --quiet
+  if [ $turbo = 1 ]; then
+    measure conveyor-turbo W1 $files -- "$dir/bin/conveyor-turbo" run "$w1" --out "$dir/out" \
+      --resize fit:800x800 --format jpeg --quality 85 -j 2 --quiet
+  fi
+  measure conveyor-1-worker W1 $files -- "$dir/bin/conveyor" run "$w1" --out "$dir/out" \
+    --resize fit:800x800 --format jpeg --quality 85 -j 1 --quiet
+  measure vipsthumbnail W1 $files -- bash -c vips_w1
+  measure imagemagick W1 $files -- bash -c im_w1
+}
+
+run_w3() {
+  local files=1000
+  measure conveyor W3 $files -- "$dir/bin/conveyor" run "$w3dir" --out "$dir/out" \
+    --format png -j 2 --quiet
+  measure vipsthumbnail W3 $files -- bash -c vips_w3
+}
+
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')" >&2
+echo "versions: $("$dir/bin/conveyor" --version), vips $(vips --version | cut -d- -f2), $("$im" -version | head -n1 | cut -d' ' -f2-3)" >&2
+for r in $(seq 1 "$rounds"); do
+  echo "round $r/$rounds" >&2
+  run_w1
+  [ $w3 = 1 ] && run_w3
+done
+
+# --- quality ----------------------------------------------------------------------------------
+# W1's outputs against a full-decode Lanczos3 reference encoded the same way.
+rm -rf "$dir/out" && mkdir -p "$dir/out"
+"$dir/bin/conveyor" run "$w1" --out "$dir/out" --resize fit:800x800 --format jpeg --quality 85 -j 2 --quiet
+cargo run --release --quiet --example psnr-check -- "$w1" "$dir/out" 85 >&2
+
+# --- summary ----------------------------------------------------------------------------------
+python3 - "$results" "$turbo" <<'PY'
+import statistics, sys
+rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
+files = {"W1": 40, "W3": 1000}
+runs = {}
+for load, name, stats in rows:
+    secs, rss = stats.split()
+    runs.setdefault((load, name), []).append((float(secs), int(rss)))
+def rate(load, name):
+    return files[load] / statistics.median(s for s, _ in runs[(load, name)])
+print()
+print("| workload | tool | images/s (median) | peak RSS | vs vipsthumbnail | vs ImageMagick |")
+print("|---|---|---|---|---|---|")
+for (load, name), rs in runs.items():
+    r = rate(load, name)
+    vips = r / rate(load, "vipsthumbnail")
+    im = f"{r / rate(load, 'imagemagick'):.2f}x" if (load, "imagemagick") in runs else "-"
+    rss = max(m for _, m in rs) // 1024
+    print(f"| {load} | {name} | {r:.1f} | {rss} MiB | {vips:.2f}x | {im} |")
+one = rate("W1", "conveyor") / rate("W1", "conveyor-1-worker")
+print(f"\n2 workers / 1 worker on W1: {one:.2f}x")
+PY
