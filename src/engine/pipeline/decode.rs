@@ -163,6 +163,7 @@ pub struct ShrinkFor {
     pub allow_upscale: bool,
 }
 
+#[cfg(not(feature = "turbo"))]
 thread_local! {
     /// A one-thread rayon pool per worker. jpeg-decoder hands its IDCT and colour conversion to
     /// rayon (or, without rayon, spawns a thread per colour component for every image); run
@@ -175,6 +176,7 @@ thread_local! {
         .ok();
 }
 
+#[cfg(not(feature = "turbo"))]
 /// Runs `f` on this worker's one-thread decode pool (or here, if the pool could not start).
 fn on_this_core<T: Send>(f: impl FnOnce() -> T + Send) -> T {
     DECODE_POOL.with(|pool| match pool {
@@ -183,15 +185,10 @@ fn on_this_core<T: Send>(f: impl FnOnce() -> T + Send) -> T {
     })
 }
 
-/// Decodes a JPEG at a reduced DCT scale when the resize target is at most half the source.
-/// `None` when shrink-on-load does not apply (then the full decode runs).
-fn shrink_on_load(
-    data: &[u8],
-    stored: (u32, u32),
-    orientation: Orientation,
-    shrink: ShrinkFor,
-    admit: &mut dyn FnMut(u64) -> Result<(), JobError>,
-) -> Option<Result<DynamicImage, JobError>> {
+/// The DCT scale, in eighths, to decode a `stored`-size JPEG at for `shrink`: the smallest of
+/// 1/8, 1/4 and 1/2 at which both sides still cover the resize target (so the final filter only
+/// ever shrinks), or 8 (full size) when the target is more than half the source.
+fn dct_eighths(stored: (u32, u32), orientation: Orientation, shrink: ShrinkFor) -> u32 {
     let oriented = if swaps_sides(orientation) {
         (stored.1, stored.0)
     } else {
@@ -201,28 +198,42 @@ fn shrink_on_load(
         .spec
         .geometry(oriented.0, oriented.1, shrink.allow_upscale)
         .scaled;
-    if target.0 * 2 > oriented.0 || target.1 * 2 > oriented.1 {
-        return None;
-    }
-    // The smallest DCT scale (in eighths) at which both sides are still at least the target, so
-    // the final filter only ever shrinks. jpeg-decoder picks the first scale at which *either*
-    // side reaches the request, so ask for exactly that scale's size.
-    let scaled = |len: u32, eighths: u32| (len * eighths).div_ceil(8);
-    let stored_target = if swaps_sides(orientation) {
+    let target = if swaps_sides(orientation) {
         (target.1, target.0)
     } else {
         target
     };
-    let eighths = [1, 2, 4, 8]
+    [1, 2, 4]
         .into_iter()
-        .find(|&e| scaled(stored.0, e) >= stored_target.0 && scaled(stored.1, e) >= stored_target.1)
-        .unwrap_or(8);
+        .find(|&e| scaled(stored.0, e) >= target.0 && scaled(stored.1, e) >= target.1)
+        .unwrap_or(8)
+}
+
+/// A side of a JPEG decoded at `eighths`/8 scale.
+fn scaled(len: u32, eighths: u32) -> u32 {
+    (len * eighths).div_ceil(8)
+}
+
+/// Decodes a JPEG's pixels at `eighths`/8 of its `stored` size through jpeg-decoder. `None` when
+/// this path does not apply (full size, where the `image` crate's decoder is faster; CMYK and
+/// 16-bit JPEGs; data it rejects): then the `image` crate's decoder runs and reports any error.
+#[cfg(not(feature = "turbo"))]
+fn decode_jpeg_at(
+    data: &[u8],
+    stored: (u32, u32),
+    eighths: u32,
+    admit: &mut dyn FnMut(u64) -> Result<(), JobError>,
+) -> Option<Result<DynamicImage, JobError>> {
+    if eighths >= 8 {
+        return None;
+    }
     let want = (scaled(stored.0, eighths), scaled(stored.1, eighths));
     let mut decoder = jpeg_decoder::Decoder::new(Cursor::new(data));
     let to_u16 = |v: u32| u16::try_from(v).unwrap_or(u16::MAX);
+    // jpeg-decoder takes the first scale at which *either* side reaches the request, so ask for
+    // exactly the chosen scale's size.
     let (w, h) = decoder.scale(to_u16(want.0), to_u16(want.1)).ok()?;
     let format = decoder.info()?.pixel_format;
-    // CMYK and 16-bit JPEGs take the full decoder, which converts them correctly.
     if !matches!(
         format,
         jpeg_decoder::PixelFormat::RGB24 | jpeg_decoder::PixelFormat::L8
@@ -243,6 +254,9 @@ fn shrink_on_load(
     };
     image.map(Ok)
 }
+
+#[cfg(feature = "turbo")]
+use super::turbo::decode_jpeg_at;
 
 /// Decodes the file at `path`, checking the size and pixel limits from the header first, then
 /// calling `admit` with an estimate of the memory the job will hold (decoded pixels and the
@@ -314,11 +328,11 @@ pub fn decode(
     });
     let exif = decoder.exif_metadata().unwrap_or(None);
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
-    let shrunk = match shrink {
-        Some(shrink) if format == ImageFormat::Jpeg => {
-            shrink_on_load(&data, (w, h), orientation, shrink, admit).transpose()?
-        }
-        _ => None,
+    let shrunk = if format == ImageFormat::Jpeg {
+        let eighths = shrink.map_or(8, |s| dct_eighths((w, h), orientation, s));
+        decode_jpeg_at(&data, (w, h), eighths, admit).transpose()?
+    } else {
+        None
     };
     let image = match shrunk {
         Some(image) => image,

@@ -9,7 +9,7 @@ use image::codecs::{
 use image::{ColorType, DynamicImage, ImageEncoder, ImageError, RgbImage};
 
 use crate::engine::pool::JobError;
-use crate::engine::recipe::{Chroma, MetadataMode, OutputFormat, Recipe, Rgb};
+use crate::engine::recipe::{MetadataMode, OutputFormat, Recipe, Rgb};
 
 use super::metadata::reset_orientation;
 
@@ -164,8 +164,28 @@ pub fn encode(
     Ok(out.into_inner())
 }
 
-/// JPEG through jpeg-encoder (AVX2 where the CPU has it), with the recipe's chroma subsampling.
+/// JPEG through libjpeg-turbo (the `turbo` feature).
+#[cfg(feature = "turbo")]
 fn encode_jpeg(image: &DynamicImage, recipe: &Recipe, carry: &Carry) -> Result<Vec<u8>, JobError> {
+    let (w, h) = (image.width(), image.height());
+    match image {
+        DynamicImage::ImageLuma8(px) => {
+            super::turbo::encode_jpeg(px.as_raw(), (w, h), 1, recipe.quality, recipe.chroma, carry)
+        }
+        DynamicImage::ImageRgb8(px) => {
+            super::turbo::encode_jpeg(px.as_raw(), (w, h), 3, recipe.quality, recipe.chroma, carry)
+        }
+        other => {
+            let px = other.to_rgb8();
+            super::turbo::encode_jpeg(px.as_raw(), (w, h), 3, recipe.quality, recipe.chroma, carry)
+        }
+    }
+}
+
+/// JPEG through jpeg-encoder (AVX2 where the CPU has it), with the recipe's chroma subsampling.
+#[cfg(not(feature = "turbo"))]
+fn encode_jpeg(image: &DynamicImage, recipe: &Recipe, carry: &Carry) -> Result<Vec<u8>, JobError> {
+    use crate::engine::recipe::Chroma;
     use jpeg_encoder::{ChromaSubsamplingMethod, ColorType as JpegColour, Encoder, SamplingFactor};
     let (w, h) = (image.width(), image.height());
     let too_large = || {

@@ -6,6 +6,8 @@ pub mod decode;
 pub mod encode;
 pub mod metadata;
 pub mod resize;
+#[cfg(feature = "turbo")]
+pub mod turbo;
 pub mod write;
 
 use crate::engine::event::{Converted, Stage};
@@ -60,6 +62,8 @@ impl Processor for Pipeline {
             allow_upscale: recipe.allow_upscale,
         });
         let decoded = decode::decode(&job.input, &self.limits, shrink, &mut |bytes| {
+            // A second estimate (a fallback decoder) replaces the first rather than adding to it.
+            charge = None;
             charge = self.budget.acquire(bytes, &mut || {
                 progress(Stage::Decode, 0.0) == Flow::Continue
             });
