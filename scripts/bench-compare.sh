@@ -139,6 +139,12 @@ done
 rm -rf "$dir/out" && mkdir -p "$dir/out"
 "$dir/bin/conveyor" run "$w1" --out "$dir/out" --resize fit:800x800 --format jpeg --quality 85 -j 2 --quiet
 cargo run --release --quiet --example psnr-check -- "$w1" "$dir/out" 85 >&2
+if [ $turbo = 1 ]; then
+  rm -rf "$dir/out" && mkdir -p "$dir/out"
+  "$dir/bin/conveyor-turbo" run "$w1" --out "$dir/out" --resize fit:800x800 --format jpeg --quality 85 -j 2 --quiet
+  echo "turbo build:" >&2
+  cargo run --release --quiet --example psnr-check -- "$w1" "$dir/out" 85 | tail -n1 >&2
+fi
 
 # --- summary ----------------------------------------------------------------------------------
 python3 - "$results" "$turbo" <<'PY'

@@ -155,3 +155,138 @@ pub fn psnr(a: &DynamicImage, b: &DynamicImage) -> f64 {
         / a.as_raw().len() as f64;
     10.0 * (255.0f64 * 255.0 / mse.max(1e-9)).log10()
 }
+
+/// A big-endian EXIF (TIFF) block with IFD0 holding Make = `make` and Orientation = `orientation`.
+pub fn exif_block(orientation: u16, make: &str) -> Vec<u8> {
+    let mut make = make.as_bytes().to_vec();
+    make.push(0);
+    let mut b = b"MM\0\x2a\0\0\0\x08".to_vec();
+    b.extend(2u16.to_be_bytes()); // two entries
+    let make_at = 8 + 2 + 2 * 12 + 4;
+    b.extend([0x01, 0x0F, 0, 2]); // Make, ASCII
+    b.extend((make.len() as u32).to_be_bytes());
+    b.extend((make_at as u32).to_be_bytes());
+    b.extend([0x01, 0x12, 0, 3, 0, 0, 0, 1]); // Orientation, SHORT, 1 value
+    b.extend(orientation.to_be_bytes());
+    b.extend([0, 0]);
+    b.extend([0, 0, 0, 0]); // no next IFD
+    b.extend(make);
+    b
+}
+
+/// Reads integers and IFD0 entries of a TIFF structure (an EXIF block or a TIFF file).
+struct TiffReader<'a> {
+    t: &'a [u8],
+    le: bool,
+}
+
+impl TiffReader<'_> {
+    fn new(t: &[u8]) -> TiffReader<'_> {
+        TiffReader {
+            t,
+            le: t.starts_with(b"II"),
+        }
+    }
+
+    fn u16_at(&self, i: usize) -> Option<u16> {
+        let s = [*self.t.get(i)?, *self.t.get(i + 1)?];
+        Some(if self.le {
+            u16::from_le_bytes(s)
+        } else {
+            u16::from_be_bytes(s)
+        })
+    }
+
+    fn u32_at(&self, i: usize) -> Option<u32> {
+        let s: [u8; 4] = self.t.get(i..i + 4)?.try_into().ok()?;
+        Some(if self.le {
+            u32::from_le_bytes(s)
+        } else {
+            u32::from_be_bytes(s)
+        })
+    }
+
+    /// Where IFD0's entry for `tag` starts.
+    fn entry(&self, tag: u16) -> Option<usize> {
+        let ifd = self.u32_at(4)? as usize;
+        (0..usize::from(self.u16_at(ifd)?))
+            .map(|n| ifd + 2 + 12 * n)
+            .find(|&e| self.u16_at(e) == Some(tag))
+    }
+}
+
+/// The Orientation tag in an EXIF block's IFD0 (with or without the `Exif\0\0` prefix).
+pub fn exif_orientation(exif: &[u8]) -> Option<u16> {
+    let r = TiffReader::new(exif.strip_prefix(b"Exif\0\0").unwrap_or(exif));
+    r.u16_at(r.entry(0x0112)? + 8)
+}
+
+/// A JPEG's marker segments before its first scan, as (marker, payload).
+pub fn jpeg_segments(jpeg: &[u8]) -> Vec<(u8, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut at = 2;
+    while at + 4 <= jpeg.len() && jpeg[at] == 0xFF {
+        let marker = jpeg[at + 1];
+        let len = usize::from(u16::from_be_bytes([jpeg[at + 2], jpeg[at + 3]]));
+        out.push((marker, jpeg[at + 4..at + 2 + len].to_vec()));
+        if marker == 0xDA {
+            break;
+        }
+        at += 2 + len;
+    }
+    out
+}
+
+/// `jpeg` with extra marker segments (marker, payload) inserted right after SOI.
+pub fn with_segments(jpeg: &[u8], segments: &[(u8, &[u8])]) -> Vec<u8> {
+    let mut out = jpeg[..2].to_vec();
+    for (marker, payload) in segments {
+        out.extend([0xFF, *marker]);
+        out.extend(((payload.len() + 2) as u16).to_be_bytes());
+        out.extend_from_slice(payload);
+    }
+    out.extend_from_slice(&jpeg[2..]);
+    out
+}
+
+/// Runs the real pipeline on `input` (saved as `name`) and returns the output's bytes and what
+/// the job reported.
+pub fn convert_with(
+    input: &[u8],
+    name: &str,
+    recipe: conveyor::engine::recipe::Recipe,
+) -> (Vec<u8>, conveyor::engine::event::Converted) {
+    use conveyor::engine::pool::{Flow, Processor};
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join(name);
+    fs::write(&src, input).unwrap();
+    let out = tmp.path().join("out");
+    let ext = name.rsplit('.').next().unwrap_or("");
+    let format = recipe.format.resolve(ext);
+    let job = conveyor::engine::scan::Job {
+        input: src,
+        output: out.clone(),
+        format,
+        input_bytes: input.len() as u64,
+        action: conveyor::engine::scan::Action::Convert,
+        note: None,
+    };
+    let done = conveyor::engine::pipeline::Pipeline::new(recipe)
+        .process(&job, &mut |_, _| Flow::Continue)
+        .expect("converts");
+    (fs::read(&out).unwrap(), done)
+}
+
+/// The bytes of a BYTE or UNDEFINED tag in a TIFF file's first IFD (e.g. 0x8773, the ICC
+/// profile), read straight from the directory.
+pub fn tiff_tag_bytes(t: &[u8], tag: u16) -> Option<Vec<u8>> {
+    let r = TiffReader::new(t);
+    let entry = r.entry(tag)?;
+    let count = r.u32_at(entry + 4)? as usize;
+    let at = if count <= 4 {
+        entry + 8
+    } else {
+        r.u32_at(entry + 8)? as usize
+    };
+    t.get(at..at + count).map(<[u8]>::to_vec)
+}

@@ -49,6 +49,8 @@ pub struct Decoded {
     pub source_size: (u32, u32),
     /// Things worth telling the user.
     pub warnings: Vec<String>,
+    /// The file's bytes, kept only for an animated input (whose other frames are decoded later).
+    pub animation: Option<Vec<u8>>,
 }
 
 fn format_name(f: ImageFormat) -> &'static str {
@@ -344,7 +346,9 @@ pub fn decode(
             DynamicImage::from_decoder(decoder).map_err(fail)?
         }
     };
+    let animation = super::animation::is_animated(&data, format).then(|| data.clone());
     Ok(Decoded {
+        animation,
         image,
         orientation,
         icc,

@@ -138,7 +138,14 @@ pub fn encode(
                 .write_with_encoder(with_metadata(enc, carry))
                 .map_err(fail)?;
         }
-        OutputFormat::Webp => return encode_lossy_webp(image, recipe.quality),
+        OutputFormat::Webp => {
+            let webp = encode_lossy_webp(image, recipe.quality)?;
+            return Ok(super::metadata::webp_with_metadata(
+                webp,
+                carry.icc.as_deref(),
+                carry.exif.as_deref(),
+            ));
+        }
         OutputFormat::Gif => {
             image
                 .write_with_encoder(GifEncoder::new(&mut out))

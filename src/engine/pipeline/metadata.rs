@@ -49,6 +49,117 @@ pub fn reset_orientation(exif: &mut [u8]) -> bool {
     true
 }
 
+/// A simple or extended WebP file rebuilt as an extended one (VP8X) carrying `icc` (ICCP chunk)
+/// and `exif` (EXIF chunk, TIFF data without the `Exif\0\0` prefix), in the chunk order the
+/// WebP container specification requires. libwebp's one-call encoder writes no metadata; this
+/// adds it. Returns the input unchanged if there is nothing to add or it cannot be parsed.
+pub fn webp_with_metadata(webp: Vec<u8>, icc: Option<&[u8]>, exif: Option<&[u8]>) -> Vec<u8> {
+    const ICC: u8 = 0x20;
+    const ALPHA: u8 = 0x10;
+    const EXIF: u8 = 0x08;
+    if (icc.is_none() && exif.is_none()) || webp.get(0..4) != Some(b"RIFF") {
+        return webp;
+    }
+    if webp.get(8..12) != Some(b"WEBP") {
+        return webp;
+    }
+    // The image chunks (ALPH, VP8, VP8L) and the canvas size and alpha flag.
+    let mut image_chunks: Vec<&[u8]> = Vec::new();
+    let mut flags = 0u8;
+    let mut canvas = None;
+    let mut at = 12;
+    while at + 8 <= webp.len() {
+        let fourcc = &webp[at..at + 4];
+        let size = u32::from_le_bytes([webp[at + 4], webp[at + 5], webp[at + 6], webp[at + 7]]);
+        let end = at + 8 + size as usize;
+        let Some(payload) = webp.get(at + 8..end) else {
+            return webp;
+        };
+        let padded = (end + (size as usize & 1)).min(webp.len());
+        match fourcc {
+            b"VP8X" if payload.len() >= 10 => {
+                flags |= payload[0] & ALPHA;
+                let w = u32::from_le_bytes([payload[4], payload[5], payload[6], 0]) + 1;
+                let h = u32::from_le_bytes([payload[7], payload[8], payload[9], 0]) + 1;
+                canvas = Some((w, h));
+            }
+            b"ALPH" | b"VP8 " | b"VP8L" => {
+                if fourcc == b"ALPH" {
+                    flags |= ALPHA;
+                }
+                if canvas.is_none() {
+                    canvas = vp8_size(fourcc, payload);
+                }
+                image_chunks.push(&webp[at..padded]);
+            }
+            _ => {}
+        }
+        at = padded;
+    }
+    let Some((w, h)) = canvas else { return webp };
+    if image_chunks.is_empty() {
+        return webp;
+    }
+    if icc.is_some() {
+        flags |= ICC;
+    }
+    if exif.is_some() {
+        flags |= EXIF;
+    }
+    let mut body = b"WEBP".to_vec();
+    let mut vp8x = vec![flags, 0, 0, 0];
+    vp8x.extend(&(w - 1).to_le_bytes()[..3]);
+    vp8x.extend(&(h - 1).to_le_bytes()[..3]);
+    push_chunk(&mut body, b"VP8X", &vp8x);
+    if let Some(icc) = icc {
+        push_chunk(&mut body, b"ICCP", icc);
+    }
+    for chunk in image_chunks {
+        body.extend_from_slice(chunk);
+    }
+    if let Some(exif) = exif {
+        push_chunk(&mut body, b"EXIF", exif);
+    }
+    let Ok(size) = u32::try_from(body.len()) else {
+        return webp;
+    };
+    let mut out = b"RIFF".to_vec();
+    out.extend(size.to_le_bytes());
+    out.extend(body);
+    out
+}
+
+fn push_chunk(out: &mut Vec<u8>, fourcc: &[u8; 4], payload: &[u8]) {
+    out.extend_from_slice(fourcc);
+    out.extend((payload.len() as u32).to_le_bytes());
+    out.extend_from_slice(payload);
+    if payload.len() % 2 == 1 {
+        out.push(0);
+    }
+}
+
+/// The width and height in a VP8 (lossy) or VP8L (lossless) bitstream header.
+fn vp8_size(fourcc: &[u8], p: &[u8]) -> Option<(u32, u32)> {
+    if fourcc == b"VP8 " {
+        // Frame tag (3 bytes), start code 9d 01 2a, then 14-bit width and height.
+        if p.get(3..6)? != [0x9d, 0x01, 0x2a] {
+            return None;
+        }
+        let w = u32::from(u16::from_le_bytes([*p.get(6)?, *p.get(7)?]) & 0x3fff);
+        let h = u32::from(u16::from_le_bytes([*p.get(8)?, *p.get(9)?]) & 0x3fff);
+        Some((w, h))
+    } else if fourcc == b"VP8L" {
+        // Signature 0x2f, then 14-bit width-1 and height-1.
+        if *p.first()? != 0x2f {
+            return None;
+        }
+        let bits = u32::from_le_bytes([*p.get(1)?, *p.get(2)?, *p.get(3)?, *p.get(4)?]);
+        Some(((bits & 0x3fff) + 1, ((bits >> 14) & 0x3fff) + 1))
+    } else {
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

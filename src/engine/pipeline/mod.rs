@@ -1,6 +1,7 @@
 //! The pipeline: a plain function of one job. decode ▶ orient ▶ resize ▶ encode ▶ atomic write.
 //! No threads, no channels, no UI; progress goes through a callback.
 
+pub mod animation;
 pub mod budget;
 pub mod decode;
 pub mod encode;
@@ -12,8 +13,9 @@ pub mod write;
 
 use crate::engine::event::{Converted, Stage};
 use crate::engine::pool::{Flow, JobError, Processor};
-use crate::engine::recipe::{OnExist, Recipe};
+use crate::engine::recipe::{Geometry, OnExist, OutputFormat, Recipe};
 use crate::engine::scan::Job;
+use image::ImageFormat;
 
 pub use budget::MemoryBudget;
 pub use decode::DecodeLimits;
@@ -47,6 +49,55 @@ fn step(progress: &mut dyn FnMut(Stage, f32) -> Flow, stage: Stage) -> Result<()
     }
 }
 
+impl Pipeline {
+    /// Writes the output atomically: staged beside it, then renamed into place.
+    fn write(
+        &self,
+        job: &Job,
+        bytes: &[u8],
+        progress: &mut dyn FnMut(Stage, f32) -> Flow,
+    ) -> Result<(), JobError> {
+        step(progress, Stage::Write)?;
+        let staged = write::stage(&job.output, bytes)?;
+        // Last boundary: a cancel here drops the staged file, so nothing partial is left.
+        step(progress, Stage::Write)?;
+        staged.commit(&job.output, self.recipe.on_exist == OnExist::Overwrite)
+    }
+
+    /// Animated GIF → GIF: every frame resized, timing kept.
+    fn animated_gif(
+        &self,
+        job: &Job,
+        data: &[u8],
+        canvas: (u32, u32),
+        progress: &mut dyn FnMut(Stage, f32) -> Flow,
+        mut warnings: Vec<String>,
+    ) -> Result<Converted, JobError> {
+        let recipe = &self.recipe;
+        step(progress, Stage::Resize)?;
+        let g = match recipe.resize {
+            Some(spec) => spec.geometry(canvas.0, canvas.1, recipe.allow_upscale),
+            None => Geometry {
+                scaled: canvas,
+                output: canvas,
+            },
+        };
+        let (bytes, frames) = animation::resize_gif(data, g, canvas, recipe.filter, &mut || {
+            step(progress, Stage::Resize)
+        })?;
+        if frames < 2 {
+            warnings.push("the animation had only one readable frame".into());
+        }
+        self.write(job, &bytes, progress)?;
+        Ok(Converted {
+            output_bytes: bytes.len() as u64,
+            width: g.output.0,
+            height: g.output.1,
+            warnings,
+        })
+    }
+}
+
 impl Processor for Pipeline {
     fn process(
         &self,
@@ -69,7 +120,23 @@ impl Processor for Pipeline {
             });
             charge.as_ref().map(drop).ok_or(JobError::Cancelled)
         })?;
-        let warnings = decoded.warnings;
+        let mut warnings = decoded.warnings;
+        if let Some(data) = &decoded.animation {
+            if job.format == OutputFormat::Gif && decoded.format == ImageFormat::Gif {
+                return self.animated_gif(job, data, decoded.source_size, progress, warnings);
+            }
+            warnings.push(format!(
+                "animated {}: only the first frame was converted ({} is a still format)",
+                decoded
+                    .format
+                    .extensions_str()
+                    .first()
+                    .copied()
+                    .unwrap_or("image")
+                    .to_ascii_uppercase(),
+                job.format.name().to_ascii_uppercase()
+            ));
+        }
 
         step(progress, Stage::Resize)?;
         let image = resize::orient(decoded.image, decoded.orientation);
@@ -89,11 +156,7 @@ impl Processor for Pipeline {
         let bytes = encode::encode(&image, job.format, recipe, &carry)?;
         drop(image);
 
-        step(progress, Stage::Write)?;
-        let staged = write::stage(&job.output, &bytes)?;
-        // Last boundary: a cancel here drops the staged file, so nothing partial is left.
-        step(progress, Stage::Write)?;
-        staged.commit(&job.output, recipe.on_exist == OnExist::Overwrite)?;
+        self.write(job, &bytes, progress)?;
         Ok(Converted {
             output_bytes: bytes.len() as u64,
             width,

@@ -1,0 +1,154 @@
+//! Animated inputs: telling them apart from stills by their container alone, and animated GIF →
+//! GIF with every frame resized and its timing kept.
+
+use std::io::Cursor;
+
+use image::codecs::gif::{GifDecoder, GifEncoder, Repeat};
+use image::{AnimationDecoder, DynamicImage, Frame, ImageFormat};
+
+use crate::engine::pool::JobError;
+use crate::engine::recipe::{Filter, Geometry};
+
+use super::resize::resize_to;
+
+/// Whether the file holds more than one frame: a GIF with two or more images, an animated WebP
+/// (VP8X animation flag), an APNG (acTL chunk before the image data). Reads only the container.
+pub fn is_animated(data: &[u8], format: ImageFormat) -> bool {
+    match format {
+        ImageFormat::Gif => gif_frame_count(data) > 1,
+        ImageFormat::WebP => {
+            data.get(12..16) == Some(b"VP8X") && data.get(20).is_some_and(|f| f & 0x02 != 0)
+        }
+        ImageFormat::Png => png_has_actl(data),
+        _ => false,
+    }
+}
+
+/// Counts image descriptors in a GIF, walking its blocks without decoding any pixels; stops
+/// counting at 2.
+fn gif_frame_count(data: &[u8]) -> usize {
+    let Some(&packed) = data.get(10) else {
+        return 0;
+    };
+    let mut at = 13;
+    if packed & 0x80 != 0 {
+        at += 3 << ((packed & 7) + 1);
+    }
+    // Skips a chain of data sub-blocks starting at `i`; returns the index after the terminator.
+    let skip_blocks = |mut i: usize| -> Option<usize> {
+        loop {
+            let len = usize::from(*data.get(i)?);
+            i += 1 + len;
+            if len == 0 {
+                return Some(i);
+            }
+        }
+    };
+    let mut frames = 0;
+    while let Some(&kind) = data.get(at) {
+        match kind {
+            0x2C => {
+                frames += 1;
+                if frames > 1 {
+                    break;
+                }
+                let Some(&flags) = data.get(at + 9) else {
+                    break;
+                };
+                at += 10;
+                if flags & 0x80 != 0 {
+                    at += 3 << ((flags & 7) + 1);
+                }
+                at += 1; // LZW minimum code size
+                let Some(next) = skip_blocks(at) else { break };
+                at = next;
+            }
+            0x21 => {
+                let Some(next) = skip_blocks(at + 2) else {
+                    break;
+                };
+                at = next;
+            }
+            _ => break, // 0x3B trailer, or damage
+        }
+    }
+    frames
+}
+
+fn png_has_actl(data: &[u8]) -> bool {
+    let mut at = 8;
+    while let Some(len) = data.get(at..at + 4) {
+        let len = u32::from_be_bytes([len[0], len[1], len[2], len[3]]) as usize;
+        match data.get(at + 4..at + 8) {
+            Some(b"acTL") => return true,
+            Some(b"IDAT") | None => return false,
+            _ => at += 12 + len,
+        }
+    }
+    false
+}
+
+/// An animated GIF re-encoded with every frame resized to `g` (computed for the `canvas`-sized
+/// source) and its delay kept; the animation loops forever. Frames are decoded, resized and
+/// dropped one at a time, so memory holds the canvas and the resized frames, not every
+/// full-size frame. `each` runs before every frame and may stop the job.
+pub fn resize_gif(
+    data: &[u8],
+    g: Geometry,
+    canvas: (u32, u32),
+    filter: Filter,
+    each: &mut dyn FnMut() -> Result<(), JobError>,
+) -> Result<(Vec<u8>, usize), JobError> {
+    let fail = |e: image::ImageError| JobError::Failed(format!("cannot read GIF frames: {e}"));
+    let decoder = GifDecoder::new(Cursor::new(data)).map_err(fail)?;
+    let mut frames = Vec::new();
+    for frame in decoder.into_frames() {
+        each()?;
+        let frame = frame.map_err(fail)?;
+        let delay = frame.delay();
+        // image composes every frame onto the full canvas, so each resizes like a still.
+        let image = DynamicImage::ImageRgba8(frame.into_buffer());
+        let resized = resize_to(image, g, canvas, filter);
+        frames.push(Frame::from_parts(resized.to_rgba8(), 0, 0, delay));
+    }
+    let count = frames.len();
+    let mut out = Vec::new();
+    {
+        let mut encoder = GifEncoder::new_with_speed(&mut out, 10);
+        encoder
+            .set_repeat(Repeat::Infinite)
+            .map_err(|e| JobError::Failed(format!("cannot encode GIF: {e}")))?;
+        encoder
+            .encode_frames(frames)
+            .map_err(|e| JobError::Failed(format!("cannot encode GIF: {e}")))?;
+    }
+    Ok((out, count))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn gif(frames: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        {
+            let mut enc = GifEncoder::new(&mut out);
+            for i in 0..frames {
+                let px = image::RgbaImage::from_pixel(8, 6, image::Rgba([i as u8 * 60, 0, 0, 255]));
+                enc.encode_frame(Frame::new(px)).unwrap();
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn counts_frames_from_the_container() {
+        assert!(!is_animated(&gif(1), ImageFormat::Gif));
+        assert!(is_animated(&gif(3), ImageFormat::Gif));
+        assert!(
+            !is_animated(b"GIF89a", ImageFormat::Gif),
+            "damaged: not animated"
+        );
+    }
+}
