@@ -6,7 +6,6 @@
 mod common;
 
 use std::io::Write;
-use std::path::Path;
 use std::process::Command;
 
 use flate2::Compression;
@@ -55,10 +54,6 @@ fn lying_jpeg(w: u16, h: u16) -> Vec<u8> {
     data[sof + 5..sof + 7].copy_from_slice(&h.to_be_bytes());
     data[sof + 7..sof + 9].copy_from_slice(&w.to_be_bytes());
     data
-}
-
-fn have_gnu_time() -> bool {
-    Path::new("/usr/bin/time").exists()
 }
 
 #[cfg(unix)]
@@ -179,41 +174,9 @@ fn a_folder_of_hostile_files_is_survived_and_reported() {
         "--report",
         report.to_str().unwrap(),
     ];
-    let started = std::time::Instant::now();
-    let (status, max_rss_kib) = if have_gnu_time() {
-        let run = Command::new("/usr/bin/time")
-            .arg("-f")
-            .arg("MAXRSS %M")
-            .arg(env!("CARGO_BIN_EXE_conveyor"))
-            .args(args)
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&run.stderr);
-        let rss = stderr
-            .lines()
-            .find_map(|l| l.strip_prefix("MAXRSS "))
-            .and_then(|v| v.trim().parse::<u64>().ok());
-        (run.status, rss)
-    } else {
-        let why = "peak RSS not measured: GNU time (/usr/bin/time) is not installed (apt-get install time)";
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "{why}; CI must measure it"
-        );
-        eprintln!("{why}");
-        (
-            Command::new(env!("CARGO_BIN_EXE_conveyor"))
-                .args(args)
-                .output()
-                .unwrap()
-                .status,
-            None,
-        )
-    };
-    let seconds = started.elapsed().as_secs_f64();
+    let (status, max_rss_kib) = common::run_measured(&args);
     // The time command exits with the program's status.
     assert_eq!(status.code(), Some(1));
-    assert!(seconds < 60.0, "took {seconds:.1} s");
     if let Some(kib) = max_rss_kib {
         eprintln!("peak RSS {} MiB", kib / 1024);
         assert!(

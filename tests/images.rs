@@ -493,3 +493,70 @@ fn animated_input_to_a_still_format_takes_the_first_frame_and_warns() {
     let (_, done) = convert_with(&still, "still.gif", recipe(OutputFormat::Png));
     assert!(done.warnings.is_empty(), "{:?}", done.warnings);
 }
+
+/// A 20000x5000 (100-megapixel) panorama: sky gradient over a ridge line, with texture.
+fn panorama() -> RgbImage {
+    RgbImage::from_fn(20_000, 5_000, |x, y| {
+        let ridge =
+            3000.0 + 600.0 * ((x as f32) / 1300.0).sin() + 200.0 * ((x as f32) / 170.0).cos();
+        let texture = ((x ^ y) & 15) as u8;
+        if (y as f32) < ridge {
+            image::Rgb([90 + (y / 60) as u8, 140 + (y / 50) as u8, 230 - texture])
+        } else {
+            image::Rgb([40 + texture, 90 + texture, 30])
+        }
+    })
+}
+
+#[test]
+fn a_100_megapixel_panorama_resizes_within_the_memory_budget() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("panoramas");
+    std::fs::create_dir_all(&dir).unwrap();
+    let pano = panorama();
+    let png = common::encode(&DynamicImage::ImageRgb8(pano.clone()), ImageFormat::Png);
+    std::fs::write(dir.join("ridge.png"), &png).unwrap();
+    std::fs::write(dir.join("ridge-copy.png"), &png).unwrap();
+    drop(png);
+    std::fs::write(dir.join("ridge.jpg"), jpeg_with(&pano, &[])).unwrap();
+    drop(pano);
+    let out = tmp.path().join("out");
+    // Each PNG decodes to 300 MB of pixels; the budget lets one in at a time (an image larger
+    // than the whole budget runs alone), so two workers never hold both.
+    let (status, rss) = common::run_measured(&[
+        "run",
+        dir.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--resize",
+        "fit:2000x2000",
+        "--format",
+        "jpeg",
+        "-j",
+        "2",
+        "--memory-limit",
+        "512M",
+        "--quiet",
+    ]);
+    assert!(status.success(), "{status}");
+    for name in ["ridge.jpg", "ridge-copy.jpg"] {
+        let back = image::open(out.join(name)).unwrap().to_rgb8();
+        assert_eq!(back.dimensions(), (2000, 500), "{name}");
+        // Sky above the ridge, land below, as in the source.
+        let (sky, land) = (back.get_pixel(1000, 20).0, back.get_pixel(1000, 480).0);
+        assert!(
+            sky[2] > 180 && land[1] > land[2],
+            "{name}: sky {sky:?}, land {land:?}"
+        );
+    }
+    // ridge.png and ridge.jpg collide on one output name: the second becomes ridge-1.jpg.
+    assert!(out.join("ridge-1.jpg").exists());
+    if let Some(kib) = rss {
+        let mib = kib / 1024;
+        eprintln!("peak RSS {mib} MiB for three 100-megapixel images on two workers");
+        assert!(
+            mib < 600,
+            "peak RSS {mib} MiB: two panoramas were held at once"
+        );
+    }
+}

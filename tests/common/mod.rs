@@ -290,3 +290,37 @@ pub fn tiff_tag_bytes(t: &[u8], tag: u16) -> Option<Vec<u8>> {
     };
     t.get(at..at + count).map(<[u8]>::to_vec)
 }
+
+/// Runs the conveyor binary with `args` under GNU time: its exit status and peak RSS in KiB.
+/// Without /usr/bin/time the RSS is `None` and the test says so, except under CI=true, where
+/// `.ci/run` installs it and its absence is a failure.
+pub fn run_measured(args: &[&str]) -> (std::process::ExitStatus, Option<u64>) {
+    use std::process::Command;
+    if Path::new("/usr/bin/time").exists() {
+        let run = Command::new("/usr/bin/time")
+            .arg("-f")
+            .arg("MAXRSS %M")
+            .arg(env!("CARGO_BIN_EXE_conveyor"))
+            .args(args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        let rss = stderr
+            .lines()
+            .find_map(|l| l.strip_prefix("MAXRSS "))
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        return (run.status, rss);
+    }
+    let why =
+        "peak RSS not measured: GNU time (/usr/bin/time) is not installed (apt-get install time)";
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "{why}; CI must measure it"
+    );
+    eprintln!("{why}");
+    let run = Command::new(env!("CARGO_BIN_EXE_conveyor"))
+        .args(args)
+        .output()
+        .unwrap();
+    (run.status, None)
+}
