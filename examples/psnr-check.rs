@@ -10,8 +10,8 @@
 //! cost less than half a decibel. Exits 1 if any file fails.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // A tool for the bench script, not the app.
 
-#[path = "../tests/common/mod.rs"]
-mod common;
+#[path = "../tests/common/psnr.rs"]
+mod psnr;
 
 use std::path::PathBuf;
 
@@ -50,8 +50,8 @@ fn main() {
             .expect("encode the baseline");
         let baseline = image::load_from_memory(&baseline).expect("read the baseline");
         let (c, b) = (
-            common::psnr(&ours, &reference),
-            common::psnr(&baseline, &reference),
+            psnr::psnr(&ours, &reference),
+            psnr::psnr(&baseline, &reference),
         );
         let loss = b - c;
         worst = worst.max(loss);

@@ -8,6 +8,10 @@ use std::path::{Path, PathBuf};
 
 use image::{DynamicImage, ImageBuffer, ImageFormat, Luma, Rgb, Rgba};
 
+mod psnr;
+#[allow(unused_imports)] // Not every test file compares pixels.
+pub use psnr::psnr;
+
 /// A smooth, photo-like RGB gradient with a little structure.
 pub fn photo(w: u32, h: u32) -> DynamicImage {
     DynamicImage::ImageRgb8(ImageBuffer::from_fn(w, h, |x, y| {
@@ -140,20 +144,6 @@ pub fn mixed_folder(dir: &Path) -> Vec<&'static str> {
         "deep/cmyk.jpg",
         "deep/grey.JPG",
     ]
-}
-
-/// Peak signal-to-noise ratio of two same-sized images over their RGB samples, in dB.
-pub fn psnr(a: &DynamicImage, b: &DynamicImage) -> f64 {
-    let (a, b) = (a.to_rgb8(), b.to_rgb8());
-    assert_eq!(a.dimensions(), b.dimensions());
-    let mse = a
-        .as_raw()
-        .iter()
-        .zip(b.as_raw())
-        .map(|(&x, &y)| (f64::from(x) - f64::from(y)).powi(2))
-        .sum::<f64>()
-        / a.as_raw().len() as f64;
-    10.0 * (255.0f64 * 255.0 / mse.max(1e-9)).log10()
 }
 
 /// A big-endian EXIF (TIFF) block with IFD0 holding Make = `make` and Orientation = `orientation`.
