@@ -146,21 +146,36 @@ pub fn mixed_folder(dir: &Path) -> Vec<&'static str> {
     ]
 }
 
-/// A big-endian EXIF (TIFF) block with IFD0 holding Make = `make` and Orientation = `orientation`.
+/// The DateTimeOriginal that [`exif_block`] puts in its Exif sub-directory.
+pub const TAKEN: &[u8] = b"2024:05:06 07:08:09";
+
+/// A big-endian EXIF (TIFF) block: IFD0 with Make = `make`, Orientation = `orientation` and a
+/// pointer to an Exif sub-directory holding DateTimeOriginal = [`TAKEN`].
 pub fn exif_block(orientation: u16, make: &str) -> Vec<u8> {
     let mut make = make.as_bytes().to_vec();
     make.push(0);
+    let make_at = 8 + 2 + 3 * 12 + 4;
+    let sub_at = make_at + make.len();
+    let taken_at = sub_at + 2 + 12 + 4;
     let mut b = b"MM\0\x2a\0\0\0\x08".to_vec();
-    b.extend(2u16.to_be_bytes()); // two entries
-    let make_at = 8 + 2 + 2 * 12 + 4;
+    b.extend(3u16.to_be_bytes());
     b.extend([0x01, 0x0F, 0, 2]); // Make, ASCII
     b.extend((make.len() as u32).to_be_bytes());
     b.extend((make_at as u32).to_be_bytes());
     b.extend([0x01, 0x12, 0, 3, 0, 0, 0, 1]); // Orientation, SHORT, 1 value
     b.extend(orientation.to_be_bytes());
     b.extend([0, 0]);
+    b.extend([0x87, 0x69, 0, 4, 0, 0, 0, 1]); // Exif IFD pointer, LONG
+    b.extend((sub_at as u32).to_be_bytes());
     b.extend([0, 0, 0, 0]); // no next IFD
     b.extend(make);
+    b.extend(1u16.to_be_bytes());
+    b.extend([0x90, 0x03, 0, 2]); // DateTimeOriginal, ASCII
+    b.extend(((TAKEN.len() + 1) as u32).to_be_bytes());
+    b.extend((taken_at as u32).to_be_bytes());
+    b.extend([0, 0, 0, 0]);
+    b.extend(TAKEN);
+    b.push(0);
     b
 }
 

@@ -161,6 +161,10 @@ pub fn encode(
             image
                 .write_with_encoder(with_metadata(enc, carry))
                 .map_err(fail)?;
+            // The tiff crate writes no EXIF; add its tags to the file it wrote.
+            if let Some(exif) = &carry.exif {
+                return Ok(super::tiff_exif::tiff_with_exif(out.into_inner(), exif));
+            }
         }
         OutputFormat::Qoi => {
             image

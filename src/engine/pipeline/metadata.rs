@@ -1,5 +1,7 @@
 //! Metadata carried from source to output.
 
+use super::tiff_exif::TiffReader;
+
 /// Sets the EXIF orientation tag (0x0112) in IFD0 to 1 ("as stored"), since the pixels have
 /// already been turned. Accepts a block with or without the `Exif\0\0` prefix. Leaves a block
 /// it cannot parse unchanged and returns false.
@@ -8,45 +10,27 @@ pub fn reset_orientation(exif: &mut [u8]) -> bool {
     let Some(tiff) = exif.get_mut(base..) else {
         return false;
     };
-    let little = match tiff.get(0..4) {
-        Some([b'I', b'I', 42, 0]) => true,
-        Some([b'M', b'M', 0, 42]) => false,
-        _ => return false,
-    };
-    let u16_at = |b: &[u8], i: usize| -> Option<u16> {
-        let s: [u8; 2] = b.get(i..i + 2)?.try_into().ok()?;
-        Some(if little {
-            u16::from_le_bytes(s)
-        } else {
-            u16::from_be_bytes(s)
-        })
-    };
-    let u32_at = |b: &[u8], i: usize| -> Option<u32> {
-        let s: [u8; 4] = b.get(i..i + 4)?.try_into().ok()?;
-        Some(if little {
-            u32::from_le_bytes(s)
-        } else {
-            u32::from_be_bytes(s)
-        })
-    };
-    let Some(ifd) = u32_at(tiff, 4).map(|o| o as usize) else {
-        return false;
-    };
-    let Some(count) = u16_at(tiff, ifd) else {
-        return false;
-    };
-    for k in 0..usize::from(count) {
-        let entry = ifd + 2 + 12 * k;
-        if u16_at(tiff, entry) == Some(0x0112) {
-            let one: [u8; 2] = if little { [1, 0] } else { [0, 1] };
-            if let Some(value) = tiff.get_mut(entry + 8..entry + 10) {
-                value.copy_from_slice(&one);
-                return true;
-            }
+    let found = {
+        let Some(r) = TiffReader::new(tiff) else {
             return false;
+        };
+        let Some(entries) = r.first_ifd().and_then(|ifd| r.entries(ifd)) else {
+            return false;
+        };
+        let at = entries.into_iter().find(|&e| r.u16_at(e) == Some(0x0112));
+        at.map(|e| (e, r.little))
+    };
+    let Some((entry, little)) = found else {
+        return true; // no orientation tag: nothing to reset
+    };
+    let one: [u8; 2] = if little { [1, 0] } else { [0, 1] };
+    match tiff.get_mut(entry + 8..entry + 10) {
+        Some(value) => {
+            value.copy_from_slice(&one);
+            true
         }
+        None => false,
     }
-    true
 }
 
 /// A simple or extended WebP file rebuilt as an extended one (VP8X) carrying `icc` (ICCP chunk)

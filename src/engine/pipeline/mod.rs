@@ -7,6 +7,7 @@ pub mod decode;
 pub mod encode;
 pub mod metadata;
 pub mod resize;
+pub mod tiff_exif;
 #[cfg(feature = "turbo")]
 pub mod turbo;
 pub mod write;
