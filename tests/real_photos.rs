@@ -1,4 +1,5 @@
-//! Real photographs and artwork nobody here made, against ImageMagick. The folder is Debian's
+//! Against ImageMagick: output sizes over awkward source sizes, and real photographs and
+//! artwork nobody here made. The folder is Debian's
 //! `mate-backgrounds`: 30 files, PNG with and without alpha (one grey + alpha), baseline and
 //! progressive JPEG up to 5640x3172, five with camera EXIF. `conveyor run DIR --out OUT --resize
 //! fit:800x800 --format jpeg --quality 90` must match ImageMagick's `convert IN -auto-orient
@@ -124,4 +125,53 @@ fn real_photographs_match_imagemagick() {
         worst = worst.min(db);
     }
     eprintln!("{} images, worst {worst:.1} dB", sources.len());
+}
+
+/// Output sizes round as ImageMagick's do: fit (shrink only, `WxH>`), width-only (`Wx>`) and
+/// percentage scaling, over sizes whose scaled sides fall near .5.
+#[test]
+fn sizes_round_like_imagemagick() {
+    use conveyor::engine::recipe::ResizeSpec;
+    if !Path::new(MAGICK).exists() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "ImageMagick is missing; CI must compare sizes with it"
+        );
+        eprintln!("sizes: skipped, apt-get install imagemagick to run it");
+        return;
+    }
+    let sizes = [
+        (1001, 667),
+        (4000, 2999),
+        (801, 799),
+        (1600, 1201),
+        (333, 777),
+        (5640, 3172),
+        (2001, 1333),
+        (3000, 7),
+        (1203, 1600),
+        (999, 1001),
+    ];
+    for (w, h) in sizes {
+        for (spec, geometry) in [
+            (ResizeSpec::Fit(800, 800), "800x800>"),
+            (ResizeSpec::Fit(100, 100), "100x100>"),
+            (ResizeSpec::Width(300), "300x>"),
+            (ResizeSpec::Scale(37), "37%"),
+        ] {
+            let magick = Command::new(MAGICK)
+                .args(["-size", &format!("{w}x{h}"), "xc:red"])
+                .args(["-resize", geometry, "-format", "%wx%h", "info:"])
+                .output()
+                .unwrap();
+            assert!(magick.status.success(), "{w}x{h} {geometry}");
+            let theirs = String::from_utf8_lossy(&magick.stdout).to_string();
+            let (ow, oh) = spec.geometry(w, h, false).output;
+            assert_eq!(
+                format!("{ow}x{oh}"),
+                theirs,
+                "{w}x{h} {spec} vs -resize {geometry}"
+            );
+        }
+    }
 }
