@@ -356,3 +356,28 @@ fn closing_mid_batch_asks_first_then_cancels_cleanly() {
             .all(|p| !p.to_string_lossy().contains(".conveyor-"))
     );
 }
+
+#[test]
+fn jpeg_colour_is_offered_for_jpeg_only_and_sets_the_recipe() {
+    use conveyor::engine::recipe::{Chroma, OutputFormat};
+    let mut settings = Settings::default();
+    settings.recipe.format = OutputFormat::Webp;
+    let mut h = harness(settings, GuiArgs::default(), None);
+    h.step();
+    assert!(
+        h.query_by_label("JPEG colour").is_none(),
+        "no JPEG setting while the output is WebP"
+    );
+    h.get_by_role_and_label(Role::ComboBox, "Output format")
+        .click();
+    h.run_steps(3);
+    h.get_by_label("JPEG").click();
+    h.run_steps(2);
+    assert_eq!(h.state().settings().recipe.format, OutputFormat::Jpeg);
+    h.get_by_role_and_label(Role::ComboBox, "JPEG colour")
+        .click();
+    h.run_steps(3);
+    h.get_by_label("4:4:4 (full-resolution colour)").click();
+    h.step();
+    assert_eq!(h.state().settings().recipe.chroma, Chroma::S444);
+}
