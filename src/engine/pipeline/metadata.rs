@@ -164,4 +164,40 @@ mod tests {
         assert_eq!(&be[6 + 18..6 + 20], &[0, 1]);
         assert!(!reset_orientation(&mut [1, 2, 3]));
     }
+
+    #[test]
+    #[allow(clippy::unwrap_used)]
+    fn webp_with_alpha_gains_icc_and_exif_and_keeps_its_alpha() {
+        use image::ImageDecoder;
+        // Left half transparent, right half opaque red.
+        let px: Vec<u8> = (0..16 * 8)
+            .flat_map(|i| {
+                if i % 16 < 8 {
+                    [0, 0, 0, 0]
+                } else {
+                    [255, 0, 0, 255]
+                }
+            })
+            .collect();
+        let plain = webp::Encoder::from_rgba(&px, 16, 8)
+            .encode_simple(false, 80.0)
+            .unwrap()
+            .to_vec();
+        let icc = vec![7u8; 301]; // odd length: the chunk needs its pad byte
+        let exif = b"MM\0\x2a\0\0\0\x08\0\0\0\0\0\0".to_vec();
+        let out = webp_with_metadata(plain, Some(&icc), Some(&exif));
+        let mut decoder =
+            image::codecs::webp::WebPDecoder::new(std::io::Cursor::new(&out)).unwrap();
+        assert_eq!(decoder.icc_profile().unwrap(), Some(icc));
+        assert_eq!(decoder.exif_metadata().unwrap(), Some(exif));
+        let image = image::DynamicImage::from_decoder(decoder)
+            .unwrap()
+            .to_rgba8();
+        assert_eq!(image.dimensions(), (16, 8));
+        assert!(
+            image.get_pixel(2, 4)[3] < 10,
+            "transparent stays transparent"
+        );
+        assert!(image.get_pixel(13, 4)[3] > 245, "opaque stays opaque");
+    }
 }
