@@ -22,11 +22,7 @@ fn can_mount_or_skip(test: &str) -> bool {
         return true;
     }
     let why = format!("{test}: skipped, needs root and unshare(1) for a private tmpfs mount");
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "{why}; CI runs as root and must run it"
-    );
-    eprintln!("{why}");
+    common::skip_outside_ci(&why);
     false
 }
 
