@@ -194,8 +194,8 @@ pub fn tiff_with_exif(tiff: Vec<u8>, exif: &[u8]) -> Vec<u8> {
             });
         }
     }
-    main.sort_by_key(|e| e.tag);
-    main.dedup_by_key(|e| e.tag);
+    // No duplicates: source tags the output already has were left out, and the sub-directory
+    // pointers are structural, never copied. append_directory sorts.
     let at = append_directory(&mut file, main, little, next_ifd);
     file[4..8].copy_from_slice(&to_bytes_u32(at, little));
     file
