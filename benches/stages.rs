@@ -6,14 +6,16 @@
 use std::hint::black_box;
 use std::path::Path;
 
-use conveyor::engine::event::Stage;
+use conveyor::engine::format::Format;
+use conveyor::engine::job::Stage;
+use conveyor::engine::job::{Action, Job};
+use conveyor::engine::job::{Flow, Processor};
 use conveyor::engine::pipeline::Pipeline;
 use conveyor::engine::pipeline::decode::{self, DecodeLimits, ShrinkFor};
-use conveyor::engine::pipeline::encode::{self, Carry};
+use conveyor::engine::pipeline::encode;
+use conveyor::engine::pipeline::metadata::Carry;
 use conveyor::engine::pipeline::resize;
-use conveyor::engine::pool::{Flow, Processor};
 use conveyor::engine::recipe::{Filter, OutputFormat, Recipe, ResizeSpec};
-use conveyor::engine::scan::{Action, Job};
 use criterion::{Criterion, criterion_group, criterion_main};
 use image::{DynamicImage, RgbImage};
 
@@ -93,12 +95,12 @@ fn stages(c: &mut Criterion) {
     let carry = Carry::default();
     let mut g = c.benchmark_group("encode 800x600");
     for (name, format) in [
-        ("jpeg q85", OutputFormat::Jpeg),
-        ("png", OutputFormat::Png),
-        ("webp q80", OutputFormat::Webp),
+        ("jpeg q85", Format::Jpeg),
+        ("png", Format::Png),
+        ("webp q80", Format::Webp),
     ] {
         let recipe = Recipe {
-            quality: if format == OutputFormat::Webp { 80 } else { 85 },
+            quality: if format == Format::Webp { 80 } else { 85 },
             ..Recipe::default()
         };
         let prepared = encode::prepare(small.clone(), format, recipe.background);
@@ -119,7 +121,7 @@ fn stages(c: &mut Criterion) {
 
     let pipeline = Pipeline::new(Recipe {
         resize: Some(spec),
-        format: OutputFormat::Jpeg,
+        format: OutputFormat::To(Format::Jpeg),
         quality: 85,
         on_exist: conveyor::engine::recipe::OnExist::Overwrite,
         ..Recipe::default()
@@ -127,7 +129,7 @@ fn stages(c: &mut Criterion) {
     let job = Job {
         input: src.clone(),
         output: tmp.path().join("out.jpg"),
-        format: OutputFormat::Jpeg,
+        format: Format::Jpeg,
         input_bytes: std::fs::metadata(&src).unwrap().len(),
         action: Action::Convert,
         note: None,
@@ -137,7 +139,7 @@ fn stages(c: &mut Criterion) {
     g.bench_function("12 MP JPEG to fit 800 JPEG q85", |b| {
         b.iter(|| {
             pipeline
-                .process(&job, &mut |_: Stage, _: f32| Flow::Continue)
+                .process(&job, &mut |_: Stage| Flow::Continue)
                 .unwrap()
         })
     });

@@ -301,7 +301,7 @@ fn a_tiny_memory_limit_serialises_big_images_without_deadlock() {
         .expect("a reason")
         .to_owned();
     assert!(
-        reason.contains("over the 1.0 KB file size limit"),
+        reason.contains("over the 1.0 KiB file size limit"),
         "{reason}"
     );
     let bad = conveyor(&["run", s(&dir), "--out", s(&out), "--memory-limit", "lots"]);

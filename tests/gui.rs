@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use conveyor::cli::GuiArgs;
+use conveyor::engine::format::Format;
 use conveyor::gui::ConveyorApp;
+use conveyor::gui::Launch;
 use conveyor::gui::picker::Picker;
 use conveyor::gui::settings::Settings;
 use eframe::egui;
@@ -45,7 +46,7 @@ impl egui::DroppedFile for Dropped {
 
 fn harness(
     settings: Settings,
-    args: GuiArgs,
+    args: Launch,
     picker_folder: Option<PathBuf>,
 ) -> Harness<'static, ConveyorApp> {
     Harness::builder()
@@ -90,7 +91,7 @@ fn settings_with_workers(n: usize) -> Settings {
     };
     s.resize_form
         .set(Some(conveyor::engine::recipe::ResizeSpec::Fit(64, 64)));
-    s.recipe.format = conveyor::engine::recipe::OutputFormat::Jpeg;
+    s.recipe.format = conveyor::engine::recipe::OutputFormat::To(Format::Jpeg);
     s
 }
 
@@ -108,13 +109,13 @@ fn photo_folder(dir: &Path, n: u32) {
 fn preloaded(
     n: u32,
     settings: Settings,
-    extra: GuiArgs,
+    extra: Launch,
 ) -> (tempfile::TempDir, PathBuf, Harness<'static, ConveyorApp>) {
     let tmp = tempfile::tempdir().expect("tmp");
     let (dir, out) = (tmp.path().join("in"), tmp.path().join("out"));
     photo_folder(&dir, n);
-    let args = GuiArgs {
-        input: Some(dir),
+    let args = Launch {
+        inputs: vec![dir],
         out: Some(out.clone()),
         ..extra
     };
@@ -138,7 +139,7 @@ fn a_dropped_folder_shows_its_image_count_and_formats() {
         &common::encode(&common::photo(10, 10), image::ImageFormat::Bmp),
     );
     common::put(&dir, "notes.txt", b"not an image");
-    let mut h = harness(Settings::default(), GuiArgs::default(), None);
+    let mut h = harness(Settings::default(), Launch::default(), None);
     h.step();
     assert!(
         has_label(&h, "Drop a folder here"),
@@ -162,7 +163,7 @@ fn a_dropped_folder_shows_its_image_count_and_formats() {
 
 #[test]
 fn start_shows_a_row_per_worker_and_rows_follow_the_slider_live() {
-    let (_tmp, out, mut h) = preloaded(40, settings_with_workers(3), GuiArgs::default());
+    let (_tmp, out, mut h) = preloaded(40, settings_with_workers(3), Launch::default());
     h.get_by_label("▶ Start").click();
     step_until(&mut h, "the batch to start", |h| {
         h.state().batch_view().is_some()
@@ -214,7 +215,7 @@ fn start_shows_a_row_per_worker_and_rows_follow_the_slider_live() {
 
 #[test]
 fn ctrl_enter_starts_and_escape_cancels_leaving_no_partial_files() {
-    let (_tmp, out, mut h) = preloaded(60, settings_with_workers(2), GuiArgs::default());
+    let (_tmp, out, mut h) = preloaded(60, settings_with_workers(2), Launch::default());
     h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Enter);
     step_until(&mut h, "the batch to start", |h| {
         h.state().batch_view().is_some()
@@ -252,7 +253,7 @@ fn failures_are_listed_with_reasons_and_can_be_retried() {
     common::put(&dir, "words.png", b"hello, not a PNG");
     let mut h = harness(
         settings_with_workers(2),
-        GuiArgs::default(),
+        Launch::default(),
         Some(dir.clone()),
     );
     h.step();
@@ -288,7 +289,7 @@ fn failures_are_listed_with_reasons_and_can_be_retried() {
 
 #[test]
 fn presets_save_and_load_the_recipe() {
-    let mut h = harness(Settings::default(), GuiArgs::default(), None);
+    let mut h = harness(Settings::default(), Launch::default(), None);
     h.step();
     h.get_by_label("Preset name").focus();
     h.get_by_label("Preset name").type_text("web small");
@@ -317,10 +318,10 @@ fn presets_save_and_load_the_recipe() {
 
 #[test]
 fn closing_mid_batch_asks_first_then_cancels_cleanly() {
-    let extra = GuiArgs {
+    let extra = Launch {
         workers: Some(2),
         start: true,
-        ..GuiArgs::default()
+        ..Launch::default()
     };
     let (_tmp, out, mut h) = preloaded(40, Settings::default(), extra);
     step_until(&mut h, "--start to start the batch", |h| {
@@ -361,8 +362,8 @@ fn closing_mid_batch_asks_first_then_cancels_cleanly() {
 fn jpeg_colour_is_offered_for_jpeg_only_and_sets_the_recipe() {
     use conveyor::engine::recipe::{Chroma, OutputFormat};
     let mut settings = Settings::default();
-    settings.recipe.format = OutputFormat::Webp;
-    let mut h = harness(settings, GuiArgs::default(), None);
+    settings.recipe.format = OutputFormat::To(Format::Webp);
+    let mut h = harness(settings, Launch::default(), None);
     h.step();
     assert!(
         h.query_by_label("JPEG colour").is_none(),
@@ -373,7 +374,10 @@ fn jpeg_colour_is_offered_for_jpeg_only_and_sets_the_recipe() {
     h.run_steps(3);
     h.get_by_label("JPEG").click();
     h.run_steps(2);
-    assert_eq!(h.state().settings().recipe.format, OutputFormat::Jpeg);
+    assert_eq!(
+        h.state().settings().recipe.format,
+        OutputFormat::To(Format::Jpeg)
+    );
     h.get_by_role_and_label(Role::ComboBox, "JPEG colour")
         .click();
     h.run_steps(3);

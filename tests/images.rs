@@ -8,6 +8,7 @@ mod common;
 use std::io::Cursor;
 
 use common::{convert_with, exif_block, exif_orientation, jpeg_segments, with_segments};
+use conveyor::engine::format::Format;
 use conveyor::engine::recipe::{Chroma, MetadataMode, OutputFormat, Recipe, ResizeSpec, Rgb};
 use image::{AnimationDecoder, ColorType, DynamicImage, ImageDecoder, ImageFormat, RgbImage};
 
@@ -91,8 +92,11 @@ fn all_eight_exif_orientations_are_applied_and_the_tag_reset() {
         .concat();
         let jpeg = jpeg_with(&stored_for(&shown, orientation), &[(0xE1, &exif)]);
         for (format, resize) in [
-            (OutputFormat::Png, None),
-            (OutputFormat::Jpeg, Some(ResizeSpec::Fit(30, 30))),
+            (OutputFormat::To(Format::Png), None),
+            (
+                OutputFormat::To(Format::Jpeg),
+                Some(ResizeSpec::Fit(30, 30)),
+            ),
         ] {
             let (out, _) = convert_with(
                 &jpeg,
@@ -118,7 +122,7 @@ fn all_eight_exif_orientations_are_applied_and_the_tag_reset() {
             }
             // The output's own tag says "as stored", so no viewer turns it again.
             let exif = match format {
-                OutputFormat::Jpeg => jpeg_segments(&out)
+                OutputFormat::To(Format::Jpeg) => jpeg_segments(&out)
                     .into_iter()
                     .find(|(m, p)| *m == 0xE1 && p.starts_with(b"Exif\0\0"))
                     .map(|(_, p)| p),
@@ -205,11 +209,11 @@ fn keep_carries_exif_and_the_icc_profile_into_every_format_that_holds_them() {
     let exif = [b"Exif\0\0".as_slice(), &exif_block(6, "ConveyorCam")].concat();
     let jpeg = jpeg_with(&quadrants(), &[(0xE1, &exif), (0xE2, &icc_chunk(&icc))]);
     for (format, lossless, read_as) in [
-        (OutputFormat::Jpeg, false, ImageFormat::Jpeg),
-        (OutputFormat::Png, false, ImageFormat::Png),
-        (OutputFormat::Webp, false, ImageFormat::WebP),
-        (OutputFormat::Webp, true, ImageFormat::WebP),
-        (OutputFormat::Tiff, false, ImageFormat::Tiff),
+        (OutputFormat::To(Format::Jpeg), false, ImageFormat::Jpeg),
+        (OutputFormat::To(Format::Png), false, ImageFormat::Png),
+        (OutputFormat::To(Format::Webp), false, ImageFormat::WebP),
+        (OutputFormat::To(Format::Webp), true, ImageFormat::WebP),
+        (OutputFormat::To(Format::Tiff), false, ImageFormat::Tiff),
     ] {
         let (out, _) = convert_with(
             &jpeg,
@@ -221,7 +225,7 @@ fn keep_carries_exif_and_the_icc_profile_into_every_format_that_holds_them() {
         );
         let what = format!("{format}{}", if lossless { " lossless" } else { "" });
         let (mut got_icc, mut got_exif) = read_metadata(&out, read_as);
-        if format == OutputFormat::Tiff {
+        if format == OutputFormat::To(Format::Tiff) {
             // The tiff crate's reader returns neither the ICC tag nor EXIF; read the
             // directories themselves. In a TIFF, EXIF is the file's own tags.
             got_icc = common::tiff_tag_bytes(&out, 0x8773);
@@ -248,7 +252,7 @@ fn keep_carries_exif_and_the_icc_profile_into_every_format_that_holds_them() {
                 .any(|w| w == common::TAKEN),
             "{what}: Exif sub-directory kept"
         );
-        if format == OutputFormat::Tiff {
+        if format == OutputFormat::To(Format::Tiff) {
             magick_agrees_on_tiff_exif(&out);
         }
         // And the picture is still a picture, upright (the source said: rotate 90°).
@@ -273,9 +277,9 @@ fn strip_drops_exif_xmp_and_comments_but_keeps_the_icc_profile() {
         ],
     );
     for (format, read_as) in [
-        (OutputFormat::Jpeg, ImageFormat::Jpeg),
-        (OutputFormat::Png, ImageFormat::Png),
-        (OutputFormat::Webp, ImageFormat::WebP),
+        (OutputFormat::To(Format::Jpeg), ImageFormat::Jpeg),
+        (OutputFormat::To(Format::Png), ImageFormat::Png),
+        (OutputFormat::To(Format::Webp), ImageFormat::WebP),
     ] {
         let (out, _) = convert_with(
             &jpeg,
@@ -300,7 +304,7 @@ fn strip_drops_exif_xmp_and_comments_but_keeps_the_icc_profile() {
                 String::from_utf8_lossy(secret)
             );
         }
-        if format == OutputFormat::Jpeg {
+        if format == OutputFormat::To(Format::Jpeg) {
             let markers: Vec<u8> = jpeg_segments(&out).iter().map(|s| s.0).collect();
             assert!(
                 !markers.contains(&0xE1) && !markers.contains(&0xFE),
@@ -322,10 +326,10 @@ fn transparency_becomes_the_background_in_jpeg_and_bmp_never_black() {
     }));
     let png = common::encode(&logo, ImageFormat::Png);
     for (format, background, tolerance) in [
-        (OutputFormat::Jpeg, None, 6),
-        (OutputFormat::Bmp, None, 1),
-        (OutputFormat::Jpeg, Some(Rgb([32, 64, 96])), 6),
-        (OutputFormat::Bmp, Some(Rgb([32, 64, 96])), 1),
+        (OutputFormat::To(Format::Jpeg), None, 6),
+        (OutputFormat::To(Format::Bmp), None, 1),
+        (OutputFormat::To(Format::Jpeg), Some(Rgb([32, 64, 96])), 6),
+        (OutputFormat::To(Format::Bmp), Some(Rgb([32, 64, 96])), 1),
     ] {
         let mut r = recipe(format);
         if let Some(b) = background {
@@ -356,13 +360,13 @@ fn sixteen_bits_stay_sixteen_bits_and_greyscale_stays_grey() {
         image::Rgb([(x * 200 + y) as u16, 40_000 - (y * 150) as u16, 12_345])
     }));
     for (format, encode_as) in [
-        (OutputFormat::Png, ImageFormat::Png),
-        (OutputFormat::Tiff, ImageFormat::Tiff),
+        (OutputFormat::To(Format::Png), ImageFormat::Png),
+        (OutputFormat::To(Format::Tiff), ImageFormat::Tiff),
     ] {
         let src = common::encode(&deep, encode_as);
         let (out, _) = convert_with(
             &src,
-            &format!("deep.{}", format.extension().unwrap()),
+            &format!("deep.{}", format.resolve("png").extension()),
             Recipe {
                 resize: Some(ResizeSpec::Fit(150, 150)),
                 ..recipe(OutputFormat::Keep)
@@ -386,7 +390,7 @@ fn sixteen_bits_stay_sixteen_bits_and_greyscale_stays_grey() {
     let (out, _) = convert_with(
         &common::encode(&flat, ImageFormat::Png),
         "flat.png",
-        recipe(OutputFormat::Bmp),
+        recipe(OutputFormat::To(Format::Bmp)),
     );
     let back = image::load_from_memory(&out).unwrap().to_rgb8();
     assert_eq!(back.get_pixel(0, 0).0, [1, 255, 0]);
@@ -405,7 +409,7 @@ fn sixteen_bits_stay_sixteen_bits_and_greyscale_stays_grey() {
         let (out, _) = convert_with(
             &common::encode(&img, ImageFormat::Png),
             "grey.png",
-            recipe(OutputFormat::Png),
+            recipe(OutputFormat::To(Format::Png)),
         );
         assert_eq!(image::load_from_memory(&out).unwrap().color(), want);
     }
@@ -417,7 +421,11 @@ fn sixteen_bits_stay_sixteen_bits_and_greyscale_stays_grey() {
             .unwrap();
         out
     };
-    let (out, _) = convert_with(&grey_jpeg, "grey.jpg", recipe(OutputFormat::Jpeg));
+    let (out, _) = convert_with(
+        &grey_jpeg,
+        "grey.jpg",
+        recipe(OutputFormat::To(Format::Jpeg)),
+    );
     let sof = jpeg_segments(&out)
         .into_iter()
         .find(|s| s.0 == 0xC0)
@@ -463,7 +471,7 @@ fn cmyk_and_adobe_ycck_jpegs_become_correct_rgb() {
                 .any(|(m, p)| *m == 0xEE && p.starts_with(b"Adobe")),
             "fixture is an Adobe JPEG"
         );
-        let (out, _) = convert_with(&jpeg, "print.jpg", recipe(OutputFormat::Png));
+        let (out, _) = convert_with(&jpeg, "print.jpg", recipe(OutputFormat::To(Format::Png)));
         let back = image::load_from_memory(&out).unwrap().to_rgb8();
         assert_eq!(back.dimensions(), (160, 32));
         for (i, patch) in patches.iter().enumerate() {
@@ -503,7 +511,7 @@ fn animated_gif_to_gif_keeps_every_frame_and_its_timing() {
         "spin.gif",
         Recipe {
             resize: Some(ResizeSpec::Fit(60, 60)),
-            ..recipe(OutputFormat::Gif)
+            ..recipe(OutputFormat::To(Format::Gif))
         },
     );
     assert_eq!((done.width, done.height), (60, 40));
@@ -524,7 +532,11 @@ fn animated_gif_to_gif_keeps_every_frame_and_its_timing() {
 
 #[test]
 fn animated_input_to_a_still_format_takes_the_first_frame_and_warns() {
-    let (out, done) = convert_with(&animated_gif(), "spin.gif", recipe(OutputFormat::Png));
+    let (out, done) = convert_with(
+        &animated_gif(),
+        "spin.gif",
+        recipe(OutputFormat::To(Format::Png)),
+    );
     let back = image::load_from_memory(&out).unwrap().to_rgb8();
     assert!(near(back.get_pixel(60, 40).0, RED, 4), "the first frame");
     assert!(
@@ -534,7 +546,7 @@ fn animated_input_to_a_still_format_takes_the_first_frame_and_warns() {
     );
     // A still GIF carries no such warning.
     let still = common::encode(&common::logo(50, 50), ImageFormat::Gif);
-    let (_, done) = convert_with(&still, "still.gif", recipe(OutputFormat::Png));
+    let (_, done) = convert_with(&still, "still.gif", recipe(OutputFormat::To(Format::Png)));
     assert!(done.warnings.is_empty(), "{:?}", done.warnings);
 }
 

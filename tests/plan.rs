@@ -6,8 +6,11 @@ mod common;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use conveyor::engine::format::Format;
+use conveyor::engine::job::Action;
+use conveyor::engine::plan::{self, Plan, PlanOptions, Shard};
 use conveyor::engine::recipe::{OnExist, OutputFormat, Recipe, ResizeSpec};
-use conveyor::engine::scan::{self, Action, Plan, PlanOptions, ScanOptions, Shard};
+use conveyor::engine::scan::{self, ScanOptions};
 
 fn tiny_png() -> Vec<u8> {
     common::encode(&common::photo(8, 6), image::ImageFormat::Png)
@@ -22,7 +25,7 @@ fn plan_for(dir: &Path, out: &Path, recipe: &Recipe, shard: Option<Shard>) -> Pl
         },
     )
     .expect("scan");
-    scan::plan(
+    plan::plan(
         &found,
         recipe,
         &PlanOptions {
@@ -47,7 +50,7 @@ fn rel_outputs(plan: &Plan, out: &Path) -> Vec<String> {
 
 fn jpeg_recipe() -> Recipe {
     Recipe {
-        format: OutputFormat::Jpeg,
+        format: OutputFormat::To(Format::Jpeg),
         ..Recipe::default()
     }
 }
@@ -127,9 +130,9 @@ fn naming_templates_fill_every_token() {
         &common::encode(&common::photo(50, 100), image::ImageFormat::Bmp),
     );
     let recipe = Recipe {
-        name_template: "{n}-{stem}.{ext}-{w}x{h}".into(),
+        name_template: "{n}-{stem}.{ext}-{w}x{h}".parse().unwrap(),
         resize: Some(ResizeSpec::Fit(100, 100)),
-        format: OutputFormat::Webp,
+        format: OutputFormat::To(Format::Webp),
         ..Recipe::default()
     };
     let plan = plan_for(&dir, &out, &recipe, None);
@@ -216,7 +219,7 @@ fn outputs_never_land_on_originals() {
         "an output folder equal to the input is still scanned"
     );
     assert!(matches!(&plan.jobs[0].action, Action::Skip(r) if r.contains("original")));
-    recipe.name_template = "{stem}-small".into();
+    recipe.name_template = "{stem}-small".parse().unwrap();
     let plan = plan_for(&dir, &dir, &recipe, None);
     assert_eq!(plan.jobs[0].action, Action::Convert);
     assert_eq!(plan.jobs[0].output, dir.join("a-small.png"));

@@ -8,10 +8,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use conveyor::engine::event::{Converted, Event, Outcome, Stage};
-use conveyor::engine::pool::{self, Flow, JobError, PoolHandle, Processor};
-use conveyor::engine::recipe::OutputFormat;
-use conveyor::engine::scan::{Action, Job};
+use conveyor::engine::event::Event;
+use conveyor::engine::format::Format;
+use conveyor::engine::job::{Action, Job};
+use conveyor::engine::job::{Converted, Outcome, Stage};
+use conveyor::engine::job::{Flow, JobError, Processor};
+use conveyor::engine::pool::{self, PoolHandle};
 
 /// A stand-in pipeline: a little real work per stage, counting every run per job.
 struct Fake {
@@ -46,7 +48,7 @@ impl Processor for Fake {
     fn process(
         &self,
         job: &Job,
-        progress: &mut dyn FnMut(Stage, f32) -> Flow,
+        progress: &mut dyn FnMut(Stage) -> Flow,
     ) -> Result<Converted, JobError> {
         let i = job_index(job);
         self.runs[i].fetch_add(1, Ordering::SeqCst);
@@ -54,7 +56,7 @@ impl Processor for Fake {
         self.max_running.fetch_max(now, Ordering::SeqCst);
         let result = (|| {
             for stage in Stage::ALL {
-                if progress(stage, 0.0) == Flow::Cancel {
+                if progress(stage) == Flow::Cancel {
                     return Err(JobError::Cancelled);
                 }
                 // Simulated work for this stage; nothing waits on it.
@@ -81,7 +83,7 @@ fn jobs(n: usize) -> Arc<[Job]> {
         .map(|i| Job {
             input: PathBuf::from(format!("job-{i}")),
             output: PathBuf::from(format!("out-{i}.png")),
-            format: OutputFormat::Png,
+            format: Format::Png,
             input_bytes: 0,
             action: Action::Convert,
             note: None,
@@ -140,7 +142,7 @@ impl Log {
         self.outcomes
             .values()
             .flatten()
-            .filter(|o| o.status() == status)
+            .filter(|o| o.status().name() == status)
             .count()
     }
 }
@@ -345,7 +347,7 @@ fn a_panicking_job_fails_alone_and_its_worker_carries_on() {
     for i in &panicking {
         match &log.outcomes[i][..] {
             [Outcome::Failed(reason)] => {
-                assert!(reason.contains("fake decoder exploded"), "{reason}")
+                assert!(reason.reason.contains("fake decoder exploded"), "{reason}")
             }
             other => panic!("job {i}: {other:?}"),
         }

@@ -4,11 +4,12 @@
 
 mod common;
 
-use conveyor::engine::event::Stage;
+use conveyor::engine::format::Format;
+use conveyor::engine::job::Stage;
+use conveyor::engine::job::{Action, Job};
+use conveyor::engine::job::{Flow, Processor};
 use conveyor::engine::pipeline::Pipeline;
-use conveyor::engine::pool::{Flow, Processor};
 use conveyor::engine::recipe::{Chroma, OutputFormat, Recipe, ResizeSpec};
-use conveyor::engine::scan::{Action, Job};
 use image::DynamicImage;
 use image::imageops::FilterType;
 
@@ -21,13 +22,13 @@ fn convert_bytes(input: &[u8], recipe: Recipe) -> Vec<u8> {
     let job = Job {
         input: src,
         output: out.clone(),
-        format: recipe.format,
+        format: recipe.format.resolve("png"),
         input_bytes: input.len() as u64,
         action: Action::Convert,
         note: None,
     };
     Pipeline::new(recipe)
-        .process(&job, &mut |_: Stage, _: f32| Flow::Continue)
+        .process(&job, &mut |_: Stage| Flow::Continue)
         .expect("converts");
     std::fs::read(&out).unwrap()
 }
@@ -37,7 +38,7 @@ fn convert(input: &[u8], spec: ResizeSpec) -> DynamicImage {
         input,
         Recipe {
             resize: Some(spec),
-            format: OutputFormat::Png,
+            format: OutputFormat::To(Format::Png),
             ..Recipe::default()
         },
     );
@@ -63,7 +64,7 @@ fn sampling_factors(jpeg: &[u8]) -> Vec<(u8, u8)> {
 fn jpeg_outputs_are_420_by_default_and_444_on_request() {
     let jpeg = common::encode(&smooth(640, 480), image::ImageFormat::Jpeg);
     let recipe = Recipe {
-        format: OutputFormat::Jpeg,
+        format: OutputFormat::To(Format::Jpeg),
         quality: 92,
         ..Recipe::default()
     };

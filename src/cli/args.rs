@@ -4,10 +4,32 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::engine::format::Format;
+use crate::engine::name::NameTemplate;
+use crate::engine::plan::Shard;
 use crate::engine::recipe::{
-    Chroma, Filter, MetadataMode, OnExist, OutputFormat, Recipe, ResizeSpec, Rgb,
+    Chroma, Filter, MetadataMode, OnExist, OutputFormat, RecipePatch, ResizeSpec, Rgb,
 };
-use crate::engine::scan::Shard;
+use crate::engine::units::parse_size;
+
+/// The `--format` help, from the format table.
+fn format_help() -> String {
+    let names: Vec<&str> = OutputFormat::choices().iter().map(|c| c.name()).collect();
+    format!("Output format: {} [default: keep]", names.join(", "))
+}
+
+/// The `--quality` help, from the format table.
+fn quality_help() -> String {
+    use crate::engine::format::Control;
+    let labels: Vec<&str> = Format::writable()
+        .filter(|f| f.takes(Control::Quality))
+        .map(Format::label)
+        .collect();
+    format!(
+        "Quality for {} (lossy), 1-100 [default: 85]",
+        labels.join(" and ")
+    )
+}
 
 /// Batch image conversion: resize, convert and re-compress whole folders.
 #[derive(Debug, Parser)]
@@ -37,11 +59,10 @@ pub struct RecipeArgs {
     /// Resampling filter: lanczos3, catmull-rom, bilinear, nearest [default: lanczos3].
     #[arg(long, value_name = "FILTER")]
     pub filter: Option<Filter>,
-    /// Output format: keep, jpeg, png, webp, gif, bmp, tiff, qoi [default: keep].
-    #[arg(long, value_name = "FORMAT")]
+    #[arg(long, value_name = "FORMAT", help = format_help())]
     pub format: Option<OutputFormat>,
-    /// Quality for JPEG and lossy WebP, 1-100 [default: 85].
-    #[arg(long, value_name = "1-100", value_parser = clap::value_parser!(u8).range(1..=100))]
+    #[arg(long, value_name = "1-100", help = quality_help(),
+          value_parser = clap::value_parser!(u8).range(1..=100))]
     pub quality: Option<u8>,
     /// Lossless WebP.
     #[arg(long)]
@@ -57,7 +78,7 @@ pub struct RecipeArgs {
     pub metadata: Option<MetadataMode>,
     /// Output file name before its extension; tokens {stem} {ext} {w} {h} {n} [default: {stem}].
     #[arg(long = "name", value_name = "TEMPLATE")]
-    pub name_template: Option<String>,
+    pub name_template: Option<NameTemplate>,
     /// When the output exists: skip, overwrite, rename [default: skip].
     #[arg(long, value_name = "POLICY")]
     pub on_exist: Option<OnExist>,
@@ -67,42 +88,21 @@ pub struct RecipeArgs {
 }
 
 impl RecipeArgs {
-    /// `base` with every option given on the command line applied.
-    pub fn apply(&self, mut base: Recipe) -> Recipe {
-        if self.resize.is_some() {
-            base.resize = self.resize;
+    /// The options given, as a patch over a base recipe.
+    pub fn patch(&self) -> RecipePatch {
+        RecipePatch {
+            resize: self.resize,
+            filter: self.filter,
+            format: self.format,
+            quality: self.quality,
+            lossless: self.lossless,
+            chroma: self.chroma,
+            background: self.background,
+            metadata: self.metadata,
+            name_template: self.name_template.clone(),
+            on_exist: self.on_exist,
+            allow_upscale: self.allow_upscale,
         }
-        if let Some(v) = self.filter {
-            base.filter = v;
-        }
-        if let Some(v) = self.format {
-            base.format = v;
-        }
-        if let Some(v) = self.quality {
-            base.quality = v;
-        }
-        if self.lossless {
-            base.lossless = true;
-        }
-        if let Some(v) = self.chroma {
-            base.chroma = v;
-        }
-        if let Some(v) = self.background {
-            base.background = v;
-        }
-        if let Some(v) = self.metadata {
-            base.metadata = v;
-        }
-        if let Some(v) = &self.name_template {
-            base.name_template.clone_from(v);
-        }
-        if let Some(v) = self.on_exist {
-            base.on_exist = v;
-        }
-        if self.allow_upscale {
-            base.allow_upscale = true;
-        }
-        base
     }
 }
 
@@ -137,11 +137,11 @@ pub struct RunArgs {
     #[arg(long, value_name = "PIXELS")]
     pub max_pixels: Option<u64>,
     /// Refuse files larger than this, e.g. 200M [default: 1G].
-    #[arg(long, value_name = "SIZE", value_parser = crate::engine::pipeline::budget::parse_size)]
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub max_file_size: Option<u64>,
     /// Image memory all workers share, e.g. 512M or 2G; workers wait for room
     /// [default: a quarter of RAM, at most 2G].
-    #[arg(long, value_name = "SIZE", value_parser = crate::engine::pipeline::budget::parse_size)]
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub memory_limit: Option<u64>,
     /// No progress output.
     #[arg(short, long)]
@@ -166,9 +166,4 @@ pub struct GuiArgs {
     /// Start converting as soon as the window opens (needs --input).
     #[arg(long, requires = "input")]
     pub start: bool,
-}
-
-/// Logical CPUs, the default worker count.
-pub fn default_workers() -> usize {
-    num_cpus::get().max(1)
 }

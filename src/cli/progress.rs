@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::engine::event::{Event, WorkerId};
-use crate::engine::scan::Job;
+use crate::engine::job::Job;
 
 /// Live bars for a batch, drawn on stdout.
 pub struct TerminalProgress {
@@ -71,19 +71,14 @@ impl TerminalProgress {
                     self.multi.remove(&bar);
                 }
             }
-            Event::Stage {
-                worker,
-                job,
-                stage,
-                fraction,
-            } => {
+            Event::Stage { worker, job, stage } => {
                 let name = jobs
                     .get(*job)
                     .and_then(|j| j.input.file_name())
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default();
                 let bar = self.worker_bar(*worker);
-                bar.set_position((stage.overall(*fraction) * 100.0) as u64);
+                bar.set_position((stage.overall() * 100.0) as u64);
                 bar.set_message(format!("{stage:<6} {name}"));
             }
             Event::Finished { worker, .. } => {

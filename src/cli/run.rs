@@ -5,14 +5,17 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::args::{RunArgs, default_workers};
+use super::args::RunArgs;
 use super::progress::TerminalProgress;
 use crate::engine::event::Event;
+use crate::engine::job::{Action, Job, Status};
 use crate::engine::pipeline::{MemoryBudget, Pipeline};
-use crate::engine::pool;
+use crate::engine::plan::{self, PlanOptions};
+use crate::engine::pool::{self, default_workers};
 use crate::engine::recipe::Recipe;
-use crate::engine::report::{Report, ReportBuilder, Summary, human_bytes};
-use crate::engine::scan::{self, Action, PlanOptions, ScanOptions};
+use crate::engine::report::{Report, ReportBuilder, Summary};
+use crate::engine::scan::{self, ScanOptions};
+use crate::engine::units::human_bytes;
 
 /// Exit status: every file ok or skipped.
 pub const EXIT_OK: u8 = 0;
@@ -48,7 +51,7 @@ fn print_summary(report: &Report, dry_run: bool) {
 
 /// Runs the `run` command and returns the process exit status.
 pub fn run(args: &RunArgs) -> ExitCode {
-    let recipe = args.recipe.apply(Recipe::default());
+    let recipe = args.recipe.patch().apply(Recipe::default());
     if let Err(e) = recipe.validate() {
         eprintln!("conveyor: {e}");
         return ExitCode::from(EXIT_USAGE);
@@ -67,7 +70,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
     for w in &found.warnings {
         eprintln!("conveyor: warning: {}: {}", w.path.display(), w.reason);
     }
-    let plan = scan::plan(
+    let plan = plan::plan(
         &found,
         &recipe,
         &PlanOptions {
@@ -94,7 +97,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
         return finish(args, &report, EXIT_OK);
     }
 
-    let jobs: Arc<[scan::Job]> = plan.jobs.into();
+    let jobs: Arc<[Job]> = plan.jobs.into();
     let mut pipeline = Pipeline::new(recipe);
     if let Some(max) = args.max_pixels {
         pipeline.limits.max_pixels = max;
@@ -105,7 +108,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
     if let Some(limit) = args.memory_limit {
         pipeline.budget = MemoryBudget::new(limit);
     }
-    super::quiet_worker_panics();
+    pool::quiet_worker_panics();
     let started = Instant::now();
     let handle = match pool::start(
         Arc::clone(&jobs),
@@ -148,7 +151,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
     let report = builder
         .report(&jobs, summary)
         .with_scan_warnings(&plan.warnings);
-    for f in report.files.iter().filter(|f| f.status == "failed") {
+    for f in report.files.iter().filter(|f| f.status == Status::Failed) {
         eprintln!(
             "failed: {}: {}",
             f.input,

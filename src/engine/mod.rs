@@ -1,11 +1,17 @@
 //! The engine: scan and plan, the worker pool, the image pipeline and the report.
 //! It knows nothing of any user interface; front ends drive it through [`pool::PoolHandle`]
-//! and the [`event::Event`] stream.
+//! and the [`event::Event`] stream. `docs/ARCHITECTURE.md` walks through the flow.
 
 pub mod event;
+pub mod format;
+pub mod header;
+pub mod job;
+pub mod name;
 pub mod pipeline;
+pub mod plan;
 pub mod pool;
 pub mod preview;
 pub mod recipe;
 pub mod report;
 pub mod scan;
+pub mod units;

@@ -12,37 +12,39 @@ use std::time::Instant;
 
 use crossbeam_channel::{Receiver, Sender, TryRecvError, bounded, select, unbounded};
 
-use super::event::{Converted, Event, JobId, Outcome, Stage, WorkerId};
-use super::scan::{Action, Job};
+use super::event::{Event, WorkerId};
+use super::job::{
+    Action, ErrorKind, Failure, Flow, Job, JobError, JobId, Outcome, Processor, Stage,
+};
 
-/// What a running job hears back from its progress report: go on, or stop at this boundary.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Flow {
-    /// Keep going.
-    Continue,
-    /// The batch was cancelled: abandon the job now.
-    Cancel,
+/// Worker threads are named this followed by their number.
+pub const WORKER_THREAD_PREFIX: &str = "conveyor-worker-";
+
+/// The default worker count: the logical CPUs.
+pub fn default_workers() -> usize {
+    num_cpus::get().max(1)
 }
 
-/// Why a job did not produce an output.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum JobError {
-    /// The file could not be converted; the text is shown to users.
-    #[error("{0}")]
-    Failed(String),
-    /// The job stopped because the batch was cancelled.
-    #[error("cancelled")]
-    Cancelled,
+/// Makes panics inside worker threads quiet: the pool catches them and reports them as that
+/// file's failure, so the default hook's message would only garble a front end's display.
+pub fn quiet_worker_panics() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let in_worker = std::thread::current()
+            .name()
+            .is_some_and(|n| n.starts_with(WORKER_THREAD_PREFIX));
+        if !in_worker {
+            default(info);
+        }
+    }));
 }
 
-/// The work done for one job, with no threads or channels of its own.
-pub trait Processor: Send + Sync + 'static {
-    /// Runs one job. `progress` is called at each stage boundary and returns whether to go on.
-    fn process(
-        &self,
-        job: &Job,
-        progress: &mut dyn FnMut(Stage, f32) -> Flow,
-    ) -> Result<Converted, JobError>;
+/// A failure that is Conveyor's own fault, not the file's.
+fn internal(reason: String) -> Outcome {
+    Outcome::Failed(Failure {
+        kind: ErrorKind::Panic,
+        reason,
+    })
 }
 
 /// A closure the pool calls after each event it sends, so a front end can wake up (the GUI
@@ -104,7 +106,7 @@ impl Shared {
         let (retire_tx, retire_rx) = bounded::<()>(0);
         let shared = Arc::clone(self);
         let thread = std::thread::Builder::new()
-            .name(format!("conveyor-worker-{id}"))
+            .name(format!("{WORKER_THREAD_PREFIX}{id}"))
             .spawn(move || worker_loop(&shared, id, &retire_rx))?;
         crew.entries.push(WorkerEntry {
             id,
@@ -175,7 +177,7 @@ impl Shared {
             });
         };
         let Some(job) = self.jobs.get(job_id) else {
-            finish(Outcome::Failed(format!("internal error: no job {job_id}")));
+            finish(internal(format!("internal error: no job {job_id}")));
             return;
         };
         if self.cancelled.load(Ordering::Acquire) {
@@ -186,7 +188,7 @@ impl Shared {
             worker,
             job: job_id,
         });
-        let mut progress = |stage: Stage, fraction: f32| {
+        let mut progress = |stage: Stage| {
             if self.cancelled.load(Ordering::Acquire) {
                 return Flow::Cancel;
             }
@@ -194,7 +196,6 @@ impl Shared {
                 worker,
                 job: job_id,
                 stage,
-                fraction,
             });
             Flow::Continue
         };
@@ -203,9 +204,9 @@ impl Shared {
         }));
         finish(match result {
             Ok(Ok(done)) => Outcome::Ok(done),
-            Ok(Err(JobError::Failed(reason))) => Outcome::Failed(reason),
+            Ok(Err(JobError::Failed(failure))) => Outcome::Failed(failure),
             Ok(Err(JobError::Cancelled)) => Outcome::Cancelled,
-            Err(payload) => Outcome::Failed(format!(
+            Err(payload) => internal(format!(
                 "internal error while converting: {}",
                 panic_message(payload.as_ref())
             )),
@@ -355,7 +356,7 @@ fn supervise(shared: &Shared, queue: Sender<JobId>, exits: &Receiver<WorkerId>) 
             shared.emit(Event::Finished {
                 worker: None,
                 job: e.0,
-                outcome: Outcome::Failed("internal error: job queue closed".into()),
+                outcome: internal("internal error: job queue closed".into()),
                 millis: 0,
             });
         }
@@ -389,7 +390,7 @@ fn supervise(shared: &Shared, queue: Sender<JobId>, exits: &Receiver<WorkerId>) 
         let outcome = if shared.cancelled.load(Ordering::Acquire) {
             Outcome::Cancelled
         } else {
-            Outcome::Failed("internal error: no worker was left to run this job".into())
+            internal("internal error: no worker was left to run this job".into())
         };
         shared.emit(Event::Finished {
             worker: None,

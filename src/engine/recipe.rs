@@ -5,6 +5,9 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use super::format::{Control, Format};
+use super::name::NameTemplate;
+
 /// How the output size is derived from the source size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ResizeSpec {
@@ -191,71 +194,98 @@ named_enum!(
     }
 );
 
-named_enum!(
-    /// The output format; `Keep` keeps each input's own format.
-    OutputFormat {
-        /// Same format as the input.
-        Keep => "keep",
-        /// JPEG.
-        Jpeg => "jpeg",
-        /// PNG.
-        Png => "png",
-        /// WebP (lossy with a quality, or lossless).
-        Webp => "webp",
-        /// GIF.
-        Gif => "gif",
-        /// BMP.
-        Bmp => "bmp",
-        /// TIFF.
-        Tiff => "tiff",
-        /// QOI.
-        Qoi => "qoi",
-    }
-);
+/// The output format: each input's own format, or one format for all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
+pub enum OutputFormat {
+    /// Same format as the input (PNG for an input whose format Conveyor cannot write).
+    Keep,
+    /// This format.
+    To(Format),
+}
 
 impl OutputFormat {
-    /// The file extension written for this format (`None` for `Keep`).
-    pub fn extension(self) -> Option<&'static str> {
-        Some(match self {
-            OutputFormat::Keep => return None,
-            OutputFormat::Jpeg => "jpg",
-            OutputFormat::Png => "png",
-            OutputFormat::Webp => "webp",
-            OutputFormat::Gif => "gif",
-            OutputFormat::Bmp => "bmp",
-            OutputFormat::Tiff => "tif",
-            OutputFormat::Qoi => "qoi",
-        })
+    /// Every choice, in the order shown to users: keep, then every writable format.
+    pub fn choices() -> Vec<OutputFormat> {
+        std::iter::once(OutputFormat::Keep)
+            .chain(Format::writable().map(OutputFormat::To))
+            .collect()
+    }
+
+    /// The name used on the command line and in settings.
+    pub fn name(self) -> &'static str {
+        match self {
+            OutputFormat::Keep => "keep",
+            OutputFormat::To(f) => f.name(),
+        }
     }
 
     /// The concrete format an input with extension `ext` becomes.
-    pub fn resolve(self, ext: &str) -> OutputFormat {
-        if self != OutputFormat::Keep {
-            return self;
-        }
-        match ext.to_ascii_lowercase().as_str() {
-            "jpg" | "jpeg" => OutputFormat::Jpeg,
-            "png" => OutputFormat::Png,
-            "webp" => OutputFormat::Webp,
-            "gif" => OutputFormat::Gif,
-            "bmp" => OutputFormat::Bmp,
-            "tif" | "tiff" => OutputFormat::Tiff,
-            "qoi" => OutputFormat::Qoi,
-            _ => OutputFormat::Png,
+    pub fn resolve(self, ext: &str) -> Format {
+        match self {
+            OutputFormat::To(f) => f,
+            OutputFormat::Keep => Format::from_extension(ext)
+                .filter(|f| f.spec().encodes)
+                .unwrap_or(Format::Png),
         }
     }
 
-    /// Whether `--quality` changes this format's output.
-    pub fn uses_quality(self) -> bool {
-        matches!(
-            self,
-            OutputFormat::Jpeg | OutputFormat::Webp | OutputFormat::Keep
-        )
+    /// Whether a recipe control can change this choice's outputs (for `Keep`: some format's).
+    pub fn takes(self, control: Control) -> bool {
+        match self {
+            OutputFormat::To(f) => f.takes(control),
+            OutputFormat::Keep => Format::writable().any(|f| f.takes(control)),
+        }
     }
 
-    /// Whether this format stores transparency.
-    pub fn has_alpha(self) -> bool {
-        !matches!(self, OutputFormat::Jpeg | OutputFormat::Bmp)
+    /// Whether outputs may be flattened onto the background (for `Keep`: some formats are).
+    pub fn may_flatten(self) -> bool {
+        match self {
+            OutputFormat::To(f) => !f.spec().alpha,
+            OutputFormat::Keep => true,
+        }
+    }
+}
+
+impl FromStr for OutputFormat {
+    type Err = ParseError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.trim().eq_ignore_ascii_case("keep") {
+            return Ok(OutputFormat::Keep);
+        }
+        match s.parse::<Format>() {
+            Ok(f) if f.spec().encodes => Ok(OutputFormat::To(f)),
+            Ok(f) => Err(ParseError(format!(
+                "Conveyor reads {} but does not write it",
+                f.label()
+            ))),
+            Err(_) => {
+                let names: Vec<&str> = OutputFormat::choices().iter().map(|c| c.name()).collect();
+                Err(ParseError(format!(
+                    "'{s}' is not one of {}",
+                    names.join(", ")
+                )))
+            }
+        }
+    }
+}
+
+impl fmt::Display for OutputFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl From<OutputFormat> for String {
+    fn from(f: OutputFormat) -> String {
+        f.name().to_owned()
+    }
+}
+
+impl TryFrom<String> for OutputFormat {
+    type Error = ParseError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
     }
 }
 
@@ -336,7 +366,7 @@ pub struct Recipe {
     /// Keep or strip metadata.
     pub metadata: MetadataMode,
     /// Output file name before its extension; tokens `{stem} {ext} {w} {h} {n}`.
-    pub name_template: String,
+    pub name_template: NameTemplate,
     /// What to do when an output exists.
     pub on_exist: OnExist,
     /// Allow outputs larger than their sources.
@@ -354,50 +384,14 @@ impl Default for Recipe {
             chroma: Chroma::S420,
             background: Rgb([255, 255, 255]),
             metadata: MetadataMode::Keep,
-            name_template: "{stem}".to_owned(),
+            name_template: NameTemplate::default(),
             on_exist: OnExist::Skip,
             allow_upscale: false,
         }
     }
 }
 
-/// The tokens a naming template may use.
-pub const NAME_TOKENS: &[&str] = &["{stem}", "{ext}", "{w}", "{h}", "{n}"];
-
 impl Recipe {
-    /// Whether the naming template needs each image's output size (read from its header).
-    pub fn name_needs_size(&self) -> bool {
-        self.name_template.contains("{w}") || self.name_template.contains("{h}")
-    }
-
-    /// Checks the template: non-empty, known tokens only, no path separators.
-    pub fn validate_template(template: &str) -> Result<(), ParseError> {
-        if template.trim().is_empty() {
-            return Err(ParseError("the naming template is empty".into()));
-        }
-        if template.contains('/') || template.contains('\\') {
-            return Err(ParseError(
-                "the naming template may not contain '/' or '\\'".into(),
-            ));
-        }
-        let mut rest = template;
-        while let Some(open) = rest.find('{') {
-            let tail = &rest[open..];
-            let close = tail
-                .find('}')
-                .ok_or_else(|| ParseError(format!("unclosed '{{' in template '{template}'")))?;
-            let token = &tail[..=close];
-            if !NAME_TOKENS.contains(&token) {
-                return Err(ParseError(format!(
-                    "unknown token {token} in template; use {}",
-                    NAME_TOKENS.join(" ")
-                )));
-            }
-            rest = &tail[close + 1..];
-        }
-        Ok(())
-    }
-
     /// Checks every field a user can set to an out-of-range value.
     pub fn validate(&self) -> Result<(), ParseError> {
         if !(1..=100).contains(&self.quality) {
@@ -406,7 +400,75 @@ impl Recipe {
                 self.quality
             )));
         }
-        Self::validate_template(&self.name_template)
+        Ok(())
+    }
+}
+
+/// Recipe options given by a front end (command-line flags): each one set replaces the base
+/// recipe's value, the others leave it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RecipePatch {
+    /// Resize.
+    pub resize: Option<ResizeSpec>,
+    /// Resampling filter.
+    pub filter: Option<Filter>,
+    /// Output format.
+    pub format: Option<OutputFormat>,
+    /// Quality.
+    pub quality: Option<u8>,
+    /// Lossless (only `true` is a change).
+    pub lossless: bool,
+    /// JPEG chroma subsampling.
+    pub chroma: Option<Chroma>,
+    /// Background colour.
+    pub background: Option<Rgb>,
+    /// Metadata mode.
+    pub metadata: Option<MetadataMode>,
+    /// Naming template.
+    pub name_template: Option<NameTemplate>,
+    /// On-exist policy.
+    pub on_exist: Option<OnExist>,
+    /// Allow enlarging (only `true` is a change).
+    pub allow_upscale: bool,
+}
+
+impl RecipePatch {
+    /// `base` with every option of the patch applied.
+    pub fn apply(&self, mut base: Recipe) -> Recipe {
+        if self.resize.is_some() {
+            base.resize = self.resize;
+        }
+        if let Some(v) = self.filter {
+            base.filter = v;
+        }
+        if let Some(v) = self.format {
+            base.format = v;
+        }
+        if let Some(v) = self.quality {
+            base.quality = v;
+        }
+        if self.lossless {
+            base.lossless = true;
+        }
+        if let Some(v) = self.chroma {
+            base.chroma = v;
+        }
+        if let Some(v) = self.background {
+            base.background = v;
+        }
+        if let Some(v) = self.metadata {
+            base.metadata = v;
+        }
+        if let Some(v) = &self.name_template {
+            base.name_template.clone_from(v);
+        }
+        if let Some(v) = self.on_exist {
+            base.on_exist = v;
+        }
+        if self.allow_upscale {
+            base.allow_upscale = true;
+        }
+        base
     }
 }
 
@@ -479,13 +541,10 @@ mod tests {
         assert_eq!("#ff8000".parse(), Ok(Rgb([255, 128, 0])));
         assert!("#ff80".parse::<Rgb>().is_err());
         assert_eq!(Rgb([1, 2, 3]).to_string(), "#010203");
-        assert_eq!("JPEG".parse(), Ok(OutputFormat::Jpeg));
+        assert_eq!("JPEG".parse(), Ok(OutputFormat::To(Format::Jpeg)));
+        assert_eq!("keep".parse(), Ok(OutputFormat::Keep));
         assert!("jpg2".parse::<OutputFormat>().is_err());
-        assert_eq!(OutputFormat::Keep.resolve("TIFF"), OutputFormat::Tiff);
-        assert!(Recipe::validate_template("{stem}-{w}x{h}-{n}").is_ok());
-        assert!(Recipe::validate_template("{nope}").is_err());
-        assert!(Recipe::validate_template("a/{stem}").is_err());
-        assert!(Recipe::validate_template("{stem").is_err());
-        assert!(Recipe::validate_template(" ").is_err());
+        assert_eq!(OutputFormat::Keep.resolve("TIFF"), Format::Tiff);
+        assert_eq!(OutputFormat::Keep.resolve("txt"), Format::Png);
     }
 }

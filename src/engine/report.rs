@@ -6,24 +6,9 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::event::{Event, Outcome, WorkerId};
-use super::scan::{Action, Job, ScanWarning};
-
-/// Formats a byte count for people, in decimal units ("1.5 MB").
-pub fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
-    let mut v = n as f64;
-    let mut unit = 0;
-    while v >= 1000.0 && unit + 1 < UNITS.len() {
-        v /= 1000.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[unit])
-    }
-}
+use super::event::{Event, WorkerId};
+use super::job::{Action, ErrorKind, Job, Outcome, Status};
+use super::scan::ScanWarning;
 
 /// One input's line in the report.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -32,10 +17,12 @@ pub struct FileRecord {
     pub input: String,
     /// The output path.
     pub output: String,
-    /// `ok`, `skipped`, `failed`, `cancelled` or `planned`.
-    pub status: &'static str,
-    /// Why it failed or was skipped.
+    /// How it ended.
+    pub status: Status,
+    /// Why it failed or was skipped, for people.
     pub error: Option<String>,
+    /// What kind of failure, for scripts (failures only).
+    pub error_kind: Option<ErrorKind>,
     /// Source bytes.
     pub input_bytes: u64,
     /// Output bytes, when written.
@@ -94,12 +81,13 @@ pub struct Report {
     pub files: Vec<FileRecord>,
 }
 
-fn base_record(job: &Job, status: &'static str) -> FileRecord {
+fn base_record(job: &Job, status: Status) -> FileRecord {
     FileRecord {
         input: job.input.to_string_lossy().into_owned(),
         output: job.output.to_string_lossy().into_owned(),
         status,
         error: None,
+        error_kind: None,
         input_bytes: job.input_bytes,
         output_bytes: None,
         width: None,
@@ -165,7 +153,7 @@ impl ReportBuilder {
             .zip(jobs)
             .map(|(ended, job)| {
                 let Some(e) = ended else {
-                    return base_record(job, "cancelled");
+                    return base_record(job, Status::Cancelled);
                 };
                 let mut r = base_record(job, e.outcome.status());
                 r.worker = e.worker;
@@ -177,8 +165,10 @@ impl ReportBuilder {
                         r.height = Some(done.height);
                         r.warnings.clone_from(&done.warnings);
                     }
-                    Outcome::Skipped(reason) | Outcome::Failed(reason) => {
-                        r.error = Some(reason.clone())
+                    Outcome::Skipped(reason) => r.error = Some(reason.clone()),
+                    Outcome::Failed(failure) => {
+                        r.error = Some(failure.reason.clone());
+                        r.error_kind = Some(failure.kind);
                     }
                     Outcome::Cancelled => {}
                 }
@@ -195,10 +185,10 @@ impl Report {
         let files = jobs
             .iter()
             .map(|j| match &j.action {
-                Action::Convert => base_record(j, "planned"),
+                Action::Convert => base_record(j, Status::Planned),
                 Action::Skip(reason) => FileRecord {
                     error: Some(reason.clone()),
-                    ..base_record(j, "skipped")
+                    ..base_record(j, Status::Skipped)
                 },
             })
             .collect();
@@ -208,13 +198,13 @@ impl Report {
     /// Fills the counts of `summary` from `files`.
     pub fn new(files: Vec<FileRecord>, mut summary: Summary) -> Report {
         summary.total = files.len();
-        let count = |s: &str| files.iter().filter(|f| f.status == s).count();
-        summary.ok = count("ok");
-        summary.skipped = count("skipped");
-        summary.failed = count("failed");
-        summary.cancelled = count("cancelled");
-        summary.planned = count("planned");
-        let ok = files.iter().filter(|f| f.status == "ok");
+        let count = |s: Status| files.iter().filter(|f| f.status == s).count();
+        summary.ok = count(Status::Ok);
+        summary.skipped = count(Status::Skipped);
+        summary.failed = count(Status::Failed);
+        summary.cancelled = count(Status::Cancelled);
+        summary.planned = count(Status::Planned);
+        let ok = files.iter().filter(|f| f.status == Status::Ok);
         summary.input_bytes = ok.clone().map(|f| f.input_bytes).sum();
         summary.output_bytes = ok.filter_map(|f| f.output_bytes).sum();
         summary.images_per_second = if summary.elapsed_seconds > 0.0 {
@@ -252,14 +242,18 @@ impl Report {
             v.map(|x| x.to_string()).unwrap_or_default()
         }
         let mut out = String::from(
-            "input,output,status,error,input_bytes,output_bytes,width,height,millis,worker,note,warnings\n",
+            "input,output,status,error,error_kind,input_bytes,output_bytes,width,height,millis,worker,note,warnings\n",
         );
         for f in &self.files {
             let cells = [
                 field(&f.input),
                 field(&f.output),
-                f.status.to_owned(),
+                f.status.name().to_owned(),
                 field(f.error.as_deref().unwrap_or("")),
+                f.error_kind
+                    .map(ErrorKind::name)
+                    .unwrap_or_default()
+                    .to_owned(),
                 f.input_bytes.to_string(),
                 opt(f.output_bytes),
                 opt(f.width),

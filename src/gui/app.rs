@@ -1,92 +1,41 @@
-//! The eframe application: state, background tasks, keyboard shortcuts and the layout.
-//! Panels live in their own files; image work happens in the engine, on other threads.
+//! The eframe application: its state and the per-frame polling of the pool and background
+//! tasks, keyboard shortcuts, drops and close requests. Panels (in `panels/`) draw it; the view
+//! model (`view.rs`) turns pool events into what they show; image work happens in the engine.
 
-use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, bounded};
 use eframe::egui;
 
+use super::Launch;
 use super::picker::Picker;
 use super::settings::Settings;
-use super::view::{BatchView, ResultFilter};
-use crate::cli::GuiArgs;
-use crate::engine::event::{Event, JobId};
+use super::stats::FrameStats;
+use super::task::Task;
+use super::view::{BatchView, InputSummary, ResultFilter, window_title};
+use crate::engine::job::{Job, JobId};
 use crate::engine::pipeline::Pipeline;
+use crate::engine::plan::{self, PlanOptions};
 use crate::engine::pool::{self, PoolHandle};
 use crate::engine::preview::Thumbnail;
 use crate::engine::report::{Report, ReportBuilder, Summary};
-use crate::engine::scan::{self, Job, PlanOptions, ScanOptions, ScanWarning};
+use crate::engine::scan::{self, Scan, ScanError, ScanOptions, ScanWarning};
 
 /// How soon after pool events the window redraws. Thirty frames a second keeps the bars
 /// smooth while leaving the cores to the workers (software-rendered desktops paint on the CPU).
 const FRAME: Duration = Duration::from_millis(33);
 
-/// What the scan of the chosen input found, for the input summary.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct InputSummary {
-    /// Images that will be converted.
-    pub images: usize,
-    /// Their total size.
-    pub bytes: u64,
-    /// Count per format (by extension).
-    pub formats: BTreeMap<String, usize>,
-    /// Image-named entries that will be skipped, with reasons.
-    pub skipped: Vec<String>,
-    /// Non-image files ignored.
-    pub ignored: usize,
-    /// Folders that could not be read, loops, …
-    pub warnings: Vec<String>,
-    /// The first image's stem, for the naming example.
-    pub first_stem: Option<OsString>,
-}
-
-impl InputSummary {
-    fn from_scan(found: &scan::Scan) -> InputSummary {
-        let mut s = InputSummary {
-            ignored: found.ignored,
-            warnings: found
-                .warnings
-                .iter()
-                .map(|w| format!("{}: {}", w.path.display(), w.reason))
-                .collect(),
-            ..InputSummary::default()
-        };
-        for f in &found.found {
-            if let Some(reason) = &f.skip {
-                s.skipped.push(format!("{}: {reason}", f.rel.display()));
-                continue;
-            }
-            s.images += 1;
-            s.bytes += f.bytes;
-            let ext = f
-                .rel
-                .extension()
-                .map(|e| e.to_string_lossy().to_ascii_uppercase())
-                .unwrap_or_default();
-            let ext = match ext.as_str() {
-                "JPEG" => "JPG".to_owned(),
-                "TIF" => "TIFF".to_owned(),
-                _ => ext,
-            };
-            *s.formats.entry(ext).or_default() += 1;
-            if s.first_stem.is_none() {
-                s.first_stem = f.rel.file_stem().map(ToOwned::to_owned);
-            }
-        }
-        s
-    }
-}
+/// How inputs are scanned: [`scan::scan`], or a stand-in a test injects.
+pub type Scanner = Arc<dyn Fn(&[PathBuf], &ScanOptions) -> Result<Scan, ScanError> + Send + Sync>;
 
 /// The chosen input and its scan.
 pub(super) struct Input {
     pub(super) paths: Vec<PathBuf>,
     pub(super) summary: Option<Result<InputSummary, String>>,
-    rx: Option<Receiver<Result<InputSummary, String>>>,
+    scanning: Option<Task<Result<InputSummary, String>>>,
 }
 
 impl Input {
@@ -160,90 +109,58 @@ pub(super) enum DialogPurpose {
 /// Previews of one finished file, loading or loaded.
 pub(super) struct Preview {
     pub(super) job: JobId,
-    rx: Option<Receiver<[Result<Thumbnail, String>; 2]>>,
+    loading: Option<Task<[Result<Thumbnail, String>; 2]>>,
     pub(super) loaded: Option<[Result<(egui::TextureHandle, Thumbnail), String>; 2]>,
-}
-
-/// Frame timing during a batch, printed when it ends if `CONVEYOR_FRAME_STATS` is set.
-#[derive(Debug, Default)]
-pub(super) struct FrameStats {
-    enabled: bool,
-    logic_ms: Vec<f32>,
-    ui_ms: Vec<f32>,
-    cpu_ms: Vec<f32>,
-}
-
-impl FrameStats {
-    fn summary(values: &mut [f32]) -> String {
-        if values.is_empty() {
-            return "no frames".into();
-        }
-        values.sort_by(f32::total_cmp);
-        let at = |q: f64| values[((values.len() - 1) as f64 * q) as usize];
-        format!(
-            "frames {} p50 {:.2} ms p99 {:.2} ms max {:.2} ms",
-            values.len(),
-            at(0.5),
-            at(0.99),
-            at(1.0)
-        )
-    }
-
-    /// Prints the figures for the batch that just ended (with `rows` results) and starts afresh.
-    fn report(&mut self, rows: usize) {
-        if self.enabled {
-            eprintln!(
-                "conveyor frame stats ({} result rows): events {}; drawing {}; whole frame {}",
-                rows,
-                Self::summary(&mut self.logic_ms),
-                Self::summary(&mut self.ui_ms),
-                Self::summary(&mut self.cpu_ms)
-            );
-        }
-        self.logic_ms.clear();
-        self.ui_ms.clear();
-        self.cpu_ms.clear();
-    }
 }
 
 /// The window's state.
 pub struct ConveyorApp {
     pub(super) settings: Settings,
     pub(super) picker: Arc<dyn Picker>,
+    scanner: Scanner,
+    /// Woken when a background task ends (unknown until the first frame in tests).
+    repaint: Option<egui::Context>,
     pub(super) input: Option<Input>,
     pub(super) out_override: Option<PathBuf>,
     pub(super) batch: Option<Batch>,
-    pub(super) preparing: Option<Receiver<Result<Prepared, String>>>,
-    pub(super) dialog: Option<(DialogPurpose, Receiver<Option<PathBuf>>)>,
+    pub(super) preparing: Option<Task<Result<Prepared, String>>>,
+    pub(super) dialog: Option<(DialogPurpose, Task<Option<PathBuf>>)>,
     pub(super) preview: Option<Preview>,
     pub(super) filter: ResultFilter,
     pub(super) selected: Option<JobId>,
     pub(super) preset_name: String,
     pub(super) chosen_preset: Option<String>,
+    /// The naming template as typed (it may not parse yet), and why it does not.
+    pub(super) name_text: String,
+    pub(super) name_error: Option<String>,
     pub(super) message: Option<String>,
     pub(super) confirm_close: bool,
     pub(super) closing: bool,
     start_requested: bool,
+    title: String,
     /// Set by the pool's waker once it has asked for a repaint; cleared by the next frame.
     repaint_pending: Arc<AtomicBool>,
     pub(super) stats: FrameStats,
 }
 
 impl ConveyorApp {
-    /// A window with `settings`, asking the user through `picker`, preloaded from `args`.
-    pub fn new(settings: Settings, picker: Arc<dyn Picker>, args: &GuiArgs) -> ConveyorApp {
+    /// A window with `settings`, asking the user through `picker`, preloaded from `launch`.
+    pub fn new(settings: Settings, picker: Arc<dyn Picker>, launch: &Launch) -> ConveyorApp {
         let mut settings = settings;
-        settings.recipe = args.recipe.apply(settings.current_recipe());
+        settings.recipe = launch.recipe.apply(settings.current_recipe());
         settings.resize_form.set(settings.recipe.resize);
-        if let Some(n) = args.workers {
-            settings.workers = usize::from(n);
+        if let Some(n) = launch.workers {
+            settings.workers = n;
         }
         settings.workers = settings.workers.clamp(1, super::max_workers());
         let mut app = ConveyorApp {
+            name_text: settings.recipe.name_template.to_string(),
             settings,
             picker,
+            scanner: Arc::new(scan::scan),
+            repaint: None,
             input: None,
-            out_override: args.out.clone(),
+            out_override: launch.out.clone(),
             batch: None,
             preparing: None,
             dialog: None,
@@ -252,31 +169,37 @@ impl ConveyorApp {
             selected: None,
             preset_name: String::new(),
             chosen_preset: None,
+            name_error: None,
             message: None,
             confirm_close: false,
             closing: false,
-            start_requested: args.start,
+            start_requested: launch.start,
+            title: String::new(),
             repaint_pending: Arc::new(AtomicBool::new(false)),
-            stats: FrameStats {
-                enabled: std::env::var_os("CONVEYOR_FRAME_STATS").is_some(),
-                logic_ms: Vec::new(),
-                ui_ms: Vec::new(),
-                cpu_ms: Vec::new(),
-            },
+            stats: FrameStats::from_env(),
         };
-        if let Some(dir) = &args.input {
-            app.set_input(vec![dir.clone()]);
+        if !launch.inputs.is_empty() {
+            app.set_input(launch.inputs.clone());
         }
         app
     }
 
+    /// Scans inputs with `scanner` instead of [`scan::scan`] (a test seam: a scan that fails
+    /// or panics).
+    pub fn with_scanner(mut self, scanner: Scanner) -> ConveyorApp {
+        self.scanner = scanner;
+        self
+    }
+
     /// A window for eframe: settings from storage, native dialogs.
-    pub fn from_creation_context(cc: &eframe::CreationContext<'_>, args: &GuiArgs) -> ConveyorApp {
+    pub fn from_creation_context(cc: &eframe::CreationContext<'_>, launch: &Launch) -> ConveyorApp {
         let settings = cc
             .storage
             .and_then(|s| eframe::get_value::<Settings>(s, Settings::KEY))
             .unwrap_or_default();
-        ConveyorApp::new(settings, Arc::new(super::picker::RfdPicker), args)
+        let mut app = ConveyorApp::new(settings, Arc::new(super::picker::RfdPicker), launch);
+        app.repaint = Some(cc.egui_ctx.clone());
+        app
     }
 
     /// The current settings (for tests and persistence).
@@ -287,6 +210,11 @@ impl ConveyorApp {
     /// Whether a batch is being prepared or running.
     pub fn busy(&self) -> bool {
         self.preparing.is_some() || self.batch.as_ref().is_some_and(Batch::running)
+    }
+
+    /// The message line's text, if any (errors and notices).
+    pub fn message(&self) -> Option<&str> {
+        self.message.as_deref()
     }
 
     /// The output folder the next batch writes to.
@@ -302,28 +230,21 @@ impl ConveyorApp {
         if paths.is_empty() || self.busy() {
             return;
         }
-        let (tx, rx) = bounded(1);
         let scan_paths = paths.clone();
-        let exclude: Vec<PathBuf> = self.out_override.iter().cloned().collect();
-        std::thread::Builder::new()
-            .name("conveyor-scan".into())
-            .spawn(move || {
-                let result = scan::scan(
-                    &scan_paths,
-                    &ScanOptions {
-                        recursive: true,
-                        exclude,
-                    },
-                )
+        let options = ScanOptions {
+            recursive: true,
+            exclude: self.out_override.iter().cloned().collect(),
+        };
+        let scanner = Arc::clone(&self.scanner);
+        let scanning = Task::spawn("scan", self.repaint.clone(), move || {
+            scanner(&scan_paths, &options)
                 .map(|found| InputSummary::from_scan(&found))
-                .map_err(|e| e.to_string());
-                let _ = tx.send(result);
-            })
-            .ok();
+                .map_err(|e| e.to_string())
+        });
         self.input = Some(Input {
             paths,
             summary: None,
-            rx: Some(rx),
+            scanning: Some(scanning),
         });
         self.batch = None;
         self.preview = None;
@@ -353,41 +274,33 @@ impl ConveyorApp {
             return;
         };
         let recipe = self.settings.current_recipe();
+        if let Some(e) = &self.name_error {
+            self.message = Some(format!("Fix the name template first: {e}"));
+            return;
+        }
         if let Err(e) = recipe.validate() {
             self.message = Some(e.to_string());
             return;
         }
         self.message = None;
         let paths = input.paths.clone();
-        let (tx, rx) = bounded(1);
-        let plan_recipe = recipe.clone();
-        std::thread::Builder::new()
-            .name("conveyor-plan".into())
-            .spawn(move || {
-                let options = ScanOptions {
-                    recursive: true,
-                    exclude: vec![out_dir.clone()],
-                };
-                let result = scan::scan(&paths, &options)
-                    .map(|found| {
-                        let plan = scan::plan(
-                            &found,
-                            &plan_recipe,
-                            &PlanOptions {
-                                out_dir,
-                                shard: None,
-                            },
-                        );
-                        Prepared {
-                            jobs: plan.jobs,
-                            warnings: plan.warnings,
-                        }
-                    })
-                    .map_err(|e| e.to_string());
-                let _ = tx.send(result);
+        let scanner = Arc::clone(&self.scanner);
+        self.preparing = Some(Task::spawn("plan", self.repaint.clone(), move || {
+            let options = ScanOptions {
+                recursive: true,
+                exclude: vec![out_dir.clone()],
+            };
+            let found = scanner(&paths, &options).map_err(|e| e.to_string())?;
+            let options = PlanOptions {
+                out_dir,
+                shard: None,
+            };
+            let plan = plan::plan(&found, &recipe, &options);
+            Ok(Prepared {
+                jobs: plan.jobs,
+                warnings: plan.warnings,
             })
-            .ok();
-        self.preparing = Some(rx);
+        }));
     }
 
     fn launch(&mut self, ctx: &egui::Context, jobs: Vec<Job>, warnings: Vec<ScanWarning>) {
@@ -401,18 +314,14 @@ impl ConveyorApp {
         let pending = Arc::clone(&self.repaint_pending);
         pending.store(false, Ordering::Release);
         let pipeline = Pipeline::new(self.settings.current_recipe());
-        match pool::start(
-            Arc::clone(&jobs),
-            Arc::new(pipeline),
-            workers,
-            // Every request wakes the event loop, so ask once per frame however fast events
-            // arrive (the frame clears the flag), and at most about thirty times a second.
-            Arc::new(move || {
-                if !pending.swap(true, Ordering::AcqRel) {
-                    waker_ctx.request_repaint_after(FRAME);
-                }
-            }),
-        ) {
+        // Every request wakes the event loop, so ask once per frame however fast events arrive
+        // (the frame clears the flag), and at most about thirty times a second.
+        let waker = Arc::new(move || {
+            if !pending.swap(true, Ordering::AcqRel) {
+                waker_ctx.request_repaint_after(FRAME);
+            }
+        });
+        match pool::start(Arc::clone(&jobs), Arc::new(pipeline), workers, waker) {
             Ok(handle) => {
                 self.batch = Some(Batch {
                     handle: Some(handle),
@@ -442,9 +351,13 @@ impl ConveyorApp {
         }
     }
 
+    fn handle(&self) -> Option<&PoolHandle> {
+        self.batch.as_ref().and_then(|b| b.handle.as_ref())
+    }
+
     /// Pauses or resumes the running batch.
     pub(super) fn toggle_pause(&mut self) {
-        if let Some(handle) = self.batch.as_ref().and_then(|b| b.handle.as_ref()) {
+        if let Some(handle) = self.handle() {
             if handle.is_paused() {
                 handle.resume();
             } else {
@@ -455,7 +368,7 @@ impl ConveyorApp {
 
     /// Cancels the running batch.
     pub(super) fn cancel(&mut self) {
-        if let Some(handle) = self.batch.as_ref().and_then(|b| b.handle.as_ref()) {
+        if let Some(handle) = self.handle() {
             handle.cancel();
         }
     }
@@ -463,7 +376,7 @@ impl ConveyorApp {
     /// Applies a new worker count, live if a batch runs.
     pub(super) fn set_workers(&mut self, n: usize) {
         self.settings.workers = n.clamp(1, super::max_workers());
-        if let Some(handle) = self.batch.as_ref().and_then(|b| b.handle.as_ref()) {
+        if let Some(handle) = self.handle() {
             handle.set_workers(self.settings.workers);
         }
     }
@@ -479,25 +392,16 @@ impl ConveyorApp {
             DialogPurpose::Output => self.output_dir(),
             DialogPurpose::SaveReport => None,
         };
-        let (tx, rx) = bounded(1);
-        std::thread::Builder::new()
-            .name("conveyor-dialog".into())
-            .spawn(move || {
-                let answer = match purpose {
-                    DialogPurpose::Input => {
-                        picker.pick_folder("Choose a folder of images", start.as_deref())
-                    }
-                    DialogPurpose::Output => {
-                        picker.pick_folder("Choose the output folder", start.as_deref())
-                    }
-                    DialogPurpose::SaveReport => {
-                        picker.save_file("Save report", "conveyor-report.json")
-                    }
-                };
-                let _ = tx.send(answer);
-            })
-            .ok();
-        self.dialog = Some((purpose, rx));
+        let task = Task::spawn("dialog", self.repaint.clone(), move || match purpose {
+            DialogPurpose::Input => {
+                picker.pick_folder("Choose a folder of images", start.as_deref())
+            }
+            DialogPurpose::Output => {
+                picker.pick_folder("Choose the output folder", start.as_deref())
+            }
+            DialogPurpose::SaveReport => picker.save_file("Save report", "conveyor-report.json"),
+        });
+        self.dialog = Some((purpose, task));
     }
 
     /// Shows `job`'s source and output side by side, decoded on a background thread.
@@ -510,103 +414,92 @@ impl ConveyorApp {
         else {
             return;
         };
-        let (tx, rx) = bounded(1);
-        std::thread::Builder::new()
-            .name("conveyor-preview".into())
-            .spawn(move || {
-                let load = |p: &Path| crate::engine::preview::thumbnail(p, 512);
-                let _ = tx.send([load(&j.input), load(&j.output)]);
-            })
-            .ok();
+        let loading = Task::spawn("preview", self.repaint.clone(), move || {
+            let load = |p: &Path| crate::engine::preview::thumbnail(p, 512);
+            [load(&j.input), load(&j.output)]
+        });
         self.preview = Some(Preview {
             job,
-            rx: Some(rx),
+            loading: Some(loading),
             loaded: None,
         });
     }
 
-    /// Drains every background channel without blocking. Called once per frame.
+    /// Drains every background task and the pool's events without blocking. Once per frame.
     pub(super) fn poll(&mut self, ctx: &egui::Context) {
         if let Some(input) = &mut self.input
-            && let Some(rx) = &input.rx
-            && let Ok(result) = rx.try_recv()
+            && let Some(result) = input.scanning.as_mut().and_then(Task::poll)
         {
-            input.summary = Some(result);
-            input.rx = None;
+            input.summary = Some(result.and_then(|r| r));
+            input.scanning = None;
         }
-        if let Some(rx) = &self.preparing
-            && let Ok(result) = rx.try_recv()
-        {
+        if let Some(result) = self.preparing.as_mut().and_then(Task::poll) {
             self.preparing = None;
-            match result {
+            match result.and_then(|r| r) {
                 Ok(p) if p.jobs.is_empty() => self.message = Some("No images to convert.".into()),
                 Ok(p) => self.launch(ctx, p.jobs, p.warnings),
-                Err(e) => self.message = Some(e),
+                Err(e) => self.message = Some(format!("Could not plan the batch: {e}")),
             }
         }
-        if let Some((purpose, rx)) = &self.dialog
-            && let Ok(answer) = rx.try_recv()
+        if let Some((purpose, task)) = &mut self.dialog
+            && let Some(answer) = task.poll()
         {
             let purpose = *purpose;
             self.dialog = None;
-            if let Some(path) = answer {
-                match purpose {
-                    DialogPurpose::Input => self.set_input(vec![path]),
-                    DialogPurpose::Output => self.out_override = Some(path),
-                    DialogPurpose::SaveReport => self.save_report(&path),
-                }
+            match (answer, purpose) {
+                (Ok(Some(path)), DialogPurpose::Input) => self.set_input(vec![path]),
+                (Ok(Some(path)), DialogPurpose::Output) => self.out_override = Some(path),
+                (Ok(Some(path)), DialogPurpose::SaveReport) => self.save_report(&path),
+                (Ok(None), _) => {}
+                (Err(e), _) => self.message = Some(e),
             }
         }
-        if let Some(batch) = &mut self.batch {
-            self.repaint_pending.store(false, Ordering::Release);
-            let now = batch.started.elapsed().as_secs_f64();
-            if let Some(handle) = &batch.handle {
-                for event in handle.events().try_iter() {
-                    batch.report.observe(&event);
-                    batch.view.apply(&event, now);
-                    if matches!(event, Event::BatchFinished { .. }) {
-                        batch.elapsed_at_finish = Some(now);
-                    }
-                }
-            }
-            batch.view.tick(now);
-            if batch.view.finished && batch.handle.take().is_some() {
-                // The supervisor has joined every worker; dropping the handle is instant.
-                self.stats.report(batch.view.results.len());
-                if self.closing {
-                    ctx.send_viewport_cmd(egui::ViewportCommand::Close);
-                }
-            } else if batch.running() && !batch.view.paused {
-                // Keep the clock and ETA moving between events.
-                ctx.request_repaint_after(Duration::from_millis(250));
-            }
-        }
+        self.poll_batch(ctx);
         if let Some(preview) = &mut self.preview
-            && let Some(rx) = &preview.rx
-            && let Ok(results) = rx.try_recv()
+            && let Some(results) = preview.loading.as_mut().and_then(Task::poll)
         {
-            preview.rx = None;
+            preview.loading = None;
             let job = preview.job;
+            let results = results.unwrap_or_else(|e| [Err(e.clone()), Err(e)]);
             preview.loaded = Some(results.map(|r| {
                 r.map(|t| {
-                    let image = egui::ColorImage::from_rgba_unmultiplied(
-                        [t.preview_width as usize, t.preview_height as usize],
-                        &t.rgba,
-                    );
-                    let tex = ctx.load_texture(
-                        format!("preview-{job}"),
-                        image,
-                        egui::TextureOptions::LINEAR,
-                    );
-                    (
-                        tex,
-                        Thumbnail {
-                            rgba: Vec::new(),
-                            ..t
-                        },
-                    )
+                    let size = [t.preview_width as usize, t.preview_height as usize];
+                    let image = egui::ColorImage::from_rgba_unmultiplied(size, &t.rgba);
+                    let name = format!("preview-{job}");
+                    let tex = ctx.load_texture(name, image, egui::TextureOptions::LINEAR);
+                    let info = Thumbnail {
+                        rgba: Vec::new(),
+                        ..t
+                    };
+                    (tex, info)
                 })
             }));
+        }
+    }
+
+    fn poll_batch(&mut self, ctx: &egui::Context) {
+        let Some(batch) = &mut self.batch else { return };
+        self.repaint_pending.store(false, Ordering::Release);
+        let now = batch.started.elapsed().as_secs_f64();
+        if let Some(handle) = &batch.handle {
+            for event in handle.events().try_iter() {
+                batch.report.observe(&event);
+                batch.view.apply(&event, now);
+                if matches!(event, crate::engine::event::Event::BatchFinished { .. }) {
+                    batch.elapsed_at_finish = Some(now);
+                }
+            }
+        }
+        batch.view.tick(now);
+        if batch.view.finished && batch.handle.take().is_some() {
+            // The supervisor has joined every worker; dropping the handle is instant.
+            self.stats.report(batch.view.results.len());
+            if self.closing {
+                ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+            }
+        } else if batch.running() && !batch.view.paused {
+            // Keep the clock and ETA moving between events.
+            ctx.request_repaint_after(Duration::from_millis(250));
         }
     }
 
@@ -663,8 +556,28 @@ impl ConveyorApp {
         }
     }
 
-    /// Everything that is not drawing: polling, shortcuts, drops, close requests.
+    /// The window title for the current state (see [`window_title`]).
+    pub fn title(&self) -> String {
+        let name = self.input.as_ref().map(|i| {
+            let root = i.root();
+            root.file_name().map_or_else(
+                || root.display().to_string(),
+                |n| n.to_string_lossy().into(),
+            )
+        });
+        let summary = self
+            .input
+            .as_ref()
+            .and_then(|i| i.summary.as_ref())
+            .and_then(|s| s.as_ref().ok());
+        window_title(name.as_deref(), summary, self.batch_view())
+    }
+
+    /// Everything that is not drawing: polling, shortcuts, drops, close requests, the title.
     pub fn update_logic(&mut self, ctx: &egui::Context) {
+        if self.repaint.is_none() {
+            self.repaint = Some(ctx.clone());
+        }
         self.handle_drops(ctx);
         self.poll(ctx);
         self.shortcuts(ctx);
@@ -672,6 +585,11 @@ impl ConveyorApp {
         if self.start_requested && self.input.as_ref().is_some_and(|i| i.summary.is_some()) {
             self.start_requested = false;
             self.start();
+        }
+        let title = self.title();
+        if title != self.title {
+            ctx.send_viewport_cmd(egui::ViewportCommand::Title(title.clone()));
+            self.title = title;
         }
     }
 
@@ -716,15 +634,13 @@ impl ConveyorApp {
 
 impl eframe::App for ConveyorApp {
     fn logic(&mut self, ctx: &egui::Context, frame: &mut eframe::Frame) {
-        if self.stats.enabled
-            && self.batch.as_ref().is_some_and(Batch::running)
-            && let Some(cpu) = frame.info().cpu_usage
-        {
+        let timed = self.stats.enabled && self.batch.as_ref().is_some_and(Batch::running);
+        if timed && let Some(cpu) = frame.info().cpu_usage {
             self.stats.cpu_ms.push(cpu * 1000.0);
         }
         let started = Instant::now();
         self.update_logic(ctx);
-        if self.stats.enabled && self.batch.as_ref().is_some_and(Batch::running) {
+        if timed {
             self.stats
                 .logic_ms
                 .push(started.elapsed().as_secs_f32() * 1000.0);

@@ -5,15 +5,34 @@ mod panels;
 pub mod picker;
 pub mod samples;
 pub mod settings;
+pub mod stats;
+pub mod task;
 pub mod view;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use eframe::egui;
 
-use crate::cli::GuiArgs;
+use crate::engine::pool;
+use crate::engine::recipe::RecipePatch;
 
 pub use app::ConveyorApp;
+
+/// How the window starts: what the command line asked for.
+#[derive(Debug, Clone, Default)]
+pub struct Launch {
+    /// Inputs to load at once, as if dropped.
+    pub inputs: Vec<PathBuf>,
+    /// Output folder (default: `<input>-converted` beside the input).
+    pub out: Option<PathBuf>,
+    /// Recipe options over the saved recipe.
+    pub recipe: RecipePatch,
+    /// Worker count over the saved one.
+    pub workers: Option<usize>,
+    /// Start converting as soon as the inputs are scanned.
+    pub start: bool,
+}
 
 /// The top of the worker slider: max(2 × logical CPUs, 16).
 pub fn max_workers() -> usize {
@@ -21,8 +40,8 @@ pub fn max_workers() -> usize {
 }
 
 /// Opens the window and runs until it closes.
-pub fn run(args: GuiArgs) -> ExitCode {
-    crate::cli::quiet_worker_panics();
+pub fn run(launch: Launch) -> ExitCode {
+    pool::quiet_worker_panics();
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("Conveyor")
@@ -35,7 +54,7 @@ pub fn run(args: GuiArgs) -> ExitCode {
     let result = eframe::run_native(
         "Conveyor",
         options,
-        Box::new(move |cc| Ok(Box::new(ConveyorApp::from_creation_context(cc, &args)))),
+        Box::new(move |cc| Ok(Box::new(ConveyorApp::from_creation_context(cc, &launch)))),
     );
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -155,7 +155,7 @@ impl Default for Settings {
                 ..Recipe::default()
             },
             resize_form: form,
-            workers: crate::cli::args::default_workers(),
+            workers: crate::engine::pool::default_workers(),
             presets: BTreeMap::new(),
         }
     }
@@ -195,20 +195,21 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::format::Format;
     use crate::engine::recipe::OutputFormat;
 
     #[test]
     fn presets_round_trip_the_whole_recipe() {
         let mut s = Settings::default();
         s.resize_form.set(Some(ResizeSpec::Long(800)));
-        s.recipe.format = OutputFormat::Webp;
+        s.recipe.format = OutputFormat::To(Format::Webp);
         s.recipe.quality = 70;
         s.save_preset(" web ");
         s.resize_form.set(None);
-        s.recipe.format = OutputFormat::Png;
+        s.recipe.format = OutputFormat::To(Format::Png);
         assert!(s.load_preset("web"));
         assert_eq!(s.current_recipe().resize, Some(ResizeSpec::Long(800)));
-        assert_eq!(s.recipe.format, OutputFormat::Webp);
+        assert_eq!(s.recipe.format, OutputFormat::To(Format::Webp));
         assert_eq!(s.recipe.quality, 70);
         assert!(!s.load_preset("missing"));
         let json = serde_json::to_string(&s).expect("serialise");

@@ -2,12 +2,68 @@
 //! so it is tested without a window.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::engine::event::{Event, JobId, Outcome, Stage, WorkerId};
-pub use crate::engine::report::human_bytes;
-use crate::engine::scan::Job;
+use crate::engine::event::{Event, WorkerId};
+use crate::engine::format::Format;
+use crate::engine::job::{Job, JobId, Outcome, Stage, Status};
+use crate::engine::scan::Scan;
+use crate::engine::units::human_bytes;
+
+/// What the scan of the chosen input found, for the input summary.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InputSummary {
+    /// Images that will be converted.
+    pub images: usize,
+    /// Their total size.
+    pub bytes: u64,
+    /// Count per format (by extension), labelled as the format table names them.
+    pub formats: BTreeMap<&'static str, usize>,
+    /// Image-named entries that will be skipped, with reasons.
+    pub skipped: Vec<String>,
+    /// Non-image files ignored.
+    pub ignored: usize,
+    /// Folders that could not be read, loops, …
+    pub warnings: Vec<String>,
+    /// The first image's stem, for the naming example.
+    pub first_stem: Option<OsString>,
+}
+
+impl InputSummary {
+    /// Summarises a scan.
+    pub fn from_scan(found: &Scan) -> InputSummary {
+        let mut s = InputSummary {
+            ignored: found.ignored,
+            warnings: found
+                .warnings
+                .iter()
+                .map(|w| format!("{}: {}", w.path.display(), w.reason))
+                .collect(),
+            ..InputSummary::default()
+        };
+        for f in &found.found {
+            if let Some(reason) = &f.skip {
+                s.skipped.push(format!("{}: {reason}", f.rel.display()));
+                continue;
+            }
+            s.images += 1;
+            s.bytes += f.bytes;
+            let label = f
+                .rel
+                .extension()
+                .and_then(|e| e.to_str())
+                .and_then(Format::from_extension)
+                .map_or("other", Format::label);
+            *s.formats.entry(label).or_default() += 1;
+            if s.first_stem.is_none() {
+                s.first_stem = f.rel.file_stem().map(ToOwned::to_owned);
+            }
+        }
+        s
+    }
+}
 
 /// One worker's live line.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,31 +82,6 @@ pub struct WorkerRow {
     pub done: usize,
     /// Asked to stop; finishing the image in hand.
     pub retiring: bool,
-}
-
-/// The end state of one file, as the results list shows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Status {
-    /// Converted.
-    Ok,
-    /// Skipped on purpose.
-    Skipped,
-    /// Failed.
-    Failed,
-    /// Cancelled.
-    Cancelled,
-}
-
-impl Status {
-    /// Lower-case name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Status::Ok => "ok",
-            Status::Skipped => "skipped",
-            Status::Failed => "failed",
-            Status::Cancelled => "cancelled",
-        }
-    }
 }
 
 /// One finished file. Kept small: the texts shown are made when a row is drawn, so a
@@ -159,6 +190,51 @@ fn display_name(path: &Path, root: &Path) -> String {
         .unwrap_or(path)
         .to_string_lossy()
         .into_owned()
+}
+
+/// The window title: the app's name, the input and where the batch stands, so a glance at the
+/// task bar (or a script watching the window) knows whether the batch is done.
+pub fn window_title(
+    input: Option<&str>,
+    summary: Option<&InputSummary>,
+    batch: Option<&BatchView>,
+) -> String {
+    let Some(input) = input else {
+        return "Conveyor".to_owned();
+    };
+    let state = match (batch, summary) {
+        (Some(v), _) if v.finished => {
+            let mut parts = vec![format!("{} converted", v.ok)];
+            if v.failed > 0 {
+                parts.push(format!("{} failed", v.failed));
+            }
+            if v.skipped > 0 {
+                parts.push(format!("{} skipped", v.skipped));
+            }
+            if v.cancelled > 0 {
+                parts.push(format!("{} cancelled", v.cancelled));
+            }
+            let word = if v.cancelled > 0 {
+                "stopped"
+            } else {
+                "finished"
+            };
+            format!("{word}: {}", parts.join(", "))
+        }
+        (Some(v), _) if v.paused => format!("paused at {} of {}", v.ended(), v.total),
+        (Some(v), _) => format!(
+            "{} of {} ({:.0}%)",
+            v.ended(),
+            v.total,
+            v.fraction() * 100.0
+        ),
+        (None, Some(s)) => match s.images {
+            1 => "1 image".to_owned(),
+            n => format!("{n} images"),
+        },
+        (None, None) => "scanning…".to_owned(),
+    };
+    format!("Conveyor — {input} — {state}")
 }
 
 /// Formats seconds as `m:ss` or `h:mm:ss`.
@@ -353,15 +429,10 @@ impl BatchView {
                     row.progress = 0.0;
                 }
             }
-            Event::Stage {
-                worker,
-                stage,
-                fraction,
-                ..
-            } => {
+            Event::Stage { worker, stage, .. } => {
                 if let Some(row) = self.workers.get_mut(worker) {
                     row.stage = Some(*stage);
-                    row.progress = stage.overall(*fraction);
+                    row.progress = stage.overall();
                 }
             }
             Event::Finished {
@@ -427,11 +498,11 @@ impl BatchView {
                 row.status = Status::Skipped;
                 row.reason = Some(reason.clone());
             }
-            Outcome::Failed(reason) => {
+            Outcome::Failed(failure) => {
                 self.failed += 1;
                 self.failed_rows.push(self.results.len());
                 row.status = Status::Failed;
-                row.reason = Some(reason.clone());
+                row.reason = Some(failure.reason.clone());
             }
             Outcome::Cancelled => self.cancelled += 1,
         }
@@ -470,16 +541,14 @@ impl BatchView {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::event::Converted;
-    use crate::engine::recipe::OutputFormat;
-    use crate::engine::scan::Action;
+    use crate::engine::job::{Action, Converted, ErrorKind, Failure};
 
     fn jobs(n: usize) -> Arc<[Job]> {
         (0..n)
             .map(|i| Job {
                 input: PathBuf::from(format!("/in/sub/{i}.png")),
                 output: PathBuf::from(format!("/out/sub/{i}.jpg")),
-                format: OutputFormat::Jpeg,
+                format: Format::Jpeg,
                 input_bytes: 1000,
                 action: Action::Convert,
                 note: None,
@@ -514,7 +583,6 @@ mod tests {
                 worker: 1,
                 job: 0,
                 stage: Stage::Encode,
-                fraction: 0.0,
             },
             0.2,
         );
@@ -535,7 +603,10 @@ mod tests {
             &Event::Finished {
                 worker: Some(2),
                 job: 1,
-                outcome: Outcome::Failed("truncated JPEG data".into()),
+                outcome: Outcome::Failed(Failure {
+                    kind: ErrorKind::Truncated,
+                    reason: "truncated JPEG data".into(),
+                }),
                 millis: 5,
             },
             0.4,
@@ -548,7 +619,7 @@ mod tests {
         assert_eq!(v.row_detail(failed), "truncated JPEG data");
         assert_eq!(v.row_name(failed), "sub/1.png");
         let ok_row = v.filtered_row(ResultFilter::All, 0).expect("row");
-        assert_eq!(v.row_detail(ok_row), "30×20, 1.0 KB ➡ 400 B");
+        assert_eq!(v.row_detail(ok_row), "30×20, 1000 B ➡ 400 B");
         assert_eq!(v.failed_jobs()[0].input, PathBuf::from("/in/sub/1.png"));
         v.apply(&Event::WorkerRetiring { worker: 2 }, 0.5);
         assert!(v.workers[&2].retiring);
@@ -626,9 +697,50 @@ mod tests {
     }
 
     #[test]
+    fn the_title_says_where_the_batch_stands() {
+        assert_eq!(window_title(None, None, None), "Conveyor");
+        assert_eq!(
+            window_title(Some("trip"), None, None),
+            "Conveyor — trip — scanning…"
+        );
+        let summary = InputSummary {
+            images: 3,
+            ..InputSummary::default()
+        };
+        assert_eq!(
+            window_title(Some("trip"), Some(&summary), None),
+            "Conveyor — trip — 3 images"
+        );
+        let mut v = BatchView::new(jobs(3), Path::new("/in"), 1);
+        let finish = |v: &mut BatchView, job| {
+            v.apply(
+                &Event::Finished {
+                    worker: None,
+                    job,
+                    outcome: ok(),
+                    millis: 1,
+                },
+                0.1,
+            )
+        };
+        finish(&mut v, 0);
+        assert_eq!(
+            window_title(Some("trip"), Some(&summary), Some(&v)),
+            "Conveyor — trip — 1 of 3 (33%)"
+        );
+        finish(&mut v, 1);
+        finish(&mut v, 2);
+        v.apply(&Event::BatchFinished { cancelled: false }, 0.2);
+        assert_eq!(
+            window_title(Some("trip"), Some(&summary), Some(&v)),
+            "Conveyor — trip — finished: 3 converted"
+        );
+    }
+
+    #[test]
     fn formats_for_people() {
         assert_eq!(human_bytes(999), "999 B");
-        assert_eq!(human_bytes(1_500_000), "1.5 MB");
+        assert_eq!(human_bytes(1_572_864), "1.5 MiB");
         assert_eq!(clock(65.0), "1:05");
         assert_eq!(clock(3725.0), "1:02:05");
     }

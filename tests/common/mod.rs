@@ -260,24 +260,24 @@ pub fn convert_with(
     input: &[u8],
     name: &str,
     recipe: conveyor::engine::recipe::Recipe,
-) -> (Vec<u8>, conveyor::engine::event::Converted) {
-    use conveyor::engine::pool::{Flow, Processor};
+) -> (Vec<u8>, conveyor::engine::job::Converted) {
+    use conveyor::engine::job::{Flow, Processor};
     let tmp = tempfile::tempdir().unwrap();
     let src = tmp.path().join(name);
     fs::write(&src, input).unwrap();
     let out = tmp.path().join("out");
     let ext = name.rsplit('.').next().unwrap_or("");
     let format = recipe.format.resolve(ext);
-    let job = conveyor::engine::scan::Job {
+    let job = conveyor::engine::job::Job {
         input: src,
         output: out.clone(),
         format,
         input_bytes: input.len() as u64,
-        action: conveyor::engine::scan::Action::Convert,
+        action: conveyor::engine::job::Action::Convert,
         note: None,
     };
     let done = conveyor::engine::pipeline::Pipeline::new(recipe)
-        .process(&job, &mut |_, _| Flow::Continue)
+        .process(&job, &mut |_| Flow::Continue)
         .expect("converts");
     (fs::read(&out).unwrap(), done)
 }

@@ -4,22 +4,26 @@
 use std::io::Cursor;
 
 use image::codecs::gif::{GifDecoder, GifEncoder, Repeat};
-use image::{AnimationDecoder, DynamicImage, Frame, ImageFormat};
+use image::{AnimationDecoder, DynamicImage, Frame};
 
-use crate::engine::pool::JobError;
+use crate::engine::format::Format;
+use crate::engine::job::{ErrorKind, JobError};
 use crate::engine::recipe::{Filter, Geometry};
 
 use super::resize::resize_to;
 
 /// Whether the file holds more than one frame: a GIF with two or more images, an animated WebP
 /// (VP8X animation flag), an APNG (acTL chunk before the image data). Reads only the container.
-pub fn is_animated(data: &[u8], format: ImageFormat) -> bool {
+pub fn is_animated(data: &[u8], format: Format) -> bool {
+    if !format.spec().animated_in {
+        return false;
+    }
     match format {
-        ImageFormat::Gif => gif_frame_count(data) > 1,
-        ImageFormat::WebP => {
+        Format::Gif => gif_frame_count(data) > 1,
+        Format::Webp => {
             data.get(12..16) == Some(b"VP8X") && data.get(20).is_some_and(|f| f & 0x02 != 0)
         }
-        ImageFormat::Png => png_has_actl(data),
+        Format::Png => png_has_actl(data),
         _ => false,
     }
 }
@@ -99,7 +103,9 @@ pub fn resize_gif(
     filter: Filter,
     each: &mut dyn FnMut() -> Result<(), JobError>,
 ) -> Result<(Vec<u8>, usize), JobError> {
-    let fail = |e: image::ImageError| JobError::Failed(format!("cannot read GIF frames: {e}"));
+    let fail = |e: image::ImageError| {
+        JobError::failed(ErrorKind::Corrupt, format!("cannot read GIF frames: {e}"))
+    };
     let decoder = GifDecoder::new(Cursor::new(data)).map_err(fail)?;
     let mut frames = Vec::new();
     for frame in decoder.into_frames() {
@@ -117,10 +123,10 @@ pub fn resize_gif(
         let mut encoder = GifEncoder::new_with_speed(&mut out, 10);
         encoder
             .set_repeat(Repeat::Infinite)
-            .map_err(|e| JobError::Failed(format!("cannot encode GIF: {e}")))?;
+            .map_err(|e| JobError::failed(ErrorKind::Encode, format!("cannot encode GIF: {e}")))?;
         encoder
             .encode_frames(frames)
-            .map_err(|e| JobError::Failed(format!("cannot encode GIF: {e}")))?;
+            .map_err(|e| JobError::failed(ErrorKind::Encode, format!("cannot encode GIF: {e}")))?;
     }
     Ok((out, count))
 }
@@ -144,10 +150,10 @@ mod tests {
 
     #[test]
     fn counts_frames_from_the_container() {
-        assert!(!is_animated(&gif(1), ImageFormat::Gif));
-        assert!(is_animated(&gif(3), ImageFormat::Gif));
+        assert!(!is_animated(&gif(1), Format::Gif));
+        assert!(is_animated(&gif(3), Format::Gif));
         assert!(
-            !is_animated(b"GIF89a", ImageFormat::Gif),
+            !is_animated(b"GIF89a", Format::Gif),
             "damaged: not animated"
         );
     }

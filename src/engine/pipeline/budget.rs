@@ -53,36 +53,6 @@ fn total_memory() -> Option<u64> {
     Some(kib * 1024)
 }
 
-/// Parses a size such as `512M`, `2G`, `1.5GiB` or a plain byte count.
-pub fn parse_size(text: &str) -> Result<u64, String> {
-    let t = text.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (number, unit) = t.split_at(split);
-    let n: f64 = number
-        .parse()
-        .map_err(|_| format!("'{text}' is not a size; use e.g. 512M or 2G"))?;
-    let scale: u64 = match unit
-        .trim()
-        .to_ascii_lowercase()
-        .trim_end_matches("ib")
-        .trim_end_matches('b')
-    {
-        "" => 1,
-        "k" => 1 << 10,
-        "m" => 1 << 20,
-        "g" => 1 << 30,
-        "t" => 1 << 40,
-        _ => return Err(format!("'{text}' has an unknown unit; use K, M, G or T")),
-    };
-    let bytes = n * scale as f64;
-    if bytes.is_nan() || bytes < 1.0 {
-        return Err(format!("'{text}' is too small a memory limit"));
-    }
-    Ok(bytes as u64)
-}
-
 impl MemoryBudget {
     /// A budget of `limit` bytes.
     pub fn new(limit: u64) -> MemoryBudget {
@@ -181,14 +151,7 @@ mod tests {
     }
 
     #[test]
-    fn sizes_parse_with_units() {
-        assert_eq!(parse_size("512M"), Ok(512 << 20));
-        assert_eq!(parse_size("2GiB"), Ok(2 << 30));
-        assert_eq!(parse_size("1.5g"), Ok(3 << 29));
-        assert_eq!(parse_size("4096"), Ok(4096));
-        assert!(
-            parse_size("lots").is_err() && parse_size("5X").is_err() && parse_size("0").is_err()
-        );
+    fn the_default_limit_is_at_most_2_gib() {
         assert!(default_limit() <= 2 << 30);
     }
 }

@@ -1,16 +1,18 @@
 //! Reading and decoding a source image, with limits checked from the header first.
 
 use std::fs::File;
-use std::io::{BufReader, Cursor, Read};
+use std::io::{Cursor, Read};
 use std::path::Path;
 
 use image::error::{ImageError, LimitErrorKind};
 use image::metadata::Orientation;
-use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
+use image::{DynamicImage, ImageDecoder, ImageReader, Limits};
 
-use crate::engine::pool::JobError;
+use crate::engine::format::Format;
+use crate::engine::header::{oriented, swaps_sides};
+use crate::engine::job::{ErrorKind, JobError};
 use crate::engine::recipe::ResizeSpec;
-use crate::engine::report::human_bytes;
+use crate::engine::units::human_bytes;
 
 /// Limits applied to every input before and during decoding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,7 +46,7 @@ pub struct Decoded {
     /// The raw EXIF block (TIFF structure).
     pub exif: Option<Vec<u8>>,
     /// The format detected from the content.
-    pub format: ImageFormat,
+    pub format: Format,
     /// The full image's size after orientation (`image` may be a reduced decode of it).
     pub source_size: (u32, u32),
     /// Things worth telling the user.
@@ -53,59 +55,100 @@ pub struct Decoded {
     pub animation: Option<Vec<u8>>,
 }
 
-fn format_name(f: ImageFormat) -> &'static str {
-    f.extensions_str().first().copied().unwrap_or("image")
+/// Whether the file stops before its format's end marker: a JPEG without its end-of-image
+/// after the first scan, a PNG without IEND, a GIF without its trailer. Read from the structure,
+/// not from a decoder's message.
+fn ends_early(format: Format, data: &[u8]) -> bool {
+    match format {
+        Format::Jpeg => !jpeg_is_complete(data),
+        Format::Png => !data.ends_with(&[0xAE, 0x42, 0x60, 0x82]) && !png_has_iend(data),
+        Format::Gif => data.last() != Some(&0x3B),
+        _ => false,
+    }
 }
 
-fn describe(err: &ImageError, format: ImageFormat, limits: &DecodeLimits) -> String {
-    let name = format_name(format).to_ascii_uppercase();
+/// Whether a PNG has an IEND chunk (searched from the back; some writers append junk).
+fn png_has_iend(data: &[u8]) -> bool {
+    data.windows(4).rev().take(4096).any(|w| w == b"IEND")
+}
+
+/// Whether an error was caused, somewhere down its chain, by input ending early.
+fn caused_by_eof(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(err);
+    while let Some(e) = cause {
+        if let Some(io) = e.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::UnexpectedEof
+        {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
+}
+
+/// Turns a decoder error into a typed failure with a sentence people understand.
+fn describe(err: &ImageError, format: Format, data: &[u8], limits: &DecodeLimits) -> JobError {
+    let name = format.label();
+    let early = ends_early(format, data) || caused_by_eof(err);
     match err {
+        ImageError::Decoding(e) if early => {
+            JobError::failed(ErrorKind::Truncated, format!("truncated {name} data: {e}"))
+        }
         ImageError::Decoding(e) => {
-            let detail = e.to_string();
-            let lower = detail.to_ascii_lowercase();
-            if lower.contains("eof")
-                || lower.contains("end of")
-                || lower.contains("truncat")
-                || lower.contains("unexpected end")
-            {
-                format!("truncated {name} data: {detail}")
-            } else {
-                format!("corrupt {name} data: {detail}")
-            }
+            JobError::failed(ErrorKind::Corrupt, format!("corrupt {name} data: {e}"))
         }
         ImageError::Limits(l) => match l.kind() {
-            LimitErrorKind::InsufficientMemory => format!(
-                "needs more memory than the {} MiB a decode may use",
-                limits.max_alloc >> 20
+            LimitErrorKind::InsufficientMemory => JobError::failed(
+                ErrorKind::TooLarge,
+                format!(
+                    "needs more memory than the {} a decode may use",
+                    human_bytes(limits.max_alloc)
+                ),
             ),
-            _ => format!("over the decoder's limits: {l}"),
+            _ => JobError::failed(
+                ErrorKind::TooLarge,
+                format!("over the decoder's limits: {l}"),
+            ),
         },
-        ImageError::Unsupported(u) => format!("unsupported {name} variant: {u}"),
-        ImageError::IoError(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-            format!("truncated {name} data (the file ends early)")
-        }
-        other => format!("cannot decode {name}: {other}"),
+        ImageError::Unsupported(u) => JobError::failed(
+            ErrorKind::Unsupported,
+            format!("unsupported {name} variant: {u}"),
+        ),
+        ImageError::IoError(_) if early => JobError::failed(
+            ErrorKind::Truncated,
+            format!("truncated {name} data (the file ends early)"),
+        ),
+        other if early => JobError::failed(
+            ErrorKind::Truncated,
+            format!("truncated {name} data: {other}"),
+        ),
+        other => JobError::failed(ErrorKind::Corrupt, format!("cannot decode {name}: {other}")),
     }
 }
 
 /// Reads the whole source into memory, refusing files over the size limit.
 fn read_source(path: &Path, limits: &DecodeLimits) -> Result<Vec<u8>, JobError> {
-    let file = File::open(path).map_err(|e| JobError::Failed(format!("cannot open: {e}")))?;
+    let file = File::open(path)
+        .map_err(|e| JobError::failed(ErrorKind::of_io(&e), format!("cannot open: {e}")))?;
     let len = file.metadata().map(|m| m.len()).unwrap_or(0);
     if len > limits.max_file_bytes {
-        return Err(JobError::Failed(format!(
-            "the file is {}, over the {} file size limit",
-            human_bytes(len),
-            human_bytes(limits.max_file_bytes)
-        )));
+        return Err(JobError::failed(
+            ErrorKind::TooLarge,
+            format!(
+                "the file is {}, over the {} file size limit",
+                human_bytes(len),
+                human_bytes(limits.max_file_bytes)
+            ),
+        ));
     }
     let mut data = Vec::with_capacity(len as usize);
     file.take(limits.max_file_bytes + 1)
         .read_to_end(&mut data)
-        .map_err(|e| JobError::Failed(format!("cannot read: {e}")))?;
+        .map_err(|e| JobError::failed(ErrorKind::of_io(&e), format!("cannot read: {e}")))?;
     if data.is_empty() {
-        return Err(JobError::Failed(
-            "empty file (0 bytes): not an image".into(),
+        return Err(JobError::failed(
+            ErrorKind::Empty,
+            "empty file (0 bytes): not an image",
         ));
     }
     Ok(data)
@@ -141,17 +184,6 @@ pub fn jpeg_is_complete(data: &[u8]) -> bool {
     // Entropy-coded data escapes 0xFF as FF00, so FFD9 after the first scan is the real end.
     // Searched from the back: it is almost always the last two bytes.
     data[sos..].windows(2).rev().any(|w| w == [0xFF, 0xD9])
-}
-
-/// Whether an EXIF orientation turns the image a quarter (so width and height swap).
-pub fn swaps_sides(o: Orientation) -> bool {
-    matches!(
-        o,
-        Orientation::Rotate90
-            | Orientation::Rotate270
-            | Orientation::Rotate90FlipH
-            | Orientation::Rotate270FlipH
-    )
 }
 
 /// The size the resize will produce before any crop, for shrink-on-load: a JPEG whose target is
@@ -191,14 +223,10 @@ fn on_this_core<T: Send>(f: impl FnOnce() -> T + Send) -> T {
 /// 1/8, 1/4 and 1/2 at which both sides still cover the resize target (so the final filter only
 /// ever shrinks), or 8 (full size) when the target is more than half the source.
 fn dct_eighths(stored: (u32, u32), orientation: Orientation, shrink: ShrinkFor) -> u32 {
-    let oriented = if swaps_sides(orientation) {
-        (stored.1, stored.0)
-    } else {
-        stored
-    };
+    let shown = oriented(stored, orientation);
     let target = shrink
         .spec
-        .geometry(oriented.0, oriented.1, shrink.allow_upscale)
+        .geometry(shown.0, shown.1, shrink.allow_upscale)
         .scaled;
     let target = if swaps_sides(orientation) {
         (target.1, target.0)
@@ -271,56 +299,71 @@ pub fn decode(
     admit: &mut dyn FnMut(u64) -> Result<(), JobError>,
 ) -> Result<Decoded, JobError> {
     let data = read_source(path, limits)?;
-    let reader = ImageReader::new(Cursor::new(&data[..]))
-        .with_guessed_format()
-        .map_err(|e| JobError::Failed(format!("cannot read: {e}")))?;
-    let Some(format) = reader.format() else {
-        return Err(JobError::Failed(
-            "not an image: the content is not a format Conveyor reads".into(),
-        ));
+    let Some(format) = Format::sniff(&data) else {
+        // Name a format the image crate recognises but Conveyor does not read.
+        let known = ImageReader::new(Cursor::new(&data[..]))
+            .with_guessed_format()
+            .ok()
+            .and_then(|r| r.format());
+        return Err(match known {
+            Some(f) => JobError::failed(
+                ErrorKind::Unsupported,
+                format!(
+                    "{} images are not supported",
+                    f.extensions_str()
+                        .first()
+                        .copied()
+                        .unwrap_or("these")
+                        .to_ascii_uppercase()
+                ),
+            ),
+            None => JobError::failed(
+                ErrorKind::NotImage,
+                "not an image: the content is not a format Conveyor reads",
+            ),
+        });
     };
-    let supported = matches!(
-        format,
-        ImageFormat::Jpeg
-            | ImageFormat::Png
-            | ImageFormat::WebP
-            | ImageFormat::Gif
-            | ImageFormat::Bmp
-            | ImageFormat::Tiff
-            | ImageFormat::Qoi
-    );
-    if !supported {
-        return Err(JobError::Failed(format!(
-            "{} images are not supported",
-            format_name(format).to_ascii_uppercase()
-        )));
+    if !format.spec().decodes {
+        return Err(JobError::failed(
+            ErrorKind::Unsupported,
+            format!("Conveyor does not read {} images", format.label()),
+        ));
     }
-    let truncated_jpeg =
-        || JobError::Failed("truncated JPEG data: the file ends before the image does".into());
+    let reader = ImageReader::with_format(Cursor::new(&data[..]), format.spec().image);
+    let truncated_jpeg = || {
+        JobError::failed(
+            ErrorKind::Truncated,
+            "truncated JPEG data: the file ends before the image does",
+        )
+    };
     // A JPEG cut short may break inside its headers; say what really happened.
     let fail = |e: ImageError| {
-        if format == ImageFormat::Jpeg && !jpeg_is_complete(&data) {
+        if format == Format::Jpeg && !jpeg_is_complete(&data) {
             truncated_jpeg()
         } else {
-            JobError::Failed(describe(&e, format, limits))
+            describe(&e, format, &data, limits)
         }
     };
     let mut decoder = reader.into_decoder().map_err(fail)?;
     let (w, h) = decoder.dimensions();
     let pixels = u64::from(w) * u64::from(h);
     if pixels > limits.max_pixels {
-        return Err(JobError::Failed(format!(
-            "{w}x{h} is over the {}-megapixel limit",
-            limits.max_pixels / 1_000_000
-        )));
+        return Err(JobError::failed(
+            ErrorKind::TooLarge,
+            format!(
+                "{w}x{h} is over the {}-megapixel limit",
+                limits.max_pixels / 1_000_000
+            ),
+        ));
     }
     if w == 0 || h == 0 {
-        return Err(JobError::Failed(format!(
-            "{w}x{h}: the image has no pixels"
-        )));
+        return Err(JobError::failed(
+            ErrorKind::Corrupt,
+            format!("{w}x{h}: the image has no pixels"),
+        ));
     }
     // After the size check, so a lying header is reported for what it claims.
-    if format == ImageFormat::Jpeg && !jpeg_is_complete(&data) {
+    if format == Format::Jpeg && !jpeg_is_complete(&data) {
         return Err(truncated_jpeg());
     }
     let mut warnings = Vec::new();
@@ -330,7 +373,7 @@ pub fn decode(
     });
     let exif = decoder.exif_metadata().unwrap_or(None);
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
-    let shrunk = if format == ImageFormat::Jpeg {
+    let shrunk = if format == Format::Jpeg {
         let eighths = shrink.map_or(8, |s| dct_eighths((w, h), orientation, s));
         decode_jpeg_at(&data, (w, h), eighths, admit).transpose()?
     } else {
@@ -354,25 +397,9 @@ pub fn decode(
         icc,
         exif,
         format,
-        source_size: if swaps_sides(orientation) {
-            (h, w)
-        } else {
-            (w, h)
-        },
+        source_size: oriented((w, h), orientation),
         warnings,
     })
-}
-
-/// Reads only the header: the image's displayed size (after EXIF orientation), or `None`.
-pub fn probe(path: &Path) -> Option<(u32, u32)> {
-    let file = File::open(path).ok()?;
-    let reader = ImageReader::new(BufReader::new(file))
-        .with_guessed_format()
-        .ok()?;
-    let mut decoder = reader.into_decoder().ok()?;
-    let (w, h) = decoder.dimensions();
-    let swap = swaps_sides(decoder.orientation().unwrap_or(Orientation::NoTransforms));
-    Some(if swap { (h, w) } else { (w, h) })
 }
 
 #[cfg(test)]

@@ -8,36 +8,11 @@ use image::codecs::{
 };
 use image::{ColorType, DynamicImage, ImageEncoder, ImageError, RgbImage};
 
-use crate::engine::pool::JobError;
-use crate::engine::recipe::{MetadataMode, OutputFormat, Recipe, Rgb};
+use crate::engine::format::Format;
+use crate::engine::job::{ErrorKind, JobError};
+use crate::engine::recipe::{Recipe, Rgb};
 
-use super::metadata::reset_orientation;
-
-/// What travels with the pixels into the output.
-#[derive(Debug, Clone, Default)]
-pub struct Carry {
-    /// ICC profile (kept in both metadata modes: dropping it shifts colours).
-    pub icc: Option<Vec<u8>>,
-    /// EXIF block (only with metadata keep).
-    pub exif: Option<Vec<u8>>,
-}
-
-impl Carry {
-    /// Chooses what to carry for `recipe` from a source's ICC profile and EXIF block.
-    pub fn new(recipe: &Recipe, icc: Option<Vec<u8>>, exif: Option<Vec<u8>>) -> Carry {
-        let exif = match recipe.metadata {
-            MetadataMode::Strip => None,
-            MetadataMode::Keep => exif.map(|mut e| {
-                if e.starts_with(b"Exif\0\0") {
-                    e.drain(..6);
-                }
-                reset_orientation(&mut e);
-                e
-            }),
-        };
-        Carry { icc, exif }
-    }
-}
+use super::metadata::Carry;
 
 /// Composites `image` over an opaque background colour.
 pub fn flatten(image: &DynamicImage, background: Rgb) -> RgbImage {
@@ -60,16 +35,16 @@ fn is_grey(c: ColorType) -> bool {
 }
 
 /// Converts pixels to a layout `format` stores, flattening alpha where it has none.
-pub fn prepare(image: DynamicImage, format: OutputFormat, background: Rgb) -> DynamicImage {
+pub fn prepare(image: DynamicImage, format: Format, background: Rgb) -> DynamicImage {
     let c = image.color();
     match format {
-        OutputFormat::Jpeg | OutputFormat::Bmp => {
+        Format::Jpeg | Format::Bmp => {
             let flat = if c.has_alpha() {
                 DynamicImage::ImageRgb8(flatten(&image, background))
             } else {
                 image
             };
-            if format == OutputFormat::Jpeg && is_grey(c) {
+            if format == Format::Jpeg && is_grey(c) {
                 DynamicImage::ImageLuma8(flat.to_luma8())
             } else if matches!(flat.color(), ColorType::Rgb8) {
                 flat
@@ -77,32 +52,32 @@ pub fn prepare(image: DynamicImage, format: OutputFormat, background: Rgb) -> Dy
                 DynamicImage::ImageRgb8(flat.to_rgb8())
             }
         }
-        OutputFormat::Png | OutputFormat::Tiff | OutputFormat::Keep => match c {
+        Format::Png | Format::Tiff => match c {
             ColorType::L8 | ColorType::Rgb8 | ColorType::Rgba8 | ColorType::L16 => image,
             ColorType::Rgb16 | ColorType::Rgba16 => image,
-            ColorType::La8 if format == OutputFormat::Png => image,
-            ColorType::La16 if format == OutputFormat::Png => image,
+            ColorType::La8 if format == Format::Png => image,
+            ColorType::La16 if format == Format::Png => image,
             ColorType::La8 => DynamicImage::ImageRgba8(image.to_rgba8()),
             ColorType::La16 => DynamicImage::ImageRgba16(image.to_rgba16()),
             _ if c.has_alpha() => DynamicImage::ImageRgba16(image.to_rgba16()),
             _ => DynamicImage::ImageRgb16(image.to_rgb16()),
         },
-        OutputFormat::Webp | OutputFormat::Qoi => {
+        Format::Webp | Format::Qoi => {
             if c.has_alpha() {
                 DynamicImage::ImageRgba8(image.to_rgba8())
             } else {
                 DynamicImage::ImageRgb8(image.to_rgb8())
             }
         }
-        OutputFormat::Gif => DynamicImage::ImageRgba8(image.to_rgba8()),
+        Format::Gif => DynamicImage::ImageRgba8(image.to_rgba8()),
     }
 }
 
-fn encode_error(format: OutputFormat, e: &ImageError) -> JobError {
-    JobError::Failed(format!(
-        "cannot encode {}: {e}",
-        format.name().to_ascii_uppercase()
-    ))
+fn encode_error(format: Format, e: &ImageError) -> JobError {
+    JobError::failed(
+        ErrorKind::Encode,
+        format!("cannot encode {}: {e}", format.label()),
+    )
 }
 
 fn with_metadata<E: ImageEncoder>(mut encoder: E, carry: &Carry) -> E {
@@ -119,26 +94,37 @@ fn with_metadata<E: ImageEncoder>(mut encoder: E, carry: &Carry) -> E {
 /// Encodes prepared pixels (see [`prepare`]) as `format`.
 pub fn encode(
     image: &DynamicImage,
-    format: OutputFormat,
+    format: Format,
     recipe: &Recipe,
     carry: &Carry,
 ) -> Result<Vec<u8>, JobError> {
+    let (w, h) = (image.width(), image.height());
+    let max = format.spec().max_side;
+    if w > max || h > max {
+        return Err(JobError::failed(
+            ErrorKind::TooLarge,
+            format!(
+                "{w}x{h} is too large for {} (at most {max} px a side); resize it or choose another format",
+                format.label()
+            ),
+        ));
+    }
     let mut out = Cursor::new(Vec::new());
     let fail = |e: ImageError| encode_error(format, &e);
     match format {
-        OutputFormat::Jpeg => return encode_jpeg(image, recipe, carry),
-        OutputFormat::Png | OutputFormat::Keep => {
+        Format::Jpeg => return encode_jpeg(image, recipe, carry),
+        Format::Png => {
             image
                 .write_with_encoder(with_metadata(PngEncoder::new(&mut out), carry))
                 .map_err(fail)?;
         }
-        OutputFormat::Webp if recipe.lossless => {
+        Format::Webp if recipe.lossless => {
             let enc = WebPEncoder::new_lossless(&mut out);
             image
                 .write_with_encoder(with_metadata(enc, carry))
                 .map_err(fail)?;
         }
-        OutputFormat::Webp => {
+        Format::Webp => {
             let webp = encode_lossy_webp(image, recipe.quality)?;
             return Ok(super::metadata::webp_with_metadata(
                 webp,
@@ -146,17 +132,17 @@ pub fn encode(
                 carry.exif.as_deref(),
             ));
         }
-        OutputFormat::Gif => {
+        Format::Gif => {
             image
                 .write_with_encoder(GifEncoder::new(&mut out))
                 .map_err(fail)?;
         }
-        OutputFormat::Bmp => {
+        Format::Bmp => {
             image
                 .write_with_encoder(BmpEncoder::new(&mut out))
                 .map_err(fail)?;
         }
-        OutputFormat::Tiff => {
+        Format::Tiff => {
             let enc = TiffEncoder::new(&mut out);
             image
                 .write_with_encoder(with_metadata(enc, carry))
@@ -166,7 +152,7 @@ pub fn encode(
                 return Ok(super::tiff_exif::tiff_with_exif(out.into_inner(), exif));
             }
         }
-        OutputFormat::Qoi => {
+        Format::Qoi => {
             image
                 .write_with_encoder(QoiEncoder::new(&mut out))
                 .map_err(fail)?;
@@ -200,9 +186,10 @@ fn encode_jpeg(image: &DynamicImage, recipe: &Recipe, carry: &Carry) -> Result<V
     use jpeg_encoder::{ChromaSubsamplingMethod, ColorType as JpegColour, Encoder, SamplingFactor};
     let (w, h) = (image.width(), image.height());
     let too_large = || {
-        JobError::Failed(format!(
-            "{w}x{h} is too large for JPEG (at most 65535 px a side); resize it or choose another format"
-        ))
+        JobError::failed(
+            ErrorKind::TooLarge,
+            format!("{w}x{h} is too large for JPEG (at most 65535 px a side)"),
+        )
     };
     let width = u16::try_from(w).map_err(|_| too_large())?;
     let height = u16::try_from(h).map_err(|_| too_large())?;
@@ -233,20 +220,12 @@ fn encode_jpeg(image: &DynamicImage, recipe: &Recipe, carry: &Carry) -> Result<V
     }
     encoder
         .encode(data, width, height, colour)
-        .map_err(|e| JobError::Failed(format!("cannot encode JPEG: {e}")))?;
+        .map_err(|e| JobError::failed(ErrorKind::Encode, format!("cannot encode JPEG: {e}")))?;
     Ok(out)
 }
 
 /// Lossy WebP through libwebp.
 fn encode_lossy_webp(image: &DynamicImage, quality: u8) -> Result<Vec<u8>, JobError> {
-    const MAX_SIDE: u32 = 16383;
-    if image.width() > MAX_SIDE || image.height() > MAX_SIDE {
-        return Err(JobError::Failed(format!(
-            "{}x{} is too large for WebP (at most {MAX_SIDE} px a side); resize it or choose another format",
-            image.width(),
-            image.height()
-        )));
-    }
     let q = f32::from(quality.clamp(1, 100));
     match image {
         DynamicImage::ImageRgba8(px) => {
@@ -274,5 +253,5 @@ fn encode_webp_pixels(
     encoder
         .encode_simple(false, q)
         .map(|m| m.to_vec())
-        .map_err(|e| JobError::Failed(format!("cannot encode WebP: {e:?}")))
+        .map_err(|e| JobError::failed(ErrorKind::Encode, format!("cannot encode WebP: {e:?}")))
 }

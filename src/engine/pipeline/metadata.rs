@@ -1,6 +1,34 @@
 //! Metadata carried from source to output.
 
+use crate::engine::recipe::{MetadataMode, Recipe};
+
 use super::tiff_exif::TiffReader;
+
+/// What travels with the pixels into the output.
+#[derive(Debug, Clone, Default)]
+pub struct Carry {
+    /// ICC profile (kept in both metadata modes: dropping it shifts colours).
+    pub icc: Option<Vec<u8>>,
+    /// EXIF block (only with metadata keep).
+    pub exif: Option<Vec<u8>>,
+}
+
+impl Carry {
+    /// Chooses what to carry for `recipe` from a source's ICC profile and EXIF block.
+    pub fn new(recipe: &Recipe, icc: Option<Vec<u8>>, exif: Option<Vec<u8>>) -> Carry {
+        let exif = match recipe.metadata {
+            MetadataMode::Strip => None,
+            MetadataMode::Keep => exif.map(|mut e| {
+                if e.starts_with(b"Exif\0\0") {
+                    e.drain(..6);
+                }
+                reset_orientation(&mut e);
+                e
+            }),
+        };
+        Carry { icc, exif }
+    }
+}
 
 /// Sets the EXIF orientation tag (0x0112) in IFD0 to 1 ("as stored"), since the pixels have
 /// already been turned. Accepts a block with or without the `Exif\0\0` prefix. Leaves a block

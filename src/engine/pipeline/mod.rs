@@ -12,11 +12,8 @@ pub mod tiff_exif;
 pub mod turbo;
 pub mod write;
 
-use crate::engine::event::{Converted, Stage};
-use crate::engine::pool::{Flow, JobError, Processor};
-use crate::engine::recipe::{Geometry, OnExist, OutputFormat, Recipe};
-use crate::engine::scan::Job;
-use image::ImageFormat;
+use crate::engine::job::{Converted, Flow, Job, JobError, Processor, Stage};
+use crate::engine::recipe::{Geometry, OnExist, Recipe};
 
 pub use budget::MemoryBudget;
 pub use decode::DecodeLimits;
@@ -43,8 +40,8 @@ impl Pipeline {
     }
 }
 
-fn step(progress: &mut dyn FnMut(Stage, f32) -> Flow, stage: Stage) -> Result<(), JobError> {
-    match progress(stage, 0.0) {
+fn step(progress: &mut dyn FnMut(Stage) -> Flow, stage: Stage) -> Result<(), JobError> {
+    match progress(stage) {
         Flow::Continue => Ok(()),
         Flow::Cancel => Err(JobError::Cancelled),
     }
@@ -56,7 +53,7 @@ impl Pipeline {
         &self,
         job: &Job,
         bytes: &[u8],
-        progress: &mut dyn FnMut(Stage, f32) -> Flow,
+        progress: &mut dyn FnMut(Stage) -> Flow,
     ) -> Result<(), JobError> {
         step(progress, Stage::Write)?;
         let staged = write::stage(&job.output, bytes)?;
@@ -65,13 +62,13 @@ impl Pipeline {
         staged.commit(&job.output, self.recipe.on_exist == OnExist::Overwrite)
     }
 
-    /// Animated GIF → GIF: every frame resized, timing kept.
+    /// An animation into its own format (GIF → GIF): every frame resized, timing kept.
     fn animated_gif(
         &self,
         job: &Job,
         data: &[u8],
         canvas: (u32, u32),
-        progress: &mut dyn FnMut(Stage, f32) -> Flow,
+        progress: &mut dyn FnMut(Stage) -> Flow,
         mut warnings: Vec<String>,
     ) -> Result<Converted, JobError> {
         let recipe = &self.recipe;
@@ -103,7 +100,7 @@ impl Processor for Pipeline {
     fn process(
         &self,
         job: &Job,
-        progress: &mut dyn FnMut(Stage, f32) -> Flow,
+        progress: &mut dyn FnMut(Stage) -> Flow,
     ) -> Result<Converted, JobError> {
         let recipe = &self.recipe;
         step(progress, Stage::Decode)?;
@@ -116,26 +113,20 @@ impl Processor for Pipeline {
         let decoded = decode::decode(&job.input, &self.limits, shrink, &mut |bytes| {
             // A second estimate (a fallback decoder) replaces the first rather than adding to it.
             charge = None;
-            charge = self.budget.acquire(bytes, &mut || {
-                progress(Stage::Decode, 0.0) == Flow::Continue
-            });
+            charge = self
+                .budget
+                .acquire(bytes, &mut || progress(Stage::Decode) == Flow::Continue);
             charge.as_ref().map(drop).ok_or(JobError::Cancelled)
         })?;
         let mut warnings = decoded.warnings;
         if let Some(data) = &decoded.animation {
-            if job.format == OutputFormat::Gif && decoded.format == ImageFormat::Gif {
+            if job.format == decoded.format && job.format.spec().animated_out {
                 return self.animated_gif(job, data, decoded.source_size, progress, warnings);
             }
             warnings.push(format!(
-                "animated {}: only the first frame was converted ({} is a still format)",
-                decoded
-                    .format
-                    .extensions_str()
-                    .first()
-                    .copied()
-                    .unwrap_or("image")
-                    .to_ascii_uppercase(),
-                job.format.name().to_ascii_uppercase()
+                "animated {}: only the first frame was converted ({} is written as a still)",
+                decoded.format.label(),
+                job.format.label()
             ));
         }
 
@@ -153,7 +144,7 @@ impl Processor for Pipeline {
         step(progress, Stage::Encode)?;
         let (width, height) = (image.width(), image.height());
         let image = encode::prepare(image, job.format, recipe.background);
-        let carry = encode::Carry::new(recipe, decoded.icc, decoded.exif);
+        let carry = metadata::Carry::new(recipe, decoded.icc, decoded.exif);
         let bytes = encode::encode(&image, job.format, recipe, &carry)?;
         drop(image);
 

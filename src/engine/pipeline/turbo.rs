@@ -7,10 +7,10 @@ use std::cell::RefCell;
 use image::DynamicImage;
 use turbojpeg::{Colorspace, Compressor, Decompressor, Image, PixelFormat, ScalingFactor, Subsamp};
 
-use crate::engine::pool::JobError;
+use crate::engine::job::{ErrorKind, JobError};
 use crate::engine::recipe::Chroma;
 
-use super::encode::Carry;
+use super::metadata::Carry;
 
 thread_local! {
     static DECOMPRESSOR: RefCell<Option<Decompressor>> = RefCell::new(Decompressor::new().ok());
@@ -82,12 +82,14 @@ pub fn encode_jpeg(
     chroma: Chroma,
     carry: &Carry,
 ) -> Result<Vec<u8>, JobError> {
-    let fail = |e: turbojpeg::Error| JobError::Failed(format!("cannot encode JPEG: {e}"));
+    let fail = |e: turbojpeg::Error| {
+        JobError::failed(ErrorKind::Encode, format!("cannot encode JPEG: {e}"))
+    };
     let jpeg = COMPRESSOR.with(|cell| {
         let mut handle = cell.borrow_mut();
         let compressor = handle
             .as_mut()
-            .ok_or_else(|| JobError::Failed("cannot start the JPEG encoder".into()))?;
+            .ok_or_else(|| JobError::failed(ErrorKind::Encode, "cannot start the JPEG encoder"))?;
         compressor
             .set_quality(i32::from(quality.clamp(1, 100)))
             .map_err(fail)?;

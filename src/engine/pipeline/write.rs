@@ -1,10 +1,10 @@
 //! Atomic writes: a temporary file in the destination folder, renamed into place when whole.
 
 use std::fs;
-use std::io::{ErrorKind, Write};
+use std::io::{ErrorKind as IoKind, Write};
 use std::path::Path;
 
-use crate::engine::pool::JobError;
+use crate::engine::job::{ErrorKind, JobError};
 
 /// Prefix of Conveyor's temporary files; they end in [`TEMP_SUFFIX`].
 pub const TEMP_PREFIX: &str = ".conveyor-";
@@ -13,12 +13,10 @@ pub const TEMP_SUFFIX: &str = ".tmp";
 
 fn io_reason(e: &std::io::Error) -> String {
     match e.kind() {
-        ErrorKind::StorageFull => "the disk is full".to_owned(),
-        ErrorKind::ReadOnlyFilesystem => {
-            "the output folder is on a read-only file system".to_owned()
-        }
-        ErrorKind::PermissionDenied => "permission denied in the output folder".to_owned(),
-        ErrorKind::NotFound => "the output folder disappeared".to_owned(),
+        IoKind::StorageFull => "the disk is full".to_owned(),
+        IoKind::ReadOnlyFilesystem => "the output folder is on a read-only file system".to_owned(),
+        IoKind::PermissionDenied => "permission denied in the output folder".to_owned(),
+        IoKind::NotFound => "the output folder disappeared".to_owned(),
         _ => e.to_string(),
     }
 }
@@ -32,7 +30,10 @@ pub struct Staged {
 /// Writes `bytes` to a temporary file in `output`'s folder (creating folders as needed).
 pub fn stage(output: &Path, bytes: &[u8]) -> Result<Staged, JobError> {
     let fail = |what: &str, e: &std::io::Error| {
-        JobError::Failed(format!("cannot {what}: {}", io_reason(e)))
+        JobError::failed(
+            ErrorKind::of_io(e),
+            format!("cannot {what}: {}", io_reason(e)),
+        )
     };
     let dir = output
         .parent()
@@ -60,16 +61,16 @@ impl Staged {
             self.file.persist_noclobber(output).map(drop)
         };
         result.map_err(|e| {
-            if e.error.kind() == ErrorKind::AlreadyExists {
-                JobError::Failed(
-                    "another file appeared at the output path while converting; left it alone"
-                        .into(),
+            if e.error.kind() == IoKind::AlreadyExists {
+                JobError::failed(
+                    ErrorKind::Conflict,
+                    "another file appeared at the output path while converting; left it alone",
                 )
             } else {
-                JobError::Failed(format!(
-                    "cannot move the output into place: {}",
-                    io_reason(&e.error)
-                ))
+                JobError::failed(
+                    ErrorKind::of_io(&e.error),
+                    format!("cannot move the output into place: {}", io_reason(&e.error)),
+                )
             }
         })
     }

@@ -2,8 +2,8 @@
 
 use eframe::egui;
 
+use crate::engine::units::human_bytes;
 use crate::gui::app::{ConveyorApp, DialogPurpose};
-use crate::gui::view::human_bytes;
 
 /// Title, the chosen input and what it holds, and the input buttons.
 pub(crate) fn top_bar(app: &mut ConveyorApp, ui: &mut egui::Ui) {

@@ -2,8 +2,9 @@
 
 use eframe::egui;
 
+use crate::engine::format::{Control, Format};
+use crate::engine::name::NameTemplate;
 use crate::engine::recipe::{Chroma, Filter, MetadataMode, OnExist, OutputFormat, Recipe};
-use crate::engine::scan::render_name;
 use crate::gui::app::{ConveyorApp, DialogPurpose};
 use crate::gui::settings::ResizeMode;
 
@@ -38,7 +39,7 @@ fn combo<T: Copy + PartialEq>(
 fn format_label(f: OutputFormat) -> String {
     match f {
         OutputFormat::Keep => "Keep each format".into(),
-        other => other.name().to_ascii_uppercase(),
+        OutputFormat::To(format) => format.label().to_owned(),
     }
 }
 
@@ -112,18 +113,20 @@ fn form(app: &mut ConveyorApp, ui: &mut egui::Ui) {
         ui,
         "Output format",
         &mut s.recipe.format,
-        OutputFormat::ALL,
+        &OutputFormat::choices(),
         format_label,
     );
     let format = s.recipe.format;
-    if format == OutputFormat::Webp || format == OutputFormat::Keep {
+    if format.takes(Control::Lossless) {
         ui.checkbox(&mut s.recipe.lossless, "Lossless WebP");
     }
-    let lossy = format.uses_quality() && !(format == OutputFormat::Webp && s.recipe.lossless);
+    // Keep: quality still matters for the lossy inputs even when lossless WebP is ticked.
+    let lossy = format.takes(Control::Quality)
+        && !(format != OutputFormat::Keep && format.takes(Control::Lossless) && s.recipe.lossless);
     if lossy {
         ui.add(egui::Slider::new(&mut s.recipe.quality, 1..=100).text("Quality"));
     }
-    if format == OutputFormat::Jpeg || format == OutputFormat::Keep {
+    if format.takes(Control::Chroma) {
         combo(ui, "JPEG colour", &mut s.recipe.chroma, Chroma::ALL, |c| {
             match c {
                 Chroma::S420 => "4:2:0 (smaller files)",
@@ -132,7 +135,7 @@ fn form(app: &mut ConveyorApp, ui: &mut egui::Ui) {
             .to_owned()
         });
     }
-    if !format.has_alpha() || format == OutputFormat::Keep {
+    if format.may_flatten() {
         ui.horizontal(|ui| {
             let l = ui.label("Background");
             ui.color_edit_button_srgb(&mut s.recipe.background.0)
@@ -151,9 +154,21 @@ fn form(app: &mut ConveyorApp, ui: &mut egui::Ui) {
     ui.add_space(8.0);
     ui.strong("Output");
     let l = ui.label("Name template");
-    ui.text_edit_singleline(&mut s.recipe.name_template)
+    let edited = ui
+        .text_edit_singleline(&mut app.name_text)
         .labelled_by(l.id)
-        .on_hover_text("Tokens: {stem} {ext} {w} {h} {n}");
+        .on_hover_text("Tokens: {stem} {ext} {w} {h} {n}")
+        .changed();
+    if edited {
+        match NameTemplate::parse(&app.name_text) {
+            Ok(t) => {
+                app.settings.recipe.name_template = t;
+                app.name_error = None;
+            }
+            Err(e) => app.name_error = Some(e.to_string()),
+        }
+    }
+    let s = &mut app.settings;
     let example = example_name(
         &s.current_recipe(),
         app.input
@@ -162,9 +177,9 @@ fn form(app: &mut ConveyorApp, ui: &mut egui::Ui) {
             .and_then(|r| r.as_ref().ok())
             .and_then(|s| s.first_stem.clone()),
     );
-    match example {
-        Ok(name) => ui.label(egui::RichText::new(format!("e.g. {name}")).weak()),
-        Err(e) => ui.colored_label(ui.visuals().error_fg_color, e),
+    match &app.name_error {
+        None => ui.label(egui::RichText::new(format!("e.g. {example}")).weak()),
+        Some(e) => ui.colored_label(ui.visuals().error_fg_color, e),
     };
     let s = &mut app.settings;
     combo(
@@ -200,23 +215,19 @@ fn form(app: &mut ConveyorApp, ui: &mut egui::Ui) {
     presets(app, ui);
 }
 
-fn example_name(recipe: &Recipe, stem: Option<std::ffi::OsString>) -> Result<String, String> {
-    Recipe::validate_template(&recipe.name_template).map_err(|e| e.to_string())?;
+fn example_name(recipe: &Recipe, stem: Option<std::ffi::OsString>) -> String {
     let stem = stem.unwrap_or_else(|| "IMG_0042".into());
-    let format = recipe.format.resolve("jpg");
+    // The example input: a camera's JPEG.
+    let input_ext = Format::Jpeg.extension();
+    let format = recipe.format.resolve(input_ext);
     let size = recipe.resize.map_or((4000, 3000), |r| {
         r.geometry(4000, 3000, recipe.allow_upscale).output
     });
-    let mut name = render_name(
-        &recipe.name_template,
-        &stem,
-        std::ffi::OsStr::new("jpg"),
-        size,
-        1,
-    );
+    let ext = std::ffi::OsStr::new(input_ext);
+    let mut name = recipe.name_template.render(&stem, ext, size, 1);
     name.push(".");
-    name.push(format.extension().unwrap_or("png"));
-    Ok(name.to_string_lossy().into_owned())
+    name.push(format.extension());
+    name.to_string_lossy().into_owned()
 }
 
 fn presets(app: &mut ConveyorApp, ui: &mut egui::Ui) {
@@ -236,6 +247,8 @@ fn presets(app: &mut ConveyorApp, ui: &mut egui::Ui) {
                     {
                         app.chosen_preset = Some(name.clone());
                         app.settings.load_preset(name);
+                        app.name_text = app.settings.recipe.name_template.to_string();
+                        app.name_error = None;
                     }
                 }
             });

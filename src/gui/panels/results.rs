@@ -5,8 +5,10 @@ use std::path::Path;
 
 use eframe::egui;
 
+use crate::engine::job::Status;
+use crate::engine::units::human_bytes;
 use crate::gui::app::{ConveyorApp, DialogPurpose, Preview};
-use crate::gui::view::{ResultFilter, Status, human_bytes};
+use crate::gui::view::ResultFilter;
 
 fn open_folder(path: &Path) {
     let program = if cfg!(target_os = "macos") {
@@ -88,7 +90,9 @@ pub(crate) fn results_section(app: &mut ConveyorApp, ui: &mut egui::Ui) {
                             Status::Ok => ("✔", ui.visuals().selection.bg_fill),
                             Status::Skipped => ("⏩", ui.visuals().weak_text_color()),
                             Status::Failed => ("✖", ui.visuals().error_fg_color),
-                            Status::Cancelled => ("⏹", ui.visuals().weak_text_color()),
+                            Status::Cancelled | Status::Planned => {
+                                ("⏹", ui.visuals().weak_text_color())
+                            }
                         };
                         let selected = selected_job == Some(row.job);
                         ui.horizontal(|ui| {

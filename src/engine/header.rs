@@ -1,0 +1,52 @@
+//! The cheap header probe: an image's size and format from the first bytes of its file, without
+//! decoding pixels. Used by the plan (names with `{w}`/`{h}`) and the pipeline alike.
+
+use std::fs::File;
+use std::io::BufReader;
+use std::path::Path;
+
+use image::metadata::Orientation;
+use image::{ImageDecoder, ImageReader};
+
+use super::format::Format;
+
+/// What a header says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header {
+    /// The format, by content.
+    pub format: Format,
+    /// Width × height as displayed (after EXIF orientation).
+    pub size: (u32, u32),
+}
+
+/// Whether an EXIF orientation turns the image a quarter (so width and height swap).
+pub fn swaps_sides(o: Orientation) -> bool {
+    matches!(
+        o,
+        Orientation::Rotate90
+            | Orientation::Rotate270
+            | Orientation::Rotate90FlipH
+            | Orientation::Rotate270FlipH
+    )
+}
+
+/// `size` as displayed after orientation `o`.
+pub fn oriented((w, h): (u32, u32), o: Orientation) -> (u32, u32) {
+    if swaps_sides(o) { (h, w) } else { (w, h) }
+}
+
+/// Reads only the header of the file at `path`; `None` if it is not an image Conveyor reads.
+pub fn probe(path: &Path) -> Option<Header> {
+    let file = File::open(path).ok()?;
+    let reader = ImageReader::new(BufReader::new(file))
+        .with_guessed_format()
+        .ok()?;
+    let format = Format::from_image(reader.format()?)?;
+    let mut decoder = reader.into_decoder().ok()?;
+    let stored = decoder.dimensions();
+    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    Some(Header {
+        format,
+        size: oriented(stored, orientation),
+    })
+}

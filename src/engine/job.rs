@@ -1,0 +1,282 @@
+//! One unit of work and how it ends: [`Job`] and its [`Action`], the pipeline [`Stage`]s it
+//! passes, its [`Outcome`] and report [`Status`], the typed [`JobError`] with its
+//! [`ErrorKind`], the [`Flow`] a running job hears back, and the [`Processor`] that runs one.
+//! Every layer (plan, pool, pipeline, report, front ends) shares these types.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use super::format::Format;
+
+/// A job's index in the plan.
+pub type JobId = usize;
+
+/// What the pool does with a job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Convert it.
+    Convert,
+    /// Report it as skipped with this reason; never touch it.
+    Skip(String),
+}
+
+/// One input and everything decided about it before any work starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    /// The source file (never opened for writing).
+    pub input: PathBuf,
+    /// Where the result goes.
+    pub output: PathBuf,
+    /// The concrete output format.
+    pub format: Format,
+    /// Source size in bytes.
+    pub input_bytes: u64,
+    /// Convert or skip.
+    pub action: Action,
+    /// Anything the report should say about how the output was named.
+    pub note: Option<String>,
+}
+
+/// A step of the pipeline; each job passes through them in this order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stage {
+    /// Reading and decoding the source.
+    Decode,
+    /// Orienting and resizing.
+    Resize,
+    /// Encoding the output format.
+    Encode,
+    /// Writing the temporary file and renaming it into place.
+    Write,
+}
+
+impl Stage {
+    /// All stages in pipeline order.
+    pub const ALL: [Stage; 4] = [Stage::Decode, Stage::Resize, Stage::Encode, Stage::Write];
+
+    /// The stage's position in the pipeline, 0-based.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// Fraction of the whole job done when this stage starts.
+    pub fn overall(self) -> f32 {
+        self.index() as f32 / Stage::ALL.len() as f32
+    }
+
+    /// Lower-case name for display.
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Decode => "decode",
+            Stage::Resize => "resize",
+            Stage::Encode => "encode",
+            Stage::Write => "write",
+        }
+    }
+}
+
+impl fmt::Display for Stage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A successful conversion.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Converted {
+    /// Bytes written.
+    pub output_bytes: u64,
+    /// Output width in pixels.
+    pub width: u32,
+    /// Output height in pixels.
+    pub height: u32,
+    /// Things a user should know that did not stop the conversion.
+    pub warnings: Vec<String>,
+}
+
+/// What kind of failure a file met, for scripts that group failures (the report's
+/// `error_kind`). The sentence for people is kept beside it in [`Failure`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The file is empty.
+    Empty,
+    /// The content is not an image format Conveyor knows.
+    NotImage,
+    /// The file ends before the image does.
+    Truncated,
+    /// The image data is damaged.
+    Corrupt,
+    /// A format or variant Conveyor does not read or write.
+    Unsupported,
+    /// Over a size, pixel or memory limit.
+    TooLarge,
+    /// The disk is full.
+    DiskFull,
+    /// Permission denied or a read-only file system.
+    Permission,
+    /// Another input/output error.
+    Io,
+    /// The encoder refused the image.
+    Encode,
+    /// Another file appeared at the output path while converting.
+    Conflict,
+    /// A bug: the job panicked or the pool broke a promise.
+    Panic,
+}
+
+impl ErrorKind {
+    /// The name used in reports (`too_large`).
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorKind::Empty => "empty",
+            ErrorKind::NotImage => "not_image",
+            ErrorKind::Truncated => "truncated",
+            ErrorKind::Corrupt => "corrupt",
+            ErrorKind::Unsupported => "unsupported",
+            ErrorKind::TooLarge => "too_large",
+            ErrorKind::DiskFull => "disk_full",
+            ErrorKind::Permission => "permission",
+            ErrorKind::Io => "io",
+            ErrorKind::Encode => "encode",
+            ErrorKind::Conflict => "conflict",
+            ErrorKind::Panic => "panic",
+        }
+    }
+
+    /// The kind an I/O error belongs to.
+    pub fn of_io(e: &std::io::Error) -> ErrorKind {
+        use std::io::ErrorKind as Io;
+        match e.kind() {
+            Io::StorageFull | Io::QuotaExceeded | Io::FileTooLarge => ErrorKind::DiskFull,
+            Io::PermissionDenied | Io::ReadOnlyFilesystem => ErrorKind::Permission,
+            Io::UnexpectedEof => ErrorKind::Truncated,
+            _ => ErrorKind::Io,
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Why a file could not be converted: a kind for scripts and a sentence for people.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// What kind of failure.
+    pub kind: ErrorKind,
+    /// The sentence shown to people.
+    pub reason: String,
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.reason)
+    }
+}
+
+/// Why a job did not produce an output.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JobError {
+    /// The file could not be converted.
+    #[error("{0}")]
+    Failed(Failure),
+    /// The job stopped because the batch was cancelled.
+    #[error("cancelled")]
+    Cancelled,
+}
+
+impl JobError {
+    /// A failure of `kind` with the sentence `reason`.
+    pub fn failed(kind: ErrorKind, reason: impl Into<String>) -> JobError {
+        JobError::Failed(Failure {
+            kind,
+            reason: reason.into(),
+        })
+    }
+}
+
+/// The report status of a file. Every input ends as exactly one of these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Converted.
+    Ok,
+    /// Not converted on purpose.
+    Skipped,
+    /// Could not be converted.
+    Failed,
+    /// Abandoned because the batch was cancelled.
+    Cancelled,
+    /// Would be converted (dry run).
+    Planned,
+}
+
+impl Status {
+    /// Lower-case name, as in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Skipped => "skipped",
+            Status::Failed => "failed",
+            Status::Cancelled => "cancelled",
+            Status::Planned => "planned",
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// How one job ended. Every job ends exactly once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Converted and written.
+    Ok(Converted),
+    /// Not converted on purpose (the output exists, not a regular file, …).
+    Skipped(String),
+    /// Could not be converted.
+    Failed(Failure),
+    /// Abandoned because the batch was cancelled.
+    Cancelled,
+}
+
+impl Outcome {
+    /// The report status.
+    pub fn status(&self) -> Status {
+        match self {
+            Outcome::Ok(_) => Status::Ok,
+            Outcome::Skipped(_) => Status::Skipped,
+            Outcome::Failed(_) => Status::Failed,
+            Outcome::Cancelled => Status::Cancelled,
+        }
+    }
+}
+
+/// What a running job hears back from its progress report: go on, or stop at this boundary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// Keep going.
+    Continue,
+    /// The batch was cancelled: abandon the job now.
+    Cancel,
+}
+
+/// The work done for one job, with no threads or channels of its own.
+pub trait Processor: Send + Sync + 'static {
+    /// Runs one job. `progress` is called as each stage starts (and at other points where the
+    /// job may stop) and returns whether to go on.
+    fn process(
+        &self,
+        job: &Job,
+        progress: &mut dyn FnMut(Stage) -> Flow,
+    ) -> Result<Converted, JobError>;
+}

@@ -1,0 +1,168 @@
+//! The naming template (`{stem}-{w}x{h}`): parsed once, which both validates it and renders it.
+
+use std::ffi::{OsStr, OsString};
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// The tokens a naming template may use.
+pub const NAME_TOKENS: &[&str] = &["{stem}", "{ext}", "{w}", "{h}", "{n}"];
+
+/// Why a template was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct TemplateError(pub String);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Part {
+    Text(String),
+    Stem,
+    Ext,
+    Width,
+    Height,
+    Number,
+}
+
+/// An output file name before its extension, with tokens `{stem} {ext} {w} {h} {n}`. Always
+/// valid: non-empty, known tokens only, no path separators.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
+pub struct NameTemplate {
+    text: String,
+    parts: Vec<Part>,
+}
+
+impl NameTemplate {
+    /// Parses and checks `text`.
+    pub fn parse(text: &str) -> Result<NameTemplate, TemplateError> {
+        if text.trim().is_empty() {
+            return Err(TemplateError("the naming template is empty".into()));
+        }
+        if text.contains('/') || text.contains('\\') {
+            return Err(TemplateError(
+                "the naming template may not contain '/' or '\\'".into(),
+            ));
+        }
+        let mut parts = Vec::new();
+        let mut rest = text;
+        while let Some(open) = rest.find('{') {
+            if open > 0 {
+                parts.push(Part::Text(rest[..open].to_owned()));
+            }
+            let tail = &rest[open..];
+            let close = tail
+                .find('}')
+                .ok_or_else(|| TemplateError(format!("unclosed '{{' in template '{text}'")))?;
+            parts.push(match &tail[..=close] {
+                "{stem}" => Part::Stem,
+                "{ext}" => Part::Ext,
+                "{w}" => Part::Width,
+                "{h}" => Part::Height,
+                "{n}" => Part::Number,
+                token => {
+                    return Err(TemplateError(format!(
+                        "unknown token {token} in template; use {}",
+                        NAME_TOKENS.join(" ")
+                    )));
+                }
+            });
+            rest = &tail[close + 1..];
+        }
+        if !rest.is_empty() {
+            parts.push(Part::Text(rest.to_owned()));
+        }
+        Ok(NameTemplate {
+            text: text.to_owned(),
+            parts,
+        })
+    }
+
+    /// The template as written.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// Whether rendering needs each image's output size (read from its header).
+    pub fn needs_size(&self) -> bool {
+        self.parts
+            .iter()
+            .any(|p| matches!(p, Part::Width | Part::Height))
+    }
+
+    /// The name for one input: its `stem` and `ext`, its output `size` and its 1-based
+    /// position `n` in the batch.
+    pub fn render(&self, stem: &OsStr, ext: &OsStr, size: (u32, u32), n: usize) -> OsString {
+        let mut out = OsString::new();
+        for part in &self.parts {
+            match part {
+                Part::Text(t) => out.push(t),
+                Part::Stem => out.push(stem),
+                Part::Ext => out.push(ext),
+                Part::Width => out.push(size.0.to_string()),
+                Part::Height => out.push(size.1.to_string()),
+                Part::Number => out.push(n.to_string()),
+            }
+        }
+        out
+    }
+}
+
+impl Default for NameTemplate {
+    fn default() -> Self {
+        NameTemplate {
+            text: "{stem}".into(),
+            parts: vec![Part::Stem],
+        }
+    }
+}
+
+impl FromStr for NameTemplate {
+    type Err = TemplateError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        NameTemplate::parse(s)
+    }
+}
+
+impl fmt::Display for NameTemplate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl From<NameTemplate> for String {
+    fn from(t: NameTemplate) -> String {
+        t.text
+    }
+}
+
+impl TryFrom<String> for NameTemplate {
+    type Error = TemplateError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        NameTemplate::parse(&s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_once_then_renders() {
+        let t = NameTemplate::parse("{n}-{stem}.{ext}-{w}x{h}").expect("valid");
+        assert!(t.needs_size());
+        let name = t.render(OsStr::new("pic"), OsStr::new("png"), (30, 20), 7);
+        assert_eq!(name, "7-pic.png-30x20");
+        assert!(!NameTemplate::default().needs_size());
+        assert_eq!(t.to_string(), "{n}-{stem}.{ext}-{w}x{h}");
+    }
+
+    #[test]
+    fn refuses_bad_templates() {
+        assert!("{nope}".parse::<NameTemplate>().is_err());
+        assert!("a/{stem}".parse::<NameTemplate>().is_err());
+        assert!("{stem".parse::<NameTemplate>().is_err());
+        assert!(" ".parse::<NameTemplate>().is_err());
+        assert!("{stem}-small".parse::<NameTemplate>().is_ok());
+    }
+}
