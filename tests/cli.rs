@@ -101,12 +101,13 @@ fn converts_a_mixed_nested_folder_and_reports_bad_files() {
         if rel.starts_with("bad/") {
             assert_eq!(f["status"], "failed", "{rel}");
             let reason = f["error"].as_str().expect("a reason");
-            let want = match rel {
-                "bad/empty.jpg" => "empty file",
-                "bad/text.jpg" => "not an image",
-                _ => "truncated JPEG",
+            let (want, kind) = match rel {
+                "bad/empty.jpg" => ("empty file", "empty"),
+                "bad/text.jpg" => ("not an image", "not_image"),
+                _ => ("truncated JPEG", "truncated"),
             };
             assert!(reason.contains(want), "{rel}: {reason}");
+            assert_eq!(f["error_kind"], kind, "{rel}");
             continue;
         }
         assert_eq!(f["status"], "ok", "{rel}: {f}");
@@ -304,6 +305,7 @@ fn a_tiny_memory_limit_serialises_big_images_without_deadlock() {
         reason.contains("over the 1.0 KiB file size limit"),
         "{reason}"
     );
+    assert_eq!(report["files"][0]["error_kind"], "too_large");
     let bad = conveyor(&["run", s(&dir), "--out", s(&out), "--memory-limit", "lots"]);
     assert_eq!(bad.status.code(), Some(2));
 }

@@ -1,5 +1,6 @@
-//! Write faults: an output folder on a small tmpfs that fills mid-batch. Needs root and a mount
-//! namespace (`unshare`); elsewhere it prints why it skips, except under CI=true where it must run.
+//! Write faults: an output folder on a small tmpfs that fills mid-batch, a read-only output disk,
+//! and the typed error kind of every failure. Needs root and a mount namespace (`unshare`), so the
+//! tests are `#[ignore]`d; `.ci/run` runs them with `--include-ignored`.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // A failed set-up step should stop the test loudly.
 
 mod common;
@@ -9,7 +10,8 @@ use std::process::Command;
 
 use image::{DynamicImage, ImageBuffer, Rgb};
 
-fn can_mount_or_skip(test: &str) -> bool {
+/// Fails at once, saying why, without root and unshare(1).
+fn require_mounts() {
     let root = Command::new("id")
         .arg("-u")
         .output()
@@ -18,12 +20,10 @@ fn can_mount_or_skip(test: &str) -> bool {
         .arg("--help")
         .output()
         .is_ok_and(|o| o.status.success());
-    if root && unshare {
-        return true;
-    }
-    let why = format!("{test}: skipped, needs root and unshare(1) for a private tmpfs mount");
-    common::skip_outside_ci(&why);
-    false
+    assert!(
+        root && unshare,
+        "needs root and unshare(1) for a private tmpfs mount"
+    );
 }
 
 /// Incompressible pixels, so each PNG output is about as large as its raw data.
@@ -66,10 +66,9 @@ fn in_private_mount(script: &str, mnt: &Path, rest: &[&Path]) -> (Option<i32>, S
 }
 
 #[test]
+#[ignore = "needs root and unshare(1) for a private tmpfs mount"]
 fn a_disk_that_fills_mid_batch_leaves_only_whole_outputs_and_says_why() {
-    if !can_mount_or_skip("a_disk_that_fills_mid_batch_leaves_only_whole_outputs_and_says_why") {
-        return;
-    }
+    require_mounts();
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("in");
     for i in 0..24 {
@@ -119,14 +118,14 @@ exit $code"#;
     for f in failed {
         let reason = f["error"].as_str().unwrap();
         assert!(reason.contains("the disk is full"), "{reason}");
+        assert_eq!(f["error_kind"], "disk_full");
     }
 }
 
 #[test]
+#[ignore = "needs root and unshare(1) for a private tmpfs mount"]
 fn a_read_only_output_disk_fails_every_file_with_the_reason() {
-    if !can_mount_or_skip("a_read_only_output_disk_fails_every_file_with_the_reason") {
-        return;
-    }
+    require_mounts();
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("in");
     for i in 0..5 {
@@ -148,5 +147,70 @@ fn a_read_only_output_disk_fails_every_file_with_the_reason() {
     for f in r["files"].as_array().unwrap() {
         let reason = f["error"].as_str().unwrap();
         assert!(reason.contains("read-only file system"), "{reason}");
+        assert_eq!(f["error_kind"], "permission");
+    }
+}
+
+/// Every failure carries a kind beside its sentence, so scripts can group failures: an empty
+/// file, a text file named .jpg, a truncated JPEG and an image over the pixel limit fail as
+/// they are read; a good image fails as it is written, to a read-only folder or a full disk.
+#[test]
+#[ignore = "needs root and unshare(1) for a private tmpfs mount"]
+fn every_failure_names_its_kind_from_an_empty_file_to_a_full_disk() {
+    require_mounts();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("in");
+    common::put(&dir, "empty.jpg", b"");
+    common::put(&dir, "text.jpg", b"a shopping list, not a photo\n");
+    let jpeg = common::encode(&common::photo(400, 300), image::ImageFormat::Jpeg);
+    common::put(&dir, "truncated.jpg", &jpeg[..jpeg.len() / 2]);
+    common::put(
+        &dir,
+        "huge.png",
+        &common::encode(&common::photo(500, 500), image::ImageFormat::Png),
+    );
+    common::put(
+        &dir,
+        "good.bmp",
+        &common::encode(&noise(300, 300, 7), image::ImageFormat::Bmp),
+    );
+    let mnt = tmp.path().join("mnt");
+    std::fs::create_dir_all(&mnt).unwrap();
+    let (ro_report, full_report) = (tmp.path().join("ro.json"), tmp.path().join("full.json"));
+    // Two disks in one private namespace: a read-only one, and one too small for any output.
+    let script = r#"mkdir -p "$1/ro" "$1/full" &&
+mount -t tmpfs -o size=1m,mode=0755 ro "$1/ro" && mkdir "$1/ro/out" && mount -o remount,ro "$1/ro" &&
+mount -t tmpfs -o size=8k full "$1/full" || exit 99
+"$2" run "$3" --out "$1/ro/out" --format png --max-pixels 200000 --report "$4"
+"$2" run "$3" --out "$1/full/out" --format png --max-pixels 200000 --report "$5""#;
+    let (code, stderr) = in_private_mount(script, &mnt, &[&dir, &ro_report, &full_report]);
+    assert_eq!(code, Some(1), "{stderr}");
+    for (report, write_kind) in [(&ro_report, "permission"), (&full_report, "disk_full")] {
+        let r: serde_json::Value = serde_json::from_slice(&std::fs::read(report).unwrap()).unwrap();
+        let kinds: std::collections::BTreeMap<String, String> = r["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                assert_eq!(f["status"], "failed", "{f}");
+                let name = Path::new(f["input"].as_str().unwrap())
+                    .file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
+                (name, f["error_kind"].as_str().unwrap_or("none").to_owned())
+            })
+            .collect();
+        let want: std::collections::BTreeMap<String, String> = [
+            ("empty.jpg", "empty"),
+            ("text.jpg", "not_image"),
+            ("truncated.jpg", "truncated"),
+            ("huge.png", "too_large"),
+            ("good.bmp", write_kind),
+        ]
+        .into_iter()
+        .map(|(a, b)| (a.to_owned(), b.to_owned()))
+        .collect();
+        assert_eq!(kinds, want, "{}", report.display());
     }
 }

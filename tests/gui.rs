@@ -385,3 +385,47 @@ fn jpeg_colour_is_offered_for_jpeg_only_and_sets_the_recipe() {
     h.step();
     assert_eq!(h.state().settings().recipe.chroma, Chroma::S444);
 }
+
+/// A scan that panics (injected through the app's scanner seam) ends with the error on screen
+/// and the app idle; the next drop scans again and works.
+#[test]
+fn a_scan_that_panics_shows_the_error_and_the_app_stays_usable() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path().join("shoot");
+    photo_folder(&dir, 3);
+    let exploded = Arc::new(AtomicBool::new(false));
+    let scanner: conveyor::gui::app::Scanner = Arc::new(move |paths, options| {
+        if !exploded.swap(true, Ordering::SeqCst) {
+            panic!("the disk caught fire");
+        }
+        conveyor::engine::scan::scan(paths, options)
+    });
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1280.0, 900.0))
+        .build_eframe(move |_cc| {
+            ConveyorApp::new(
+                Settings::default(),
+                Arc::new(FakePicker { folder: None }),
+                &Launch::default(),
+            )
+            .with_scanner(scanner)
+        });
+    h.step();
+    h.input_mut()
+        .dropped_files
+        .push(Arc::new(Dropped(dir.clone())));
+    step_until(&mut h, "the scan's error", |h| {
+        has_label(h, "the disk caught fire")
+    });
+    assert!(has_label(&h, "the scan stopped unexpectedly"));
+    assert!(!h.state().busy(), "a failed scan leaves nothing running");
+    assert!(
+        !has_label(&h, "Scanning…"),
+        "the spinner stops once the scan has failed"
+    );
+    h.input_mut()
+        .dropped_files
+        .push(Arc::new(Dropped(dir.clone())));
+    step_until(&mut h, "the second scan", |h| has_label(h, "3 images"));
+}

@@ -6,8 +6,8 @@
 //! -background white -flatten -resize 800x800` within one pixel in size and at 30 dB or more on
 //! every image.
 //!
-//! Needs ImageMagick and the mate-backgrounds package. Without them the test prints why it
-//! skips, except under CI=true, where `.ci/run` installs both and a missing one is a failure.
+//! Needs ImageMagick and the mate-backgrounds package, so the tests are `#[ignore]`d: a plain
+//! `cargo test` lists them as ignored; `.ci/run` installs both and runs them.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // A failed set-up step should stop the test loudly.
 
 mod common;
@@ -18,21 +18,18 @@ use std::process::Command;
 const PHOTOS: &str = "/usr/share/backgrounds/mate";
 const MAGICK: &str = "/usr/bin/convert";
 
-fn ready() -> bool {
+/// Fails at once, saying what to install, without ImageMagick or the photographs.
+fn require_tools() {
     let missing: Vec<&str> = [(MAGICK, "imagemagick"), (PHOTOS, "mate-backgrounds")]
         .into_iter()
         .filter(|(path, _)| !Path::new(path).exists())
         .map(|(_, package)| package)
         .collect();
-    if missing.is_empty() {
-        return true;
-    }
-    let why = format!(
-        "real photos: skipped, apt-get install {} to run it",
+    assert!(
+        missing.is_empty(),
+        "apt-get install {} to run it",
         missing.join(" ")
     );
-    common::skip_outside_ci(&why);
-    false
 }
 
 fn sources() -> Vec<PathBuf> {
@@ -50,10 +47,9 @@ fn sources() -> Vec<PathBuf> {
 }
 
 #[test]
+#[ignore = "needs ImageMagick and mate-backgrounds (apt-get install imagemagick mate-backgrounds)"]
 fn real_photographs_match_imagemagick() {
-    if !ready() {
-        return;
-    }
+    require_tools();
     let sources = sources();
     assert!(
         sources.len() >= 20,
@@ -126,12 +122,13 @@ fn real_photographs_match_imagemagick() {
 /// Output sizes round as ImageMagick's do: fit (shrink only, `WxH>`), width-only (`Wx>`) and
 /// percentage scaling, over sizes whose scaled sides fall near .5.
 #[test]
+#[ignore = "needs ImageMagick (apt-get install imagemagick)"]
 fn sizes_round_like_imagemagick() {
     use conveyor::engine::recipe::ResizeSpec;
-    if !Path::new(MAGICK).exists() {
-        common::skip_outside_ci("sizes: skipped, apt-get install imagemagick to run it");
-        return;
-    }
+    assert!(
+        Path::new(MAGICK).exists(),
+        "apt-get install imagemagick to run it"
+    );
     let sizes = [
         (1001, 667),
         (4000, 2999),

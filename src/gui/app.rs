@@ -2,8 +2,7 @@
 //! tasks, keyboard shortcuts, drops and close requests. Panels (in `panels/`) draw it; the view
 //! model (`view.rs`) turns pool events into what they show; image work happens in the engine.
 
-use std::ffi::OsString;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -13,6 +12,7 @@ use eframe::egui;
 use super::Launch;
 use super::picker::Picker;
 use super::settings::Settings;
+use super::state::{Batch, DialogPurpose, Input, Prepared, Preview};
 use super::stats::FrameStats;
 use super::task::Task;
 use super::view::{BatchView, InputSummary, ResultFilter, window_title};
@@ -20,8 +20,7 @@ use crate::engine::job::{Job, JobId};
 use crate::engine::pipeline::Pipeline;
 use crate::engine::plan::{self, PlanOptions};
 use crate::engine::pool::{self, PoolHandle};
-use crate::engine::preview::Thumbnail;
-use crate::engine::report::{Report, ReportBuilder, Summary};
+use crate::engine::report::ReportBuilder;
 use crate::engine::scan::{self, Scan, ScanError, ScanOptions, ScanWarning};
 
 /// How soon after pool events the window redraws. Thirty frames a second keeps the bars
@@ -31,95 +30,13 @@ const FRAME: Duration = Duration::from_millis(33);
 /// How inputs are scanned: [`scan::scan`], or a stand-in a test injects.
 pub type Scanner = Arc<dyn Fn(&[PathBuf], &ScanOptions) -> Result<Scan, ScanError> + Send + Sync>;
 
-/// The chosen input and its scan.
-pub(super) struct Input {
-    pub(super) paths: Vec<PathBuf>,
-    pub(super) summary: Option<Result<InputSummary, String>>,
-    scanning: Option<Task<Result<InputSummary, String>>>,
-}
-
-impl Input {
-    /// The folder names are shown relative to, and the default output's sibling.
-    pub(super) fn root(&self) -> PathBuf {
-        match self.paths.as_slice() {
-            [one] if one.is_dir() => one.clone(),
-            [first, ..] => first.parent().map(Path::to_path_buf).unwrap_or_default(),
-            [] => PathBuf::new(),
-        }
-    }
-
-    /// `<input>-converted` beside the input folder.
-    pub(super) fn default_output(&self) -> PathBuf {
-        let root = self.root();
-        let mut name = root
-            .file_name()
-            .map(OsString::from)
-            .unwrap_or_else(|| "images".into());
-        name.push("-converted");
-        root.parent()
-            .map_or_else(|| PathBuf::from(&name), |p| p.join(&name))
-    }
-}
-
-/// A running or finished batch.
-pub(super) struct Batch {
-    pub(super) handle: Option<PoolHandle>,
-    pub(super) view: BatchView,
-    pub(super) started: Instant,
-    pub(super) out_dir: PathBuf,
-    pub(super) report: ReportBuilder,
-    pub(super) warnings: Vec<ScanWarning>,
-    pub(super) elapsed_at_finish: Option<f64>,
-}
-
-impl Batch {
-    pub(super) fn running(&self) -> bool {
-        !self.view.finished
-    }
-
-    /// The report of what has ended so far.
-    pub(super) fn report(&self) -> Report {
-        let summary = Summary {
-            elapsed_seconds: self
-                .elapsed_at_finish
-                .unwrap_or_else(|| self.started.elapsed().as_secs_f64()),
-            workers: self.view.target_workers,
-            ..Summary::default()
-        };
-        self.report
-            .report(self.view.jobs(), summary)
-            .with_scan_warnings(&self.warnings)
-    }
-}
-
-/// Scan and plan, done off the UI thread before a batch starts.
-pub(super) struct Prepared {
-    jobs: Vec<Job>,
-    warnings: Vec<ScanWarning>,
-}
-
-/// What a pending dialog's answer is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum DialogPurpose {
-    Input,
-    Output,
-    SaveReport,
-}
-
-/// Previews of one finished file, loading or loaded.
-pub(super) struct Preview {
-    pub(super) job: JobId,
-    loading: Option<Task<[Result<Thumbnail, String>; 2]>>,
-    pub(super) loaded: Option<[Result<(egui::TextureHandle, Thumbnail), String>; 2]>,
-}
-
 /// The window's state.
 pub struct ConveyorApp {
     pub(super) settings: Settings,
     pub(super) picker: Arc<dyn Picker>,
     scanner: Scanner,
     /// Woken when a background task ends (unknown until the first frame in tests).
-    repaint: Option<egui::Context>,
+    pub(super) repaint: Option<egui::Context>,
     pub(super) input: Option<Input>,
     pub(super) out_override: Option<PathBuf>,
     pub(super) batch: Option<Batch>,
@@ -381,50 +298,6 @@ impl ConveyorApp {
         }
     }
 
-    /// Opens a dialog on a background thread.
-    pub(super) fn ask(&mut self, purpose: DialogPurpose) {
-        if self.dialog.is_some() {
-            return;
-        }
-        let picker = Arc::clone(&self.picker);
-        let start = match purpose {
-            DialogPurpose::Input => self.input.as_ref().map(Input::root),
-            DialogPurpose::Output => self.output_dir(),
-            DialogPurpose::SaveReport => None,
-        };
-        let task = Task::spawn("dialog", self.repaint.clone(), move || match purpose {
-            DialogPurpose::Input => {
-                picker.pick_folder("Choose a folder of images", start.as_deref())
-            }
-            DialogPurpose::Output => {
-                picker.pick_folder("Choose the output folder", start.as_deref())
-            }
-            DialogPurpose::SaveReport => picker.save_file("Save report", "conveyor-report.json"),
-        });
-        self.dialog = Some((purpose, task));
-    }
-
-    /// Shows `job`'s source and output side by side, decoded on a background thread.
-    pub(super) fn select(&mut self, job: JobId) {
-        self.selected = Some(job);
-        let Some(j) = self
-            .batch
-            .as_ref()
-            .and_then(|b| b.view.jobs().get(job).cloned())
-        else {
-            return;
-        };
-        let loading = Task::spawn("preview", self.repaint.clone(), move || {
-            let load = |p: &Path| crate::engine::preview::thumbnail(p, 512);
-            [load(&j.input), load(&j.output)]
-        });
-        self.preview = Some(Preview {
-            job,
-            loading: Some(loading),
-            loaded: None,
-        });
-    }
-
     /// Drains every background task and the pool's events without blocking. Once per frame.
     pub(super) fn poll(&mut self, ctx: &egui::Context) {
         if let Some(input) = &mut self.input
@@ -441,40 +314,9 @@ impl ConveyorApp {
                 Err(e) => self.message = Some(format!("Could not plan the batch: {e}")),
             }
         }
-        if let Some((purpose, task)) = &mut self.dialog
-            && let Some(answer) = task.poll()
-        {
-            let purpose = *purpose;
-            self.dialog = None;
-            match (answer, purpose) {
-                (Ok(Some(path)), DialogPurpose::Input) => self.set_input(vec![path]),
-                (Ok(Some(path)), DialogPurpose::Output) => self.out_override = Some(path),
-                (Ok(Some(path)), DialogPurpose::SaveReport) => self.save_report(&path),
-                (Ok(None), _) => {}
-                (Err(e), _) => self.message = Some(e),
-            }
-        }
+        self.poll_dialog();
         self.poll_batch(ctx);
-        if let Some(preview) = &mut self.preview
-            && let Some(results) = preview.loading.as_mut().and_then(Task::poll)
-        {
-            preview.loading = None;
-            let job = preview.job;
-            let results = results.unwrap_or_else(|e| [Err(e.clone()), Err(e)]);
-            preview.loaded = Some(results.map(|r| {
-                r.map(|t| {
-                    let size = [t.preview_width as usize, t.preview_height as usize];
-                    let image = egui::ColorImage::from_rgba_unmultiplied(size, &t.rgba);
-                    let name = format!("preview-{job}");
-                    let tex = ctx.load_texture(name, image, egui::TextureOptions::LINEAR);
-                    let info = Thumbnail {
-                        rgba: Vec::new(),
-                        ..t
-                    };
-                    (tex, info)
-                })
-            }));
-        }
+        self.poll_preview(ctx);
     }
 
     fn poll_batch(&mut self, ctx: &egui::Context) {
@@ -500,59 +342,6 @@ impl ConveyorApp {
         } else if batch.running() && !batch.view.paused {
             // Keep the clock and ETA moving between events.
             ctx.request_repaint_after(Duration::from_millis(250));
-        }
-    }
-
-    fn save_report(&mut self, path: &Path) {
-        if let Some(batch) = &self.batch {
-            self.message = Some(match batch.report().write(path) {
-                Ok(()) => format!("Report saved to {}", path.display()),
-                Err(e) => format!("Could not save the report: {e}"),
-            });
-        }
-    }
-
-    /// Keyboard shortcuts: Ctrl+Enter start, Space pause/resume (outside text fields),
-    /// Escape cancel.
-    fn shortcuts(&mut self, ctx: &egui::Context) {
-        if ctx.input_mut(|i| i.consume_key(egui::Modifiers::COMMAND, egui::Key::Enter)) {
-            self.start();
-        }
-        let typing = ctx.egui_wants_keyboard_input();
-        if !typing && ctx.input_mut(|i| i.consume_key(egui::Modifiers::NONE, egui::Key::Space)) {
-            self.toggle_pause();
-        }
-        if ctx.input_mut(|i| i.consume_key(egui::Modifiers::NONE, egui::Key::Escape)) {
-            if self.confirm_close {
-                self.confirm_close = false;
-            } else {
-                self.cancel();
-            }
-        }
-    }
-
-    fn handle_drops(&mut self, ctx: &egui::Context) {
-        let dropped: Vec<PathBuf> = ctx.input(|i| {
-            i.raw
-                .dropped_files
-                .iter()
-                .map(|f| f.path().to_path_buf())
-                .filter(|p| !p.as_os_str().is_empty())
-                .collect()
-        });
-        if !dropped.is_empty() {
-            if self.busy() {
-                self.message = Some("A batch is running; drop again when it is done.".into());
-            } else {
-                self.set_input(dropped);
-            }
-        }
-    }
-
-    fn handle_close(&mut self, ctx: &egui::Context) {
-        if ctx.input(|i| i.viewport().close_requested()) && self.busy() && !self.closing {
-            ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
-            self.confirm_close = true;
         }
     }
 
@@ -590,17 +379,6 @@ impl ConveyorApp {
         if title != self.title {
             ctx.send_viewport_cmd(egui::ViewportCommand::Title(title.clone()));
             self.title = title;
-        }
-    }
-
-    /// Stops the batch (if any) and lets the window close once it has wound down.
-    pub(super) fn stop_and_quit(&mut self, ctx: &egui::Context) {
-        self.confirm_close = false;
-        self.closing = true;
-        self.preparing = None;
-        self.cancel();
-        if !self.batch.as_ref().is_some_and(Batch::running) {
-            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
         }
     }
 

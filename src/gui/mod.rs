@@ -1,13 +1,16 @@
 //! The desktop front end: an egui window over the engine's pool handle and event stream.
 
 pub mod app;
+mod dialogs;
 mod panels;
 pub mod picker;
 pub mod samples;
 pub mod settings;
+mod state;
 pub mod stats;
 pub mod task;
 pub mod view;
+mod window_input;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

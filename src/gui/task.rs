@@ -7,22 +7,13 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use crossbeam_channel::{Receiver, TryRecvError, bounded};
 use eframe::egui;
 
+use crate::engine::pool::panic_message;
+
 /// A value being computed on another thread.
 pub struct Task<T> {
     rx: Option<Receiver<Result<T, String>>>,
     /// An answer known at once (the thread could not start).
     ready: Option<Result<T, String>>,
-}
-
-/// Describes a panic's payload.
-pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "unknown panic".to_owned()
-    }
 }
 
 impl<T: Send + 'static> Task<T> {

@@ -3,7 +3,8 @@
 use eframe::egui;
 
 use crate::engine::units::human_bytes;
-use crate::gui::app::{ConveyorApp, DialogPurpose};
+use crate::gui::app::ConveyorApp;
+use crate::gui::state::DialogPurpose;
 
 /// Title, the chosen input and what it holds, and the input buttons.
 pub(crate) fn top_bar(app: &mut ConveyorApp, ui: &mut egui::Ui) {

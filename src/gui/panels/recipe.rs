@@ -5,8 +5,9 @@ use eframe::egui;
 use crate::engine::format::{Control, Format};
 use crate::engine::name::NameTemplate;
 use crate::engine::recipe::{Chroma, Filter, MetadataMode, OnExist, OutputFormat, Recipe};
-use crate::gui::app::{ConveyorApp, DialogPurpose};
+use crate::gui::app::ConveyorApp;
 use crate::gui::settings::ResizeMode;
+use crate::gui::state::DialogPurpose;
 
 fn labelled(
     ui: &mut egui::Ui,

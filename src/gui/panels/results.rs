@@ -7,7 +7,8 @@ use eframe::egui;
 
 use crate::engine::job::Status;
 use crate::engine::units::human_bytes;
-use crate::gui::app::{ConveyorApp, DialogPurpose, Preview};
+use crate::gui::app::ConveyorApp;
+use crate::gui::state::{DialogPurpose, Preview};
 use crate::gui::view::ResultFilter;
 
 fn open_folder(path: &Path) {

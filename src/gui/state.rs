@@ -1,0 +1,98 @@
+//! What the app holds besides its settings: the chosen input, the batch, the pending plan, a
+//! dialog's purpose and the preview of a finished file.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use eframe::egui;
+
+use super::task::Task;
+use super::view::{BatchView, InputSummary};
+use crate::engine::job::{Job, JobId};
+use crate::engine::pool::PoolHandle;
+use crate::engine::preview::Thumbnail;
+use crate::engine::report::{Report, ReportBuilder, Summary};
+use crate::engine::scan::ScanWarning;
+
+/// The chosen input and its scan.
+pub(super) struct Input {
+    pub(super) paths: Vec<PathBuf>,
+    pub(super) summary: Option<Result<InputSummary, String>>,
+    pub(super) scanning: Option<Task<Result<InputSummary, String>>>,
+}
+
+impl Input {
+    /// The folder names are shown relative to, and the default output's sibling.
+    pub(super) fn root(&self) -> PathBuf {
+        match self.paths.as_slice() {
+            [one] if one.is_dir() => one.clone(),
+            [first, ..] => first.parent().map(Path::to_path_buf).unwrap_or_default(),
+            [] => PathBuf::new(),
+        }
+    }
+
+    /// `<input>-converted` beside the input folder.
+    pub(super) fn default_output(&self) -> PathBuf {
+        let root = self.root();
+        let mut name = root
+            .file_name()
+            .map(OsString::from)
+            .unwrap_or_else(|| "images".into());
+        name.push("-converted");
+        root.parent()
+            .map_or_else(|| PathBuf::from(&name), |p| p.join(&name))
+    }
+}
+
+/// A running or finished batch.
+pub(super) struct Batch {
+    pub(super) handle: Option<PoolHandle>,
+    pub(super) view: BatchView,
+    pub(super) started: Instant,
+    pub(super) out_dir: PathBuf,
+    pub(super) report: ReportBuilder,
+    pub(super) warnings: Vec<ScanWarning>,
+    pub(super) elapsed_at_finish: Option<f64>,
+}
+
+impl Batch {
+    pub(super) fn running(&self) -> bool {
+        !self.view.finished
+    }
+
+    /// The report of what has ended so far.
+    pub(super) fn report(&self) -> Report {
+        let summary = Summary {
+            elapsed_seconds: self
+                .elapsed_at_finish
+                .unwrap_or_else(|| self.started.elapsed().as_secs_f64()),
+            workers: self.view.target_workers,
+            ..Summary::default()
+        };
+        self.report
+            .report(self.view.jobs(), summary)
+            .with_scan_warnings(&self.warnings)
+    }
+}
+
+/// Scan and plan, done off the UI thread before a batch starts.
+pub(super) struct Prepared {
+    pub(super) jobs: Vec<Job>,
+    pub(super) warnings: Vec<ScanWarning>,
+}
+
+/// What a pending dialog's answer is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum DialogPurpose {
+    Input,
+    Output,
+    SaveReport,
+}
+
+/// Previews of one finished file, loading or loaded.
+pub(super) struct Preview {
+    pub(super) job: JobId,
+    pub(super) loading: Option<Task<[Result<Thumbnail, String>; 2]>>,
+    pub(super) loaded: Option<[Result<(egui::TextureHandle, Thumbnail), String>; 2]>,
+}
