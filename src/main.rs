@@ -1,4 +1,5 @@
-//! `conveyor`: no arguments or `gui` opens the window; `run` converts headless.
+//! `conveyor`: no arguments, bare paths or `gui` open the window; `run` converts headless;
+//! `completions` and `man` print shell completions and the manual.
 
 use std::process::ExitCode;
 
@@ -22,6 +23,12 @@ fn main() -> ExitCode {
     match cli.command {
         Some(Command::Run(args)) => conveyor::cli::run::run(&args),
         Some(Command::Gui(args)) => conveyor::gui::run(launch(&args)),
-        None => conveyor::gui::run(Launch::default()),
+        Some(Command::Completions { shell }) => conveyor::cli::docs::completions(shell),
+        Some(Command::Man { dir }) => conveyor::cli::docs::man(dir.as_deref()),
+        // Bare paths, as a file manager's "Open with" passes them: open them as if dropped.
+        None => conveyor::gui::run(Launch {
+            inputs: cli.paths,
+            ..Launch::default()
+        }),
     }
 }

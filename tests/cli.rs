@@ -463,3 +463,62 @@ fn sigint_stops_cleanly_with_exit_130_and_a_rerun_resumes() {
         Some(written.len() as u64)
     );
 }
+
+/// `conveyor completions SHELL` and `conveyor man` are generated from the parser's own
+/// definitions: every subcommand and every long option of each is in them.
+#[test]
+fn completions_and_man_pages_know_every_command_and_option() {
+    use clap::CommandFactory;
+    let cli = conveyor::cli::Cli::command();
+    let commands: Vec<String> = cli
+        .get_subcommands()
+        .map(|c| c.get_name().to_owned())
+        .collect();
+    assert!(commands.len() >= 4, "{commands:?}");
+    let options: BTreeSet<String> = cli
+        .get_subcommands()
+        .flat_map(|c| c.get_arguments().filter_map(|a| a.get_long()))
+        .map(str::to_owned)
+        .collect();
+    assert!(options.contains("quality") && options.contains("memory-limit"));
+
+    for shell in ["bash", "zsh", "fish"] {
+        let out = conveyor(&["completions", shell]);
+        assert!(out.status.success(), "{shell}: {out:?}");
+        let script = String::from_utf8(out.stdout).unwrap();
+        for c in &commands {
+            assert!(script.contains(c.as_str()), "{shell} completes {c}");
+        }
+        for o in &options {
+            assert!(script.contains(o.as_str()), "{shell} completes --{o}");
+        }
+    }
+
+    let tmp = tempfile::tempdir().unwrap();
+    let out = conveyor(&["man", "--dir", s(tmp.path())]);
+    assert!(out.status.success(), "{out:?}");
+    let pages: String = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    for c in &commands {
+        assert!(
+            tmp.path().join(format!("conveyor-{c}.1")).is_file(),
+            "a page for {c}"
+        );
+    }
+    for o in &options {
+        // roff writes each hyphen of an option as \-.
+        let roff = format!("\\-\\-{}", o.replace('-', "\\-"));
+        assert!(pages.contains(&roff), "the man pages describe --{o}");
+    }
+    let version = conveyor(&["--version"]);
+    let version = String::from_utf8_lossy(&version.stdout);
+    assert!(
+        version.contains(env!("CARGO_PKG_VERSION")) && version.contains("optional codecs"),
+        "{version}"
+    );
+    let page = conveyor(&["man"]);
+    assert!(page.status.success());
+    assert!(String::from_utf8_lossy(&page.stdout).contains(".TH conveyor"));
+}

@@ -528,3 +528,31 @@ fn close_window(display: &str, window: u32) {
         .check()
         .expect("the X server took the close request");
 }
+
+/// What a file manager's "Open with Conveyor" runs: `conveyor DIR` opens the window with DIR as
+/// its input (the title counts DIR's images once it is scanned), and the window carries the
+/// app's icon for the task bar.
+#[test]
+#[ignore = "needs Xvfb, xdotool, xprop and ImageMagick's import"]
+fn conveyor_with_a_folder_opens_it_and_the_window_has_the_icon() {
+    require_tools();
+    assert!(
+        have("xprop"),
+        "xprop not installed (apt-get install x11-utils)"
+    );
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path().join("holiday");
+    sample_folder(&dir, 4);
+    let x = Xvfb::start();
+    let mut gui = spawn_gui(&x, tmp.path(), &[dir.to_str().unwrap()]);
+    let window = find_window(&x, &mut gui);
+    wait_for_title(&x, window, "Conveyor — holiday — 5 images");
+    let icon = x.run("xprop", &["-id", &window.to_string(), "_NET_WM_ICON"]);
+    let text = String::from_utf8_lossy(&icon.stdout);
+    assert!(
+        text.contains("Icon (128 x 128)"),
+        "the window has the 128 px icon: {}",
+        text.lines().next().unwrap_or_default()
+    );
+    screenshot(&x, "open-with-folder.png");
+}

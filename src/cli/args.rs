@@ -31,13 +31,30 @@ fn quality_help() -> String {
     )
 }
 
+/// `--version`: the version and the optional codecs this build has.
+#[cfg(feature = "turbo")]
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (optional codecs: libjpeg-turbo for JPEG)"
+);
+#[cfg(not(feature = "turbo"))]
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (optional codecs: none; JPEG through jpeg-decoder and jpeg-encoder)"
+);
+
 /// Batch image conversion: resize, convert and re-compress whole folders.
 #[derive(Debug, Parser)]
-#[command(name = "conveyor", version, about, long_about = None)]
+#[command(name = "conveyor", version = VERSION, about, long_about = None)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct Cli {
     /// What to do; with none, the window opens.
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// Folders or images to open in the window, as if dropped on it (what a file manager's
+    /// "Open with Conveyor" passes).
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
 }
 
 /// The sub-commands.
@@ -47,6 +64,18 @@ pub enum Command {
     Run(RunArgs),
     /// Open the window, optionally preloaded (and started).
     Gui(GuiArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page, or write a page per command into a folder.
+    Man {
+        /// Write conveyor.1, conveyor-run.1, … into this folder instead.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 /// Options that make up a [`Recipe`]. Unset options keep the base recipe's value.

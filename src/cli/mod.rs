@@ -1,6 +1,7 @@
 //! The command-line front end: argument parsing, the `run` command and terminal progress.
 
 pub mod args;
+pub mod docs;
 pub mod progress;
 pub mod run;
 

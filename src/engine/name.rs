@@ -151,8 +151,8 @@ mod tests {
     fn parses_once_then_renders() {
         let t = NameTemplate::parse("{n}-{stem}.{ext}-{w}x{h}").expect("valid");
         assert!(t.needs_size());
-        let name = t.render(OsStr::new("pic"), OsStr::new("png"), (30, 20), 7);
-        assert_eq!(name, "7-pic.png-30x20");
+        let name = t.render(OsStr::new("pic"), OsStr::new("orf"), (30, 20), 7);
+        assert_eq!(name, "7-pic.orf-30x20");
         assert!(!NameTemplate::default().needs_size());
         assert_eq!(t.to_string(), "{n}-{stem}.{ext}-{w}x{h}");
     }

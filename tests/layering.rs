@@ -1,0 +1,309 @@
+//! The layering the architecture promises (docs/ARCHITECTURE.md), checked from the source:
+//! module imports read from `crate::`, `super::` and `self::` paths, outside `#[cfg(test)]`
+//! modules. No circle of imports in the engine; the pipeline knows nothing of the pool, the
+//! plan, the scan or the report; the GUI never imports the CLI; the engine never imports a
+//! front end or a GUI crate; and every format name is written in the format table alone.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // A failed set-up step should stop the test loudly.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use conveyor::engine::format::Format;
+
+/// Every module of the crate by path (`engine::pipeline::decode`) with its source file.
+fn modules() -> BTreeMap<String, PathBuf> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    walkdir::WalkDir::new(&src)
+        .into_iter()
+        .map(Result::unwrap)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "rs"))
+        .map(|e| {
+            let rel = e.path().strip_prefix(&src).unwrap().with_extension("");
+            let mut parts: Vec<String> = rel
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect();
+            if matches!(
+                parts.last().map(String::as_str),
+                Some("mod" | "lib" | "main")
+            ) {
+                parts.pop();
+            }
+            (parts.join("::"), e.path().to_path_buf())
+        })
+        .collect()
+}
+
+/// The code of a file without comments, string contents and its `#[cfg(test)]` module.
+fn code(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap();
+    let text = match text.find("#[cfg(test)]\nmod ") {
+        Some(at) => &text[..at],
+        None => &text[..],
+    };
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match (bytes[i], bytes.get(i + 1)) {
+            (b'/', Some(b'/')) => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            (b'/', Some(b'*')) => {
+                i += 2;
+                while i + 1 < bytes.len() && !(bytes[i] == b'*' && bytes[i + 1] == b'/') {
+                    i += 1;
+                }
+                i += 2;
+            }
+            (b'"', _) => {
+                out.push_str("\"\"");
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+                i += 1;
+            }
+            (b'\'', _) if bytes.get(i + 2) == Some(&b'\'') => {
+                // A character literal such as '{' must not open a use-tree.
+                out.push_str("' '");
+                i += 3;
+            }
+            (c, _) => {
+                out.push(char::from(c));
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+fn is_ident(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_'
+}
+
+/// The module a path names: the longest prefix that is a module.
+fn resolve(mods: &BTreeMap<String, PathBuf>, current: &str, parts: &[&str]) -> Option<String> {
+    let (mut base, mut rest): (Vec<&str>, Vec<&str>) = if parts[0] == "crate" {
+        (Vec::new(), parts[1..].to_vec())
+    } else {
+        let base = current.split("::").filter(|s| !s.is_empty()).collect();
+        (base, parts.to_vec())
+    };
+    while let Some(&head) = rest.first() {
+        match head {
+            "super" => {
+                base.pop();
+            }
+            "self" => {}
+            _ => break,
+        }
+        rest.remove(0);
+    }
+    (0..=rest.len()).rev().find_map(|n| {
+        let candidate = base
+            .iter()
+            .chain(&rest[..n])
+            .copied()
+            .collect::<Vec<_>>()
+            .join("::");
+        mods.contains_key(&candidate).then_some(candidate)
+    })
+}
+
+/// Which modules each module imports.
+fn imports(mods: &BTreeMap<String, PathBuf>) -> BTreeMap<String, BTreeSet<String>> {
+    let mut edges = BTreeMap::new();
+    for (module, path) in mods {
+        let text = code(path);
+        let mut found = BTreeSet::new();
+        for head in ["crate", "super", "self"] {
+            let needle = format!("{head}::");
+            let mut from = 0;
+            while let Some(at) = text[from..].find(&needle).map(|a| a + from) {
+                from = at + needle.len();
+                if text[..at].chars().next_back().is_some_and(is_ident) {
+                    continue;
+                }
+                // The path after the head, up to a brace group or the end of the path.
+                let tail: String = text[from..]
+                    .chars()
+                    .take_while(|&c| is_ident(c) || c == ':')
+                    .collect();
+                let prefix: Vec<&str> = std::iter::once(head)
+                    .chain(tail.split("::").filter(|s| !s.is_empty()))
+                    .collect();
+                let after = &text[from + tail.len()..];
+                let items: Vec<Vec<&str>> = if tail.ends_with("::") && after.starts_with('{') {
+                    let mut depth = 0;
+                    let end = after
+                        .char_indices()
+                        .find(|&(_, c)| {
+                            depth += match c {
+                                '{' => 1,
+                                '}' => -1,
+                                _ => 0,
+                            };
+                            depth == 0
+                        })
+                        .map_or(after.len(), |(i, _)| i);
+                    after[1..end]
+                        .split(|c: char| !(is_ident(c) || c == ':'))
+                        .filter(|s| !s.is_empty())
+                        .map(|item| item.split("::").filter(|s| !s.is_empty()).collect())
+                        .collect()
+                } else {
+                    vec![Vec::new()]
+                };
+                for item in items {
+                    let parts: Vec<&str> = prefix.iter().copied().chain(item).collect();
+                    if let Some(target) = resolve(mods, module, &parts)
+                        && target != *module
+                    {
+                        found.insert(target);
+                    }
+                }
+            }
+        }
+        edges.insert(module.clone(), found);
+    }
+    edges
+}
+
+/// Circles of imports among the modules under `prefix` (an edge from a child to its own parent
+/// module is a child naming its parent's items, not an import circle).
+fn circles(edges: &BTreeMap<String, BTreeSet<String>>, prefix: &str) -> Vec<Vec<String>> {
+    let inside = |m: &str| m == prefix || m.starts_with(&format!("{prefix}::"));
+    let nodes: Vec<&String> = edges.keys().filter(|m| inside(m)).collect();
+    let reach = |from: &String| -> BTreeSet<String> {
+        let mut seen = BTreeSet::new();
+        let mut todo = vec![from.clone()];
+        while let Some(m) = todo.pop() {
+            for next in &edges[&m] {
+                if inside(next) && !m.starts_with(&format!("{next}::")) && seen.insert(next.clone())
+                {
+                    todo.push(next.clone());
+                }
+            }
+        }
+        seen
+    };
+    let reachable: BTreeMap<&String, BTreeSet<String>> =
+        nodes.iter().map(|&m| (m, reach(m))).collect();
+    let mut out: Vec<Vec<String>> = Vec::new();
+    for &m in &nodes {
+        let mut circle: Vec<String> = reachable[m]
+            .iter()
+            .filter(|other| reachable[other].contains(m))
+            .cloned()
+            .collect();
+        if circle.len() > 1 || (circle.len() == 1 && circle[0] != *m) {
+            circle.sort();
+            if !out.contains(&circle) {
+                out.push(circle);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn the_engine_has_no_import_circles() {
+    let mods = modules();
+    assert!(mods.contains_key("engine::pipeline::decode"), "{mods:?}");
+    let edges = imports(&mods);
+    assert!(
+        edges["engine::plan"].contains("engine::scan"),
+        "the reader sees imports: {:?}",
+        edges["engine::plan"]
+    );
+    assert_eq!(circles(&edges, "engine"), Vec::<Vec<String>>::new());
+}
+
+#[test]
+fn the_circle_finder_finds_a_circle() {
+    let edge = |a: &str, b: &str| (a.to_owned(), BTreeSet::from([b.to_owned()]));
+    let edges = BTreeMap::from([
+        edge("engine::a", "engine::b"),
+        edge("engine::b", "engine::c"),
+        edge("engine::c", "engine::a"),
+        edge("engine::d", "engine::a"),
+    ]);
+    assert_eq!(
+        circles(&edges, "engine"),
+        vec![vec![
+            "engine::a".to_owned(),
+            "engine::b".to_owned(),
+            "engine::c".to_owned()
+        ]]
+    );
+}
+
+#[test]
+fn imports_point_down_the_flow() {
+    let mods = modules();
+    let edges = imports(&mods);
+    let under = |m: &str, p: &str| m == p || m.starts_with(&format!("{p}::"));
+    let mut wrong = Vec::new();
+    let rules: [(&str, &[&str]); 3] = [
+        (
+            "engine::pipeline",
+            &[
+                "engine::pool",
+                "engine::plan",
+                "engine::scan",
+                "engine::report",
+            ],
+        ),
+        ("gui", &["cli"]),
+        ("engine", &["gui", "cli"]),
+    ];
+    for (from, forbidden) in rules {
+        for (m, targets) in edges.iter().filter(|(m, _)| under(m, from)) {
+            for t in targets {
+                if forbidden.iter().any(|f| under(t, f)) {
+                    wrong.push(format!("{m} imports {t}"));
+                }
+            }
+        }
+    }
+    // No GUI crate in the engine either.
+    for (m, path) in mods.iter().filter(|(m, _)| under(m, "engine")) {
+        let text = code(path);
+        for gui_crate in ["egui::", "eframe::", "rfd::"] {
+            if text.contains(gui_crate) {
+                wrong.push(format!("{m} uses {gui_crate}"));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}
+
+#[test]
+fn every_format_name_is_written_in_the_format_table_alone() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let names: BTreeSet<String> = Format::all()
+        .flat_map(|f| std::iter::once(f.name()).chain(f.spec().extensions.iter().copied()))
+        .map(|n| format!("\"{n}\""))
+        .collect();
+    let mut found = Vec::new();
+    for entry in walkdir::WalkDir::new(&src) {
+        let entry = entry.unwrap();
+        let path = entry.path();
+        if path.extension().is_none_or(|x| x != "rs") || path.ends_with("engine/format.rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(path).unwrap();
+        for (line_no, line) in text.lines().enumerate() {
+            for name in names.iter().filter(|n| line.contains(n.as_str())) {
+                found.push(format!("{}:{}: {name}", path.display(), line_no + 1));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "format names outside the table: {found:#?}"
+    );
+}
