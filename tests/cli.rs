@@ -522,3 +522,108 @@ fn completions_and_man_pages_know_every_command_and_option() {
     assert!(page.status.success());
     assert!(String::from_utf8_lossy(&page.stdout).contains(".TH conveyor"));
 }
+
+/// Outputs and the report are created like any other tool's files: mode 0666 less the umask
+/// (0644 under umask 022), so a web server can read them.
+#[cfg(unix)]
+#[test]
+fn outputs_and_the_report_honour_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let (dir, out, report) = (
+        tmp.path().join("in"),
+        tmp.path().join("out"),
+        tmp.path().join("r.json"),
+    );
+    common::put(
+        &dir,
+        "p.png",
+        &common::encode(&common::photo(30, 20), image::ImageFormat::Png),
+    );
+    let script = format!(
+        "umask 022; exec '{}' run '{}' --out '{}' --format jpeg --report '{}'",
+        env!("CARGO_BIN_EXE_conveyor"),
+        s(&dir),
+        s(&out),
+        s(&report)
+    );
+    let run = Command::new("sh").args(["-c", &script]).output().unwrap();
+    assert!(run.status.success(), "{run:?}");
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&out.join("p.jpg")), 0o644, "output");
+    assert_eq!(mode(&report), 0o644, "report");
+}
+
+/// The report is written like an output: a symlink planted at its path (or at the fixed
+/// temporary name older versions used) is replaced, never followed, so its target is untouched.
+#[cfg(unix)]
+#[test]
+fn the_report_replaces_a_planted_symlink_instead_of_following_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (dir, out) = (tmp.path().join("in"), tmp.path().join("out"));
+    common::put(
+        &dir,
+        "p.png",
+        &common::encode(&common::photo(30, 20), image::ImageFormat::Png),
+    );
+    let victim = tmp.path().join("precious.txt");
+    std::fs::write(&victim, b"do not touch").unwrap();
+    let report = tmp.path().join("r.json");
+    std::os::unix::fs::symlink(&victim, &report).unwrap();
+    std::os::unix::fs::symlink(&victim, tmp.path().join("r.conveyor-tmp")).unwrap();
+    let run = conveyor(&["run", s(&dir), "--out", s(&out), "--report", s(&report)]);
+    assert!(run.status.success(), "{run:?}");
+    assert_eq!(std::fs::read(&victim).unwrap(), b"do not touch");
+    let meta = std::fs::symlink_metadata(&report).unwrap();
+    assert!(meta.file_type().is_file(), "the report is a file now");
+    assert_eq!(read_report(&report)["summary"]["ok"], 1);
+    let leftovers: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".conveyor-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+/// Every output is synced before its rename and its folder after it (what makes a power cut
+/// leave whole files or none): strace sees at least one fsync per output and the folder's.
+#[test]
+#[ignore = "needs strace (apt-get install strace)"]
+fn every_output_and_its_folder_are_fsynced() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (dir, out) = (tmp.path().join("in"), tmp.path().join("out"));
+    for i in 0..5 {
+        common::put(
+            &dir,
+            &format!("p{i}.png"),
+            &common::encode(&common::photo(30, 20), image::ImageFormat::Png),
+        );
+    }
+    let trace = tmp.path().join("trace.txt");
+    let run = Command::new("strace")
+        .args(["-f", "-y", "-e", "trace=fsync,fdatasync", "-o"])
+        .arg(&trace)
+        .arg(env!("CARGO_BIN_EXE_conveyor"))
+        .args(["run", s(&dir), "--out", s(&out), "-j", "2"])
+        .output()
+        .expect("strace installed");
+    assert!(run.status.success(), "{run:?}");
+    let trace = std::fs::read_to_string(&trace).unwrap();
+    // Threads interleave, so a call may be split into "<unfinished ...>" and "resumed" lines:
+    // count the calls by their first line, and check that none failed.
+    let synced = |needle: &str| {
+        trace
+            .lines()
+            .filter(|l| l.contains("fsync(") && l.contains(needle))
+            .count()
+    };
+    assert!(!trace.contains("= -1"), "a sync failed:\n{trace}");
+    assert!(
+        synced(".conveyor-") >= 5,
+        "each output synced before its rename:\n{trace}"
+    );
+    assert!(
+        synced(&format!("<{}>", out.display())) >= 1,
+        "the output folder synced after the renames:\n{trace}"
+    );
+}

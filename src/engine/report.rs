@@ -1,7 +1,6 @@
 //! Per-file results and the batch summary, written as JSON or CSV.
 
 use std::fmt::Write as _;
-use std::fs;
 use std::path::Path;
 
 use serde::Serialize;
@@ -268,17 +267,15 @@ impl Report {
         out
     }
 
-    /// Writes JSON or CSV, chosen by the file's extension (`.csv` → CSV, anything else JSON).
+    /// Writes JSON or CSV, chosen by the file's extension (`.csv` → CSV, anything else JSON),
+    /// durably and atomically: a symlink or a partial file at `path` is replaced, never
+    /// followed or left half-written.
     pub fn write(&self, path: &Path) -> std::io::Result<()> {
         let csv = path
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
         let text = if csv { self.to_csv() } else { self.to_json() };
-        if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            fs::create_dir_all(dir)?;
-        }
-        let tmp = path.with_extension("conveyor-tmp");
-        fs::write(&tmp, text)?;
-        fs::rename(&tmp, path)
+        // Like an output: a random temporary name beside it, synced, renamed into place.
+        super::durable::write(path, text.as_bytes())
     }
 }

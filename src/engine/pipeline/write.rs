@@ -1,15 +1,13 @@
-//! Atomic writes: a temporary file in the destination folder, renamed into place when whole.
+//! The pipeline's last stage: the output written durably and atomically (see
+//! [`crate::engine::durable`]), with write errors turned into the file's typed failure.
 
-use std::fs;
-use std::io::{ErrorKind as IoKind, Write};
+use std::io::ErrorKind as IoKind;
 use std::path::Path;
 
+use crate::engine::durable::{self, CommitError};
 use crate::engine::job::{ErrorKind, JobError};
 
-/// Prefix of Conveyor's temporary files; they end in [`TEMP_SUFFIX`].
-pub const TEMP_PREFIX: &str = ".conveyor-";
-/// Suffix of Conveyor's temporary files.
-pub const TEMP_SUFFIX: &str = ".tmp";
+pub use crate::engine::durable::{TEMP_PREFIX, TEMP_SUFFIX};
 
 fn io_reason(e: &std::io::Error) -> String {
     match e.kind() {
@@ -21,57 +19,37 @@ fn io_reason(e: &std::io::Error) -> String {
     }
 }
 
-/// A whole output written to a temporary file beside its destination, not yet visible under
-/// its final name. Dropping it removes the temporary file.
-pub struct Staged {
-    file: tempfile::NamedTempFile,
+fn fail(what: &str, e: &std::io::Error) -> JobError {
+    JobError::failed(
+        ErrorKind::of_io(e),
+        format!("cannot {what}: {}", io_reason(e)),
+    )
 }
 
-/// Writes `bytes` to a temporary file in `output`'s folder (creating folders as needed).
+/// A whole output on disk under a temporary name; dropping it removes it.
+pub struct Staged(durable::Staged);
+
+/// Writes and syncs `bytes` to a temporary file in `output`'s folder (creating folders).
 pub fn stage(output: &Path, bytes: &[u8]) -> Result<Staged, JobError> {
-    let fail = |what: &str, e: &std::io::Error| {
-        JobError::failed(
-            ErrorKind::of_io(e),
-            format!("cannot {what}: {}", io_reason(e)),
-        )
-    };
     let dir = output
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    fs::create_dir_all(dir).map_err(|e| fail("create the output folder", &e))?;
-    let mut file = tempfile::Builder::new()
-        .prefix(TEMP_PREFIX)
-        .suffix(TEMP_SUFFIX)
-        .tempfile_in(dir)
-        .map_err(|e| fail("create a temporary file", &e))?;
-    file.write_all(bytes)
-        .and_then(|()| file.flush())
-        .map_err(|e| fail("write the output", &e))?;
-    Ok(Staged { file })
+    durable::stage(dir, bytes)
+        .map(Staged)
+        .map_err(|e| fail("write the output", &e))
 }
 
 impl Staged {
-    /// Renames the staged file to `output`. Without `overwrite`, a file that appeared at
-    /// `output` meanwhile is left alone and the job fails.
+    /// Renames the staged file to `output` and syncs the folder. Without `overwrite`, a file
+    /// that appeared at `output` meanwhile is left alone and the job fails.
     pub fn commit(self, output: &Path, overwrite: bool) -> Result<(), JobError> {
-        let result = if overwrite {
-            self.file.persist(output).map(drop)
-        } else {
-            self.file.persist_noclobber(output).map(drop)
-        };
-        result.map_err(|e| {
-            if e.error.kind() == IoKind::AlreadyExists {
-                JobError::failed(
-                    ErrorKind::Conflict,
-                    "another file appeared at the output path while converting; left it alone",
-                )
-            } else {
-                JobError::failed(
-                    ErrorKind::of_io(&e.error),
-                    format!("cannot move the output into place: {}", io_reason(&e.error)),
-                )
-            }
+        self.0.commit(output, overwrite).map_err(|e| match e {
+            CommitError::Exists => JobError::failed(
+                ErrorKind::Conflict,
+                "another file appeared at the output path while converting; left it alone",
+            ),
+            CommitError::Io(e) => fail("move the output into place", &e),
         })
     }
 }

@@ -1,0 +1,132 @@
+//! Durable, atomic file writes, the sequence careful tools use (git's `core.fsync`, dpkg,
+//! SQLite): write a temporary file with a random name in the destination folder, fsync it,
+//! rename it into place, then fsync the folder. A reader sees the old file or the whole new one,
+//! never a part; after a power cut the new name never points at empty or partial data. New files
+//! get mode 0666 less the umask, as any other tool's (0644 under umask 022).
+
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+/// Prefix of Conveyor's temporary files; they end in [`TEMP_SUFFIX`].
+pub const TEMP_PREFIX: &str = ".conveyor-";
+/// Suffix of Conveyor's temporary files.
+pub const TEMP_SUFFIX: &str = ".tmp";
+
+/// Whole contents written and synced to a temporary file beside their destination, not yet
+/// visible under the final name. Dropping it removes the temporary file.
+pub struct Staged {
+    file: tempfile::NamedTempFile,
+    dir: PathBuf,
+}
+
+/// Why a commit failed.
+#[derive(Debug)]
+pub enum CommitError {
+    /// Without overwrite, a file appeared at the destination meanwhile; it was left alone.
+    Exists,
+    /// The rename or the folder's sync failed.
+    Io(io::Error),
+}
+
+/// Writes `bytes` to a new temporary file in `dir` (created if missing) and syncs it to disk.
+pub fn stage(dir: &Path, bytes: &[u8]) -> io::Result<Staged> {
+    fs::create_dir_all(dir)?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(TEMP_PREFIX).suffix(TEMP_SUFFIX);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // Created with 0666; the kernel applies the umask, as for any new file.
+        builder.permissions(fs::Permissions::from_mode(0o666));
+    }
+    let mut file = builder.tempfile_in(dir)?;
+    file.write_all(bytes)?;
+    file.flush()?;
+    // An error seen only here (a full disk on delayed allocation, an NFS server gone) must fail
+    // the write, never leave a file that looks whole.
+    file.as_file().sync_all()?;
+    Ok(Staged {
+        file,
+        dir: dir.to_path_buf(),
+    })
+}
+
+/// Makes a rename in `dir` durable (on Unix; elsewhere the rename is all there is).
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        File::open(dir)?.sync_all()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        Ok(())
+    }
+}
+
+impl Staged {
+    /// Renames the staged file to `dest` (in the same folder) and syncs the folder. Without
+    /// `overwrite`, a file already at `dest` is left alone.
+    pub fn commit(self, dest: &Path, overwrite: bool) -> Result<(), CommitError> {
+        let dir = self.dir.clone();
+        let result = if overwrite {
+            self.file.persist(dest).map(drop)
+        } else {
+            self.file.persist_noclobber(dest).map(drop)
+        };
+        result.map_err(|e| {
+            if e.error.kind() == io::ErrorKind::AlreadyExists {
+                CommitError::Exists
+            } else {
+                CommitError::Io(e.error)
+            }
+        })?;
+        sync_dir(&dir).map_err(CommitError::Io)
+    }
+}
+
+/// Replaces `path` with `bytes` durably and atomically (a symlink at `path` is replaced, never
+/// followed).
+pub fn write(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    stage(dir, bytes)?.commit(path, true).map_err(|e| match e {
+        CommitError::Exists => io::Error::from(io::ErrorKind::AlreadyExists),
+        CommitError::Io(e) => e,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_write_replaces_the_file_whole_and_leaves_no_temporary() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let path = tmp.path().join("sub/report.json");
+        write(&path, b"first").expect("write");
+        write(&path, b"second, longer").expect("rewrite");
+        assert_eq!(fs::read(&path).expect("read"), b"second, longer");
+        let names: Vec<_> = fs::read_dir(path.parent().expect("parent"))
+            .expect("list")
+            .map(|e| e.expect("entry").file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("report.json")]);
+    }
+
+    #[test]
+    fn without_overwrite_an_existing_file_is_left_alone() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let dest = tmp.path().join("out.jpg");
+        fs::write(&dest, b"theirs").expect("plant");
+        let staged = stage(tmp.path(), b"ours").expect("stage");
+        assert!(matches!(
+            staged.commit(&dest, false),
+            Err(CommitError::Exists)
+        ));
+        assert_eq!(fs::read(&dest).expect("read"), b"theirs");
+    }
+}
