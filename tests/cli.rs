@@ -627,3 +627,42 @@ fn every_output_and_its_folder_are_fsynced() {
         "the output folder synced after the renames:\n{trace}"
     );
 }
+
+/// A run removes the temporary files a killed run (kill -9, a crash) left in its output folders,
+/// and never one that a live process may still be writing or a file of another naming.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_run_removes_temporaries_a_killed_run_left_and_no_others() {
+    use conveyor::engine::durable::{TEMP_SUFFIX, own_prefix};
+    let tmp = tempfile::tempdir().unwrap();
+    let (dir, out) = (tmp.path().join("in"), tmp.path().join("out"));
+    common::put(
+        &dir,
+        "p.png",
+        &common::encode(&common::photo(30, 20), image::ImageFormat::Png),
+    );
+    let mut gone = Command::new("true").spawn().unwrap();
+    let gone_pid = gone.id();
+    gone.wait().unwrap();
+    // This test's own prefix names a live process (the test); swap in the reaped one's pid.
+    let live = own_prefix();
+    let dead = live.replace(
+        &format!("-{}-", std::process::id()),
+        &format!("-{gone_pid}-"),
+    );
+    let stale = format!("{dead}x1{TEMP_SUFFIX}");
+    let busy = format!("{live}x2{TEMP_SUFFIX}");
+    for name in [&stale, &busy, &".conveyor-notes.txt".to_owned()] {
+        common::put(&out, name, b"half an image");
+    }
+    let run = conveyor(&["run", s(&dir), "--out", s(&out)]);
+    assert!(run.status.success(), "{run:?}");
+    assert!(
+        !out.join(&stale).exists(),
+        "the killed run's temporary is gone"
+    );
+    assert!(out.join(&busy).exists(), "a live process's temporary stays");
+    assert!(out.join(".conveyor-notes.txt").exists());
+    assert!(out.join("p.png").exists());
+    assert!(String::from_utf8_lossy(&run.stderr).contains("removed 1 temporary file"));
+}

@@ -97,6 +97,11 @@ pub fn run(args: &RunArgs) -> ExitCode {
         return finish(args, &report, EXIT_OK);
     }
 
+    let swept = plan::sweep_stale_temps(&plan.jobs);
+    if swept > 0 && !args.quiet {
+        let files = if swept == 1 { "file" } else { "files" };
+        eprintln!("conveyor: removed {swept} temporary {files} an interrupted run left behind");
+    }
     let jobs: Arc<[Job]> = plan.jobs.into();
     let mut pipeline = Pipeline::new(recipe);
     if let Some(max) = args.max_pixels {

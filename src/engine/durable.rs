@@ -8,10 +8,85 @@ use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-/// Prefix of Conveyor's temporary files; they end in [`TEMP_SUFFIX`].
+/// Prefix of Conveyor's temporary files; they end in [`TEMP_SUFFIX`]. The full prefix of this
+/// process's files also names the host and the process (see [`own_prefix`]), so a later run can
+/// tell a temporary left by a killed process from one a live process is writing.
 pub const TEMP_PREFIX: &str = ".conveyor-";
 /// Suffix of Conveyor's temporary files.
 pub const TEMP_SUFFIX: &str = ".tmp";
+
+/// This machine's name as it goes into temporary file names (letters, digits and `_`).
+fn host() -> String {
+    let name = fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_default();
+    let clean: String = name
+        .trim()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    if clean.is_empty() {
+        "host".to_owned()
+    } else {
+        clean
+    }
+}
+
+/// The prefix of this process's temporary files: `.conveyor-<host>-<pid>-`.
+pub fn own_prefix() -> String {
+    format!("{TEMP_PREFIX}{}-{}-", host(), std::process::id())
+}
+
+/// How old a temporary file from another machine must be before a run here removes it: no
+/// single write takes a day, so by then its writer is gone.
+const FOREIGN_STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// Whether the temporary file `name` (with its modification `age`) was left by a process that is
+/// gone: one of this machine whose process no longer runs, or one of another machine's that is
+/// over a day old. Files of unknown naming are never stale.
+fn is_stale(name: &str, age: std::time::Duration) -> bool {
+    let Some(rest) = name
+        .strip_prefix(TEMP_PREFIX)
+        .and_then(|r| r.strip_suffix(TEMP_SUFFIX))
+    else {
+        return false;
+    };
+    let mut parts = rest.splitn(3, '-');
+    let (Some(from), Some(pid), Some(_)) = (parts.next(), parts.next(), parts.next()) else {
+        // An older version's name, with no owner in it: stale once it is clearly not in use.
+        return age > FOREIGN_STALE_AFTER;
+    };
+    match pid.parse::<u32>() {
+        Ok(pid) if from == host() => {
+            pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists()
+        }
+        _ => age > FOREIGN_STALE_AFTER,
+    }
+}
+
+/// Removes the temporary files in `dir` that a killed run left behind (never one a live process
+/// may still be writing). Returns how many it removed.
+pub fn remove_stale_temps(dir: &Path) -> usize {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return 0;
+    };
+    let now = std::time::SystemTime::now();
+    entries
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .filter(|e| {
+            let age = e
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| now.duration_since(t).ok())
+                .unwrap_or_default();
+            is_stale(&e.file_name().to_string_lossy(), age)
+        })
+        .filter(|e| fs::remove_file(e.path()).is_ok())
+        .count()
+}
 
 /// Whole contents written and synced to a temporary file beside their destination, not yet
 /// visible under the final name. Dropping it removes the temporary file.
@@ -32,8 +107,9 @@ pub enum CommitError {
 /// Writes `bytes` to a new temporary file in `dir` (created if missing) and syncs it to disk.
 pub fn stage(dir: &Path, bytes: &[u8]) -> io::Result<Staged> {
     fs::create_dir_all(dir)?;
+    let prefix = own_prefix();
     let mut builder = tempfile::Builder::new();
-    builder.prefix(TEMP_PREFIX).suffix(TEMP_SUFFIX);
+    builder.prefix(&prefix).suffix(TEMP_SUFFIX);
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -115,6 +191,23 @@ mod tests {
             .map(|e| e.expect("entry").file_name())
             .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("report.json")]);
+    }
+
+    #[test]
+    fn only_temporaries_of_gone_processes_are_stale() {
+        use std::time::Duration;
+        let young = Duration::from_secs(5);
+        let old = Duration::from_secs(2 * 24 * 3600);
+        let mine = format!("{}abc{TEMP_SUFFIX}", own_prefix());
+        assert!(!is_stale(&mine, old), "this process's own file");
+        let mut child = std::process::Command::new("true").spawn().expect("spawn");
+        let gone = child.id();
+        child.wait().expect("reap");
+        let dead = format!("{TEMP_PREFIX}{}-{gone}-abc{TEMP_SUFFIX}", host());
+        assert!(is_stale(&dead, young), "a killed process's file, at once");
+        let foreign = format!("{TEMP_PREFIX}otherhost-1-abc{TEMP_SUFFIX}");
+        assert!(!is_stale(&foreign, young) && is_stale(&foreign, old));
+        assert!(!is_stale("holiday.jpg", old) && !is_stale(".conveyor-x.txt", old));
     }
 
     #[test]

@@ -9,6 +9,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
+use super::durable;
 use super::format::Format;
 use super::header;
 use super::job::{Action, Job};
@@ -91,6 +92,23 @@ pub struct PlanOptions {
     pub out_dir: PathBuf,
     /// Only this part of the batch.
     pub shard: Option<Shard>,
+}
+
+/// The folders the jobs write into, each once.
+pub fn output_dirs(jobs: &[Job]) -> std::collections::BTreeSet<PathBuf> {
+    jobs.iter()
+        .filter(|j| j.action == Action::Convert)
+        .filter_map(|j| j.output.parent().map(Path::to_path_buf))
+        .collect()
+}
+
+/// Removes what interrupted runs left in the jobs' output folders (see
+/// [`durable::remove_stale_temps`]); returns how many files.
+pub fn sweep_stale_temps(jobs: &[Job]) -> usize {
+    output_dirs(jobs)
+        .iter()
+        .map(|d| durable::remove_stale_temps(d))
+        .sum()
 }
 
 fn with_suffix(base: &OsStr, k: usize, ext: &str) -> OsString {

@@ -225,6 +225,7 @@ impl ConveyorApp {
             return;
         };
         let root = self.input.as_ref().map(Input::root).unwrap_or_default();
+        plan::sweep_stale_temps(&jobs);
         let jobs: Arc<[Job]> = jobs.into();
         let workers = self.settings.workers;
         let waker_ctx = ctx.clone();
