@@ -666,3 +666,44 @@ fn a_run_removes_temporaries_a_killed_run_left_and_no_others() {
     assert!(out.join("p.png").exists());
     assert!(String::from_utf8_lossy(&run.stderr).contains("removed 1 temporary file"));
 }
+
+/// A symlinked sub-folder (`in/alias -> real`) does not convert its files twice: each file is
+/// converted once, under its real path.
+#[cfg(unix)]
+#[test]
+fn a_symlinked_sub_folder_is_converted_once_under_the_real_path() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (dir, out, r) = (
+        tmp.path().join("in"),
+        tmp.path().join("out"),
+        tmp.path().join("r.json"),
+    );
+    for name in ["real/a.png", "real/b.png"] {
+        common::put(
+            &dir,
+            name,
+            &common::encode(&common::photo(30, 20), image::ImageFormat::Png),
+        );
+    }
+    // "alias" sorts before "real": the real path must still win.
+    std::os::unix::fs::symlink(dir.join("real"), dir.join("alias")).unwrap();
+    let run = conveyor(&["run", s(&dir), "--out", s(&out), "--report", s(&r)]);
+    assert!(run.status.success(), "{run:?}");
+    let report = read_report(&r);
+    let inputs: BTreeSet<String> = files_by_input(&report)
+        .into_iter()
+        .map(|(input, _)| input)
+        .collect();
+    assert_eq!(
+        inputs,
+        ["real/a.png", "real/b.png"]
+            .iter()
+            .map(|n| dir.join(n).to_string_lossy().into_owned())
+            .collect::<BTreeSet<_>>()
+    );
+    let written: Vec<PathBuf> = snapshot(&out).into_keys().collect();
+    assert_eq!(
+        written,
+        vec![PathBuf::from("real/a.png"), PathBuf::from("real/b.png")]
+    );
+}

@@ -1,7 +1,7 @@
 //! Finding inputs: walk the input folders, pick files by the format table's extensions, and
 //! note odd files (FIFOs, devices) and unreadable folders without ever opening a file.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -114,14 +114,18 @@ fn examine(path: &Path) -> (u64, Option<String>) {
 }
 
 /// Lists the image files under each input. Never opens a file, so FIFOs and devices cannot hang
-/// it; symlinked folders are followed and loops reported as warnings.
+/// it; symlinked folders are followed (also when they point outside the input) and loops are
+/// reported as warnings. A file reached by several paths (a symlinked sub-folder, an input given
+/// twice, overlapping inputs) is listed once: under its real path when one of them is, otherwise
+/// under the first in sorted order.
 pub fn scan(inputs: &[PathBuf], options: &ScanOptions) -> Result<Scan, ScanError> {
     let exclude: Vec<PathBuf> = options.exclude.iter().map(|p| resolve(p)).collect();
     let mut out = Scan {
         roots: inputs.to_vec(),
         ..Scan::default()
     };
-    let mut seen: HashSet<PathBuf> = HashSet::new();
+    // Every candidate with the file it really is (links resolved).
+    let mut candidates: Vec<(Found, PathBuf)> = Vec::new();
     for (root_index, input) in inputs.iter().enumerate() {
         let meta = fs::metadata(input).map_err(|e| ScanError::Input {
             path: input.clone(),
@@ -130,15 +134,14 @@ pub fn scan(inputs: &[PathBuf], options: &ScanOptions) -> Result<Scan, ScanError
         if !meta.is_dir() {
             let (bytes, skip) = examine(input);
             let rel = PathBuf::from(input.file_name().unwrap_or(input.as_os_str()));
-            if inputs.len() == 1 || seen.insert(resolve(input)) {
-                out.found.push(Found {
-                    path: input.clone(),
-                    root: root_index,
-                    rel,
-                    bytes,
-                    skip,
-                });
-            }
+            let found = Found {
+                path: input.clone(),
+                root: root_index,
+                rel,
+                bytes,
+                skip,
+            };
+            candidates.push((found, resolve(input)));
             continue;
         }
         let walker = walkdir::WalkDir::new(input)
@@ -172,25 +175,61 @@ pub fn scan(inputs: &[PathBuf], options: &ScanOptions) -> Result<Scan, ScanError
                 out.ignored += 1;
                 continue;
             }
-            if inputs.len() > 1 && !seen.insert(resolve(entry.path())) {
-                continue;
-            }
             let rel = entry
                 .path()
                 .strip_prefix(input)
                 .map(Path::to_path_buf)
                 .unwrap_or_else(|_| PathBuf::from(entry.file_name()));
             let (bytes, skip) = examine(entry.path());
-            out.found.push(Found {
+            let found = Found {
                 path: entry.path().to_path_buf(),
                 root: root_index,
                 rel,
                 bytes,
                 skip,
-            });
+            };
+            candidates.push((found, resolve(entry.path())));
         }
     }
-    out.found
-        .sort_by(|a, b| (a.root, &a.rel).cmp(&(b.root, &b.rel)));
+    candidates.sort_by(|a, b| (a.0.root, &a.0.rel).cmp(&(b.0.root, &b.0.rel)));
+    out.found = once_each(candidates);
     Ok(out)
+}
+
+/// `path` made absolute without resolving links (`.` components dropped).
+fn absolute(path: &Path) -> PathBuf {
+    let joined = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .map(|d| d.join(path))
+            .unwrap_or_else(|_| path.to_path_buf())
+    };
+    joined.components().collect()
+}
+
+/// Keeps one candidate per real file: the one whose path is the file's real path, else the
+/// first (the candidates come sorted).
+fn once_each(candidates: Vec<(Found, PathBuf)>) -> Vec<Found> {
+    let mut chosen: HashMap<&Path, usize> = HashMap::new();
+    for (i, (found, real)) in candidates.iter().enumerate() {
+        match chosen.get(real.as_path()) {
+            None => {
+                chosen.insert(real, i);
+            }
+            Some(&j)
+                if absolute(&candidates[j].0.path) != *real && absolute(&found.path) == *real =>
+            {
+                chosen.insert(real, i);
+            }
+            Some(_) => {}
+        }
+    }
+    let keep: HashSet<usize> = chosen.into_values().collect();
+    candidates
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| keep.contains(i))
+        .map(|(_, (found, _))| found)
+        .collect()
 }
