@@ -707,3 +707,63 @@ fn a_symlinked_sub_folder_is_converted_once_under_the_real_path() {
         vec![PathBuf::from("real/a.png"), PathBuf::from("real/b.png")]
     );
 }
+
+/// Ctrl-C while the inputs are still being scanned (before any work) ends with exit 130 and a
+/// report, like Ctrl-C during the batch; it used to kill the process with no report.
+#[cfg(unix)]
+#[test]
+fn sigint_during_the_scan_exits_130_with_a_report() {
+    use std::io::BufRead;
+    // Thirty thousand files: in memory where there is a tmpfs (a disk makes this slow).
+    let shm = Path::new("/dev/shm");
+    let tmp = if shm.is_dir() {
+        tempfile::tempdir_in(shm).unwrap()
+    } else {
+        tempfile::tempdir().unwrap()
+    };
+    let (dir, out, r) = (
+        tmp.path().join("in"),
+        tmp.path().join("out"),
+        tmp.path().join("r.json"),
+    );
+    // Enough files that the walk is still going when the signal lands.
+    for d in 0..300 {
+        let sub = dir.join(format!("d{d:03}"));
+        std::fs::create_dir_all(&sub).unwrap();
+        for f in 0..100 {
+            std::fs::write(sub.join(format!("f{f:03}.jpg")), b"").unwrap();
+        }
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_conveyor"))
+        .args(["run", s(&dir), "--out", s(&out), "--report", s(&r)])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    // The handler is installed before this line is printed.
+    assert!(line.contains("scanning"), "{line}");
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let rest = std::thread::spawn(move || {
+        let mut all = String::new();
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut all);
+        all
+    });
+    let status = child.wait().unwrap();
+    let said = rest.join().unwrap();
+    assert_eq!(status.code(), Some(130), "{said}");
+    let report = read_report(&r);
+    assert_eq!(report["summary"]["ok"], 0, "{said}");
+    assert!(
+        report["summary"]["cancelled"].as_u64().unwrap() > 0
+            || report["summary"]["total"].as_u64() == Some(0),
+        "{}",
+        report["summary"]
+    );
+}

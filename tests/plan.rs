@@ -22,6 +22,7 @@ fn plan_for(dir: &Path, out: &Path, recipe: &Recipe, shard: Option<Shard>) -> Pl
         &ScanOptions {
             recursive: true,
             exclude: vec![out.to_path_buf()],
+            stop: None,
         },
     )
     .expect("scan");
@@ -81,6 +82,7 @@ fn mirrors_folders_and_picks_images_by_extension_in_any_case() {
         &ScanOptions {
             recursive: false,
             exclude: vec![],
+            stop: None,
         },
     )
     .expect("scan");
@@ -223,4 +225,26 @@ fn outputs_never_land_on_originals() {
     let plan = plan_for(&dir, &dir, &recipe, None);
     assert_eq!(plan.jobs[0].action, Action::Convert);
     assert_eq!(plan.jobs[0].output, dir.join("a-small.png"));
+}
+
+/// A stop flag set (by a signal handler) ends the walk at once and the scan says so.
+#[test]
+fn a_stopped_scan_ends_early_and_says_it_was_interrupted() {
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicBool;
+    let tmp = tempfile::tempdir().expect("tmp");
+    for i in 0..20 {
+        common::put(tmp.path(), &format!("d{i}/p.jpg"), b"");
+    }
+    let options = |stop: bool| ScanOptions {
+        recursive: true,
+        exclude: vec![],
+        stop: Some(Arc::new(AtomicBool::new(stop))),
+    };
+    let whole = scan::scan(&[tmp.path().to_path_buf()], &options(false)).expect("scan");
+    assert!(!whole.interrupted);
+    assert_eq!(whole.found.len(), 20);
+    let stopped = scan::scan(&[tmp.path().to_path_buf()], &options(true)).expect("scan");
+    assert!(stopped.interrupted);
+    assert!(stopped.found.is_empty());
 }

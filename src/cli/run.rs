@@ -2,7 +2,8 @@
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use super::args::RunArgs;
@@ -11,7 +12,7 @@ use crate::engine::event::Event;
 use crate::engine::job::{Action, Job, Status};
 use crate::engine::pipeline::{MemoryBudget, Pipeline};
 use crate::engine::plan::{self, PlanOptions};
-use crate::engine::pool::{self, default_workers};
+use crate::engine::pool::{self, Canceller, default_workers};
 use crate::engine::recipe::Recipe;
 use crate::engine::report::{Report, ReportBuilder, Summary};
 use crate::engine::scan::{self, ScanOptions};
@@ -56,9 +57,33 @@ pub fn run(args: &RunArgs) -> ExitCode {
         eprintln!("conveyor: {e}");
         return ExitCode::from(EXIT_USAGE);
     }
+    // Ctrl-C or SIGTERM at any point ends with exit 130 and a report of what was known: during
+    // the scan it stops the walk; once the pool runs it cancels the batch.
+    let stop = Arc::new(AtomicBool::new(false));
+    let pool_canceller: Arc<Mutex<Option<Canceller>>> = Arc::default();
+    {
+        let (stop, pool_canceller) = (Arc::clone(&stop), Arc::clone(&pool_canceller));
+        let handler = move || {
+            stop.store(true, Ordering::Release);
+            if let Some(c) = pool_canceller
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .as_ref()
+            {
+                c.cancel();
+            }
+        };
+        if let Err(e) = ctrlc::set_handler(handler) {
+            eprintln!("conveyor: warning: Ctrl-C will not stop cleanly: {e}");
+        }
+    }
+    if !args.quiet {
+        eprintln!("conveyor: scanning {} input(s)…", args.inputs.len());
+    }
     let scan_options = ScanOptions {
         recursive: !args.no_recursive,
         exclude: vec![args.out.clone()],
+        stop: Some(Arc::clone(&stop)),
     };
     let found = match scan::scan(&args.inputs, &scan_options) {
         Ok(found) => found,
@@ -97,6 +122,16 @@ pub fn run(args: &RunArgs) -> ExitCode {
         return finish(args, &report, EXIT_OK);
     }
 
+    if stop.load(Ordering::Acquire) {
+        // Interrupted before any work: every input known so far is reported as cancelled.
+        eprintln!("conveyor: interrupted while scanning; nothing was converted");
+        let report = ReportBuilder::new(&plan.jobs)
+            .report(&plan.jobs, base_summary)
+            .with_scan_warnings(&plan.warnings);
+        print_summary(&report, false);
+        return finish(args, &report, EXIT_INTERRUPTED);
+    }
+
     let swept = plan::sweep_stale_temps(&plan.jobs);
     if swept > 0 && !args.quiet {
         let files = if swept == 1 { "file" } else { "files" };
@@ -127,9 +162,12 @@ pub fn run(args: &RunArgs) -> ExitCode {
             return ExitCode::from(EXIT_FAILED);
         }
     };
-    let canceller = handle.canceller();
-    if let Err(e) = ctrlc::set_handler(move || canceller.cancel()) {
-        eprintln!("conveyor: warning: Ctrl-C will not stop cleanly: {e}");
+    *pool_canceller
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner) = Some(handle.canceller());
+    if stop.load(Ordering::Acquire) {
+        // The signal came between the plan and the pool's start.
+        handle.cancel();
     }
     let live = !args.quiet && std::io::stdout().is_terminal();
     let mut bars = live.then(|| TerminalProgress::new(jobs.len()));

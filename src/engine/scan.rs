@@ -4,6 +4,8 @@
 use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::format::has_image_extension;
 
@@ -42,6 +44,8 @@ pub struct Scan {
     pub warnings: Vec<ScanWarning>,
     /// Files ignored because their extension is not an image's (counted for display).
     pub ignored: usize,
+    /// The walk was stopped before it finished (see [`ScanOptions::stop`]).
+    pub interrupted: bool,
 }
 
 /// Options for [`scan`].
@@ -51,6 +55,9 @@ pub struct ScanOptions {
     pub recursive: bool,
     /// Folders never scanned as input (the output folder).
     pub exclude: Vec<PathBuf>,
+    /// Set (by a signal handler, say) to stop the walk early; the scan then says it was
+    /// interrupted.
+    pub stop: Option<Arc<AtomicBool>>,
 }
 
 /// Why the scan could not start.
@@ -126,7 +133,13 @@ pub fn scan(inputs: &[PathBuf], options: &ScanOptions) -> Result<Scan, ScanError
     };
     // Every candidate with the file it really is (links resolved).
     let mut candidates: Vec<(Found, PathBuf)> = Vec::new();
-    for (root_index, input) in inputs.iter().enumerate() {
+    let stopped = || {
+        options
+            .stop
+            .as_ref()
+            .is_some_and(|s| s.load(Ordering::Acquire))
+    };
+    'inputs: for (root_index, input) in inputs.iter().enumerate() {
         let meta = fs::metadata(input).map_err(|e| ScanError::Input {
             path: input.clone(),
             reason: e.to_string(),
@@ -154,6 +167,10 @@ pub fn scan(inputs: &[PathBuf], options: &ScanOptions) -> Result<Scan, ScanError
                     || !exclude.iter().any(|x| *x == resolve(e.path()))
             });
         for entry in walker {
+            if stopped() {
+                out.interrupted = true;
+                break 'inputs;
+            }
             let entry = match entry {
                 Ok(e) => e,
                 Err(e) => {

@@ -151,6 +151,7 @@ impl ConveyorApp {
         let options = ScanOptions {
             recursive: true,
             exclude: self.out_override.iter().cloned().collect(),
+            stop: None,
         };
         let scanner = Arc::clone(&self.scanner);
         let scanning = Task::spawn("scan", self.repaint.clone(), move || {
@@ -206,6 +207,7 @@ impl ConveyorApp {
             let options = ScanOptions {
                 recursive: true,
                 exclude: vec![out_dir.clone()],
+                stop: None,
             };
             let found = scanner(&paths, &options).map_err(|e| e.to_string())?;
             let options = PlanOptions {

@@ -85,15 +85,20 @@ pub fn put(dir: &Path, rel: &str, bytes: &[u8]) -> PathBuf {
     path
 }
 
-/// Every file under `dir` (relative path → bytes).
+/// Every file under `dir` (relative path → bytes). A file that vanishes between the listing and
+/// the read (a temporary renamed into place while a batch runs) is left out.
 pub fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     walkdir::WalkDir::new(dir)
         .into_iter()
         .filter_map(Result::ok)
         .filter(|e| e.file_type().is_file())
-        .map(|e| {
+        .filter_map(|e| {
             let rel = e.path().strip_prefix(dir).expect("under dir").to_path_buf();
-            (rel, fs::read(e.path()).expect("read"))
+            match fs::read(e.path()) {
+                Ok(bytes) => Some((rel, bytes)),
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => None,
+                Err(err) => panic!("read {}: {err}", e.path().display()),
+            }
         })
         .collect()
 }
