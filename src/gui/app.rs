@@ -215,6 +215,8 @@ impl ConveyorApp {
                 shard: None,
             };
             let plan = plan::plan(&found, &recipe, &options);
+            // Folder I/O: done here on the planning thread, never on the UI thread.
+            plan::sweep_stale_temps(&plan.jobs);
             Ok(Prepared {
                 jobs: plan.jobs,
                 warnings: plan.warnings,
@@ -227,7 +229,6 @@ impl ConveyorApp {
             return;
         };
         let root = self.input.as_ref().map(Input::root).unwrap_or_default();
-        plan::sweep_stale_temps(&jobs);
         let jobs: Arc<[Job]> = jobs.into();
         let workers = self.settings.workers;
         let waker_ctx = ctx.clone();
