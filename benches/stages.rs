@@ -133,6 +133,8 @@ fn stages(c: &mut Criterion) {
         input_bytes: std::fs::metadata(&src).unwrap().len(),
         action: Action::Convert,
         note: None,
+        replace: false,
+        journal: None,
     };
     let mut g = c.benchmark_group("whole job");
     g.sample_size(10);

@@ -767,3 +767,258 @@ fn sigint_during_the_scan_exits_130_with_a_report() {
         report["summary"]
     );
 }
+
+/// The report's record for the input whose path ends in `name`.
+fn record_for(report: &Value, name: &str) -> Value {
+    files_by_input(report)
+        .into_iter()
+        .find(|(i, _)| i.ends_with(name))
+        .map(|(_, f)| f)
+        .unwrap_or_else(|| panic!("no record for {name}: {report}"))
+}
+
+fn size_of(path: &Path) -> (u32, u32) {
+    image::image_dimensions(path).expect("an output our decoder reads")
+}
+
+/// #10 finding 2 and acceptance 3: resume follows the journal, not whether a path exists.
+/// Run 1 converts `pic.tiff` → `pic.jpg`; `pic.bmp` is added; run 2 used to report
+/// `pic.bmp → pic.jpg skipped (exists)`, convert `pic.tiff` again into `pic-1.jpg` and never
+/// convert `pic.bmp`. A recipe change redoes every output; a truncated output is redone; a file
+/// the user put in the way is left alone and said to be theirs.
+#[test]
+fn resume_is_decided_by_the_journal_not_by_which_paths_exist() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("in");
+    let out = tmp.path().join("out");
+    let r = tmp.path().join("r.json");
+    common::put(
+        &dir,
+        "pic.tiff",
+        &common::encode(&common::photo(64, 48), image::ImageFormat::Tiff),
+    );
+    let run = |quality: &str| {
+        let run = conveyor(&[
+            "run",
+            s(&dir),
+            "--out",
+            s(&out),
+            "--format",
+            "jpeg",
+            "--quality",
+            quality,
+            "--report",
+            s(&r),
+        ]);
+        assert_eq!(
+            run.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        read_report(&r)
+    };
+    let first = run("80");
+    assert_eq!(record_for(&first, "pic.tiff")["status"], "ok");
+    let journal = out.join(".conveyor-journal.jsonl");
+    assert!(journal.is_file(), "the journal is in the output folder");
+    let from_tiff = std::fs::read(out.join("pic.jpg")).expect("pic.jpg");
+
+    // A new input whose natural name is taken by another input's earlier output.
+    common::put(
+        &dir,
+        "pic.bmp",
+        &common::encode(&common::photo(40, 30), image::ImageFormat::Bmp),
+    );
+    let second = run("80");
+    let tiff = record_for(&second, "pic.tiff");
+    assert_eq!(tiff["status"], "skipped", "{tiff}");
+    assert!(
+        tiff["error"].as_str().unwrap().contains("journal"),
+        "{tiff}"
+    );
+    let bmp = record_for(&second, "pic.bmp");
+    assert_eq!(bmp["status"], "ok", "{bmp}");
+    assert!(
+        bmp["output"].as_str().unwrap().ends_with("pic-1.jpg"),
+        "{bmp}"
+    );
+    assert_eq!(std::fs::read(out.join("pic.jpg")).unwrap(), from_tiff);
+    assert_eq!(size_of(&out.join("pic.jpg")), (64, 48));
+    assert_eq!(size_of(&out.join("pic-1.jpg")), (40, 30));
+
+    // Same recipe again: nothing to do.
+    let third = run("80");
+    assert_eq!(third["summary"]["skipped"], 2, "{third}");
+
+    // Another recipe: a new batch over our own outputs, redone in place under the same names.
+    let fourth = run("50");
+    assert_eq!(fourth["summary"]["ok"], 2, "{fourth}");
+    assert_ne!(std::fs::read(out.join("pic.jpg")).unwrap(), from_tiff);
+    assert_eq!(size_of(&out.join("pic.jpg")), (64, 48));
+    assert_eq!(size_of(&out.join("pic-1.jpg")), (40, 30));
+
+    // A truncated output (a crash on a file system without the sync, a user's mistake) is
+    // ours but no longer matches: redone.
+    std::fs::write(out.join("pic-1.jpg"), b"").expect("truncate");
+    let fifth = run("50");
+    assert_eq!(record_for(&fifth, "pic.bmp")["status"], "ok");
+    assert_eq!(record_for(&fifth, "pic.tiff")["status"], "skipped");
+    assert_eq!(size_of(&out.join("pic-1.jpg")), (40, 30));
+
+    // A file Conveyor did not make, in the way of a new input: left alone, and said so.
+    common::put(
+        &dir,
+        "new.png",
+        &common::encode(&common::photo(20, 10), image::ImageFormat::Png),
+    );
+    std::fs::write(out.join("new.jpg"), b"the user's own file").expect("plant");
+    let sixth = run("50");
+    let new = record_for(&sixth, "new.png");
+    assert_eq!(new["status"], "skipped");
+    assert!(
+        new["error"]
+            .as_str()
+            .unwrap()
+            .contains("not made by Conveyor"),
+        "{new}"
+    );
+    assert_eq!(
+        std::fs::read(out.join("new.jpg")).unwrap(),
+        b"the user's own file"
+    );
+
+    // A damaged journal is never trusted blindly: its unreadable lines count as unknown.
+    std::fs::write(&journal, b"{not json\n").expect("damage");
+    let seventh = run("50");
+    assert_eq!(seventh["summary"]["ok"], 0, "{seventh}");
+    let tiff = record_for(&seventh, "pic.tiff");
+    assert!(
+        tiff["error"]
+            .as_str()
+            .unwrap()
+            .contains("not made by Conveyor"),
+        "{tiff}"
+    );
+}
+
+/// #10 finding 2: with `--name 'img-{n}'`, adding one file shifted every later number, and each
+/// later output then counted as done for the wrong input. Numbers stay with their inputs.
+#[test]
+fn numbered_names_stay_with_the_inputs_they_were_first_given_to() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("in");
+    let out = tmp.path().join("out");
+    let r = tmp.path().join("r.json");
+    let put = |name: &str, w: u32| {
+        common::put(
+            &dir,
+            name,
+            &common::encode(&common::photo(w, 10), image::ImageFormat::Png),
+        );
+    };
+    put("a.png", 11);
+    put("c.png", 13);
+    let run = || {
+        let run = conveyor(&[
+            "run",
+            s(&dir),
+            "--out",
+            s(&out),
+            "--name",
+            "img-{n}",
+            "--report",
+            s(&r),
+        ]);
+        assert_eq!(run.status.code(), Some(0));
+        read_report(&r)
+    };
+    run();
+    assert_eq!(size_of(&out.join("img-1.png")).0, 11);
+    assert_eq!(size_of(&out.join("img-2.png")).0, 13);
+    put("b.png", 12);
+    let second = run();
+    assert_eq!(record_for(&second, "a.png")["status"], "skipped");
+    assert_eq!(record_for(&second, "c.png")["status"], "skipped");
+    let b = record_for(&second, "b.png");
+    assert_eq!(b["status"], "ok");
+    let b_out = PathBuf::from(b["output"].as_str().unwrap());
+    assert_eq!(size_of(&b_out).0, 12);
+    assert_eq!(size_of(&out.join("img-1.png")).0, 11);
+    assert_eq!(size_of(&out.join("img-2.png")).0, 13, "c keeps img-2");
+    let third = run();
+    assert_eq!(third["summary"]["skipped"], 3, "{third}");
+}
+
+/// #10 finding 9: two shards started together with `--on-exist rename` used to pick the same
+/// free name (one then failed "another file appeared"). Both finish and every input has its own
+/// output.
+#[test]
+fn concurrent_shards_with_rename_never_clash() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("in");
+    let out = tmp.path().join("out");
+    for i in 0..8 {
+        let img = common::photo(30 + i, 20);
+        common::put(
+            &dir,
+            &format!("p{i}.png"),
+            &common::encode(&img, image::ImageFormat::Png),
+        );
+        common::put(
+            &dir,
+            &format!("p{i}.gif"),
+            &common::encode(&img, image::ImageFormat::Gif),
+        );
+        common::put(&out, &format!("p{i}.jpg"), b"theirs");
+        common::put(&out, &format!("p{i}-1.jpg"), b"theirs");
+    }
+    let children: Vec<_> = ["1/2", "2/2"]
+        .iter()
+        .map(|shard| {
+            let r = tmp.path().join(format!("r{}.json", &shard[..1]));
+            let child = Command::new(env!("CARGO_BIN_EXE_conveyor"))
+                .args([
+                    "run",
+                    s(&dir),
+                    "--out",
+                    s(&out),
+                    "--format",
+                    "jpeg",
+                    "--on-exist",
+                    "rename",
+                    "--shard",
+                    shard,
+                    "--report",
+                    s(&r),
+                ])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("start a shard");
+            (child, r)
+        })
+        .collect();
+    let mut converted = 0;
+    for (child, r) in children {
+        let done = child.wait_with_output().expect("wait");
+        assert_eq!(
+            done.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&done.stderr)
+        );
+        converted += read_report(&r)["summary"]["ok"].as_u64().unwrap();
+    }
+    assert_eq!(converted, 16);
+    let written = snapshot(&out);
+    assert_eq!(written.len(), 32, "16 planted files and 16 outputs");
+    assert_eq!(
+        written
+            .values()
+            .filter(|b| b.as_slice() == b"theirs")
+            .count(),
+        16,
+        "every planted file left alone"
+    );
+}

@@ -107,6 +107,8 @@ fn run_pipeline(
         input_bytes: input.len() as u64,
         action: Action::Convert,
         note: None,
+        replace: false,
+        journal: None,
     };
     let pipeline = Pipeline::new(Recipe {
         resize,

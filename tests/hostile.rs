@@ -233,3 +233,161 @@ fn a_folder_of_hostile_files_is_survived_and_reported() {
     }
     assert_eq!(common::snapshot(&dir), before);
 }
+
+/// A GIF of `frames` 1x1 frames on a `side`x`side` canvas, written byte by byte: a few
+/// kilobytes that a decoder composes into `frames` full canvases.
+fn sparse_gif(side: u16, frames: usize) -> Vec<u8> {
+    let mut out = b"GIF89a".to_vec();
+    out.extend_from_slice(&side.to_le_bytes());
+    out.extend_from_slice(&side.to_le_bytes());
+    // Global colour table of 2 entries, background 0.
+    out.extend_from_slice(&[0x80, 0, 0, 0xFF, 0xFF, 0xFF, 0, 0, 0]);
+    // Loop forever (NETSCAPE2.0), so every reader sees an animation.
+    out.extend_from_slice(b"\x21\xFF\x0BNETSCAPE2.0\x03\x01\x00\x00\x00");
+    for i in 0..frames {
+        // Graphic control: 10 ms, no disposal.
+        out.extend_from_slice(&[0x21, 0xF9, 0x04, 0x00, 0x01, 0x00, 0x00, 0x00]);
+        let at = (i % usize::from(side)) as u16;
+        out.push(0x2C);
+        out.extend_from_slice(&at.to_le_bytes());
+        out.extend_from_slice(&at.to_le_bytes());
+        out.extend_from_slice(&[1, 0, 1, 0, 0]);
+        // One pixel of colour 1, LZW with a 2-bit minimum code size.
+        out.extend_from_slice(&[0x02, 0x02, 0x44, 0x01, 0x00]);
+    }
+    out.push(0x3B);
+    out
+}
+
+/// #10 finding 3: every frame of an animated GIF was composed onto the full canvas and kept, and
+/// only the first was charged: a 4.6 KB GIF (3000x3000 canvas, 200 frames) aborted the whole
+/// process. It now fails alone with a reason, the other inputs convert, and the process stays
+/// within the memory limit plus 64 MiB.
+#[test]
+fn a_tiny_gif_with_huge_frames_fails_alone_within_the_memory_limit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("in");
+    let out = tmp.path().join("out");
+    let bomb = sparse_gif(3000, 200);
+    assert!(bomb.len() < 8 * 1024);
+    common::put(&dir, "bomb.gif", &bomb);
+    // ImageMagick reads it as the animation it claims to be (fixtures are checked by a
+    // decoder other than ours where one is installed).
+    if let Ok(identify) = Command::new("identify").arg(dir.join("bomb.gif")).output() {
+        let listed = String::from_utf8_lossy(&identify.stdout).lines().count();
+        assert_eq!(listed, 200, "ImageMagick sees 200 frames");
+    }
+    let small = sparse_gif(40, 5);
+    common::put(&dir, "small.gif", &small);
+    common::put(
+        &dir,
+        "photo.png",
+        &common::encode(&common::photo(64, 48), image::ImageFormat::Png),
+    );
+    let report = tmp.path().join("r.json");
+    let args = [
+        "run",
+        dir.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "-j",
+        "1",
+        "--memory-limit",
+        "64M",
+        "--report",
+        report.to_str().unwrap(),
+    ];
+    let (status, max_rss_kib) = common::run_measured(&args);
+    assert_eq!(status.code(), Some(1), "one file failed, the batch went on");
+    if let Some(kib) = max_rss_kib {
+        eprintln!("peak RSS {} MiB", kib / 1024);
+        assert!(
+            kib < (64 + 64) * 1024,
+            "peak RSS {} MiB is over the 64 MiB limit plus 64 MiB",
+            kib / 1024
+        );
+    }
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    let record = |name: &str| {
+        r["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["input"].as_str().unwrap().ends_with(name))
+            .cloned()
+            .unwrap()
+    };
+    let bomb = record("bomb.gif");
+    assert_eq!(bomb["status"], "failed", "{bomb}");
+    assert_eq!(bomb["error_kind"], "too_large", "{bomb}");
+    assert!(bomb["error"].as_str().unwrap().contains("frames"), "{bomb}");
+    assert_eq!(record("small.gif")["status"], "ok");
+    assert_eq!(record("photo.png")["status"], "ok");
+    assert!(
+        !out.join("bomb.gif").exists(),
+        "no output for the failed file"
+    );
+    // The small animation stays an animation, every frame kept.
+    let frames = image::codecs::gif::GifDecoder::new(std::io::Cursor::new(
+        std::fs::read(out.join("small.gif")).unwrap(),
+    ))
+    .map(|d| image::AnimationDecoder::into_frames(d).count())
+    .unwrap();
+    assert_eq!(frames, 5);
+}
+
+/// #10 finding 8: whole files were read before the memory budget was charged, so four 4x4 PNGs
+/// padded with a junk chunk, converted four at a time, were all in memory at once. The read is
+/// now charged first, so they take turns.
+#[test]
+fn files_padded_with_junk_are_charged_before_they_are_read() {
+    const JUNK: usize = 96 << 20;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("in");
+    let out = tmp.path().join("out");
+    let raw = (0..4).map(|_| {
+        let mut row = vec![0u8];
+        row.extend_from_slice(&[200; 12]);
+        row
+    });
+    let idat = zlib(raw);
+    for i in 0..4 {
+        let mut data = b"\x89PNG\r\n\x1a\n".to_vec();
+        let mut ihdr = Vec::new();
+        ihdr.extend_from_slice(&4u32.to_be_bytes());
+        ihdr.extend_from_slice(&4u32.to_be_bytes());
+        ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
+        chunk(&mut data, b"IHDR", &ihdr);
+        // An ancillary chunk readers skip: megabytes of nothing.
+        chunk(&mut data, b"juNk", &vec![i as u8; JUNK]);
+        chunk(&mut data, b"IDAT", &idat);
+        chunk(&mut data, b"IEND", &[]);
+        common::put(&dir, &format!("padded{i}.png"), &data);
+    }
+    let report = tmp.path().join("r.json");
+    let args = [
+        "run",
+        dir.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "-j",
+        "4",
+        "--memory-limit",
+        "16M",
+        "--report",
+        report.to_str().unwrap(),
+    ];
+    let (status, max_rss_kib) = common::run_measured(&args);
+    assert_eq!(status.code(), Some(0));
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    assert_eq!(r["summary"]["ok"], 4, "{r}");
+    if let Some(kib) = max_rss_kib {
+        eprintln!("peak RSS {} MiB", kib / 1024);
+        let one_file = (JUNK >> 10) as u64;
+        assert!(
+            kib < one_file + 64 * 1024,
+            "peak RSS {} MiB: more than one padded file in memory at once",
+            kib / 1024
+        );
+    }
+}

@@ -17,6 +17,16 @@ fn tiny_png() -> Vec<u8> {
 }
 
 fn plan_for(dir: &Path, out: &Path, recipe: &Recipe, shard: Option<Shard>) -> Plan {
+    plan_with(dir, out, recipe, shard, None)
+}
+
+fn plan_with(
+    dir: &Path,
+    out: &Path,
+    recipe: &Recipe,
+    shard: Option<Shard>,
+    fold_case: Option<bool>,
+) -> Plan {
     let found = scan::scan(
         &[dir.to_path_buf()],
         &ScanOptions {
@@ -32,6 +42,7 @@ fn plan_for(dir: &Path, out: &Path, recipe: &Recipe, shard: Option<Shard>) -> Pl
         &PlanOptions {
             out_dir: out.to_path_buf(),
             shard,
+            fold_case,
         },
     )
 }
@@ -182,7 +193,11 @@ fn existing_outputs_follow_the_on_exist_policy() {
     common::put(&out, "a.jpg", b"already here");
     let mut recipe = jpeg_recipe();
     let skip = plan_for(&dir, &out, &recipe, None);
-    assert_eq!(skip.jobs[0].action, Action::Skip("output exists".into()));
+    assert!(
+        matches!(&skip.jobs[0].action, Action::Skip(r) if r.contains("not made by Conveyor")),
+        "{:?}",
+        skip.jobs[0].action
+    );
     recipe.on_exist = OnExist::Overwrite;
     let over = plan_for(&dir, &out, &recipe, None);
     assert_eq!(over.jobs[0].action, Action::Convert);
@@ -247,4 +262,143 @@ fn a_stopped_scan_ends_early_and_says_it_was_interrupted() {
     let stopped = scan::scan(&[tmp.path().to_path_buf()], &options(true)).expect("scan");
     assert!(stopped.interrupted);
     assert!(stopped.found.is_empty());
+}
+
+/// #10 finding 6: `--out` inside the input with `--on-exist overwrite` replaced an image there
+/// that the scan had dropped (the output folder is not scanned). A file under an input folder
+/// that Conveyor did not make is never replaced, scanned or not.
+#[test]
+fn a_file_under_an_input_folder_is_never_replaced_even_unscanned() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path().join("in");
+    let out = dir.join("small");
+    common::put(&dir, "a.png", &tiny_png());
+    common::put(&out, "a.jpg", b"the user's own picture");
+    let mut recipe = jpeg_recipe();
+    recipe.on_exist = OnExist::Overwrite;
+    let plan = plan_for(&dir, &out, &recipe, None);
+    assert_eq!(
+        plan.jobs.len(),
+        1,
+        "the output folder itself is not scanned"
+    );
+    assert!(
+        matches!(&plan.jobs[0].action, Action::Skip(r) if r.contains("input folder")),
+        "{:?}",
+        plan.jobs[0].action
+    );
+    // Rename still writes beside it.
+    recipe.on_exist = OnExist::Rename;
+    let plan = plan_for(&dir, &out, &recipe, None);
+    assert_eq!(plan.jobs[0].action, Action::Convert);
+    assert_eq!(plan.jobs[0].output, out.join("a-1.jpg"));
+    // An output folder outside the inputs keeps `--on-exist overwrite` as it was.
+    let elsewhere = tmp.path().join("out");
+    common::put(&elsewhere, "a.jpg", b"theirs");
+    recipe.on_exist = OnExist::Overwrite;
+    let plan = plan_for(&dir, &elsewhere, &recipe, None);
+    assert_eq!(plan.jobs[0].action, Action::Convert);
+}
+
+/// #10 finding 7: on a volume that ignores case, `IMG_0001.JPG` and the output `IMG_0001.jpg`
+/// are one file, and so are `Pic.jpg` and `pic.jpg`. The comparison follows the volume.
+#[test]
+fn paths_compare_the_way_the_volume_does() {
+    use conveyor::engine::plan::{compare_key, folds_case};
+    let a = Path::new("/in/IMG_0001.JPG");
+    let b = Path::new("/in/img_0001.jpg");
+    assert_eq!(compare_key(a, true), compare_key(b, true));
+    assert_ne!(compare_key(a, false), compare_key(b, false));
+    assert_eq!(
+        compare_key(Path::new("/In/Ärger.PNG"), true),
+        compare_key(Path::new("/in/ärger.png"), true)
+    );
+    let tmp = tempfile::tempdir().expect("tmp");
+    common::put(tmp.path(), "Probe.txt", b"x");
+    // This machine's file systems (ext4, tmpfs) tell case apart; the probe must see that.
+    assert!(!folds_case(tmp.path()));
+    assert!(!folds_case(&tmp.path().join("not/yet/made")));
+
+    let dir = tmp.path().join("in");
+    common::put(
+        &dir,
+        "IMG_0001.JPG",
+        &common::encode(&common::photo(8, 6), image::ImageFormat::Jpeg),
+    );
+    common::put(&dir, "Pic.png", &tiny_png());
+    common::put(&dir, "pic.png", &tiny_png());
+    let recipe = Recipe {
+        on_exist: OnExist::Overwrite,
+        ..jpeg_recipe()
+    };
+    let folded = plan_with(&dir, &dir, &recipe, None, Some(true));
+    let by_input = |plan: &Plan, name: &str| {
+        plan.jobs
+            .iter()
+            .find(|j| j.input == dir.join(name))
+            .cloned()
+            .expect("job")
+    };
+    let img = by_input(&folded, "IMG_0001.JPG");
+    assert!(
+        matches!(&img.action, Action::Skip(r) if r.contains("original")),
+        "{:?}",
+        img.action
+    );
+    let (upper, lower) = (by_input(&folded, "Pic.png"), by_input(&folded, "pic.png"));
+    assert_ne!(
+        compare_key(&upper.output, true),
+        compare_key(&lower.output, true),
+        "two outputs that differ only in case are kept apart"
+    );
+    // On a volume that tells case apart both are allowed as they are.
+    let exact = plan_with(&dir, &dir, &recipe, None, Some(false));
+    assert_eq!(by_input(&exact, "IMG_0001.JPG").action, Action::Convert);
+    assert_eq!(by_input(&exact, "pic.png").output, dir.join("pic.jpg"));
+    assert_eq!(by_input(&exact, "Pic.png").output, dir.join("Pic.jpg"));
+}
+
+/// #10 finding 9: with `--on-exist rename`, two shards planned at the same moment chose the same
+/// free name for two inputs (each knew only its own). Every shard now decides every name.
+#[test]
+fn shards_planned_together_never_choose_the_same_free_name() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path().join("in");
+    let out = tmp.path().join("out");
+    let shards = [Shard { index: 1, count: 2 }, Shard { index: 2, count: 2 }];
+    let mut split = 0;
+    for i in 0..8 {
+        let (png, gif) = (format!("p{i}.png"), format!("p{i}.gif"));
+        common::put(&dir, &png, &tiny_png());
+        common::put(
+            &dir,
+            &gif,
+            &common::encode(&common::photo(8, 6), image::ImageFormat::Gif),
+        );
+        // Files the user put there: both natural names are taken.
+        common::put(&out, &format!("p{i}.jpg"), b"theirs");
+        common::put(&out, &format!("p{i}-1.jpg"), b"theirs");
+        if shards[0].contains(Path::new(&png)) != shards[0].contains(Path::new(&gif)) {
+            split += 1;
+        }
+    }
+    assert!(split > 0, "some pair is split across the shards");
+    let recipe = Recipe {
+        on_exist: OnExist::Rename,
+        ..jpeg_recipe()
+    };
+    let mut all = Vec::new();
+    for shard in shards {
+        all.extend(rel_outputs(
+            &plan_for(&dir, &out, &recipe, Some(shard)),
+            &out,
+        ));
+    }
+    let distinct: BTreeSet<&String> = all.iter().collect();
+    assert_eq!(all.len(), 16);
+    assert_eq!(distinct.len(), 16, "{all:?}");
+    assert!(
+        all.iter()
+            .all(|o| !o.ends_with("-1.jpg") && o.contains('-'))
+    );
 }

@@ -87,6 +87,8 @@ fn jobs(n: usize) -> Arc<[Job]> {
             input_bytes: 0,
             action: Action::Convert,
             note: None,
+            replace: false,
+            journal: None,
         })
         .collect()
 }

@@ -26,6 +26,8 @@ fn convert_bytes(input: &[u8], recipe: Recipe) -> Vec<u8> {
         input_bytes: input.len() as u64,
         action: Action::Convert,
         note: None,
+        replace: false,
+        journal: None,
     };
     Pipeline::new(recipe)
         .process(&job, &mut |_: Stage| Flow::Continue)

@@ -10,6 +10,7 @@ use super::args::RunArgs;
 use super::progress::TerminalProgress;
 use crate::engine::event::Event;
 use crate::engine::job::{Action, Job, Status};
+use crate::engine::journal::JournalWriter;
 use crate::engine::pipeline::{MemoryBudget, Pipeline};
 use crate::engine::plan::{self, PlanOptions};
 use crate::engine::pool::{self, Canceller, default_workers};
@@ -101,6 +102,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
         &PlanOptions {
             out_dir: args.out.clone(),
             shard: args.shard,
+            ..PlanOptions::default()
         },
     );
     let workers = args.workers.map_or_else(default_workers, usize::from);
@@ -139,6 +141,10 @@ pub fn run(args: &RunArgs) -> ExitCode {
     }
     let jobs: Arc<[Job]> = plan.jobs.into();
     let mut pipeline = Pipeline::new(recipe);
+    pipeline.journal = Some(Arc::new(JournalWriter::new(
+        &args.out,
+        args.shard.map(|s| (s.index, s.count)),
+    )));
     if let Some(max) = args.max_pixels {
         pipeline.limits.max_pixels = max;
     }

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use super::format::Format;
+use super::journal::Entry;
 
 /// A job's index in the plan.
 pub type JobId = usize;
@@ -37,6 +38,12 @@ pub struct Job {
     pub action: Action,
     /// Anything the report should say about how the output was named.
     pub note: Option<String>,
+    /// The file at `output` is a stale output of Conveyor's own (see
+    /// [`crate::engine::journal`]): replace it whatever the on-exist policy says.
+    pub replace: bool,
+    /// What the journal records once the output is durable (its output size and time are
+    /// filled in then); `None` records nothing.
+    pub journal: Option<Entry>,
 }
 
 /// A step of the pipeline; each job passes through them in this order.

@@ -5,8 +5,10 @@
 pub mod durable;
 pub mod event;
 pub mod format;
+pub mod hash;
 pub mod header;
 pub mod job;
+pub mod journal;
 pub mod name;
 pub mod pipeline;
 pub mod plan;

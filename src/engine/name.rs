@@ -90,6 +90,11 @@ impl NameTemplate {
             .any(|p| matches!(p, Part::Width | Part::Height))
     }
 
+    /// Whether names carry the input's position (`{n}`).
+    pub fn numbered(&self) -> bool {
+        self.parts.contains(&Part::Number)
+    }
+
     /// The name for one input: its `stem` and `ext`, its output `size` and its 1-based
     /// position `n` in the batch.
     pub fn render(&self, stem: &OsStr, ext: &OsStr, size: (u32, u32), n: usize) -> OsString {

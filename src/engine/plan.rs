@@ -11,8 +11,10 @@ use std::str::FromStr;
 
 use super::durable;
 use super::format::Format;
+use super::hash::fnv1a;
 use super::header;
 use super::job::{Action, Job};
+use super::journal::{self, Entry, Journal, Verdict};
 use super::recipe::{OnExist, ParseError, Recipe};
 use super::scan::{Scan, ScanWarning, resolve};
 
@@ -68,12 +70,6 @@ fn path_bytes(p: &Path) -> Vec<u8> {
     }
 }
 
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
-}
-
 /// Every job of a batch, in a fixed order.
 #[derive(Debug, Clone, Default)]
 pub struct Plan {
@@ -86,12 +82,14 @@ pub struct Plan {
 }
 
 /// Options for [`plan`] besides the recipe.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct PlanOptions {
     /// The output folder.
     pub out_dir: PathBuf,
     /// Only this part of the batch.
     pub shard: Option<Shard>,
+    /// Whether the output volume ignores case in names; `None` finds out ([`folds_case`]).
+    pub fold_case: Option<bool>,
 }
 
 /// The folders the jobs write into, each once.
@@ -117,41 +115,121 @@ fn with_suffix(base: &OsStr, k: usize, ext: &str) -> OsString {
     name
 }
 
+/// Whether the volume holding `dir` (or its nearest existing ancestor) treats names that differ
+/// only in case as one file: found by looking up a name with its case swapped and comparing the
+/// files. Undecidable (no name with letters to try) means yes on macOS and Windows, where it is
+/// the default, and no elsewhere.
+pub fn folds_case(dir: &Path) -> bool {
+    let mut d = resolve(dir);
+    while fs::symlink_metadata(&d).is_err() {
+        if !d.pop() {
+            break;
+        }
+    }
+    let listed = fs::read_dir(&d)
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .take(64)
+        .map(|e| e.path());
+    std::iter::once(d.clone())
+        .chain(listed)
+        .find_map(|p| same_under_swapped_case(&p))
+        .unwrap_or(cfg!(any(target_os = "macos", windows)))
+}
+
+/// Whether `path`'s name with its letters' case swapped names the same file; `None` if the
+/// name has no cased letter or cannot be looked at.
+fn same_under_swapped_case(path: &Path) -> Option<bool> {
+    let name = path.file_name()?.to_str()?;
+    let swapped: String = name
+        .chars()
+        .map(|c| {
+            if c.is_lowercase() {
+                c.to_uppercase().next().unwrap_or(c)
+            } else {
+                c.to_lowercase().next().unwrap_or(c)
+            }
+        })
+        .collect();
+    if swapped == name {
+        return None;
+    }
+    let a = fs::symlink_metadata(path).ok()?;
+    let Ok(b) = fs::symlink_metadata(path.with_file_name(&swapped)) else {
+        return Some(false);
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        Some(a.dev() == b.dev() && a.ino() == b.ino())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (a, b);
+        Some(true)
+    }
+}
+
+/// A path as a volume compares it: itself, or case-folded on a volume that ignores case.
+pub fn compare_key(path: &Path, fold_case: bool) -> PathBuf {
+    if fold_case {
+        PathBuf::from(path.to_string_lossy().to_lowercase())
+    } else {
+        path.to_path_buf()
+    }
+}
+
 /// Decides every job's output before any work: mirrored folders, the naming template, distinct
-/// names for inputs that would land on one output, the on-exist policy and the shard.
+/// names for inputs that would land on one output, the journal's record of earlier runs, the
+/// on-exist policy and the shard.
+///
+/// Names are decided for the whole batch before the shard is picked, so every shard agrees on
+/// every name (collision suffixes, `{n}`, and with `--on-exist rename` the free name each input
+/// gets), and concurrent shards never choose the same file.
 pub fn plan(scan: &Scan, recipe: &Recipe, options: &PlanOptions) -> Plan {
     let out_dir = &options.out_dir;
     let out_resolved = resolve(out_dir);
+    let fold = options
+        .fold_case
+        .unwrap_or_else(|| folds_case(&out_resolved));
+    let key = |p: &Path| compare_key(p, fold);
     // Resolved input folders (None for single-file inputs).
-    let root_dirs: Vec<Option<PathBuf>> = scan
+    let root_dirs: Vec<PathBuf> = scan
         .roots
         .iter()
-        .map(|r| {
-            fs::metadata(r)
-                .is_ok_and(|m| m.is_dir())
-                .then(|| resolve(r))
-        })
+        .filter(|r| fs::metadata(r).is_ok_and(|m| m.is_dir()))
+        .map(|r| key(&resolve(r)))
         .collect();
-    // Every original's resolved path: an output must never land on one.
-    let originals: HashSet<PathBuf> = scan
-        .found
-        .iter()
-        .map(|f| match root_dirs.get(f.root) {
-            Some(Some(root)) => root.join(&f.rel),
-            _ => resolve(&f.path),
-        })
-        .collect();
+    let resolved_inputs: Vec<PathBuf> = scan.found.iter().map(|f| resolve(&f.path)).collect();
+    // Every original, by its real path and by the path it was found at (its folder resolved):
+    // an output must never land on one.
+    let mut folders: HashMap<&Path, PathBuf> = HashMap::new();
+    let mut originals: HashSet<PathBuf> = resolved_inputs.iter().map(|p| key(p)).collect();
+    for f in &scan.found {
+        let folder = f.path.parent().filter(|p| !p.as_os_str().is_empty());
+        if let (Some(folder), Some(name)) = (folder, f.path.file_name()) {
+            let real = folders.entry(folder).or_insert_with(|| resolve(folder));
+            originals.insert(key(&real.join(name)));
+        }
+    }
+    let journal = Journal::load(out_dir);
+    let template = recipe.name_template.as_str();
 
     struct Draft {
         dir: PathBuf,
+        rel_dir: String,
         base: OsString,
         format: Format,
+        /// What the journal will record (output fields filled in later).
+        entry: Option<Entry>,
     }
     let drafts: Vec<Draft> = scan
         .found
         .iter()
+        .zip(&resolved_inputs)
         .enumerate()
-        .map(|(i, f)| {
+        .map(|(i, (f, real))| {
             let ext = f.rel.extension().unwrap_or_default();
             let format = recipe.format.resolve(&ext.to_string_lossy());
             let size = if recipe.name_template.needs_size() && f.skip.is_none() {
@@ -167,96 +245,227 @@ pub fn plan(scan: &Scan, recipe: &Recipe, options: &PlanOptions) -> Plan {
             };
             let stem = f.rel.file_stem().unwrap_or_default();
             let base = recipe.name_template.render(stem, ext, size, i + 1);
-            let dir = match f.rel.parent() {
-                Some(p) => out_dir.join(p),
-                None => out_dir.clone(),
-            };
-            Draft { dir, base, format }
+            let rel_parent = f.rel.parent().unwrap_or(Path::new(""));
+            let entry = real.to_str().map(|input| Entry {
+                output: String::new(),
+                input: input.to_owned(),
+                in_bytes: f.bytes,
+                in_mtime: f.modified.map(journal::nanos),
+                recipe: recipe.fingerprint(format),
+                name: template.to_owned(),
+                out_bytes: 0,
+                out_mtime: None,
+            });
+            Draft {
+                dir: out_dir.join(rel_parent),
+                rel_dir: journal::key(rel_parent).unwrap_or_default(),
+                base,
+                format,
+                entry,
+            }
         })
         .collect();
-
-    let file_name = |d: &Draft| {
-        let mut name = d.base.clone();
+    let file_name = |d: &Draft, base: &OsStr| {
+        let mut name = base.to_os_string();
         name.push(".");
         name.push(d.format.extension());
         name
     };
-    let natural: Vec<PathBuf> = drafts.iter().map(|d| d.dir.join(file_name(d))).collect();
-    let taken: HashSet<&PathBuf> = natural.iter().collect();
-    let mut assigned: HashSet<PathBuf> = HashSet::new();
-    let mut first_owner: HashMap<PathBuf, usize> = HashMap::new();
-    let mut outputs: Vec<(PathBuf, Option<String>)> = Vec::with_capacity(natural.len());
-    for (i, (path, draft)) in natural.iter().zip(&drafts).enumerate() {
-        if assigned.insert(path.clone()) {
-            first_owner.insert(path.clone(), i);
-            outputs.push((path.clone(), None));
+
+    // Who holds each output name (compare keys): inputs of this batch, by index, and outputs
+    // the journal records for inputs outside this batch that still exist.
+    let mut owner: HashMap<PathBuf, String> = HashMap::new();
+    let mut outputs: Vec<Option<(PathBuf, Option<String>)>> = vec![None; drafts.len()];
+    // 1. A name an earlier run gave an input stays with it.
+    for (i, (f, d)) in scan.found.iter().zip(&drafts).enumerate() {
+        let Some(e) = d.entry.as_ref().filter(|_| f.skip.is_none()) else {
+            continue;
+        };
+        let Some(prev) =
+            journal.previous_output(&e.input, template, &d.rel_dir, d.format.extension())
+        else {
+            continue;
+        };
+        let path = out_dir.join(prev);
+        if owner.contains_key(&key(&path)) {
             continue;
         }
-        let ext = draft.format.extension();
-        let renamed = (1..)
-            .map(|k| draft.dir.join(with_suffix(&draft.base, k, ext)))
-            .find(|c| !taken.contains(c) && !assigned.contains(c))
-            .unwrap_or_else(|| path.clone());
-        assigned.insert(renamed.clone());
-        let other = first_owner
-            .get(path)
-            .and_then(|&j| scan.found.get(j))
-            .map(|f| f.path.display().to_string())
-            .unwrap_or_default();
+        owner.insert(key(&path), f.path.display().to_string());
+        let natural = d.dir.join(file_name(d, &d.base));
+        let note = (key(&natural) != key(&path)).then(|| {
+            format!(
+                "named {} as in an earlier run (the journal keeps names with their inputs)",
+                display_name(&path)
+            )
+        });
+        outputs[i] = Some((path, note));
+    }
+    let in_batch: HashSet<&str> = drafts
+        .iter()
+        .filter_map(|d| d.entry.as_ref().map(|e| e.input.as_str()))
+        .collect();
+    for e in journal.latest() {
+        let path = out_dir.join(&e.output);
+        if !in_batch.contains(e.input.as_str())
+            && Path::new(&e.input).exists()
+            && fs::symlink_metadata(&path).is_ok()
+        {
+            owner.entry(key(&path)).or_insert_with(|| e.input.clone());
+        }
+    }
+    // 2. Everyone else gets the natural name, or a distinct one if it is held: `{n}` numbers
+    // after the batch's, other templates a `-k` suffix that is no one's natural name.
+    let naturals: Vec<PathBuf> = drafts
+        .iter()
+        .map(|d| d.dir.join(file_name(d, &d.base)))
+        .collect();
+    let taken: HashSet<PathBuf> = naturals
+        .iter()
+        .zip(&outputs)
+        .filter(|(_, o)| o.is_none())
+        .map(|(p, _)| key(p))
+        .collect();
+    let numbered = recipe.name_template.numbered();
+    for (i, (f, d)) in scan.found.iter().zip(&drafts).enumerate() {
+        if outputs[i].is_some() {
+            continue;
+        }
+        let natural = &naturals[i];
+        let Some(holder) = owner.get(&key(natural)).cloned() else {
+            owner.insert(key(natural), f.path.display().to_string());
+            outputs[i] = Some((natural.clone(), None));
+            continue;
+        };
+        let free = |c: &PathBuf| !owner.contains_key(&key(c)) && !taken.contains(&key(c));
+        let renamed = if numbered {
+            let stem = f.rel.file_stem().unwrap_or_default();
+            let ext = f.rel.extension().unwrap_or_default();
+            (drafts.len() + 1..)
+                .map(|n| {
+                    let base = recipe.name_template.render(stem, ext, (0, 0), n);
+                    d.dir.join(file_name(d, &base))
+                })
+                .take(1_000_000)
+                .find(free)
+        } else {
+            (1..)
+                .map(|k| d.dir.join(with_suffix(&d.base, k, d.format.extension())))
+                .take(1_000_000)
+                .find(free)
+        }
+        .unwrap_or_else(|| natural.clone());
+        owner.insert(key(&renamed), f.path.display().to_string());
         let note = format!(
-            "renamed to {} because {} is also the output of {}",
+            "renamed to {} because {} is also the output of {holder}",
             display_name(&renamed),
-            display_name(path),
-            other
+            display_name(natural),
         );
-        outputs.push((renamed, Some(note)));
+        outputs[i] = Some((renamed, Some(note)));
     }
 
+    // 3. What to do with each: the journal first, then the on-exist policy. Decided for the
+    // whole batch (a rename takes a name from every shard's view), kept for this shard.
     let mut jobs = Vec::new();
-    for ((f, draft), (output, note)) in scan.found.iter().zip(&drafts).zip(outputs) {
-        if let Some(shard) = options.shard
-            && !shard.contains(&f.rel)
-        {
+    for ((f, d), output) in scan.found.iter().zip(drafts).zip(outputs) {
+        let Some((output, note)) = output else {
+            continue;
+        };
+        let mine = options.shard.is_none_or(|s| s.contains(&f.rel));
+        if !mine && recipe.on_exist != OnExist::Rename {
             continue;
         }
+        let rel_out = output
+            .strip_prefix(out_dir)
+            .unwrap_or(&output)
+            .to_path_buf();
+        let journal_key = journal::key(&rel_out);
+        let entry = d
+            .entry
+            .zip(journal_key.clone())
+            .map(|(e, output)| Entry { output, ..e });
         let mut job = Job {
             input: f.path.clone(),
             output,
-            format: draft.format,
+            format: d.format,
             input_bytes: f.bytes,
             action: Action::Convert,
             note,
+            replace: false,
+            journal: entry,
         };
-        let resolved_out =
-            out_resolved.join(job.output.strip_prefix(out_dir).unwrap_or(&job.output));
+        let resolved_out = key(&out_resolved.join(&rel_out));
         if let Some(reason) = &f.skip {
             job.action = Action::Skip(reason.clone());
         } else if originals.contains(&resolved_out) {
             job.action = Action::Skip(
                 "the output would replace an original; choose another output folder or name".into(),
             );
-        } else if fs::symlink_metadata(&job.output).is_ok() {
-            match recipe.on_exist {
-                OnExist::Skip => job.action = Action::Skip("output exists".into()),
-                OnExist::Overwrite => {}
-                OnExist::Rename => {
-                    let ext = draft.format.extension();
-                    if let Some(free) = (1..)
-                        .map(|k| draft.dir.join(with_suffix(&draft.base, k, ext)))
-                        .find(|c| !assigned.contains(c) && fs::symlink_metadata(c).is_err())
-                    {
-                        job.note = Some(format!(
-                            "renamed to {} because {} exists",
-                            display_name(&free),
-                            display_name(&job.output)
-                        ));
-                        assigned.insert(free.clone());
-                        job.output = free;
+        } else if let Ok(meta) = fs::symlink_metadata(&job.output) {
+            let verdict = match (&journal_key, &job.journal) {
+                (Some(k), Some(want)) => journal.verdict(k, &meta, want),
+                _ => Verdict::Unknown,
+            };
+            match verdict {
+                Verdict::Vouched => {
+                    job.action = Action::Skip(
+                        "already converted: the journal has this output from this input and \
+                         recipe"
+                            .into(),
+                    );
+                }
+                Verdict::Stale(why) => {
+                    job.replace = true;
+                    job.note = Some(format!("redone in place: {why}"));
+                }
+                Verdict::Unknown => {
+                    let in_input_folder = root_dirs.iter().any(|r| resolved_out.starts_with(r));
+                    match recipe.on_exist {
+                        OnExist::Rename => {
+                            let ext = d.format.extension();
+                            if let Some(free) = (1..)
+                                .map(|k| d.dir.join(with_suffix(&d.base, k, ext)))
+                                .take(1_000_000)
+                                .find(|c| {
+                                    !owner.contains_key(&key(c)) && fs::symlink_metadata(c).is_err()
+                                })
+                            {
+                                job.note = Some(format!(
+                                    "renamed to {} because {} exists and was not made by Conveyor",
+                                    display_name(&free),
+                                    display_name(&job.output)
+                                ));
+                                owner.insert(key(&free), f.path.display().to_string());
+                                job.output = free;
+                                if let (Some(e), Some(k)) = (
+                                    job.journal.as_mut(),
+                                    job.output.strip_prefix(out_dir).ok().and_then(journal::key),
+                                ) {
+                                    e.output = k;
+                                }
+                            }
+                        }
+                        _ if in_input_folder => {
+                            job.action = Action::Skip(
+                                "a file not made by Conveyor is in the way inside an input \
+                                 folder; Conveyor never replaces a file there"
+                                    .into(),
+                            );
+                        }
+                        OnExist::Skip => {
+                            job.action = Action::Skip(
+                                "a file not made by Conveyor is in the way (--on-exist overwrite \
+                                 replaces it, rename writes beside it)"
+                                    .into(),
+                            );
+                        }
+                        OnExist::Overwrite => {}
                     }
                 }
             }
         }
-        jobs.push(job);
+        if mine {
+            jobs.push(job);
+        }
     }
     Plan {
         jobs,

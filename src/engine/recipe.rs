@@ -6,6 +6,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use super::format::{Control, Format};
+use super::hash::fnv1a;
 use super::name::NameTemplate;
 
 /// How the output size is derived from the source size.
@@ -392,6 +393,25 @@ impl Default for Recipe {
 }
 
 impl Recipe {
+    /// A short fingerprint of everything that decides an output's content for `format` (not
+    /// its name or the on-exist policy): the journal tells by it whether an output was made
+    /// with this recipe.
+    pub fn fingerprint(&self, format: Format) -> String {
+        let text = format!(
+            "v1 {} {:?} {:?} q{} lossless={} {:?} {:?} {:?} upscale={}",
+            format.name(),
+            self.resize,
+            self.filter,
+            self.quality,
+            self.lossless,
+            self.chroma,
+            self.background,
+            self.metadata,
+            self.allow_upscale
+        );
+        format!("{:016x}", fnv1a(text.as_bytes()))
+    }
+
     /// Checks every field a user can set to an out-of-range value.
     pub fn validate(&self) -> Result<(), ParseError> {
         if !(1..=100).contains(&self.quality) {

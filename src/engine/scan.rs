@@ -20,6 +20,8 @@ pub struct Found {
     pub rel: PathBuf,
     /// Size in bytes.
     pub bytes: u64,
+    /// Modification time, where the file system tells.
+    pub modified: Option<std::time::SystemTime>,
     /// Why this file will not be converted even though its name looks like an image.
     pub skip: Option<String>,
 }
@@ -109,14 +111,15 @@ pub fn resolve(path: &Path) -> PathBuf {
 }
 
 /// Examines one image-named entry without opening it (opening a FIFO would block).
-fn examine(path: &Path) -> (u64, Option<String>) {
+fn examine(path: &Path) -> (u64, Option<std::time::SystemTime>, Option<String>) {
     match fs::metadata(path) {
-        Ok(m) if m.is_file() => (m.len(), None),
+        Ok(m) if m.is_file() => (m.len(), m.modified().ok(), None),
         Ok(m) => (
             0,
+            None,
             Some(format!("not converted: {}", odd_file_kind(&m.file_type()))),
         ),
-        Err(e) => (0, Some(format!("cannot read file metadata: {e}"))),
+        Err(e) => (0, None, Some(format!("cannot read file metadata: {e}"))),
     }
 }
 
@@ -145,13 +148,14 @@ pub fn scan(inputs: &[PathBuf], options: &ScanOptions) -> Result<Scan, ScanError
             reason: e.to_string(),
         })?;
         if !meta.is_dir() {
-            let (bytes, skip) = examine(input);
+            let (bytes, modified, skip) = examine(input);
             let rel = PathBuf::from(input.file_name().unwrap_or(input.as_os_str()));
             let found = Found {
                 path: input.clone(),
                 root: root_index,
                 rel,
                 bytes,
+                modified,
                 skip,
             };
             candidates.push((found, resolve(input)));
@@ -197,12 +201,13 @@ pub fn scan(inputs: &[PathBuf], options: &ScanOptions) -> Result<Scan, ScanError
                 .strip_prefix(input)
                 .map(Path::to_path_buf)
                 .unwrap_or_else(|_| PathBuf::from(entry.file_name()));
-            let (bytes, skip) = examine(entry.path());
+            let (bytes, modified, skip) = examine(entry.path());
             let found = Found {
                 path: entry.path().to_path_buf(),
                 root: root_index,
                 rel,
                 bytes,
+                modified,
                 skip,
             };
             candidates.push((found, resolve(entry.path())));

@@ -17,6 +17,7 @@ use super::stats::FrameStats;
 use super::task::Task;
 use super::view::{BatchView, InputSummary, ResultFilter, window_title};
 use crate::engine::job::{Job, JobId};
+use crate::engine::journal::JournalWriter;
 use crate::engine::pipeline::Pipeline;
 use crate::engine::plan::{self, PlanOptions};
 use crate::engine::pool::{self, PoolHandle};
@@ -212,7 +213,7 @@ impl ConveyorApp {
             let found = scanner(&paths, &options).map_err(|e| e.to_string())?;
             let options = PlanOptions {
                 out_dir,
-                shard: None,
+                ..PlanOptions::default()
             };
             let plan = plan::plan(&found, &recipe, &options);
             // Folder I/O: done here on the planning thread, never on the UI thread.
@@ -234,7 +235,8 @@ impl ConveyorApp {
         let waker_ctx = ctx.clone();
         let pending = Arc::clone(&self.repaint_pending);
         pending.store(false, Ordering::Release);
-        let pipeline = Pipeline::new(self.settings.current_recipe());
+        let mut pipeline = Pipeline::new(self.settings.current_recipe());
+        pipeline.journal = Some(Arc::new(JournalWriter::new(&out_dir, None)));
         // Every request wakes the event loop, so ask once per frame however fast events arrive
         // (the frame clears the flag), and at most about thirty times a second.
         let waker = Arc::new(move || {

@@ -552,6 +552,8 @@ mod tests {
                 input_bytes: 1000,
                 action: Action::Convert,
                 note: None,
+                replace: false,
+                journal: None,
             })
             .collect()
     }

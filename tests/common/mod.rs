@@ -86,12 +86,18 @@ pub fn put(dir: &Path, rel: &str, bytes: &[u8]) -> PathBuf {
 }
 
 /// Every file under `dir` (relative path → bytes). A file that vanishes between the listing and
-/// the read (a temporary renamed into place while a batch runs) is left out.
+/// the read (a temporary renamed into place while a batch runs) is left out, and so are
+/// Conveyor's journals (bookkeeping, not outputs).
 pub fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     walkdir::WalkDir::new(dir)
         .into_iter()
         .filter_map(Result::ok)
         .filter(|e| e.file_type().is_file())
+        .filter(|e| {
+            !e.file_name()
+                .to_str()
+                .is_some_and(conveyor::engine::journal::is_journal)
+        })
         .filter_map(|e| {
             let rel = e.path().strip_prefix(dir).expect("under dir").to_path_buf();
             match fs::read(e.path()) {
@@ -280,6 +286,8 @@ pub fn convert_with(
         input_bytes: input.len() as u64,
         action: conveyor::engine::job::Action::Convert,
         note: None,
+        replace: false,
+        journal: None,
     };
     let done = conveyor::engine::pipeline::Pipeline::new(recipe)
         .process(&job, &mut |_| Flow::Continue)

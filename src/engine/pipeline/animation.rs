@@ -19,7 +19,7 @@ pub fn is_animated(data: &[u8], format: Format) -> bool {
         return false;
     }
     match format {
-        Format::Gif => gif_frame_count(data) > 1,
+        Format::Gif => gif_frame_count(data, 2) > 1,
         Format::Webp => {
             data.get(12..16) == Some(b"VP8X") && data.get(20).is_some_and(|f| f & 0x02 != 0)
         }
@@ -29,8 +29,8 @@ pub fn is_animated(data: &[u8], format: Format) -> bool {
 }
 
 /// Counts image descriptors in a GIF, walking its blocks without decoding any pixels; stops
-/// counting at 2.
-fn gif_frame_count(data: &[u8]) -> usize {
+/// counting at `stop_at`.
+pub fn gif_frame_count(data: &[u8], stop_at: usize) -> usize {
     let Some(&packed) = data.get(10) else {
         return 0;
     };
@@ -53,7 +53,7 @@ fn gif_frame_count(data: &[u8]) -> usize {
         match kind {
             0x2C => {
                 frames += 1;
-                if frames > 1 {
+                if frames >= stop_at {
                     break;
                 }
                 let Some(&flags) = data.get(at + 9) else {
@@ -93,40 +93,58 @@ fn png_has_actl(data: &[u8]) -> bool {
 }
 
 /// An animated GIF re-encoded with every frame resized to `g` (computed for the `canvas`-sized
-/// source) and its delay kept; the animation loops forever. Frames are decoded, resized and
-/// dropped one at a time, so memory holds the canvas and the resized frames, not every
-/// full-size frame. `each` runs before every frame and may stop the job.
+/// source) and its delay kept; the animation loops forever. Frames are decoded, resized, encoded
+/// and dropped one at a time, so memory holds the canvas and one frame whatever the frame count.
+/// An animation whose frames together hold more than `max_pixels` pixels is refused before any
+/// frame is decoded: a tiny file can describe thousands of full-canvas frames. `each` runs
+/// before every frame and may stop the job.
 pub fn resize_gif(
     data: &[u8],
     g: Geometry,
     canvas: (u32, u32),
     filter: Filter,
+    max_pixels: u64,
     each: &mut dyn FnMut() -> Result<(), JobError>,
 ) -> Result<(Vec<u8>, usize), JobError> {
     let fail = |e: image::ImageError| {
         JobError::failed(ErrorKind::Corrupt, format!("cannot read GIF frames: {e}"))
     };
-    let decoder = GifDecoder::new(Cursor::new(data)).map_err(fail)?;
-    let mut frames = Vec::new();
-    for frame in decoder.into_frames() {
-        each()?;
-        let frame = frame.map_err(fail)?;
-        let delay = frame.delay();
-        // image composes every frame onto the full canvas, so each resizes like a still.
-        let image = DynamicImage::ImageRgba8(frame.into_buffer());
-        let resized = resize_to(image, g, canvas, filter);
-        frames.push(Frame::from_parts(resized.to_rgba8(), 0, 0, delay));
+    let encode_fail = |e: image::ImageError| {
+        JobError::failed(ErrorKind::Encode, format!("cannot encode GIF: {e}"))
+    };
+    let per_frame = u64::from(canvas.0) * u64::from(canvas.1);
+    let most = usize::try_from(max_pixels / per_frame.max(1)).unwrap_or(usize::MAX);
+    let frames = gif_frame_count(data, most.saturating_add(1));
+    if frames > most {
+        return Err(JobError::failed(
+            ErrorKind::TooLarge,
+            format!(
+                "the animation has more than {most} frames of {}x{}: over the {}-megapixel limit \
+                 for all its frames together",
+                canvas.0,
+                canvas.1,
+                max_pixels / 1_000_000
+            ),
+        ));
     }
-    let count = frames.len();
+    let decoder = GifDecoder::new(Cursor::new(data)).map_err(fail)?;
     let mut out = Vec::new();
+    let mut count = 0;
     {
         let mut encoder = GifEncoder::new_with_speed(&mut out, 10);
-        encoder
-            .set_repeat(Repeat::Infinite)
-            .map_err(|e| JobError::failed(ErrorKind::Encode, format!("cannot encode GIF: {e}")))?;
-        encoder
-            .encode_frames(frames)
-            .map_err(|e| JobError::failed(ErrorKind::Encode, format!("cannot encode GIF: {e}")))?;
+        encoder.set_repeat(Repeat::Infinite).map_err(encode_fail)?;
+        for frame in decoder.into_frames() {
+            each()?;
+            let frame = frame.map_err(fail)?;
+            let delay = frame.delay();
+            // image composes every frame onto the full canvas, so each resizes like a still.
+            let image = DynamicImage::ImageRgba8(frame.into_buffer());
+            let resized = resize_to(image, g, canvas, filter).into_rgba8();
+            encoder
+                .encode_frame(Frame::from_parts(resized, 0, 0, delay))
+                .map_err(encode_fail)?;
+            count += 1;
+        }
     }
     Ok((out, count))
 }

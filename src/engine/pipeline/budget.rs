@@ -39,6 +39,43 @@ impl Drop for Charge<'_> {
     }
 }
 
+impl Charge<'_> {
+    /// Changes the charge to `bytes` (a better estimate, once a header is read). Shrinking and
+    /// growing within the budget happen at once, and a charge that is all the budget holds may
+    /// grow past it (it runs alone). Otherwise the charge is given back and then waited for like
+    /// a new one, so two growing jobs never wait for each other. Returns `false` if
+    /// `still_wanted` said no while waiting (the charge is then empty).
+    pub fn resize(&mut self, bytes: u64, still_wanted: &mut dyn FnMut() -> bool) -> bool {
+        let budget = self.budget;
+        let mut ledger = budget.ledger.lock().unwrap_or_else(PoisonError::into_inner);
+        let others = ledger.used.saturating_sub(self.bytes);
+        if bytes > self.bytes && others > 0 && others.saturating_add(bytes) > budget.limit {
+            ledger.used = others;
+            self.bytes = 0;
+            budget.freed.notify_all();
+            while ledger.used > 0 && ledger.used.saturating_add(bytes) > budget.limit {
+                if !still_wanted() {
+                    return false;
+                }
+                ledger = budget
+                    .freed
+                    .wait_timeout(ledger, Duration::from_millis(200))
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .0;
+            }
+        }
+        let shrunk = bytes < self.bytes;
+        ledger.used = ledger.used.saturating_sub(self.bytes).saturating_add(bytes);
+        ledger.peak = ledger.peak.max(ledger.used);
+        self.bytes = bytes;
+        drop(ledger);
+        if shrunk {
+            budget.freed.notify_all();
+        }
+        true
+    }
+}
+
 /// The default budget: a quarter of physical memory, at most 2 GiB (2 GiB if unknown).
 pub fn default_limit() -> u64 {
     const CAP: u64 = 2 << 30;
@@ -148,6 +185,36 @@ mod tests {
         assert!(refused.is_none(), "cancelled while waiting");
         drop(big);
         assert!(budget.acquire(10, &mut || false).is_some(), "free again");
+    }
+
+    #[test]
+    fn a_charge_grows_in_place_when_alone_and_never_deadlocks_with_another() {
+        let budget = MemoryBudget::new(100);
+        let mut alone = budget.acquire(300, &mut || true).expect("alone");
+        assert!(alone.resize(350, &mut || true), "alone, it grows at once");
+        assert_eq!(budget.peak(), 350);
+        assert!(alone.resize(40, &mut || true));
+        let other = budget.acquire(40, &mut || true).expect("fits beside");
+        // Growing past the budget beside another charge waits; refusing to wait empties it.
+        assert!(!alone.resize(90, &mut || false));
+        drop(other);
+        assert!(alone.resize(90, &mut || true));
+        drop(alone);
+        // Two charges that both grow: each gives its share back, so neither waits forever.
+        std::thread::scope(|s| {
+            for _ in 0..2 {
+                s.spawn(|| {
+                    for _ in 0..100 {
+                        let mut c = budget.acquire(40, &mut || true).expect("admitted");
+                        assert!(c.resize(80, &mut || true));
+                    }
+                });
+            }
+        });
+        assert!(
+            budget.acquire(100, &mut || false).is_some(),
+            "all given back"
+        );
     }
 
     #[test]

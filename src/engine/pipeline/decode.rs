@@ -126,8 +126,14 @@ fn describe(err: &ImageError, format: Format, data: &[u8], limits: &DecodeLimits
     }
 }
 
-/// Reads the whole source into memory, refusing files over the size limit.
-fn read_source(path: &Path, limits: &DecodeLimits) -> Result<Vec<u8>, JobError> {
+/// Reads the whole source into memory, refusing files over the size limit. The file's size is
+/// charged to the memory budget (through `admit`) before a byte is read: a tiny image padded
+/// with hundreds of megabytes of junk waits for its turn like any big image.
+fn read_source(
+    path: &Path,
+    limits: &DecodeLimits,
+    admit: &mut dyn FnMut(u64) -> Result<(), JobError>,
+) -> Result<Vec<u8>, JobError> {
     let file = File::open(path)
         .map_err(|e| JobError::failed(ErrorKind::of_io(&e), format!("cannot open: {e}")))?;
     let len = file.metadata().map(|m| m.len()).unwrap_or(0);
@@ -141,6 +147,7 @@ fn read_source(path: &Path, limits: &DecodeLimits) -> Result<Vec<u8>, JobError> 
             ),
         ));
     }
+    admit(len)?;
     let mut data = Vec::with_capacity(len as usize);
     file.take(limits.max_file_bytes + 1)
         .read_to_end(&mut data)
@@ -298,7 +305,7 @@ pub fn decode(
     shrink: Option<ShrinkFor>,
     admit: &mut dyn FnMut(u64) -> Result<(), JobError>,
 ) -> Result<Decoded, JobError> {
-    let data = read_source(path, limits)?;
+    let data = read_source(path, limits, admit)?;
     let Some(format) = Format::sniff(&data) else {
         // Name a format the image crate recognises but Conveyor does not read.
         let known = ImageReader::new(Cursor::new(&data[..]))
@@ -329,69 +336,73 @@ pub fn decode(
             format!("Conveyor does not read {} images", format.label()),
         ));
     }
-    let reader = ImageReader::with_format(Cursor::new(&data[..]), format.spec().image);
-    let truncated_jpeg = || {
-        JobError::failed(
-            ErrorKind::Truncated,
-            "truncated JPEG data: the file ends before the image does",
-        )
-    };
-    // A JPEG cut short may break inside its headers; say what really happened.
-    let fail = |e: ImageError| {
+    // The decoder borrows the bytes; the block ends the borrow so an animation can keep them.
+    let (image, orientation, icc, exif, (w, h), warnings) = {
+        let reader = ImageReader::with_format(Cursor::new(&data[..]), format.spec().image);
+        let truncated_jpeg = || {
+            JobError::failed(
+                ErrorKind::Truncated,
+                "truncated JPEG data: the file ends before the image does",
+            )
+        };
+        // A JPEG cut short may break inside its headers; say what really happened.
+        let fail = |e: ImageError| {
+            if format == Format::Jpeg && !jpeg_is_complete(&data) {
+                truncated_jpeg()
+            } else {
+                describe(&e, format, &data, limits)
+            }
+        };
+        let mut decoder = reader.into_decoder().map_err(fail)?;
+        let (w, h) = decoder.dimensions();
+        let pixels = u64::from(w) * u64::from(h);
+        if pixels > limits.max_pixels {
+            return Err(JobError::failed(
+                ErrorKind::TooLarge,
+                format!(
+                    "{w}x{h} is over the {}-megapixel limit",
+                    limits.max_pixels / 1_000_000
+                ),
+            ));
+        }
+        if w == 0 || h == 0 {
+            return Err(JobError::failed(
+                ErrorKind::Corrupt,
+                format!("{w}x{h}: the image has no pixels"),
+            ));
+        }
+        // After the size check, so a lying header is reported for what it claims.
         if format == Format::Jpeg && !jpeg_is_complete(&data) {
-            truncated_jpeg()
+            return Err(truncated_jpeg());
+        }
+        let mut warnings = Vec::new();
+        let icc = decoder.icc_profile().unwrap_or_else(|e| {
+            warnings.push(format!("ICC profile unreadable, dropped: {e}"));
+            None
+        });
+        let exif = decoder.exif_metadata().unwrap_or(None);
+        let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+        let shrunk = if format == Format::Jpeg {
+            let eighths = shrink.map_or(8, |s| dct_eighths((w, h), orientation, s));
+            decode_jpeg_at(&data, (w, h), eighths, admit).transpose()?
         } else {
-            describe(&e, format, &data, limits)
-        }
+            None
+        };
+        let image = match shrunk {
+            Some(image) => image,
+            None => {
+                admit(decoder.total_bytes().saturating_mul(3) + data.len() as u64)?;
+                let mut decode_limits = Limits::default();
+                decode_limits.max_alloc = Some(limits.max_alloc);
+                decoder.set_limits(decode_limits).map_err(fail)?;
+                DynamicImage::from_decoder(decoder).map_err(fail)?
+            }
+        };
+        (image, orientation, icc, exif, (w, h), warnings)
     };
-    let mut decoder = reader.into_decoder().map_err(fail)?;
-    let (w, h) = decoder.dimensions();
-    let pixels = u64::from(w) * u64::from(h);
-    if pixels > limits.max_pixels {
-        return Err(JobError::failed(
-            ErrorKind::TooLarge,
-            format!(
-                "{w}x{h} is over the {}-megapixel limit",
-                limits.max_pixels / 1_000_000
-            ),
-        ));
-    }
-    if w == 0 || h == 0 {
-        return Err(JobError::failed(
-            ErrorKind::Corrupt,
-            format!("{w}x{h}: the image has no pixels"),
-        ));
-    }
-    // After the size check, so a lying header is reported for what it claims.
-    if format == Format::Jpeg && !jpeg_is_complete(&data) {
-        return Err(truncated_jpeg());
-    }
-    let mut warnings = Vec::new();
-    let icc = decoder.icc_profile().unwrap_or_else(|e| {
-        warnings.push(format!("ICC profile unreadable, dropped: {e}"));
-        None
-    });
-    let exif = decoder.exif_metadata().unwrap_or(None);
-    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
-    let shrunk = if format == Format::Jpeg {
-        let eighths = shrink.map_or(8, |s| dct_eighths((w, h), orientation, s));
-        decode_jpeg_at(&data, (w, h), eighths, admit).transpose()?
-    } else {
-        None
-    };
-    let image = match shrunk {
-        Some(image) => image,
-        None => {
-            admit(decoder.total_bytes().saturating_mul(3) + data.len() as u64)?;
-            let mut decode_limits = Limits::default();
-            decode_limits.max_alloc = Some(limits.max_alloc);
-            decoder.set_limits(decode_limits).map_err(fail)?;
-            DynamicImage::from_decoder(decoder).map_err(fail)?
-        }
-    };
-    let animation = super::animation::is_animated(&data, format).then(|| data.clone());
+    let animated = super::animation::is_animated(&data, format);
     Ok(Decoded {
-        animation,
+        animation: animated.then_some(data),
         image,
         orientation,
         icc,

@@ -1,0 +1,408 @@
+//! The journal: what Conveyor made, from what, with which recipe. Resume is decided by it, not
+//! by whether a path exists.
+//!
+//! One file per shard in the output folder (`.conveyor-journal.jsonl`, or
+//! `.conveyor-journal-2-of-4.jsonl` for shard 2/4), so concurrent shards never write the same
+//! file. Each line is one [`Entry`], appended (and synced) only after its output is durable. A
+//! run reads every shard's file; a line it cannot read (a torn last line after a crash, a
+//! damaged file) is ignored, so the outputs it named count as unknown, never as vouched for.
+
+use std::collections::HashMap;
+use std::fs::{self, File, Metadata, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+/// Start of every journal file's name.
+pub const JOURNAL_PREFIX: &str = ".conveyor-journal";
+/// End of every journal file's name.
+pub const JOURNAL_SUFFIX: &str = ".jsonl";
+
+/// The journal file's name for shard `(index, count)` (or the whole batch).
+pub fn file_name(shard: Option<(u32, u32)>) -> String {
+    match shard {
+        Some((index, count)) => format!("{JOURNAL_PREFIX}-{index}-of-{count}{JOURNAL_SUFFIX}"),
+        None => format!("{JOURNAL_PREFIX}{JOURNAL_SUFFIX}"),
+    }
+}
+
+/// Whether `name` is one of the journal files.
+pub fn is_journal(name: &str) -> bool {
+    name.starts_with(JOURNAL_PREFIX) && name.ends_with(JOURNAL_SUFFIX)
+}
+
+/// A time as nanoseconds since 1970 (negative before).
+pub fn nanos(t: SystemTime) -> i64 {
+    match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_nanos()).unwrap_or(i64::MAX),
+        Err(e) => i64::try_from(e.duration().as_nanos()).map_or(i64::MIN, |n| -n),
+    }
+}
+
+/// A file's modification time in nanoseconds, where the platform tells.
+pub fn modified(meta: &Metadata) -> Option<i64> {
+    meta.modified().ok().map(nanos)
+}
+
+/// One output Conveyor wrote. Paths are text: an input or output whose path is not UTF-8 is
+/// never journalled (and so never vouched for).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    /// The output, relative to the output folder, with `/` between folders.
+    pub output: String,
+    /// The input's absolute path, links resolved.
+    pub input: String,
+    /// The input's size when it was read.
+    pub in_bytes: u64,
+    /// The input's modification time (ns since 1970) when it was read.
+    pub in_mtime: Option<i64>,
+    /// The recipe's fingerprint ([`crate::engine::recipe::Recipe::fingerprint`]).
+    pub recipe: String,
+    /// The naming template the output's name came from.
+    pub name: String,
+    /// The output's size.
+    pub out_bytes: u64,
+    /// The output's modification time (ns since 1970) right after it was written.
+    pub out_mtime: Option<i64>,
+}
+
+/// What the journal says of a file at a planned output path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Made from this input, as it is now, with this recipe, and unchanged since: done.
+    Vouched,
+    /// Conveyor made it, but it no longer matches (the sentence says why): redo it in place.
+    Stale(String),
+    /// The journal knows nothing of it: a file the user put there, or one from before.
+    Unknown,
+}
+
+/// Every journal entry found in an output folder, by output.
+#[derive(Debug, Clone, Default)]
+pub struct Journal {
+    by_output: HashMap<String, Vec<Entry>>,
+    /// Lines that could not be read.
+    pub damaged: usize,
+}
+
+/// An output path relative to the output folder as the journal writes it.
+pub fn key(rel: &Path) -> Option<String> {
+    let parts: Option<Vec<&str>> = rel.components().map(|c| c.as_os_str().to_str()).collect();
+    parts.map(|p| p.join("/"))
+}
+
+impl Journal {
+    /// Reads every shard's journal in `out_dir` (an empty journal if there is none).
+    pub fn load(out_dir: &Path) -> Journal {
+        let mut journal = Journal::default();
+        let Ok(entries) = fs::read_dir(out_dir) else {
+            return journal;
+        };
+        let mut files: Vec<PathBuf> = entries
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name().to_str().is_some_and(is_journal))
+            .map(|e| e.path())
+            .collect();
+        files.sort();
+        for file in files {
+            let Ok(bytes) = fs::read(&file) else {
+                continue;
+            };
+            for line in bytes.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+                match serde_json::from_slice::<Entry>(line) {
+                    Ok(entry) => journal.add(entry),
+                    Err(_) => journal.damaged += 1,
+                }
+            }
+        }
+        journal
+    }
+
+    fn add(&mut self, entry: Entry) {
+        self.by_output
+            .entry(entry.output.clone())
+            .or_default()
+            .push(entry);
+    }
+
+    /// Whether the journal has no entries.
+    pub fn is_empty(&self) -> bool {
+        self.by_output.is_empty()
+    }
+
+    /// The latest entry for each output.
+    pub fn latest(&self) -> impl Iterator<Item = &Entry> {
+        self.by_output.values().filter_map(|v| v.last())
+    }
+
+    /// The output an earlier run gave `input` under naming template `name`, in folder `dir`
+    /// (relative, `/`-separated, empty for the top) with extension `ext`: so a collision
+    /// suffix or a `{n}` stays with the input it was first given to.
+    pub fn previous_output(&self, input: &str, name: &str, dir: &str, ext: &str) -> Option<&str> {
+        self.latest()
+            .filter(|e| e.input == input && e.name == name)
+            .filter(|e| {
+                let (d, file) = e.output.rsplit_once('/').unwrap_or(("", &e.output));
+                d == dir
+                    && Path::new(file)
+                        .extension()
+                        .is_some_and(|x| x.eq_ignore_ascii_case(ext))
+            })
+            .map(|e| e.output.as_str())
+            .min()
+    }
+
+    /// What the journal says of the file `meta` describes at output `output`, which this run
+    /// would make as `want` (whose output fields are not compared).
+    pub fn verdict(&self, output: &str, meta: &Metadata, want: &Entry) -> Verdict {
+        let Some(entries) = self.by_output.get(output) else {
+            return Verdict::Unknown;
+        };
+        // The entry that wrote the file now there has its size and time.
+        let now = (meta.len(), modified(meta));
+        let Some(e) = entries
+            .iter()
+            .rev()
+            .find(|e| meta.is_file() && (e.out_bytes, e.out_mtime) == now && now.1.is_some())
+        else {
+            return Verdict::Stale(
+                "Conveyor wrote this output but it was changed or truncated since".into(),
+            );
+        };
+        if e.input != want.input {
+            Verdict::Stale(format!(
+                "this output was made from another input ({})",
+                e.input
+            ))
+        } else if e.recipe != want.recipe {
+            Verdict::Stale("this output was made with another recipe".into())
+        } else if (e.in_bytes, e.in_mtime) != (want.in_bytes, want.in_mtime) || e.in_mtime.is_none()
+        {
+            Verdict::Stale("the input changed since this output was made".into())
+        } else {
+            Verdict::Vouched
+        }
+    }
+}
+
+/// Appends entries to one shard's journal file, durably.
+#[derive(Debug)]
+pub struct JournalWriter {
+    out_dir: PathBuf,
+    path: PathBuf,
+    file: Mutex<Option<Arc<File>>>,
+}
+
+impl JournalWriter {
+    /// The writer for `shard`'s journal in `out_dir`; nothing is created until the first entry.
+    pub fn new(out_dir: &Path, shard: Option<(u32, u32)>) -> JournalWriter {
+        JournalWriter {
+            out_dir: out_dir.to_path_buf(),
+            path: out_dir.join(file_name(shard)),
+            file: Mutex::new(None),
+        }
+    }
+
+    /// The journal file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn open(&self) -> io::Result<Arc<File>> {
+        let mut slot = self.file.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(f) = slot.as_ref() {
+            return Ok(Arc::clone(f));
+        }
+        let existed = self.path.exists();
+        if existed {
+            self.repair()?;
+        }
+        fs::create_dir_all(&self.out_dir)?;
+        let file = Arc::new(
+            OpenOptions::new()
+                .append(true)
+                .create(true)
+                .open(&self.path)?,
+        );
+        if !existed {
+            // The new file's name must survive a power cut too.
+            #[cfg(unix)]
+            File::open(&self.out_dir)?.sync_all()?;
+        }
+        *slot = Some(Arc::clone(&file));
+        Ok(file)
+    }
+
+    /// Rewrites this shard's journal file (atomically, like an output) when a crash tore its last
+    /// line (the next entry would be glued onto it and lost), when it has damaged lines, or when
+    /// superseded entries outnumber the live ones: only the latest readable entry per output is
+    /// kept, in the order they were written.
+    fn repair(&self) -> io::Result<()> {
+        let bytes = fs::read(&self.path)?;
+        let mut damaged = 0;
+        let mut entries: Vec<Entry> = Vec::new();
+        for line in bytes.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+            match serde_json::from_slice::<Entry>(line) {
+                Ok(e) => entries.push(e),
+                Err(_) => damaged += 1,
+            }
+        }
+        let mut last: HashMap<&str, usize> = HashMap::new();
+        for (i, e) in entries.iter().enumerate() {
+            last.insert(e.output.as_str(), i);
+        }
+        let live = last.len();
+        let torn = !bytes.is_empty() && !bytes.ends_with(b"\n");
+        if !torn && damaged == 0 && entries.len() <= 2 * live + 1000 {
+            return Ok(());
+        }
+        let mut kept = Vec::with_capacity(bytes.len());
+        for (i, e) in entries.iter().enumerate() {
+            if last.get(e.output.as_str()) == Some(&i) {
+                kept.extend(serde_json::to_vec(e).map_err(io::Error::other)?);
+                kept.push(b'\n');
+            }
+        }
+        super::durable::write(&self.path, &kept)
+    }
+
+    /// Appends `entry` (one whole line in one write) and syncs it.
+    pub fn record(&self, entry: &Entry) -> io::Result<()> {
+        let mut line = serde_json::to_vec(entry).map_err(io::Error::other)?;
+        line.push(b'\n');
+        let file = self.open()?;
+        (&*file).write_all(&line)?;
+        file.sync_data()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(output: &str, input: &str) -> Entry {
+        Entry {
+            output: output.into(),
+            input: input.into(),
+            in_bytes: 10,
+            in_mtime: Some(5),
+            recipe: "r1".into(),
+            name: "{stem}".into(),
+            out_bytes: 0,
+            out_mtime: None,
+        }
+    }
+
+    #[test]
+    fn entries_round_trip_and_damaged_lines_are_ignored() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let writer = JournalWriter::new(tmp.path(), None);
+        let out = tmp.path().join("a.jpg");
+        fs::write(&out, b"12345").expect("write");
+        let meta = fs::metadata(&out).expect("meta");
+        let mut e = entry("a.jpg", "/in/a.png");
+        e.out_bytes = 5;
+        e.out_mtime = modified(&meta);
+        writer.record(&e).expect("record");
+        // A torn line, as a crash mid-append would leave.
+        let mut f = OpenOptions::new()
+            .append(true)
+            .open(writer.path())
+            .expect("open");
+        f.write_all(b"{\"output\":\"b.jpg\",\"inp").expect("tear");
+        let journal = Journal::load(tmp.path());
+        assert_eq!(journal.damaged, 1);
+        assert_eq!(journal.verdict("a.jpg", &meta, &e), Verdict::Vouched);
+        let mut other_recipe = e.clone();
+        other_recipe.recipe = "r2".into();
+        assert!(matches!(
+            journal.verdict("a.jpg", &meta, &other_recipe),
+            Verdict::Stale(_)
+        ));
+        let mut newer_input = e.clone();
+        newer_input.in_mtime = Some(6);
+        assert!(matches!(
+            journal.verdict("a.jpg", &meta, &newer_input),
+            Verdict::Stale(_)
+        ));
+        assert_eq!(journal.verdict("b.jpg", &meta, &e), Verdict::Unknown);
+        // Truncated since: the recorded size no longer matches.
+        fs::write(&out, b"").expect("truncate");
+        let meta = fs::metadata(&out).expect("meta");
+        assert!(matches!(
+            journal.verdict("a.jpg", &meta, &e),
+            Verdict::Stale(_)
+        ));
+    }
+
+    #[test]
+    fn an_earlier_name_is_found_by_input_template_folder_and_extension() {
+        let jpg = crate::engine::format::Format::Jpeg.extension();
+        let mut j = Journal::default();
+        j.add(entry("sub/pic-1.jpg", "/in/sub/pic.tiff"));
+        j.add(entry("pic.webp", "/in/sub/pic.tiff"));
+        assert_eq!(
+            j.previous_output("/in/sub/pic.tiff", "{stem}", "sub", jpg),
+            Some("sub/pic-1.jpg")
+        );
+        assert_eq!(
+            j.previous_output("/in/sub/pic.tiff", "{stem}-x", "sub", jpg),
+            None
+        );
+        assert_eq!(
+            j.previous_output(
+                "/in/sub/pic.tiff",
+                "{stem}",
+                "",
+                crate::engine::format::Format::Png.extension()
+            ),
+            None
+        );
+        assert_eq!(key(Path::new("a/b/c.jpg")).as_deref(), Some("a/b/c.jpg"));
+    }
+
+    #[test]
+    fn a_torn_or_damaged_journal_is_repaired_before_the_next_entry() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let path = tmp.path().join(file_name(None));
+        let good = serde_json::to_string(&entry("a.jpg", "/in/a.png")).expect("json");
+        let older = serde_json::to_string(&entry("b.jpg", "/in/old.png")).expect("json");
+        let newer = serde_json::to_string(&entry("b.jpg", "/in/b.png")).expect("json");
+        // A damaged line, a superseded entry, and a line torn by a crash mid-append.
+        fs::write(
+            &path,
+            format!("{good}\nnot json\n{older}\n{newer}\n{{\"output\":\"c.j"),
+        )
+        .expect("plant");
+        let writer = JournalWriter::new(tmp.path(), None);
+        writer.record(&entry("d.jpg", "/in/d.png")).expect("record");
+        let journal = Journal::load(tmp.path());
+        assert_eq!(journal.damaged, 0, "the file was rewritten clean");
+        let mut outputs: Vec<(&str, &str)> = journal
+            .latest()
+            .map(|e| (e.output.as_str(), e.input.as_str()))
+            .collect();
+        outputs.sort_unstable();
+        assert_eq!(
+            outputs,
+            [
+                ("a.jpg", "/in/a.png"),
+                ("b.jpg", "/in/b.png"),
+                ("d.jpg", "/in/d.png")
+            ]
+        );
+        let text = fs::read_to_string(&path).expect("read");
+        assert_eq!(text.lines().count(), 3);
+    }
+
+    #[test]
+    fn shards_have_their_own_files() {
+        let s = (2, 4);
+        assert_eq!(file_name(Some(s)), ".conveyor-journal-2-of-4.jsonl");
+        assert!(is_journal(&file_name(Some(s))) && is_journal(&file_name(None)));
+        assert!(!is_journal(".conveyor-host-1-x.tmp"));
+    }
+}
