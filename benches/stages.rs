@@ -1,5 +1,6 @@
 //! Per-stage benchmarks of the W1 path (a 12 MP photo-like JPEG → fit 800x800 JPEG q85), on one
-//! core: decode (full, and shrink-on-load), resize, encode (JPEG, PNG, WebP), and the whole job.
+//! core: decode (full, and shrink-on-load), resize, encode (JPEG, PNG, WebP), the size and visual
+//! targets against a fixed quality, and the whole job.
 //! The source is generated at run time. `cargo bench --bench stages`.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // A failed set-up step should stop the bench.
 
@@ -15,6 +16,7 @@ use conveyor::engine::pipeline::decode::{self, DecodeLimits, ShrinkFor};
 use conveyor::engine::pipeline::encode;
 use conveyor::engine::pipeline::metadata::Carry;
 use conveyor::engine::pipeline::resize;
+use conveyor::engine::pipeline::target;
 use conveyor::engine::recipe::{Filter, OutputFormat, Recipe, ResizeSpec};
 use criterion::{Criterion, criterion_group, criterion_main};
 use image::{DynamicImage, RgbImage};
@@ -117,6 +119,45 @@ fn stages(c: &mut Criterion) {
             out
         })
     });
+    g.finish();
+
+    // The cost of a size or visual target against one encode at a fixed quality (#12).
+    let mut g = c.benchmark_group("targets, 800x600 JPEG");
+    g.sample_size(10);
+    let prepared = encode::prepare(small.clone(), Format::Jpeg, Recipe::default().background);
+    let fixed_size = encode::encode(&prepared, Format::Jpeg, &Recipe::default(), &carry)
+        .unwrap()
+        .len() as u64;
+    for (name, recipe) in [
+        ("fixed q85", Recipe::default()),
+        (
+            "--max-size 60 % of q85's size",
+            Recipe {
+                max_size: Some(fixed_size * 6 / 10),
+                ..Recipe::default()
+            },
+        ),
+        (
+            "--target-score 80",
+            Recipe {
+                target_score: Some(80.0),
+                ..Recipe::default()
+            },
+        ),
+    ] {
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                target::encode_for(
+                    black_box(&prepared),
+                    Format::Jpeg,
+                    &recipe,
+                    &carry,
+                    &mut || Ok(()),
+                )
+                .unwrap()
+            })
+        });
+    }
     g.finish();
 
     let pipeline = Pipeline::new(Recipe {

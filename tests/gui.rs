@@ -429,3 +429,71 @@ fn a_scan_that_panics_shows_the_error_and_the_app_stays_usable() {
         .push(Arc::new(Dropped(dir.clone())));
     step_until(&mut h, "the second scan", |h| has_label(h, "3 images"));
 }
+
+/// #12: the quality row is a choice of Quality, Max file size and Visual quality; each sets the
+/// recipe the batch runs with, and the results show what each file saved and the quality used.
+#[test]
+fn the_quality_row_offers_size_and_visual_targets_and_results_show_savings() {
+    use conveyor::gui::settings::{QualityMode, VisualTarget};
+    let (_tmp, out, mut h) = preloaded(4, settings_with_workers(2), Launch::default());
+    assert!(h.state().settings().current_recipe().max_size.is_none());
+    h.get_by_label("Visual quality").click();
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::ComboBox, "Look").click();
+    h.run_steps(3);
+    h.get_by_label("Visually lossless (score 90)").click();
+    h.run_steps(2);
+    let recipe = h.state().settings().current_recipe();
+    assert_eq!(recipe.target_score, Some(90.0));
+    assert_eq!(recipe.max_size, None);
+    assert_eq!(
+        h.state().settings().quality_form.visual,
+        VisualTarget::VisuallyLossless
+    );
+    h.get_by_label("Max file size").click();
+    h.run_steps(2);
+    assert_eq!(h.state().settings().quality_form.mode, QualityMode::MaxSize);
+    let recipe = h.state().settings().current_recipe();
+    assert_eq!(recipe.target_score, None);
+    assert_eq!(
+        recipe.max_size,
+        Some(200 * 1024),
+        "the field's default, 200 KiB"
+    );
+    // PNG is lossless: the row goes away and the recipe carries no target.
+    h.get_by_role_and_label(Role::ComboBox, "Output format")
+        .click();
+    h.run_steps(3);
+    h.get_by_label("PNG").click();
+    h.run_steps(2);
+    assert!(h.query_by_label("Max file size").is_none());
+    assert_eq!(h.state().settings().current_recipe().max_size, None);
+    h.get_by_role_and_label(Role::ComboBox, "Output format")
+        .click();
+    h.run_steps(3);
+    h.get_by_label("JPEG").click();
+    h.run_steps(2);
+    // Run the batch under the size limit: every file says what it saved and its quality.
+    h.state_mut().start();
+    step_until(&mut h, "the batch to finish", |h| {
+        h.state().batch_view().is_some_and(|v| v.finished)
+    });
+    let view = h.state().batch_view().unwrap();
+    assert_eq!(view.ok, 4);
+    for row in &view.results {
+        let detail = view.row_detail(row);
+        assert!(
+            detail.contains("saved") || detail.contains("grew"),
+            "{detail}"
+        );
+        assert!(detail.contains("quality 85"), "{detail}");
+    }
+    assert!(view.saved_text().contains("saved"), "{}", view.saved_text());
+    assert!(common::snapshot(&out).len() == 4);
+    h.run_steps(2);
+    assert!(has_label(&h, &view_saved(&h)));
+}
+
+fn view_saved(h: &Harness<'_, ConveyorApp>) -> String {
+    h.state().batch_view().unwrap().saved_text()
+}

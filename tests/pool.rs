@@ -68,6 +68,8 @@ impl Processor for Fake {
             }
             Ok(Converted {
                 output_bytes: i as u64,
+                quality: None,
+                score: None,
                 width: 1,
                 height: 1,
                 warnings: vec![],

@@ -114,6 +114,29 @@ pub struct RecipeArgs {
     /// Allow outputs larger than their sources.
     #[arg(long)]
     pub allow_upscale: bool,
+    /// Lossy outputs: the highest quality (not above --quality) whose file fits in SIZE (200K,
+    /// 1.5M; binary units); a file that cannot fit even at quality 10 fails (over_size).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_size: Option<u64>,
+    /// Lossy outputs: the lowest quality (not above --quality) whose output scores at least N
+    /// by SSIMULACRA2 against the resized image (70 medium, 80 high, 90 visually lossless).
+    #[arg(long, value_name = "0-100", value_parser = parse_score)]
+    pub target_score: Option<f64>,
+    /// When an output in the input's own format is not smaller than the input, keep the
+    /// original's bytes instead (unless --metadata strip has something to remove).
+    #[arg(long)]
+    pub smaller_only: bool,
+}
+
+/// A SSIMULACRA2 target: a number from 0 to 100.
+fn parse_score(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(v) if (0.0..=100.0).contains(&v) => Ok(v),
+        _ => Err(format!(
+            "'{text}' is not a score; use a number from 0 to 100 (70 medium, 80 high, 90 \
+             visually lossless)"
+        )),
+    }
 }
 
 impl RecipeArgs {
@@ -131,6 +154,9 @@ impl RecipeArgs {
             name_template: self.name_template.clone(),
             on_exist: self.on_exist,
             allow_upscale: self.allow_upscale,
+            max_size: self.max_size,
+            target_score: self.target_score,
+            smaller_only: self.smaller_only,
         }
     }
 }

@@ -37,8 +37,13 @@ fn print_summary(report: &Report, dry_run: bool) {
         );
         return;
     }
+    let saved = if s.saved_bytes >= 0 {
+        format!("saved {}", human_bytes(s.saved_bytes.unsigned_abs()))
+    } else {
+        format!("grew by {}", human_bytes(s.saved_bytes.unsigned_abs()))
+    };
     println!(
-        "converted {}, skipped {}, failed {}, cancelled {} of {} in {:.1} s ({:.1} images/s); {} → {}",
+        "converted {}, skipped {}, failed {}, cancelled {} of {} in {:.1} s ({:.1} images/s); {} → {} ({saved})",
         s.ok,
         s.skipped,
         s.failed,

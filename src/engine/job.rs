@@ -92,10 +92,14 @@ impl fmt::Display for Stage {
 }
 
 /// A successful conversion.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Converted {
     /// Bytes written.
     pub output_bytes: u64,
+    /// The quality the encoder used (lossy outputs only).
+    pub quality: Option<u8>,
+    /// The output's SSIMULACRA2 score against the resized image, when it was computed.
+    pub score: Option<f64>,
     /// Output width in pixels.
     pub width: u32,
     /// Output height in pixels.
@@ -131,6 +135,8 @@ pub enum ErrorKind {
     Encode,
     /// Another file appeared at the output path while converting.
     Conflict,
+    /// The output cannot fit in `--max-size`.
+    OverSize,
     /// A bug: the job panicked or the pool broke a promise.
     Panic,
 }
@@ -150,6 +156,7 @@ impl ErrorKind {
             ErrorKind::Io => "io",
             ErrorKind::Encode => "encode",
             ErrorKind::Conflict => "conflict",
+            ErrorKind::OverSize => "over_size",
             ErrorKind::Panic => "panic",
         }
     }
@@ -244,7 +251,7 @@ impl fmt::Display for Status {
 }
 
 /// How one job ended. Every job ends exactly once.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
     /// Converted and written.
     Ok(Converted),

@@ -372,6 +372,14 @@ pub struct Recipe {
     pub on_exist: OnExist,
     /// Allow outputs larger than their sources.
     pub allow_upscale: bool,
+    /// For lossy outputs: the highest quality not above `quality` whose output fits in this many
+    /// bytes. Lossless outputs over it fail.
+    pub max_size: Option<u64>,
+    /// For lossy outputs: the lowest quality not above `quality` whose output scores at least
+    /// this (SSIMULACRA2, 0-100) against the resized image.
+    pub target_score: Option<f64>,
+    /// Keep the original's bytes when an output in its own format is not smaller.
+    pub smaller_only: bool,
 }
 
 impl Default for Recipe {
@@ -388,6 +396,9 @@ impl Default for Recipe {
             name_template: NameTemplate::default(),
             on_exist: OnExist::Skip,
             allow_upscale: false,
+            max_size: None,
+            target_score: None,
+            smaller_only: false,
         }
     }
 }
@@ -397,7 +408,7 @@ impl Recipe {
     /// its name or the on-exist policy): the journal tells by it whether an output was made
     /// with this recipe.
     pub fn fingerprint(&self, format: Format) -> String {
-        let text = format!(
+        let mut text = format!(
             "v1 {} {:?} {:?} q{} lossless={} {:?} {:?} {:?} upscale={}",
             format.name(),
             self.resize,
@@ -409,7 +420,24 @@ impl Recipe {
             self.metadata,
             self.allow_upscale
         );
+        // Added with the size and score targets; absent, the text (and so the fingerprint of a
+        // recipe without them) is what it was before.
+        if let Some(max) = self.max_size {
+            text.push_str(&format!(" max_size={max}"));
+        }
+        if let Some(score) = self.target_score {
+            text.push_str(&format!(" target_score={score}"));
+        }
+        if self.smaller_only {
+            text.push_str(" smaller_only");
+        }
         format!("{:016x}", fnv1a(text.as_bytes()))
+    }
+
+    /// Whether `format`'s output trades size for quality under this recipe (JPEG, WebP unless
+    /// lossless): only those take `--max-size` and `--target-score` searches.
+    pub fn is_lossy(&self, format: Format) -> bool {
+        format.takes(Control::Quality) && !(self.lossless && format.takes(Control::Lossless))
     }
 
     /// Checks every field a user can set to an out-of-range value.
@@ -419,6 +447,28 @@ impl Recipe {
                 "quality {} is outside 1-100",
                 self.quality
             )));
+        }
+        if let Some(score) = self.target_score
+            && !(0.0..=100.0).contains(&score)
+        {
+            return Err(ParseError(format!("target score {score} is outside 0-100")));
+        }
+        if let OutputFormat::To(format) = self.format
+            && !self.is_lossy(format)
+        {
+            let why = |option: &str, what: &str| {
+                ParseError(format!(
+                    "{option} needs a lossy output (JPEG, or WebP without --lossless): {} output \
+                     here is lossless, so its {what} cannot be traded for quality",
+                    format.label()
+                ))
+            };
+            if self.max_size.is_some() {
+                return Err(why("--max-size", "size"));
+            }
+            if self.target_score.is_some() {
+                return Err(why("--target-score", "look"));
+            }
         }
         Ok(())
     }
@@ -450,6 +500,12 @@ pub struct RecipePatch {
     pub on_exist: Option<OnExist>,
     /// Allow enlarging (only `true` is a change).
     pub allow_upscale: bool,
+    /// Largest output size for lossy outputs.
+    pub max_size: Option<u64>,
+    /// Visual target for lossy outputs.
+    pub target_score: Option<f64>,
+    /// Keep originals that do not shrink (only `true` is a change).
+    pub smaller_only: bool,
 }
 
 impl RecipePatch {
@@ -487,6 +543,15 @@ impl RecipePatch {
         }
         if self.allow_upscale {
             base.allow_upscale = true;
+        }
+        if self.max_size.is_some() {
+            base.max_size = self.max_size;
+        }
+        if self.target_score.is_some() {
+            base.target_score = self.target_score;
+        }
+        if self.smaller_only {
+            base.smaller_only = true;
         }
         base
     }

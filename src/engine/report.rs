@@ -30,6 +30,10 @@ pub struct FileRecord {
     pub width: Option<u32>,
     /// Output height, when written.
     pub height: Option<u32>,
+    /// The quality the encoder used (lossy outputs).
+    pub quality: Option<u8>,
+    /// The output's SSIMULACRA2 score, when a visual target computed it.
+    pub score: Option<f64>,
     /// Worker time in milliseconds.
     pub millis: u64,
     /// The worker that ran it.
@@ -59,6 +63,9 @@ pub struct Summary {
     pub input_bytes: u64,
     /// Bytes written.
     pub output_bytes: u64,
+    /// Bytes saved by the converted files together (input bytes less output bytes; negative
+    /// when the outputs are larger).
+    pub saved_bytes: i64,
     /// Wall time of the batch.
     pub elapsed_seconds: f64,
     /// Converted images per second of wall time.
@@ -91,6 +98,8 @@ fn base_record(job: &Job, status: Status) -> FileRecord {
         output_bytes: None,
         width: None,
         height: None,
+        quality: None,
+        score: None,
         millis: 0,
         worker: None,
         note: job.note.clone(),
@@ -99,7 +108,7 @@ fn base_record(job: &Job, status: Status) -> FileRecord {
 }
 
 /// How one job ended, as recorded from its `Finished` event.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 struct Ended {
     outcome: Outcome,
     worker: Option<WorkerId>,
@@ -162,6 +171,8 @@ impl ReportBuilder {
                         r.output_bytes = Some(done.output_bytes);
                         r.width = Some(done.width);
                         r.height = Some(done.height);
+                        r.quality = done.quality;
+                        r.score = done.score.map(|s| (s * 100.0).round() / 100.0);
                         r.warnings.clone_from(&done.warnings);
                     }
                     Outcome::Skipped(reason) => r.error = Some(reason.clone()),
@@ -206,6 +217,8 @@ impl Report {
         let ok = files.iter().filter(|f| f.status == Status::Ok);
         summary.input_bytes = ok.clone().map(|f| f.input_bytes).sum();
         summary.output_bytes = ok.filter_map(|f| f.output_bytes).sum();
+        summary.saved_bytes = i64::try_from(summary.input_bytes).unwrap_or(i64::MAX)
+            - i64::try_from(summary.output_bytes).unwrap_or(i64::MAX);
         summary.images_per_second = if summary.elapsed_seconds > 0.0 {
             summary.ok as f64 / summary.elapsed_seconds
         } else {
@@ -241,7 +254,7 @@ impl Report {
             v.map(|x| x.to_string()).unwrap_or_default()
         }
         let mut out = String::from(
-            "input,output,status,error,error_kind,input_bytes,output_bytes,width,height,millis,worker,note,warnings\n",
+            "input,output,status,error,error_kind,input_bytes,output_bytes,width,height,quality,score,millis,worker,note,warnings\n",
         );
         for f in &self.files {
             let cells = [
@@ -257,6 +270,8 @@ impl Report {
                 opt(f.output_bytes),
                 opt(f.width),
                 opt(f.height),
+                opt(f.quality),
+                opt(f.score),
                 f.millis.to_string(),
                 opt(f.worker),
                 field(f.note.as_deref().unwrap_or("")),

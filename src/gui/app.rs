@@ -67,6 +67,8 @@ impl ConveyorApp {
         let mut settings = settings;
         settings.recipe = launch.recipe.apply(settings.current_recipe());
         settings.resize_form.set(settings.recipe.resize);
+        let recipe = settings.recipe.clone();
+        settings.quality_form.set(&recipe);
         if let Some(n) = launch.workers {
             settings.workers = n;
         }

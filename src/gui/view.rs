@@ -100,6 +100,10 @@ pub struct ResultRow {
     pub size: Option<(u32, u32)>,
     /// Output bytes, when written.
     pub output_bytes: Option<u64>,
+    /// The quality the encoder used.
+    pub quality: Option<u8>,
+    /// The SSIMULACRA2 score, when a visual target computed it.
+    pub score: Option<f64>,
 }
 
 /// Which results to list.
@@ -190,6 +194,19 @@ fn display_name(path: &Path, root: &Path) -> String {
         .unwrap_or(path)
         .to_string_lossy()
         .into_owned()
+}
+
+/// What a conversion from `input` to `output` bytes saved: "saved 62 %" or "grew 5 %".
+pub fn saving(input: u64, output: u64) -> String {
+    if input == 0 {
+        return "saved 0 %".to_owned();
+    }
+    let change = (output as f64 - input as f64) / input as f64 * 100.0;
+    if change <= 0.0 {
+        format!("saved {:.0} %", -change)
+    } else {
+        format!("grew {change:.0} %")
+    }
 }
 
 /// The window title: the app's name, the input and where the batch stands, so a glance at the
@@ -321,6 +338,16 @@ impl BatchView {
         } else {
             (0.0, 0.0)
         }
+    }
+
+    /// What the converted files saved together: "saved 5.0 MiB (76 %)".
+    pub fn saved_text(&self) -> String {
+        format!(
+            "{} ➡ {}: {}",
+            human_bytes(self.bytes_in),
+            human_bytes(self.bytes_out),
+            saving(self.bytes_in, self.bytes_out)
+        )
     }
 
     /// Estimated seconds to go, paused time excluded; `None` until there is a rate.
@@ -481,6 +508,8 @@ impl BatchView {
             warnings: Vec::new(),
             size: None,
             output_bytes: None,
+            quality: None,
+            score: None,
         };
         match outcome {
             Outcome::Ok(done) => {
@@ -490,6 +519,8 @@ impl BatchView {
                 row.status = Status::Ok;
                 row.size = Some((done.width, done.height));
                 row.output_bytes = Some(done.output_bytes);
+                row.quality = done.quality;
+                row.score = done.score;
                 row.warnings.clone_from(&done.warnings);
             }
             Outcome::Skipped(reason) => {
@@ -525,7 +556,18 @@ impl BatchView {
         match (row.status, row.size, row.output_bytes) {
             (Status::Ok, Some((w, h)), Some(out)) => {
                 let input = self.jobs.get(row.job).map_or(0, |j| j.input_bytes);
-                let mut detail = format!("{w}×{h}, {} ➡ {}", human_bytes(input), human_bytes(out));
+                let mut detail = format!(
+                    "{w}×{h}, {} ➡ {} ({})",
+                    human_bytes(input),
+                    human_bytes(out),
+                    saving(input, out)
+                );
+                if let Some(q) = row.quality {
+                    detail.push_str(&format!(", quality {q}"));
+                }
+                if let Some(score) = row.score {
+                    detail.push_str(&format!(", score {score:.1}"));
+                }
                 if !row.warnings.is_empty() {
                     detail.push_str(" — ");
                     detail.push_str(&row.warnings.join("; "));
@@ -561,6 +603,8 @@ mod tests {
     fn ok() -> Outcome {
         Outcome::Ok(Converted {
             output_bytes: 400,
+            quality: None,
+            score: None,
             width: 30,
             height: 20,
             warnings: vec![],
@@ -621,7 +665,7 @@ mod tests {
         assert_eq!(v.row_detail(failed), "truncated JPEG data");
         assert_eq!(v.row_name(failed), "sub/1.png");
         let ok_row = v.filtered_row(ResultFilter::All, 0).expect("row");
-        assert_eq!(v.row_detail(ok_row), "30×20, 1000 B ➡ 400 B");
+        assert_eq!(v.row_detail(ok_row), "30×20, 1000 B ➡ 400 B (saved 60 %)");
         assert_eq!(v.failed_jobs()[0].input, PathBuf::from("/in/sub/1.png"));
         v.apply(&Event::WorkerRetiring { worker: 2 }, 0.5);
         assert!(v.workers[&2].retiring);

@@ -91,11 +91,22 @@ fn with_metadata<E: ImageEncoder>(mut encoder: E, carry: &Carry) -> E {
     encoder
 }
 
-/// Encodes prepared pixels (see [`prepare`]) as `format`.
+/// Encodes prepared pixels (see [`prepare`]) as `format` at the recipe's quality.
 pub fn encode(
     image: &DynamicImage,
     format: Format,
     recipe: &Recipe,
+    carry: &Carry,
+) -> Result<Vec<u8>, JobError> {
+    encode_at(image, format, recipe, recipe.quality, carry)
+}
+
+/// Encodes prepared pixels (see [`prepare`]) as `format`, lossy formats at `quality`.
+pub fn encode_at(
+    image: &DynamicImage,
+    format: Format,
+    recipe: &Recipe,
+    quality: u8,
     carry: &Carry,
 ) -> Result<Vec<u8>, JobError> {
     let (w, h) = (image.width(), image.height());
@@ -112,7 +123,7 @@ pub fn encode(
     let mut out = Cursor::new(Vec::new());
     let fail = |e: ImageError| encode_error(format, &e);
     match format {
-        Format::Jpeg => return encode_jpeg(image, recipe, carry),
+        Format::Jpeg => return encode_jpeg(image, recipe, quality, carry),
         Format::Png => {
             image
                 .write_with_encoder(with_metadata(PngEncoder::new(&mut out), carry))
@@ -125,7 +136,7 @@ pub fn encode(
                 .map_err(fail)?;
         }
         Format::Webp => {
-            let webp = encode_lossy_webp(image, recipe.quality)?;
+            let webp = encode_lossy_webp(image, quality)?;
             return Ok(super::metadata::webp_with_metadata(
                 webp,
                 carry.icc.as_deref(),
@@ -163,25 +174,35 @@ pub fn encode(
 
 /// JPEG through libjpeg-turbo (the `turbo` feature).
 #[cfg(feature = "turbo")]
-fn encode_jpeg(image: &DynamicImage, recipe: &Recipe, carry: &Carry) -> Result<Vec<u8>, JobError> {
+fn encode_jpeg(
+    image: &DynamicImage,
+    recipe: &Recipe,
+    quality: u8,
+    carry: &Carry,
+) -> Result<Vec<u8>, JobError> {
     let (w, h) = (image.width(), image.height());
     match image {
         DynamicImage::ImageLuma8(px) => {
-            super::turbo::encode_jpeg(px.as_raw(), (w, h), 1, recipe.quality, recipe.chroma, carry)
+            super::turbo::encode_jpeg(px.as_raw(), (w, h), 1, quality, recipe.chroma, carry)
         }
         DynamicImage::ImageRgb8(px) => {
-            super::turbo::encode_jpeg(px.as_raw(), (w, h), 3, recipe.quality, recipe.chroma, carry)
+            super::turbo::encode_jpeg(px.as_raw(), (w, h), 3, quality, recipe.chroma, carry)
         }
         other => {
             let px = other.to_rgb8();
-            super::turbo::encode_jpeg(px.as_raw(), (w, h), 3, recipe.quality, recipe.chroma, carry)
+            super::turbo::encode_jpeg(px.as_raw(), (w, h), 3, quality, recipe.chroma, carry)
         }
     }
 }
 
 /// JPEG through jpeg-encoder (AVX2 where the CPU has it), with the recipe's chroma subsampling.
 #[cfg(not(feature = "turbo"))]
-fn encode_jpeg(image: &DynamicImage, recipe: &Recipe, carry: &Carry) -> Result<Vec<u8>, JobError> {
+fn encode_jpeg(
+    image: &DynamicImage,
+    recipe: &Recipe,
+    quality: u8,
+    carry: &Carry,
+) -> Result<Vec<u8>, JobError> {
     use crate::engine::recipe::Chroma;
     use jpeg_encoder::{ChromaSubsamplingMethod, ColorType as JpegColour, Encoder, SamplingFactor};
     let (w, h) = (image.width(), image.height());
@@ -203,7 +224,7 @@ fn encode_jpeg(image: &DynamicImage, recipe: &Recipe, carry: &Carry) -> Result<V
         }
     };
     let mut out = Vec::with_capacity(data.len() / 8);
-    let mut encoder = Encoder::new(&mut out, recipe.quality.clamp(1, 100));
+    let mut encoder = Encoder::new(&mut out, quality.clamp(1, 100));
     encoder.set_sampling_factor(match recipe.chroma {
         Chroma::S420 => SamplingFactor::R_4_2_0,
         Chroma::S444 => SamplingFactor::R_4_4_4,

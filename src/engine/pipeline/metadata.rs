@@ -1,5 +1,6 @@
 //! Metadata carried from source to output.
 
+use crate::engine::format::Format;
 use crate::engine::recipe::{MetadataMode, Recipe};
 
 use super::tiff_exif::TiffReader;
@@ -27,6 +28,52 @@ impl Carry {
             }),
         };
         Carry { icc, exif }
+    }
+}
+
+/// Whether the file `data` (in `format`) carries something `--metadata strip` removes: EXIF,
+/// XMP, IPTC or comments. Read from the container's header segments or chunks, never from image
+/// data; formats whose containers Conveyor does not walk count as carrying something.
+pub fn carries_strippable(data: &[u8], format: Format) -> bool {
+    match format {
+        Format::Jpeg => {
+            let mut at = 2;
+            while at + 4 <= data.len() && data[at] == 0xFF {
+                match data[at + 1] {
+                    0xDA | 0xD9 => return false,
+                    // APP1 (EXIF, XMP), APP13 (IPTC), COM.
+                    0xE1 | 0xED | 0xFE => return true,
+                    0xFF => at += 1,
+                    _ => at += 2 + usize::from(u16::from_be_bytes([data[at + 2], data[at + 3]])),
+                }
+            }
+            false
+        }
+        Format::Png => {
+            let mut at = 8;
+            while let Some(len) = data.get(at..at + 4) {
+                let len = u32::from_be_bytes([len[0], len[1], len[2], len[3]]) as usize;
+                match data.get(at + 4..at + 8) {
+                    Some(b"eXIf" | b"tEXt" | b"zTXt" | b"iTXt") => return true,
+                    Some(b"IDAT") | None => return false,
+                    _ => at = at.saturating_add(12 + len),
+                }
+            }
+            false
+        }
+        Format::Webp => {
+            let mut at = 12;
+            while let Some(head) = data.get(at..at + 8) {
+                if &head[..4] == b"EXIF" || &head[..4] == b"XMP " {
+                    return true;
+                }
+                let len = u32::from_le_bytes([head[4], head[5], head[6], head[7]]) as usize;
+                at = at.saturating_add(8 + len + (len & 1));
+            }
+            false
+        }
+        Format::Bmp | Format::Qoi | Format::Gif => false,
+        Format::Tiff => true,
     }
 }
 

@@ -7,6 +7,7 @@ pub mod decode;
 pub mod encode;
 pub mod metadata;
 pub mod resize;
+pub mod target;
 pub mod tiff_exif;
 #[cfg(feature = "turbo")]
 pub mod turbo;
@@ -16,7 +17,8 @@ use std::sync::Arc;
 
 use crate::engine::job::{Converted, Flow, Job, JobError, Processor, Stage};
 use crate::engine::journal::{self, JournalWriter};
-use crate::engine::recipe::{Geometry, OnExist, Recipe};
+use crate::engine::recipe::{Geometry, MetadataMode, OnExist, Recipe};
+use crate::engine::units::human_bytes;
 
 pub use budget::MemoryBudget;
 pub use decode::DecodeLimits;
@@ -120,6 +122,8 @@ impl Pipeline {
         self.write(job, &bytes, progress, &mut warnings)?;
         Ok(Converted {
             output_bytes: bytes.len() as u64,
+            quality: None,
+            score: None,
             width: g.output.0,
             height: g.output.1,
             warnings,
@@ -193,16 +197,77 @@ impl Processor for Pipeline {
         step(progress, Stage::Encode)?;
         let (width, height) = (image.width(), image.height());
         let image = encode::prepare(image, job.format, recipe.background);
+        let had_exif = exif.is_some();
         let carry = metadata::Carry::new(recipe, icc, exif);
-        let bytes = encode::encode(&image, job.format, recipe, &carry)?;
+        let chosen = target::encode_for(&image, job.format, recipe, &carry, &mut || {
+            step(progress, Stage::Encode)
+        })?;
         drop(image);
+        warnings.extend(chosen.warnings);
+        let (mut bytes, mut quality, mut score) = (chosen.bytes, chosen.quality, chosen.score);
+        if recipe.smaller_only
+            && job.format == format
+            && (width, height) == source
+            && bytes.len() as u64 >= job.input_bytes
+            && let Some(original) = self.original_if_smaller(job, &bytes, had_exif, &mut warnings)
+        {
+            bytes = original;
+            quality = None;
+            score = None;
+        }
 
         self.write(job, &bytes, progress, &mut warnings)?;
         Ok(Converted {
             output_bytes: bytes.len() as u64,
+            quality,
+            score,
             width,
             height,
             warnings,
         })
+    }
+}
+
+impl Pipeline {
+    /// `--smaller-only`: the original's bytes when the converted file (`converted`, same format
+    /// and size) is not smaller, unless `--metadata strip` has something in the original to
+    /// remove. Says which it kept.
+    fn original_if_smaller(
+        &self,
+        job: &Job,
+        converted: &[u8],
+        had_exif: bool,
+        warnings: &mut Vec<String>,
+    ) -> Option<Vec<u8>> {
+        let original = match std::fs::read(&job.input) {
+            Ok(data) => data,
+            Err(e) => {
+                warnings.push(format!(
+                    "--smaller-only: cannot read the original again ({e})"
+                ));
+                return None;
+            }
+        };
+        if converted.len() < original.len() {
+            return None;
+        }
+        let sizes = format!(
+            "converted it is {}, the original {}",
+            human_bytes(converted.len() as u64),
+            human_bytes(original.len() as u64)
+        );
+        if self.recipe.metadata == MetadataMode::Strip
+            && (had_exif || metadata::carries_strippable(&original, job.format))
+        {
+            warnings.push(format!(
+                "kept the converted file although it is not smaller ({sizes}): the original \
+                 carries metadata that --metadata strip removes"
+            ));
+            return None;
+        }
+        warnings.push(format!(
+            "kept the original's bytes: the converted file was not smaller ({sizes})"
+        ));
+        Some(original)
     }
 }

@@ -42,6 +42,10 @@ pub(crate) fn overall_section(app: &mut ConveyorApp, ui: &mut egui::Ui) {
             "{} ok · {} skipped · {} failed · {} cancelled",
             v.ok, v.skipped, v.failed, v.cancelled
         ));
+        if v.ok > 0 {
+            ui.separator();
+            ui.label(v.saved_text());
+        }
     });
     chart(ui, v);
 }

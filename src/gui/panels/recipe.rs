@@ -6,7 +6,7 @@ use crate::engine::format::{Control, Format};
 use crate::engine::name::NameTemplate;
 use crate::engine::recipe::{Chroma, Filter, MetadataMode, OnExist, OutputFormat, Recipe};
 use crate::gui::app::ConveyorApp;
-use crate::gui::settings::ResizeMode;
+use crate::gui::settings::{QualityMode, ResizeMode, VisualTarget};
 use crate::gui::state::DialogPurpose;
 
 fn labelled(
@@ -125,8 +125,47 @@ fn form(app: &mut ConveyorApp, ui: &mut egui::Ui) {
     let lossy = format.takes(Control::Quality)
         && !(format != OutputFormat::Keep && format.takes(Control::Lossless) && s.recipe.lossless);
     if lossy {
-        ui.add(egui::Slider::new(&mut s.recipe.quality, 1..=100).text("Quality"));
+        let form = &mut s.quality_form;
+        ui.horizontal(|ui| {
+            for mode in QualityMode::ALL {
+                ui.radio_value(&mut form.mode, mode, mode.label());
+            }
+        });
+        match form.mode {
+            QualityMode::Quality => {
+                ui.add(egui::Slider::new(&mut s.recipe.quality, 1..=100).text("Quality"));
+            }
+            QualityMode::MaxSize => {
+                labelled(ui, "At most", |ui| {
+                    ui.add(
+                        egui::DragValue::new(&mut form.max_kib)
+                            .range(1..=1_048_576)
+                            .suffix(" KiB"),
+                    )
+                })
+                .on_hover_text(
+                    "Each JPEG or lossy WebP gets the highest quality (up to the slider's) whose \
+                     file fits; a file that cannot fit even at quality 10 fails",
+                );
+            }
+            QualityMode::Visual => {
+                combo(ui, "Look", &mut form.visual, &VisualTarget::ALL, |v| {
+                    v.label()
+                });
+                ui.label(
+                    egui::RichText::new(
+                        "Each image gets the lowest quality that scores this (SSIMULACRA2); \
+                         about 6 encodes per image",
+                    )
+                    .weak(),
+                );
+            }
+        }
     }
+    ui.checkbox(&mut s.recipe.smaller_only, "Keep originals that would grow")
+        .on_hover_text(
+            "When an output in the input's own format is not smaller, copy the original instead",
+        );
     if format.takes(Control::Chroma) {
         combo(ui, "JPEG colour", &mut s.recipe.chroma, Chroma::ALL, |c| {
             match c {
