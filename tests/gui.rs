@@ -497,3 +497,56 @@ fn the_quality_row_offers_size_and_visual_targets_and_results_show_savings() {
 fn view_saved(h: &Harness<'_, ConveyorApp>) -> String {
     h.state().batch_view().unwrap().saved_text()
 }
+
+/// #12: before Start, the preview converts the first image in memory with the current recipe
+/// and says what the output weighs; a recipe change converts again once the recipe settles;
+/// another image can be picked; the batch's estimate appears beside Start; nothing is written.
+#[test]
+fn the_preview_follows_the_recipe_and_the_estimate_shows_beside_start() {
+    use conveyor::engine::units::human_bytes;
+    let (tmp, out, mut h) = preloaded(4, settings_with_workers(2), Launch::default());
+    let shown_bytes = |h: &Harness<'_, ConveyorApp>| {
+        h.state()
+            .trials()
+            .shown
+            .as_ref()
+            .and_then(|s| s.as_ref().ok())
+            .map(|s| (s.trial.output_bytes, s.path.clone(), s.trial.after.width))
+    };
+    step_until(&mut h, "the preview", |h| shown_bytes(h).is_some());
+    let (jpeg_bytes, first, width) = shown_bytes(&h).unwrap();
+    assert_eq!(
+        width, 64,
+        "the recipe's fit 64x64 applied to a 160x120 image"
+    );
+    h.run_steps(2);
+    assert!(has_label(
+        &h,
+        &format!("Output: {}", human_bytes(jpeg_bytes))
+    ));
+    // Another recipe: the preview follows (after the recipe settles).
+    h.get_by_role_and_label(Role::ComboBox, "Output format")
+        .click();
+    h.run_steps(3);
+    h.get_by_label("PNG").click();
+    step_until(&mut h, "a PNG preview", |h| {
+        shown_bytes(h).is_some_and(|(b, _, _)| b != jpeg_bytes)
+    });
+    let (png_bytes, _, _) = shown_bytes(&h).unwrap();
+    h.run_steps(2);
+    assert!(has_label(
+        &h,
+        &format!("Output: {}", human_bytes(png_bytes))
+    ));
+    // Another image.
+    let other = tmp.path().join("in/set1/p001.png");
+    assert_ne!(first, other);
+    h.state_mut().pick_trial(other.clone());
+    step_until(&mut h, "the picked image's preview", |h| {
+        shown_bytes(h).is_some_and(|(_, p, _)| p == other)
+    });
+    step_until(&mut h, "the estimate", |h| has_label(h, "Estimate: about"));
+    let estimate = h.state().trials().estimate.flatten().expect("an estimate");
+    assert!(estimate.sampled >= 1 && estimate.total_bytes > 0);
+    assert!(!out.exists(), "a preview writes nothing");
+}

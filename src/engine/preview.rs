@@ -1,9 +1,19 @@
-//! Small previews of a source and its output, for a front end to show side by side.
+//! Previews for a front end: small thumbnails of a source and its output, a trial conversion of
+//! one input in memory (before and after, with the output's size, quality and score), and an
+//! estimate of a whole batch from a sample of its files.
 
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
 
+use image::DynamicImage;
+use image::imageops::FilterType;
+
+use super::job::{Action, Flow, Job, Stage};
+use super::pipeline::Pipeline;
 use super::pipeline::decode::{self, DecodeLimits};
 use super::pipeline::resize::orient;
+use super::recipe::Recipe;
 
 /// A decoded, downscaled image ready to upload as a texture.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,4 +52,223 @@ pub fn thumbnail(path: &Path, max_side: u32) -> Result<Thumbnail, String> {
         preview_height: rgba.height(),
         rgba: rgba.into_raw(),
     })
+}
+
+/// One input converted in memory with a recipe: what a preview before the run shows.
+#[derive(Debug, Clone)]
+pub struct Trial {
+    /// The source, oriented and scaled to the output's size, so the two line up pixel for pixel.
+    pub before: Thumbnail,
+    /// The output, decoded back from the bytes a batch would write.
+    pub after: Thumbnail,
+    /// The source file's size.
+    pub input_bytes: u64,
+    /// The output file's size.
+    pub output_bytes: u64,
+    /// The quality the encoder used (lossy outputs).
+    pub quality: Option<u8>,
+    /// The SSIMULACRA2 score, when a visual target computed it.
+    pub score: Option<f64>,
+    /// Things the user should know.
+    pub warnings: Vec<String>,
+    /// How long the conversion took on one core.
+    pub seconds: f64,
+}
+
+fn rgba_thumbnail(image: &DynamicImage, bytes: u64, full: (u32, u32)) -> Thumbnail {
+    let rgba = image.to_rgba8();
+    Thumbnail {
+        width: full.0,
+        height: full.1,
+        bytes,
+        preview_width: rgba.width(),
+        preview_height: rgba.height(),
+        rgba: rgba.into_raw(),
+    }
+}
+
+/// Converts `path` with `recipe` exactly as a batch would, in memory (nothing is written), and
+/// returns both sides for display, at most `max_side` pixels a side (both scaled alike).
+pub fn trial(path: &Path, recipe: &Recipe, max_side: u32) -> Result<Trial, String> {
+    let input_bytes = std::fs::metadata(path).map_err(|e| e.to_string())?.len();
+    let ext = path.extension().unwrap_or_default().to_string_lossy();
+    let format = recipe.format.resolve(&ext);
+    let job = Job {
+        input: path.to_path_buf(),
+        output: PathBuf::new(),
+        format,
+        input_bytes,
+        action: Action::Convert,
+        note: None,
+        replace: false,
+        journal: None,
+    };
+    let started = Instant::now();
+    let done = Pipeline::new(recipe.clone())
+        .render(&job, &mut |_: Stage| Flow::Continue)
+        .map_err(|e| e.to_string())?;
+    let seconds = started.elapsed().as_secs_f64();
+    let after = image::load_from_memory_with_format(&done.bytes, format.spec().image)
+        .map_err(|e| format!("cannot read the output back: {e}"))?;
+    let source = decode::decode(path, &DecodeLimits::default(), None, &mut |_| Ok(()))
+        .map_err(|e| e.to_string())?;
+    let source = orient(source.image, source.orientation);
+    let (w, h) = (after.width(), after.height());
+    let (sw, sh) = if w > max_side || h > max_side {
+        let k = f64::from(max_side) / f64::from(w.max(h));
+        (
+            ((f64::from(w) * k).round() as u32).max(1),
+            ((f64::from(h) * k).round() as u32).max(1),
+        )
+    } else {
+        (w, h)
+    };
+    let before = source.resize_exact(sw, sh, FilterType::Triangle);
+    let after_shown = if (sw, sh) == (w, h) {
+        after
+    } else {
+        after.resize_exact(sw, sh, FilterType::Triangle)
+    };
+    Ok(Trial {
+        before: rgba_thumbnail(&before, input_bytes, (source.width(), source.height())),
+        after: rgba_thumbnail(&after_shown, done.bytes.len() as u64, (w, h)),
+        input_bytes,
+        output_bytes: done.bytes.len() as u64,
+        quality: done.quality,
+        score: done.score,
+        warnings: done.warnings,
+        seconds,
+    })
+}
+
+/// What a whole batch will probably produce, from a few of its files.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Estimate {
+    /// Files converted to make the estimate.
+    pub sampled: usize,
+    /// Estimated total output bytes.
+    pub total_bytes: u64,
+    /// Estimated wall time with the given workers, in seconds.
+    pub seconds: f64,
+}
+
+/// Up to `count` of `files` spread over their formats and sizes: each format's median file
+/// first, then files at evenly spaced size ranks.
+pub fn sample(files: &[(PathBuf, u64)], count: usize) -> Vec<usize> {
+    let mut by_size: Vec<usize> = (0..files.len()).collect();
+    by_size.sort_by_key(|&i| files[i].1);
+    let ext = |i: usize| {
+        files[i]
+            .0
+            .extension()
+            .map(|e| e.to_string_lossy().to_ascii_lowercase())
+            .unwrap_or_default()
+    };
+    let mut chosen: Vec<usize> = Vec::new();
+    let mut formats: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for &i in &by_size {
+        formats.entry(ext(i)).or_default().push(i);
+    }
+    for group in formats.values() {
+        if chosen.len() < count {
+            chosen.push(group[group.len() / 2]);
+        }
+    }
+    // The remaining places at evenly spaced size ranks, smallest and largest included.
+    let n = by_size.len();
+    let slots = count.min(n).saturating_sub(chosen.len());
+    for j in 0..slots {
+        let rank = if slots == 1 {
+            n / 2
+        } else {
+            j * (n - 1) / (slots - 1)
+        };
+        let i = by_size[rank.min(n - 1)];
+        if !chosen.contains(&i) {
+            chosen.push(i);
+        }
+    }
+    for &i in &by_size {
+        if chosen.len() >= count.min(n) {
+            break;
+        }
+        if !chosen.contains(&i) {
+            chosen.push(i);
+        }
+    }
+    chosen
+}
+
+/// Estimates the output size and time of converting every one of `files` (path, bytes) with
+/// `recipe` on `workers` workers, by converting up to `count` of them in memory ([`sample`]):
+/// each file's output is its size times its format's sampled ratio, and its time its size times
+/// its format's sampled seconds per byte. `None` when no sample converts.
+pub fn estimate(
+    files: &[(PathBuf, u64)],
+    recipe: &Recipe,
+    workers: usize,
+    count: usize,
+) -> Option<Estimate> {
+    // Per extension: (input bytes, output bytes, seconds) of the samples that converted.
+    let mut seen: BTreeMap<String, (u64, u64, f64)> = BTreeMap::new();
+    let mut sampled = 0;
+    for i in sample(files, count) {
+        let (path, _) = &files[i];
+        let Ok(t) = trial(path, recipe, 64) else {
+            continue;
+        };
+        sampled += 1;
+        let e = seen.entry(ext_of(path)).or_default();
+        e.0 += t.input_bytes;
+        e.1 += t.output_bytes;
+        e.2 += t.seconds;
+    }
+    let all = seen
+        .values()
+        .fold((0, 0, 0.0), |a, v| (a.0 + v.0, a.1 + v.1, a.2 + v.2));
+    if sampled == 0 || all.0 == 0 {
+        return None;
+    }
+    let rates = |ext: &str| {
+        let (i, o, s) = seen.get(ext).filter(|v| v.0 > 0).copied().unwrap_or(all);
+        (o as f64 / i as f64, s / i as f64)
+    };
+    let (mut total, mut seconds) = (0.0, 0.0);
+    for (path, bytes) in files {
+        let (ratio, spb) = rates(&ext_of(path));
+        total += *bytes as f64 * ratio;
+        seconds += *bytes as f64 * spb;
+    }
+    Some(Estimate {
+        sampled,
+        total_bytes: total.round() as u64,
+        seconds: seconds / workers.max(1) as f64,
+    })
+}
+
+fn ext_of(path: &Path) -> String {
+    path.extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sample_covers_every_format_and_the_range_of_sizes() {
+        let mut files: Vec<(PathBuf, u64)> = (0..40)
+            .map(|i| (PathBuf::from(format!("p{i}.jpg")), 1000 + i * 100))
+            .collect();
+        files.push((PathBuf::from("logo.png"), 50));
+        let picked = sample(&files, 8);
+        assert_eq!(picked.len(), 8);
+        assert!(picked.contains(&40), "the one PNG");
+        let sizes: Vec<u64> = picked.iter().map(|&i| files[i].1).collect();
+        assert!(sizes.iter().any(|&b| b >= 4500) && sizes.iter().any(|&b| b <= 1500));
+        let distinct: std::collections::BTreeSet<_> = picked.iter().collect();
+        assert_eq!(distinct.len(), 8);
+        assert_eq!(sample(&files[..3], 8).len(), 3);
+    }
 }

@@ -44,6 +44,7 @@ pub struct ConveyorApp {
     pub(super) preparing: Option<Task<Result<Prepared, String>>>,
     pub(super) dialog: Option<(DialogPurpose, Task<Option<PathBuf>>)>,
     pub(super) preview: Option<Preview>,
+    pub(super) trials: super::trial::Trials,
     pub(super) filter: ResultFilter,
     pub(super) selected: Option<JobId>,
     pub(super) preset_name: String,
@@ -85,6 +86,7 @@ impl ConveyorApp {
             preparing: None,
             dialog: None,
             preview: None,
+            trials: super::trial::Trials::default(),
             filter: ResultFilter::All,
             selected: None,
             preset_name: String::new(),
@@ -122,7 +124,12 @@ impl ConveyorApp {
         app
     }
 
-    /// The current settings (for tests and persistence).
+    /// The preview and the estimate before the run.
+    pub fn trials(&self) -> &super::trial::Trials {
+        &self.trials
+    }
+
+    /// The window's settings.
     pub fn settings(&self) -> &Settings {
         &self.settings
     }
@@ -169,6 +176,7 @@ impl ConveyorApp {
         });
         self.batch = None;
         self.preview = None;
+        self.trials = super::trial::Trials::default();
         self.selected = None;
         self.message = None;
     }
@@ -325,6 +333,7 @@ impl ConveyorApp {
         self.poll_dialog();
         self.poll_batch(ctx);
         self.poll_preview(ctx);
+        self.poll_trials(ctx);
     }
 
     fn poll_batch(&mut self, ctx: &egui::Context) {

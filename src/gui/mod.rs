@@ -9,6 +9,7 @@ pub mod settings;
 mod state;
 pub mod stats;
 pub mod task;
+pub mod trial;
 pub mod view;
 mod window_input;
 

@@ -29,6 +29,8 @@ pub struct InputSummary {
     pub warnings: Vec<String>,
     /// The first image's stem, for the naming example.
     pub first_stem: Option<OsString>,
+    /// Every image that will be converted, with its size (for the preview and the estimate).
+    pub files: Vec<(std::path::PathBuf, u64)>,
 }
 
 impl InputSummary {
@@ -50,6 +52,7 @@ impl InputSummary {
             }
             s.images += 1;
             s.bytes += f.bytes;
+            s.files.push((f.path.clone(), f.bytes));
             let label = f
                 .rel
                 .extension()

@@ -93,12 +93,11 @@ impl Pipeline {
     /// An animation into its own format (GIF → GIF): every frame resized, timing kept.
     fn animated_gif(
         &self,
-        job: &Job,
         data: &[u8],
         canvas: (u32, u32),
         progress: &mut dyn FnMut(Stage) -> Flow,
         mut warnings: Vec<String>,
-    ) -> Result<Converted, JobError> {
+    ) -> Result<Rendered, JobError> {
         let recipe = &self.recipe;
         step(progress, Stage::Resize)?;
         let g = match recipe.resize {
@@ -119,9 +118,8 @@ impl Pipeline {
         if frames < 2 {
             warnings.push("the animation had only one readable frame".into());
         }
-        self.write(job, &bytes, progress, &mut warnings)?;
-        Ok(Converted {
-            output_bytes: bytes.len() as u64,
+        Ok(Rendered {
+            bytes,
             quality: None,
             score: None,
             width: g.output.0,
@@ -131,12 +129,50 @@ impl Pipeline {
     }
 }
 
+/// A job's output made in memory, not yet written: what [`Pipeline::render`] returns.
+#[derive(Debug, Clone, Default)]
+pub struct Rendered {
+    /// The output file's bytes.
+    pub bytes: Vec<u8>,
+    /// The quality the encoder used (lossy outputs).
+    pub quality: Option<u8>,
+    /// The SSIMULACRA2 score, when a visual target computed it.
+    pub score: Option<f64>,
+    /// Output width.
+    pub width: u32,
+    /// Output height.
+    pub height: u32,
+    /// Things the user should know.
+    pub warnings: Vec<String>,
+}
+
 impl Processor for Pipeline {
     fn process(
         &self,
         job: &Job,
         progress: &mut dyn FnMut(Stage) -> Flow,
     ) -> Result<Converted, JobError> {
+        let mut done = self.render(job, progress)?;
+        self.write(job, &done.bytes, progress, &mut done.warnings)?;
+        Ok(Converted {
+            output_bytes: done.bytes.len() as u64,
+            quality: done.quality,
+            score: done.score,
+            width: done.width,
+            height: done.height,
+            warnings: done.warnings,
+        })
+    }
+}
+
+impl Pipeline {
+    /// Everything [`Processor::process`] does but the write: the output's bytes in memory, made
+    /// exactly as a batch would make them (a preview runs this on one input).
+    pub fn render(
+        &self,
+        job: &Job,
+        progress: &mut dyn FnMut(Stage) -> Flow,
+    ) -> Result<Rendered, JobError> {
         let recipe = &self.recipe;
         step(progress, Stage::Decode)?;
         // Charged from the header before the pixels are decoded; held until the job ends.
@@ -175,7 +211,7 @@ impl Processor for Pipeline {
             if job.format == format && job.format.spec().animated_out {
                 // Only the frames are needed now.
                 drop(image);
-                return self.animated_gif(job, &data, source, progress, warnings);
+                return self.animated_gif(&data, source, progress, warnings);
             }
             warnings.push(format!(
                 "animated {}: only the first frame was converted ({} is written as a still)",
@@ -215,10 +251,8 @@ impl Processor for Pipeline {
             quality = None;
             score = None;
         }
-
-        self.write(job, &bytes, progress, &mut warnings)?;
-        Ok(Converted {
-            output_bytes: bytes.len() as u64,
+        Ok(Rendered {
+            bytes,
             quality,
             score,
             width,

@@ -5,6 +5,7 @@ mod input;
 mod overall;
 mod recipe;
 mod results;
+mod trial;
 mod workers;
 
 use eframe::egui;
@@ -22,7 +23,11 @@ pub(super) fn batch_area(app: &mut ConveyorApp, ui: &mut egui::Ui) {
     ui.separator();
     overall::overall_section(app, ui);
     ui.separator();
-    results::results_section(app, ui);
+    if app.batch.is_some() {
+        results::results_section(app, ui);
+    } else {
+        trial::trial_section(app, ui);
+    }
 }
 
 fn controls(app: &mut ConveyorApp, ui: &mut egui::Ui) {
@@ -42,6 +47,9 @@ fn controls(app: &mut ConveyorApp, ui: &mut egui::Ui) {
             .clicked()
         {
             app.start();
+        }
+        if app.batch.is_none() {
+            estimate_label(app, ui);
         }
         let running = app.batch.as_ref().is_some_and(|b| b.running());
         let paused = app.batch.as_ref().is_some_and(|b| b.view.paused);
@@ -75,6 +83,31 @@ fn controls(app: &mut ConveyorApp, ui: &mut egui::Ui) {
             ui.colored_label(ui.visuals().warn_fg_color, msg);
         }
     });
+}
+
+/// The whole batch's estimated output size and time, beside Start.
+fn estimate_label(app: &ConveyorApp, ui: &mut egui::Ui) {
+    match app.trials.estimate {
+        Some(Some(e)) => {
+            ui.label(format!(
+                "Estimate: about {} in about {}",
+                crate::engine::units::human_bytes(e.total_bytes),
+                crate::gui::view::clock(e.seconds)
+            ))
+            .on_hover_text(format!(
+                "From {} sample image(s) converted with this recipe and {} worker(s)",
+                e.sampled, app.settings.workers
+            ));
+        }
+        Some(None) if !app.trials.estimating() => {
+            ui.label("Estimate: none of the sampled images converted");
+        }
+        _ if app.trials.estimating() => {
+            ui.spinner();
+            ui.label("Estimating…");
+        }
+        _ => {}
+    }
 }
 
 /// Asks before closing mid-batch.

@@ -1,0 +1,162 @@
+//! The preview before the run: the chosen input before and after the current recipe, side by
+//! side or split by a swipe line, fitted or at 100 % with one pan shared by both sides, and what
+//! the output weighs. The conversion itself runs in `gui/trial.rs`.
+
+use eframe::egui;
+
+use crate::engine::units::human_bytes;
+use crate::gui::app::ConveyorApp;
+use crate::gui::trial::{Shown, TrialView};
+use crate::gui::view::saving;
+
+/// How many of the input's files the picker lists.
+const PICKABLE: usize = 500;
+
+/// The preview section (shown in place of the results before a batch).
+pub(crate) fn trial_section(app: &mut ConveyorApp, ui: &mut egui::Ui) {
+    let files: Vec<std::path::PathBuf> = app
+        .input
+        .as_ref()
+        .and_then(|i| i.summary.as_ref())
+        .and_then(|s| s.as_ref().ok())
+        .map(|s| {
+            s.files
+                .iter()
+                .take(PICKABLE)
+                .map(|(p, _)| p.clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    let Some(current) = app.trial_input() else {
+        return;
+    };
+    let name = |p: &std::path::Path| {
+        p.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    ui.horizontal_wrapped(|ui| {
+        ui.strong("Preview");
+        let mut pick = current.clone();
+        egui::ComboBox::from_label("Image")
+            .selected_text(name(&current))
+            .show_ui(ui, |ui| {
+                for f in &files {
+                    ui.selectable_value(&mut pick, f.clone(), name(f));
+                }
+            });
+        if pick != current {
+            app.pick_trial(pick);
+        }
+        let view = &mut app.trials.view;
+        ui.separator();
+        ui.radio_value(&mut view.actual, false, "Fit");
+        ui.radio_value(&mut view.actual, true, "100 %");
+        ui.separator();
+        ui.radio_value(&mut view.swipe, false, "Side by side");
+        ui.radio_value(&mut view.swipe, true, "Swipe");
+        if view.swipe {
+            ui.add(egui::Slider::new(&mut view.split, 0.0..=1.0).show_value(false))
+                .on_hover_text("Where the line between before (left) and after (right) is");
+        }
+        if app.trials.busy() {
+            ui.spinner();
+        }
+    });
+    let trials = &mut app.trials;
+    match &trials.shown {
+        None => {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("Converting a preview…");
+            });
+        }
+        Some(Err(e)) => {
+            ui.colored_label(ui.visuals().error_fg_color, format!("Preview: {e}"));
+        }
+        Some(Ok(shown)) => {
+            let t = &shown.trial;
+            let mut line = format!(
+                "Output: {} ({}×{}) · source {} · {}",
+                human_bytes(t.output_bytes),
+                t.after.width,
+                t.after.height,
+                human_bytes(t.input_bytes),
+                saving(t.input_bytes, t.output_bytes)
+            );
+            if let Some(q) = t.quality {
+                line.push_str(&format!(" · quality {q}"));
+            }
+            if let Some(score) = t.score {
+                line.push_str(&format!(" · score {score:.1}"));
+            }
+            ui.label(line);
+            for w in &t.warnings {
+                ui.label(egui::RichText::new(w).weak());
+            }
+            images(ui, shown, &mut trials.view);
+        }
+    }
+}
+
+/// Where the image goes in `rect` and which part of it shows: fitted whole, or at 100 % from
+/// the shared pan (clamped so the image stays in view).
+fn placement(rect: egui::Rect, img: egui::Vec2, view: &mut TrialView) -> (egui::Rect, egui::Rect) {
+    if !view.actual {
+        let k = (rect.width() / img.x).min(rect.height() / img.y).min(1.0);
+        let shown = egui::Rect::from_center_size(rect.center(), img * k);
+        return (
+            shown,
+            egui::Rect::from_min_max(egui::Pos2::ZERO, egui::pos2(1.0, 1.0)),
+        );
+    }
+    let visible = egui::vec2(rect.width().min(img.x), rect.height().min(img.y));
+    view.pan = view.pan.clamp(egui::Vec2::ZERO, img - visible);
+    let uv = egui::Rect::from_min_size(
+        egui::pos2(view.pan.x / img.x, view.pan.y / img.y),
+        egui::vec2(visible.x / img.x, visible.y / img.y),
+    );
+    (egui::Rect::from_min_size(rect.min, visible), uv)
+}
+
+fn images(ui: &mut egui::Ui, shown: &Shown, view: &mut TrialView) {
+    let img = egui::vec2(
+        shown.trial.after.preview_width as f32,
+        shown.trial.after.preview_height as f32,
+    );
+    let height = (ui.available_height() - 8.0).max(120.0);
+    let width = ui.available_width();
+    let sense = egui::Sense::drag();
+    if view.swipe {
+        let (rect, response) = ui.allocate_exact_size(egui::vec2(width, height), sense);
+        view.pan -= response.drag_delta();
+        let (at, uv) = placement(rect, img, view);
+        let x = at.left() + at.width() * view.split;
+        let painter = ui.painter_at(rect);
+        let left = egui::Rect::from_min_max(at.min, egui::pos2(x, at.bottom()));
+        let right = egui::Rect::from_min_max(egui::pos2(x, at.top()), at.max);
+        painter
+            .with_clip_rect(left)
+            .image(shown.before.id(), at, uv, egui::Color32::WHITE);
+        painter
+            .with_clip_rect(right)
+            .image(shown.after.id(), at, uv, egui::Color32::WHITE);
+        painter.vline(x, at.y_range(), ui.visuals().selection.stroke);
+        return;
+    }
+    let half = ((width - 8.0) / 2.0).max(60.0);
+    ui.horizontal_top(|ui| {
+        for (title, texture) in [("Before", &shown.before), ("After", &shown.after)] {
+            ui.vertical(|ui| {
+                ui.label(title);
+                let (rect, response) =
+                    ui.allocate_exact_size(egui::vec2(half, height - 20.0), sense);
+                // Dragging either side moves both: one pan.
+                view.pan -= response.drag_delta();
+                let (at, uv) = placement(rect, img, view);
+                ui.painter_at(rect)
+                    .image(texture.id(), at, uv, egui::Color32::WHITE);
+            });
+        }
+    });
+}
