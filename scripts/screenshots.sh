@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Takes the README screenshots of the real window under Xvfb: the empty state, a running batch
 # (worker rows, overall bar, throughput chart with a worker-count change) and a finished batch
-# with failures. Needs: Xvfb, xdotool, ImageMagick. Writes docs/screenshots/*.png.
+# with failures, and the preview before the run. Needs: Xvfb, xdotool, ImageMagick. Writes
+# docs/screenshots/*.png.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release
@@ -25,6 +26,25 @@ Xvfb :77 -screen 0 1400x900x24 -nolisten tcp & xvfb=$!
 export DISPLAY=:77
 sleep 1
 shot() { import -window root -crop 1280x820+0+0 "docs/screenshots/$1.png"; }
+
+# 0. The preview before the run, at 100 % with the swipe line through the detail.
+HOME="$work/home" "$bin" gui --input "$work/photos/day1" --out "$work/out-preview" \
+  --resize fit:1600x1600 --format webp --quality 40 & gui=$!
+win=$(xdotool search --sync --name '^Conveyor' | head -1)
+xdotool windowfocus --sync "$win"
+sleep 12                                       # the scan, the preview and the estimate
+xdotool mousemove 586 154 click 1; sleep 0.5   # "100 %"
+xdotool mousemove 755 154 click 1; sleep 1     # "Swipe"
+drag() { # x0 y0 dx dy: a drag in ten steps, so the window sees every move
+  xdotool mousemove "$1" "$2"; sleep 0.2; xdotool mousedown 1
+  for i in $(seq 1 10); do xdotool mousemove $(($1 + i * $3 / 10)) $(($2 + i * $4 / 10)); sleep 0.05; done
+  xdotool mouseup 1; sleep 0.5
+}
+drag 1000 600 -400 -200                        # pan
+drag 794 500 220 0                             # move the swipe line
+xdotool mousemove 1200 780; sleep 2
+shot preview
+kill $gui; wait $gui 2>/dev/null || true
 
 # 1. Empty state.
 HOME="$work/home" "$bin" & gui=$!

@@ -30,6 +30,8 @@ pub struct TrialView {
     pub swipe: bool,
     /// Where the swipe line is, 0–1 across the image.
     pub split: f32,
+    /// The current drag holds the swipe line (not the picture).
+    pub moving_split: bool,
     /// The image point at the viewports' top-left corner at 100 % (shared by both sides).
     pub pan: egui::Vec2,
 }
@@ -40,6 +42,7 @@ impl Default for TrialView {
             actual: false,
             swipe: false,
             split: 0.5,
+            moving_split: false,
             pan: egui::Vec2::ZERO,
         }
     }

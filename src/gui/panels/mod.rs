@@ -48,9 +48,6 @@ fn controls(app: &mut ConveyorApp, ui: &mut egui::Ui) {
         {
             app.start();
         }
-        if app.batch.is_none() {
-            estimate_label(app, ui);
-        }
         let running = app.batch.as_ref().is_some_and(|b| b.running());
         let paused = app.batch.as_ref().is_some_and(|b| b.view.paused);
         let pause_label = if paused { "⏵ Resume" } else { "⏸ Pause" };
@@ -73,6 +70,10 @@ fn controls(app: &mut ConveyorApp, ui: &mut egui::Ui) {
             .clicked()
         {
             app.cancel();
+        }
+        if app.batch.is_none() {
+            ui.separator();
+            estimate_label(app, ui);
         }
         if app.preparing.is_some() {
             ui.spinner();

@@ -129,7 +129,26 @@ fn images(ui: &mut egui::Ui, shown: &Shown, view: &mut TrialView) {
     let sense = egui::Sense::drag();
     if view.swipe {
         let (rect, response) = ui.allocate_exact_size(egui::vec2(width, height), sense);
-        view.pan -= response.drag_delta();
+        let (at, _) = placement(rect, img, view);
+        let line = at.left() + at.width() * view.split;
+        let pointer = response.interact_pointer_pos().or(response.hover_pos());
+        let near = |p: Option<egui::Pos2>| p.is_some_and(|p| (p.x - line).abs() <= 12.0);
+        let near_line = near(pointer);
+        if response.drag_started() {
+            // Grabbing the line moves it; grabbing the picture pans it (judged where the button
+            // went down: the drag starts only once the pointer has moved a little).
+            view.moving_split = near(ui.input(|i| i.pointer.press_origin()));
+        }
+        if near_line || view.moving_split {
+            ui.ctx().set_cursor_icon(egui::CursorIcon::ResizeHorizontal);
+        }
+        if response.dragged() && view.moving_split {
+            if let Some(p) = pointer {
+                view.split = ((p.x - at.left()) / at.width()).clamp(0.0, 1.0);
+            }
+        } else {
+            view.pan -= response.drag_delta();
+        }
         let (at, uv) = placement(rect, img, view);
         let x = at.left() + at.width() * view.split;
         let painter = ui.painter_at(rect);
