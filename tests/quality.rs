@@ -528,3 +528,58 @@ fn size_targets_are_refused_for_lossless_outputs_and_unreachable_sizes_fail_alon
     assert!(out.join("tiny.jpg").exists());
     assert!(r["summary"]["saved_bytes"].as_i64().is_some());
 }
+
+/// The searches stay cheap: on photo-like images a size target takes at most about 5 encodes
+/// and a visual target about 6 (each with a score), as the README says.
+#[test]
+fn target_searches_take_a_handful_of_encodes() {
+    use conveyor::engine::pipeline::encode;
+    use conveyor::engine::pipeline::metadata::Carry;
+    use conveyor::engine::pipeline::target;
+    let mut size_encodes = Vec::new();
+    let mut score_encodes = Vec::new();
+    for seed in 0..6 {
+        let img = encode::prepare(
+            grainy_photo(640, 480, seed),
+            Format::Jpeg,
+            Recipe::default().background,
+        );
+        let fixed = encode::encode(&img, Format::Jpeg, &Recipe::default(), &Carry::default())
+            .unwrap()
+            .len() as u64;
+        for limit in [fixed / 2, fixed * 4 / 5] {
+            let recipe = Recipe {
+                max_size: Some(limit),
+                ..Recipe::default()
+            };
+            let chosen =
+                target::encode_for(&img, Format::Jpeg, &recipe, &Carry::default(), &mut || {
+                    Ok(())
+                })
+                .unwrap();
+            assert!(chosen.bytes.len() as u64 <= limit);
+            size_encodes.push(chosen.encodes);
+        }
+        let recipe = Recipe {
+            quality: 100,
+            target_score: Some(70.0 + f64::from(seed) * 3.0),
+            ..Recipe::default()
+        };
+        let chosen =
+            target::encode_for(&img, Format::Jpeg, &recipe, &Carry::default(), &mut || {
+                Ok(())
+            })
+            .unwrap();
+        assert!(chosen.score.unwrap() >= recipe.target_score.unwrap());
+        assert!(
+            chosen.quality.unwrap() < 100,
+            "the search went below the top"
+        );
+        score_encodes.push(chosen.encodes);
+    }
+    let mean = |v: &[usize]| v.iter().sum::<usize>() as f64 / v.len() as f64;
+    eprintln!("size target encodes {size_encodes:?}, visual target encodes {score_encodes:?}");
+    assert!(mean(&size_encodes) <= 5.0, "{size_encodes:?}");
+    assert!(mean(&score_encodes) <= 6.0, "{score_encodes:?}");
+    assert!(size_encodes.iter().chain(&score_encodes).all(|&n| n <= 8));
+}
