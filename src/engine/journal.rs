@@ -84,6 +84,8 @@ pub enum Verdict {
 #[derive(Debug, Clone, Default)]
 pub struct Journal {
     by_output: HashMap<String, Vec<Entry>>,
+    /// The outputs each input has entries for, so a lookup by input is not a scan.
+    by_input: HashMap<String, Vec<String>>,
     /// Lines that could not be read.
     pub damaged: usize,
 }
@@ -122,6 +124,10 @@ impl Journal {
     }
 
     fn add(&mut self, entry: Entry) {
+        self.by_input
+            .entry(entry.input.clone())
+            .or_default()
+            .push(entry.output.clone());
         self.by_output
             .entry(entry.output.clone())
             .or_default()
@@ -142,7 +148,10 @@ impl Journal {
     /// (relative, `/`-separated, empty for the top) with extension `ext`: so a collision
     /// suffix or a `{n}` stays with the input it was first given to.
     pub fn previous_output(&self, input: &str, name: &str, dir: &str, ext: &str) -> Option<&str> {
-        self.latest()
+        self.by_input
+            .get(input)?
+            .iter()
+            .filter_map(|output| self.by_output.get(output)?.last())
             .filter(|e| e.input == input && e.name == name)
             .filter(|e| {
                 let (d, file) = e.output.rsplit_once('/').unwrap_or(("", &e.output));

@@ -194,7 +194,7 @@ pub fn plan(scan: &Scan, recipe: &Recipe, options: &PlanOptions) -> Plan {
         .fold_case
         .unwrap_or_else(|| folds_case(&out_resolved));
     let key = |p: &Path| compare_key(p, fold);
-    // Resolved input folders (None for single-file inputs).
+    // The input folders, resolved (single-file inputs have none).
     let root_dirs: Vec<PathBuf> = scan
         .roots
         .iter()
@@ -215,6 +215,7 @@ pub fn plan(scan: &Scan, recipe: &Recipe, options: &PlanOptions) -> Plan {
     }
     let journal = Journal::load(out_dir);
     let template = recipe.name_template.as_str();
+    let mut fingerprints: HashMap<Format, String> = HashMap::new();
 
     struct Draft {
         dir: PathBuf,
@@ -224,12 +225,9 @@ pub fn plan(scan: &Scan, recipe: &Recipe, options: &PlanOptions) -> Plan {
         /// What the journal will record (output fields filled in later).
         entry: Option<Entry>,
     }
-    let drafts: Vec<Draft> = scan
-        .found
-        .iter()
-        .zip(&resolved_inputs)
-        .enumerate()
-        .map(|(i, (f, real))| {
+    let mut drafts: Vec<Draft> = Vec::with_capacity(scan.found.len());
+    for (i, (f, real)) in scan.found.iter().zip(&resolved_inputs).enumerate() {
+        drafts.push({
             let ext = f.rel.extension().unwrap_or_default();
             let format = recipe.format.resolve(&ext.to_string_lossy());
             let size = if recipe.name_template.needs_size() && f.skip.is_none() {
@@ -251,7 +249,10 @@ pub fn plan(scan: &Scan, recipe: &Recipe, options: &PlanOptions) -> Plan {
                 input: input.to_owned(),
                 in_bytes: f.bytes,
                 in_mtime: f.modified.map(journal::nanos),
-                recipe: recipe.fingerprint(format),
+                recipe: fingerprints
+                    .entry(format)
+                    .or_insert_with(|| recipe.fingerprint(format))
+                    .clone(),
                 name: template.to_owned(),
                 out_bytes: 0,
                 out_mtime: None,
@@ -263,8 +264,8 @@ pub fn plan(scan: &Scan, recipe: &Recipe, options: &PlanOptions) -> Plan {
                 format,
                 entry,
             }
-        })
-        .collect();
+        });
+    }
     let file_name = |d: &Draft, base: &OsStr| {
         let mut name = base.to_os_string();
         name.push(".");
@@ -274,6 +275,10 @@ pub fn plan(scan: &Scan, recipe: &Recipe, options: &PlanOptions) -> Plan {
 
     // Who holds each output name (compare keys): inputs of this batch, by index, and outputs
     // the journal records for inputs outside this batch that still exist.
+    let naturals: Vec<PathBuf> = drafts
+        .iter()
+        .map(|d| d.dir.join(file_name(d, &d.base)))
+        .collect();
     let mut owner: HashMap<PathBuf, String> = HashMap::new();
     let mut outputs: Vec<Option<(PathBuf, Option<String>)>> = vec![None; drafts.len()];
     // 1. A name an earlier run gave an input stays with it.
@@ -291,8 +296,7 @@ pub fn plan(scan: &Scan, recipe: &Recipe, options: &PlanOptions) -> Plan {
             continue;
         }
         owner.insert(key(&path), f.path.display().to_string());
-        let natural = d.dir.join(file_name(d, &d.base));
-        let note = (key(&natural) != key(&path)).then(|| {
+        let note = (key(&naturals[i]) != key(&path)).then(|| {
             format!(
                 "named {} as in an earlier run (the journal keeps names with their inputs)",
                 display_name(&path)
@@ -315,10 +319,6 @@ pub fn plan(scan: &Scan, recipe: &Recipe, options: &PlanOptions) -> Plan {
     }
     // 2. Everyone else gets the natural name, or a distinct one if it is held: `{n}` numbers
     // after the batch's, other templates a `-k` suffix that is no one's natural name.
-    let naturals: Vec<PathBuf> = drafts
-        .iter()
-        .map(|d| d.dir.join(file_name(d, &d.base)))
-        .collect();
     let taken: HashSet<PathBuf> = naturals
         .iter()
         .zip(&outputs)

@@ -9,10 +9,11 @@ use std::time::Instant;
 use image::DynamicImage;
 use image::imageops::FilterType;
 
+use super::format::Format;
 use super::job::{Action, Flow, Job, Stage};
-use super::pipeline::Pipeline;
 use super::pipeline::decode::{self, DecodeLimits};
 use super::pipeline::resize::orient;
+use super::pipeline::{Pipeline, Rendered};
 use super::recipe::Recipe;
 
 /// A decoded, downscaled image ready to upload as a texture.
@@ -90,24 +91,7 @@ fn rgba_thumbnail(image: &DynamicImage, bytes: u64, full: (u32, u32)) -> Thumbna
 /// Converts `path` with `recipe` exactly as a batch would, in memory (nothing is written), and
 /// returns both sides for display, at most `max_side` pixels a side (both scaled alike).
 pub fn trial(path: &Path, recipe: &Recipe, max_side: u32) -> Result<Trial, String> {
-    let input_bytes = std::fs::metadata(path).map_err(|e| e.to_string())?.len();
-    let ext = path.extension().unwrap_or_default().to_string_lossy();
-    let format = recipe.format.resolve(&ext);
-    let job = Job {
-        input: path.to_path_buf(),
-        output: PathBuf::new(),
-        format,
-        input_bytes,
-        action: Action::Convert,
-        note: None,
-        replace: false,
-        journal: None,
-    };
-    let started = Instant::now();
-    let done = Pipeline::new(recipe.clone())
-        .render(&job, &mut |_: Stage| Flow::Continue)
-        .map_err(|e| e.to_string())?;
-    let seconds = started.elapsed().as_secs_f64();
+    let (done, format, input_bytes, seconds) = render_one(path, recipe)?;
     let after = image::load_from_memory_with_format(&done.bytes, format.spec().image)
         .map_err(|e| format!("cannot read the output back: {e}"))?;
     let source = decode::decode(path, &DecodeLimits::default(), None, &mut |_| Ok(()))
@@ -139,6 +123,29 @@ pub fn trial(path: &Path, recipe: &Recipe, max_side: u32) -> Result<Trial, Strin
         warnings: done.warnings,
         seconds,
     })
+}
+
+/// `path` converted with `recipe` in memory, as a batch would: the output, its format, the
+/// input's size and the seconds it took on one core.
+fn render_one(path: &Path, recipe: &Recipe) -> Result<(Rendered, Format, u64, f64), String> {
+    let input_bytes = std::fs::metadata(path).map_err(|e| e.to_string())?.len();
+    let ext = path.extension().unwrap_or_default().to_string_lossy();
+    let format = recipe.format.resolve(&ext);
+    let job = Job {
+        input: path.to_path_buf(),
+        output: PathBuf::new(),
+        format,
+        input_bytes,
+        action: Action::Convert,
+        note: None,
+        replace: false,
+        journal: None,
+    };
+    let started = Instant::now();
+    let done = Pipeline::new(recipe.clone())
+        .render(&job, &mut |_: Stage| Flow::Continue)
+        .map_err(|e| e.to_string())?;
+    Ok((done, format, input_bytes, started.elapsed().as_secs_f64()))
 }
 
 /// What a whole batch will probably produce, from a few of its files.
@@ -214,14 +221,15 @@ pub fn estimate(
     let mut sampled = 0;
     for i in sample(files, count) {
         let (path, _) = &files[i];
-        let Ok(t) = trial(path, recipe, 64) else {
+        // Only sizes and time: no pictures to decode for display.
+        let Ok((done, _, input_bytes, seconds)) = render_one(path, recipe) else {
             continue;
         };
         sampled += 1;
         let e = seen.entry(ext_of(path)).or_default();
-        e.0 += t.input_bytes;
-        e.1 += t.output_bytes;
-        e.2 += t.seconds;
+        e.0 += input_bytes;
+        e.1 += done.bytes.len() as u64;
+        e.2 += seconds;
     }
     let all = seen
         .values()

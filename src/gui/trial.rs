@@ -166,8 +166,7 @@ impl ConveyorApp {
             .as_ref()
             .and_then(|i| i.summary.as_ref())
             .and_then(|s| s.as_ref().ok())
-            .map(|s| s.files.clone())
-            .unwrap_or_default();
+            .map_or(&[][..], |s| s.files.as_slice());
         let key = (recipe, self.settings.workers, files.len());
         if self.trials.estimated_for.as_ref() != Some(&key) && !files.is_empty() {
             let since = match &self.trials.estimate_waiting {
@@ -181,6 +180,8 @@ impl ConveyorApp {
             if settled && self.trials.estimating.is_none() {
                 self.trials.estimate_waiting = None;
                 let (recipe, workers, _) = key.clone();
+                // Copied only when an estimate starts, never per frame.
+                let files = files.to_vec();
                 self.trials.estimating =
                     Some(Task::spawn("estimate", self.repaint.clone(), move || {
                         preview::estimate(&files, &recipe, workers, ESTIMATE_SAMPLE)

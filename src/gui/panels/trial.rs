@@ -14,19 +14,6 @@ const PICKABLE: usize = 500;
 
 /// The preview section (shown in place of the results before a batch).
 pub(crate) fn trial_section(app: &mut ConveyorApp, ui: &mut egui::Ui) {
-    let files: Vec<std::path::PathBuf> = app
-        .input
-        .as_ref()
-        .and_then(|i| i.summary.as_ref())
-        .and_then(|s| s.as_ref().ok())
-        .map(|s| {
-            s.files
-                .iter()
-                .take(PICKABLE)
-                .map(|(p, _)| p.clone())
-                .collect()
-        })
-        .unwrap_or_default();
     let Some(current) = app.trial_input() else {
         return;
     };
@@ -38,11 +25,20 @@ pub(crate) fn trial_section(app: &mut ConveyorApp, ui: &mut egui::Ui) {
     ui.horizontal_wrapped(|ui| {
         ui.strong("Preview");
         let mut pick = current.clone();
+        let files = app
+            .input
+            .as_ref()
+            .and_then(|i| i.summary.as_ref())
+            .and_then(|s| s.as_ref().ok())
+            .map_or(&[][..], |s| s.files.as_slice());
+        // The list is built only while the menu is open.
         egui::ComboBox::from_label("Image")
             .selected_text(name(&current))
             .show_ui(ui, |ui| {
-                for f in &files {
-                    ui.selectable_value(&mut pick, f.clone(), name(f));
+                for (f, _) in files.iter().take(PICKABLE) {
+                    if ui.selectable_label(*f == pick, name(f)).clicked() {
+                        pick = f.clone();
+                    }
                 }
             });
         if pick != current {
