@@ -69,15 +69,15 @@ fn stages(c: &mut Criterion) {
     let mut g = c.benchmark_group("decode");
     g.sample_size(10);
     g.bench_function("full 4000x3000", |b| {
-        b.iter(|| decode::decode(black_box(&src), &limits, None, admit).unwrap())
+        b.iter(|| decode::decode(black_box(&src), &limits, &[], admit).unwrap())
     });
     g.bench_function("shrink-on-load for 800x600", |b| {
-        b.iter(|| decode::decode(black_box(&src), &limits, Some(shrink), admit).unwrap())
+        b.iter(|| decode::decode(black_box(&src), &limits, &[shrink], admit).unwrap())
     });
     g.finish();
 
-    let full = decode::decode(&src, &limits, None, admit).unwrap().image;
-    let reduced = decode::decode(&src, &limits, Some(shrink), admit)
+    let full = decode::decode(&src, &limits, &[], admit).unwrap().image;
+    let reduced = decode::decode(&src, &limits, &[shrink], admit)
         .unwrap()
         .image;
     let geometry = spec.geometry(W, H, false);
@@ -168,6 +168,7 @@ fn stages(c: &mut Criterion) {
         ..Recipe::default()
     });
     let job = Job {
+        output_index: 0,
         input: src.clone(),
         output: tmp.path().join("out.jpg"),
         format: Format::Jpeg,

@@ -23,6 +23,7 @@ fn main() -> ExitCode {
     match cli.command {
         Some(Command::Run(args)) => conveyor::cli::run::run(&args),
         Some(Command::Gui(args)) => conveyor::gui::run(launch(&args)),
+        Some(Command::Recipe(cmd)) => conveyor::cli::recipe::command(&cmd),
         Some(Command::Completions { shell }) => conveyor::cli::docs::completions(shell),
         Some(Command::Man { dir }) => conveyor::cli::docs::man(dir.as_deref()),
         // Bare paths, as a file manager's "Open with" passes them: open them as if dropped.

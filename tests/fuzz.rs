@@ -101,6 +101,7 @@ fn run_pipeline(
         .join("out")
         .join(format!("result.{}", format.extension()));
     let job = Job {
+        output_index: 0,
         input: path,
         output: output.clone(),
         format,

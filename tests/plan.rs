@@ -402,3 +402,138 @@ fn shards_planned_together_never_choose_the_same_free_name() {
             .all(|o| !o.ends_with("-1.jpg") && o.contains('-'))
     );
 }
+
+/// A recipe with several outputs: one job per input and output, an input's jobs side by side in
+/// output order under each output's sub-folder; run by the real pipeline, each input is decoded
+/// once (only its first output's job ever enters the decode stage), every output is written at
+/// its own size, and an input that cannot be decoded fails every one of its outputs with the
+/// same reason.
+#[test]
+fn several_outputs_share_one_decode_per_input() {
+    use conveyor::engine::event::Event;
+    use conveyor::engine::job::{Outcome, Stage};
+    use conveyor::engine::pipeline::Pipeline;
+    use conveyor::engine::pool;
+    use std::collections::HashMap;
+    use std::sync::Arc;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let (dir, out) = (tmp.path().join("in"), tmp.path().join("out"));
+    for i in 0..6 {
+        let jpeg = common::encode(&common::photo(900, 600), image::ImageFormat::Jpeg);
+        common::put(&dir, &format!("sub/p{i}.jpg"), &jpeg);
+    }
+    common::put(&dir, "broken.png", b"\x89PNG\r\n\x1a\nnot really");
+    let outputs = vec![
+        Recipe {
+            resize: Some(ResizeSpec::Fit(120, 120)),
+            format: OutputFormat::To(Format::Webp),
+            subfolder: "small".into(),
+            ..Recipe::default()
+        },
+        Recipe {
+            resize: Some(ResizeSpec::Fit(450, 450)),
+            format: OutputFormat::To(Format::Png),
+            subfolder: "large".into(),
+            ..Recipe::default()
+        },
+        Recipe {
+            resize: Some(ResizeSpec::Fit(450, 450)),
+            format: OutputFormat::To(Format::Jpeg),
+            subfolder: "large".into(),
+            ..Recipe::default()
+        },
+    ];
+    let found = scan::scan(
+        std::slice::from_ref(&dir),
+        &ScanOptions {
+            recursive: true,
+            exclude: vec![out.clone()],
+            stop: None,
+        },
+    )
+    .expect("scan");
+    let plan = plan::plan_outputs(
+        &found,
+        &outputs,
+        &PlanOptions {
+            out_dir: out.clone(),
+            ..PlanOptions::default()
+        },
+    );
+    assert_eq!(plan.jobs.len(), 7 * 3);
+    for group in plan.jobs.chunks(3) {
+        assert!(group.iter().all(|j| j.input == group[0].input));
+        let idx: Vec<usize> = group.iter().map(|j| j.output_index).collect();
+        assert_eq!(idx, [0, 1, 2]);
+    }
+    let rel = rel_outputs(&plan, &out);
+    assert!(rel.contains(&"small/sub/p0.webp".to_owned()), "{rel:?}");
+    assert!(rel.contains(&"large/sub/p0.png".to_owned()), "{rel:?}");
+    assert!(rel.contains(&"large/sub/p0.jpg".to_owned()), "{rel:?}");
+
+    let jobs: Arc<[conveyor::engine::job::Job]> = plan.jobs.into();
+    let handle = pool::start(
+        Arc::clone(&jobs),
+        Arc::new(Pipeline::with_outputs(outputs)),
+        2,
+        Arc::new(|| {}),
+    )
+    .expect("start");
+    let mut decoded_by: HashMap<PathBuf, BTreeSet<usize>> = HashMap::new();
+    let mut outcomes: Vec<Option<Outcome>> = vec![None; jobs.len()];
+    for event in handle.events() {
+        match event {
+            Event::Stage {
+                job,
+                stage: Stage::Decode,
+                ..
+            } => {
+                decoded_by
+                    .entry(jobs[job].input.clone())
+                    .or_default()
+                    .insert(jobs[job].output_index);
+            }
+            Event::Finished { job, outcome, .. } => {
+                assert!(outcomes[job].is_none(), "job {job} ended twice");
+                outcomes[job] = Some(outcome);
+            }
+            Event::BatchFinished { .. } => break,
+            _ => {}
+        }
+    }
+    handle.wait();
+    assert_eq!(decoded_by.len(), 7, "every input is decoded");
+    for (input, slots) in &decoded_by {
+        assert_eq!(
+            slots,
+            &BTreeSet::from([0]),
+            "{} decoded for {slots:?}",
+            input.display()
+        );
+    }
+    for (job, outcome) in jobs.iter().zip(&outcomes) {
+        let outcome = outcome.as_ref().expect("every job ends");
+        if job.input.ends_with("broken.png") {
+            let Outcome::Failed(f) = outcome else {
+                panic!("broken input: {outcome:?}");
+            };
+            let Some(Outcome::Failed(first)) =
+                &outcomes[jobs.iter().position(|j| j.input == job.input).unwrap()]
+            else {
+                panic!("first output of the broken input did not fail");
+            };
+            assert_eq!(f, first, "every output fails with the same reason");
+            assert!(!job.output.exists());
+            continue;
+        }
+        assert!(matches!(outcome, Outcome::Ok(_)), "{outcome:?}");
+        let (w, h) = image::image_dimensions(&job.output).expect("output readable");
+        let want = if job.output_index == 0 {
+            (120, 80)
+        } else {
+            (450, 300)
+        };
+        assert_eq!((w, h), want, "{}", job.output.display());
+    }
+}

@@ -83,6 +83,7 @@ impl Processor for Fake {
 fn jobs(n: usize) -> Arc<[Job]> {
     (0..n)
         .map(|i| Job {
+            output_index: 0,
             input: PathBuf::from(format!("job-{i}")),
             output: PathBuf::from(format!("out-{i}.png")),
             format: Format::Png,

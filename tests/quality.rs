@@ -20,6 +20,7 @@ fn convert_bytes(input: &[u8], recipe: Recipe) -> Vec<u8> {
     std::fs::write(&src, input).unwrap();
     let out = tmp.path().join("out");
     let job = Job {
+        output_index: 0,
         input: src,
         output: out.clone(),
         format: recipe.format.resolve("png"),

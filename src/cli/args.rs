@@ -64,6 +64,9 @@ pub enum Command {
     Run(RunArgs),
     /// Open the window, optionally preloaded (and started).
     Gui(GuiArgs),
+    /// Check a recipe file, or print the recipe file for a set of options.
+    #[command(subcommand)]
+    Recipe(RecipeCommand),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         /// The shell.
@@ -75,6 +78,27 @@ pub enum Command {
         /// Write conveyor.1, conveyor-run.1, … into this folder instead.
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
+    },
+}
+
+/// `conveyor recipe …`.
+#[derive(Debug, Subcommand)]
+pub enum RecipeCommand {
+    /// Validate a recipe file and print what it will do.
+    Check {
+        /// The recipe file (TOML with one or more [[output]] tables).
+        #[arg(value_name = "FILE.toml")]
+        file: PathBuf,
+    },
+    /// Print the recipe file for the given options (with --recipe, that file's outputs with
+    /// the options applied to each).
+    Show {
+        /// Start from this recipe file's outputs.
+        #[arg(long = "recipe", value_name = "FILE.toml")]
+        recipe_file: Option<PathBuf>,
+        /// The options.
+        #[command(flatten)]
+        recipe: RecipeArgs,
     },
 }
 
@@ -102,7 +126,8 @@ pub struct RecipeArgs {
     /// What transparency becomes in formats without alpha, as #RRGGBB [default: #ffffff].
     #[arg(long, value_name = "#RRGGBB")]
     pub background: Option<Rgb>,
-    /// Metadata: keep (EXIF and ICC) or strip (EXIF, XMP, comments; ICC stays) [default: keep].
+    /// Metadata: keep (EXIF and ICC), strip (EXIF, XMP, comments; ICC stays) or strip-location
+    /// (only the GPS position goes) [default: keep].
     #[arg(long, value_name = "MODE")]
     pub metadata: Option<MetadataMode>,
     /// Output file name before its extension; tokens {stem} {ext} {w} {h} {n} [default: {stem}].
@@ -126,6 +151,9 @@ pub struct RecipeArgs {
     /// original's bytes instead (unless --metadata strip has something to remove).
     #[arg(long)]
     pub smaller_only: bool,
+    /// Give each output its input's modification time.
+    #[arg(long)]
+    pub keep_dates: bool,
 }
 
 /// A SSIMULACRA2 target: a number from 0 to 100.
@@ -157,6 +185,7 @@ impl RecipeArgs {
             max_size: self.max_size,
             target_score: self.target_score,
             smaller_only: self.smaller_only,
+            keep_dates: self.keep_dates,
         }
     }
 }
@@ -176,6 +205,10 @@ pub struct RunArgs {
     /// What every image becomes.
     #[command(flatten)]
     pub recipe: RecipeArgs,
+    /// A recipe file: one output per [[output]] table, each input decoded once for all of them;
+    /// options given here override every output's value.
+    #[arg(long = "recipe", value_name = "FILE.toml")]
+    pub recipe_file: Option<PathBuf>,
     /// Worker threads [default: logical CPUs].
     #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     pub workers: Option<u16>,

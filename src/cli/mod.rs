@@ -3,6 +3,7 @@
 pub mod args;
 pub mod docs;
 pub mod progress;
+pub mod recipe;
 pub mod run;
 
 pub use args::{Cli, Command, GuiArgs, RecipeArgs, RunArgs};

@@ -14,7 +14,7 @@ use crate::engine::journal::JournalWriter;
 use crate::engine::pipeline::{MemoryBudget, Pipeline};
 use crate::engine::plan::{self, PlanOptions};
 use crate::engine::pool::{self, Canceller, default_workers};
-use crate::engine::recipe::Recipe;
+use crate::engine::recipe_file;
 use crate::engine::report::{Report, ReportBuilder, Summary};
 use crate::engine::scan::{self, ScanOptions};
 use crate::engine::units::human_bytes;
@@ -30,10 +30,16 @@ pub const EXIT_INTERRUPTED: u8 = 130;
 
 fn print_summary(report: &Report, dry_run: bool) {
     let s = &report.summary;
+    // With several outputs per input, say both.
+    let of = if s.outputs.len() > 1 {
+        format!("{} outputs of {} inputs", s.total, s.inputs)
+    } else {
+        format!("{} inputs", s.total)
+    };
     if dry_run {
         println!(
-            "dry run: {} to convert, {} to skip, of {} inputs",
-            s.planned, s.skipped, s.total
+            "dry run: {} to convert, {} to skip, of {of}",
+            s.planned, s.skipped
         );
         return;
     }
@@ -43,12 +49,11 @@ fn print_summary(report: &Report, dry_run: bool) {
         format!("grew by {}", human_bytes(s.saved_bytes.unsigned_abs()))
     };
     println!(
-        "converted {}, skipped {}, failed {}, cancelled {} of {} in {:.1} s ({:.1} images/s); {} → {} ({saved})",
+        "converted {}, skipped {}, failed {}, cancelled {} of {of} in {:.1} s ({:.1} images/s); {} → {} ({saved})",
         s.ok,
         s.skipped,
         s.failed,
         s.cancelled,
-        s.total,
         s.elapsed_seconds,
         s.images_per_second,
         human_bytes(s.input_bytes),
@@ -58,11 +63,13 @@ fn print_summary(report: &Report, dry_run: bool) {
 
 /// Runs the `run` command and returns the process exit status.
 pub fn run(args: &RunArgs) -> ExitCode {
-    let recipe = args.recipe.patch().apply(Recipe::default());
-    if let Err(e) = recipe.validate() {
-        eprintln!("conveyor: {e}");
-        return ExitCode::from(EXIT_USAGE);
-    }
+    let recipes = match super::recipe::outputs(args.recipe_file.as_deref(), &args.recipe) {
+        Ok(recipes) => recipes,
+        Err(e) => {
+            eprintln!("conveyor: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
     // Ctrl-C or SIGTERM at any point ends with exit 130 and a report of what was known: during
     // the scan it stops the walk; once the pool runs it cancels the batch.
     let stop = Arc::new(AtomicBool::new(false));
@@ -101,9 +108,9 @@ pub fn run(args: &RunArgs) -> ExitCode {
     for w in &found.warnings {
         eprintln!("conveyor: warning: {}: {}", w.path.display(), w.reason);
     }
-    let plan = plan::plan(
+    let plan = plan::plan_outputs(
         &found,
-        &recipe,
+        &recipes,
         &PlanOptions {
             out_dir: args.out.clone(),
             shard: args.shard,
@@ -113,6 +120,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
     let workers = args.workers.map_or_else(default_workers, usize::from);
     let base_summary = Summary {
         workers,
+        outputs: recipes.iter().map(recipe_file::output_name).collect(),
         shard: args.shard.map(|s| s.to_string()),
         ..Summary::default()
     };
@@ -145,7 +153,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
         eprintln!("conveyor: removed {swept} temporary {files} an interrupted run left behind");
     }
     let jobs: Arc<[Job]> = plan.jobs.into();
-    let mut pipeline = Pipeline::new(recipe);
+    let mut pipeline = Pipeline::with_outputs(recipes);
     pipeline.journal = Some(Arc::new(JournalWriter::new(
         &args.out,
         args.shard.map(|s| (s.index, s.count)),

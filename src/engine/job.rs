@@ -30,6 +30,10 @@ pub struct Job {
     pub input: PathBuf,
     /// Where the result goes.
     pub output: PathBuf,
+    /// Which of the recipe's outputs this is (0 for a recipe with one). The jobs of one input
+    /// are next to each other in a plan, in output order, and run together: one decode feeds
+    /// them all.
+    pub output_index: usize,
     /// The concrete output format.
     pub format: Format,
     /// Source size in bytes.
@@ -293,4 +297,19 @@ pub trait Processor: Send + Sync + 'static {
         job: &Job,
         progress: &mut dyn FnMut(Stage) -> Flow,
     ) -> Result<Converted, JobError>;
+
+    /// Runs the jobs of one input (its outputs, in order) together, so work they share (the
+    /// decode) is done once. `progress` and `done` take the job's position in `jobs`; `done`
+    /// must be called exactly once per job, in order. By default each job runs on its own.
+    fn process_all(
+        &self,
+        jobs: &[&Job],
+        progress: &mut dyn FnMut(usize, Stage) -> Flow,
+        done: &mut dyn FnMut(usize, Result<Converted, JobError>),
+    ) {
+        for (i, job) in jobs.iter().enumerate() {
+            let result = self.process(job, &mut |stage| progress(i, stage));
+            done(i, result);
+        }
+    }
 }

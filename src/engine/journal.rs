@@ -63,6 +63,9 @@ pub struct Entry {
     pub recipe: String,
     /// The naming template the output's name came from.
     pub name: String,
+    /// Which of the recipe's outputs made it (0 for a recipe with one output).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub slot: usize,
     /// The output's size.
     pub out_bytes: u64,
     /// The output's modification time (ns since 1970) right after it was written.
@@ -88,6 +91,10 @@ pub struct Journal {
     by_input: HashMap<String, Vec<String>>,
     /// Lines that could not be read.
     pub damaged: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// An output path relative to the output folder as the journal writes it.
@@ -147,12 +154,19 @@ impl Journal {
     /// The output an earlier run gave `input` under naming template `name`, in folder `dir`
     /// (relative, `/`-separated, empty for the top) with extension `ext`: so a collision
     /// suffix or a `{n}` stays with the input it was first given to.
-    pub fn previous_output(&self, input: &str, name: &str, dir: &str, ext: &str) -> Option<&str> {
+    pub fn previous_output(
+        &self,
+        input: &str,
+        slot: usize,
+        name: &str,
+        dir: &str,
+        ext: &str,
+    ) -> Option<&str> {
         self.by_input
             .get(input)?
             .iter()
             .filter_map(|output| self.by_output.get(output)?.last())
-            .filter(|e| e.input == input && e.name == name)
+            .filter(|e| e.input == input && e.slot == slot && e.name == name)
             .filter(|e| {
                 let (d, file) = e.output.rsplit_once('/').unwrap_or(("", &e.output));
                 d == dir
@@ -300,6 +314,7 @@ mod tests {
             in_mtime: Some(5),
             recipe: "r1".into(),
             name: "{stem}".into(),
+            slot: 0,
             out_bytes: 0,
             out_mtime: None,
         }
@@ -354,16 +369,22 @@ mod tests {
         j.add(entry("sub/pic-1.jpg", "/in/sub/pic.tiff"));
         j.add(entry("pic.webp", "/in/sub/pic.tiff"));
         assert_eq!(
-            j.previous_output("/in/sub/pic.tiff", "{stem}", "sub", jpg),
+            j.previous_output("/in/sub/pic.tiff", 0, "{stem}", "sub", jpg),
             Some("sub/pic-1.jpg")
         );
+        // Another output of the recipe never takes this one's name.
         assert_eq!(
-            j.previous_output("/in/sub/pic.tiff", "{stem}-x", "sub", jpg),
+            j.previous_output("/in/sub/pic.tiff", 1, "{stem}", "sub", jpg),
+            None
+        );
+        assert_eq!(
+            j.previous_output("/in/sub/pic.tiff", 0, "{stem}-x", "sub", jpg),
             None
         );
         assert_eq!(
             j.previous_output(
                 "/in/sub/pic.tiff",
+                0,
                 "{stem}",
                 "",
                 crate::engine::format::Format::Png.extension()

@@ -15,6 +15,7 @@ pub mod plan;
 pub mod pool;
 pub mod preview;
 pub mod recipe;
+pub mod recipe_file;
 pub mod report;
 pub mod scan;
 pub mod units;

@@ -188,6 +188,22 @@ pub fn compare_key(path: &Path, fold_case: bool) -> PathBuf {
 /// every name (collision suffixes, `{n}`, and with `--on-exist rename` the free name each input
 /// gets), and concurrent shards never choose the same file.
 pub fn plan(scan: &Scan, recipe: &Recipe, options: &PlanOptions) -> Plan {
+    plan_outputs(scan, std::slice::from_ref(recipe), options)
+}
+
+/// [`plan`] for a recipe with several outputs: one job per input and output, the jobs of one
+/// input next to each other in output order (the pool runs them together, so each input is
+/// decoded once). Each output goes under its recipe's `subfolder`. The first recipe's on-exist
+/// policy is the batch's.
+pub fn plan_outputs(scan: &Scan, recipes: &[Recipe], options: &PlanOptions) -> Plan {
+    let Some(first) = recipes.first() else {
+        return Plan {
+            jobs: Vec::new(),
+            warnings: scan.warnings.clone(),
+            total_inputs: scan.found.len(),
+        };
+    };
+    let on_exist = first.on_exist;
     let out_dir = &options.out_dir;
     let out_resolved = resolve(out_dir);
     let fold = options
@@ -214,10 +230,14 @@ pub fn plan(scan: &Scan, recipe: &Recipe, options: &PlanOptions) -> Plan {
         }
     }
     let journal = Journal::load(out_dir);
-    let template = recipe.name_template.as_str();
-    let mut fingerprints: HashMap<Format, String> = HashMap::new();
+    let mut fingerprints: HashMap<(usize, Format), String> = HashMap::new();
 
-    struct Draft {
+    struct Draft<'r> {
+        /// The input's index in the scan.
+        input: usize,
+        /// The output's index in the recipe list.
+        slot: usize,
+        recipe: &'r Recipe,
         dir: PathBuf,
         rel_dir: String,
         base: OsString,
@@ -225,46 +245,52 @@ pub fn plan(scan: &Scan, recipe: &Recipe, options: &PlanOptions) -> Plan {
         /// What the journal will record (output fields filled in later).
         entry: Option<Entry>,
     }
-    let mut drafts: Vec<Draft> = Vec::with_capacity(scan.found.len());
+    let mut drafts: Vec<Draft> = Vec::with_capacity(scan.found.len() * recipes.len());
+    // The header is probed once per input, whichever outputs need the size.
+    let needs_size = recipes.iter().any(|r| r.name_template.needs_size());
     for (i, (f, real)) in scan.found.iter().zip(&resolved_inputs).enumerate() {
-        drafts.push({
-            let ext = f.rel.extension().unwrap_or_default();
+        let ext = f.rel.extension().unwrap_or_default();
+        let source_size = (needs_size && f.skip.is_none())
+            .then(|| header::probe(&f.path).map(|h| h.size))
+            .flatten();
+        for (slot, recipe) in recipes.iter().enumerate() {
             let format = recipe.format.resolve(&ext.to_string_lossy());
-            let size = if recipe.name_template.needs_size() && f.skip.is_none() {
-                header::probe(&f.path)
-                    .map(|h| h.size)
-                    .map(|(w, h)| match recipe.resize {
-                        Some(spec) => spec.geometry(w, h, recipe.allow_upscale).output,
-                        None => (w, h),
-                    })
-                    .unwrap_or((0, 0))
-            } else {
-                (0, 0)
+            let size = match source_size {
+                Some((w, h)) if recipe.name_template.needs_size() => match recipe.resize {
+                    Some(spec) => spec.geometry(w, h, recipe.allow_upscale).output,
+                    None => (w, h),
+                },
+                _ => (0, 0),
             };
             let stem = f.rel.file_stem().unwrap_or_default();
             let base = recipe.name_template.render(stem, ext, size, i + 1);
-            let rel_parent = f.rel.parent().unwrap_or(Path::new(""));
+            let rel_parent =
+                Path::new(&recipe.subfolder).join(f.rel.parent().unwrap_or(Path::new("")));
             let entry = real.to_str().map(|input| Entry {
                 output: String::new(),
                 input: input.to_owned(),
                 in_bytes: f.bytes,
                 in_mtime: f.modified.map(journal::nanos),
                 recipe: fingerprints
-                    .entry(format)
+                    .entry((slot, format))
                     .or_insert_with(|| recipe.fingerprint(format))
                     .clone(),
-                name: template.to_owned(),
+                name: recipe.name_template.as_str().to_owned(),
+                slot,
                 out_bytes: 0,
                 out_mtime: None,
             });
-            Draft {
-                dir: out_dir.join(rel_parent),
-                rel_dir: journal::key(rel_parent).unwrap_or_default(),
+            drafts.push(Draft {
+                input: i,
+                slot,
+                recipe,
+                dir: out_dir.join(&rel_parent),
+                rel_dir: journal::key(&rel_parent).unwrap_or_default(),
                 base,
                 format,
                 entry,
-            }
-        });
+            });
+        }
     }
     let file_name = |d: &Draft, base: &OsStr| {
         let mut name = base.to_os_string();
@@ -282,13 +308,18 @@ pub fn plan(scan: &Scan, recipe: &Recipe, options: &PlanOptions) -> Plan {
     let mut owner: HashMap<PathBuf, String> = HashMap::new();
     let mut outputs: Vec<Option<(PathBuf, Option<String>)>> = vec![None; drafts.len()];
     // 1. A name an earlier run gave an input stays with it.
-    for (i, (f, d)) in scan.found.iter().zip(&drafts).enumerate() {
+    for (i, d) in drafts.iter().enumerate() {
+        let f = &scan.found[d.input];
         let Some(e) = d.entry.as_ref().filter(|_| f.skip.is_none()) else {
             continue;
         };
-        let Some(prev) =
-            journal.previous_output(&e.input, template, &d.rel_dir, d.format.extension())
-        else {
+        let Some(prev) = journal.previous_output(
+            &e.input,
+            d.slot,
+            d.recipe.name_template.as_str(),
+            &d.rel_dir,
+            d.format.extension(),
+        ) else {
             continue;
         };
         let path = out_dir.join(prev);
@@ -325,8 +356,9 @@ pub fn plan(scan: &Scan, recipe: &Recipe, options: &PlanOptions) -> Plan {
         .filter(|(_, o)| o.is_none())
         .map(|(p, _)| key(p))
         .collect();
-    let numbered = recipe.name_template.numbered();
-    for (i, (f, d)) in scan.found.iter().zip(&drafts).enumerate() {
+    for (i, d) in drafts.iter().enumerate() {
+        let f = &scan.found[d.input];
+        let recipe = d.recipe;
         if outputs[i].is_some() {
             continue;
         }
@@ -337,10 +369,10 @@ pub fn plan(scan: &Scan, recipe: &Recipe, options: &PlanOptions) -> Plan {
             continue;
         };
         let free = |c: &PathBuf| !owner.contains_key(&key(c)) && !taken.contains(&key(c));
-        let renamed = if numbered {
+        let renamed = if recipe.name_template.numbered() {
             let stem = f.rel.file_stem().unwrap_or_default();
             let ext = f.rel.extension().unwrap_or_default();
-            (drafts.len() + 1..)
+            (scan.found.len() + 1..)
                 .map(|n| {
                     let base = recipe.name_template.render(stem, ext, (0, 0), n);
                     d.dir.join(file_name(d, &base))
@@ -366,12 +398,13 @@ pub fn plan(scan: &Scan, recipe: &Recipe, options: &PlanOptions) -> Plan {
     // 3. What to do with each: the journal first, then the on-exist policy. Decided for the
     // whole batch (a rename takes a name from every shard's view), kept for this shard.
     let mut jobs = Vec::new();
-    for ((f, d), output) in scan.found.iter().zip(drafts).zip(outputs) {
+    for (d, output) in drafts.into_iter().zip(outputs) {
+        let f = &scan.found[d.input];
         let Some((output, note)) = output else {
             continue;
         };
         let mine = options.shard.is_none_or(|s| s.contains(&f.rel));
-        if !mine && recipe.on_exist != OnExist::Rename {
+        if !mine && on_exist != OnExist::Rename {
             continue;
         }
         let rel_out = output
@@ -386,6 +419,7 @@ pub fn plan(scan: &Scan, recipe: &Recipe, options: &PlanOptions) -> Plan {
         let mut job = Job {
             input: f.path.clone(),
             output,
+            output_index: d.slot,
             format: d.format,
             input_bytes: f.bytes,
             action: Action::Convert,
@@ -419,7 +453,7 @@ pub fn plan(scan: &Scan, recipe: &Recipe, options: &PlanOptions) -> Plan {
                 }
                 Verdict::Unknown => {
                     let in_input_folder = root_dirs.iter().any(|r| resolved_out.starts_with(r));
-                    match recipe.on_exist {
+                    match on_exist {
                         OnExist::Rename => {
                             let ext = d.format.extension();
                             if let Some(free) = (1..)

@@ -4,6 +4,7 @@
 //! Every job ends in exactly one `Event::Finished`: the feeder ends plan-skipped jobs and jobs it
 //! never queued because of a cancel; a worker ends every job it receives.
 
+use std::cell::RefCell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -14,7 +15,7 @@ use crossbeam_channel::{Receiver, Sender, TryRecvError, bounded, select, unbound
 
 use super::event::{Event, WorkerId};
 use super::job::{
-    Action, ErrorKind, Failure, Flow, Job, JobError, JobId, Outcome, Processor, Stage,
+    Action, Converted, ErrorKind, Failure, Flow, Job, JobError, JobId, Outcome, Processor, Stage,
 };
 
 /// Worker threads are named this followed by their number.
@@ -75,7 +76,8 @@ struct Shared {
     processor: Arc<dyn Processor>,
     events: Sender<Event>,
     waker: Waker,
-    queue: Receiver<JobId>,
+    /// Groups of jobs: one input's outputs, run together.
+    queue: Receiver<Vec<JobId>>,
     cancelled: AtomicBool,
     paused: AtomicBool,
     /// While paused: a receiver that disconnects on resume. Workers wait on it.
@@ -166,52 +168,93 @@ impl Shared {
         true
     }
 
-    fn run_job(&self, worker: WorkerId, job_id: JobId) {
-        let start = Instant::now();
-        let finish = |outcome: Outcome| {
+    /// Runs one input's jobs (`ids`, its outputs in order) on this worker: each job starts when
+    /// the processor first reports on it and ends exactly once.
+    fn run_group(&self, worker: WorkerId, ids: &[JobId]) {
+        let group = RefCell::new(Group {
+            began: Instant::now(),
+            starts: vec![None; ids.len()],
+            ended: vec![false; ids.len()],
+        });
+        let begin = |i: usize| {
+            let mut g = group.borrow_mut();
+            if let Some(start @ None) = g.starts.get_mut(i) {
+                *start = Some(Instant::now());
+                self.emit(Event::Started {
+                    worker,
+                    job: ids[i],
+                });
+            }
+        };
+        let finish = |i: usize, outcome: Outcome| {
+            let millis = {
+                let mut g = group.borrow_mut();
+                if g.ended.get(i) != Some(&false) {
+                    return;
+                }
+                g.ended[i] = true;
+                g.starts[i].unwrap_or(g.began).elapsed().as_millis() as u64
+            };
             self.emit(Event::Finished {
                 worker: Some(worker),
-                job: job_id,
+                job: ids[i],
                 outcome,
-                millis: start.elapsed().as_millis() as u64,
+                millis,
             });
         };
-        let Some(job) = self.jobs.get(job_id) else {
-            finish(internal(format!("internal error: no job {job_id}")));
+        let jobs: Option<Vec<&Job>> = ids.iter().map(|&id| self.jobs.get(id)).collect();
+        let Some(jobs) = jobs else {
+            for (i, id) in ids.iter().enumerate() {
+                finish(i, internal(format!("internal error: no job {id}")));
+            }
             return;
         };
         if self.cancelled.load(Ordering::Acquire) {
-            finish(Outcome::Cancelled);
+            (0..ids.len()).for_each(|i| finish(i, Outcome::Cancelled));
             return;
         }
-        self.emit(Event::Started {
-            worker,
-            job: job_id,
-        });
-        let mut progress = |stage: Stage| {
+        let mut progress = |i: usize, stage: Stage| {
             if self.cancelled.load(Ordering::Acquire) {
                 return Flow::Cancel;
             }
-            self.emit(Event::Stage {
-                worker,
-                job: job_id,
-                stage,
-            });
+            if let Some(&job) = ids.get(i) {
+                begin(i);
+                self.emit(Event::Stage { worker, job, stage });
+            }
             Flow::Continue
         };
+        let mut done = |i: usize, result: Result<Converted, JobError>| {
+            begin(i);
+            finish(
+                i,
+                match result {
+                    Ok(done) => Outcome::Ok(done),
+                    Err(JobError::Failed(failure)) => Outcome::Failed(failure),
+                    Err(JobError::Cancelled) => Outcome::Cancelled,
+                },
+            );
+        };
         let result = catch_unwind(AssertUnwindSafe(|| {
-            self.processor.process(job, &mut progress)
+            self.processor.process_all(&jobs, &mut progress, &mut done);
         }));
-        finish(match result {
-            Ok(Ok(done)) => Outcome::Ok(done),
-            Ok(Err(JobError::Failed(failure))) => Outcome::Failed(failure),
-            Ok(Err(JobError::Cancelled)) => Outcome::Cancelled,
+        // Whatever the processor left unended (after a panic, or a broken promise) ends here.
+        let leftover = match result {
             Err(payload) => internal(format!(
                 "internal error while converting: {}",
                 panic_message(payload.as_ref())
             )),
-        });
+            Ok(()) if self.cancelled.load(Ordering::Acquire) => Outcome::Cancelled,
+            Ok(()) => internal("internal error: the job was never finished".into()),
+        };
+        (0..ids.len()).for_each(|i| finish(i, leftover.clone()));
     }
+}
+
+/// Where the jobs of one group stand.
+struct Group {
+    began: Instant,
+    starts: Vec<Option<Instant>>,
+    ended: Vec<bool>,
 }
 
 /// Describes a panic's payload (its message, when it has one).
@@ -248,15 +291,15 @@ fn worker_loop(shared: &Shared, id: WorkerId, retire: &Receiver<()>) {
         if !shared.wait_while_paused(retire) {
             break;
         }
-        let job = select! {
+        let group = select! {
             recv(retire) -> _ => break,
             recv(shared.queue) -> msg => match msg {
-                Ok(job) => job,
+                Ok(group) => group,
                 Err(_) => break, // queue drained and closed: the batch is done
             },
         };
         shared.busy.fetch_add(1, Ordering::AcqRel);
-        shared.run_job(id, job);
+        shared.run_group(id, &group);
         shared.busy.fetch_sub(1, Ordering::AcqRel);
     }
 }
@@ -300,7 +343,7 @@ pub fn start(
     let workers = workers.clamp(1, MAX_WORKERS);
     let (event_tx, event_rx) = unbounded();
     // A short queue keeps back-pressure on the feeder while never starving a worker.
-    let (queue_tx, queue_rx) = bounded::<JobId>(MAX_WORKERS.min(64));
+    let (queue_tx, queue_rx) = bounded::<Vec<JobId>>(MAX_WORKERS.min(64));
     let (exits_tx, exits_rx) = unbounded();
     let shared = Arc::new(Shared {
         jobs,
@@ -334,8 +377,33 @@ pub fn start(
 
 /// Feeds the queue, then joins workers as they end, then reports the batch finished. Workers
 /// stay in the crew until their thread has ended, so a resize meanwhile sees them.
-fn supervise(shared: &Shared, queue: Sender<JobId>, exits: &Receiver<WorkerId>) {
+fn supervise(shared: &Shared, queue: Sender<Vec<JobId>>, exits: &Receiver<WorkerId>) {
+    let mut group: Vec<JobId> = Vec::new();
+    let send = |group: &mut Vec<JobId>| {
+        if group.is_empty() {
+            return;
+        }
+        if let Err(e) = queue.send(std::mem::take(group)) {
+            // Unreachable while we hold a receiver in `shared`; end the jobs rather than lose
+            // them.
+            for job in e.0 {
+                shared.emit(Event::Finished {
+                    worker: None,
+                    job,
+                    outcome: internal("internal error: job queue closed".into()),
+                    millis: 0,
+                });
+            }
+        }
+    };
     for (id, job) in shared.jobs.iter().enumerate() {
+        // One input's outputs to convert go to one worker together.
+        if group
+            .last()
+            .is_some_and(|&last| shared.jobs[last].input != job.input)
+        {
+            send(&mut group);
+        }
         let outcome = if shared.cancelled.load(Ordering::Acquire) {
             Some(Outcome::Cancelled)
         } else if let Action::Skip(reason) = &job.action {
@@ -352,16 +420,9 @@ fn supervise(shared: &Shared, queue: Sender<JobId>, exits: &Receiver<WorkerId>) 
             });
             continue;
         }
-        if let Err(e) = queue.send(id) {
-            // Unreachable while we hold a receiver in `shared`; end the job rather than lose it.
-            shared.emit(Event::Finished {
-                worker: None,
-                job: e.0,
-                outcome: internal("internal error: job queue closed".into()),
-                millis: 0,
-            });
-        }
+        group.push(id);
     }
+    send(&mut group);
     // Workers leave once the closed queue is drained (or when retired).
     drop(queue);
     loop {
@@ -387,18 +448,20 @@ fn supervise(shared: &Shared, queue: Sender<JobId>, exits: &Receiver<WorkerId>) 
         }
     }
     // Belt and braces: a job still queued with no worker left must still end exactly once.
-    while let Ok(id) = shared.queue.try_recv() {
-        let outcome = if shared.cancelled.load(Ordering::Acquire) {
-            Outcome::Cancelled
-        } else {
-            internal("internal error: no worker was left to run this job".into())
-        };
-        shared.emit(Event::Finished {
-            worker: None,
-            job: id,
-            outcome,
-            millis: 0,
-        });
+    while let Ok(group) = shared.queue.try_recv() {
+        for id in group {
+            let outcome = if shared.cancelled.load(Ordering::Acquire) {
+                Outcome::Cancelled
+            } else {
+                internal("internal error: no worker was left to run this job".into())
+            };
+            shared.emit(Event::Finished {
+                worker: None,
+                job: id,
+                outcome,
+                millis: 0,
+            });
+        }
     }
     shared.emit(Event::BatchFinished {
         cancelled: shared.cancelled.load(Ordering::Acquire),

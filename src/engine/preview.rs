@@ -35,7 +35,7 @@ pub struct Thumbnail {
 
 /// Decodes `path` and shrinks it to fit `max_side` for display. Meant for a background thread.
 pub fn thumbnail(path: &Path, max_side: u32) -> Result<Thumbnail, String> {
-    let decoded = decode::decode(path, &DecodeLimits::default(), None, &mut |_| Ok(()))
+    let decoded = decode::decode(path, &DecodeLimits::default(), &[], &mut |_| Ok(()))
         .map_err(|e| e.to_string())?;
     let image = orient(decoded.image, decoded.orientation);
     let (width, height) = (image.width(), image.height());
@@ -94,7 +94,7 @@ pub fn trial(path: &Path, recipe: &Recipe, max_side: u32) -> Result<Trial, Strin
     let (done, format, input_bytes, seconds) = render_one(path, recipe)?;
     let after = image::load_from_memory_with_format(&done.bytes, format.spec().image)
         .map_err(|e| format!("cannot read the output back: {e}"))?;
-    let source = decode::decode(path, &DecodeLimits::default(), None, &mut |_| Ok(()))
+    let source = decode::decode(path, &DecodeLimits::default(), &[], &mut |_| Ok(()))
         .map_err(|e| e.to_string())?;
     let source = orient(source.image, source.orientation);
     let (w, h) = (after.width(), after.height());
@@ -132,6 +132,7 @@ fn render_one(path: &Path, recipe: &Recipe) -> Result<(Rendered, Format, u64, f6
     let ext = path.extension().unwrap_or_default().to_string_lossy();
     let format = recipe.format.resolve(&ext);
     let job = Job {
+        output_index: 0,
         input: path.to_path_buf(),
         output: PathBuf::new(),
         format,

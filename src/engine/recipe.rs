@@ -297,6 +297,9 @@ named_enum!(
         Keep => "keep",
         /// Drop EXIF, XMP and comments; the ICC profile stays, since dropping it shifts colours.
         Strip => "strip",
+        /// Keep everything but where the photo was taken: the EXIF GPS directory is removed,
+        /// camera, dates, copyright and the ICC profile stay.
+        StripLocation => "strip-location",
     }
 );
 
@@ -380,6 +383,11 @@ pub struct Recipe {
     pub target_score: Option<f64>,
     /// Keep the original's bytes when an output in its own format is not smaller.
     pub smaller_only: bool,
+    /// Give each output its input's modification time.
+    pub keep_dates: bool,
+    /// A folder under the output folder for this output (`/`-separated, relative; empty: the
+    /// output folder itself). Used by recipes with several outputs.
+    pub subfolder: String,
 }
 
 impl Default for Recipe {
@@ -399,6 +407,8 @@ impl Default for Recipe {
             max_size: None,
             target_score: None,
             smaller_only: false,
+            keep_dates: false,
+            subfolder: String::new(),
         }
     }
 }
@@ -430,6 +440,9 @@ impl Recipe {
         }
         if self.smaller_only {
             text.push_str(" smaller_only");
+        }
+        if self.keep_dates {
+            text.push_str(" keep_dates");
         }
         format!("{:016x}", fnv1a(text.as_bytes()))
     }
@@ -506,6 +519,8 @@ pub struct RecipePatch {
     pub target_score: Option<f64>,
     /// Keep originals that do not shrink (only `true` is a change).
     pub smaller_only: bool,
+    /// Give outputs their inputs' modification times (only `true` is a change).
+    pub keep_dates: bool,
 }
 
 impl RecipePatch {
@@ -552,6 +567,9 @@ impl RecipePatch {
         }
         if self.smaller_only {
             base.smaller_only = true;
+        }
+        if self.keep_dates {
+            base.keep_dates = true;
         }
         base
     }

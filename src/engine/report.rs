@@ -42,13 +42,22 @@ pub struct FileRecord {
     pub note: Option<String>,
     /// Non-fatal remarks.
     pub warnings: Vec<String>,
+    /// Which of the recipe's outputs this record is (0 for a recipe with one output).
+    pub output_index: usize,
+    /// That output's name in the recipe (its sub-folder, naming template and extension), when
+    /// the recipe has several.
+    pub output_name: Option<String>,
 }
 
 /// Totals for a batch.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Summary {
-    /// Inputs in this report.
+    /// Records in this report: one per input and output.
     pub total: usize,
+    /// Distinct inputs in this report.
+    pub inputs: usize,
+    /// The recipe's outputs by index, by name, when it has several (set by the front end).
+    pub outputs: Vec<String>,
     /// Converted.
     pub ok: usize,
     /// Skipped.
@@ -104,6 +113,8 @@ fn base_record(job: &Job, status: Status) -> FileRecord {
         worker: None,
         note: job.note.clone(),
         warnings: Vec::new(),
+        output_index: job.output_index,
+        output_name: None,
     }
 }
 
@@ -206,8 +217,18 @@ impl Report {
     }
 
     /// Fills the counts of `summary` from `files`.
-    pub fn new(files: Vec<FileRecord>, mut summary: Summary) -> Report {
+    pub fn new(mut files: Vec<FileRecord>, mut summary: Summary) -> Report {
         summary.total = files.len();
+        summary.inputs = files
+            .iter()
+            .map(|f| f.input.as_str())
+            .collect::<std::collections::HashSet<_>>()
+            .len();
+        if summary.outputs.len() > 1 {
+            for f in &mut files {
+                f.output_name = summary.outputs.get(f.output_index).cloned();
+            }
+        }
         let count = |s: Status| files.iter().filter(|f| f.status == s).count();
         summary.ok = count(Status::Ok);
         summary.skipped = count(Status::Skipped);
@@ -215,7 +236,13 @@ impl Report {
         summary.cancelled = count(Status::Cancelled);
         summary.planned = count(Status::Planned);
         let ok = files.iter().filter(|f| f.status == Status::Ok);
-        summary.input_bytes = ok.clone().map(|f| f.input_bytes).sum();
+        // An input with several outputs is counted once.
+        let mut seen = std::collections::HashSet::new();
+        summary.input_bytes = ok
+            .clone()
+            .filter(|f| seen.insert(f.input.as_str()))
+            .map(|f| f.input_bytes)
+            .sum();
         summary.output_bytes = ok.filter_map(|f| f.output_bytes).sum();
         summary.saved_bytes = i64::try_from(summary.input_bytes).unwrap_or(i64::MAX)
             - i64::try_from(summary.output_bytes).unwrap_or(i64::MAX);
@@ -254,7 +281,7 @@ impl Report {
             v.map(|x| x.to_string()).unwrap_or_default()
         }
         let mut out = String::from(
-            "input,output,status,error,error_kind,input_bytes,output_bytes,width,height,quality,score,millis,worker,note,warnings\n",
+            "input,output,status,error,error_kind,input_bytes,output_bytes,width,height,quality,score,millis,worker,note,warnings,output_index,output_name\n",
         );
         for f in &self.files {
             let cells = [
@@ -276,6 +303,8 @@ impl Report {
                 opt(f.worker),
                 field(f.note.as_deref().unwrap_or("")),
                 field(&f.warnings.join("; ")),
+                f.output_index.to_string(),
+                field(f.output_name.as_deref().unwrap_or("")),
             ];
             let _ = writeln!(out, "{}", cells.join(","));
         }

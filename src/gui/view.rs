@@ -591,6 +591,7 @@ mod tests {
     fn jobs(n: usize) -> Arc<[Job]> {
         (0..n)
             .map(|i| Job {
+                output_index: 0,
                 input: PathBuf::from(format!("/in/sub/{i}.png")),
                 output: PathBuf::from(format!("/out/sub/{i}.jpg")),
                 format: Format::Jpeg,

@@ -280,6 +280,7 @@ pub fn convert_with(
     let ext = name.rsplit('.').next().unwrap_or("");
     let format = recipe.format.resolve(ext);
     let job = conveyor::engine::job::Job {
+        output_index: 0,
         input: src,
         output: out.clone(),
         format,

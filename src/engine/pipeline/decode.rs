@@ -302,7 +302,7 @@ use super::turbo::decode_jpeg_at;
 pub fn decode(
     path: &Path,
     limits: &DecodeLimits,
-    shrink: Option<ShrinkFor>,
+    shrink: &[ShrinkFor],
     admit: &mut dyn FnMut(u64) -> Result<(), JobError>,
 ) -> Result<Decoded, JobError> {
     let data = read_source(path, limits, admit)?;
@@ -383,7 +383,12 @@ pub fn decode(
         let exif = decoder.exif_metadata().unwrap_or(None);
         let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
         let shrunk = if format == Format::Jpeg {
-            let eighths = shrink.map_or(8, |s| dct_eighths((w, h), orientation, s));
+            // The largest scale any output needs; none (an output at full size) means full.
+            let eighths = shrink
+                .iter()
+                .map(|&s| dct_eighths((w, h), orientation, s))
+                .max()
+                .unwrap_or(8);
             decode_jpeg_at(&data, (w, h), eighths, admit).transpose()?
         } else {
             None

@@ -19,12 +19,17 @@ impl Carry {
     pub fn new(recipe: &Recipe, icc: Option<Vec<u8>>, exif: Option<Vec<u8>>) -> Carry {
         let exif = match recipe.metadata {
             MetadataMode::Strip => None,
-            MetadataMode::Keep => exif.map(|mut e| {
+            MetadataMode::Keep | MetadataMode::StripLocation => exif.and_then(|mut e| {
                 if e.starts_with(b"Exif\0\0") {
                     e.drain(..6);
                 }
                 reset_orientation(&mut e);
-                e
+                if recipe.metadata == MetadataMode::StripLocation && !strip_location(&mut e) {
+                    // A block whose GPS directory cannot be found for sure is not carried:
+                    // the promise is that no location leaves with the file.
+                    return None;
+                }
+                Some(e)
             }),
         };
         Carry { icc, exif }
@@ -106,6 +111,85 @@ pub fn reset_orientation(exif: &mut [u8]) -> bool {
         }
         None => false,
     }
+}
+
+/// Removes the GPS directory from an EXIF block (TIFF data, no `Exif\0\0` prefix): the pointer
+/// to it leaves IFD0 and the directory and its values are overwritten with zeros, so no reader
+/// finds a position. Everything else stays where it was. Returns false (block unchanged or
+/// partly cleared) when the structure cannot be followed.
+pub fn strip_location(exif: &mut [u8]) -> bool {
+    const GPS_IFD: u16 = 0x8825;
+    let (ifd0, count, gps_entry, little) = {
+        let Some(r) = TiffReader::new(exif) else {
+            return false;
+        };
+        let Some(ifd0) = r.first_ifd() else {
+            return false;
+        };
+        let Some(mut entries) = r.entries(ifd0) else {
+            return false;
+        };
+        let count = usize::from(r.u16_at(ifd0).unwrap_or(0));
+        let gps = entries.find(|&e| r.u16_at(e) == Some(GPS_IFD));
+        (ifd0, count, gps, r.little)
+    };
+    let Some(entry) = gps_entry else {
+        return true; // no GPS directory: nothing to remove
+    };
+    // Zero the GPS directory and the values its entries point to.
+    let spans: Vec<(usize, usize)> = {
+        let Some(r) = TiffReader::new(exif) else {
+            return false;
+        };
+        let Some(gps) = r.u32_at(entry + 8).map(|o| o as usize) else {
+            return false;
+        };
+        let Some(n) = r.u16_at(gps).map(usize::from) else {
+            return false;
+        };
+        let mut spans = vec![(gps, 2 + 12 * n + 4)];
+        for k in 0..n {
+            let at = gps + 2 + 12 * k;
+            let (Some(kind), Some(cnt)) = (r.u16_at(at + 2), r.u32_at(at + 4)) else {
+                continue;
+            };
+            let size = match kind {
+                1 | 2 | 6 | 7 => 1,
+                3 | 8 => 2,
+                4 | 9 | 11 | 13 => 4,
+                5 | 10 | 12 => 8,
+                _ => 0,
+            };
+            let len = size * cnt as usize;
+            if len > 4
+                && let Some(off) = r.u32_at(at + 8)
+            {
+                spans.push((off as usize, len));
+            }
+        }
+        spans
+    };
+    for (start, len) in spans {
+        let end = start.saturating_add(len).min(exif.len());
+        if let Some(bytes) = exif.get_mut(start.min(end)..end) {
+            bytes.fill(0);
+        }
+    }
+    // Take the pointer out of IFD0: later entries (and the next-IFD offset) move up one place.
+    let table_end = ifd0 + 2 + 12 * count + 4;
+    if table_end > exif.len() {
+        return false;
+    }
+    exif.copy_within(entry + 12..table_end, entry);
+    exif[table_end - 12..table_end].fill(0);
+    let new_count = (count - 1) as u16;
+    let bytes = if little {
+        new_count.to_le_bytes()
+    } else {
+        new_count.to_be_bytes()
+    };
+    exif[ifd0..ifd0 + 2].copy_from_slice(&bytes);
+    true
 }
 
 /// A simple or extended WebP file rebuilt as an extended one (VP8X) carrying `icc` (ICCP chunk)

@@ -15,7 +15,7 @@ pub mod write;
 
 use std::sync::Arc;
 
-use crate::engine::job::{Converted, Flow, Job, JobError, Processor, Stage};
+use crate::engine::job::{Converted, ErrorKind, Flow, Job, JobError, Processor, Stage};
 use crate::engine::journal::{self, JournalWriter};
 use crate::engine::recipe::{Geometry, MetadataMode, OnExist, Recipe};
 use crate::engine::units::human_bytes;
@@ -23,11 +23,12 @@ use crate::engine::units::human_bytes;
 pub use budget::MemoryBudget;
 pub use decode::DecodeLimits;
 
-/// The real image pipeline for one recipe.
+/// The real image pipeline for a recipe of one or more outputs.
 #[derive(Debug)]
 pub struct Pipeline {
-    /// What to do to every image.
-    pub recipe: Recipe,
+    /// What to do to every image: one recipe per output ([`Job::output_index`] picks one).
+    /// Never empty.
+    outputs: Vec<Recipe>,
     /// Decode limits.
     pub limits: DecodeLimits,
     /// Image memory all workers share.
@@ -39,12 +40,35 @@ pub struct Pipeline {
 impl Pipeline {
     /// A pipeline for `recipe` with default limits.
     pub fn new(recipe: Recipe) -> Pipeline {
+        Pipeline::with_outputs(vec![recipe])
+    }
+
+    /// A pipeline making one output per recipe from each input (decoded once), with default
+    /// limits. An empty list means the default recipe.
+    pub fn with_outputs(mut outputs: Vec<Recipe>) -> Pipeline {
+        if outputs.is_empty() {
+            outputs.push(Recipe::default());
+        }
         Pipeline {
-            recipe,
+            outputs,
             limits: DecodeLimits::default(),
             budget: MemoryBudget::new(budget::default_limit()),
             journal: None,
         }
+    }
+}
+
+impl Pipeline {
+    /// The recipes, one per output.
+    pub fn outputs(&self) -> &[Recipe] {
+        &self.outputs
+    }
+
+    /// The recipe of `job`'s output.
+    fn recipe(&self, job: &Job) -> &Recipe {
+        self.outputs
+            .get(job.output_index)
+            .unwrap_or(&self.outputs[0])
     }
 }
 
@@ -70,8 +94,16 @@ impl Pipeline {
         let staged = write::stage(&job.output, bytes)?;
         // Last boundary: a cancel here drops the staged file, so nothing partial is left.
         step(progress, Stage::Write)?;
-        let overwrite = job.replace || self.recipe.on_exist == OnExist::Overwrite;
+        let recipe = self.recipe(job);
+        let overwrite = job.replace || recipe.on_exist == OnExist::Overwrite;
         staged.commit(&job.output, overwrite)?;
+        if recipe.keep_dates
+            && let Err(e) = keep_date(&job.input, &job.output)
+        {
+            warnings.push(format!(
+                "the output is written, but its date could not be set to the input's ({e})"
+            ));
+        }
         if let (Some(writer), Some(pending)) = (&self.journal, &job.journal) {
             let meta = std::fs::metadata(&job.output);
             let entry = journal::Entry {
@@ -93,12 +125,12 @@ impl Pipeline {
     /// An animation into its own format (GIF → GIF): every frame resized, timing kept.
     fn animated_gif(
         &self,
+        recipe: &Recipe,
         data: &[u8],
         canvas: (u32, u32),
         progress: &mut dyn FnMut(Stage) -> Flow,
         mut warnings: Vec<String>,
     ) -> Result<Rendered, JobError> {
-        let recipe = &self.recipe;
         step(progress, Stage::Resize)?;
         let g = match recipe.resize {
             Some(spec) => spec.geometry(canvas.0, canvas.1, recipe.allow_upscale),
@@ -152,18 +184,57 @@ impl Processor for Pipeline {
         job: &Job,
         progress: &mut dyn FnMut(Stage) -> Flow,
     ) -> Result<Converted, JobError> {
-        let mut done = self.render(job, progress)?;
-        self.write(job, &done.bytes, progress, &mut done.warnings)?;
-        Ok(Converted {
-            output_bytes: done.bytes.len() as u64,
-            quality: done.quality,
-            score: done.score,
-            width: done.width,
-            height: done.height,
-            warnings: done.warnings,
+        let mut result = None;
+        self.process_all(&[job], &mut |_, stage| progress(stage), &mut |_, r| {
+            result = Some(r);
+        });
+        result.unwrap_or_else(|| {
+            Err(JobError::failed(
+                ErrorKind::Panic,
+                "internal error: no result",
+            ))
         })
     }
+
+    fn process_all(
+        &self,
+        jobs: &[&Job],
+        progress: &mut dyn FnMut(usize, Stage) -> Flow,
+        done: &mut dyn FnMut(usize, Result<Converted, JobError>),
+    ) {
+        self.render_all(jobs, progress, &mut |i, rendered, progress| {
+            let result = rendered.and_then(|mut r| {
+                self.write(
+                    jobs[i],
+                    &r.bytes,
+                    &mut |stage| progress(i, stage),
+                    &mut r.warnings,
+                )?;
+                Ok(Converted {
+                    output_bytes: r.bytes.len() as u64,
+                    quality: r.quality,
+                    score: r.score,
+                    width: r.width,
+                    height: r.height,
+                    warnings: r.warnings,
+                })
+            });
+            done(i, result);
+        });
+    }
 }
+
+/// Gives the file at `output` the modification time of the file at `input`.
+fn keep_date(input: &std::path::Path, output: &std::path::Path) -> std::io::Result<()> {
+    let modified = std::fs::metadata(input)?.modified()?;
+    let file = std::fs::OpenOptions::new().write(true).open(output)?;
+    file.set_modified(modified)?;
+    file.sync_all()
+}
+
+/// Receives each output of [`Pipeline::render_all`] in order, with the progress callback.
+type Sink<'a> =
+    dyn FnMut(usize, Result<Rendered, JobError>, &mut dyn FnMut(usize, Stage) -> Flow) + 'a;
 
 impl Pipeline {
     /// Everything [`Processor::process`] does but the write: the output's bytes in memory, made
@@ -173,15 +244,103 @@ impl Pipeline {
         job: &Job,
         progress: &mut dyn FnMut(Stage) -> Flow,
     ) -> Result<Rendered, JobError> {
-        let recipe = &self.recipe;
+        let mut result = None;
+        self.render_all(&[job], &mut |_, stage| progress(stage), &mut |_, r, _| {
+            result = Some(r);
+        });
+        result.unwrap_or_else(|| {
+            Err(JobError::failed(
+                ErrorKind::Panic,
+                "internal error: no result",
+            ))
+        })
+    }
+
+    /// Renders every job of one input (its outputs, in order) from one decode, giving each
+    /// result to `sink` as it is made. A decode failure is every output's failure; a cancel
+    /// ends the rest as cancelled.
+    pub fn render_all(
+        &self,
+        jobs: &[&Job],
+        progress: &mut dyn FnMut(usize, Stage) -> Flow,
+        sink: &mut Sink<'_>,
+    ) {
+        if jobs.is_empty() {
+            return;
+        }
+        let decoded = match self.decode_for(jobs, &mut |stage| progress(0, stage)) {
+            Ok(decoded) => decoded,
+            Err(e) => {
+                for i in 0..jobs.len() {
+                    sink(i, Err(e.clone()), progress);
+                }
+                return;
+            }
+        };
+        let (decoded, charge) = decoded;
+        let decode::Decoded {
+            image,
+            orientation,
+            icc,
+            exif,
+            format,
+            source_size: source,
+            warnings,
+            animation,
+        } = decoded;
+        let image = resize::orient(image, orientation);
+        let mut image = Some(image);
+        let mut cancelled = false;
+        for (i, job) in jobs.iter().enumerate() {
+            if cancelled {
+                sink(i, Err(JobError::Cancelled), progress);
+                continue;
+            }
+            let last = i + 1 == jobs.len();
+            // The last output takes the decoded image; the others work on a copy.
+            let own = if last { image.take() } else { image.clone() };
+            let Some(own) = own else {
+                sink(i, Err(JobError::Cancelled), progress);
+                continue;
+            };
+            let input = Source {
+                format,
+                size: source,
+                icc: icc.clone(),
+                exif: exif.clone(),
+                warnings: warnings.clone(),
+                animation: animation.as_deref(),
+            };
+            let result = self.render_output(job, own, input, &mut |stage| progress(i, stage));
+            cancelled = matches!(result, Err(JobError::Cancelled));
+            sink(i, result, progress);
+        }
+        drop(charge);
+    }
+
+    /// Reads and decodes the input of `jobs` once, at the scale the largest output needs,
+    /// charging the memory budget first; the charge is held until the outputs are made.
+    fn decode_for(
+        &self,
+        jobs: &[&Job],
+        progress: &mut dyn FnMut(Stage) -> Flow,
+    ) -> Result<(decode::Decoded, Option<budget::Charge<'_>>), JobError> {
         step(progress, Stage::Decode)?;
+        let recipes: Vec<&Recipe> = jobs.iter().map(|j| self.recipe(j)).collect();
+        // Shrink-on-load only when every output resizes; then at the largest scale any needs.
+        let shrink: Vec<decode::ShrinkFor> = recipes
+            .iter()
+            .map(|r| {
+                r.resize.map(|spec| decode::ShrinkFor {
+                    spec,
+                    allow_upscale: r.allow_upscale,
+                })
+            })
+            .collect::<Option<Vec<_>>>()
+            .unwrap_or_default();
         // Charged from the header before the pixels are decoded; held until the job ends.
         let mut charge: Option<budget::Charge<'_>> = None;
-        let shrink = recipe.resize.map(|spec| decode::ShrinkFor {
-            spec,
-            allow_upscale: recipe.allow_upscale,
-        });
-        let decoded = decode::decode(&job.input, &self.limits, shrink, &mut |bytes| {
+        let decoded = decode::decode(&jobs[0].input, &self.limits, &shrink, &mut |bytes| {
             // A later estimate (the header's, a fallback decoder's) replaces the earlier one.
             let mut still_wanted = || progress(Stage::Decode) == Flow::Continue;
             let held = match charge.as_mut() {
@@ -197,21 +356,31 @@ impl Pipeline {
                 Err(JobError::Cancelled)
             }
         })?;
-        let decode::Decoded {
-            image,
-            orientation,
+        Ok((decoded, charge))
+    }
+
+    /// One output from the decoded (and oriented) `image`.
+    fn render_output(
+        &self,
+        job: &Job,
+        image: image::DynamicImage,
+        src: Source<'_>,
+        progress: &mut dyn FnMut(Stage) -> Flow,
+    ) -> Result<Rendered, JobError> {
+        let recipe = self.recipe(job);
+        let Source {
+            format,
+            size: source,
             icc,
             exif,
-            format,
-            source_size: source,
             mut warnings,
             animation,
-        } = decoded;
+        } = src;
         if let Some(data) = animation {
             if job.format == format && job.format.spec().animated_out {
                 // Only the frames are needed now.
                 drop(image);
-                return self.animated_gif(&data, source, progress, warnings);
+                return self.animated_gif(recipe, data, source, progress, warnings);
             }
             warnings.push(format!(
                 "animated {}: only the first frame was converted ({} is written as a still)",
@@ -221,7 +390,6 @@ impl Pipeline {
         }
 
         step(progress, Stage::Resize)?;
-        let image = resize::orient(image, orientation);
         let image = match recipe.resize {
             Some(spec) => {
                 let g = spec.geometry(source.0, source.1, recipe.allow_upscale);
@@ -245,7 +413,8 @@ impl Pipeline {
             && job.format == format
             && (width, height) == source
             && bytes.len() as u64 >= job.input_bytes
-            && let Some(original) = self.original_if_smaller(job, &bytes, had_exif, &mut warnings)
+            && let Some(original) =
+                self.original_if_smaller(recipe, job, &bytes, had_exif, &mut warnings)
         {
             bytes = original;
             quality = None;
@@ -262,12 +431,23 @@ impl Pipeline {
     }
 }
 
+/// What one decode gives every output besides the pixels.
+struct Source<'a> {
+    format: crate::engine::format::Format,
+    size: (u32, u32),
+    icc: Option<Vec<u8>>,
+    exif: Option<Vec<u8>>,
+    warnings: Vec<String>,
+    animation: Option<&'a [u8]>,
+}
+
 impl Pipeline {
     /// `--smaller-only`: the original's bytes when the converted file (`converted`, same format
     /// and size) is not smaller, unless `--metadata strip` has something in the original to
     /// remove. Says which it kept.
     fn original_if_smaller(
         &self,
+        recipe: &Recipe,
         job: &Job,
         converted: &[u8],
         had_exif: bool,
@@ -290,7 +470,7 @@ impl Pipeline {
             human_bytes(converted.len() as u64),
             human_bytes(original.len() as u64)
         );
-        if self.recipe.metadata == MetadataMode::Strip
+        if recipe.metadata == MetadataMode::Strip
             && (had_exif || metadata::carries_strippable(&original, job.format))
         {
             warnings.push(format!(
