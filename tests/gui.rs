@@ -20,14 +20,28 @@ use egui_kittest::kittest::Queryable;
 /// Answers every dialog with fixed paths.
 struct FakePicker {
     folder: Option<PathBuf>,
+    /// The answer to "save as" and "open file" dialogs.
+    file: Option<PathBuf>,
 }
 
 impl Picker for FakePicker {
     fn pick_folder(&self, _title: &str, _start: Option<&Path>) -> Option<PathBuf> {
         self.folder.clone()
     }
-    fn save_file(&self, _title: &str, _default_name: &str) -> Option<PathBuf> {
-        None
+    fn save_file(
+        &self,
+        _title: &str,
+        _default_name: &str,
+        _filters: &[conveyor::gui::picker::Filter],
+    ) -> Option<PathBuf> {
+        self.file.clone()
+    }
+    fn open_file(
+        &self,
+        _title: &str,
+        _filters: &[conveyor::gui::picker::Filter],
+    ) -> Option<PathBuf> {
+        self.file.clone()
     }
 }
 
@@ -49,16 +63,33 @@ fn harness(
     args: Launch,
     picker_folder: Option<PathBuf>,
 ) -> Harness<'static, ConveyorApp> {
+    // User presets go to a folder of the test's own, never the real config folder.
+    let presets = tempfile::Builder::new()
+        .prefix("conveyor-test-presets")
+        .tempdir()
+        .expect("tmp")
+        .keep();
+    harness_with(
+        settings,
+        args,
+        FakePicker {
+            folder: picker_folder,
+            file: None,
+        },
+        presets,
+    )
+}
+
+fn harness_with(
+    settings: Settings,
+    args: Launch,
+    picker: FakePicker,
+    presets: PathBuf,
+) -> Harness<'static, ConveyorApp> {
     Harness::builder()
         .with_size(egui::vec2(1280.0, 900.0))
         .build_eframe(move |_cc| {
-            ConveyorApp::new(
-                settings,
-                Arc::new(FakePicker {
-                    folder: picker_folder,
-                }),
-                &args,
-            )
+            ConveyorApp::new(settings, Arc::new(picker), &args).with_presets_dir(presets)
         })
 }
 
@@ -89,9 +120,10 @@ fn settings_with_workers(n: usize) -> Settings {
         workers: n,
         ..Settings::default()
     };
-    s.resize_form
+    s.first_mut()
+        .resize_form
         .set(Some(conveyor::engine::recipe::ResizeSpec::Fit(64, 64)));
-    s.recipe.format = conveyor::engine::recipe::OutputFormat::To(Format::Jpeg);
+    s.first_mut().recipe.format = conveyor::engine::recipe::OutputFormat::To(Format::Jpeg);
     s
 }
 
@@ -287,21 +319,35 @@ fn failures_are_listed_with_reasons_and_can_be_retried() {
     );
 }
 
+/// Presets are recipe files: saving writes TOML into the presets folder that reads back as the
+/// recipe; choosing it restores the recipe; the built-in presets load their outputs.
 #[test]
-fn presets_save_and_load_the_recipe() {
-    let mut h = harness(Settings::default(), Launch::default(), None);
+fn presets_are_recipe_files_that_save_and_load_the_recipe() {
+    use conveyor::engine::recipe_file;
+    let presets = tempfile::tempdir().expect("tmp");
+    let mut h = harness_with(
+        Settings::default(),
+        Launch::default(),
+        FakePicker {
+            folder: None,
+            file: None,
+        },
+        presets.path().to_path_buf(),
+    );
     h.step();
     h.get_by_label("Preset name").focus();
     h.get_by_label("Preset name").type_text("web small");
     h.step();
     h.get_by_label("Save preset").click();
     h.step();
-    assert!(h.state().settings().presets.contains_key("web small"));
-    let saved_quality = h.state().settings().recipe.quality;
+    let file = presets.path().join("web small.toml");
+    let saved = recipe_file::read(&file).expect("the preset is a valid recipe file");
+    assert_eq!(saved, h.state().settings().current_recipes());
+    let saved_quality = h.state().settings().first().recipe.quality;
     h.get_by_role_and_label(Role::Slider, "Quality")
         .set_value_accesskit(40.0);
     h.step();
-    assert_eq!(h.state().settings().recipe.quality, 40);
+    assert_eq!(h.state().settings().first().recipe.quality, 40);
     h.get_by_role_and_label(Role::ComboBox, "Preset").click();
     h.run_steps(3);
     h.get_all_by_label("web small")
@@ -310,10 +356,145 @@ fn presets_save_and_load_the_recipe() {
         .click();
     h.step();
     assert_eq!(
-        h.state().settings().recipe.quality,
+        h.state().settings().first().recipe.quality,
         saved_quality,
         "loading the preset restores it"
     );
+    // A built-in preset with four outputs.
+    h.get_by_role_and_label(Role::ComboBox, "Preset").click();
+    h.run_steps(3);
+    h.get_by_label("Web, responsive (built in)").click();
+    h.run_steps(2);
+    let recipes = h.state().settings().current_recipes();
+    assert_eq!(recipes.len(), 4);
+    assert_eq!(
+        recipes
+            .iter()
+            .map(|r| r.subfolder.as_str())
+            .collect::<Vec<_>>(),
+        ["480", "960", "1920", "1920"]
+    );
+    assert!(has_label(&h, "Output 4"), "a card per output");
+}
+
+/// *Add output* duplicates the open card and opens the copy; each card keeps its own size and
+/// sub-folder; *Remove output* takes one away; Export writes the outputs as a recipe file and
+/// Import reads one back.
+#[test]
+fn outputs_are_added_removed_exported_and_imported() {
+    use conveyor::engine::recipe::ResizeSpec;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let file = tmp.path().join("exported.toml");
+    let mut h = harness_with(
+        Settings::default(),
+        Launch::default(),
+        FakePicker {
+            folder: None,
+            file: Some(file.clone()),
+        },
+        tmp.path().join("presets"),
+    );
+    h.step();
+    assert_eq!(h.state().settings().outputs.len(), 1);
+    assert!(
+        h.query_by_label("Remove output").is_none(),
+        "the only output cannot be removed"
+    );
+    h.get_by_label("Add output").click();
+    h.run_steps(2);
+    assert_eq!(h.state().settings().outputs.len(), 2);
+    assert!(has_label(&h, "Output 2"));
+    // The copy is the open card: its fields are the ones shown.
+    h.get_by_label("Sub-folder").focus();
+    h.get_by_label("Sub-folder").type_text("small");
+    h.step();
+    h.get_by_label("Width").focus();
+    h.get_by_role_and_label(Role::SpinButton, "Width")
+        .set_value_accesskit(480.0);
+    h.get_by_role_and_label(Role::SpinButton, "Height")
+        .set_value_accesskit(480.0);
+    h.run_steps(2);
+    let recipes = h.state().settings().current_recipes();
+    assert_eq!(recipes[1].subfolder, "small");
+    assert_eq!(recipes[1].resize, Some(ResizeSpec::Fit(480, 480)));
+    assert_eq!(
+        recipes[0].subfolder, "",
+        "the first card kept its own values"
+    );
+    assert_eq!(recipes[0].resize, Some(ResizeSpec::Fit(1600, 1600)));
+
+    h.get_by_label("Export…").click();
+    step_until(&mut h, "the export", |_| file.exists());
+    h.run_steps(2);
+    let exported = conveyor::engine::recipe_file::read(&file).expect("a valid recipe file");
+    assert_eq!(exported, recipes);
+
+    h.get_by_label("Remove output").click();
+    h.run_steps(2);
+    assert_eq!(h.state().settings().outputs.len(), 1);
+    assert!(!has_label(&h, "Output 2"));
+    h.get_by_label("Import…").click();
+    step_until(&mut h, "the import", |h| {
+        h.state().settings().outputs.len() == 2
+    });
+    assert_eq!(h.state().settings().current_recipes(), recipes);
+}
+
+/// *Copy as command* gives a `conveyor run` line that, run in a shell, writes the same files
+/// (byte for byte) as the window's own batch of the same recipe, here with two outputs.
+#[test]
+fn copy_as_command_reproduces_the_windows_run() {
+    use conveyor::engine::recipe::{OutputFormat, ResizeSpec};
+    let mut settings = settings_with_workers(2);
+    let second = settings.duplicate_output(0);
+    settings.outputs[second]
+        .resize_form
+        .set(Some(ResizeSpec::Fit(32, 32)));
+    settings.outputs[second].recipe.format = OutputFormat::To(Format::Webp);
+    settings.outputs[second].recipe.subfolder = "small dir".into();
+    settings.outputs[second].recipe.keep_dates = true;
+    let (tmp, out, mut h) = preloaded(6, settings, Launch::default());
+    h.get_by_label("Copy as command").click();
+    h.run_steps(2);
+    let command = h.state().copied_command().expect("a command").to_owned();
+    assert!(command.starts_with("conveyor run "), "{command}");
+    assert!(
+        command.contains("--recipe"),
+        "two outputs need a recipe file: {command}"
+    );
+    h.get_by_label("▶ Start").click();
+    step_until(&mut h, "the batch to finish", |h| {
+        h.state().batch_view().is_some_and(|v| v.finished)
+    });
+    assert_eq!(h.state().batch_view().map(|v| v.ok), Some(12));
+    let by_app = common::snapshot(&out);
+    assert_eq!(by_app.len(), 12);
+    let app_out = tmp.path().join("by-app");
+    std::fs::rename(&out, &app_out).expect("move the app's outputs away");
+    let binary = env!("CARGO_BIN_EXE_conveyor");
+    let line = command.replacen("conveyor", &format!("'{binary}'"), 1);
+    let run = std::process::Command::new("sh")
+        .args(["-c", &line])
+        .output()
+        .expect("run the command");
+    assert!(run.status.success(), "{line}: {run:?}");
+    assert_eq!(
+        common::snapshot(&out),
+        by_app,
+        "the command writes what the app wrote"
+    );
+    // Dates were kept by both for the second output.
+    for (rel, _) in by_app.iter().filter(|(p, _)| p.starts_with("small dir")) {
+        let a = std::fs::metadata(app_out.join(rel))
+            .unwrap()
+            .modified()
+            .unwrap();
+        let b = std::fs::metadata(out.join(rel))
+            .unwrap()
+            .modified()
+            .unwrap();
+        assert_eq!(a, b, "{}", rel.display());
+    }
 }
 
 #[test]
@@ -362,7 +543,7 @@ fn closing_mid_batch_asks_first_then_cancels_cleanly() {
 fn jpeg_colour_is_offered_for_jpeg_only_and_sets_the_recipe() {
     use conveyor::engine::recipe::{Chroma, OutputFormat};
     let mut settings = Settings::default();
-    settings.recipe.format = OutputFormat::To(Format::Webp);
+    settings.first_mut().recipe.format = OutputFormat::To(Format::Webp);
     let mut h = harness(settings, Launch::default(), None);
     h.step();
     assert!(
@@ -375,7 +556,7 @@ fn jpeg_colour_is_offered_for_jpeg_only_and_sets_the_recipe() {
     h.get_by_label("JPEG").click();
     h.run_steps(2);
     assert_eq!(
-        h.state().settings().recipe.format,
+        h.state().settings().first().recipe.format,
         OutputFormat::To(Format::Jpeg)
     );
     h.get_by_role_and_label(Role::ComboBox, "JPEG colour")
@@ -383,7 +564,7 @@ fn jpeg_colour_is_offered_for_jpeg_only_and_sets_the_recipe() {
     h.run_steps(3);
     h.get_by_label("4:4:4 (full-resolution colour)").click();
     h.step();
-    assert_eq!(h.state().settings().recipe.chroma, Chroma::S444);
+    assert_eq!(h.state().settings().first().recipe.chroma, Chroma::S444);
 }
 
 /// A scan that panics (injected through the app's scanner seam) ends with the error on screen
@@ -406,7 +587,10 @@ fn a_scan_that_panics_shows_the_error_and_the_app_stays_usable() {
         .build_eframe(move |_cc| {
             ConveyorApp::new(
                 Settings::default(),
-                Arc::new(FakePicker { folder: None }),
+                Arc::new(FakePicker {
+                    folder: None,
+                    file: None,
+                }),
                 &Launch::default(),
             )
             .with_scanner(scanner)
@@ -447,12 +631,15 @@ fn the_quality_row_offers_size_and_visual_targets_and_results_show_savings() {
     assert_eq!(recipe.target_score, Some(90.0));
     assert_eq!(recipe.max_size, None);
     assert_eq!(
-        h.state().settings().quality_form.visual,
+        h.state().settings().first().quality_form.visual,
         VisualTarget::VisuallyLossless
     );
     h.get_by_label("Max file size").click();
     h.run_steps(2);
-    assert_eq!(h.state().settings().quality_form.mode, QualityMode::MaxSize);
+    assert_eq!(
+        h.state().settings().first().quality_form.mode,
+        QualityMode::MaxSize
+    );
     let recipe = h.state().settings().current_recipe();
     assert_eq!(recipe.target_score, None);
     assert_eq!(

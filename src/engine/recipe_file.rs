@@ -396,6 +396,44 @@ pub fn to_toml(recipes: &[Recipe]) -> String {
     out
 }
 
+/// The `conveyor run` options that make `r` (every one written out, as in [`to_toml`], plus
+/// the on-exist policy); `subfolder` has no option and is left out.
+pub fn to_args(r: &Recipe) -> Vec<String> {
+    let mut args: Vec<String> = Vec::new();
+    let mut opt = |name: &str, value: String| {
+        args.push(format!("--{name}"));
+        args.push(value);
+    };
+    if let Some(resize) = r.resize {
+        opt("resize", resize.to_string());
+    }
+    opt("filter", r.filter.name().to_owned());
+    opt("format", r.format.name().to_owned());
+    opt("quality", r.quality.to_string());
+    opt("chroma", r.chroma.name().to_owned());
+    opt("background", r.background.to_string());
+    opt("metadata", r.metadata.name().to_owned());
+    opt("name", r.name_template.as_str().to_owned());
+    opt("on-exist", r.on_exist.name().to_owned());
+    if let Some(max) = r.max_size {
+        opt("max-size", max.to_string());
+    }
+    if let Some(score) = r.target_score {
+        opt("target-score", format!("{score:?}"));
+    }
+    for (on, flag) in [
+        (r.lossless, "--lossless"),
+        (r.allow_upscale, "--allow-upscale"),
+        (r.smaller_only, "--smaller-only"),
+        (r.keep_dates, "--keep-dates"),
+    ] {
+        if on {
+            args.push(flag.to_owned());
+        }
+    }
+    args
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -49,9 +49,16 @@ pub struct ConveyorApp {
     pub(super) selected: Option<JobId>,
     pub(super) preset_name: String,
     pub(super) chosen_preset: Option<String>,
-    /// The naming template as typed (it may not parse yet), and why it does not.
-    pub(super) name_text: String,
-    pub(super) name_error: Option<String>,
+    /// Where user presets are kept (none: saving presets is not possible).
+    pub(super) presets_dir: Option<PathBuf>,
+    /// The presets the menu offers.
+    pub(super) presets: Vec<super::presets::Preset>,
+    /// Presets an earlier version kept in its settings, to be written as files.
+    pub(super) legacy_presets: std::collections::BTreeMap<String, crate::engine::recipe::Recipe>,
+    /// The output card that is open (`usize::MAX`: none).
+    pub(super) open_output: usize,
+    /// The last command *Copy as command* made.
+    pub(super) copied_command: Option<String>,
     pub(super) message: Option<String>,
     pub(super) confirm_close: bool,
     pub(super) closing: bool,
@@ -66,16 +73,19 @@ impl ConveyorApp {
     /// A window with `settings`, asking the user through `picker`, preloaded from `launch`.
     pub fn new(settings: Settings, picker: Arc<dyn Picker>, launch: &Launch) -> ConveyorApp {
         let mut settings = settings;
-        settings.recipe = launch.recipe.apply(settings.current_recipe());
-        settings.resize_form.set(settings.recipe.resize);
-        let recipe = settings.recipe.clone();
-        settings.quality_form.set(&recipe);
+        let legacy_presets = settings.normalise();
+        // Options given on the command line apply to every output, as `conveyor run`'s do.
+        if launch.recipe != crate::engine::recipe::RecipePatch::default() {
+            for form in &mut settings.outputs {
+                let recipe = launch.recipe.apply(form.current_recipe());
+                form.set(recipe);
+            }
+        }
         if let Some(n) = launch.workers {
             settings.workers = n;
         }
         settings.workers = settings.workers.clamp(1, super::max_workers());
         let mut app = ConveyorApp {
-            name_text: settings.recipe.name_template.to_string(),
             settings,
             picker,
             scanner: Arc::new(scan::scan),
@@ -91,7 +101,11 @@ impl ConveyorApp {
             selected: None,
             preset_name: String::new(),
             chosen_preset: None,
-            name_error: None,
+            presets_dir: super::presets::default_dir(),
+            presets: Vec::new(),
+            legacy_presets,
+            open_output: 0,
+            copied_command: None,
             message: None,
             confirm_close: false,
             closing: false,
@@ -100,6 +114,7 @@ impl ConveyorApp {
             repaint_pending: Arc::new(AtomicBool::new(false)),
             stats: FrameStats::from_env(),
         };
+        app.refresh_presets();
         if !launch.inputs.is_empty() {
             app.set_input(launch.inputs.clone());
         }
@@ -202,13 +217,29 @@ impl ConveyorApp {
         let Some(out_dir) = self.output_dir() else {
             return;
         };
-        let recipe = self.settings.current_recipe();
-        if let Some(e) = &self.name_error {
-            self.message = Some(format!("Fix the name template first: {e}"));
+        let recipes = self.settings.current_recipes();
+        if let Some(e) = self.settings.outputs.iter().find_map(|f| f.error()) {
+            self.message = Some(format!("Fix the recipe first: {e}"));
             return;
         }
-        if let Err(e) = recipe.validate() {
-            self.message = Some(e.to_string());
+        for (i, recipe) in recipes.iter().enumerate() {
+            if let Err(e) = recipe.validate() {
+                self.message = Some(if recipes.len() > 1 {
+                    format!("Output {}: {e}", i + 1)
+                } else {
+                    e.to_string()
+                });
+                return;
+            }
+        }
+        if let Some((i, j)) = crate::engine::recipe_file::first_collision(&recipes) {
+            self.message = Some(format!(
+                "Outputs {} and {} would write the same files ({}); give one another name, \
+                 sub-folder or format.",
+                i + 1,
+                j + 1,
+                crate::engine::recipe_file::output_name(&recipes[j])
+            ));
             return;
         }
         self.message = None;
@@ -225,7 +256,7 @@ impl ConveyorApp {
                 out_dir,
                 ..PlanOptions::default()
             };
-            let plan = plan::plan(&found, &recipe, &options);
+            let plan = plan::plan_outputs(&found, &recipes, &options);
             // Folder I/O: done here on the planning thread, never on the UI thread.
             plan::sweep_stale_temps(&plan.jobs);
             Ok(Prepared {
@@ -245,7 +276,7 @@ impl ConveyorApp {
         let waker_ctx = ctx.clone();
         let pending = Arc::clone(&self.repaint_pending);
         pending.store(false, Ordering::Release);
-        let mut pipeline = Pipeline::new(self.settings.current_recipe());
+        let mut pipeline = Pipeline::with_outputs(self.settings.current_recipes());
         pipeline.journal = Some(Arc::new(JournalWriter::new(&out_dir, None)));
         // Every request wakes the event loop, so ask once per frame however fast events arrive
         // (the frame clears the flag), and at most about thirty times a second.

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use eframe::egui;
 
 use super::app::ConveyorApp;
+use super::picker::Filter;
 use super::state::{DialogPurpose, Input, Preview};
 use super::task::Task;
 use crate::engine::job::JobId;
@@ -22,8 +23,12 @@ impl ConveyorApp {
         let start = match purpose {
             DialogPurpose::Input => self.input.as_ref().map(Input::root),
             DialogPurpose::Output => self.output_dir(),
-            DialogPurpose::SaveReport => None,
+            DialogPurpose::SaveReport
+            | DialogPurpose::ImportRecipe
+            | DialogPurpose::ExportRecipe => None,
         };
+        const REPORTS: &[Filter] = &[("JSON report", &["json"]), ("CSV report", &["csv"])];
+        const RECIPES: &[Filter] = &[("Recipe", &["toml"])];
         let task = Task::spawn("dialog", self.repaint.clone(), move || match purpose {
             DialogPurpose::Input => {
                 picker.pick_folder("Choose a folder of images", start.as_deref())
@@ -31,7 +36,13 @@ impl ConveyorApp {
             DialogPurpose::Output => {
                 picker.pick_folder("Choose the output folder", start.as_deref())
             }
-            DialogPurpose::SaveReport => picker.save_file("Save report", "conveyor-report.json"),
+            DialogPurpose::SaveReport => {
+                picker.save_file("Save report", "conveyor-report.json", REPORTS)
+            }
+            DialogPurpose::ImportRecipe => picker.open_file("Import a recipe", RECIPES),
+            DialogPurpose::ExportRecipe => {
+                picker.save_file("Export the recipe", "recipe.toml", RECIPES)
+            }
         });
         self.dialog = Some((purpose, task));
     }
@@ -68,6 +79,8 @@ impl ConveyorApp {
                 (Ok(Some(path)), DialogPurpose::Input) => self.set_input(vec![path]),
                 (Ok(Some(path)), DialogPurpose::Output) => self.out_override = Some(path),
                 (Ok(Some(path)), DialogPurpose::SaveReport) => self.save_report(&path),
+                (Ok(Some(path)), DialogPurpose::ImportRecipe) => self.import_recipe(&path),
+                (Ok(Some(path)), DialogPurpose::ExportRecipe) => self.export_recipe(&path),
                 (Ok(None), _) => {}
                 (Err(e), _) => self.message = Some(e),
             }

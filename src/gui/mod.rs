@@ -1,9 +1,11 @@
 //! The desktop front end: an egui window over the engine's pool handle and event stream.
 
 pub mod app;
+mod commands;
 mod dialogs;
 mod panels;
 pub mod picker;
+pub mod presets;
 pub mod samples;
 pub mod settings;
 mod state;

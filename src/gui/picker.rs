@@ -7,9 +7,14 @@ use std::path::{Path, PathBuf};
 pub trait Picker: Send + Sync {
     /// A folder to read from or write to; `None` if the user cancelled.
     fn pick_folder(&self, title: &str, start: Option<&Path>) -> Option<PathBuf>;
-    /// A file to save to; `None` if the user cancelled.
-    fn save_file(&self, title: &str, default_name: &str) -> Option<PathBuf>;
+    /// A file to save to, offering `filters` (name, extensions); `None` if the user cancelled.
+    fn save_file(&self, title: &str, default_name: &str, filters: &[Filter]) -> Option<PathBuf>;
+    /// An existing file to open, offering `filters`; `None` if the user cancelled.
+    fn open_file(&self, title: &str, filters: &[Filter]) -> Option<PathBuf>;
 }
+
+/// A file-type choice in a dialog: its name and extensions (without the dot).
+pub type Filter = (&'static str, &'static [&'static str]);
 
 /// The platform's dialogs through rfd.
 #[derive(Debug, Default, Clone, Copy)]
@@ -24,12 +29,21 @@ impl Picker for RfdPicker {
         dialog.pick_folder()
     }
 
-    fn save_file(&self, title: &str, default_name: &str) -> Option<PathBuf> {
-        rfd::FileDialog::new()
+    fn save_file(&self, title: &str, default_name: &str, filters: &[Filter]) -> Option<PathBuf> {
+        let mut dialog = rfd::FileDialog::new()
             .set_title(title)
-            .set_file_name(default_name)
-            .add_filter("JSON report", &["json"])
-            .add_filter("CSV report", &["csv"])
-            .save_file()
+            .set_file_name(default_name);
+        for (name, extensions) in filters {
+            dialog = dialog.add_filter(*name, extensions);
+        }
+        dialog.save_file()
+    }
+
+    fn open_file(&self, title: &str, filters: &[Filter]) -> Option<PathBuf> {
+        let mut dialog = rfd::FileDialog::new().set_title(title);
+        for (name, extensions) in filters {
+            dialog = dialog.add_filter(*name, extensions);
+        }
+        dialog.pick_file()
     }
 }

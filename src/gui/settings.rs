@@ -262,43 +262,75 @@ impl QualityForm {
     }
 }
 
-/// Everything persisted between launches.
+/// One output's form: the recipe and the resize and quality controls that shape it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
-pub struct Settings {
-    /// The recipe (its `resize` mirrors `resize_form`).
+pub struct OutputForm {
+    /// The recipe (its `resize` and targets mirror the forms below).
     pub recipe: Recipe,
     /// The resize controls.
     pub resize_form: ResizeForm,
     /// The quality controls.
     pub quality_form: QualityForm,
-    /// Worker count.
-    pub workers: usize,
-    /// Saved recipes by name.
-    pub presets: BTreeMap<String, Recipe>,
+    /// The naming template as typed (it may not parse yet); `None` shows the recipe's.
+    #[serde(skip)]
+    pub name_text: Option<String>,
+    /// Why the typed template does not parse.
+    #[serde(skip)]
+    pub name_error: Option<String>,
+    /// The sub-folder as typed; `None` shows the recipe's.
+    #[serde(skip)]
+    pub subfolder_text: Option<String>,
+    /// Why the typed sub-folder is refused.
+    #[serde(skip)]
+    pub subfolder_error: Option<String>,
 }
 
-impl Default for Settings {
+impl Default for OutputForm {
     fn default() -> Self {
         let form = ResizeForm::default();
-        Settings {
+        OutputForm {
             recipe: Recipe {
                 resize: form.spec(),
                 ..Recipe::default()
             },
             resize_form: form,
             quality_form: QualityForm::default(),
-            workers: crate::engine::pool::default_workers(),
-            presets: BTreeMap::new(),
+            name_text: None,
+            name_error: None,
+            subfolder_text: None,
+            subfolder_error: None,
         }
     }
 }
 
-impl Settings {
-    /// The key the settings are stored under.
-    pub const KEY: &'static str = "conveyor-settings";
+impl OutputForm {
+    /// A form showing `recipe`.
+    pub fn from_recipe(recipe: Recipe) -> OutputForm {
+        let mut form = OutputForm::default();
+        form.set(recipe);
+        form
+    }
 
-    /// The recipe with the resize form applied.
+    /// Shows `recipe`, keeping the controls' other remembered numbers.
+    pub fn set(&mut self, recipe: Recipe) {
+        self.resize_form.set(recipe.resize);
+        self.quality_form.set(&recipe);
+        self.recipe = recipe;
+        self.name_text = None;
+        self.name_error = None;
+        self.subfolder_text = None;
+        self.subfolder_error = None;
+    }
+
+    /// Why the form cannot make a recipe yet (a template or sub-folder being typed).
+    pub fn error(&self) -> Option<&str> {
+        self.name_error
+            .as_deref()
+            .or(self.subfolder_error.as_deref())
+    }
+
+    /// The recipe the form describes.
     pub fn current_recipe(&self) -> Recipe {
         let mut recipe = Recipe {
             resize: self.resize_form.spec(),
@@ -308,22 +340,144 @@ impl Settings {
         recipe
     }
 
-    /// Saves the current recipe under `name` (replacing one of the same name).
-    pub fn save_preset(&mut self, name: &str) {
-        let name = name.trim();
-        if !name.is_empty() {
-            self.presets.insert(name.to_owned(), self.current_recipe());
-        }
+    /// The sub-folder's text as shown in the form.
+    pub fn subfolder_text(&mut self) -> &mut String {
+        let folder = &self.recipe.subfolder;
+        self.subfolder_text.get_or_insert_with(|| folder.clone())
     }
 
-    /// Loads the preset `name` into the form. Returns false if there is none.
-    pub fn load_preset(&mut self, name: &str) -> bool {
-        let Some(recipe) = self.presets.get(name).cloned() else {
+    /// The naming template's text as shown in the form.
+    pub fn name_text(&mut self) -> &mut String {
+        let template = &self.recipe.name_template;
+        self.name_text.get_or_insert_with(|| template.to_string())
+    }
+}
+
+/// Everything persisted between launches.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// The outputs made from every input, each with its form; never empty. The first one's
+    /// on-exist policy is the batch's.
+    pub outputs: Vec<OutputForm>,
+    /// Worker count.
+    pub workers: usize,
+    /// Settings from before recipes had several outputs (one recipe and its forms, presets
+    /// kept here rather than as files): read once, moved into `outputs` and preset files.
+    #[serde(skip_serializing)]
+    pub recipe: Option<Recipe>,
+    #[serde(skip_serializing)]
+    #[doc(hidden)]
+    pub resize_form: Option<ResizeForm>,
+    #[serde(skip_serializing)]
+    #[doc(hidden)]
+    pub quality_form: Option<QualityForm>,
+    /// Presets saved by earlier versions, by name (now each is a recipe file).
+    #[serde(skip_serializing)]
+    pub presets: BTreeMap<String, Recipe>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            outputs: vec![OutputForm::default()],
+            workers: crate::engine::pool::default_workers(),
+            recipe: None,
+            resize_form: None,
+            quality_form: None,
+            presets: BTreeMap::new(),
+        }
+    }
+}
+
+impl Settings {
+    /// The key the settings are stored under.
+    pub const KEY: &'static str = "conveyor-settings";
+
+    /// Moves settings of earlier versions into today's shape; never leaves `outputs` empty.
+    /// Returns the presets they held, for the caller to write as files.
+    pub fn normalise(&mut self) -> BTreeMap<String, Recipe> {
+        if let Some(recipe) = self.recipe.take() {
+            let mut form = OutputForm {
+                recipe,
+                ..OutputForm::default()
+            };
+            if let Some(r) = self.resize_form.take() {
+                form.resize_form = r;
+            }
+            if let Some(q) = self.quality_form.take() {
+                form.quality_form = q;
+            }
+            self.outputs = vec![form];
+        }
+        if self.outputs.is_empty() {
+            self.outputs.push(OutputForm::default());
+        }
+        std::mem::take(&mut self.presets)
+    }
+
+    /// The first output's form.
+    pub fn first(&self) -> &OutputForm {
+        static DEFAULT: std::sync::LazyLock<OutputForm> =
+            std::sync::LazyLock::new(OutputForm::default);
+        self.outputs.first().unwrap_or(&DEFAULT)
+    }
+
+    /// The first output's form, for changing it.
+    pub fn first_mut(&mut self) -> &mut OutputForm {
+        if self.outputs.is_empty() {
+            self.outputs.push(OutputForm::default());
+        }
+        &mut self.outputs[0]
+    }
+
+    /// The first output's recipe.
+    pub fn current_recipe(&self) -> Recipe {
+        self.first().current_recipe()
+    }
+
+    /// Every output's recipe, in order, each with the batch's on-exist policy.
+    pub fn current_recipes(&self) -> Vec<Recipe> {
+        let on_exist = self.first().recipe.on_exist;
+        self.outputs
+            .iter()
+            .map(|f| Recipe {
+                on_exist,
+                ..f.current_recipe()
+            })
+            .collect()
+    }
+
+    /// Shows `recipes` (one form per output), keeping the batch's on-exist policy.
+    pub fn set_recipes(&mut self, recipes: Vec<Recipe>) {
+        let on_exist = self.first().recipe.on_exist;
+        let mut forms: Vec<OutputForm> = recipes
+            .into_iter()
+            .map(|r| OutputForm::from_recipe(Recipe { on_exist, ..r }))
+            .collect();
+        if forms.is_empty() {
+            forms.push(OutputForm::default());
+        }
+        self.outputs = forms;
+    }
+
+    /// Adds a copy of output `index` after it (the form duplicated, so the user edits from
+    /// there); returns the new output's index.
+    pub fn duplicate_output(&mut self, index: usize) -> usize {
+        let index = index.min(self.outputs.len().saturating_sub(1));
+        let copy = self.outputs.get(index).cloned().unwrap_or_default();
+        self.outputs.insert(index + 1, copy);
+        index + 1
+    }
+
+    /// Removes output `index`, unless it is the last one left.
+    pub fn remove_output(&mut self, index: usize) -> bool {
+        if self.outputs.len() < 2 || index >= self.outputs.len() {
             return false;
-        };
-        self.resize_form.set(recipe.resize);
-        self.quality_form.set(&recipe);
-        self.recipe = recipe;
+        }
+        let on_exist = self.first().recipe.on_exist;
+        self.outputs.remove(index);
+        self.first_mut().recipe.on_exist = on_exist;
         true
     }
 }
@@ -335,22 +489,44 @@ mod tests {
     use crate::engine::recipe::OutputFormat;
 
     #[test]
-    fn presets_round_trip_the_whole_recipe() {
-        let mut s = Settings::default();
-        s.resize_form.set(Some(ResizeSpec::Long(800)));
-        s.recipe.format = OutputFormat::To(Format::Webp);
-        s.recipe.quality = 70;
-        s.save_preset(" web ");
-        s.resize_form.set(None);
-        s.recipe.format = OutputFormat::To(Format::Png);
-        assert!(s.load_preset("web"));
-        assert_eq!(s.current_recipe().resize, Some(ResizeSpec::Long(800)));
-        assert_eq!(s.recipe.format, OutputFormat::To(Format::Webp));
-        assert_eq!(s.recipe.quality, 70);
-        assert!(!s.load_preset("missing"));
+    fn settings_of_earlier_versions_move_into_the_outputs() {
+        let old = r#"{"recipe": {"quality": 70, "format": "FORMAT"},
+            "resize_form": {"mode": "Long", "width": 1, "height": 1, "amount": 800},
+            "workers": 3, "presets": {"web": {"quality": 60}}}"#
+            .replace("FORMAT", Format::Webp.name());
+        let mut s: Settings = serde_json::from_str(&old).expect("old settings read");
+        let presets = s.normalise();
+        assert_eq!(s.outputs.len(), 1);
+        let r = s.current_recipe();
+        assert_eq!(r.quality, 70);
+        assert_eq!(r.format, OutputFormat::To(Format::Webp));
+        assert_eq!(r.resize, Some(ResizeSpec::Long(800)));
+        assert_eq!(presets.get("web").map(|p| p.quality), Some(60));
         let json = serde_json::to_string(&s).expect("serialise");
         let back: Settings = serde_json::from_str(&json).expect("deserialise");
         assert_eq!(back, s);
+    }
+
+    #[test]
+    fn outputs_are_duplicated_and_removed_but_never_all() {
+        let mut s = Settings::default();
+        s.first_mut().recipe.on_exist = crate::engine::recipe::OnExist::Rename;
+        let i = s.duplicate_output(0);
+        s.outputs[i]
+            .resize_form
+            .set(Some(ResizeSpec::Fit(480, 480)));
+        assert_eq!(s.outputs.len(), 2);
+        let recipes = s.current_recipes();
+        assert_eq!(recipes[1].resize, Some(ResizeSpec::Fit(480, 480)));
+        assert_eq!(recipes[0].resize, Some(ResizeSpec::Fit(1600, 1600)));
+        assert!(s.remove_output(0));
+        assert!(!s.remove_output(0), "the last output stays");
+        assert_eq!(s.current_recipe().resize, Some(ResizeSpec::Fit(480, 480)));
+        assert_eq!(
+            s.current_recipe().on_exist,
+            crate::engine::recipe::OnExist::Rename,
+            "the batch's policy survives removing the first output"
+        );
     }
 
     #[test]

@@ -88,6 +88,8 @@ pub(super) enum DialogPurpose {
     Input,
     Output,
     SaveReport,
+    ImportRecipe,
+    ExportRecipe,
 }
 
 /// Previews of one finished file, loading or loaded.

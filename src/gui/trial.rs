@@ -134,7 +134,13 @@ impl ConveyorApp {
         let Some(path) = self.trial_input() else {
             return;
         };
-        let recipe = self.settings.current_recipe();
+        // The open card's output (the first when none is open).
+        let recipe = self
+            .settings
+            .outputs
+            .get(self.open_output)
+            .unwrap_or(self.settings.first())
+            .current_recipe();
         // The preview: once the recipe has settled, and one conversion at a time.
         let want = (path, recipe.clone());
         if self.trials.done_for.as_ref() != Some(&want)

@@ -547,11 +547,19 @@ impl BatchView {
     }
 
     /// The row's input, relative to the batch's input folder.
+    /// With several outputs per input, the output's number and file name follow.
     pub fn row_name(&self, row: &ResultRow) -> String {
-        self.jobs
-            .get(row.job)
-            .map(|j| display_name(&j.input, &self.root))
-            .unwrap_or_default()
+        let Some(j) = self.jobs.get(row.job) else {
+            return String::new();
+        };
+        let input = display_name(&j.input, &self.root);
+        let several = self.jobs.iter().take(64).any(|j| j.output_index > 0);
+        if several {
+            let file = j.output.file_name().unwrap_or_default().to_string_lossy();
+            format!("{input}  (output {}: {file})", j.output_index + 1)
+        } else {
+            input
+        }
     }
 
     /// What the list says about a row: the reason, or the output's size and bytes.

@@ -1,12 +1,15 @@
-//! The recipe form (left panel): resize, format, quality, metadata, naming, output, presets.
+//! The recipe form (left panel): one collapsible card per output (resize, format, quality,
+//! metadata, naming, sub-folder), then what applies to the whole batch (on-exist, the output
+//! folder), presets (recipe files) and *Copy as command*.
 
 use eframe::egui;
 
 use crate::engine::format::{Control, Format};
 use crate::engine::name::NameTemplate;
 use crate::engine::recipe::{Chroma, Filter, MetadataMode, OnExist, OutputFormat, Recipe};
+use crate::engine::recipe_file;
 use crate::gui::app::ConveyorApp;
-use crate::gui::settings::{QualityMode, ResizeMode, VisualTarget};
+use crate::gui::settings::{OutputForm, QualityMode, ResizeMode, VisualTarget};
 use crate::gui::state::DialogPurpose;
 
 fn labelled(
@@ -53,13 +56,171 @@ pub(crate) fn recipe_panel(app: &mut ConveyorApp, ui: &mut egui::Ui) {
             egui::ScrollArea::vertical().show(ui, |ui| {
                 ui.add_space(6.0);
                 ui.heading("Recipe");
-                ui.add_enabled_ui(!app.busy(), |ui| form(app, ui));
+                ui.add_enabled_ui(!app.busy(), |ui| {
+                    outputs(app, ui);
+                    batch_options(app, ui);
+                });
             });
         });
 }
 
-fn form(app: &mut ConveyorApp, ui: &mut egui::Ui) {
-    let s = &mut app.settings;
+/// One card per output; the open one shows its form. *Add output* duplicates the open card.
+fn outputs(app: &mut ConveyorApp, ui: &mut egui::Ui) {
+    let count = app.settings.outputs.len();
+    app.open_output = app.open_output.min(count.saturating_sub(1));
+    let mut action: Option<CardAction> = None;
+    for i in 0..count {
+        let open = i == app.open_output;
+        let title = card_title(i, count, &app.settings.outputs[i].current_recipe());
+        let id = ui.make_persistent_id(("output card", i));
+        let header = egui::CollapsingHeader::new(egui::RichText::new(title).strong())
+            .id_salt(id)
+            .open(Some(open))
+            .show(ui, |ui| {
+                form(app, i, ui);
+                ui.horizontal(|ui| {
+                    if ui
+                        .button("Add output")
+                        .on_hover_text(
+                            "Add another output made from every input (a copy of this one to edit)",
+                        )
+                        .clicked()
+                    {
+                        action = Some(CardAction::Duplicate(i));
+                    }
+                    if count > 1
+                        && ui
+                            .button("Remove output")
+                            .on_hover_text("Stop making this output")
+                            .clicked()
+                    {
+                        action = Some(CardAction::Remove(i));
+                    }
+                });
+            });
+        if header.header_response.clicked() {
+            action = Some(if open {
+                CardAction::Close
+            } else {
+                CardAction::Open(i)
+            });
+        }
+    }
+    match action {
+        Some(CardAction::Duplicate(i)) => {
+            app.open_output = app.settings.duplicate_output(i);
+            app.chosen_preset = None;
+        }
+        Some(CardAction::Remove(i)) if app.settings.remove_output(i) => {
+            app.open_output = i.saturating_sub(1);
+            app.chosen_preset = None;
+        }
+        Some(CardAction::Open(i)) => app.open_output = i,
+        // Every card closed would hide the whole form: closing one opens nothing else, so
+        // the form stays where it is unless there are several.
+        Some(CardAction::Close) if count > 1 => app.open_output = usize::MAX,
+        _ => {}
+    }
+}
+
+/// What a click on the cards asked for.
+enum CardAction {
+    Duplicate(usize),
+    Remove(usize),
+    Open(usize),
+    Close,
+}
+
+/// "Output 2 · fit:480x480 · WebP q80 · in small/".
+fn card_title(i: usize, count: usize, r: &Recipe) -> String {
+    let size = r.resize.map_or("same size".to_owned(), |s| s.to_string());
+    let format = match r.format {
+        OutputFormat::Keep => "same format".to_owned(),
+        OutputFormat::To(f) if r.is_lossy(f) => format!("{} q{}", f.label(), r.quality),
+        OutputFormat::To(f) => f.label().to_owned(),
+    };
+    let mut title = if count > 1 {
+        format!("Output {} · {size} · {format}", i + 1)
+    } else {
+        format!("Output · {size} · {format}")
+    };
+    if !r.subfolder.is_empty() {
+        title.push_str(&format!(" · in {}/", r.subfolder));
+    }
+    title
+}
+
+/// The output folder, what to do with existing files, presets and the command line: the
+/// batch's, not one output's.
+fn batch_options(app: &mut ConveyorApp, ui: &mut egui::Ui) {
+    ui.add_space(8.0);
+    ui.strong("Output");
+    let first = app.settings.first_mut();
+    combo(
+        ui,
+        "If the output exists",
+        &mut first.recipe.on_exist,
+        OnExist::ALL,
+        |o| match o {
+            OnExist::Skip => "Skip it".to_owned(),
+            OnExist::Overwrite => "Overwrite".to_owned(),
+            OnExist::Rename => "Write beside it".to_owned(),
+        },
+    );
+    let out = app.output_dir();
+    ui.horizontal_wrapped(|ui| {
+        ui.label("Output folder:");
+        match &out {
+            Some(dir) => ui.label(egui::RichText::new(dir.display().to_string()).monospace()),
+            None => ui.label(egui::RichText::new("beside the input, <input>-converted").weak()),
+        };
+    });
+    ui.horizontal(|ui| {
+        if ui.button("Choose output…").clicked() {
+            app.ask(DialogPurpose::Output);
+        }
+        if app.out_override.is_some() && ui.button("Use default").clicked() {
+            app.out_override = None;
+        }
+    });
+    if ui
+        .button("Copy as command")
+        .on_hover_text(
+            "Put the equivalent `conveyor run …` on the clipboard (with a recipe file when \
+             there are several outputs)",
+        )
+        .clicked()
+    {
+        match app.command_line() {
+            Ok(command) => {
+                ui.ctx().copy_text(command.clone());
+                app.message = Some(format!("Copied: {command}"));
+                app.copied_command = Some(command);
+            }
+            Err(e) => app.message = Some(e),
+        }
+    }
+
+    ui.add_space(8.0);
+    ui.strong("Presets");
+    presets(app, ui);
+}
+
+/// Output `i`'s form.
+fn form(app: &mut ConveyorApp, i: usize, ui: &mut egui::Ui) {
+    let stem = app
+        .input
+        .as_ref()
+        .and_then(|i| i.summary.as_ref())
+        .and_then(|r| r.as_ref().ok())
+        .and_then(|s| s.first_stem.clone());
+    let Some(s) = app.settings.outputs.get_mut(i) else {
+        return;
+    };
+    output_form(s, stem, ui);
+}
+
+fn output_form(s: &mut OutputForm, stem: Option<std::ffi::OsString>, ui: &mut egui::Ui) {
     ui.add_space(4.0);
     ui.strong("Size");
     combo(
@@ -189,70 +350,58 @@ fn form(app: &mut ConveyorApp, ui: &mut egui::Ui) {
             .on_hover_text("Copy EXIF and the colour profile");
         ui.radio_value(&mut s.recipe.metadata, MetadataMode::Strip, "Strip")
             .on_hover_text("Remove EXIF, XMP and comments; the colour profile stays");
+        ui.radio_value(
+            &mut s.recipe.metadata,
+            MetadataMode::StripLocation,
+            "Strip location",
+        )
+        .on_hover_text(
+            "Remove only where the photo was taken (GPS); camera, dates and the rest stay",
+        );
     });
+    ui.checkbox(&mut s.recipe.keep_dates, "Keep file dates")
+        .on_hover_text("Give each output its input's modification date");
 
     ui.add_space(8.0);
-    ui.strong("Output");
+    ui.strong("Name");
     let l = ui.label("Name template");
     let edited = ui
-        .text_edit_singleline(&mut app.name_text)
+        .text_edit_singleline(s.name_text())
         .labelled_by(l.id)
         .on_hover_text("Tokens: {stem} {ext} {w} {h} {n}")
         .changed();
     if edited {
-        match NameTemplate::parse(&app.name_text) {
+        match NameTemplate::parse(s.name_text()) {
             Ok(t) => {
-                app.settings.recipe.name_template = t;
-                app.name_error = None;
+                s.recipe.name_template = t;
+                s.name_error = None;
             }
-            Err(e) => app.name_error = Some(e.to_string()),
+            Err(e) => s.name_error = Some(e.to_string()),
         }
     }
-    let s = &mut app.settings;
-    let example = example_name(
-        &s.current_recipe(),
-        app.input
-            .as_ref()
-            .and_then(|i| i.summary.as_ref())
-            .and_then(|r| r.as_ref().ok())
-            .and_then(|s| s.first_stem.clone()),
-    );
-    match &app.name_error {
+    let example = example_name(&s.current_recipe(), stem);
+    match &s.name_error {
         None => ui.label(egui::RichText::new(format!("e.g. {example}")).weak()),
         Some(e) => ui.colored_label(ui.visuals().error_fg_color, e),
     };
-    let s = &mut app.settings;
-    combo(
-        ui,
-        "If the output exists",
-        &mut s.recipe.on_exist,
-        OnExist::ALL,
-        |o| match o {
-            OnExist::Skip => "Skip it".to_owned(),
-            OnExist::Overwrite => "Overwrite".to_owned(),
-            OnExist::Rename => "Write beside it".to_owned(),
-        },
-    );
-    let out = app.output_dir();
-    ui.horizontal_wrapped(|ui| {
-        ui.label("Output folder:");
-        match &out {
-            Some(dir) => ui.label(egui::RichText::new(dir.display().to_string()).monospace()),
-            None => ui.label(egui::RichText::new("beside the input, <input>-converted").weak()),
-        };
-    });
-    ui.horizontal(|ui| {
-        if ui.button("Choose output…").clicked() {
-            app.ask(DialogPurpose::Output);
+    let l = ui.label("Sub-folder");
+    let changed = ui
+        .text_edit_singleline(s.subfolder_text())
+        .labelled_by(l.id)
+        .on_hover_text("A folder under the output folder for this output; empty: the output folder")
+        .changed();
+    if changed {
+        match recipe_file::clean_subfolder(s.subfolder_text()) {
+            Ok(clean) => {
+                s.recipe.subfolder = clean;
+                s.subfolder_error = None;
+            }
+            Err(e) => s.subfolder_error = Some(e),
         }
-        if app.out_override.is_some() && ui.button("Use default").clicked() {
-            app.out_override = None;
-        }
-    });
-
-    ui.add_space(8.0);
-    ui.strong("Presets");
-    presets(app, ui);
+    }
+    if let Some(e) = &s.subfolder_error {
+        ui.colored_label(ui.visuals().error_fg_color, e);
+    }
 }
 
 fn example_name(recipe: &Recipe, stem: Option<std::ffi::OsString>) -> String {
@@ -271,35 +420,45 @@ fn example_name(recipe: &Recipe, stem: Option<std::ffi::OsString>) -> String {
 }
 
 fn presets(app: &mut ConveyorApp, ui: &mut egui::Ui) {
-    let names: Vec<String> = app.settings.presets.keys().cloned().collect();
     ui.horizontal(|ui| {
         let selected = app
             .chosen_preset
             .clone()
             .unwrap_or_else(|| "Choose…".to_owned());
+        let mut picked = None;
         egui::ComboBox::from_label("Preset")
             .selected_text(selected)
             .show_ui(ui, |ui| {
-                for name in &names {
+                for preset in &app.presets {
+                    let label = if preset.path.is_some() {
+                        preset.name.clone()
+                    } else {
+                        format!("{} (built in)", preset.name)
+                    };
                     if ui
-                        .selectable_label(app.chosen_preset.as_deref() == Some(name), name)
+                        .selectable_label(app.chosen_preset.as_deref() == Some(&preset.name), label)
                         .clicked()
                     {
-                        app.chosen_preset = Some(name.clone());
-                        app.settings.load_preset(name);
-                        app.name_text = app.settings.recipe.name_template.to_string();
-                        app.name_error = None;
+                        picked = Some(preset.clone());
                     }
                 }
             });
-        if let Some(name) = app.chosen_preset.clone()
+        if let Some(preset) = picked {
+            app.load_preset(&preset);
+        }
+        let chosen_is_mine = app.chosen_preset.as_ref().and_then(|name| {
+            app.presets
+                .iter()
+                .find(|p| &p.name == name && p.path.is_some())
+                .cloned()
+        });
+        if let Some(preset) = chosen_is_mine
             && ui
                 .button("Delete")
-                .on_hover_text("Delete this preset")
+                .on_hover_text("Delete this preset's file")
                 .clicked()
         {
-            app.settings.presets.remove(&name);
-            app.chosen_preset = None;
+            app.delete_preset(&preset);
         }
     });
     ui.horizontal(|ui| {
@@ -309,11 +468,27 @@ fn presets(app: &mut ConveyorApp, ui: &mut egui::Ui) {
         let can_save = !app.preset_name.trim().is_empty();
         if ui
             .add_enabled(can_save, egui::Button::new("Save preset"))
+            .on_hover_text("Save every output as a recipe file in the app's presets folder")
             .clicked()
         {
-            app.settings.save_preset(&app.preset_name);
-            app.chosen_preset = Some(app.preset_name.trim().to_owned());
-            app.preset_name.clear();
+            let name = app.preset_name.trim().to_owned();
+            app.save_preset(&name);
+        }
+    });
+    ui.horizontal(|ui| {
+        if ui
+            .button("Import…")
+            .on_hover_text("Load a recipe file (.toml)")
+            .clicked()
+        {
+            app.ask(DialogPurpose::ImportRecipe);
+        }
+        if ui
+            .button("Export…")
+            .on_hover_text("Save the recipe as a file for `conveyor run --recipe`")
+            .clicked()
+        {
+            app.ask(DialogPurpose::ExportRecipe);
         }
     });
 }
