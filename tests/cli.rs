@@ -1359,3 +1359,72 @@ fn keep_dates_and_strip_location_as_exiftool_sees_them() {
         assert_eq!(t, old, "{rel}");
     }
 }
+
+/// The journal works per output: re-running a two-output recipe skips every output as already
+/// converted, and changing one output's quality redoes only that output, in place.
+#[test]
+fn rerunning_a_recipe_resumes_per_output() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (input, out) = (tmp.path().join("in"), tmp.path().join("out"));
+    jpeg_photos(&input, 3, 320, 240);
+    let recipe = tmp.path().join("two.toml");
+    let two = |quality: u8| {
+        format!(
+            "[[output]]\nresize = \"fit:100x100\"\nname = \"{{stem}}-{{w}}\"\n\n[[output]]\n\
+             resize = \"fit:200x200\"\nname = \"{{stem}}-{{w}}\"\nquality = {quality}\n"
+        )
+    };
+    let run = |report: &Path| {
+        let r = conveyor(&[
+            "run",
+            s(&input),
+            "--out",
+            s(&out),
+            "-q",
+            "--recipe",
+            s(&recipe),
+            "--report",
+            s(report),
+        ]);
+        assert!(r.status.success(), "{r:?}");
+        read_report(report)
+    };
+    std::fs::write(&recipe, two(85)).unwrap();
+    let first = run(&tmp.path().join("1.json"));
+    assert_eq!(first["summary"]["ok"], 6);
+    let names: BTreeSet<String> = snapshot(&out)
+        .keys()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names.contains("photo_00-100.jpg") && names.contains("photo_00-200.jpg"),
+        "{names:?}"
+    );
+    let again = run(&tmp.path().join("2.json"));
+    assert_eq!(again["summary"]["skipped"], 6, "{again}");
+    for f in again["files"].as_array().unwrap() {
+        assert!(
+            f["error"]
+                .as_str()
+                .unwrap()
+                .starts_with("already converted"),
+            "{f}"
+        );
+    }
+    std::fs::write(&recipe, two(40)).unwrap();
+    let changed = run(&tmp.path().join("3.json"));
+    for f in changed["files"].as_array().unwrap() {
+        match f["output_index"].as_u64().unwrap() {
+            0 => assert_eq!(f["status"], "skipped", "{f}"),
+            _ => {
+                assert_eq!(f["status"], "ok", "{f}");
+                assert!(
+                    f["note"].as_str().unwrap().starts_with("redone in place"),
+                    "{f}"
+                );
+                assert!(f["output"].as_str().unwrap().ends_with("-200.jpg"), "{f}");
+            }
+        }
+    }
+    assert_eq!(snapshot(&out).len(), 6, "redone in place, nothing added");
+}
