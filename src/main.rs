@@ -7,22 +7,33 @@ use clap::Parser;
 use conveyor::cli::{Cli, Command, GuiArgs};
 use conveyor::gui::Launch;
 
-/// What `conveyor gui …` asks of the window.
-fn launch(args: &GuiArgs) -> Launch {
-    Launch {
+/// What `conveyor gui …` asks of the window; a recipe file that cannot be read is the error.
+fn launch(args: &GuiArgs) -> Result<Launch, String> {
+    let recipes = match &args.recipe_file {
+        Some(file) => conveyor::engine::recipe_file::read(file).map_err(|e| e.to_string())?,
+        None => Vec::new(),
+    };
+    Ok(Launch {
         inputs: args.input.iter().cloned().collect(),
         out: args.out.clone(),
+        recipes,
         recipe: args.recipe.patch(),
         workers: args.workers.map(usize::from),
         start: args.start,
-    }
+    })
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Run(args)) => conveyor::cli::run::run(&args),
-        Some(Command::Gui(args)) => conveyor::gui::run(launch(&args)),
+        Some(Command::Gui(args)) => match launch(&args) {
+            Ok(launch) => conveyor::gui::run(launch),
+            Err(e) => {
+                eprintln!("conveyor: {e}");
+                ExitCode::from(conveyor::cli::run::EXIT_USAGE)
+            }
+        },
         Some(Command::Recipe(cmd)) => conveyor::cli::recipe::command(&cmd),
         Some(Command::Completions { shell }) => conveyor::cli::docs::completions(shell),
         Some(Command::Man { dir }) => conveyor::cli::docs::man(dir.as_deref()),

@@ -737,3 +737,42 @@ fn the_preview_follows_the_recipe_and_the_estimate_shows_beside_start() {
     assert!(estimate.sampled >= 1 && estimate.total_bytes > 0);
     assert!(!out.exists(), "a preview writes nothing");
 }
+
+/// `conveyor gui --recipe FILE [options]` shows the file's outputs, each with the options
+/// applied, as `conveyor run` would.
+#[test]
+fn a_recipe_given_at_launch_shows_its_outputs_with_the_options_applied() {
+    use conveyor::engine::recipe::{OutputFormat, Recipe, RecipePatch, ResizeSpec};
+    let outputs = vec![
+        Recipe {
+            resize: Some(ResizeSpec::Fit(480, 480)),
+            format: OutputFormat::To(Format::Webp),
+            subfolder: "480".into(),
+            ..Recipe::default()
+        },
+        Recipe {
+            resize: Some(ResizeSpec::Long(1920)),
+            format: OutputFormat::To(Format::Jpeg),
+            ..Recipe::default()
+        },
+    ];
+    let launch = Launch {
+        recipes: outputs.clone(),
+        recipe: RecipePatch {
+            quality: Some(55),
+            ..RecipePatch::default()
+        },
+        ..Launch::default()
+    };
+    let mut h = harness(Settings::default(), launch, None);
+    h.step();
+    let shown = h.state().settings().current_recipes();
+    assert_eq!(shown.len(), 2);
+    for (shown, given) in shown.iter().zip(&outputs) {
+        assert_eq!(shown.resize, given.resize);
+        assert_eq!(shown.format, given.format);
+        assert_eq!(shown.subfolder, given.subfolder);
+        assert_eq!(shown.quality, 55, "the option applies to every output");
+    }
+    assert!(has_label(&h, "Output 2"));
+}

@@ -537,3 +537,39 @@ fn several_outputs_share_one_decode_per_input() {
         assert_eq!((w, h), want, "{}", job.output.display());
     }
 }
+
+/// The estimate before a run counts every output: two outputs from one decode come to more
+/// bytes than the first alone, and to the sum of what each makes alone.
+#[test]
+fn the_estimate_counts_every_output() {
+    use conveyor::engine::preview;
+    let tmp = tempfile::tempdir().unwrap();
+    let files: Vec<(PathBuf, u64)> = (0..3)
+        .map(|i| {
+            let jpeg = common::encode(&common::photo(400 + i * 40, 300), image::ImageFormat::Jpeg);
+            let path = common::put(tmp.path(), &format!("p{i}.jpg"), &jpeg);
+            (path, jpeg.len() as u64)
+        })
+        .collect();
+    let small = Recipe {
+        resize: Some(ResizeSpec::Fit(100, 100)),
+        format: OutputFormat::To(Format::Png),
+        ..Recipe::default()
+    };
+    let large = Recipe {
+        resize: Some(ResizeSpec::Fit(300, 300)),
+        subfolder: "large".into(),
+        ..small.clone()
+    };
+    let one = preview::estimate(&files, std::slice::from_ref(&small), 1, 8).expect("estimate");
+    let other = preview::estimate(&files, std::slice::from_ref(&large), 1, 8).expect("estimate");
+    let both = preview::estimate(&files, &[small, large], 1, 8).expect("estimate");
+    assert_eq!(both.sampled, 3);
+    assert!(both.total_bytes > one.total_bytes);
+    let sum = one.total_bytes + other.total_bytes;
+    assert!(
+        both.total_bytes.abs_diff(sum) <= sum / 100,
+        "{} vs {sum}",
+        both.total_bytes
+    );
+}

@@ -245,9 +245,12 @@ pub struct GuiArgs {
     /// Output folder [default: a sibling folder `<input>-converted`].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Recipe options (override the saved settings).
+    /// Recipe options (override the saved settings, or every output of --recipe).
     #[command(flatten)]
     pub recipe: RecipeArgs,
+    /// Show this recipe file's outputs instead of the saved recipe.
+    #[arg(long = "recipe", value_name = "FILE.toml")]
+    pub recipe_file: Option<PathBuf>,
     /// Worker threads [default: logical CPUs].
     #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     pub workers: Option<u16>,

@@ -10,7 +10,7 @@ use image::DynamicImage;
 use image::imageops::FilterType;
 
 use super::format::Format;
-use super::job::{Action, Flow, Job, Stage};
+use super::job::{Action, Flow, Job};
 use super::pipeline::decode::{self, DecodeLimits};
 use super::pipeline::resize::orient;
 use super::pipeline::{Pipeline, Rendered};
@@ -128,25 +128,51 @@ pub fn trial(path: &Path, recipe: &Recipe, max_side: u32) -> Result<Trial, Strin
 /// `path` converted with `recipe` in memory, as a batch would: the output, its format, the
 /// input's size and the seconds it took on one core.
 fn render_one(path: &Path, recipe: &Recipe) -> Result<(Rendered, Format, u64, f64), String> {
+    let (mut outputs, input_bytes, seconds) = render_outputs(path, std::slice::from_ref(recipe))?;
+    let (done, format) = outputs.pop().ok_or("no output")?;
+    Ok((done, format, input_bytes, seconds))
+}
+
+/// Every output of one input with its format, the input's size and the seconds taken.
+type RenderedAll = (Vec<(Rendered, Format)>, u64, f64);
+
+/// `path` converted in memory into every output of `recipes` from one decode, as a batch
+/// would: each output with its format, the input's size and the seconds it all took on one
+/// core. Fails if any output fails.
+fn render_outputs(path: &Path, recipes: &[Recipe]) -> Result<RenderedAll, String> {
     let input_bytes = std::fs::metadata(path).map_err(|e| e.to_string())?.len();
     let ext = path.extension().unwrap_or_default().to_string_lossy();
-    let format = recipe.format.resolve(&ext);
-    let job = Job {
-        output_index: 0,
-        input: path.to_path_buf(),
-        output: PathBuf::new(),
-        format,
-        input_bytes,
-        action: Action::Convert,
-        note: None,
-        replace: false,
-        journal: None,
-    };
+    let jobs: Vec<Job> = recipes
+        .iter()
+        .enumerate()
+        .map(|(i, recipe)| Job {
+            output_index: i,
+            input: path.to_path_buf(),
+            output: PathBuf::new(),
+            format: recipe.format.resolve(&ext),
+            input_bytes,
+            action: Action::Convert,
+            note: None,
+            replace: false,
+            journal: None,
+        })
+        .collect();
+    let refs: Vec<&Job> = jobs.iter().collect();
     let started = Instant::now();
-    let done = Pipeline::new(recipe.clone())
-        .render(&job, &mut |_: Stage| Flow::Continue)
-        .map_err(|e| e.to_string())?;
-    Ok((done, format, input_bytes, started.elapsed().as_secs_f64()))
+    let mut outputs = Vec::with_capacity(jobs.len());
+    let mut failure = None;
+    Pipeline::with_outputs(recipes.to_vec()).render_all(
+        &refs,
+        &mut |_, _| Flow::Continue,
+        &mut |i, result, _| match result {
+            Ok(done) => outputs.push((done, jobs[i].format)),
+            Err(e) => failure = Some(e.to_string()),
+        },
+    );
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    Ok((outputs, input_bytes, started.elapsed().as_secs_f64()))
 }
 
 /// What a whole batch will probably produce, from a few of its files.
@@ -207,13 +233,13 @@ pub fn sample(files: &[(PathBuf, u64)], count: usize) -> Vec<usize> {
     chosen
 }
 
-/// Estimates the output size and time of converting every one of `files` (path, bytes) with
-/// `recipe` on `workers` workers, by converting up to `count` of them in memory ([`sample`]):
+/// Estimates the output size and time of converting every one of `files` (path, bytes) into
+/// every output of `recipes` (one decode each) on `workers` workers, by converting up to `count` of them in memory ([`sample`]):
 /// each file's output is its size times its format's sampled ratio, and its time its size times
 /// its format's sampled seconds per byte. `None` when no sample converts.
 pub fn estimate(
     files: &[(PathBuf, u64)],
-    recipe: &Recipe,
+    recipes: &[Recipe],
     workers: usize,
     count: usize,
 ) -> Option<Estimate> {
@@ -223,13 +249,16 @@ pub fn estimate(
     for i in sample(files, count) {
         let (path, _) = &files[i];
         // Only sizes and time: no pictures to decode for display.
-        let Ok((done, _, input_bytes, seconds)) = render_one(path, recipe) else {
+        let Ok((outputs, input_bytes, seconds)) = render_outputs(path, recipes) else {
             continue;
         };
         sampled += 1;
         let e = seen.entry(ext_of(path)).or_default();
         e.0 += input_bytes;
-        e.1 += done.bytes.len() as u64;
+        e.1 += outputs
+            .iter()
+            .map(|(o, _)| o.bytes.len() as u64)
+            .sum::<u64>();
         e.2 += seconds;
     }
     let all = seen

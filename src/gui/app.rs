@@ -74,6 +74,9 @@ impl ConveyorApp {
     pub fn new(settings: Settings, picker: Arc<dyn Picker>, launch: &Launch) -> ConveyorApp {
         let mut settings = settings;
         let legacy_presets = settings.normalise();
+        if !launch.recipes.is_empty() {
+            settings.set_recipes(launch.recipes.clone());
+        }
         // Options given on the command line apply to every output, as `conveyor run`'s do.
         if launch.recipe != crate::engine::recipe::RecipePatch::default() {
             for form in &mut settings.outputs {

@@ -32,7 +32,9 @@ pub struct Launch {
     pub inputs: Vec<PathBuf>,
     /// Output folder (default: `<input>-converted` beside the input).
     pub out: Option<PathBuf>,
-    /// Recipe options over the saved recipe.
+    /// Outputs to show instead of the saved ones (a recipe file's); empty keeps the saved.
+    pub recipes: Vec<crate::engine::recipe::Recipe>,
+    /// Recipe options over the saved recipe (over every output).
     pub recipe: RecipePatch,
     /// Worker count over the saved one.
     pub workers: Option<usize>,

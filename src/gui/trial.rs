@@ -63,6 +63,9 @@ pub struct Shown {
 /// A preview conversion in flight: the input, the recipe, and the work.
 type Running = (PathBuf, Recipe, Task<Result<Trial, String>>);
 
+/// What an estimate is made for: every output's recipe, the workers, the file count.
+type EstimateKey = (Vec<Recipe>, usize, usize);
+
 /// The preview's and the estimate's state.
 #[derive(Default)]
 pub struct Trials {
@@ -78,8 +81,8 @@ pub struct Trials {
     done_for: Option<(PathBuf, Recipe)>,
     waiting: Option<((PathBuf, Recipe), Instant)>,
     estimating: Option<Task<Option<Estimate>>>,
-    estimated_for: Option<(Recipe, usize, usize)>,
-    estimate_waiting: Option<((Recipe, usize, usize), Instant)>,
+    estimated_for: Option<EstimateKey>,
+    estimate_waiting: Option<(EstimateKey, Instant)>,
 }
 
 impl Trials {
@@ -166,14 +169,18 @@ impl ConveyorApp {
                 ctx.request_repaint_after(SETTLE.saturating_sub(now.duration_since(since)));
             }
         }
-        // The estimate: the same, for the recipe, the worker count and the input.
+        // The estimate: the same, for every output's recipe, the worker count and the input.
         let files = self
             .input
             .as_ref()
             .and_then(|i| i.summary.as_ref())
             .and_then(|s| s.as_ref().ok())
             .map_or(&[][..], |s| s.files.as_slice());
-        let key = (recipe, self.settings.workers, files.len());
+        let key = (
+            self.settings.current_recipes(),
+            self.settings.workers,
+            files.len(),
+        );
         if self.trials.estimated_for.as_ref() != Some(&key) && !files.is_empty() {
             let since = match &self.trials.estimate_waiting {
                 Some((k, t)) if *k == key => *t,
@@ -185,12 +192,12 @@ impl ConveyorApp {
             let settled = now.duration_since(since) >= SETTLE * 2;
             if settled && self.trials.estimating.is_none() {
                 self.trials.estimate_waiting = None;
-                let (recipe, workers, _) = key.clone();
+                let (recipes, workers, _) = key.clone();
                 // Copied only when an estimate starts, never per frame.
                 let files = files.to_vec();
                 self.trials.estimating =
                     Some(Task::spawn("estimate", self.repaint.clone(), move || {
-                        preview::estimate(&files, &recipe, workers, ESTIMATE_SAMPLE)
+                        preview::estimate(&files, &recipes, workers, ESTIMATE_SAMPLE)
                     }));
                 self.trials.estimated_for = Some(key);
             } else if !settled {

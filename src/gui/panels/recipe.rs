@@ -416,7 +416,12 @@ fn example_name(recipe: &Recipe, stem: Option<std::ffi::OsString>) -> String {
     let mut name = recipe.name_template.render(&stem, ext, size, 1);
     name.push(".");
     name.push(format.extension());
-    name.to_string_lossy().into_owned()
+    let name = name.to_string_lossy().into_owned();
+    if recipe.subfolder.is_empty() {
+        name
+    } else {
+        format!("{}/{name}", recipe.subfolder)
+    }
 }
 
 fn presets(app: &mut ConveyorApp, ui: &mut egui::Ui) {
