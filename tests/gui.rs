@@ -776,3 +776,97 @@ fn a_recipe_given_at_launch_shows_its_outputs_with_the_options_applied() {
     }
     assert!(has_label(&h, "Output 2"));
 }
+
+/// #17 item 1: once a batch has ended, its clock, rates and chart freeze; frames drawn later
+/// (here over 1.5 s of wall time) change none of them.
+#[test]
+fn the_clock_and_the_chart_freeze_when_the_batch_ends() {
+    let extra = Launch {
+        start: true,
+        ..Launch::default()
+    };
+    let (_tmp, _out, mut h) = preloaded(4, settings_with_workers(2), extra);
+    step_until(&mut h, "the batch to finish", |h| {
+        h.state().batch_view().is_some_and(|v| v.finished)
+    });
+    h.step();
+    let figures = |h: &Harness<'_, ConveyorApp>| {
+        let v = h.state().batch_view().expect("view");
+        (v.active_seconds(), v.images_per_second(), v.samples.len())
+    };
+    let at_end = figures(&h);
+    let later = Instant::now() + Duration::from_millis(1500);
+    step_until(&mut h, "1.5 s of frames after the end", |_| {
+        Instant::now() >= later
+    });
+    assert_eq!(figures(&h), at_end, "the finished batch's figures froze");
+}
+
+/// #17 item 3: a cancelled batch says how many finished and how many were cancelled, in words
+/// and in the bar, which stops where the work stopped.
+#[test]
+fn a_cancelled_batch_shows_what_finished_and_what_did_not() {
+    let extra = Launch {
+        workers: Some(1),
+        start: true,
+        ..Launch::default()
+    };
+    // Enough images that one worker is still busy when the pause lands a few frames in.
+    let (_tmp, _out, mut h) = preloaded(300, settings_with_workers(1), extra);
+    step_until(&mut h, "the batch to start", |h| {
+        h.state().batch_view().is_some()
+    });
+    h.key_press(egui::Key::Space);
+    step_until(&mut h, "pause", |h| {
+        h.state().batch_view().is_some_and(|v| v.paused)
+    });
+    h.key_press(egui::Key::Escape);
+    step_until(&mut h, "the cancel to wind down", |h| {
+        h.state().batch_view().is_some_and(|v| v.finished)
+    });
+    h.step();
+    let v = h.state().batch_view().expect("view");
+    assert!(v.cancelled > 0, "some images were cancelled");
+    assert_eq!(v.done() + v.cancelled, 300);
+    assert!(v.fraction() < 1.0, "the bar is not full");
+    let words = format!(
+        "Overall: {} of 300 done, {} cancelled",
+        v.done(),
+        v.cancelled
+    );
+    assert!(has_label(&h, &words), "{words}");
+    // The bar says it too.
+    let bar = format!("{} done · {} cancelled", v.done(), v.cancelled);
+    assert!(has_label(&h, &bar), "{bar}");
+}
+
+/// #17 item 10: the notice that a drop was refused while a batch ran goes when the batch ends.
+#[test]
+fn the_busy_drop_notice_goes_when_the_batch_ends() {
+    let extra = Launch {
+        start: true,
+        ..Launch::default()
+    };
+    let (tmp, _out, mut h) = preloaded(300, settings_with_workers(1), extra);
+    step_until(&mut h, "the batch to start", |h| {
+        h.state().batch_view().is_some()
+    });
+    h.key_press(egui::Key::Space);
+    step_until(&mut h, "pause", |h| {
+        h.state().batch_view().is_some_and(|v| v.paused)
+    });
+    let other = tmp.path().join("other");
+    photo_folder(&other, 2);
+    h.input_mut().dropped_files.push(Arc::new(Dropped(other)));
+    h.step();
+    assert_eq!(
+        h.state().message(),
+        Some("A batch is running; drop again when it is done.")
+    );
+    h.key_press(egui::Key::Space);
+    step_until(&mut h, "the batch to finish", |h| {
+        h.state().batch_view().is_some_and(|v| v.finished)
+    });
+    h.step();
+    assert_eq!(h.state().message(), None, "the stale notice is gone");
+}

@@ -28,6 +28,9 @@ use crate::engine::scan::{self, Scan, ScanError, ScanOptions, ScanWarning};
 /// smooth while leaving the cores to the workers (software-rendered desktops paint on the CPU).
 const FRAME: Duration = Duration::from_millis(33);
 
+/// What the message line says to a drop while a batch runs; it goes when the batch ends.
+pub(super) const BUSY_DROP: &str = "A batch is running; drop again when it is done.";
+
 /// How inputs are scanned: [`scan::scan`], or a stand-in a test injects.
 pub type Scanner = Arc<dyn Fn(&[PathBuf], &ScanOptions) -> Result<Scan, ScanError> + Send + Sync>;
 
@@ -387,6 +390,9 @@ impl ConveyorApp {
         if batch.view.finished && batch.handle.take().is_some() {
             // The supervisor has joined every worker; dropping the handle is instant.
             self.stats.report(batch.view.results.len());
+            if self.message.as_deref() == Some(BUSY_DROP) {
+                self.message = None;
+            }
             if self.closing {
                 ctx.send_viewport_cmd(egui::ViewportCommand::Close);
             }

@@ -241,13 +241,8 @@ pub fn window_title(
             };
             format!("{word}: {}", parts.join(", "))
         }
-        (Some(v), _) if v.paused => format!("paused at {} of {}", v.ended(), v.total),
-        (Some(v), _) => format!(
-            "{} of {} ({:.0}%)",
-            v.ended(),
-            v.total,
-            v.fraction() * 100.0
-        ),
+        (Some(v), _) if v.paused => format!("paused at {} of {}", v.done(), v.total),
+        (Some(v), _) => format!("{} of {} ({:.0}%)", v.done(), v.total, v.fraction() * 100.0),
         (None, Some(s)) => match s.images {
             1 => "1 image".to_owned(),
             n => format!("{n} images"),
@@ -309,12 +304,33 @@ impl BatchView {
         self.ok + self.skipped + self.failed + self.cancelled
     }
 
-    /// Fraction of jobs ended, 0..1.
+    /// Jobs that ended other than by a cancel: converted, skipped or failed.
+    pub fn done(&self) -> usize {
+        self.ok + self.skipped + self.failed
+    }
+
+    /// Fraction of jobs done, 0..1. Cancelled jobs do not count: a cancelled batch's bar stops
+    /// where the work stopped.
     pub fn fraction(&self) -> f32 {
         if self.total == 0 {
             1.0
         } else {
-            self.ended() as f32 / self.total as f32
+            self.done() as f32 / self.total as f32
+        }
+    }
+
+    /// The overall line: "Overall: 12 / 40", or after a cancel "Overall: 22 of 40 done, 18
+    /// cancelled".
+    pub fn overall_text(&self) -> String {
+        if self.cancelled > 0 {
+            format!(
+                "Overall: {} of {} done, {} cancelled",
+                self.done(),
+                self.total,
+                self.cancelled
+            )
+        } else {
+            format!("Overall: {} / {}", self.ended(), self.total)
         }
     }
 
@@ -388,7 +404,11 @@ impl BatchView {
     }
 
     /// Advances the clock to `now` (seconds since the batch started) and takes chart samples.
+    /// Once the batch has finished its figures freeze: the clock, the rates and the chart.
     pub fn tick(&mut self, now: f64) {
+        if self.finished {
+            return;
+        }
         self.now = now.max(self.now);
         let t = self.active_seconds();
         if self.paused {

@@ -38,7 +38,7 @@ impl ConveyorApp {
         });
         if !dropped.is_empty() {
             if self.busy() {
-                self.message = Some("A batch is running; drop again when it is done.".into());
+                self.message = Some(super::app::BUSY_DROP.into());
             } else {
                 self.set_input(dropped);
             }

@@ -23,10 +23,16 @@ pub(crate) fn overall_section(app: &mut ConveyorApp, ui: &mut egui::Ui) {
     };
     ui.horizontal(|ui| {
         ui.label(egui::RichText::new(state).strong());
-        ui.label(format!("Overall: {} / {}", v.ended(), v.total));
+        ui.label(v.overall_text());
     });
     // Not `.animate()`: that repaints every frame forever; pool events drive repaints instead.
-    ui.add(egui::ProgressBar::new(v.fraction()).show_percentage());
+    let bar = egui::ProgressBar::new(v.fraction());
+    let bar = if v.cancelled > 0 {
+        bar.text(format!("{} done · {} cancelled", v.done(), v.cancelled))
+    } else {
+        bar.show_percentage()
+    };
+    ui.add(bar);
     let (mb_in, mb_out) = v.megabytes_per_second();
     let eta = v.eta_seconds().map_or_else(|| "—".to_owned(), clock);
     ui.horizontal_wrapped(|ui| {
