@@ -1428,3 +1428,21 @@ fn rerunning_a_recipe_resumes_per_output() {
     }
     assert_eq!(snapshot(&out).len(), 6, "redone in place, nothing added");
 }
+
+/// #17 item 7 on the command line: a file given as `--out` is one clear error before the scan
+/// (exit 2), not one raw error per image.
+#[test]
+fn a_file_given_as_the_output_folder_is_one_error_before_the_scan() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("in");
+    mixed_folder(&dir);
+    let file = tmp.path().join("out.txt");
+    std::fs::write(&file, b"notes").expect("write");
+    let before = snapshot(tmp.path());
+    let run = conveyor(&["run", s(&dir), "--out", s(&file)]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("is a file, not a folder"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "said once: {stderr}");
+    assert_eq!(snapshot(tmp.path()), before, "nothing written");
+}

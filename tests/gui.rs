@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use conveyor::engine::format::Format;
 use conveyor::gui::ConveyorApp;
 use conveyor::gui::Launch;
-use conveyor::gui::picker::Picker;
+use conveyor::gui::picker::{Answer, NoDialog, Picker};
 use conveyor::gui::settings::Settings;
 use eframe::egui;
 use eframe::egui::accesskit::Role;
@@ -25,23 +25,34 @@ struct FakePicker {
 }
 
 impl Picker for FakePicker {
-    fn pick_folder(&self, _title: &str, _start: Option<&Path>) -> Option<PathBuf> {
-        self.folder.clone()
+    fn pick_folder(&self, _title: &str, _start: Option<&Path>) -> Answer {
+        Ok(self.folder.clone())
     }
     fn save_file(
         &self,
         _title: &str,
         _default_name: &str,
         _filters: &[conveyor::gui::picker::Filter],
-    ) -> Option<PathBuf> {
-        self.file.clone()
+    ) -> Answer {
+        Ok(self.file.clone())
     }
-    fn open_file(
-        &self,
-        _title: &str,
-        _filters: &[conveyor::gui::picker::Filter],
-    ) -> Option<PathBuf> {
-        self.file.clone()
+    fn open_file(&self, _title: &str, _filters: &[conveyor::gui::picker::Filter]) -> Answer {
+        Ok(self.file.clone())
+    }
+}
+
+/// A desktop with no file-dialog service: every dialog fails at once.
+struct NoDialogs;
+
+impl Picker for NoDialogs {
+    fn pick_folder(&self, _title: &str, _start: Option<&Path>) -> Answer {
+        Err(NoDialog("no dialog service here".into()))
+    }
+    fn save_file(&self, _: &str, _: &str, _: &[conveyor::gui::picker::Filter]) -> Answer {
+        Err(NoDialog("no dialog service here".into()))
+    }
+    fn open_file(&self, _: &str, _: &[conveyor::gui::picker::Filter]) -> Answer {
+        Err(NoDialog("no dialog service here".into()))
     }
 }
 
@@ -160,6 +171,25 @@ fn preloaded(
     (tmp, out, h)
 }
 
+/// A window converting `n` photos with one worker, paused a few frames in (with enough images,
+/// the worker is still busy when the pause lands).
+fn paused_batch(n: u32) -> (tempfile::TempDir, PathBuf, Harness<'static, ConveyorApp>) {
+    let extra = Launch {
+        workers: Some(1),
+        start: true,
+        ..Launch::default()
+    };
+    let (tmp, out, mut h) = preloaded(n, settings_with_workers(1), extra);
+    step_until(&mut h, "the batch to start", |h| {
+        h.state().batch_view().is_some()
+    });
+    h.key_press(egui::Key::Space);
+    step_until(&mut h, "pause", |h| {
+        h.state().batch_view().is_some_and(|v| v.paused)
+    });
+    (tmp, out, h)
+}
+
 #[test]
 fn a_dropped_folder_shows_its_image_count_and_formats() {
     let tmp = tempfile::tempdir().expect("tmp");
@@ -187,10 +217,11 @@ fn a_dropped_folder_shows_its_image_count_and_formats() {
     let out = h.state().settings().clone();
     assert_eq!(out.workers, Settings::default().workers);
     // The default output folder is a sibling of the input.
-    assert!(has_label(
-        &h,
-        &format!("{}", tmp.path().join("shoot-converted").display())
-    ));
+    assert_eq!(
+        h.get_by_role_and_label(Role::TextInput, "Output folder:")
+            .value(),
+        Some(tmp.path().join("shoot-converted").display().to_string())
+    );
 }
 
 #[test]
@@ -306,16 +337,44 @@ fn failures_are_listed_with_reasons_and_can_be_retried() {
         !has_label(&h, "p000.png"),
         "the failure filter hides converted files"
     );
+    let before: Vec<_> = h
+        .state()
+        .batch_view()
+        .unwrap()
+        .results
+        .iter()
+        .map(|r| r.job)
+        .collect();
     h.get_by_label("Retry failed").click();
+    step_until(&mut h, "the retry to start", |h| {
+        h.state().batch_view().is_some_and(|v| !v.finished)
+    });
     step_until(&mut h, "the retry to finish", |h| {
+        h.state().batch_view().is_some_and(|v| v.finished)
+    });
+    h.step();
+    // #17 item 6: the batch's history stays; the retried rows updated in place.
+    let v = h.state().batch_view().unwrap();
+    assert_eq!(
+        (v.total, v.ok, v.failed),
+        (4, 2, 2),
+        "still broken, still reported"
+    );
+    let after: Vec<_> = v.results.iter().map(|r| r.job).collect();
+    assert_eq!(after, before, "the same rows in the same places");
+    h.get_by_label("All (4)").click();
+    h.step();
+    assert!(
+        has_label(&h, "p000.png"),
+        "the converted files are still listed"
+    );
+    assert!(has_label(&h, "truncated JPEG data"));
+    assert_eq!(
         h.state()
             .batch_view()
-            .is_some_and(|v| v.finished && v.total == 2)
-    });
-    assert_eq!(
-        h.state().batch_view().map(|v| v.failed),
-        Some(2),
-        "still broken, still reported"
+            .unwrap()
+            .filtered_len(conveyor::gui::view::ResultFilter::Failed),
+        2
     );
 }
 
@@ -504,7 +563,10 @@ fn closing_mid_batch_asks_first_then_cancels_cleanly() {
         start: true,
         ..Launch::default()
     };
-    let (_tmp, out, mut h) = preloaded(40, Settings::default(), extra);
+    // #17 item 9: the dialog says what the batch's own policy will do, here overwrite.
+    let mut settings = Settings::default();
+    settings.first_mut().recipe.on_exist = conveyor::engine::recipe::OnExist::Overwrite;
+    let (_tmp, out, mut h) = preloaded(40, settings, extra);
     step_until(&mut h, "--start to start the batch", |h| {
         h.state().batch_view().is_some()
     });
@@ -524,6 +586,15 @@ fn closing_mid_batch_asks_first_then_cancels_cleanly() {
         has_label(&h, "Stop the batch and quit?"),
         "closing asks first"
     );
+    let done = h.state().batch_view().expect("view").done();
+    let promise = format!("{done} of 40 are done. Starting the same batch again");
+    assert!(has_label(&h, &promise), "{promise}");
+    assert!(has_label(
+        &h,
+        &format!("converts only the {} not done", 40 - done)
+    ));
+    assert!(has_label(&h, "did not make are replaced"));
+    assert!(!has_label(&h, "did not make stay as they are"));
     h.get_by_label("Stop and quit").click();
     step_until(&mut h, "the cancel to wind down", |h| {
         h.state().batch_view().is_some_and(|v| v.finished)
@@ -537,6 +608,17 @@ fn closing_mid_batch_asks_first_then_cancels_cleanly() {
             .keys()
             .all(|p| !p.to_string_lossy().contains(".conveyor-"))
     );
+    // The promise holds under overwrite: the same batch again converts only what was not done.
+    let first_ok = v.ok;
+    let first_jobs = Arc::clone(v.jobs());
+    h.state_mut().start();
+    step_until(&mut h, "the second batch", |h| {
+        h.state()
+            .batch_view()
+            .is_some_and(|v| v.finished && !Arc::ptr_eq(v.jobs(), &first_jobs))
+    });
+    let v = h.state().batch_view().expect("view");
+    assert_eq!((v.ok, v.skipped), (40 - first_ok, first_ok));
 }
 
 #[test]
@@ -806,20 +888,7 @@ fn the_clock_and_the_chart_freeze_when_the_batch_ends() {
 /// and in the bar, which stops where the work stopped.
 #[test]
 fn a_cancelled_batch_shows_what_finished_and_what_did_not() {
-    let extra = Launch {
-        workers: Some(1),
-        start: true,
-        ..Launch::default()
-    };
-    // Enough images that one worker is still busy when the pause lands a few frames in.
-    let (_tmp, _out, mut h) = preloaded(300, settings_with_workers(1), extra);
-    step_until(&mut h, "the batch to start", |h| {
-        h.state().batch_view().is_some()
-    });
-    h.key_press(egui::Key::Space);
-    step_until(&mut h, "pause", |h| {
-        h.state().batch_view().is_some_and(|v| v.paused)
-    });
+    let (_tmp, _out, mut h) = paused_batch(300);
     h.key_press(egui::Key::Escape);
     step_until(&mut h, "the cancel to wind down", |h| {
         h.state().batch_view().is_some_and(|v| v.finished)
@@ -843,18 +912,7 @@ fn a_cancelled_batch_shows_what_finished_and_what_did_not() {
 /// #17 item 10: the notice that a drop was refused while a batch ran goes when the batch ends.
 #[test]
 fn the_busy_drop_notice_goes_when_the_batch_ends() {
-    let extra = Launch {
-        start: true,
-        ..Launch::default()
-    };
-    let (tmp, _out, mut h) = preloaded(300, settings_with_workers(1), extra);
-    step_until(&mut h, "the batch to start", |h| {
-        h.state().batch_view().is_some()
-    });
-    h.key_press(egui::Key::Space);
-    step_until(&mut h, "pause", |h| {
-        h.state().batch_view().is_some_and(|v| v.paused)
-    });
+    let (tmp, _out, mut h) = paused_batch(300);
     let other = tmp.path().join("other");
     photo_folder(&other, 2);
     h.input_mut().dropped_files.push(Arc::new(Dropped(other)));
@@ -869,4 +927,548 @@ fn the_busy_drop_notice_goes_when_the_batch_ends() {
     });
     h.step();
     assert_eq!(h.state().message(), None, "the stale notice is gone");
+}
+
+/// The RIFF chunk names of a WebP file: "VP8 " is lossy, "VP8L" lossless.
+fn webp_chunks(bytes: &[u8]) -> Vec<String> {
+    let mut chunks = Vec::new();
+    let mut i = 12;
+    while i + 8 <= bytes.len() {
+        chunks.push(String::from_utf8_lossy(&bytes[i..i + 4]).into_owned());
+        let len = u32::from_le_bytes(bytes[i + 4..i + 8].try_into().unwrap()) as usize;
+        i += 8 + len + (len & 1);
+    }
+    chunks
+}
+
+/// #17 item 2 and acceptance 3: `conveyor gui --format webp --start` after a launch that saved
+/// lossless WebP at quality 70 with overwrite writes lossy WebP with the command line's
+/// defaults, shows that recipe, and saves the earlier settings back until the user changes
+/// something.
+#[test]
+fn command_line_recipe_options_beat_saved_settings_and_are_saved_only_when_changed() {
+    use conveyor::engine::recipe::{OnExist, OutputFormat, Recipe, RecipePatch};
+    let mut saved = settings_with_workers(1);
+    saved.first_mut().recipe.format = OutputFormat::To(Format::Webp);
+    saved.first_mut().recipe.lossless = true;
+    saved.first_mut().recipe.quality = 70;
+    saved.first_mut().recipe.on_exist = OnExist::Overwrite;
+    let extra = Launch {
+        recipe: RecipePatch {
+            format: Some(OutputFormat::To(Format::Webp)),
+            ..RecipePatch::default()
+        },
+        start: true,
+        ..Launch::default()
+    };
+    let (_tmp, out, mut h) = preloaded(3, saved.clone(), extra);
+    step_until(&mut h, "the batch to finish", |h| {
+        h.state().batch_view().is_some_and(|v| v.finished)
+    });
+    let want = Recipe {
+        format: OutputFormat::To(Format::Webp),
+        ..Recipe::default()
+    };
+    assert_eq!(
+        h.state().settings().current_recipe(),
+        want,
+        "exactly the recipe `conveyor run --format webp` builds"
+    );
+    let written = common::snapshot(&out);
+    let webps: Vec<_> = written
+        .iter()
+        .filter(|(p, _)| p.extension().is_some_and(|e| e == "webp"))
+        .collect();
+    assert_eq!(webps.len(), 3);
+    for (path, bytes) in webps {
+        let chunks = webp_chunks(bytes);
+        assert!(
+            chunks.iter().any(|c| c == "VP8 ") && !chunks.iter().any(|c| c == "VP8L"),
+            "{}: lossy, not lossless: {chunks:?}",
+            path.display()
+        );
+    }
+    h.step();
+    assert!(
+        h.state().settings_to_save() == saved,
+        "unchanged, the command line's recipe is not saved over the user's"
+    );
+    h.get_by_label("Keep file dates").click();
+    h.step();
+    let to_save = h.state().settings_to_save();
+    assert!(to_save.first().recipe.keep_dates, "a change is saved");
+    assert!(
+        !to_save.first().recipe.lossless,
+        "with the recipe it was made to"
+    );
+}
+
+/// #17 item 12: the count steps by one either way, rows are numbered by position (2 → 1 → 3
+/// reads Worker 1, 2, 3, not 1, 3, 4), and the panels below keep their place as rows go.
+#[test]
+fn the_worker_stepper_sets_exact_counts_and_rows_are_numbered_by_position() {
+    let (_tmp, _out, mut h) = preloaded(40, settings_with_workers(2), Launch::default());
+    h.get_by_label("▶ Start").click();
+    step_until(&mut h, "the batch to start", |h| {
+        h.state().batch_view().is_some()
+    });
+    h.key_press(egui::Key::Space);
+    step_until(&mut h, "pause and two rows", |h| {
+        h.state().batch_view().is_some_and(|v| v.paused) && worker_rows(h) == 2
+    });
+    let overall_y =
+        |h: &Harness<'_, ConveyorApp>| h.get_by_label_contains("Overall: ").rect().top();
+    let with_two = overall_y(&h);
+    h.get_by_label(" − ").click();
+    step_until(&mut h, "one row", |h| worker_rows(h) == 1);
+    h.step();
+    assert_eq!(h.state().settings().workers, 1);
+    assert_eq!(overall_y(&h), with_two, "the panel below kept its place");
+    h.get_by_label(" + ").click();
+    h.step();
+    h.get_by_label(" + ").click();
+    step_until(&mut h, "three rows", |h| worker_rows(h) == 3);
+    h.step();
+    assert_eq!(h.state().settings().workers, 3);
+    let ids: Vec<_> = h
+        .state()
+        .batch_view()
+        .expect("view")
+        .workers
+        .keys()
+        .copied()
+        .collect();
+    assert_ne!(ids, vec![1, 2, 3], "the threads themselves are 1, 3 and 4");
+    for n in 1..=3 {
+        assert!(has_label(&h, &format!("Worker {n}")), "Worker {n}");
+    }
+    assert!(!has_label(&h, "Worker 4"), "rows are numbered by position");
+    let with_three = overall_y(&h);
+    h.key_press(egui::Key::Space);
+    step_until(&mut h, "the batch to finish", |h| {
+        h.state().batch_view().is_some_and(|v| v.finished)
+    });
+    h.step();
+    assert_eq!(
+        overall_y(&h),
+        with_three,
+        "rows that went leave their room, so nothing jumps up at the end"
+    );
+}
+
+/// #17 item 7: a file given as the output folder is refused once, in a sentence, before any
+/// file is planned; nothing runs and "Open output folder" is never offered for it.
+#[test]
+fn a_file_given_as_the_output_folder_is_refused_once_before_start() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path().join("in");
+    photo_folder(&dir, 6);
+    let file = tmp.path().join("not-a-folder.txt");
+    std::fs::write(&file, b"notes").unwrap();
+    let launch = Launch {
+        inputs: vec![dir],
+        out: Some(file.clone()),
+        ..Launch::default()
+    };
+    let mut h = harness(settings_with_workers(2), launch, None);
+    step_until(&mut h, "the scan", |h| has_label(h, "6 images"));
+    h.get_by_label("▶ Start").click();
+    step_until(&mut h, "the refusal", |h| {
+        h.state().message().is_some() && !h.state().busy()
+    });
+    h.step();
+    let message = h.state().message().unwrap().to_owned();
+    assert!(message.contains("is a file, not a folder"), "{message}");
+    assert!(has_label(&h, &message), "said on screen");
+    assert!(h.state().batch_view().is_none(), "nothing was started");
+    assert!(!has_label(&h, "os error"), "no raw per-file errors");
+    assert!(h.query_by_label("Open output folder").is_none());
+    assert_eq!(std::fs::read(&file).unwrap(), b"notes");
+}
+
+/// #17 item 8: where no file dialog can be shown, Browse…, Choose output…, Save report… and
+/// Open output folder each say so; the folders can be typed instead, and a typed batch runs.
+#[test]
+fn buttons_that_cannot_work_say_so_and_paths_can_be_typed() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path().join("in");
+    photo_folder(&dir, 3);
+    let out = tmp.path().join("typed-out");
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1280.0, 900.0))
+        .build_eframe(|_cc| {
+            ConveyorApp::new(
+                settings_with_workers(1),
+                Arc::new(NoDialogs),
+                &Launch::default(),
+            )
+            .with_opener("/nonexistent/opener")
+        });
+    h.step();
+    h.get_by_label("🗀 Browse…").click();
+    step_until(&mut h, "Browse…'s message", |h| {
+        h.state()
+            .message()
+            .is_some_and(|m| m.contains("Could not choose a folder"))
+    });
+    assert!(has_label(&h, "no dialog service here"), "said on screen");
+
+    // A path that is not there is refused with a sentence; a real one loads.
+    let field = h.get_by_role_and_label(Role::TextInput, "or a path:");
+    field.focus();
+    field.type_text("/no/such/folder");
+    h.step();
+    h.key_press(egui::Key::Enter);
+    h.step();
+    assert_eq!(
+        h.state().message(),
+        Some("There is no folder or image at /no/such/folder.")
+    );
+    let field = h.get_by_role_and_label(Role::TextInput, "or a path:");
+    field.focus();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.get_by_role_and_label(Role::TextInput, "or a path:")
+        .type_text(&dir.display().to_string());
+    h.step();
+    h.key_press(egui::Key::Enter);
+    step_until(&mut h, "the typed folder's scan", |h| {
+        has_label(h, "3 images")
+    });
+
+    h.get_by_label("Choose output…").click();
+    step_until(&mut h, "Choose output…'s message", |h| {
+        h.state()
+            .message()
+            .is_some_and(|m| m.contains("Could not choose the output folder"))
+    });
+    h.get_by_role_and_label(Role::TextInput, "Output folder:")
+        .focus();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.get_by_role_and_label(Role::TextInput, "Output folder:")
+        .type_text(&out.display().to_string());
+    h.step();
+    h.key_press(egui::Key::Tab);
+    h.step();
+    h.step();
+    h.get_by_label("▶ Start").click();
+    step_until(&mut h, "the batch to finish", |h| {
+        h.state().batch_view().is_some_and(|v| v.finished)
+    });
+    h.step();
+    assert_eq!(
+        common::snapshot(&out).len(),
+        3,
+        "written where the typed path says"
+    );
+
+    h.get_by_label("Open output folder").click();
+    step_until(&mut h, "Open output folder's message", |h| {
+        h.state()
+            .message()
+            .is_some_and(|m| m.contains("Could not open the output folder"))
+    });
+    h.get_by_label("Save report…").click();
+    step_until(&mut h, "Save report…'s message", |h| {
+        h.state()
+            .message()
+            .is_some_and(|m| m.contains("report was saved in the output folder"))
+    });
+    let report = out.join("conveyor-report.json");
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(report).unwrap()).unwrap();
+    assert_eq!(json["summary"]["ok"], 3);
+}
+
+/// #17 item 5: output names are shown. The naming example is the real first image through the
+/// recipe; a name changed by a collision says so in its row; the preview names the output.
+#[test]
+fn output_names_are_shown_in_the_example_rows_and_preview() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path().join("in");
+    common::put(
+        &dir,
+        "pic.png",
+        &common::encode(&common::photo(300, 200), image::ImageFormat::Png),
+    );
+    common::put(
+        &dir,
+        "pic.tiff",
+        &common::encode(&common::photo(300, 200), image::ImageFormat::Tiff),
+    );
+    let mut settings = settings_with_workers(1);
+    settings.first_mut().recipe.name_template = "{stem}_{w}x{h}".parse().unwrap();
+    let launch = Launch {
+        inputs: vec![dir],
+        out: Some(tmp.path().join("out")),
+        ..Launch::default()
+    };
+    let mut h = harness(settings, launch, None);
+    step_until(&mut h, "the scan", |h| has_label(h, "2 images"));
+    // 300×200 fitted into 64×64 is 64×43: the example is computed, not made up.
+    assert!(
+        has_label(&h, "e.g. pic_64x43.jpg"),
+        "the real first image's name"
+    );
+    h.get_by_label("▶ Start").click();
+    step_until(&mut h, "the batch to finish", |h| {
+        h.state().batch_view().is_some_and(|v| v.finished)
+    });
+    h.step();
+    assert!(
+        has_label(&h, "renamed to pic_64x43-1.jpg"),
+        "the collision is said in the row"
+    );
+    let renamed = h.get_by_label_contains("renamed to");
+    renamed.click();
+    step_until(&mut h, "the preview", |h| has_label(h, "After"));
+    assert!(
+        has_label(&h, "Output: pic_64x43-1.jpg (renamed to"),
+        "the preview names the output"
+    );
+}
+
+/// #17 item 4: before Start the window plans in the background and says what will happen:
+/// here every output's name is taken by a file Conveyor did not make, so all would be skipped;
+/// one click overwrites them instead, and Start then does exactly what was shown.
+#[test]
+fn the_plan_before_start_shows_skips_and_one_click_changes_the_policy() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (dir, out) = (tmp.path().join("in"), tmp.path().join("out"));
+    photo_folder(&dir, 6);
+    for i in 0..6 {
+        common::put(
+            &out,
+            &format!("set{}/p{i:03}.jpg", i % 2),
+            b"someone else's file",
+        );
+    }
+    let launch = Launch {
+        inputs: vec![dir],
+        out: Some(out.clone()),
+        ..Launch::default()
+    };
+    let mut h = harness(settings_with_workers(2), launch, None);
+    step_until(&mut h, "the plan before Start", |h| {
+        has_label(
+            h,
+            "6 outputs will be skipped: a file Conveyor did not make has the name.",
+        )
+    });
+    assert!(
+        h.query_by_label("0 outputs").is_some(),
+        "nothing would be written"
+    );
+    h.get_by_label("Overwrite them").click();
+    step_until(&mut h, "the new plan", |h| {
+        has_label(h, "6 outputs replace files Conveyor did not make")
+    });
+    assert!(h.query_by_label("6 outputs").is_some());
+    h.get_by_label("▶ Start").click();
+    step_until(&mut h, "the batch to finish", |h| {
+        h.state().batch_view().is_some_and(|v| v.finished)
+    });
+    let v = h.state().batch_view().unwrap();
+    assert_eq!((v.ok, v.skipped), (6, 0), "what the plan said");
+}
+
+/// #17 item 13: what an XnConvert user expects. The input's files are listed before Start in
+/// natural order with pictures loaded in the background; the results come in natural order;
+/// Up and Down move the selection; double-click opens the output and right-click offers its
+/// path; a paused batch's ETA says so.
+#[cfg(unix)]
+#[test]
+fn files_before_start_natural_order_keys_double_click_and_menu() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (dir, out) = (tmp.path().join("in"), tmp.path().join("out"));
+    for i in 1..=12 {
+        common::put(
+            &dir,
+            &format!("img_{i}.png"),
+            &common::encode(&common::photo(100 + i, 80), image::ImageFormat::Png),
+        );
+    }
+    // An opener that writes down what it was asked to open.
+    let opened = tmp.path().join("opened.txt");
+    let opener = tmp.path().join("opener.sh");
+    std::fs::write(
+        &opener,
+        format!("#!/bin/sh\necho \"$1\" >> '{}'\n", opened.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&opener, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let launch = Launch {
+        inputs: vec![dir],
+        out: Some(out.clone()),
+        ..Launch::default()
+    };
+    let opener_path = opener.display().to_string();
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1280.0, 900.0))
+        // Frames a 60th of a second apart, so two clicks a frame apart are a double-click.
+        .with_step_dt(1.0 / 60.0)
+        .build_eframe(move |_cc| {
+            ConveyorApp::new(
+                settings_with_workers(1),
+                Arc::new(FakePicker {
+                    folder: None,
+                    file: None,
+                }),
+                &launch,
+            )
+            .with_opener(&opener_path)
+        });
+    step_until(&mut h, "the file list", |h| has_label(h, "Files (12)"));
+    // Pictures load off the UI thread; a loaded row shows the image's own size.
+    step_until(&mut h, "the first thumbnails", |h| {
+        has_label(h, "101×80 · ")
+    });
+    let y = |h: &Harness<'_, ConveyorApp>, name: &str| h.get_by_label(name).rect().top();
+    assert!(
+        y(&h, "img_2.png") < y(&h, "img_10.png"),
+        "img_2 before img_10"
+    );
+
+    h.get_by_label("▶ Start").click();
+    step_until(&mut h, "the batch to finish", |h| {
+        h.state().batch_view().is_some_and(|v| v.finished)
+    });
+    h.step();
+    let v = h.state().batch_view().unwrap();
+    let names: Vec<String> = v.results.iter().map(|r| v.row_name(r)).collect();
+    let want: Vec<String> = (1..=12).map(|i| format!("img_{i}.png")).collect();
+    assert_eq!(names, want, "results in natural order");
+
+    // Arrow keys.
+    h.get_by_label_contains("img_1.png  —  ").click();
+    h.step();
+    let job_of =
+        |h: &Harness<'_, ConveyorApp>, i: usize| h.state().batch_view().unwrap().results[i].job;
+    assert_eq!(h.state().selected(), Some(job_of(&h, 0)));
+    h.key_press(egui::Key::ArrowDown);
+    h.step();
+    h.key_press(egui::Key::ArrowDown);
+    h.step();
+    assert_eq!(h.state().selected(), Some(job_of(&h, 2)), "two rows down");
+    h.key_press(egui::Key::ArrowUp);
+    h.step();
+    assert_eq!(h.state().selected(), Some(job_of(&h, 1)));
+
+    // Double-click opens the output with the desktop's opener.
+    h.get_by_label_contains("img_3.png  —  ").click();
+    h.step();
+    h.get_by_label_contains("img_3.png  —  ").click();
+    h.step();
+    step_until(&mut h, "the opener", |_| opened.exists());
+    let output = h.state().batch_view().unwrap().jobs()[job_of(&h, 2)]
+        .output
+        .clone();
+    step_until(&mut h, "the opener to finish", |_| {
+        std::fs::read_to_string(&opened).is_ok_and(|t| t.lines().count() >= 1)
+    });
+    assert_eq!(
+        std::fs::read_to_string(&opened).unwrap().trim(),
+        output.display().to_string()
+    );
+
+    // Right-click offers the output's path.
+    h.get_by_label_contains("img_4.png  —  ").click_secondary();
+    step_until(&mut h, "the row's menu", |h| {
+        h.query_by_label("Copy the output's path").is_some()
+    });
+    h.get_by_label("Copy the output's path").click();
+    h.step();
+    let output = h.state().batch_view().unwrap().jobs()[job_of(&h, 3)]
+        .output
+        .clone();
+    assert_eq!(
+        h.state().message(),
+        Some(format!("Copied: {}", output.display()).as_str())
+    );
+}
+
+/// #17 item 13: while paused, the ETA reads "paused".
+#[test]
+fn a_paused_batch_says_paused_for_its_eta() {
+    let (_tmp, _out, mut h) = paused_batch(300);
+    h.step();
+    assert!(has_label(&h, "ETA paused"));
+    h.key_press(egui::Key::Escape);
+    step_until(&mut h, "the cancel", |h| {
+        h.state().batch_view().is_some_and(|v| v.finished)
+    });
+}
+
+/// Whether the node labelled `label` lies wholly inside a `w`×`h` window.
+fn inside(h: &Harness<'_, ConveyorApp>, label: &str, (w, hgt): (f32, f32)) -> Result<(), String> {
+    let node = h
+        .query_by_label(label)
+        .ok_or_else(|| format!("{label}: not shown"))?;
+    let r = node.rect();
+    if r.min.x >= 0.0 && r.min.y >= 0.0 && r.max.x <= w + 0.5 && r.max.y <= hgt + 0.5 {
+        Ok(())
+    } else {
+        Err(format!("{label}: {r:?} is outside {w}×{hgt}"))
+    }
+}
+
+/// #17 item 11: at the window's own minimum size (900×600) nothing a user needs falls off:
+/// the header, Start, the output folder, the plan, and once finished Save report… and both
+/// sides of the preview.
+#[test]
+fn the_layout_holds_at_the_minimum_window_size() {
+    let size = (900.0, 600.0);
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (dir, out) = (tmp.path().join("in"), tmp.path().join("out"));
+    photo_folder(&dir, 8);
+    let launch = Launch {
+        inputs: vec![dir],
+        out: Some(out),
+        ..Launch::default()
+    };
+    let presets = tempfile::tempdir().expect("tmp").keep();
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(size.0, size.1))
+        .build_eframe(move |_cc| {
+            ConveyorApp::new(
+                settings_with_workers(2),
+                Arc::new(FakePicker {
+                    folder: None,
+                    file: None,
+                }),
+                &launch,
+            )
+            .with_presets_dir(presets)
+        });
+    step_until(&mut h, "the plan before Start", |h| {
+        has_label(h, "Start will write")
+    });
+    h.step();
+    let mut problems = Vec::new();
+    for label in [
+        "Conveyor",
+        "🗀 Browse…",
+        "▶ Start",
+        "Start will write",
+        "Files (8)",
+    ] {
+        problems.extend(inside(&h, label, size).err());
+    }
+    h.get_by_label("▶ Start").click();
+    step_until(&mut h, "the batch to finish", |h| {
+        h.state().batch_view().is_some_and(|v| v.finished)
+    });
+    h.step();
+    h.get_all_by_label_contains("  —  ").next().unwrap().click();
+    step_until(&mut h, "the preview", |h| has_label(h, "After"));
+    h.step();
+    for label in [
+        "Conveyor",
+        "Save report…",
+        "Open output folder",
+        "Before",
+        "After",
+    ] {
+        problems.extend(inside(&h, label, size).err());
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
 }

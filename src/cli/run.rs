@@ -90,6 +90,10 @@ pub fn run(args: &RunArgs) -> ExitCode {
             eprintln!("conveyor: warning: Ctrl-C will not stop cleanly: {e}");
         }
     }
+    if let Err(e) = plan::check_out_dir(&args.out) {
+        eprintln!("conveyor: {e}");
+        return ExitCode::from(EXIT_USAGE);
+    }
     if !args.quiet {
         eprintln!("conveyor: scanning {} input(s)…", args.inputs.len());
     }

@@ -81,6 +81,59 @@ pub struct Plan {
     pub total_inputs: usize,
 }
 
+/// Why an output the journal vouches for is skipped.
+pub const ALREADY_CONVERTED: &str =
+    "already converted: the journal has this output from this input and recipe";
+/// Why an output is skipped under `--on-exist skip` when a file Conveyor did not make has its
+/// name.
+pub const IN_THE_WAY: &str = "a file not made by Conveyor is in the way (--on-exist overwrite \
+                              replaces it, rename writes beside it)";
+
+/// What a plan will do, counted for a front end to show before it starts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Outlook {
+    /// Outputs that will be written.
+    pub convert: usize,
+    /// Of those, outputs of Conveyor's own that no longer match and are redone in place.
+    pub redo: usize,
+    /// Of those, outputs written under another name because of a collision.
+    pub renamed: usize,
+    /// Of those, outputs that replace a file Conveyor did not make (`overwrite`).
+    pub replace: usize,
+    /// Outputs the journal vouches for: skipped as already converted.
+    pub done: usize,
+    /// Outputs skipped because a file Conveyor did not make is in the way (`skip`).
+    pub in_the_way: usize,
+    /// Outputs skipped for any other reason.
+    pub other_skips: usize,
+}
+
+impl Outlook {
+    /// Counts what `jobs` will do.
+    pub fn of(jobs: &[Job]) -> Outlook {
+        let mut o = Outlook::default();
+        for job in jobs {
+            match &job.action {
+                Action::Convert => {
+                    o.convert += 1;
+                    let note = job.note.as_deref().unwrap_or_default();
+                    if job.replace {
+                        o.redo += 1;
+                    } else if note.starts_with("renamed to") {
+                        o.renamed += 1;
+                    } else if note.starts_with("replaces") {
+                        o.replace += 1;
+                    }
+                }
+                Action::Skip(reason) if reason == ALREADY_CONVERTED => o.done += 1,
+                Action::Skip(reason) if reason == IN_THE_WAY => o.in_the_way += 1,
+                Action::Skip(_) => o.other_skips += 1,
+            }
+        }
+        o
+    }
+}
+
 /// Options for [`plan`] besides the recipe.
 #[derive(Debug, Clone, Default)]
 pub struct PlanOptions {
@@ -98,6 +151,55 @@ pub fn output_dirs(jobs: &[Job]) -> std::collections::BTreeSet<PathBuf> {
         .filter(|j| j.action == Action::Convert)
         .filter_map(|j| j.output.parent().map(Path::to_path_buf))
         .collect()
+}
+
+/// Whether `out_dir` can take the batch's outputs: a folder (not a file) that exists or can be
+/// made, in which this process can write. A missing folder is not made here (the first output
+/// makes it); the nearest folder that exists is checked instead. The error is one sentence for
+/// the user, said once before any file is planned rather than once per file.
+pub fn check_out_dir(out_dir: &Path) -> Result<(), String> {
+    let shown = out_dir.display();
+    let writable = |dir: &Path| {
+        tempfile::Builder::new()
+            .prefix(".conveyor-check")
+            .tempfile_in(dir)
+            .map(drop)
+            .map_err(|e| format!("The output folder {shown} cannot be written to: {e}."))
+    };
+    match fs::metadata(out_dir) {
+        Ok(m) if m.is_dir() => writable(out_dir),
+        Ok(_) => Err(format!(
+            "The output folder {shown} is a file, not a folder; choose a folder."
+        )),
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+            ) =>
+        {
+            let existing = out_dir
+                .ancestors()
+                .skip(1)
+                .map(|a| {
+                    if a.as_os_str().is_empty() {
+                        Path::new(".")
+                    } else {
+                        a
+                    }
+                })
+                .find(|a| fs::metadata(a).is_ok())
+                .unwrap_or(Path::new("."));
+            if existing.is_dir() {
+                writable(existing)
+            } else {
+                Err(format!(
+                    "The output folder {shown} cannot be made: {} is a file.",
+                    existing.display()
+                ))
+            }
+        }
+        Err(e) => Err(format!("The output folder {shown} cannot be used: {e}.")),
+    }
 }
 
 /// Removes what interrupted runs left in the jobs' output folders (see
@@ -441,11 +543,7 @@ pub fn plan_outputs(scan: &Scan, recipes: &[Recipe], options: &PlanOptions) -> P
             };
             match verdict {
                 Verdict::Vouched => {
-                    job.action = Action::Skip(
-                        "already converted: the journal has this output from this input and \
-                         recipe"
-                            .into(),
-                    );
+                    job.action = Action::Skip(ALREADY_CONVERTED.into());
                 }
                 Verdict::Stale(why) => {
                     job.replace = true;
@@ -486,13 +584,14 @@ pub fn plan_outputs(scan: &Scan, recipes: &[Recipe], options: &PlanOptions) -> P
                             );
                         }
                         OnExist::Skip => {
-                            job.action = Action::Skip(
-                                "a file not made by Conveyor is in the way (--on-exist overwrite \
-                                 replaces it, rename writes beside it)"
-                                    .into(),
-                            );
+                            job.action = Action::Skip(IN_THE_WAY.into());
                         }
-                        OnExist::Overwrite => {}
+                        OnExist::Overwrite => {
+                            job.note = Some(format!(
+                                "replaces {}, which Conveyor did not make",
+                                display_name(&job.output)
+                            ));
+                        }
                     }
                 }
             }
@@ -512,4 +611,29 @@ fn display_name(p: &Path) -> String {
     p.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_out_dir;
+
+    #[test]
+    fn the_output_folder_is_checked_once_before_planning() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let file = tmp.path().join("notes.txt");
+        std::fs::write(&file, b"x").expect("write");
+        let e = check_out_dir(&file).expect_err("a file");
+        assert!(e.contains("is a file, not a folder"), "{e}");
+        let e = check_out_dir(&file.join("out")).expect_err("under a file");
+        assert!(
+            e.contains("cannot be made") && e.contains("notes.txt is a file"),
+            "{e}"
+        );
+        let missing = tmp.path().join("a/b");
+        check_out_dir(&missing).expect("can be made");
+        assert!(!missing.exists(), "the check makes nothing");
+        check_out_dir(tmp.path()).expect("an existing folder");
+        let left: Vec<_> = std::fs::read_dir(tmp.path()).expect("list").collect();
+        assert_eq!(left.len(), 1, "the write check leaves nothing behind");
+    }
 }

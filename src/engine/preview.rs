@@ -55,6 +55,30 @@ pub fn thumbnail(path: &Path, max_side: u32) -> Result<Thumbnail, String> {
     })
 }
 
+/// A small picture of `path` for a file list: decoded at a reduced scale where the format
+/// allows it (JPEG), so it is cheap even for large photos. `width` and `height` are the
+/// image's own, from its header. Meant for a background thread.
+pub fn icon(path: &Path, max_side: u32) -> Result<Thumbnail, String> {
+    let shrink = decode::ShrinkFor {
+        spec: super::recipe::ResizeSpec::Fit(max_side, max_side),
+        allow_upscale: false,
+    };
+    let decoded = decode::decode(path, &DecodeLimits::default(), &[shrink], &mut |_| Ok(()))
+        .map_err(|e| e.to_string())?;
+    let image = orient(decoded.image, decoded.orientation);
+    let (width, height) =
+        super::header::probe(path).map_or((image.width(), image.height()), |h| h.size);
+    let small = image.thumbnail(max_side, max_side).to_rgba8();
+    Ok(Thumbnail {
+        width,
+        height,
+        bytes: std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
+        preview_width: small.width(),
+        preview_height: small.height(),
+        rgba: small.into_raw(),
+    })
+}
+
 /// One input converted in memory with a recipe: what a preview before the run shows.
 #[derive(Debug, Clone)]
 pub struct Trial {

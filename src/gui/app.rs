@@ -12,7 +12,7 @@ use eframe::egui;
 use super::Launch;
 use super::picker::Picker;
 use super::settings::Settings;
-use super::state::{Batch, DialogPurpose, Input, Prepared, Preview};
+use super::state::{Batch, DialogPurpose, Forecast, Input, Prepared, Preview};
 use super::stats::FrameStats;
 use super::task::Task;
 use super::view::{BatchView, InputSummary, ResultFilter, window_title};
@@ -22,7 +22,7 @@ use crate::engine::pipeline::Pipeline;
 use crate::engine::plan::{self, PlanOptions};
 use crate::engine::pool::{self, PoolHandle};
 use crate::engine::report::ReportBuilder;
-use crate::engine::scan::{self, Scan, ScanError, ScanOptions, ScanWarning};
+use crate::engine::scan::{self, Scan, ScanError, ScanOptions};
 
 /// How soon after pool events the window redraws. Thirty frames a second keeps the bars
 /// smooth while leaving the cores to the workers (software-rendered desktops paint on the CPU).
@@ -45,9 +45,13 @@ pub struct ConveyorApp {
     pub(super) out_override: Option<PathBuf>,
     pub(super) batch: Option<Batch>,
     pub(super) preparing: Option<Task<Result<Prepared, String>>>,
-    pub(super) dialog: Option<(DialogPurpose, Task<Option<PathBuf>>)>,
+    /// What Start would do, planned in the background before it is pressed.
+    pub(super) forecast: Option<super::state::Forecast>,
+    pub(super) dialog: Option<(DialogPurpose, Task<super::picker::Answer>)>,
     pub(super) preview: Option<Preview>,
     pub(super) trials: super::trial::Trials,
+    /// Small pictures for the input's file list.
+    pub(super) thumbs: super::thumbs::Thumbs,
     pub(super) filter: ResultFilter,
     pub(super) selected: Option<JobId>,
     pub(super) preset_name: String,
@@ -63,6 +67,14 @@ pub struct ConveyorApp {
     /// The last command *Copy as command* made.
     pub(super) copied_command: Option<String>,
     pub(super) message: Option<String>,
+    /// The input path being typed in the top bar.
+    pub(super) input_text: String,
+    /// The output folder being typed (`None`: show the folder in use).
+    pub(super) out_text: Option<String>,
+    /// The program that opens a folder in the file manager.
+    pub(super) opener: String,
+    /// The opener, while it runs (its failure is shown).
+    pub(super) opening: Option<Task<Result<(), String>>>,
     pub(super) confirm_close: bool,
     pub(super) closing: bool,
     start_requested: bool,
@@ -70,6 +82,18 @@ pub struct ConveyorApp {
     /// Set by the pool's waker once it has asked for a repaint; cleared by the next frame.
     repaint_pending: Arc<AtomicBool>,
     pub(super) stats: FrameStats,
+    /// What the command line set over the saved settings, so saving keeps the saved values
+    /// until the user changes something.
+    launched: Option<Launched>,
+}
+
+/// The settings as saved before a launch's command-line options replaced some of them.
+struct Launched {
+    saved: Settings,
+    /// The outputs the command line gave, if it gave any.
+    recipes: Option<Vec<crate::engine::recipe::Recipe>>,
+    /// The worker count the command line gave, if it gave one.
+    workers: Option<usize>,
 }
 
 impl ConveyorApp {
@@ -77,20 +101,32 @@ impl ConveyorApp {
     pub fn new(settings: Settings, picker: Arc<dyn Picker>, launch: &Launch) -> ConveyorApp {
         let mut settings = settings;
         let legacy_presets = settings.normalise();
-        if !launch.recipes.is_empty() {
-            settings.set_recipes(launch.recipes.clone());
-        }
-        // Options given on the command line apply to every output, as `conveyor run`'s do.
-        if launch.recipe != crate::engine::recipe::RecipePatch::default() {
-            for form in &mut settings.outputs {
-                let recipe = launch.recipe.apply(form.current_recipe());
-                form.set(recipe);
-            }
+        let saved = settings.clone();
+        // Recipe options or a recipe file on the command line give exactly the outputs
+        // `conveyor run` would build from them (its defaults, its on-exist policy), never the
+        // saved recipe's leftovers; they are saved only once the user changes something.
+        let cli_recipe = !launch.recipes.is_empty()
+            || launch.recipe != crate::engine::recipe::RecipePatch::default();
+        if cli_recipe {
+            let base = if launch.recipes.is_empty() {
+                vec![crate::engine::recipe::Recipe::default()]
+            } else {
+                launch.recipes.clone()
+            };
+            settings.outputs = base
+                .into_iter()
+                .map(|r| super::settings::OutputForm::from_recipe(launch.recipe.apply(r)))
+                .collect();
         }
         if let Some(n) = launch.workers {
             settings.workers = n;
         }
         settings.workers = settings.workers.clamp(1, super::max_workers());
+        let launched = (cli_recipe || launch.workers.is_some()).then(|| Launched {
+            saved,
+            recipes: cli_recipe.then(|| settings.current_recipes()),
+            workers: launch.workers.map(|_| settings.workers),
+        });
         let mut app = ConveyorApp {
             settings,
             picker,
@@ -100,9 +136,11 @@ impl ConveyorApp {
             out_override: launch.out.clone(),
             batch: None,
             preparing: None,
+            forecast: None,
             dialog: None,
             preview: None,
             trials: super::trial::Trials::default(),
+            thumbs: super::thumbs::Thumbs::default(),
             filter: ResultFilter::All,
             selected: None,
             preset_name: String::new(),
@@ -113,18 +151,60 @@ impl ConveyorApp {
             open_output: 0,
             copied_command: None,
             message: None,
+            input_text: String::new(),
+            out_text: None,
+            opener: if cfg!(target_os = "macos") {
+                "open"
+            } else if cfg!(windows) {
+                "explorer"
+            } else {
+                "xdg-open"
+            }
+            .to_owned(),
+            opening: None,
             confirm_close: false,
             closing: false,
             start_requested: launch.start,
             title: String::new(),
             repaint_pending: Arc::new(AtomicBool::new(false)),
             stats: FrameStats::from_env(),
+            launched,
         };
         app.refresh_presets();
         if !launch.inputs.is_empty() {
             app.set_input(launch.inputs.clone());
         }
         app
+    }
+
+    /// Opens folders with `program` instead of the platform's opener (a test seam).
+    pub fn with_opener(mut self, program: &str) -> ConveyorApp {
+        self.opener = program.to_owned();
+        self
+    }
+
+    /// Writes the next batch's outputs to `dir`.
+    pub(super) fn set_output(&mut self, dir: PathBuf) {
+        self.out_override = Some(dir);
+        self.out_text = None;
+    }
+
+    /// Loads a typed or pasted input path; says so if nothing is there.
+    pub(super) fn set_input_text(&mut self) {
+        let text = self.input_text.trim();
+        if text.is_empty() {
+            return;
+        }
+        let path = PathBuf::from(text);
+        if path.exists() {
+            self.input_text.clear();
+            self.set_input(vec![path]);
+        } else {
+            self.message = Some(format!(
+                "There is no folder or image at {}.",
+                path.display()
+            ));
+        }
     }
 
     /// Scans inputs with `scanner` instead of [`scan::scan`] (a test seam: a scan that fails
@@ -155,9 +235,29 @@ impl ConveyorApp {
         &self.settings
     }
 
+    /// What is saved for the next launch: the window's settings, except that what the command
+    /// line set and the user has not changed since keeps its saved value.
+    pub fn settings_to_save(&self) -> Settings {
+        let mut settings = self.settings.clone();
+        if let Some(l) = &self.launched {
+            if l.recipes.as_ref() == Some(&settings.current_recipes()) {
+                settings.outputs = l.saved.outputs.clone();
+            }
+            if l.workers == Some(settings.workers) {
+                settings.workers = l.saved.workers;
+            }
+        }
+        settings
+    }
+
     /// Whether a batch is being prepared or running.
     pub fn busy(&self) -> bool {
         self.preparing.is_some() || self.batch.as_ref().is_some_and(Batch::running)
+    }
+
+    /// The result row selected (its job), if any.
+    pub fn selected(&self) -> Option<JobId> {
+        self.selected
     }
 
     /// The message line's text, if any (errors and notices).
@@ -187,14 +287,17 @@ impl ConveyorApp {
         let scanner = Arc::clone(&self.scanner);
         let scanning = Task::spawn("scan", self.repaint.clone(), move || {
             scanner(&scan_paths, &options)
-                .map(|found| InputSummary::from_scan(&found))
+                .map(|found| (InputSummary::from_scan(&found), Arc::new(found)))
                 .map_err(|e| e.to_string())
         });
         self.input = Some(Input {
             paths,
             summary: None,
+            scan: None,
             scanning: Some(scanning),
         });
+        self.forecast = None;
+        self.thumbs = super::thumbs::Thumbs::default();
         self.batch = None;
         self.preview = None;
         self.trials = super::trial::Trials::default();
@@ -257,7 +360,9 @@ impl ConveyorApp {
                 exclude: vec![out_dir.clone()],
                 stop: None,
             };
-            let found = scanner(&paths, &options).map_err(|e| e.to_string())?;
+            plan::check_out_dir(&out_dir)?;
+            let found =
+                scanner(&paths, &options).map_err(|e| format!("Could not read the input: {e}"))?;
             let options = PlanOptions {
                 out_dir,
                 ..PlanOptions::default()
@@ -266,24 +371,25 @@ impl ConveyorApp {
             // Folder I/O: done here on the planning thread, never on the UI thread.
             plan::sweep_stale_temps(&plan.jobs);
             Ok(Prepared {
+                ranks: super::view::natural_ranks(&plan.jobs),
                 jobs: plan.jobs,
                 warnings: plan.warnings,
             })
         }));
     }
 
-    fn launch(&mut self, ctx: &egui::Context, jobs: Vec<Job>, warnings: Vec<ScanWarning>) {
-        let Some(out_dir) = self.output_dir() else {
-            return;
-        };
-        let root = self.input.as_ref().map(Input::root).unwrap_or_default();
-        let jobs: Arc<[Job]> = jobs.into();
-        let workers = self.settings.workers;
+    /// A pool over `jobs` with the current recipe, writing to `out_dir`.
+    fn start_pool(
+        &self,
+        ctx: &egui::Context,
+        jobs: Arc<[Job]>,
+        out_dir: &std::path::Path,
+    ) -> Result<PoolHandle, String> {
         let waker_ctx = ctx.clone();
         let pending = Arc::clone(&self.repaint_pending);
         pending.store(false, Ordering::Release);
         let mut pipeline = Pipeline::with_outputs(self.settings.current_recipes());
-        pipeline.journal = Some(Arc::new(JournalWriter::new(&out_dir, None)));
+        pipeline.journal = Some(Arc::new(JournalWriter::new(out_dir, None)));
         // Every request wakes the event loop, so ask once per frame however fast events arrive
         // (the frame clears the flag), and at most about thirty times a second.
         let waker = Arc::new(move || {
@@ -291,11 +397,27 @@ impl ConveyorApp {
                 waker_ctx.request_repaint_after(FRAME);
             }
         });
-        match pool::start(Arc::clone(&jobs), Arc::new(pipeline), workers, waker) {
+        pool::start(jobs, Arc::new(pipeline), self.settings.workers, waker)
+            .map_err(|e| format!("Could not start workers: {e}"))
+    }
+
+    fn launch(&mut self, ctx: &egui::Context, prepared: Prepared) {
+        let Some(out_dir) = self.output_dir() else {
+            return;
+        };
+        let Prepared {
+            jobs,
+            warnings,
+            ranks,
+        } = prepared;
+        let root = self.input.as_ref().map(Input::root).unwrap_or_default();
+        let jobs: Arc<[Job]> = jobs.into();
+        let workers = self.settings.workers;
+        match self.start_pool(ctx, Arc::clone(&jobs), &out_dir) {
             Ok(handle) => {
                 self.batch = Some(Batch {
                     handle: Some(handle),
-                    view: BatchView::new(Arc::clone(&jobs), &root, workers),
+                    view: BatchView::new(Arc::clone(&jobs), &root, workers).with_ranks(ranks),
                     started: Instant::now(),
                     out_dir,
                     report: ReportBuilder::new(&jobs),
@@ -305,19 +427,47 @@ impl ConveyorApp {
                 self.preview = None;
                 self.selected = None;
             }
-            Err(e) => self.message = Some(format!("Could not start workers: {e}")),
+            Err(e) => self.message = Some(e),
         }
     }
 
-    /// Runs the failed files of the last batch again.
+    /// Runs the failed files of the last batch again, in the same batch: their rows update in
+    /// place and every other row stays.
     pub(super) fn retry_failed(&mut self, ctx: &egui::Context) {
         let Some(batch) = &self.batch else { return };
-        if batch.running() {
+        if batch.running() || batch.view.failed == 0 {
             return;
         }
-        let jobs = batch.view.failed_jobs();
-        if !jobs.is_empty() {
-            self.launch(ctx, jobs, Vec::new());
+        let out_dir = batch.out_dir.clone();
+        let now = batch.started.elapsed().as_secs_f64();
+        let Some(batch) = &mut self.batch else { return };
+        let jobs: Arc<[Job]> = batch.view.begin_retry(now).into();
+        match self.start_pool(ctx, jobs, &out_dir) {
+            Ok(handle) => {
+                if let Some(batch) = &mut self.batch {
+                    batch.handle = Some(handle);
+                    batch.elapsed_at_finish = None;
+                }
+                self.message = None;
+            }
+            Err(e) => {
+                // Nothing will run them: end the retried rows as cancelled and the batch again.
+                if let Some(batch) = &mut self.batch {
+                    for job in 0..batch.view.retrying() {
+                        let event = batch.view.translate(crate::engine::event::Event::Finished {
+                            worker: None,
+                            job,
+                            outcome: crate::engine::job::Outcome::Cancelled,
+                            millis: 0,
+                        });
+                        batch.report.observe(&event);
+                        batch.view.apply(&event, now);
+                    }
+                    let end = crate::engine::event::Event::BatchFinished { cancelled: true };
+                    batch.view.apply(&end, now);
+                }
+                self.message = Some(e);
+            }
         }
     }
 
@@ -356,21 +506,77 @@ impl ConveyorApp {
         if let Some(input) = &mut self.input
             && let Some(result) = input.scanning.as_mut().and_then(Task::poll)
         {
-            input.summary = Some(result.and_then(|r| r));
+            match result.and_then(|r| r) {
+                Ok((summary, found)) => {
+                    input.summary = Some(Ok(summary));
+                    input.scan = Some(found);
+                }
+                Err(e) => input.summary = Some(Err(e)),
+            }
             input.scanning = None;
         }
         if let Some(result) = self.preparing.as_mut().and_then(Task::poll) {
             self.preparing = None;
             match result.and_then(|r| r) {
                 Ok(p) if p.jobs.is_empty() => self.message = Some("No images to convert.".into()),
-                Ok(p) => self.launch(ctx, p.jobs, p.warnings),
-                Err(e) => self.message = Some(format!("Could not plan the batch: {e}")),
+                Ok(p) => self.launch(ctx, p),
+                Err(e) => self.message = Some(e),
             }
         }
         self.poll_dialog();
+        self.poll_opening();
+        self.poll_forecast();
         self.poll_batch(ctx);
         self.poll_preview(ctx);
         self.poll_trials(ctx);
+    }
+
+    /// Plans the current input, outputs and output folder in the background whenever one of
+    /// them changes before Start, and picks up the answer.
+    fn poll_forecast(&mut self) {
+        if let Some(f) = &mut self.forecast
+            && let Some(result) = f.task.as_mut().and_then(Task::poll)
+        {
+            f.task = None;
+            f.result = Some(result.and_then(|r| r));
+        }
+        if self.batch.is_some() || self.busy() {
+            return;
+        }
+        let Some(found) = self.input.as_ref().and_then(|i| i.scan.clone()) else {
+            return;
+        };
+        let Some(out_dir) = self.output_dir() else {
+            return;
+        };
+        if self.out_text.is_some() || self.settings.outputs.iter().any(|f| f.error().is_some()) {
+            return; // Being typed: plan once it is settled.
+        }
+        let recipes = self.settings.current_recipes();
+        let key = (recipes, out_dir);
+        if self.forecast.as_ref().is_some_and(|f| f.key == key) {
+            return;
+        }
+        let (recipes, out_dir) = key.clone();
+        let valid = recipes.iter().all(|r| r.validate().is_ok())
+            && crate::engine::recipe_file::first_collision(&recipes).is_none();
+        let task = valid.then(|| {
+            Task::spawn("forecast", self.repaint.clone(), move || {
+                plan::check_out_dir(&out_dir)?;
+                let options = PlanOptions {
+                    out_dir,
+                    ..PlanOptions::default()
+                };
+                Ok(plan::Outlook::of(
+                    &plan::plan_outputs(&found, &recipes, &options).jobs,
+                ))
+            })
+        });
+        self.forecast = Some(Forecast {
+            key,
+            task,
+            result: None,
+        });
     }
 
     fn poll_batch(&mut self, ctx: &egui::Context) {
@@ -379,6 +585,7 @@ impl ConveyorApp {
         let now = batch.started.elapsed().as_secs_f64();
         if let Some(handle) = &batch.handle {
             for event in handle.events().try_iter() {
+                let event = batch.view.translate(event);
                 batch.report.observe(&event);
                 batch.view.apply(&event, now);
                 if matches!(event, crate::engine::event::Event::BatchFinished { .. }) {
@@ -448,6 +655,7 @@ impl ConveyorApp {
     pub fn draw(&mut self, ui: &mut egui::Ui) {
         let started = Instant::now();
         let ctx = ui.ctx().clone();
+        self.thumbs.begin_frame(&ctx);
         super::panels::top_bar(self, ui);
         super::panels::recipe_panel(self, ui);
         egui::CentralPanel::default().show(ui, |ui| {
@@ -457,6 +665,7 @@ impl ConveyorApp {
                 super::panels::batch_area(self, ui);
             }
         });
+        self.thumbs.end_frame();
         super::panels::drop_highlight(&ctx);
         super::panels::close_dialog(self, &ctx);
         if self.stats.enabled && self.batch.as_ref().is_some_and(Batch::running) {
@@ -487,6 +696,6 @@ impl eframe::App for ConveyorApp {
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
-        eframe::set_value(storage, Settings::KEY, &self.settings);
+        eframe::set_value(storage, Settings::KEY, &self.settings_to_save());
     }
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use eframe::egui;
 
 use super::app::ConveyorApp;
-use super::picker::Filter;
+use super::picker::{Answer, Filter, NoDialog};
 use super::state::{DialogPurpose, Input, Preview};
 use super::task::Task;
 use crate::engine::job::JobId;
@@ -29,32 +29,37 @@ impl ConveyorApp {
         };
         const REPORTS: &[Filter] = &[("JSON report", &["json"]), ("CSV report", &["csv"])];
         const RECIPES: &[Filter] = &[("Recipe", &["toml"])];
-        let task = Task::spawn("dialog", self.repaint.clone(), move || match purpose {
-            DialogPurpose::Input => {
-                picker.pick_folder("Choose a folder of images", start.as_deref())
-            }
-            DialogPurpose::Output => {
-                picker.pick_folder("Choose the output folder", start.as_deref())
-            }
-            DialogPurpose::SaveReport => {
-                picker.save_file("Save report", "conveyor-report.json", REPORTS)
-            }
-            DialogPurpose::ImportRecipe => picker.open_file("Import a recipe", RECIPES),
-            DialogPurpose::ExportRecipe => {
-                picker.save_file("Export the recipe", "recipe.toml", RECIPES)
+        let task = Task::spawn("dialog", self.repaint.clone(), move || -> Answer {
+            match purpose {
+                DialogPurpose::Input => {
+                    picker.pick_folder("Choose a folder of images", start.as_deref())
+                }
+                DialogPurpose::Output => {
+                    picker.pick_folder("Choose the output folder", start.as_deref())
+                }
+                DialogPurpose::SaveReport => {
+                    picker.save_file("Save report", "conveyor-report.json", REPORTS)
+                }
+                DialogPurpose::ImportRecipe => picker.open_file("Import a recipe", RECIPES),
+                DialogPurpose::ExportRecipe => {
+                    picker.save_file("Export the recipe", "recipe.toml", RECIPES)
+                }
             }
         });
         self.dialog = Some((purpose, task));
     }
 
+    /// The current batch's job `job`.
+    fn batch_job(&self, job: JobId) -> Option<crate::engine::job::Job> {
+        self.batch
+            .as_ref()
+            .and_then(|b| b.view.jobs().get(job).cloned())
+    }
+
     /// Shows `job`'s source and output side by side, decoded on a background thread.
     pub(super) fn select(&mut self, job: JobId) {
         self.selected = Some(job);
-        let Some(j) = self
-            .batch
-            .as_ref()
-            .and_then(|b| b.view.jobs().get(job).cloned())
-        else {
+        let Some(j) = self.batch_job(job) else {
             return;
         };
         let loading = Task::spawn("preview", self.repaint.clone(), move || {
@@ -76,12 +81,29 @@ impl ConveyorApp {
             let purpose = *purpose;
             self.dialog = None;
             match (answer, purpose) {
-                (Ok(Some(path)), DialogPurpose::Input) => self.set_input(vec![path]),
-                (Ok(Some(path)), DialogPurpose::Output) => self.out_override = Some(path),
-                (Ok(Some(path)), DialogPurpose::SaveReport) => self.save_report(&path),
-                (Ok(Some(path)), DialogPurpose::ImportRecipe) => self.import_recipe(&path),
-                (Ok(Some(path)), DialogPurpose::ExportRecipe) => self.export_recipe(&path),
-                (Ok(None), _) => {}
+                (Ok(Ok(Some(path))), DialogPurpose::Input) => self.set_input(vec![path]),
+                (Ok(Ok(Some(path))), DialogPurpose::Output) => self.set_output(path),
+                (Ok(Ok(Some(path))), DialogPurpose::SaveReport) => self.save_report(&path),
+                (Ok(Ok(Some(path))), DialogPurpose::ImportRecipe) => self.import_recipe(&path),
+                (Ok(Ok(Some(path))), DialogPurpose::ExportRecipe) => self.export_recipe(&path),
+                (Ok(Err(NoDialog(why))), purpose) => {
+                    self.message = Some(match purpose {
+                        DialogPurpose::Input => format!(
+                            "Could not choose a folder: {why}. Type or paste the folder's path \
+                             in the field above, or drop the folder on the window."
+                        ),
+                        DialogPurpose::Output => format!(
+                            "Could not choose the output folder: {why}. Type or paste its path \
+                             in the Output folder field."
+                        ),
+                        DialogPurpose::SaveReport => self.save_report_without_dialog(&why),
+                        DialogPurpose::ImportRecipe | DialogPurpose::ExportRecipe => format!(
+                            "Could not open a file dialog: {why}. Presets are recipe files in \
+                             the presets folder; `conveyor recipe show` writes one."
+                        ),
+                    });
+                }
+                (Ok(Ok(None)), _) => {}
                 (Err(e), _) => self.message = Some(e),
             }
         }
@@ -108,6 +130,91 @@ impl ConveyorApp {
                     (tex, info)
                 })
             }));
+        }
+    }
+
+    /// Where no save dialog can be shown: the report goes into the output folder, and the
+    /// message says where.
+    fn save_report_without_dialog(&mut self, why: &str) -> String {
+        let Some(batch) = &self.batch else {
+            return format!("Could not save the report: {why}.");
+        };
+        let path = batch.out_dir.join("conveyor-report.json");
+        match batch.report().write(&path) {
+            Ok(()) => format!(
+                "No save dialog: {why}. The report was saved in the output folder instead: {}",
+                path.display()
+            ),
+            Err(e) => format!(
+                "Could not save the report: {why}; writing {} failed: {e}",
+                path.display()
+            ),
+        }
+    }
+
+    /// Opens the output folder in the file manager; a failure shows in the message line.
+    pub(super) fn open_output_folder(&mut self) {
+        if let Some(dir) = self.batch.as_ref().map(|b| b.out_dir.clone()) {
+            self.open_path(dir, "the output folder");
+        }
+    }
+
+    /// Opens `path` with the desktop's opener on a background thread; a failure shows in the
+    /// message line.
+    pub(super) fn open_path(&mut self, path: std::path::PathBuf, what: &'static str) {
+        let program = self.opener.clone();
+        self.opening = Some(Task::spawn("opener", self.repaint.clone(), move || {
+            match std::process::Command::new(&program).arg(&path).status() {
+                Ok(status) if status.success() => Ok(()),
+                Ok(status) => Err(format!(
+                    "Could not open {what}: {program} ended with {status}. It is {}",
+                    path.display()
+                )),
+                Err(e) => Err(format!(
+                    "Could not open {what}: {program} cannot be run ({e}). It is {}",
+                    path.display()
+                )),
+            }
+        }));
+    }
+
+    /// Does what a result row's menu or double-click asked.
+    pub(super) fn row_action(&mut self, ctx: &egui::Context, action: super::panels::RowAction) {
+        use super::panels::RowAction;
+        let job = match action {
+            RowAction::Open(j)
+            | RowAction::Reveal(j)
+            | RowAction::CopyPath(j)
+            | RowAction::CopyInput(j) => j,
+        };
+        let Some(j) = self.batch_job(job) else {
+            return;
+        };
+        match action {
+            RowAction::Open(_) => self.open_path(j.output, "the output"),
+            RowAction::Reveal(_) => {
+                if let Some(dir) = j.output.parent() {
+                    self.open_path(dir.to_path_buf(), "the output's folder");
+                }
+            }
+            RowAction::CopyPath(_) => {
+                ctx.copy_text(j.output.display().to_string());
+                self.message = Some(format!("Copied: {}", j.output.display()));
+            }
+            RowAction::CopyInput(_) => {
+                ctx.copy_text(j.input.display().to_string());
+                self.message = Some(format!("Copied: {}", j.input.display()));
+            }
+        }
+    }
+
+    /// Shows why opening the output folder failed, once the opener has ended.
+    pub(super) fn poll_opening(&mut self) {
+        if let Some(result) = self.opening.as_mut().and_then(Task::poll) {
+            self.opening = None;
+            if let Err(e) = result.and_then(|r| r) {
+                self.message = Some(e);
+            }
         }
     }
 

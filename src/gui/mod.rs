@@ -11,6 +11,7 @@ pub mod settings;
 mod state;
 pub mod stats;
 pub mod task;
+pub mod thumbs;
 pub mod trial;
 pub mod view;
 mod window_input;

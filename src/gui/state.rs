@@ -15,11 +15,16 @@ use crate::engine::preview::Thumbnail;
 use crate::engine::report::{Report, ReportBuilder, Summary};
 use crate::engine::scan::ScanWarning;
 
+/// A finished scan: what the window summarises, and the scan itself for planning.
+pub(super) type Scanned = (InputSummary, std::sync::Arc<crate::engine::scan::Scan>);
+
 /// The chosen input and its scan.
 pub(super) struct Input {
     pub(super) paths: Vec<PathBuf>,
     pub(super) summary: Option<Result<InputSummary, String>>,
-    pub(super) scanning: Option<Task<Result<InputSummary, String>>>,
+    /// The scan itself, for planning before Start.
+    pub(super) scan: Option<std::sync::Arc<crate::engine::scan::Scan>>,
+    pub(super) scanning: Option<Task<Result<Scanned, String>>>,
 }
 
 impl Input {
@@ -80,6 +85,8 @@ impl Batch {
 pub(super) struct Prepared {
     pub(super) jobs: Vec<Job>,
     pub(super) warnings: Vec<ScanWarning>,
+    /// The jobs' natural order, for listing results.
+    pub(super) ranks: Vec<u32>,
 }
 
 /// What a pending dialog's answer is for.
@@ -97,4 +104,13 @@ pub(super) struct Preview {
     pub(super) job: JobId,
     pub(super) loading: Option<Task<[Result<Thumbnail, String>; 2]>>,
     pub(super) loaded: Option<[Result<(egui::TextureHandle, Thumbnail), String>; 2]>,
+}
+
+/// What the current input, recipe and output folder would do if started now: planned in the
+/// background whenever one of them changes, shown before Start.
+pub(super) struct Forecast {
+    /// What it was planned for: the outputs and the output folder.
+    pub(super) key: (Vec<crate::engine::recipe::Recipe>, PathBuf),
+    pub(super) task: Option<Task<Result<crate::engine::plan::Outlook, String>>>,
+    pub(super) result: Option<Result<crate::engine::plan::Outlook, String>>,
 }

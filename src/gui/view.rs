@@ -27,8 +27,9 @@ pub struct InputSummary {
     pub ignored: usize,
     /// Folders that could not be read, loops, …
     pub warnings: Vec<String>,
-    /// The first image's stem, for the naming example.
-    pub first_stem: Option<OsString>,
+    /// The first image, for the naming example: its stem, extension and header (size as
+    /// displayed, format by content) when it can be read.
+    pub first: Option<FirstImage>,
     /// Every image that will be converted, with its size (for the preview and the estimate).
     pub files: Vec<(std::path::PathBuf, u64)>,
 }
@@ -45,7 +46,9 @@ impl InputSummary {
                 .collect(),
             ..InputSummary::default()
         };
-        for f in &found.found {
+        let mut found_files: Vec<_> = found.found.iter().collect();
+        found_files.sort_by(|a, b| natural_cmp(&a.rel.to_string_lossy(), &b.rel.to_string_lossy()));
+        for f in found_files {
             if let Some(reason) = &f.skip {
                 s.skipped.push(format!("{}: {reason}", f.rel.display()));
                 continue;
@@ -60,12 +63,27 @@ impl InputSummary {
                 .and_then(Format::from_extension)
                 .map_or("other", Format::label);
             *s.formats.entry(label).or_default() += 1;
-            if s.first_stem.is_none() {
-                s.first_stem = f.rel.file_stem().map(ToOwned::to_owned);
+            if s.first.is_none() {
+                s.first = Some(FirstImage {
+                    stem: f.rel.file_stem().map(ToOwned::to_owned).unwrap_or_default(),
+                    ext: f.rel.extension().map(ToOwned::to_owned).unwrap_or_default(),
+                    header: crate::engine::header::probe(&f.path),
+                });
             }
         }
         s
     }
+}
+
+/// The first image of an input, as the naming example uses it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FirstImage {
+    /// File name without extension.
+    pub stem: OsString,
+    /// Extension as written.
+    pub ext: OsString,
+    /// Its header, if it could be read.
+    pub header: Option<crate::engine::header::Header>,
 }
 
 /// One worker's live line.
@@ -169,6 +187,8 @@ pub struct BatchView {
     pub workers: BTreeMap<WorkerId, WorkerRow>,
     /// Workers asked for.
     pub target_workers: usize,
+    /// The most worker rows shown at once in this batch (the panel keeps room for them).
+    pub peak_workers: usize,
     /// Every finished file, in finishing order.
     pub results: Vec<ResultRow>,
     failed_rows: Vec<usize>,
@@ -188,6 +208,12 @@ pub struct BatchView {
     pub markers: Vec<Marker>,
     history: VecDeque<(f64, usize)>,
     next_sample: f64,
+    /// While failed files are retried: the retry pool's job index → this batch's job.
+    retry_map: Option<Vec<JobId>>,
+    /// Each job's row in `results` (`usize::MAX`: not ended yet).
+    row_of: Vec<usize>,
+    /// Each job's place in natural order (see [`natural_ranks`]); empty: finishing order.
+    ranks: Vec<u32>,
 }
 
 fn display_name(path: &Path, root: &Path) -> String {
@@ -252,6 +278,64 @@ pub fn window_title(
     format!("Conveyor — {input} — {state}")
 }
 
+/// Compares names as people do: runs of digits by their value (so `img_2` comes before
+/// `img_10`), letters ignoring case; names equal that way fall back to plain order.
+pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    fn digits(it: &mut std::iter::Peekable<std::str::Chars<'_>>) -> String {
+        let mut run = String::new();
+        while let Some(&c) = it.peek() {
+            if !c.is_ascii_digit() {
+                break;
+            }
+            run.push(c);
+            it.next();
+        }
+        run
+    }
+    let (mut x, mut y) = (a.chars().peekable(), b.chars().peekable());
+    loop {
+        match (x.peek().copied(), y.peek().copied()) {
+            (None, None) => return a.cmp(b),
+            (None, Some(_)) => return Ordering::Less,
+            (Some(_), None) => return Ordering::Greater,
+            (Some(c), Some(d)) if c.is_ascii_digit() && d.is_ascii_digit() => {
+                let (m, n) = (digits(&mut x), digits(&mut y));
+                let (m, n) = (m.trim_start_matches('0'), n.trim_start_matches('0'));
+                let order = m.len().cmp(&n.len()).then_with(|| m.cmp(n));
+                if order != Ordering::Equal {
+                    return order;
+                }
+            }
+            (Some(c), Some(d)) => {
+                let order = c.to_lowercase().cmp(d.to_lowercase());
+                if order != Ordering::Equal {
+                    return order;
+                }
+                x.next();
+                y.next();
+            }
+        }
+    }
+}
+
+/// Each job's place in natural order of its input (then output), for listing results: made
+/// once, off the UI thread, so ordering a finished batch's rows is an integer sort.
+pub fn natural_ranks(jobs: &[Job]) -> Vec<u32> {
+    let names: Vec<std::borrow::Cow<'_, str>> =
+        jobs.iter().map(|j| j.input.to_string_lossy()).collect();
+    let mut order: Vec<usize> = (0..jobs.len()).collect();
+    order.sort_by(|&a, &b| {
+        natural_cmp(&names[a], &names[b])
+            .then_with(|| jobs[a].output_index.cmp(&jobs[b].output_index))
+    });
+    let mut ranks = vec![0; jobs.len()];
+    for (rank, job) in order.into_iter().enumerate() {
+        ranks[job] = u32::try_from(rank).unwrap_or(u32::MAX);
+    }
+    ranks
+}
+
 /// Formats seconds as `m:ss` or `h:mm:ss`.
 pub fn clock(seconds: f64) -> String {
     let s = seconds.max(0.0).round() as u64;
@@ -265,8 +349,9 @@ pub fn clock(seconds: f64) -> String {
 impl BatchView {
     /// A view of a batch over `jobs`, naming files relative to `root`.
     pub fn new(jobs: Arc<[Job]>, root: &Path, workers: usize) -> BatchView {
+        let total = jobs.len();
         BatchView {
-            total: jobs.len(),
+            total,
             jobs,
             root: root.to_path_buf(),
             ok: 0,
@@ -278,6 +363,7 @@ impl BatchView {
             bytes_out: 0,
             workers: BTreeMap::new(),
             target_workers: workers,
+            peak_workers: 0,
             results: Vec::new(),
             failed_rows: Vec::new(),
             skipped_rows: Vec::new(),
@@ -291,6 +377,40 @@ impl BatchView {
             markers: vec![Marker { t: 0.0, workers }],
             history: VecDeque::from([(0.0, 0)]),
             next_sample: SAMPLE_EVERY,
+            retry_map: None,
+            row_of: vec![usize::MAX; total],
+            ranks: Vec::new(),
+        }
+    }
+
+    /// Lists the results in natural order once the batch has finished (while it runs they
+    /// come in finishing order, newest last); `ranks` from [`natural_ranks`].
+    pub fn with_ranks(mut self, ranks: Vec<u32>) -> BatchView {
+        if ranks.len() == self.jobs.len() {
+            self.ranks = ranks;
+        }
+        self
+    }
+
+    /// Puts the rows in natural order and re-indexes them.
+    fn sort_results(&mut self) {
+        if self.ranks.is_empty() {
+            return;
+        }
+        let ranks = &self.ranks;
+        self.results
+            .sort_by_key(|r| ranks.get(r.job).copied().unwrap_or(u32::MAX));
+        self.failed_rows.clear();
+        self.skipped_rows.clear();
+        for (i, row) in self.results.iter().enumerate() {
+            if let Some(slot) = self.row_of.get_mut(row.job) {
+                *slot = i;
+            }
+            match row.status {
+                Status::Failed => self.failed_rows.push(i),
+                Status::Skipped => self.skipped_rows.push(i),
+                _ => {}
+            }
         }
     }
 
@@ -430,12 +550,86 @@ impl BatchView {
         }
     }
 
+    /// Turns the failed rows back into pending ones and returns their jobs, for a pool that
+    /// runs them again; its events (see [`Self::translate`]) then update those rows in place,
+    /// so the batch's history stays whole. `now` is seconds since the batch started: the time
+    /// between the end and the retry is not counted as running.
+    pub fn begin_retry(&mut self, now: f64) -> Vec<Job> {
+        let rows = std::mem::take(&mut self.failed_rows);
+        let mut map = Vec::with_capacity(rows.len());
+        let mut jobs = Vec::with_capacity(rows.len());
+        for i in rows {
+            let Some(row) = self.results.get_mut(i) else {
+                continue;
+            };
+            let Some(job) = self.jobs.get(row.job) else {
+                continue;
+            };
+            map.push(row.job);
+            jobs.push(job.clone());
+            row.status = Status::Planned;
+            row.reason = Some("retrying…".to_owned());
+        }
+        if jobs.is_empty() {
+            return jobs;
+        }
+        self.failed -= jobs.len();
+        self.retry_map = Some(map);
+        self.finished = false;
+        self.cancelling = false;
+        self.paused = false;
+        if now > self.now {
+            self.paused_total += now - self.now;
+            self.now = now;
+        }
+        jobs
+    }
+
+    /// How many jobs the current retry runs (0 when this is not a retry).
+    pub fn retrying(&self) -> usize {
+        self.retry_map.as_ref().map_or(0, Vec::len)
+    }
+
+    /// An event of the pool that runs this batch's jobs, in this batch's job numbers (a retry
+    /// pool numbers its jobs from 0).
+    pub fn translate(&self, event: Event) -> Event {
+        let Some(map) = &self.retry_map else {
+            return event;
+        };
+        let to = |job: JobId| map.get(job).copied().unwrap_or(job);
+        match event {
+            Event::Started { worker, job } => Event::Started {
+                worker,
+                job: to(job),
+            },
+            Event::Stage { worker, job, stage } => Event::Stage {
+                worker,
+                job: to(job),
+                stage,
+            },
+            Event::Finished {
+                worker,
+                job,
+                outcome,
+                millis,
+            } => Event::Finished {
+                worker,
+                job: to(job),
+                outcome,
+                millis,
+            },
+            other => other,
+        }
+    }
+
     /// Applies one pool event observed at `now` seconds since the batch started.
     pub fn apply(&mut self, event: &Event, now: f64) {
         self.tick(now);
         match event {
             Event::BatchStarted { total, workers } => {
-                self.total = *total;
+                if self.retry_map.is_none() {
+                    self.total = *total;
+                }
                 self.target_workers = *workers;
             }
             Event::WorkerStarted { worker } => {
@@ -451,6 +645,7 @@ impl BatchView {
                         retiring: false,
                     },
                 );
+                self.peak_workers = self.peak_workers.max(self.workers.len());
             }
             Event::WorkersChanged { target } => {
                 self.target_workers = *target;
@@ -502,6 +697,7 @@ impl BatchView {
             }
             Event::BatchFinished { .. } => {
                 self.finished = true;
+                self.sort_results();
                 self.unpause();
                 self.workers.clear();
             }
@@ -548,13 +744,11 @@ impl BatchView {
             }
             Outcome::Skipped(reason) => {
                 self.skipped += 1;
-                self.skipped_rows.push(self.results.len());
                 row.status = Status::Skipped;
                 row.reason = Some(reason.clone());
             }
             Outcome::Failed(failure) => {
                 self.failed += 1;
-                self.failed_rows.push(self.results.len());
                 row.status = Status::Failed;
                 row.reason = Some(failure.reason.clone());
             }
@@ -563,7 +757,23 @@ impl BatchView {
         if worker.is_some() && row.status != Status::Cancelled {
             self.ran += 1;
         }
-        self.results.push(row);
+        let index = match self.row_of.get(job) {
+            Some(&i) if i < self.results.len() => i,
+            _ => self.results.len(),
+        };
+        match row.status {
+            Status::Failed => self.failed_rows.push(index),
+            Status::Skipped => self.skipped_rows.push(index),
+            _ => {}
+        }
+        if index < self.results.len() {
+            self.results[index] = row;
+        } else {
+            if let Some(slot) = self.row_of.get_mut(job) {
+                *slot = index;
+            }
+            self.results.push(row);
+        }
     }
 
     /// The row's input, relative to the batch's input folder.
@@ -580,6 +790,19 @@ impl BatchView {
         } else {
             input
         }
+    }
+
+    /// Where the row's output goes, relative to the output folder (the full path if it is
+    /// elsewhere), with the plan's note when the name had to change.
+    pub fn row_output(&self, row: &ResultRow, out_dir: &Path) -> String {
+        let Some(j) = self.jobs.get(row.job) else {
+            return String::new();
+        };
+        let mut text = format!("Output: {}", display_name(&j.output, out_dir));
+        if let Some(note) = &j.note {
+            text.push_str(&format!(" ({note})"));
+        }
+        text
     }
 
     /// What the list says about a row: the reason, or the output's size and bytes.
@@ -602,6 +825,10 @@ impl BatchView {
                 if !row.warnings.is_empty() {
                     detail.push_str(" — ");
                     detail.push_str(&row.warnings.join("; "));
+                }
+                if let Some(note) = self.jobs.get(row.job).and_then(|j| j.note.as_ref()) {
+                    detail.push_str(" — ");
+                    detail.push_str(note);
                 }
                 detail
             }
@@ -641,6 +868,19 @@ mod tests {
             height: 20,
             warnings: vec![],
         })
+    }
+
+    /// Ends `job` as converted, with no worker (as a plan's skip does).
+    fn finish(v: &mut BatchView, job: JobId) {
+        v.apply(
+            &Event::Finished {
+                worker: None,
+                job,
+                outcome: ok(),
+                millis: 1,
+            },
+            0.1,
+        );
     }
 
     #[test]
@@ -790,17 +1030,6 @@ mod tests {
             "Conveyor — trip — 3 images"
         );
         let mut v = BatchView::new(jobs(3), Path::new("/in"), 1);
-        let finish = |v: &mut BatchView, job| {
-            v.apply(
-                &Event::Finished {
-                    worker: None,
-                    job,
-                    outcome: ok(),
-                    millis: 1,
-                },
-                0.1,
-            )
-        };
         finish(&mut v, 0);
         assert_eq!(
             window_title(Some("trip"), Some(&summary), Some(&v)),
@@ -813,6 +1042,37 @@ mod tests {
             window_title(Some("trip"), Some(&summary), Some(&v)),
             "Conveyor — trip — finished: 3 converted"
         );
+    }
+
+    #[test]
+    fn names_sort_as_people_read_them() {
+        let mut names = vec![
+            "img_10.jpg",
+            "IMG_2.jpg",
+            "img_1.jpg",
+            "img_02b.jpg",
+            "a/img_9.png",
+        ];
+        names.sort_by(|a, b| natural_cmp(a, b));
+        assert_eq!(
+            names,
+            [
+                "a/img_9.png",
+                "img_1.jpg",
+                "IMG_2.jpg",
+                "img_02b.jpg",
+                "img_10.jpg"
+            ]
+        );
+        let mut v =
+            BatchView::new(jobs(12), Path::new("/in"), 1).with_ranks(natural_ranks(&jobs(12)));
+        for job in (0..12).rev() {
+            finish(&mut v, job);
+        }
+        v.apply(&Event::BatchFinished { cancelled: false }, 0.2);
+        let listed: Vec<String> = v.results.iter().map(|r| v.row_name(r)).collect();
+        assert_eq!(listed[..3], ["sub/0.png", "sub/1.png", "sub/2.png"]);
+        assert_eq!(listed[11], "sub/11.png", "11 after 2, not after 1");
     }
 
     #[test]

@@ -27,6 +27,19 @@ pub(crate) fn top_bar(app: &mut ConveyorApp, ui: &mut egui::Ui) {
             {
                 app.load_samples();
             }
+            let label = ui.label("or a path:");
+            let field = ui
+                .add_enabled(
+                    idle,
+                    egui::TextEdit::singleline(&mut app.input_text)
+                        .hint_text("type or paste, then Enter")
+                        .desired_width(200.0),
+                )
+                .labelled_by(label.id)
+                .on_hover_text("A folder or an image to convert");
+            if field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
+                app.set_input_text();
+            }
             ui.separator();
             match &app.input {
                 None => {
@@ -122,6 +135,10 @@ pub(crate) fn empty_state(app: &mut ConveyorApp, ui: &mut egui::Ui) {
             }
             ui.add_space(6.0);
             ui.label(egui::RichText::new("Then press Start (Ctrl+Enter).").weak());
+            if let Some(msg) = &app.message {
+                ui.add_space(12.0);
+                ui.colored_label(ui.visuals().warn_fg_color, msg);
+            }
         });
     });
 }

@@ -14,6 +14,7 @@ use super::app::ConveyorApp;
 
 pub(super) use input::{drop_highlight, empty_state, top_bar};
 pub(super) use recipe::recipe_panel;
+pub(super) use results::RowAction;
 
 /// The central area once an input is chosen: controls, workers, progress, results.
 pub(super) fn batch_area(app: &mut ConveyorApp, ui: &mut egui::Ui) {
@@ -80,7 +81,15 @@ fn controls(app: &mut ConveyorApp, ui: &mut egui::Ui) {
             ui.label("Planning…");
             ctx.request_repaint_after(std::time::Duration::from_millis(100));
         }
-        if let Some(msg) = &app.message {
+        // Said once: a refusal the plan before Start already shows is not repeated here.
+        let planned = app
+            .forecast
+            .as_ref()
+            .and_then(|f| f.result.as_ref())
+            .and_then(|r| r.as_ref().err());
+        if let Some(msg) = &app.message
+            && planned != Some(msg)
+        {
             ui.colored_label(ui.visuals().warn_fg_color, msg);
         }
     });
@@ -118,7 +127,7 @@ pub(super) fn close_dialog(app: &mut ConveyorApp, ctx: &egui::Context) {
     }
     egui::Modal::new(egui::Id::unique("confirm-close")).show(ctx, |ui| {
         ui.heading("Stop the batch and quit?");
-        ui.label("Images in hand are abandoned cleanly: no partial files are left behind.\nRunning the same batch again later resumes where it stopped.");
+        ui.label(quit_text(app));
         ui.add_space(8.0);
         ui.horizontal(|ui| {
             if ui.button("Stop and quit").clicked() {
@@ -129,4 +138,47 @@ pub(super) fn close_dialog(app: &mut ConveyorApp, ctx: &egui::Context) {
             }
         });
     });
+}
+
+/// What quitting mid-batch leaves, and what starting the batch again will do, for the batch's
+/// actual on-exist policy (the journal decides about Conveyor's own outputs whatever it is).
+pub(crate) fn quit_text(app: &ConveyorApp) -> String {
+    use crate::engine::recipe::OnExist;
+    let (done, total) = app.batch_view().map_or((0, 0), |v| (v.done(), v.total));
+    let left = total.saturating_sub(done);
+    let policy = match app.settings.first().recipe.on_exist {
+        OnExist::Skip => {
+            "Files in the output folder that Conveyor did not make stay as they are (those \
+             images are skipped)."
+        }
+        OnExist::Overwrite => {
+            "Files in the output folder that Conveyor did not make are replaced (\u{201c}If the \
+             output exists: Overwrite\u{201d})."
+        }
+        OnExist::Rename => {
+            "Files in the output folder that Conveyor did not make are kept, and the new \
+             outputs are written beside them under a -1, -2, \u{2026} name."
+        }
+    };
+    format!(
+        "The images in hand are abandoned cleanly: no partial files are left behind.\n\
+         {done} of {total} are done. Starting the same batch again (same folders, same recipe) \
+         converts only the {left} not done: the journal in the output folder vouches for the \
+         finished ones. Changing the recipe converts everything again.\n{policy}"
+    )
+}
+
+/// Light and mid grey squares under an image, so its transparent parts show as such.
+pub(super) fn checkerboard(painter: &egui::Painter, rect: egui::Rect) {
+    const CELL: f32 = 8.0;
+    painter.rect_filled(rect, 0.0, egui::Color32::from_gray(204));
+    let columns = (rect.width() / CELL).ceil() as usize;
+    let rows = (rect.height() / CELL).ceil() as usize;
+    for row in 0..rows {
+        for column in (row % 2..columns).step_by(2) {
+            let min = rect.min + egui::vec2(column as f32 * CELL, row as f32 * CELL);
+            let cell = egui::Rect::from_min_size(min, egui::vec2(CELL, CELL)).intersect(rect);
+            painter.rect_filled(cell, 0.0, egui::Color32::from_gray(153));
+        }
+    }
 }

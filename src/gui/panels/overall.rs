@@ -8,7 +8,7 @@ use crate::gui::view::{BatchView, clock};
 /// Progress bar, numbers and chart for the current batch.
 pub(crate) fn overall_section(app: &mut ConveyorApp, ui: &mut egui::Ui) {
     let Some(batch) = &app.batch else {
-        ui.label(egui::RichText::new("Press Start to convert. Progress shows here.").weak());
+        forecast(app, ui);
         return;
     };
     let v = &batch.view;
@@ -34,7 +34,11 @@ pub(crate) fn overall_section(app: &mut ConveyorApp, ui: &mut egui::Ui) {
     };
     ui.add(bar);
     let (mb_in, mb_out) = v.megabytes_per_second();
-    let eta = v.eta_seconds().map_or_else(|| "—".to_owned(), clock);
+    let eta = if v.paused {
+        "paused".to_owned()
+    } else {
+        v.eta_seconds().map_or_else(|| "—".to_owned(), clock)
+    };
     ui.horizontal_wrapped(|ui| {
         ui.label(format!("{:.1} images/s", v.images_per_second()));
         ui.separator();
@@ -115,4 +119,83 @@ fn chart(ui: &mut egui::Ui, v: &BatchView) {
         egui::FontId::proportional(10.0),
         weak,
     );
+}
+
+/// Before Start: what pressing it would do, planned in the background, with one click to
+/// change what happens to files in the way.
+fn forecast(app: &mut ConveyorApp, ui: &mut egui::Ui) {
+    use crate::engine::recipe::OnExist;
+    let Some(f) = &app.forecast else {
+        ui.label(egui::RichText::new("Press Start to convert. Progress shows here.").weak());
+        return;
+    };
+    let out_dir = f.key.1.display().to_string();
+    let o = match &f.result {
+        None => {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("Planning what Start will do…");
+            });
+            return;
+        }
+        Some(Err(e)) => {
+            ui.colored_label(ui.visuals().error_fg_color, e);
+            return;
+        }
+        Some(Ok(o)) => *o,
+    };
+    let outputs = |n: usize| {
+        if n == 1 {
+            "1 output".to_owned()
+        } else {
+            format!("{n} outputs")
+        }
+    };
+    ui.horizontal_wrapped(|ui| {
+        ui.label(egui::RichText::new("Start will write").strong());
+        ui.label(egui::RichText::new(outputs(o.convert)).strong());
+        ui.label("into");
+        ui.label(egui::RichText::new(out_dir).monospace());
+    });
+    let parts: Vec<String> = [
+        (o.done, "already converted (skipped)"),
+        (o.redo, "redone in place (the recipe or input changed)"),
+        (o.renamed, "renamed: names collide"),
+        (o.replace, "replace files Conveyor did not make"),
+        (o.other_skips, "skipped (see the results for why)"),
+    ]
+    .into_iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, what)| format!("{} {what}", outputs(n)))
+    .collect();
+    if !parts.is_empty() {
+        ui.label(parts.join(" · "));
+    }
+    let policy = app.settings.first().recipe.on_exist;
+    if o.in_the_way > 0 || (policy != OnExist::Skip && (o.replace > 0 || o.renamed > 0)) {
+        ui.horizontal_wrapped(|ui| {
+            if o.in_the_way > 0 {
+                ui.colored_label(
+                    ui.visuals().warn_fg_color,
+                    format!(
+                        "{} will be skipped: a file Conveyor did not make has the name.",
+                        outputs(o.in_the_way)
+                    ),
+                );
+            }
+            let mut set = None;
+            if policy != OnExist::Overwrite && ui.button("Overwrite them").clicked() {
+                set = Some(OnExist::Overwrite);
+            }
+            if policy != OnExist::Rename && ui.button("Write beside them").clicked() {
+                set = Some(OnExist::Rename);
+            }
+            if policy != OnExist::Skip && ui.button("Skip them").clicked() {
+                set = Some(OnExist::Skip);
+            }
+            if let Some(p) = set {
+                app.settings.first_mut().recipe.on_exist = p;
+            }
+        });
+    }
 }

@@ -11,6 +11,7 @@ use crate::engine::recipe_file;
 use crate::gui::app::ConveyorApp;
 use crate::gui::settings::{OutputForm, QualityMode, ResizeMode, VisualTarget};
 use crate::gui::state::DialogPurpose;
+use crate::gui::view::FirstImage;
 
 fn labelled(
     ui: &mut egui::Ui,
@@ -167,14 +168,34 @@ fn batch_options(app: &mut ConveyorApp, ui: &mut egui::Ui) {
             OnExist::Rename => "Write beside it".to_owned(),
         },
     );
-    let out = app.output_dir();
-    ui.horizontal_wrapped(|ui| {
-        ui.label("Output folder:");
-        match &out {
-            Some(dir) => ui.label(egui::RichText::new(dir.display().to_string()).monospace()),
-            None => ui.label(egui::RichText::new("beside the input, <input>-converted").weak()),
-        };
-    });
+    let shown = app
+        .output_dir()
+        .map(|d| d.display().to_string())
+        .unwrap_or_default();
+    let label = ui.label("Output folder:");
+    let mut text = app.out_text.clone().unwrap_or(shown);
+    let field = ui
+        .add(
+            egui::TextEdit::singleline(&mut text)
+                .hint_text("beside the input, <input>-converted")
+                .font(egui::TextStyle::Monospace)
+                .desired_width(f32::INFINITY),
+        )
+        .labelled_by(label.id)
+        .on_hover_text("Type or paste a folder; Enter or leaving the field uses it");
+    if field.changed() {
+        app.out_text = Some(text);
+    }
+    if field.lost_focus()
+        && let Some(typed) = app.out_text.take()
+    {
+        let typed = typed.trim();
+        if typed.is_empty() {
+            app.out_override = None;
+        } else {
+            app.set_output(std::path::PathBuf::from(typed));
+        }
+    }
     ui.horizontal(|ui| {
         if ui.button("Choose output…").clicked() {
             app.ask(DialogPurpose::Output);
@@ -213,14 +234,14 @@ fn form(app: &mut ConveyorApp, i: usize, ui: &mut egui::Ui) {
         .as_ref()
         .and_then(|i| i.summary.as_ref())
         .and_then(|r| r.as_ref().ok())
-        .and_then(|s| s.first_stem.clone());
+        .and_then(|s| s.first.clone());
     let Some(s) = app.settings.outputs.get_mut(i) else {
         return;
     };
     output_form(s, stem, ui);
 }
 
-fn output_form(s: &mut OutputForm, stem: Option<std::ffi::OsString>, ui: &mut egui::Ui) {
+fn output_form(s: &mut OutputForm, first: Option<FirstImage>, ui: &mut egui::Ui) {
     ui.add_space(4.0);
     ui.strong("Size");
     combo(
@@ -379,7 +400,7 @@ fn output_form(s: &mut OutputForm, stem: Option<std::ffi::OsString>, ui: &mut eg
             Err(e) => s.name_error = Some(e.to_string()),
         }
     }
-    let example = example_name(&s.current_recipe(), stem);
+    let example = example_name(&s.current_recipe(), first.as_ref());
     match &s.name_error {
         None => ui.label(egui::RichText::new(format!("e.g. {example}")).weak()),
         Some(e) => ui.colored_label(ui.visuals().error_fg_color, e),
@@ -404,16 +425,28 @@ fn output_form(s: &mut OutputForm, stem: Option<std::ffi::OsString>, ui: &mut eg
     }
 }
 
-fn example_name(recipe: &Recipe, stem: Option<std::ffi::OsString>) -> String {
-    let stem = stem.unwrap_or_else(|| "IMG_0042".into());
-    // The example input: a camera's JPEG.
-    let input_ext = Format::Jpeg.extension();
-    let format = recipe.format.resolve(input_ext);
-    let size = recipe.resize.map_or((4000, 3000), |r| {
-        r.geometry(4000, 3000, recipe.allow_upscale).output
+/// The output name the input's first image gets: its real stem, extension, format and size
+/// through the recipe (a camera's 4000×3000 JPEG stands in before an input is chosen).
+fn example_name(recipe: &Recipe, first: Option<&FirstImage>) -> String {
+    let camera = FirstImage {
+        stem: "IMG_0042".into(),
+        ext: Format::Jpeg.extension().into(),
+        header: Some(crate::engine::header::Header {
+            format: Format::Jpeg,
+            size: (4000, 3000),
+        }),
+    };
+    let first = first.unwrap_or(&camera);
+    let stem = &first.stem;
+    // As the plan does: `keep` follows the extension.
+    let format = recipe.format.resolve(&first.ext.to_string_lossy());
+    let size = first.header.map_or((0, 0), |h| {
+        recipe.resize.map_or(h.size, |r| {
+            r.geometry(h.size.0, h.size.1, recipe.allow_upscale).output
+        })
     });
-    let ext = std::ffi::OsStr::new(input_ext);
-    let mut name = recipe.name_template.render(&stem, ext, size, 1);
+    let ext = first.ext.as_os_str();
+    let mut name = recipe.name_template.render(stem, ext, size, 1);
     name.push(".");
     name.push(format.extension());
     let name = name.to_string_lossy().into_owned();

@@ -1,8 +1,6 @@
 //! The finished files: a virtualised list with a failure filter, actions, and a before/after
 //! preview of the selected file.
 
-use std::path::Path;
-
 use eframe::egui;
 
 use crate::engine::job::Status;
@@ -10,20 +8,6 @@ use crate::engine::units::human_bytes;
 use crate::gui::app::ConveyorApp;
 use crate::gui::state::{DialogPurpose, Preview};
 use crate::gui::view::ResultFilter;
-
-fn open_folder(path: &Path) {
-    let program = if cfg!(target_os = "macos") {
-        "open"
-    } else if cfg!(windows) {
-        "explorer"
-    } else {
-        "xdg-open"
-    };
-    if let Ok(mut child) = std::process::Command::new(program).arg(path).spawn() {
-        // Reap the launcher so it does not linger as a zombie.
-        std::thread::spawn(move || child.wait());
-    }
-}
 
 /// Filter, actions, the list and the preview.
 pub(crate) fn results_section(app: &mut ConveyorApp, ui: &mut egui::Ui) {
@@ -33,7 +17,7 @@ pub(crate) fn results_section(app: &mut ConveyorApp, ui: &mut egui::Ui) {
     let (all, skipped) = (batch.view.results.len(), batch.view.skipped);
     let out_dir = batch.out_dir.clone();
     let ctx = ui.ctx().clone();
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         ui.strong("Results");
         ui.selectable_value(&mut app.filter, ResultFilter::All, format!("All ({all})"));
         ui.selectable_value(
@@ -54,10 +38,10 @@ pub(crate) fn results_section(app: &mut ConveyorApp, ui: &mut egui::Ui) {
             app.retry_failed(&ctx);
         }
         if ui
-            .add_enabled(out_dir.exists(), egui::Button::new("Open output folder"))
+            .add_enabled(out_dir.is_dir(), egui::Button::new("Open output folder"))
             .clicked()
         {
-            open_folder(&out_dir);
+            app.open_output_folder();
         }
         if ui.button("Save report…").clicked() {
             app.ask(DialogPurpose::SaveReport);
@@ -67,9 +51,37 @@ pub(crate) fn results_section(app: &mut ConveyorApp, ui: &mut egui::Ui) {
     let filter = app.filter;
     let rows = batch.view.filtered_len(filter);
     let mut clicked = None;
+    let mut action = None;
     let shown_preview = app.preview.as_ref();
     let show_preview = shown_preview.is_some();
     let selected_job = app.selected;
+    // Up and Down move the selection through the list as shown (unless a text field has the
+    // keyboard).
+    let typing = ui.ctx().memory(|m| m.focused().is_some());
+    let step = ui.input(|i| {
+        i.key_pressed(egui::Key::ArrowDown) as i64 - i.key_pressed(egui::Key::ArrowUp) as i64
+    });
+    let mut moved_to = None;
+    if step != 0 && !typing && rows > 0 {
+        let at = selected_job.and_then(|job| {
+            (0..rows).find(|&i| {
+                batch
+                    .view
+                    .filtered_row(filter, i)
+                    .is_some_and(|r| r.job == job)
+            })
+        });
+        let next = match at {
+            Some(i) => (i as i64 + step).clamp(0, rows as i64 - 1) as usize,
+            None => 0,
+        };
+        if let Some(row) = batch.view.filtered_row(filter, next)
+            && Some(row.job) != selected_job
+        {
+            clicked = Some(row.job);
+            moved_to = Some(next);
+        }
+    }
     let list_width = if show_preview {
         ui.available_width() * 0.55
     } else {
@@ -79,46 +91,114 @@ pub(crate) fn results_section(app: &mut ConveyorApp, ui: &mut egui::Ui) {
         ui.vertical(|ui| {
             ui.set_width(list_width);
             let row_height = ui.text_style_height(&egui::TextStyle::Body) + 4.0;
-            egui::ScrollArea::vertical()
+            let mut area = egui::ScrollArea::vertical()
                 .id_salt("results-list")
-                .auto_shrink([false, false])
-                .show_rows(ui, row_height, rows, |ui, range| {
-                    for i in range {
-                        let Some(row) = batch.view.filtered_row(filter, i) else {
-                            continue;
-                        };
-                        let (icon, color) = match row.status {
-                            Status::Ok => ("✔", ui.visuals().selection.bg_fill),
-                            Status::Skipped => ("⏩", ui.visuals().weak_text_color()),
-                            Status::Failed => ("✖", ui.visuals().error_fg_color),
-                            Status::Cancelled | Status::Planned => {
-                                ("⏹", ui.visuals().weak_text_color())
-                            }
-                        };
-                        let selected = selected_job == Some(row.job);
-                        ui.horizontal(|ui| {
-                            ui.colored_label(color, icon);
-                            let detail = batch.view.row_detail(row);
-                            let text = format!("{}  —  {detail}", batch.view.row_name(row));
+                .auto_shrink([false, false]);
+            if let Some(i) = moved_to {
+                // Keep the row moved to in view: scroll so it sits a few rows from the edge.
+                let spacing = ui.spacing().item_spacing.y;
+                let top = (i as f32 - 3.0).max(0.0) * (row_height + spacing);
+                let state =
+                    egui::scroll_area::State::load(ui.ctx(), ui.make_persistent_id("results-list"));
+                let offset = state.map_or(0.0, |s| s.clamped_offset().y);
+                let view = ui.available_height();
+                let y = i as f32 * (row_height + spacing);
+                if y < offset || y + row_height > offset + view {
+                    area = area.vertical_scroll_offset(top);
+                }
+            }
+            area.show_rows(ui, row_height, rows, |ui, range| {
+                for i in range {
+                    let Some(row) = batch.view.filtered_row(filter, i) else {
+                        continue;
+                    };
+                    let (icon, color) = match row.status {
+                        Status::Ok => ("✔", ui.visuals().selection.bg_fill),
+                        Status::Skipped => ("⏩", ui.visuals().weak_text_color()),
+                        Status::Failed => ("✖", ui.visuals().error_fg_color),
+                        Status::Cancelled | Status::Planned => {
+                            ("⏹", ui.visuals().weak_text_color())
+                        }
+                    };
+                    let selected = selected_job == Some(row.job);
+                    ui.horizontal(|ui| {
+                        ui.colored_label(color, icon);
+                        let detail = batch.view.row_detail(row);
+                        let output = batch.view.row_output(row, &out_dir);
+                        let text = format!("{}  —  {detail}", batch.view.row_name(row));
+                        let response = ui
+                            .add(egui::Button::selectable(selected, text).truncate())
+                            .on_hover_text(format!(
+                                "{}: {detail}\n{output}\nDouble-click opens the output; \
+                                 right-click for more",
+                                row.status.name()
+                            ));
+                        if response.clicked() {
+                            clicked = Some(row.job);
+                        }
+                        let written = row.status == Status::Ok;
+                        // A click just before on another row can make this count as a triple.
+                        let double = response.double_clicked() || response.triple_clicked();
+                        if double && written {
+                            action = Some(RowAction::Open(row.job));
+                        }
+                        response.context_menu(|ui| {
                             if ui
-                                .add(egui::Button::selectable(selected, text).truncate())
-                                .on_hover_text(format!("{}: {detail}", row.status.name()))
+                                .add_enabled(written, egui::Button::new("Open the output"))
                                 .clicked()
                             {
-                                clicked = Some(row.job);
+                                action = Some(RowAction::Open(row.job));
+                                ui.close();
+                            }
+                            if ui.button("Show the output in its folder").clicked() {
+                                action = Some(RowAction::Reveal(row.job));
+                                ui.close();
+                            }
+                            if ui.button("Copy the output's path").clicked() {
+                                action = Some(RowAction::CopyPath(row.job));
+                                ui.close();
+                            }
+                            if ui.button("Copy the input's path").clicked() {
+                                action = Some(RowAction::CopyInput(row.job));
+                                ui.close();
                             }
                         });
-                    }
-                });
+                    });
+                }
+            });
         });
         if show_preview {
             ui.separator();
-            ui.vertical(|ui| preview(shown_preview, ui));
+            let output = shown_preview
+                .and_then(|p| batch.view.results.iter().find(|r| r.job == p.job))
+                .map(|r| batch.view.row_output(r, &out_dir));
+            ui.vertical(|ui| {
+                if let Some(output) = output {
+                    ui.label(egui::RichText::new(output).monospace());
+                }
+                preview(shown_preview, ui);
+            });
         }
     });
     if let Some(job) = clicked {
         app.select(job);
     }
+    if let Some(action) = action {
+        app.row_action(ui.ctx(), action);
+    }
+}
+
+/// What a result row's menu (or a double-click) asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RowAction {
+    /// Open the output with the desktop's viewer.
+    Open(crate::engine::job::JobId),
+    /// Open the output's folder.
+    Reveal(crate::engine::job::JobId),
+    /// Put the output's path on the clipboard.
+    CopyPath(crate::engine::job::JobId),
+    /// Put the input's path on the clipboard.
+    CopyInput(crate::engine::job::JobId),
 }
 
 fn preview(preview: Option<&Preview>, ui: &mut egui::Ui) {
@@ -130,7 +210,10 @@ fn preview(preview: Option<&Preview>, ui: &mut egui::Ui) {
         });
         return;
     };
-    let width = (ui.available_width() / 2.0 - 8.0).max(64.0);
+    // Both sides fit the space left, across and down.
+    let width = (ui.available_width() / 2.0 - 8.0)
+        .min(ui.available_height() - 48.0)
+        .max(64.0);
     ui.horizontal_top(|ui| {
         for (title, side) in ["Before", "After"].iter().zip(loaded) {
             ui.vertical(|ui| {
@@ -138,10 +221,13 @@ fn preview(preview: Option<&Preview>, ui: &mut egui::Ui) {
                 ui.strong(*title);
                 match side {
                     Ok((tex, t)) => {
-                        ui.add(
-                            egui::Image::from_texture(egui::load::SizedTexture::from_handle(tex))
-                                .max_size(egui::vec2(width, width)),
-                        );
+                        // Transparency shows as a checkerboard, as image editors draw it.
+                        let size = tex.size_vec2();
+                        let scale = (width / size.x).min(width / size.y).min(1.0);
+                        let (rect, _) = ui.allocate_exact_size(size * scale, egui::Sense::hover());
+                        super::checkerboard(ui.painter(), rect);
+                        egui::Image::from_texture(egui::load::SizedTexture::from_handle(tex))
+                            .paint_at(ui, rect);
                         ui.label(format!(
                             "{}×{} · {}",
                             t.width,

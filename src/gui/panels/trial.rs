@@ -6,6 +6,7 @@ use eframe::egui;
 
 use crate::engine::units::human_bytes;
 use crate::gui::app::ConveyorApp;
+use crate::gui::thumbs::Thumb;
 use crate::gui::trial::{Shown, TrialView};
 use crate::gui::view::saving;
 
@@ -17,6 +18,112 @@ pub(crate) fn trial_section(app: &mut ConveyorApp, ui: &mut egui::Ui) {
     let Some(current) = app.trial_input() else {
         return;
     };
+    ui.horizontal_top(|ui| {
+        ui.vertical(|ui| {
+            ui.set_width(LIST_WIDTH);
+            file_list(app, &current, ui);
+        });
+        ui.separator();
+        ui.vertical(|ui| preview_section(app, current, ui));
+    });
+}
+
+/// Width of the input's file list.
+const LIST_WIDTH: f32 = 300.0;
+
+/// The input's images, in natural order, each with a small picture loaded off the UI thread as
+/// it comes into view; clicking one previews it.
+fn file_list(app: &mut ConveyorApp, current: &std::path::Path, ui: &mut egui::Ui) {
+    let Some(summary) = app
+        .input
+        .as_ref()
+        .and_then(|i| i.summary.as_ref())
+        .and_then(|s| s.as_ref().ok())
+    else {
+        return;
+    };
+    let root = app.input.as_ref().map(|i| i.root()).unwrap_or_default();
+    ui.strong(format!("Files ({})", summary.files.len()));
+    let side = crate::gui::thumbs::SIDE as f32;
+    let row_height = side + 4.0;
+    let ctx = ui.ctx().clone();
+    let mut pick = None;
+    let thumbs = &mut app.thumbs;
+    egui::ScrollArea::vertical()
+        .id_salt("input-files")
+        .auto_shrink([false, false])
+        .show_rows(ui, row_height, summary.files.len(), |ui, range| {
+            for (path, bytes) in &summary.files[range] {
+                let name = path
+                    .strip_prefix(&root)
+                    .unwrap_or(path)
+                    .to_string_lossy()
+                    .into_owned();
+                let selected = path == current;
+                let response = ui
+                    .horizontal(|ui| {
+                        ui.set_height(row_height);
+                        let (rect, _) =
+                            ui.allocate_exact_size(egui::vec2(side, side), egui::Sense::hover());
+                        let detail = match thumbs.get(&ctx, path) {
+                            Thumb::Loading => {
+                                ui.painter()
+                                    .rect_filled(rect, 3.0, ui.visuals().faint_bg_color);
+                                human_bytes(*bytes)
+                            }
+                            Thumb::Ready(tex, (w, h)) => {
+                                let size = tex.size_vec2();
+                                let k = (side / size.x).min(side / size.y);
+                                let at = egui::Rect::from_center_size(rect.center(), size * k);
+                                super::checkerboard(ui.painter(), at);
+                                egui::Image::from_texture(egui::load::SizedTexture::from_handle(
+                                    tex,
+                                ))
+                                .paint_at(ui, at);
+                                format!("{w}×{h} · {}", human_bytes(*bytes))
+                            }
+                            Thumb::Failed(e) => {
+                                ui.painter()
+                                    .rect_filled(rect, 3.0, ui.visuals().faint_bg_color);
+                                format!("{} · {e}", human_bytes(*bytes))
+                            }
+                        };
+                        ui.vertical(|ui| {
+                            ui.add(egui::Label::new(&name).truncate());
+                            ui.add(
+                                egui::Label::new(egui::RichText::new(detail).weak().small())
+                                    .truncate(),
+                            );
+                        });
+                    })
+                    .response;
+                let response = ui
+                    .interact(
+                        response.rect,
+                        ui.scope_id().with(("file", path)),
+                        egui::Sense::click(),
+                    )
+                    .on_hover_text(path.display().to_string());
+                if selected {
+                    ui.painter().rect_stroke(
+                        response.rect,
+                        3.0,
+                        ui.visuals().selection.stroke,
+                        egui::StrokeKind::Inside,
+                    );
+                }
+                if response.clicked() {
+                    pick = Some(path.clone());
+                }
+            }
+        });
+    if let Some(p) = pick {
+        app.pick_trial(p);
+    }
+}
+
+/// The before/after preview of one input image with the recipe.
+fn preview_section(app: &mut ConveyorApp, current: std::path::PathBuf, ui: &mut egui::Ui) {
     let name = |p: &std::path::Path| {
         p.file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -148,6 +255,7 @@ fn images(ui: &mut egui::Ui, shown: &Shown, view: &mut TrialView) {
         let (at, uv) = placement(rect, img, view);
         let x = at.left() + at.width() * view.split;
         let painter = ui.painter_at(rect);
+        super::checkerboard(&painter, at);
         let left = egui::Rect::from_min_max(at.min, egui::pos2(x, at.bottom()));
         let right = egui::Rect::from_min_max(egui::pos2(x, at.top()), at.max);
         painter
@@ -169,6 +277,7 @@ fn images(ui: &mut egui::Ui, shown: &Shown, view: &mut TrialView) {
                 // Dragging either side moves both: one pan.
                 view.pan -= response.drag_delta();
                 let (at, uv) = placement(rect, img, view);
+                super::checkerboard(&ui.painter_at(rect), at);
                 ui.painter_at(rect)
                     .image(texture.id(), at, uv, egui::Color32::WHITE);
             });

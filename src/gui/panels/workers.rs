@@ -5,26 +5,74 @@ use eframe::egui;
 use crate::gui::app::ConveyorApp;
 use crate::gui::max_workers;
 
-/// Slider (works mid-batch) and the per-worker rows.
+/// Slider and stepper (both work mid-batch) and the per-worker rows.
 pub(crate) fn workers_section(app: &mut ConveyorApp, ui: &mut egui::Ui) {
     ui.horizontal(|ui| {
+        let max = max_workers();
         let mut n = app.settings.workers;
-        let slider = ui.add(egui::Slider::new(&mut n, 1..=max_workers()).text("Workers"));
-        if slider.changed() {
+        let label = ui.label("Workers");
+        if ui
+            .add_enabled(
+                n > 1,
+                egui::Button::new(" − ").min_size(egui::vec2(28.0, 22.0)),
+            )
+            .on_hover_text("One worker fewer")
+            .clicked()
+        {
+            n -= 1;
+        }
+        // Wide enough that every count has room under the pointer (about 20 px per step).
+        ui.spacing_mut().slider_width = (max as f32 * 20.0).clamp(160.0, 320.0);
+        ui.add(egui::Slider::new(&mut n, 1..=max).step_by(1.0))
+            .labelled_by(label.id);
+        if ui
+            .add_enabled(
+                n < max,
+                egui::Button::new(" + ").min_size(egui::vec2(28.0, 22.0)),
+            )
+            .on_hover_text("One worker more")
+            .clicked()
+        {
+            n += 1;
+        }
+        if n != app.settings.workers {
             app.set_workers(n);
         }
         ui.label(egui::RichText::new(format!("({} logical CPUs)", num_cpus::get())).weak());
     });
     let Some(batch) = &app.batch else { return };
-    if batch.view.workers.is_empty() {
-        return;
-    }
     // Fixed column widths rather than a Grid: a grid re-measures (and asks for another frame)
     // whenever a file name changes width, which during a batch is every frame.
     let row_height = 22.0;
-    for row in batch.view.workers.values() {
+    // Room for as many rows as the batch has had, so the panels below stay put as workers
+    // come and go.
+    let pitch = row_height + ui.spacing().item_spacing.y;
+    let reserved = batch.view.peak_workers as f32 * pitch;
+    let width = ui.available_width();
+    ui.allocate_ui_with_layout(
+        egui::vec2(width, reserved),
+        egui::Layout::top_down(egui::Align::Min),
+        |ui| {
+            ui.set_min_height(reserved);
+            if batch.view.finished {
+                ui.label(
+                    egui::RichText::new(
+                        "Every worker has finished; the count applies to the next batch.",
+                    )
+                    .weak(),
+                );
+            }
+            worker_rows(batch, row_height, ui);
+        },
+    );
+}
+
+fn worker_rows(batch: &crate::gui::state::Batch, row_height: f32, ui: &mut egui::Ui) {
+    // Numbered by position, so rows read 1, 2, 3 whichever threads came and went; the
+    // thread's own number is in the tooltip.
+    for (position, row) in batch.view.workers.values().enumerate() {
         ui.horizontal(|ui| {
-            let title = format!("Worker {}", row.id);
+            let title = format!("Worker {}", position + 1);
             let title = if row.retiring {
                 egui::RichText::new(format!("{title} (retiring)"))
                     .italics()
@@ -32,18 +80,21 @@ pub(crate) fn workers_section(app: &mut ConveyorApp, ui: &mut egui::Ui) {
             } else {
                 egui::RichText::new(title).strong()
             };
+            let what = if row.retiring {
+                "finishing the image in hand, then stopping"
+            } else {
+                "converting"
+            };
             ui.add_sized(
                 [130.0, row_height],
                 egui::Label::new(title).halign(egui::Align::LEFT),
             )
-            .on_hover_text(if row.retiring {
-                "Finishing the image in hand, then stopping"
-            } else {
-                "Converting"
-            });
+            .on_hover_text(format!("Worker thread #{}: {what}", row.id));
             let file = row.file.clone().unwrap_or_else(|| "idle".to_owned());
+            // The file name takes what the other columns leave (they need about 420 px).
+            let name_width = (ui.available_width() - 420.0).clamp(120.0, 300.0);
             ui.add_sized(
-                [300.0, row_height],
+                [name_width, row_height],
                 egui::Label::new(egui::RichText::new(file).monospace())
                     .truncate()
                     .halign(egui::Align::LEFT),
