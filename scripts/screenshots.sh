@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Takes the README screenshots of the real window under Xvfb: the empty state, a running batch
-# (worker rows, overall bar, throughput chart with a worker-count change) and a finished batch
-# with failures, and the preview before the run. Needs: Xvfb, xdotool, ImageMagick. Writes
+# Takes the README screenshots of the real window under Xvfb: before Start (the file list with
+# pictures, the plan, the preview), the preview at 100 % with the swipe line, the empty state, a
+# running batch (worker rows, overall bar, throughput chart with a worker-count change), a
+# finished batch with failures, and that window at its minimum size (900x600). Needs: Xvfb, xdotool, ImageMagick. Writes
 # docs/screenshots/*.png.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,22 +28,25 @@ export DISPLAY=:77
 sleep 1
 shot() { import -window root -crop 1280x820+0+0 "docs/screenshots/$1.png"; }
 
-# 0. The preview before the run, at 100 % with the swipe line through the detail.
+# 0. Before Start: the input's files with their pictures, the plan, the preview side by side.
 HOME="$work/home" "$bin" gui --input "$work/photos/day1" --out "$work/out-preview" \
   --resize fit:1600x1600 --format webp --quality 40 & gui=$!
 win=$(xdotool search --sync --name '^Conveyor' | head -1)
 xdotool windowfocus --sync "$win"
-sleep 12                                       # the scan, the preview and the estimate
-xdotool mousemove 586 154 click 1; sleep 0.5   # "100 %"
-xdotool mousemove 755 154 click 1; sleep 1     # "Swipe"
+sleep 12                                       # the scan, the plan, the preview, the estimate
+xdotool mousemove 1270 810; sleep 1
+shot before
+# The preview at 100 % with the swipe line through the detail.
+xdotool mousemove 935 161 click 1; sleep 0.5   # "100 %"
+xdotool mousemove 1100 161 click 1; sleep 1    # "Swipe"
 drag() { # x0 y0 dx dy: a drag in ten steps, so the window sees every move
   xdotool mousemove "$1" "$2"; sleep 0.2; xdotool mousedown 1
   for i in $(seq 1 10); do xdotool mousemove $(($1 + i * $3 / 10)) $(($2 + i * $4 / 10)); sleep 0.05; done
   xdotool mouseup 1; sleep 0.5
 }
-drag 1000 600 -400 -200                        # pan
-drag 794 500 220 0                             # move the swipe line
-xdotool mousemove 1200 780; sleep 2
+drag 1100 600 -300 -200                        # pan
+drag 955 500 150 0                             # move the swipe line
+xdotool mousemove 1270 810; sleep 2
 shot preview
 kill $gui; wait $gui 2>/dev/null || true
 
@@ -56,24 +60,26 @@ kill $gui; wait $gui 2>/dev/null || true
 # 2. A running batch: start with 1 worker, then go to 2 so the chart marks the change.
 HOME="$work/home" "$bin" gui --input "$work/photos" --out "$work/out" --workers 1 --start \
   --resize fit:1600x1600 --format webp --quality 80 & gui=$!
-win=$(xdotool search --sync --name '^Conveyor$' | head -1)
+win=$(xdotool search --sync --name '^Conveyor' | head -1)
 xdotool windowfocus --sync "$win"
-sleep 6
-# The worker slider's number box sits right of the slider: click it, type 2, Enter.
-xdotool mousemove 443 94 click 1
-sleep 0.3
-xdotool key ctrl+a type 2
-xdotool key Return
+sleep 7
+xdotool mousemove 800 96 click 1               # the workers' "+"
 sleep 9
 shot running
 
 # 3. Finished with failures: wait for the end, show the failures with their reasons.
 while [ "$(find "$work/out" -name '*.webp' | wc -l)" -lt 300 ]; do sleep 1; done
+sleep 2
+# Positions below are those of the finished layout at 1280x820.
+xdotool mousemove 520 396 click 1   # select the first result: before / after preview
 sleep 1.5
-# Positions below are those of the finished layout (no worker rows) at 1280x820.
-xdotool mousemove 520 341 click 1   # select the first result: before / after preview
-sleep 1
-xdotool mousemove 472 318 click 1   # the "Failed (2)" filter
-sleep 0.5
+xdotool mousemove 472 373 click 1   # the "Failed (2)" filter
+sleep 0.7
+xdotool mousemove 1270 810; sleep 0.5
 shot finished
+
+# 4. The same window at its minimum size.
+xdotool windowsize "$win" 900 600
+sleep 1.5
+import -window root -crop 900x600+0+0 docs/screenshots/minimum.png
 echo "screenshots in docs/screenshots/"

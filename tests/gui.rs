@@ -1402,6 +1402,7 @@ fn a_paused_batch_says_paused_for_its_eta() {
 fn inside(h: &Harness<'_, ConveyorApp>, label: &str, (w, hgt): (f32, f32)) -> Result<(), String> {
     let node = h
         .query_by_label(label)
+        .or_else(|| h.query_by_label_contains(label))
         .ok_or_else(|| format!("{label}: not shown"))?;
     let r = node.rect();
     if r.min.x >= 0.0 && r.min.y >= 0.0 && r.max.x <= w + 0.5 && r.max.y <= hgt + 0.5 {
@@ -1467,8 +1468,17 @@ fn the_layout_holds_at_the_minimum_window_size() {
         "Open output folder",
         "Before",
         "After",
+        "8 images, ",
+        " + ",
     ] {
         problems.extend(inside(&h, label, size).err());
+    }
+    // Nothing laid out wider than the window: the overall bar spans the central area only.
+    for bar in h.query_all_by_role(Role::ProgressIndicator) {
+        let r = bar.rect();
+        if r.max.x > size.0 + 0.5 {
+            problems.push(format!("a progress bar ends at x = {}", r.max.x));
+        }
     }
     assert!(problems.is_empty(), "{problems:#?}");
 }

@@ -90,7 +90,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
             eprintln!("conveyor: warning: Ctrl-C will not stop cleanly: {e}");
         }
     }
-    if let Err(e) = plan::check_out_dir(&args.out) {
+    if let Err(e) = plan::check_out_dir(&args.out, false) {
         eprintln!("conveyor: {e}");
         return ExitCode::from(EXIT_USAGE);
     }

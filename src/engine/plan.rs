@@ -154,12 +154,17 @@ pub fn output_dirs(jobs: &[Job]) -> std::collections::BTreeSet<PathBuf> {
 }
 
 /// Whether `out_dir` can take the batch's outputs: a folder (not a file) that exists or can be
-/// made, in which this process can write. A missing folder is not made here (the first output
-/// makes it); the nearest folder that exists is checked instead. The error is one sentence for
-/// the user, said once before any file is planned rather than once per file.
-pub fn check_out_dir(out_dir: &Path) -> Result<(), String> {
+/// made, and with `writable`, one in which this process can write. A missing folder is not made
+/// here (the first output makes it); the nearest folder that exists is checked instead. The
+/// error is one sentence for the user, said once before any file is planned rather than once
+/// per file. (The command line checks only the shape: on a read-only disk its report names the
+/// failure of every file, with its kind, as scripts expect.)
+pub fn check_out_dir(out_dir: &Path, writable: bool) -> Result<(), String> {
     let shown = out_dir.display();
     let writable = |dir: &Path| {
+        if !writable {
+            return Ok(());
+        }
         tempfile::Builder::new()
             .prefix(".conveyor-check")
             .tempfile_in(dir)
@@ -622,17 +627,17 @@ mod tests {
         let tmp = tempfile::tempdir().expect("tmp");
         let file = tmp.path().join("notes.txt");
         std::fs::write(&file, b"x").expect("write");
-        let e = check_out_dir(&file).expect_err("a file");
+        let e = check_out_dir(&file, true).expect_err("a file");
         assert!(e.contains("is a file, not a folder"), "{e}");
-        let e = check_out_dir(&file.join("out")).expect_err("under a file");
+        let e = check_out_dir(&file.join("out"), true).expect_err("under a file");
         assert!(
             e.contains("cannot be made") && e.contains("notes.txt is a file"),
             "{e}"
         );
         let missing = tmp.path().join("a/b");
-        check_out_dir(&missing).expect("can be made");
+        check_out_dir(&missing, true).expect("can be made");
         assert!(!missing.exists(), "the check makes nothing");
-        check_out_dir(tmp.path()).expect("an existing folder");
+        check_out_dir(tmp.path(), true).expect("an existing folder");
         let left: Vec<_> = std::fs::read_dir(tmp.path()).expect("list").collect();
         assert_eq!(left.len(), 1, "the write check leaves nothing behind");
     }

@@ -360,7 +360,7 @@ impl ConveyorApp {
                 exclude: vec![out_dir.clone()],
                 stop: None,
             };
-            plan::check_out_dir(&out_dir)?;
+            plan::check_out_dir(&out_dir, true)?;
             let found =
                 scanner(&paths, &options).map_err(|e| format!("Could not read the input: {e}"))?;
             let options = PlanOptions {
@@ -372,7 +372,8 @@ impl ConveyorApp {
             plan::sweep_stale_temps(&plan.jobs);
             Ok(Prepared {
                 ranks: super::view::natural_ranks(&plan.jobs),
-                jobs: plan.jobs,
+                // Made here, not on the UI thread: a 100,000-job batch is megabytes to move.
+                jobs: plan.jobs.into(),
                 warnings: plan.warnings,
             })
         }));
@@ -411,7 +412,6 @@ impl ConveyorApp {
             ranks,
         } = prepared;
         let root = self.input.as_ref().map(Input::root).unwrap_or_default();
-        let jobs: Arc<[Job]> = jobs.into();
         let workers = self.settings.workers;
         match self.start_pool(ctx, Arc::clone(&jobs), &out_dir) {
             Ok(handle) => {
@@ -562,7 +562,7 @@ impl ConveyorApp {
             && crate::engine::recipe_file::first_collision(&recipes).is_none();
         let task = valid.then(|| {
             Task::spawn("forecast", self.repaint.clone(), move || {
-                plan::check_out_dir(&out_dir)?;
+                plan::check_out_dir(&out_dir, true)?;
                 let options = PlanOptions {
                     out_dir,
                     ..PlanOptions::default()

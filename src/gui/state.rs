@@ -83,7 +83,7 @@ impl Batch {
 
 /// Scan and plan, done off the UI thread before a batch starts.
 pub(super) struct Prepared {
-    pub(super) jobs: Vec<Job>,
+    pub(super) jobs: std::sync::Arc<[Job]>,
     pub(super) warnings: Vec<ScanWarning>,
     /// The jobs' natural order, for listing results.
     pub(super) ranks: Vec<u32>,

@@ -27,14 +27,25 @@ impl FrameStats {
         if values.is_empty() {
             return "no frames".into();
         }
+        // The slowest frames' places in the batch (0 the first frame, 1 the last) say whether
+        // they come from starting, running or finishing.
+        let mut slowest: Vec<(usize, f32)> = values.iter().copied().enumerate().collect();
+        slowest.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let last = values.len().saturating_sub(1).max(1) as f32;
+        let places: Vec<String> = slowest
+            .iter()
+            .take(3)
+            .map(|(i, ms)| format!("{ms:.1} ms at {:.2}", *i as f32 / last))
+            .collect();
         values.sort_by(f32::total_cmp);
         let at = |q: f64| values[((values.len() - 1) as f64 * q) as usize];
         format!(
-            "frames {} p50 {:.2} ms p99 {:.2} ms max {:.2} ms",
+            "frames {} p50 {:.2} ms p99 {:.2} ms max {:.2} ms (slowest: {})",
             values.len(),
             at(0.5),
             at(0.99),
-            at(1.0)
+            at(1.0),
+            places.join(", ")
         )
     }
 

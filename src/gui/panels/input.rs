@@ -10,7 +10,8 @@ use crate::gui::state::DialogPurpose;
 pub(crate) fn top_bar(app: &mut ConveyorApp, ui: &mut egui::Ui) {
     egui::Panel::top("top-bar").show(ui, |ui| {
         ui.add_space(4.0);
-        ui.horizontal(|ui| {
+        // Wrapped, so a narrow window shows the input's summary on a second line, not off-screen.
+        ui.horizontal_wrapped(|ui| {
             ui.heading("Conveyor");
             ui.separator();
             let idle = !app.busy();

@@ -95,6 +95,8 @@ fn file_list(app: &mut ConveyorApp, current: &std::path::Path, ui: &mut egui::Ui
                                     .truncate(),
                             );
                         });
+                        // The whole row is the click target and the highlight.
+                        ui.add_space(ui.available_width());
                     })
                     .response;
                 let response = ui

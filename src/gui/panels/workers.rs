@@ -21,8 +21,11 @@ pub(crate) fn workers_section(app: &mut ConveyorApp, ui: &mut egui::Ui) {
         {
             n -= 1;
         }
-        // Wide enough that every count has room under the pointer (about 20 px per step).
-        ui.spacing_mut().slider_width = (max as f32 * 20.0).clamp(160.0, 320.0);
+        // Wide enough that every count has room under the pointer (about 20 px per step), as
+        // far as the window allows (the value box, + and the CPU count need about 220 px).
+        ui.spacing_mut().slider_width = (max as f32 * 20.0)
+            .min(ui.available_width() - 220.0)
+            .clamp(120.0, 320.0);
         ui.add(egui::Slider::new(&mut n, 1..=max).step_by(1.0))
             .labelled_by(label.id);
         if ui
