@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Frame times of the real window during a big batch (#17 item 14): N tiny JPEGs (default
-# 100,000) -> WebP fit 160, 2 workers, under Xvfb, with CONVEYOR_FRAME_STATS=1. The app prints
-# per-frame percentiles for its event handling, its drawing and the whole frame (eframe's own
-# measure) when the batch ends. Needs: Xvfb, xdotool, ImageMagick. Usage:
-#   scripts/bench-frames.sh [N] [extra conveyor gui options...]
+# 100,000) -> WebP fit 160, 2 workers (WORKERS=N to change), under Xvfb, with
+# CONVEYOR_FRAME_STATS=1. The app prints per-frame percentiles for its event handling, its
+# drawing and the whole frame (eframe's own measure) when the batch ends, and where in the batch
+# the slowest frames were. Needs: Xvfb, xdotool, ImageMagick. BENCH_DIR keeps the corpus
+# between runs. Usage:
+#   [WORKERS=N] [BENCH_DIR=DIR] scripts/bench-frames.sh [N] [extra conveyor gui options...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-100000}
@@ -36,7 +38,7 @@ Xvfb :79 -screen 0 1400x900x24 -nolisten tcp & xvfb=$!
 export DISPLAY=:79
 sleep 1
 HOME="$work/home" CONVEYOR_FRAME_STATS=1 "$bin" gui --input "$work/in" --out "$work/out" \
-  --workers 2 --start --resize fit:160x160 --format webp "$@" 2> "$work/stderr.txt" & gui=$!
+  --workers "${WORKERS:-2}" --start --resize fit:160x160 --format webp "$@" 2> "$work/stderr.txt" & gui=$!
 win=$(xdotool search --sync --name '^Conveyor' | head -1)
 start=$(date +%s)
 until xdotool getwindowname "$win" | grep -q 'finished'; do sleep 1; done
