@@ -33,26 +33,36 @@ pub struct Thumbnail {
     pub rgba: Vec<u8>,
 }
 
-/// Decodes `path` and shrinks it to fit `max_side` for display. Meant for a background thread.
-pub fn thumbnail(path: &Path, max_side: u32) -> Result<Thumbnail, String> {
-    let decoded = decode::decode(path, &DecodeLimits::default(), &[], &mut |_| Ok(()))
+/// Decodes `path` (at a reduced scale where `shrink` allows) and orients it.
+fn decode_oriented(path: &Path, shrink: &[decode::ShrinkFor]) -> Result<DynamicImage, String> {
+    let decoded = decode::decode(path, &DecodeLimits::default(), shrink, &mut |_| Ok(()))
         .map_err(|e| e.to_string())?;
-    let image = orient(decoded.image, decoded.orientation);
-    let (width, height) = (image.width(), image.height());
-    let small = if width > max_side || height > max_side {
-        image.thumbnail(max_side, max_side)
-    } else {
-        image
-    };
+    Ok(orient(decoded.image, decoded.orientation))
+}
+
+/// A thumbnail of `path` showing `small`, for an image of `size` pixels.
+fn thumbnail_of(path: &Path, small: &DynamicImage, (width, height): (u32, u32)) -> Thumbnail {
     let rgba = small.to_rgba8();
-    Ok(Thumbnail {
+    Thumbnail {
         width,
         height,
         bytes: std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
         preview_width: rgba.width(),
         preview_height: rgba.height(),
         rgba: rgba.into_raw(),
-    })
+    }
+}
+
+/// Decodes `path` and shrinks it to fit `max_side` for display. Meant for a background thread.
+pub fn thumbnail(path: &Path, max_side: u32) -> Result<Thumbnail, String> {
+    let image = decode_oriented(path, &[])?;
+    let size = (image.width(), image.height());
+    let small = if size.0 > max_side || size.1 > max_side {
+        image.thumbnail(max_side, max_side)
+    } else {
+        image
+    };
+    Ok(thumbnail_of(path, &small, size))
 }
 
 /// A small picture of `path` for a file list: decoded at a reduced scale where the format
@@ -63,20 +73,13 @@ pub fn icon(path: &Path, max_side: u32) -> Result<Thumbnail, String> {
         spec: super::recipe::ResizeSpec::Fit(max_side, max_side),
         allow_upscale: false,
     };
-    let decoded = decode::decode(path, &DecodeLimits::default(), &[shrink], &mut |_| Ok(()))
-        .map_err(|e| e.to_string())?;
-    let image = orient(decoded.image, decoded.orientation);
-    let (width, height) =
-        super::header::probe(path).map_or((image.width(), image.height()), |h| h.size);
-    let small = image.thumbnail(max_side, max_side).to_rgba8();
-    Ok(Thumbnail {
-        width,
-        height,
-        bytes: std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
-        preview_width: small.width(),
-        preview_height: small.height(),
-        rgba: small.into_raw(),
-    })
+    let image = decode_oriented(path, &[shrink])?;
+    let size = super::header::probe(path).map_or((image.width(), image.height()), |h| h.size);
+    Ok(thumbnail_of(
+        path,
+        &image.thumbnail(max_side, max_side),
+        size,
+    ))
 }
 
 /// One input converted in memory with a recipe: what a preview before the run shows.

@@ -125,8 +125,6 @@ impl Thumbs {
             guard.0.push(path.to_path_buf());
             drop(guard);
             self.wanted.ready.notify_one();
-            self.shown
-                .insert(path.to_path_buf(), (Thumb::Loading, frame));
         }
         let entry = self
             .shown
