@@ -2,11 +2,17 @@
 # Side-by-side throughput: conveyor against vipsthumbnail and ImageMagick on the same corpus,
 # interleaved round by round so that a noisy neighbour or a warming disk hits every tool alike.
 #
-#   scripts/bench-compare.sh [--turbo] [--rounds N] [--skip-w3] [--dir DIR]
+#   scripts/bench-compare.sh [--turbo] [--rounds N] [--skip-w3] [--dir DIR] [--avif | --only-avif]
 #
 # W1: 40 photo-like 4000x3000 JPEGs (ImageMagick plasma:fractal, 2 px blur, mild Gaussian
 #     noise, q90, 4:2:0) -> fit 800x800 JPEG q85.
 # W3: 1000 small 320x240 JPEGs -> PNG.
+# W6 (--avif): W1's 40 photos -> fit 1600x1600 AVIF q60 (effort 4, rav1e speed 6), beside
+#     avifenc (libaom, --speed 6, two processes with -j 1 each, given conveyor's own resized
+#     PNGs, so its decode and resize cost nothing) and libvips (`vips thumbnail` to .avif, libheif
+#     with libaom) if its AVIF saver works; then an --effort sweep on 8 of the photos. Every
+#     output is decoded by avifdec and compared with conveyor's resized PNG (PSNR). CPU use
+#     (user+sys over wall) shows that 2 workers use 2 cores, not 2 x cores.
 # Every tool runs with 2-way parallelism: conveyor -j 2, the others as two processes (xargs -P2),
 # each process given half the files so process start-up is not what is measured. Peak RSS is
 # the whole conveyor process (GNU time). The corpus is generated once into DIR (default: a tmpfs
@@ -14,13 +20,15 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-turbo=0 rounds=3 w3=1 dir=/dev/shm/conveyor-bench
+turbo=0 rounds=3 w3=1 dir=/dev/shm/conveyor-bench avif=0 classic=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --turbo) turbo=1 ;;
     --rounds) rounds=$2; shift ;;
     --skip-w3) w3=0 ;;
     --dir) dir=$2; shift ;;
+    --avif) avif=1 ;;
+    --only-avif) avif=1 classic=0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -30,6 +38,10 @@ need=()
 command -v vipsthumbnail >/dev/null || need+=(libvips-tools)
 [ -x /usr/bin/convert ] || need+=(imagemagick)
 [ -x /usr/bin/time ] || need+=(time)
+if [ $avif = 1 ]; then
+  command -v avifenc >/dev/null || need+=(libavif-bin)
+  command -v vips >/dev/null || need+=(libvips-tools)
+fi
 if [ $turbo = 1 ]; then
   command -v cmake >/dev/null || need+=(cmake)
   command -v nasm >/dev/null || need+=(nasm)
@@ -126,13 +138,100 @@ run_w3() {
   measure vipsthumbnail W3 $files -- bash -c vips_w3
 }
 
+# --- W6: AVIF ---------------------------------------------------------------------------------
+w6png="$dir/w6-png"
+avif_psnr() { # DIR: mean PSNR of every .avif in DIR (decoded by avifdec) against w6png
+  python3 - "$1" "$w6png" <<'PY'
+import glob, os, subprocess, sys, tempfile
+import numpy as np
+from PIL import Image
+out, ref = sys.argv[1], sys.argv[2]
+vals, size = [], 0
+with tempfile.TemporaryDirectory() as t:
+    for f in sorted(glob.glob(os.path.join(out, "*.avif"))):
+        size += os.path.getsize(f)
+        stem = os.path.basename(f)[:-5]
+        png = os.path.join(t, stem + ".png")
+        subprocess.run(["avifdec", f, png], check=True, capture_output=True)
+        a = np.asarray(Image.open(png).convert("RGB"), dtype=np.float64)
+        b = np.asarray(Image.open(os.path.join(ref, stem + ".png")).convert("RGB"), dtype=np.float64)
+        mse = ((a - b) ** 2).mean()
+        vals.append(10 * np.log10(255 ** 2 / max(mse, 1e-9)))
+print(f"{size} {np.mean(vals):.2f} {len(vals)}")
+PY
+}
+avifenc_w6() {
+  find "$w6png" -name '*.png' -print0 | sort -z | xargs -0 -P2 -I{} sh -c \
+    'avifenc -j 1 -s 6 --min 0 --max 63 -a end-usage=q -a cq-level=33 "$1" "$0/out/$(basename "$1" .png).avif" >/dev/null' "$dir" {}
+}
+vips_w6() { halves "$w1" jpg sh -c 'for f; do vips thumbnail "$f" "$0/out/$(basename "$f" .jpg).avif[Q=60]" 1600 --height 1600 || exit 1; done' "$dir"; }
+export -f avifenc_w6 vips_w6
+export w6png
+
+run_w6() {
+  local files=40 stats
+  measure conveyor W6 $files -- "$dir/bin/conveyor" run "$w1" --out "$dir/out" \
+    --resize fit:1600x1600 --format avif --quality 60 -j 2 --quiet
+  echo "W6	conveyor-quality	$(avif_psnr "$dir/out")" >>"$results"
+  if [ $turbo = 1 ]; then
+    measure conveyor-turbo W6 $files -- "$dir/bin/conveyor-turbo" run "$w1" --out "$dir/out" \
+      --resize fit:1600x1600 --format avif --quality 60 -j 2 --quiet
+    echo "W6	conveyor-turbo-quality	$(avif_psnr "$dir/out")" >>"$results"
+  fi
+  measure avifenc W6 $files -- bash -c avifenc_w6
+  echo "W6	avifenc-quality	$(avif_psnr "$dir/out")" >>"$results"
+  if [ "$vips_avif" = 1 ]; then
+    measure vips W6 $files -- bash -c vips_w6
+    echo "W6	vips-quality	$(avif_psnr "$dir/out")" >>"$results"
+  fi
+}
+
+if [ $avif = 1 ]; then
+  if [ "$(find "$w6png" -name '*.png' 2>/dev/null | wc -l)" -ne 40 ]; then
+    echo "making W6's references (conveyor's fit 1600 PNGs)" >&2
+    rm -rf "$w6png" && "$dir/bin/conveyor" run "$w1" --out "$w6png" --resize fit:1600x1600 \
+      --format png -j 2 --quiet
+  fi
+  vips_avif=0
+  probe="$dir/probe.avif"
+  if vips thumbnail "$(find "$w1" -name '*.jpg' | head -n1)" "$probe[Q=60]" 64 >/dev/null 2>&1 \
+    && [ -s "$probe" ]; then vips_avif=1; else echo "vips cannot write AVIF here: left out" >&2; fi
+fi
+
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')" >&2
 echo "versions: $("$dir/bin/conveyor" --version), vips $(vips --version | cut -d- -f2), $("$im" -version | head -n1 | cut -d' ' -f2-3)" >&2
 for r in $(seq 1 "$rounds"); do
   echo "round $r/$rounds" >&2
-  run_w1
-  [ $w3 = 1 ] && run_w3
+  if [ $classic = 1 ]; then
+    run_w1
+    [ $w3 = 1 ] && run_w3
+  fi
+  [ $avif = 1 ] && run_w6
 done
+
+if [ $avif = 1 ]; then
+  # --effort: 8 photos at each effort, one worker (time, bytes, PSNR).
+  sub="$dir/w6-sub" && rm -rf "$sub" && mkdir -p "$sub"
+  find "$w1" -name '*.jpg' | sort | head -n 8 | xargs -I{} cp {} "$sub/"
+  echo >&2
+  echo "| --effort | rav1e speed | seconds for 8 photos (1 worker) | bytes | PSNR |" >&2
+  echo "|---|---|---|---|---|" >&2
+  for e in 0 2 4 6 8 10; do
+    rm -rf "$dir/out" && mkdir -p "$dir/out"
+    secs=$(/usr/bin/time -f '%e' "$dir/bin/conveyor" run "$sub" --out "$dir/out" \
+      --resize fit:1600x1600 --format avif --quality 60 --effort $e -j 1 --quiet 2>&1 >/dev/null | tail -n1)
+    read -r bytes db _ < <(avif_psnr "$dir/out")
+    speed=$(( 10 - e )); [ $speed -lt 1 ] && speed=1
+    echo "| $e | $speed | $secs | $bytes | $db |" >&2
+  done
+  # Cores used: user+sys over wall, 1 and 2 workers.
+  for j in 1 2; do
+    rm -rf "$dir/out" && mkdir -p "$dir/out"
+    cpu=$(/usr/bin/time -f '%e %U %S' "$dir/bin/conveyor" run "$sub" --out "$dir/out" \
+      --resize fit:1600x1600 --format avif --quality 60 -j $j --quiet 2>&1 >/dev/null | tail -n1)
+    echo "AVIF with -j $j: $(echo "$cpu" | awk '{printf "%.2f cores busy (wall %.1f s)", ($2+$3)/$1, $1}')" >&2
+  done
+fi
 
 # --- quality ----------------------------------------------------------------------------------
 # W1's outputs against a full-decode Lanczos3 reference encoded the same way.
@@ -150,9 +249,13 @@ fi
 python3 - "$results" "$turbo" <<'PY'
 import statistics, sys
 rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
-files = {"W1": 40, "W3": 1000}
-runs = {}
+files = {"W1": 40, "W3": 1000, "W6": 40}
+runs, quality = {}, {}
 for load, name, stats in rows:
+    if name.endswith("-quality"):
+        size, db, n = stats.split()
+        quality.setdefault(name[: -len("-quality")], []).append((int(size), float(db)))
+        continue
     secs, rss = stats.split()
     runs.setdefault((load, name), []).append((float(secs), int(rss)))
 def rate(load, name):
@@ -161,11 +264,24 @@ print()
 print("| workload | tool | images/s (median) | peak RSS | vs vipsthumbnail | vs ImageMagick |")
 print("|---|---|---|---|---|---|")
 for (load, name), rs in runs.items():
+    if load == "W6":
+        continue
     r = rate(load, name)
     vips = r / rate(load, "vipsthumbnail")
     im = f"{r / rate(load, 'imagemagick'):.2f}x" if (load, "imagemagick") in runs else "-"
     rss = max(m for _, m in rs) // 1024
     print(f"| {load} | {name} | {r:.1f} | {rss} MiB | {vips:.2f}x | {im} |")
-one = rate("W1", "conveyor") / rate("W1", "conveyor-1-worker")
-print(f"\n2 workers / 1 worker on W1: {one:.2f}x")
+if ("W1", "conveyor-1-worker") in runs:
+    one = rate("W1", "conveyor") / rate("W1", "conveyor-1-worker")
+    print(f"\n2 workers / 1 worker on W1: {one:.2f}x")
+if ("W6", "avifenc") in runs:
+    print("\n| W6: 40 photos -> fit 1600 AVIF | images/s (median) | peak RSS | vs avifenc | bytes | PSNR |")
+    print("|---|---|---|---|---|---|")
+    for (load, name), rs in runs.items():
+        if load != "W6":
+            continue
+        r = rate(load, name)
+        size, db = quality[name][-1]
+        rss = max(m for _, m in rs) // 1024
+        print(f"| {name} | {r:.2f} | {rss} MiB | {r / rate(load, 'avifenc'):.2f}x | {size / 1048576:.2f} MiB | {db:.2f} dB |")
 PY

@@ -24,6 +24,17 @@ fn launch(args: &GuiArgs) -> Result<Launch, String> {
 }
 
 fn main() -> ExitCode {
+    use conveyor::engine::codec::av1;
+    // The AV1 decoder runs in a child process of this executable (see `codec/av1.rs`).
+    if std::env::args_os()
+        .nth(1)
+        .is_some_and(|a| a == av1::HELPER_ARG)
+    {
+        return ExitCode::from(av1::helper_main());
+    }
+    if let Ok(exe) = std::env::current_exe() {
+        av1::isolate(exe);
+    }
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Run(args)) => conveyor::cli::run::run(&args),

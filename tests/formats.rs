@@ -8,6 +8,7 @@
 mod common;
 
 use conveyor::engine::format::{Control, Format};
+use conveyor::engine::pipeline::decode::decode_bytes;
 use conveyor::engine::recipe::{OutputFormat, Recipe};
 use image::{DynamicImage, GenericImageView, ImageBuffer, Rgba};
 
@@ -49,8 +50,10 @@ fn every_format_in_the_table_round_trips_through_the_real_pipeline() {
             "{}: the sniffer recognises what the encoder wrote",
             spec.name
         );
-        // Read back by the `image` crate's decoder for the format, which did not write it.
-        let direct = image::load_from_memory_with_format(&written, spec.image)
+        // Read back by the `image` crate's decoder for the format, which did not write it (a
+        // format Conveyor reads with its own module is read back by that; tests/modern.rs reads
+        // those outputs with the reference tools too).
+        let direct = decode_bytes(&written, format)
             .unwrap_or_else(|e| panic!("{}: another decoder reads it: {e}", spec.name));
         assert_eq!(direct.dimensions(), (96, 64), "{}", spec.name);
         assert_eq!(
@@ -90,7 +93,7 @@ fn every_format_in_the_table_round_trips_through_the_real_pipeline() {
         tested.push(spec.name);
     }
     assert!(
-        tested.len() >= 7,
+        tested.len() >= 8,
         "every readable and writable format was tested: {tested:?}"
     );
 }
@@ -104,7 +107,7 @@ fn sixteen_bit_formats_keep_sixteen_bits() {
             ..Recipe::default()
         };
         let (written, _) = common::convert_with(&png16, "deep.png", recipe);
-        let back = image::load_from_memory_with_format(&written, format.spec().image).unwrap();
+        let back = decode_bytes(&written, format).unwrap();
         assert_eq!(
             back.color().bytes_per_pixel() / back.color().channel_count(),
             2,

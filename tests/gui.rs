@@ -649,6 +649,79 @@ fn jpeg_colour_is_offered_for_jpeg_only_and_sets_the_recipe() {
     assert_eq!(h.state().settings().first().recipe.chroma, Chroma::S444);
 }
 
+/// #11: the input summary counts AVIF and HEIC inputs, AVIF is offered as an output with its
+/// Effort control (and no WebP or JPEG setting), and a batch writes AVIF files.
+#[test]
+fn avif_is_offered_with_its_effort_and_new_inputs_are_counted() {
+    use conveyor::engine::recipe::OutputFormat;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (dir, out) = (tmp.path().join("in"), tmp.path().join("out"));
+    photo_folder(&dir, 2);
+    let avif =
+        conveyor::engine::codec::avif::encode(&common::photo(64, 48), 80, 8, None).expect("avif");
+    common::put(&dir, "web.avif", &avif);
+    // Counted by extension, as the scan counts every format.
+    common::put(&dir, "phone.HEIC", b"not decoded by the summary");
+    let args = Launch {
+        inputs: vec![dir],
+        out: Some(out.clone()),
+        ..Launch::default()
+    };
+    let mut settings = Settings::default();
+    settings.first_mut().recipe.format = OutputFormat::To(Format::Webp);
+    let mut h = harness(settings, args, None);
+    step_until(&mut h, "the scan", |h| has_label(h, "4 images"));
+    assert!(has_label(&h, "1 AVIF"), "AVIF inputs are counted");
+    assert!(has_label(&h, "1 HEIC"), "HEIC inputs are counted");
+    assert!(h.query_by_label("Effort").is_none(), "no effort for WebP");
+    h.get_by_role_and_label(Role::ComboBox, "Output format")
+        .click();
+    h.run_steps(3);
+    h.get_by_label("AVIF").click();
+    h.run_steps(2);
+    assert_eq!(
+        h.state().settings().first().recipe.format,
+        OutputFormat::To(Format::Avif)
+    );
+    use egui_kittest::kittest::NodeT;
+    // The slider and its number field are both labelled by "Effort".
+    let efforts: Vec<_> = h
+        .query_all_by_role_and_label(Role::Slider, "Effort")
+        .map(|n| n.accesskit_node().numeric_value())
+        .collect();
+    assert!(
+        !efforts.is_empty() && efforts.iter().all(|v| *v == Some(4.0)),
+        "the default effort, 4: {efforts:?}"
+    );
+    assert!(h.query_by_label("Lossless WebP").is_none());
+    assert!(h.query_by_label("JPEG colour").is_none());
+    h.get_by_label("▶ Start").click();
+    step_until(&mut h, "the batch to finish", |h| {
+        h.state().batch_view().is_some_and(|v| v.finished)
+    });
+    let v = h.state().batch_view().expect("view");
+    assert_eq!(
+        (v.ok, v.total),
+        (3, 4),
+        "the PNGs and the AVIF convert; the fake HEIC fails"
+    );
+    let written: Vec<PathBuf> = walkdir::WalkDir::new(&out)
+        .into_iter()
+        .map(|e| e.expect("walk").into_path())
+        .filter(|p| p.extension().is_some_and(|e| e == "avif"))
+        .collect();
+    assert_eq!(written.len(), 3, "{written:?}");
+    for file in &written {
+        let bytes = std::fs::read(file).expect("read");
+        assert_eq!(
+            Format::sniff(&bytes),
+            Some(Format::Avif),
+            "{}",
+            file.display()
+        );
+    }
+}
+
 /// A scan that panics (injected through the app's scanner seam) ends with the error on screen
 /// and the app idle; the next drop scans again and works.
 #[test]

@@ -18,6 +18,8 @@ pub enum Format {
     Png,
     /// WebP, lossy or lossless.
     Webp,
+    /// AVIF (AV1 in HEIF).
+    Avif,
     /// GIF, including animations.
     Gif,
     /// Windows bitmap.
@@ -26,6 +28,10 @@ pub enum Format {
     Tiff,
     /// The Quite OK Image format.
     Qoi,
+    /// HEIC/HEIF (HEVC in HEIF): what phones take photos in.
+    Heic,
+    /// JPEG XL.
+    Jxl,
 }
 
 /// A quality control a format's encoder takes from the recipe.
@@ -37,6 +43,8 @@ pub enum Control {
     Lossless,
     /// `--chroma 420|444`.
     Chroma,
+    /// `--effort 0-10`: encoder speed against size.
+    Effort,
 }
 
 /// Which metadata blocks Conveyor writes into a format (with `--metadata keep`; ICC always).
@@ -75,10 +83,13 @@ pub struct Spec {
     pub extensions: &'static [&'static str],
     /// MIME type.
     pub mime: &'static str,
+    /// Other MIME types files of this format are given (a desktop opens them with Conveyor).
+    pub other_mimes: &'static [&'static str],
     /// Any one of these identifies the content.
     pub magic: &'static [Magic],
-    /// The `image` crate's name for it (the decoder that reads it).
-    pub image: image::ImageFormat,
+    /// The `image` crate's name for it, when that crate's decoder and encoder are the ones
+    /// used (`None`: Conveyor's own codec modules in `pipeline/` handle it).
+    pub image: Option<image::ImageFormat>,
     /// Conveyor reads it.
     pub decodes: bool,
     /// Conveyor writes it.
@@ -118,8 +129,9 @@ const TABLE: &[Spec] = &[
         label: "JPEG",
         extensions: &["jpg", "jpeg"],
         mime: "image/jpeg",
+        other_mimes: &[],
         magic: &[Magic(&[(0, &[0xFF, 0xD8, 0xFF])])],
-        image: image::ImageFormat::Jpeg,
+        image: Some(image::ImageFormat::Jpeg),
         decodes: true,
         encodes: true,
         alpha: false,
@@ -136,8 +148,9 @@ const TABLE: &[Spec] = &[
         label: "PNG",
         extensions: &["png"],
         mime: "image/png",
+        other_mimes: &[],
         magic: &[Magic(&[(0, b"\x89PNG\r\n\x1a\n")])],
-        image: image::ImageFormat::Png,
+        image: Some(image::ImageFormat::Png),
         decodes: true,
         encodes: true,
         alpha: true,
@@ -154,8 +167,9 @@ const TABLE: &[Spec] = &[
         label: "WebP",
         extensions: &["webp"],
         mime: "image/webp",
+        other_mimes: &[],
         magic: &[Magic(&[(0, b"RIFF"), (8, b"WEBP")])],
-        image: image::ImageFormat::WebP,
+        image: Some(image::ImageFormat::WebP),
         decodes: true,
         encodes: true,
         alpha: true,
@@ -167,13 +181,42 @@ const TABLE: &[Spec] = &[
         max_side: 16383,
     },
     Spec {
+        format: Format::Avif,
+        name: "avif",
+        label: "AVIF",
+        extensions: &["avif"],
+        mime: "image/avif",
+        other_mimes: &[],
+        magic: &[
+            Magic(&[(4, b"ftyp"), (8, b"avif")]),
+            Magic(&[(4, b"ftyp"), (8, b"avis")]),
+        ],
+        image: None,
+        decodes: true,
+        encodes: true,
+        alpha: true,
+        deep: false,
+        animated_in: false,
+        animated_out: false,
+        // ravif writes EXIF but no ICC profile.
+        carries: Carries {
+            exif: true,
+            icc: false,
+            xmp: false,
+        },
+        // rav1e has no lossless mode.
+        controls: &[Control::Quality, Control::Effort],
+        max_side: 16384,
+    },
+    Spec {
         format: Format::Gif,
         name: "gif",
         label: "GIF",
         extensions: &["gif"],
         mime: "image/gif",
+        other_mimes: &[],
         magic: &[Magic(&[(0, b"GIF87a")]), Magic(&[(0, b"GIF89a")])],
-        image: image::ImageFormat::Gif,
+        image: Some(image::ImageFormat::Gif),
         decodes: true,
         encodes: true,
         alpha: true,
@@ -190,8 +233,9 @@ const TABLE: &[Spec] = &[
         label: "BMP",
         extensions: &["bmp"],
         mime: "image/bmp",
+        other_mimes: &[],
         magic: &[Magic(&[(0, b"BM")])],
-        image: image::ImageFormat::Bmp,
+        image: Some(image::ImageFormat::Bmp),
         decodes: true,
         encodes: true,
         alpha: false,
@@ -208,8 +252,9 @@ const TABLE: &[Spec] = &[
         label: "TIFF",
         extensions: &["tif", "tiff"],
         mime: "image/tiff",
+        other_mimes: &[],
         magic: &[Magic(&[(0, b"II*\0")]), Magic(&[(0, b"MM\0*")])],
-        image: image::ImageFormat::Tiff,
+        image: Some(image::ImageFormat::Tiff),
         decodes: true,
         encodes: true,
         alpha: true,
@@ -226,12 +271,68 @@ const TABLE: &[Spec] = &[
         label: "QOI",
         extensions: &["qoi"],
         mime: "image/qoi",
+        other_mimes: &[],
         magic: &[Magic(&[(0, b"qoif")])],
-        image: image::ImageFormat::Qoi,
+        image: Some(image::ImageFormat::Qoi),
         decodes: true,
         encodes: true,
         alpha: true,
         deep: false,
+        animated_in: false,
+        animated_out: false,
+        carries: NONE,
+        controls: &[],
+        max_side: u32::MAX,
+    },
+    Spec {
+        format: Format::Heic,
+        name: "heic",
+        label: "HEIC",
+        extensions: &["heic", "heif", "hif"],
+        mime: "image/heic",
+        other_mimes: &["image/heif"],
+        magic: &[
+            Magic(&[(4, b"ftyp"), (8, b"heic")]),
+            Magic(&[(4, b"ftyp"), (8, b"heix")]),
+            Magic(&[(4, b"ftyp"), (8, b"heim")]),
+            Magic(&[(4, b"ftyp"), (8, b"heis")]),
+            Magic(&[(4, b"ftyp"), (8, b"hevc")]),
+            Magic(&[(4, b"ftyp"), (8, b"hevx")]),
+            Magic(&[(4, b"ftyp"), (8, b"mif1")]),
+            Magic(&[(4, b"ftyp"), (8, b"msf1")]),
+        ],
+        image: None,
+        decodes: true,
+        encodes: false,
+        alpha: true,
+        deep: true,
+        animated_in: false,
+        animated_out: false,
+        carries: NONE,
+        controls: &[],
+        max_side: u32::MAX,
+    },
+    Spec {
+        format: Format::Jxl,
+        name: "jxl",
+        label: "JPEG XL",
+        extensions: &["jxl"],
+        mime: "image/jxl",
+        other_mimes: &[],
+        magic: &[
+            Magic(&[(0, &[0xFF, 0x0A])]),
+            Magic(&[(
+                0,
+                &[
+                    0, 0, 0, 0x0C, b'J', b'X', b'L', b' ', 0x0D, 0x0A, 0x87, 0x0A,
+                ],
+            )]),
+        ],
+        image: None,
+        decodes: true,
+        encodes: false,
+        alpha: true,
+        deep: true,
         animated_in: false,
         animated_out: false,
         carries: NONE,
@@ -287,15 +388,21 @@ impl Format {
 
     /// The format the content starts like, from its magic bytes.
     pub fn sniff(data: &[u8]) -> Option<Format> {
-        TABLE
+        let found = TABLE
             .iter()
             .find(|s| s.magic.iter().any(|m| m.matches(data)))
-            .map(|s| s.format)
+            .map(|s| s.format)?;
+        // HEIF files share a container: one whose major brand is the generic `mif1` is AVIF
+        // when its compatible brands say so.
+        if found == Format::Heic && heif_brands(data).any(|b| b == b"avif" || b == b"avis") {
+            return Some(Format::Avif);
+        }
+        Some(found)
     }
 
-    /// The format the `image` crate calls `f`, if it is in the table.
+    /// The format the `image` crate calls `f`, if it is in the table and that crate reads it.
     pub fn from_image(f: image::ImageFormat) -> Option<Format> {
-        TABLE.iter().find(|s| s.image == f).map(|s| s.format)
+        TABLE.iter().find(|s| s.image == Some(f)).map(|s| s.format)
     }
 
     /// Every readable extension, for the scan and help texts.
@@ -305,6 +412,16 @@ impl Format {
             .filter(|s| s.decodes)
             .flat_map(|s| s.extensions.iter().copied())
     }
+}
+
+/// The compatible brands of a HEIF file's `ftyp` box (none if it has none).
+fn heif_brands(data: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let size = data
+        .get(..4)
+        .map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize);
+    data.get(16..size.min(data.len()))
+        .unwrap_or_default()
+        .chunks_exact(4)
 }
 
 /// Whether `path` has a readable format's extension (any case).
@@ -369,7 +486,9 @@ mod tests {
             assert_eq!(spec.format.spec(), spec);
             assert!(!spec.extensions.is_empty() && !spec.magic.is_empty());
             assert_eq!(spec.name.parse(), Ok(spec.format));
-            assert_eq!(Format::from_image(spec.image), Some(spec.format));
+            if let Some(image) = spec.image {
+                assert_eq!(Format::from_image(image), Some(spec.format));
+            }
         }
         let mut exts: Vec<&str> = Format::input_extensions().collect();
         let n = exts.len();
@@ -388,6 +507,30 @@ mod tests {
         assert_eq!(Format::sniff(b"RIFF\0\0\0\0WAVE"), None);
         assert_eq!(Format::sniff(b"MM\0*\0\0\0\x08"), Some(Format::Tiff));
         assert!(has_image_extension(std::path::Path::new("a/b.JPEG")));
+        assert_eq!(Format::from_extension("HEIF"), Some(Format::Heic));
+        let ftyp = |major: &[u8; 4], compatible: &[u8]| {
+            let mut b = ((16 + compatible.len()) as u32).to_be_bytes().to_vec();
+            b.extend_from_slice(b"ftyp");
+            b.extend_from_slice(major);
+            b.extend_from_slice(&[0; 4]);
+            b.extend_from_slice(compatible);
+            b
+        };
+        assert_eq!(
+            Format::sniff(&ftyp(b"heic", b"mif1heic")),
+            Some(Format::Heic)
+        );
+        assert_eq!(Format::sniff(&ftyp(b"avif", b"mif1")), Some(Format::Avif));
+        assert_eq!(
+            Format::sniff(&ftyp(b"mif1", b"mif1miafavif")),
+            Some(Format::Avif)
+        );
+        assert_eq!(
+            Format::sniff(&ftyp(b"mif1", b"mif1heic")),
+            Some(Format::Heic)
+        );
+        assert_eq!(Format::sniff(&ftyp(b"isom", b"mp41")), None);
+        assert_eq!(Format::sniff(&[0xFF, 0x0A, 0xFA]), Some(Format::Jxl));
         assert!(!has_image_extension(std::path::Path::new("a/b.txt")));
     }
 }

@@ -2,12 +2,13 @@
 //! decoding pixels. Used by the plan (names with `{w}`/`{h}`) and the pipeline alike.
 
 use std::fs::File;
-use std::io::BufReader;
+use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 
 use image::metadata::Orientation;
 use image::{ImageDecoder, ImageReader};
 
+use super::codec;
 use super::format::Format;
 
 /// What a header says.
@@ -37,7 +38,19 @@ pub fn oriented((w, h): (u32, u32), o: Orientation) -> (u32, u32) {
 
 /// Reads only the header of the file at `path`; `None` if it is not an image Conveyor reads.
 pub fn probe(path: &Path) -> Option<Header> {
-    let file = File::open(path).ok()?;
+    let mut file = File::open(path).ok()?;
+    let mut head = Vec::with_capacity(64);
+    (&mut file).take(64).read_to_end(&mut head).ok()?;
+    if let Some(format) = Format::sniff(&head)
+        && format.spec().image.is_none()
+    {
+        // HEIF keeps sizes in its meta box (a grid's in an item), JPEG XL in its headers: the
+        // codec modules read them from the whole file.
+        let data = std::fs::read(path).ok()?;
+        let size = codec::size(&data, format).ok()?;
+        return Some(Header { format, size });
+    }
+    file.seek(SeekFrom::Start(0)).ok()?;
     let reader = ImageReader::new(BufReader::new(file))
         .with_guessed_format()
         .ok()?;

@@ -119,7 +119,7 @@ fn rgba_thumbnail(image: &DynamicImage, bytes: u64, full: (u32, u32)) -> Thumbna
 /// returns both sides for display, at most `max_side` pixels a side (both scaled alike).
 pub fn trial(path: &Path, recipe: &Recipe, max_side: u32) -> Result<Trial, String> {
     let (done, format, input_bytes, seconds) = render_one(path, recipe)?;
-    let after = image::load_from_memory_with_format(&done.bytes, format.spec().image)
+    let after = decode::decode_bytes(&done.bytes, format)
         .map_err(|e| format!("cannot read the output back: {e}"))?;
     let source = decode::decode(path, &DecodeLimits::default(), &[], &mut |_| Ok(()))
         .map_err(|e| e.to_string())?;

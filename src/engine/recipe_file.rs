@@ -10,8 +10,9 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::{Spanned, Value};
 
+use super::format::Control;
 use super::name::NameTemplate;
-use super::recipe::{OutputFormat, Recipe};
+use super::recipe::{DEFAULT_EFFORT, MAX_EFFORT, OutputFormat, Recipe};
 use super::units::parse_size;
 
 /// Why a recipe file was refused: where, and why, for one line of output.
@@ -46,6 +47,7 @@ pub const KEYS: &[&str] = &[
     "quality",
     "lossless",
     "chroma",
+    "effort",
     "background",
     "metadata",
     "name",
@@ -75,6 +77,7 @@ struct OutputToml {
     quality: Field,
     lossless: Field,
     chroma: Field,
+    effort: Field,
     background: Field,
     metadata: Field,
     name: Field,
@@ -220,6 +223,24 @@ fn output(t: &OutputToml, text: &str) -> Result<Recipe, (usize, String)> {
                     v,
                     "quality",
                     format!("expected a whole number 1-100, found {}", other.type_str()),
+                ));
+            }
+        };
+    }
+    if let Some(v) = &t.effort {
+        r.effort = match v.get_ref() {
+            Value::Integer(e) if (0..=i64::from(MAX_EFFORT)).contains(e) => *e as u8,
+            Value::Integer(e) => {
+                return Err(bad(v, "effort", format!("{e} is outside 0-{MAX_EFFORT}")));
+            }
+            other => {
+                return Err(bad(
+                    v,
+                    "effort",
+                    format!(
+                        "expected a whole number 0-{MAX_EFFORT}, found {}",
+                        other.type_str()
+                    ),
                 ));
             }
         };
@@ -373,6 +394,9 @@ pub fn to_toml(recipes: &[Recipe]) -> String {
         line("quality", r.quality.to_string());
         line("lossless", r.lossless.to_string());
         line("chroma", quoted(r.chroma.name()));
+        if shows_effort(r) {
+            line("effort", r.effort.to_string());
+        }
         line("background", quoted(&r.background.to_string()));
         line("metadata", quoted(r.metadata.name()));
         line("name", quoted(r.name_template.as_str()));
@@ -396,6 +420,12 @@ pub fn to_toml(recipes: &[Recipe]) -> String {
     out
 }
 
+/// Whether `r`'s effort is worth writing: it is not the default, or its format takes it.
+fn shows_effort(r: &Recipe) -> bool {
+    r.effort != DEFAULT_EFFORT
+        || matches!(r.format, OutputFormat::To(f) if f.takes(Control::Effort))
+}
+
 /// The `conveyor run` options that make `r` (every one written out, as in [`to_toml`], plus
 /// the on-exist policy); `subfolder` has no option and is left out.
 pub fn to_args(r: &Recipe) -> Vec<String> {
@@ -411,6 +441,9 @@ pub fn to_args(r: &Recipe) -> Vec<String> {
     opt("format", r.format.name().to_owned());
     opt("quality", r.quality.to_string());
     opt("chroma", r.chroma.name().to_owned());
+    if shows_effort(r) {
+        opt("effort", r.effort.to_string());
+    }
     opt("background", r.background.to_string());
     opt("metadata", r.metadata.name().to_owned());
     opt("name", r.name_template.as_str().to_owned());

@@ -8,6 +8,7 @@ use image::error::{ImageError, LimitErrorKind};
 use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, ImageReader, Limits};
 
+use crate::engine::codec;
 use crate::engine::format::Format;
 use crate::engine::header::{oriented, swaps_sides};
 use crate::engine::job::{ErrorKind, JobError};
@@ -205,26 +206,7 @@ pub struct ShrinkFor {
 }
 
 #[cfg(not(feature = "turbo"))]
-thread_local! {
-    /// A one-thread rayon pool per worker. jpeg-decoder hands its IDCT and colour conversion to
-    /// rayon (or, without rayon, spawns a thread per colour component for every image); run
-    /// inside this pool, each worker's decode stays on one core, so N workers use N cores and
-    /// none of them pays for thread start-up or cross-core hand-offs.
-    static DECODE_POOL: Option<rayon::ThreadPool> = rayon::ThreadPoolBuilder::new()
-        .num_threads(1)
-        .thread_name(|_| "jpeg-decode".to_owned())
-        .build()
-        .ok();
-}
-
-#[cfg(not(feature = "turbo"))]
-/// Runs `f` on this worker's one-thread decode pool (or here, if the pool could not start).
-fn on_this_core<T: Send>(f: impl FnOnce() -> T + Send) -> T {
-    DECODE_POOL.with(|pool| match pool {
-        Some(pool) => pool.install(f),
-        None => f(),
-    })
-}
+use crate::engine::codec::still::on_this_core;
 
 /// The DCT scale, in eighths, to decode a `stored`-size JPEG at for `shrink`: the smallest of
 /// 1/8, 1/4 and 1/2 at which both sides still cover the resize target (so the final filter only
@@ -336,9 +318,12 @@ pub fn decode(
             format!("Conveyor does not read {} images", format.label()),
         ));
     }
+    let Some(image_format) = format.spec().image else {
+        return decode_own(&data, format, limits, admit);
+    };
     // The decoder borrows the bytes; the block ends the borrow so an animation can keep them.
     let (image, orientation, icc, exif, (w, h), warnings) = {
-        let reader = ImageReader::with_format(Cursor::new(&data[..]), format.spec().image);
+        let reader = ImageReader::with_format(Cursor::new(&data[..]), image_format);
         let truncated_jpeg = || {
             JobError::failed(
                 ErrorKind::Truncated,
@@ -355,22 +340,7 @@ pub fn decode(
         };
         let mut decoder = reader.into_decoder().map_err(fail)?;
         let (w, h) = decoder.dimensions();
-        let pixels = u64::from(w) * u64::from(h);
-        if pixels > limits.max_pixels {
-            return Err(JobError::failed(
-                ErrorKind::TooLarge,
-                format!(
-                    "{w}x{h} is over the {}-megapixel limit",
-                    limits.max_pixels / 1_000_000
-                ),
-            ));
-        }
-        if w == 0 || h == 0 {
-            return Err(JobError::failed(
-                ErrorKind::Corrupt,
-                format!("{w}x{h}: the image has no pixels"),
-            ));
-        }
+        check_size(w, h, limits)?;
         // After the size check, so a lying header is reported for what it claims.
         if format == Format::Jpeg && !jpeg_is_complete(&data) {
             return Err(truncated_jpeg());
@@ -416,6 +386,64 @@ pub fn decode(
         source_size: oriented((w, h), orientation),
         warnings,
     })
+}
+
+/// Refuses a header's size over the pixel limit, or with no pixels.
+fn check_size(w: u32, h: u32, limits: &DecodeLimits) -> Result<(), JobError> {
+    if u64::from(w) * u64::from(h) > limits.max_pixels {
+        return Err(JobError::failed(
+            ErrorKind::TooLarge,
+            format!(
+                "{w}x{h} is over the {}-megapixel limit",
+                limits.max_pixels / 1_000_000
+            ),
+        ));
+    }
+    if w == 0 || h == 0 {
+        return Err(JobError::failed(
+            ErrorKind::Corrupt,
+            format!("{w}x{h}: the image has no pixels"),
+        ));
+    }
+    Ok(())
+}
+
+/// [`decode`] for the formats with their own modules: the size and pixel limits from the
+/// headers, memory admitted for the planes and the RGB copy, then the decode. The container's
+/// transforms are applied by the decoder, so the orientation left to apply is none.
+fn decode_own(
+    data: &[u8],
+    format: Format,
+    limits: &DecodeLimits,
+    admit: &mut dyn FnMut(u64) -> Result<(), JobError>,
+) -> Result<Decoded, JobError> {
+    let (w, h) = codec::size(data, format)?;
+    check_size(w, h, limits)?;
+    let pixels = u64::from(w) * u64::from(h);
+    // Planes as 32-bit samples (colour and alpha), then RGBA at up to 16 bits, then the copies
+    // orienting and resizing make.
+    admit(pixels.saturating_mul(16 + 8 * 2) + data.len() as u64)?;
+    let picture = codec::decode(data, format, limits.max_pixels)?;
+    let size = (picture.image.width(), picture.image.height());
+    Ok(Decoded {
+        image: picture.image,
+        orientation: Orientation::NoTransforms,
+        icc: picture.icc,
+        exif: picture.exif,
+        format,
+        source_size: size,
+        warnings: Vec::new(),
+        animation: None,
+    })
+}
+
+/// Decodes an encoded image held in memory (an output read back), whatever decodes `format`.
+pub fn decode_bytes(bytes: &[u8], format: Format) -> Result<DynamicImage, JobError> {
+    match format.spec().image {
+        Some(f) => image::load_from_memory_with_format(bytes, f)
+            .map_err(|e| describe(&e, format, bytes, &DecodeLimits::default())),
+        None => codec::decode(bytes, format, DecodeLimits::default().max_pixels).map(|p| p.image),
+    }
 }
 
 #[cfg(test)]

@@ -62,7 +62,8 @@ pub fn prepare(image: DynamicImage, format: Format, background: Rgb) -> DynamicI
             _ if c.has_alpha() => DynamicImage::ImageRgba16(image.to_rgba16()),
             _ => DynamicImage::ImageRgb16(image.to_rgb16()),
         },
-        Format::Webp | Format::Qoi => {
+        // HEIC and JPEG XL are not written (`encode` says so); their arm only keeps the match whole.
+        Format::Webp | Format::Qoi | Format::Avif | Format::Heic | Format::Jxl => {
             if c.has_alpha() {
                 DynamicImage::ImageRgba8(image.to_rgba8())
             } else {
@@ -167,6 +168,20 @@ pub fn encode_at(
             image
                 .write_with_encoder(QoiEncoder::new(&mut out))
                 .map_err(fail)?;
+        }
+        Format::Avif => {
+            return crate::engine::codec::avif::encode(
+                image,
+                quality,
+                recipe.effort,
+                carry.exif.as_deref(),
+            );
+        }
+        Format::Heic | Format::Jxl => {
+            return Err(JobError::failed(
+                ErrorKind::Unsupported,
+                format!("Conveyor does not write {} images", format.label()),
+            ));
         }
     }
     Ok(out.into_inner())

@@ -78,7 +78,7 @@ pub fn carries_strippable(data: &[u8], format: Format) -> bool {
             false
         }
         Format::Bmp | Format::Qoi | Format::Gif => false,
-        Format::Tiff => true,
+        Format::Tiff | Format::Heic | Format::Avif | Format::Jxl => true,
     }
 }
 

@@ -71,7 +71,7 @@ impl Reference {
 
     /// The SSIMULACRA2 score of the encoded `bytes` (decoded again) against this reference.
     pub fn score(&self, bytes: &[u8], format: Format) -> Result<f64, JobError> {
-        let decoded = image::load_from_memory_with_format(bytes, format.spec().image)
+        let decoded = super::decode::decode_bytes(bytes, format)
             .map_err(|e| JobError::failed(ErrorKind::Encode, format!("cannot read back: {e}")))?;
         with_srgb(&decoded, |slice| self.0.compare(slice))
     }

@@ -6,7 +6,9 @@ use eframe::egui;
 
 use crate::engine::format::{Control, Format};
 use crate::engine::name::NameTemplate;
-use crate::engine::recipe::{Chroma, Filter, MetadataMode, OnExist, OutputFormat, Recipe};
+use crate::engine::recipe::{
+    Chroma, Filter, MAX_EFFORT, MetadataMode, OnExist, OutputFormat, Recipe,
+};
 use crate::engine::recipe_file;
 use crate::gui::app::ConveyorApp;
 use crate::gui::settings::{OutputForm, QualityMode, ResizeMode, VisualTarget};
@@ -302,6 +304,17 @@ fn output_form(s: &mut OutputForm, first: Option<FirstImage>, ui: &mut egui::Ui)
     let format = s.recipe.format;
     if format.takes(Control::Lossless) {
         ui.checkbox(&mut s.recipe.lossless, "Lossless WebP");
+    }
+    if format.takes(Control::Effort) {
+        ui.horizontal(|ui| {
+            let label = ui.label("Effort");
+            ui.add(egui::Slider::new(&mut s.recipe.effort, 0..=MAX_EFFORT))
+                .labelled_by(label.id)
+                .on_hover_text(
+                    "AVIF encoder effort: 0 is fastest, 10 makes the smallest files (each step \
+                     up is slower)",
+                );
+        });
     }
     // Keep: quality still matters for the lossy inputs even when lossless WebP is ticked.
     let lossy = format.takes(Control::Quality)

@@ -1,0 +1,155 @@
+//! AVIF: input through the HEIF container reader (`isobmff.rs`) and rav1d (`av1.rs`), output
+//! through ravif and rav1e. Both run on the worker's own thread: N workers use N cores.
+
+use image::DynamicImage;
+use ravif::{Encoder, Img, RGB8, RGBA8};
+
+use crate::engine::job::{ErrorKind, JobError};
+
+use super::av1::{self, Av1Error};
+use super::isobmff::{self, BoxError, Cicp, Transform};
+use super::still::{self, Picture};
+
+fn container_failure(e: &BoxError) -> JobError {
+    match e {
+        BoxError::Truncated(_) => {
+            JobError::failed(ErrorKind::Truncated, format!("truncated AVIF data: {e}"))
+        }
+        BoxError::Malformed(_) => {
+            JobError::failed(ErrorKind::Corrupt, format!("corrupt AVIF data: {e}"))
+        }
+    }
+}
+
+fn av1_failure(e: &Av1Error, what: &str) -> JobError {
+    let kind = match e {
+        Av1Error::NoPicture => ErrorKind::Truncated,
+        Av1Error::Unsupported(_) => ErrorKind::Unsupported,
+        Av1Error::Invalid(_) | Av1Error::Open(_) | Av1Error::Crashed(_) => ErrorKind::Corrupt,
+    };
+    JobError::failed(kind, format!("AVIF {what}: {e}"))
+}
+
+fn read(data: &[u8]) -> Result<isobmff::Still, JobError> {
+    let still = isobmff::read(data).map_err(|e| container_failure(&e))?;
+    if &still.kind != b"av01" {
+        return Err(JobError::failed(
+            ErrorKind::Unsupported,
+            format!(
+                "unsupported AVIF variant: the image is an '{}' item (only single AV1 images are \
+                 read, not grids of tiles)",
+                String::from_utf8_lossy(&still.kind)
+            ),
+        ));
+    }
+    Ok(still)
+}
+
+/// The displayed size (after `irot`), from the container's `ispe`.
+pub fn probe(data: &[u8]) -> Result<(u32, u32), JobError> {
+    let still = read(data)?;
+    let (w, h) = still.size.ok_or_else(|| {
+        JobError::failed(
+            ErrorKind::Corrupt,
+            "corrupt AVIF data: the image has no size ('ispe')",
+        )
+    })?;
+    let quarter = still
+        .transforms
+        .iter()
+        .filter(|t| matches!(t, Transform::Rotate(1 | 3)))
+        .count();
+    Ok(if quarter % 2 == 1 { (h, w) } else { (w, h) })
+}
+
+/// Decodes the primary image (and its alpha), upright. `max_pixels` refuses larger frames.
+pub fn decode(data: &[u8], max_pixels: u64) -> Result<Picture, JobError> {
+    let still = read(data)?;
+    let colour = av1::decode(&still.data, max_pixels).map_err(|e| av1_failure(&e, "image"))?;
+    let alpha = match &still.alpha {
+        Some(bytes) => {
+            let a = av1::decode(bytes, max_pixels).map_err(|e| av1_failure(&e, "alpha"))?;
+            if (a.width, a.height) != (colour.width, colour.height) {
+                return Err(JobError::failed(
+                    ErrorKind::Unsupported,
+                    format!(
+                        "unsupported AVIF variant: alpha is {}x{}, the image {}x{}",
+                        a.width, a.height, colour.width, colour.height
+                    ),
+                ));
+            }
+            let mut plane = still::alpha_plane(a.y, a.bit_depth, a.cicp.3);
+            plane.premultiplied = still.premultiplied;
+            Some(plane)
+        }
+        None => None,
+    };
+    // The container's nclx wins over the sequence header's, as libavif reads it.
+    let (primaries, transfer, matrix, full_range) = colour.cicp;
+    let cicp = still.cicp.unwrap_or(Cicp {
+        primaries,
+        transfer,
+        matrix,
+        full_range,
+    });
+    let image = still::to_rgb(colour, cicp, alpha)
+        .map_err(|e| JobError::failed(ErrorKind::Corrupt, format!("corrupt AVIF data: {e}")))?;
+    Ok(Picture {
+        image: still::transform(image, &still.transforms),
+        icc: still.icc,
+        exif: still.exif,
+    })
+}
+
+/// rav1e's speed (1 slowest … 10 fastest) for an effort of 0 (fastest) to 10 (smallest).
+/// ravif's slowest speed is 1, so efforts 9 and 10 are the same.
+pub fn speed(effort: u8) -> u8 {
+    10u8.saturating_sub(effort).max(1)
+}
+
+/// Encodes 8-bit RGB or RGBA pixels (see `encode::prepare`) as AVIF on this thread, 10 bits a
+/// sample inside (ravif's choice: fewer banding steps for the same size). rav1e has no lossless
+/// mode: quality 100 is the closest (about 60 dB).
+pub fn encode(
+    image: &DynamicImage,
+    quality: u8,
+    effort: u8,
+    exif: Option<&[u8]>,
+) -> Result<Vec<u8>, JobError> {
+    let q = f32::from(quality.clamp(1, 100));
+    let mut encoder = Encoder::new()
+        .with_speed(speed(effort))
+        .with_num_threads(Some(1))
+        .with_quality(q)
+        .with_alpha_quality(q);
+    if let Some(exif) = exif {
+        encoder = encoder.with_exif(exif.to_vec());
+    }
+    let (w, h) = (image.width() as usize, image.height() as usize);
+    let fail =
+        |e: ravif::Error| JobError::failed(ErrorKind::Encode, format!("cannot encode AVIF: {e}"));
+    let encoded = match image {
+        DynamicImage::ImageRgba8(px) => {
+            let pixels: Vec<RGBA8> = px
+                .as_raw()
+                .chunks_exact(4)
+                .map(|c| RGBA8::new(c[0], c[1], c[2], c[3]))
+                .collect();
+            encoder
+                .encode_rgba(Img::new(&pixels[..], w, h))
+                .map_err(fail)?
+        }
+        other => {
+            let rgb = other.to_rgb8();
+            let pixels: Vec<RGB8> = rgb
+                .as_raw()
+                .chunks_exact(3)
+                .map(|c| RGB8::new(c[0], c[1], c[2]))
+                .collect();
+            encoder
+                .encode_rgb(Img::new(&pixels[..], w, h))
+                .map_err(fail)?
+        }
+    };
+    Ok(encoded.avif_file)
+}

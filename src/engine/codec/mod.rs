@@ -1,0 +1,48 @@
+//! Conveyor's own codecs, for the formats the `image` crate does not read: HEIC (`heic.rs`,
+//! through heic-decoder), AVIF (`avif.rs`: the HEIF container in `isobmff.rs`, AV1 through
+//! rav1d in `av1.rs`, output through ravif) and JPEG XL (`jxl.rs`, through jxl-oxide).
+//! `still.rs` holds what they share. They know nothing of the pipeline: the header probe and
+//! the pipeline's decode both call them.
+
+pub mod av1;
+pub mod avif;
+pub mod heic;
+mod isobmff;
+pub mod jxl;
+pub mod still;
+
+use crate::engine::format::Format;
+use crate::engine::job::{ErrorKind, JobError};
+
+use still::Picture;
+
+fn not_ours(format: Format) -> JobError {
+    JobError::failed(
+        ErrorKind::Unsupported,
+        format!(
+            "{} is read by the image crate, not by a codec module",
+            format.label()
+        ),
+    )
+}
+
+/// The displayed size (container transforms or orientation applied) of a file in one of these
+/// formats, from its headers.
+pub fn size(data: &[u8], format: Format) -> Result<(u32, u32), JobError> {
+    match format {
+        Format::Heic => heic::probe(data),
+        Format::Avif => avif::probe(data),
+        Format::Jxl => jxl::probe(data),
+        other => Err(not_ours(other)),
+    }
+}
+
+/// Decodes a file in one of these formats, upright. `max_pixels` bounds what AV1 allocates.
+pub fn decode(data: &[u8], format: Format, max_pixels: u64) -> Result<Picture, JobError> {
+    match format {
+        Format::Heic => heic::decode(data),
+        Format::Avif => avif::decode(data, max_pixels),
+        Format::Jxl => jxl::decode(data),
+        other => Err(not_ours(other)),
+    }
+}
