@@ -10,7 +10,7 @@
 # W6 (--avif): W1's 40 photos -> fit 1600x1600 AVIF q60 (effort 4, rav1e speed 6), beside
 #     avifenc (libaom, --speed 6, two processes with -j 1 each, given conveyor's own resized
 #     PNGs, so its decode and resize cost nothing) and libvips (`vips thumbnail` to .avif, libheif
-#     with libaom) if its AVIF saver works; then an --effort sweep on 8 of the photos. Every
+#     with libaom) if its AVIF saver works; then an --effort sweep on 3 of the photos. Every
 #     output is decoded by avifdec and compared with conveyor's resized PNG (PSNR). CPU use
 #     (user+sys over wall) shows that 2 workers use 2 cores, not 2 x cores.
 # Every tool runs with 2-way parallelism: conveyor -j 2, the others as two processes (xargs -P2),
@@ -210,11 +210,11 @@ for r in $(seq 1 "$rounds"); do
 done
 
 if [ $avif = 1 ]; then
-  # --effort: 8 photos at each effort, one worker (time, bytes, PSNR).
+  # --effort: 3 photos at each effort, one worker (time, bytes, PSNR).
   sub="$dir/w6-sub" && rm -rf "$sub" && mkdir -p "$sub"
-  find "$w1" -name '*.jpg' | sort | head -n 8 | xargs -I{} cp {} "$sub/"
+  find "$w1" -name '*.jpg' | sort | head -n 3 | xargs -I{} cp {} "$sub/"
   echo >&2
-  echo "| --effort | rav1e speed | seconds for 8 photos (1 worker) | bytes | PSNR |" >&2
+  echo "| --effort | rav1e speed | seconds for 3 photos (1 worker) | bytes | PSNR |" >&2
   echo "|---|---|---|---|---|" >&2
   for e in 0 2 4 6 8 10; do
     rm -rf "$dir/out" && mkdir -p "$dir/out"

@@ -1446,3 +1446,26 @@ fn a_file_given_as_the_output_folder_is_one_error_before_the_scan() {
     assert_eq!(stderr.lines().count(), 1, "said once: {stderr}");
     assert_eq!(snapshot(tmp.path()), before, "nothing written");
 }
+
+/// #11: `--lossless` asked of a format Conveyor cannot write losslessly (AVIF: rav1e has no
+/// lossless mode) is one clear error, not a quietly lossy file.
+#[test]
+fn lossless_avif_is_refused_rather_than_written_lossy() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("in");
+    mixed_folder(&dir);
+    let out = tmp.path().join("out");
+    let run = conveyor(&[
+        "run",
+        s(&dir),
+        "--out",
+        s(&out),
+        "--format",
+        "avif",
+        "--lossless",
+    ]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("cannot write AVIF losslessly"), "{stderr}");
+    assert!(!out.exists(), "nothing written");
+}

@@ -573,6 +573,16 @@ fn new_input_formats_decode_like_their_reference_decoders() {
         "-o",
         s(&p(&input, "exif6.heic")),
     ]);
+    // A file with a thumbnail item besides the picture: the picture is the output.
+    heif_enc(&[
+        "-q",
+        "90",
+        "-t",
+        "96",
+        s(&p(&src, "photo.png")),
+        "-o",
+        s(&p(&input, "thumb.heic")),
+    ]);
     cases.extend([
         ("photo.heic", same as fn(_) -> _, LOSSY_HEIC, false),
         ("lossless.heic", same, 40.0, false),
@@ -581,6 +591,7 @@ fn new_input_formats_decode_like_their_reference_decoders() {
         ("icc.heic", same, LOSSY_HEIC, false),
         // heif-convert, like the HEIF standard, ignores the EXIF orientation.
         ("exif6.heic", same, LOSSY_HEIC, false),
+        ("thumb.heic", same, LOSSY_HEIC, false),
     ]);
     // irot (a quarter turn anticlockwise) and a phone-style grid, from heif-enc's tiles.
     let photo_heic = fs::read(p(&input, "photo.heic")).unwrap();
@@ -644,6 +655,14 @@ fn new_input_formats_decode_like_their_reference_decoders() {
         s(&p(&src, "deep.png")),
         s(&p(&input, "deep.avif")),
     ]);
+    avifenc(&[
+        "-s",
+        "8",
+        "-d",
+        "12",
+        s(&p(&src, "deep.png")),
+        s(&p(&input, "deep12.avif")),
+    ]);
     avifenc(&["-s", "8", s(&p(&src, "icc.png")), s(&p(&input, "icc.avif"))]);
     avifenc(&[
         "-s",
@@ -674,6 +693,7 @@ fn new_input_formats_decode_like_their_reference_decoders() {
         ("lossless.avif", same, 40.0, false),
         ("alpha.avif", same, 40.0, false),
         ("deep.avif", same, 40.0, true),
+        ("deep12.avif", same, 40.0, true),
         ("icc.avif", same, 40.0, false),
         ("irot.avif", |i: DynamicImage| i.rotate270(), 40.0, false),
         ("imir.avif", |i: DynamicImage| i.flipv(), 40.0, false),

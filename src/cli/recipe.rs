@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use super::args::{RecipeArgs, RecipeCommand};
 use super::run::{EXIT_OK, EXIT_USAGE};
+use crate::engine::format::Control;
 use crate::engine::recipe::{OutputFormat, Recipe};
 use crate::engine::recipe_file::{self, first_collision, output_name};
 use crate::engine::units::human_bytes;
@@ -18,6 +19,17 @@ pub fn outputs(file: Option<&Path>, args: &RecipeArgs) -> Result<Vec<Recipe>, St
     let Some(file) = file else {
         let recipe = patch.apply(Recipe::default());
         recipe.validate().map_err(|e| e.0)?;
+        // Asked for by name, lossless must not quietly become lossy.
+        if let OutputFormat::To(f) = recipe.format
+            && args.lossless
+            && !f.takes(Control::Lossless)
+        {
+            return Err(format!(
+                "--lossless: Conveyor cannot write {} losslessly; use --format png, or \
+                 --format webp --lossless",
+                f.label()
+            ));
+        }
         return Ok(vec![recipe]);
     };
     let recipes: Vec<Recipe> = recipe_file::read(file)

@@ -36,6 +36,9 @@ pub fn oriented((w, h): (u32, u32), o: Orientation) -> (u32, u32) {
     if swaps_sides(o) { (h, w) } else { (w, h) }
 }
 
+/// The largest file the probe reads whole (HEIC, AVIF, JPEG XL).
+const PROBE_WHOLE_MAX: u64 = 256 << 20;
+
 /// Reads only the header of the file at `path`; `None` if it is not an image Conveyor reads.
 pub fn probe(path: &Path) -> Option<Header> {
     let mut file = File::open(path).ok()?;
@@ -45,7 +48,11 @@ pub fn probe(path: &Path) -> Option<Header> {
         && format.spec().image.is_none()
     {
         // HEIF keeps sizes in its meta box (a grid's in an item), JPEG XL in its headers: the
-        // codec modules read them from the whole file.
+        // codec modules read them from the whole file (not a huge one: that is the decode's
+        // limits' business).
+        if file.metadata().ok()?.len() > PROBE_WHOLE_MAX {
+            return None;
+        }
         let data = std::fs::read(path).ok()?;
         let size = codec::size(&data, format).ok()?;
         return Some(Header { format, size });
