@@ -28,7 +28,7 @@ while [ $# -gt 0 ]; do
     --skip-w3) w3=0 ;;
     --dir) dir=$2; shift ;;
     --avif) avif=1 ;;
-    --only-avif) avif=1 classic=0 ;;
+    --only-avif) avif=1 classic=0 w3=0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -90,7 +90,7 @@ measure() {
   rm -rf "$out" && mkdir -p "$out"
   stats=$(/usr/bin/time -f '%e %M' "$@" 2>&1 >/dev/null | tail -n1)
   local made
-  made=$(find "$out" -type f | wc -l)
+  made=$(find "$out" -type f ! -name '.conveyor-journal*' | wc -l)
   if [ "$made" -ne "$files" ]; then
     echo "$name on $load made $made files, expected $files" >&2
     exit 1
