@@ -657,8 +657,8 @@ fn avif_is_offered_with_its_effort_and_new_inputs_are_counted() {
     let tmp = tempfile::tempdir().expect("tmp");
     let (dir, out) = (tmp.path().join("in"), tmp.path().join("out"));
     photo_folder(&dir, 2);
-    let avif =
-        conveyor::engine::codec::avif::encode(&common::photo(64, 48), 80, 8, None).expect("avif");
+    let avif = conveyor::engine::codec::avif::encode(&common::photo(64, 48), 80, 8, None, None)
+        .expect("avif");
     common::put(&dir, "web.avif", &avif);
     // Counted by extension, as the scan counts every format.
     common::put(&dir, "phone.HEIC", b"not decoded by the summary");

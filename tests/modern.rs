@@ -977,7 +977,8 @@ fn broken_heic_files_fail_with_a_clear_reason() {
 
 /// AVIF outputs: avifdec reads them at the right size; at quality 85 they are within 35 dB of
 /// the resized image Conveyor writes losslessly (PNG), at quality 100 within 50 dB (rav1e has
-/// no lossless mode), alpha stays, and with `--metadata keep` exiftool finds the EXIF.
+/// no lossless mode), alpha stays, and with `--metadata keep` exiftool finds the EXIF and the
+/// ICC profile.
 #[test]
 #[ignore = "needs avifdec and exiftool (apt-get install libavif-bin libimage-exiftool-perl)"]
 fn avif_outputs_are_read_by_avifdec_at_the_promised_quality() {
@@ -993,7 +994,11 @@ fn avif_outputs_are_read_by_avifdec_at_the_promised_quality() {
     );
     fs::create_dir_all(&input).unwrap();
     jpeg_with_exif(&input.join("photo.jpg"), &scene(640, 400), 1);
-    png(&input.join("logo.png"), &with_alpha(400, 300), None);
+    png(
+        &input.join("logo.png"),
+        &with_alpha(400, 300),
+        Some(icc_profile()),
+    );
     let go = |out: &Path, extra: &[&str]| {
         let mut args = vec!["run", s(&input), "--out", s(out), "--resize", "fit:320x320"];
         args.extend_from_slice(extra);
@@ -1024,7 +1029,15 @@ fn avif_outputs_are_read_by_avifdec_at_the_promised_quality() {
         .args(["-s3", "-Make", s(&avif_out.join("photo.avif"))])
         .output();
     match o {
-        Ok(o) => assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "Testcam"),
+        Ok(o) => {
+            assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "Testcam");
+            // The ICC profile, which Conveyor adds to ravif's container.
+            let o = Command::new("exiftool")
+                .args(["-s3", "-ProfileDescription", s(&avif_out.join("logo.avif"))])
+                .output()
+                .unwrap();
+            assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "Test RGB");
+        }
         Err(_) => {
             common::skip_outside_ci("exiftool missing: apt-get install libimage-exiftool-perl")
         }

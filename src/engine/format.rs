@@ -198,12 +198,8 @@ const TABLE: &[Spec] = &[
         deep: false,
         animated_in: false,
         animated_out: false,
-        // ravif writes EXIF but no ICC profile.
-        carries: Carries {
-            exif: true,
-            icc: false,
-            xmp: false,
-        },
+        // The ICC profile is added to ravif's container (`codec::isobmff::with_icc`).
+        carries: EXIF_ICC,
         // rav1e has no lossless mode.
         controls: &[Control::Quality, Control::Effort],
         max_side: 16384,

@@ -439,6 +439,163 @@ pub fn read(file: &[u8]) -> Result<Still> {
     Ok(still)
 }
 
+/// A box's type, where it starts, its header length and where it ends.
+type Span = ([u8; 4], usize, usize, usize);
+
+/// The [`Span`] of each box in `data`.
+fn spans(data: &[u8]) -> Option<Vec<Span>> {
+    let mut out = Vec::new();
+    let mut at = 0usize;
+    while at < data.len() {
+        let head = data.get(at..at + 8)?;
+        let size = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize;
+        if size < 8 {
+            return None; // 64-bit and to-the-end sizes are not written by ravif
+        }
+        let kind = [head[4], head[5], head[6], head[7]];
+        let end = at.checked_add(size).filter(|&e| e <= data.len())?;
+        out.push((kind, at, 8, end));
+        at = end;
+    }
+    Some(out)
+}
+
+fn boxed(kind: &[u8; 4], body: &[u8]) -> Option<Vec<u8>> {
+    let mut out = u32::try_from(body.len() + 8).ok()?.to_be_bytes().to_vec();
+    out.extend_from_slice(kind);
+    out.extend_from_slice(body);
+    Some(out)
+}
+
+/// `file` (an AVIF as ravif writes it: ftyp, meta, mdat; iloc version 0 with 4-byte offsets)
+/// with `icc` added as a `colr` property of its primary item. `None` when the file is not laid
+/// out that way: the caller then keeps the file without a profile.
+pub fn with_icc(file: &[u8], icc: &[u8]) -> Option<Vec<u8>> {
+    let top = spans(file)?;
+    let (_, meta_start, _, meta_end) = *top.iter().find(|(k, ..)| k == b"meta")?;
+    let mdat = top.iter().find(|(k, ..)| k == b"mdat")?;
+    if mdat.1 < meta_end {
+        return None;
+    }
+    let meta_body = file.get(meta_start + 8..meta_end)?;
+    let (full, children) = meta_body.split_at_checked(4)?;
+    let primary = {
+        let pitm = spans(children)?.into_iter().find(|(k, ..)| k == b"pitm")?;
+        let b = children.get(pitm.1 + 8..pitm.3)?;
+        if b.first()? != &0 {
+            return None;
+        }
+        u32::from(u16::from_be_bytes([*b.get(4)?, *b.get(5)?]))
+    };
+    let mut colr = b"prof".to_vec();
+    colr.extend_from_slice(icc);
+    let colr = boxed(b"colr", &colr)?;
+    // The new children of meta: iprp rebuilt, the rest as they were.
+    let mut new_children = Vec::new();
+    for (kind, start, _, end) in spans(children)? {
+        let whole = children.get(start..end)?;
+        if &kind != b"iprp" {
+            new_children.push((kind, whole.to_vec()));
+            continue;
+        }
+        let iprp = whole.get(8..)?;
+        let parts = spans(iprp)?;
+        let ipco = parts.iter().find(|(k, ..)| k == b"ipco")?;
+        let count = spans(iprp.get(ipco.1 + 8..ipco.3)?)?.len();
+        let mut body = Vec::new();
+        for (k, s, _, e) in &parts {
+            let part = iprp.get(*s..*e)?;
+            match k {
+                b"ipco" => {
+                    let mut inner = part.get(8..)?.to_vec();
+                    inner.extend_from_slice(&colr);
+                    body.extend(boxed(b"ipco", &inner)?);
+                }
+                b"ipma" => body.extend(ipma_with(part.get(8..)?, primary, count + 1)?),
+                _ => body.extend_from_slice(part),
+            }
+        }
+        new_children.push((kind, boxed(b"iprp", &body)?));
+    }
+    let mut meta = full.to_vec();
+    for (_, b) in &new_children {
+        meta.extend_from_slice(b);
+    }
+    let mut meta = boxed(b"meta", &meta)?;
+    let delta = meta.len().checked_sub(meta_end - meta_start)?;
+    // Every extent lies in mdat, after meta: move it by what meta grew.
+    let iloc_at = {
+        let body = meta.get(12..)?;
+        let iloc = spans(body)?.into_iter().find(|(k, ..)| k == b"iloc")?;
+        12 + iloc.1 + 8
+    };
+    let iloc = meta.get_mut(iloc_at..)?;
+    if iloc.first()? != &0 || iloc.get(4..6)? != [0x44, 0x00] {
+        return None; // not version 0 with 4-byte offsets and lengths and no base offset
+    }
+    let items = usize::from(u16::from_be_bytes([*iloc.get(6)?, *iloc.get(7)?]));
+    let mut at = 8;
+    for _ in 0..items {
+        at += 4; // item id, data reference index
+        let extents = usize::from(u16::from_be_bytes([*iloc.get(at)?, *iloc.get(at + 1)?]));
+        at += 2;
+        for _ in 0..extents {
+            let field = iloc.get_mut(at..at + 4)?;
+            let offset = u32::from_be_bytes([field[0], field[1], field[2], field[3]]);
+            let moved = offset.checked_add(u32::try_from(delta).ok()?)?;
+            field.copy_from_slice(&moved.to_be_bytes());
+            at += 8;
+        }
+    }
+    let mut out = file.get(..meta_start)?.to_vec();
+    out.append(&mut meta);
+    out.extend_from_slice(file.get(meta_end..)?);
+    Some(out)
+}
+
+/// An `ipma` box (its body given) with property `index` (1-based) associated with `item`.
+fn ipma_with(body: &[u8], item: u32, index: usize) -> Option<Vec<u8>> {
+    let mut r = Reader::new(body);
+    let (version, flags) = r.full().ok()?;
+    let wide = flags & 1 == 1;
+    if (!wide && index > 0x7F) || index > 0x7FFF {
+        return None;
+    }
+    let mut out = body.get(..8)?.to_vec();
+    let entries = r.u32().ok()?;
+    let mut found = false;
+    for _ in 0..entries {
+        let id = if version < 1 {
+            let v = r.u16().ok()?;
+            out.extend_from_slice(&v.to_be_bytes());
+            u32::from(v)
+        } else {
+            let v = r.u32().ok()?;
+            out.extend_from_slice(&v.to_be_bytes());
+            v
+        };
+        let n = r.u8().ok()?;
+        let list = r.bytes(usize::from(n) * if wide { 2 } else { 1 }).ok()?;
+        if id == item {
+            found = true;
+            out.push(n.checked_add(1)?);
+            out.extend_from_slice(list);
+            if wide {
+                out.extend_from_slice(&u16::try_from(index).ok()?.to_be_bytes());
+            } else {
+                out.push(u8::try_from(index).ok()?);
+            }
+        } else {
+            out.push(n);
+            out.extend_from_slice(list);
+        }
+    }
+    if !found || !r.rest().is_empty() {
+        return None;
+    }
+    boxed(b"ipma", &out)
+}
+
 fn no(kind: &str) -> BoxError {
     BoxError::Malformed(format!("no '{kind}' box"))
 }

@@ -175,6 +175,7 @@ pub fn encode_at(
                 quality,
                 recipe.effort,
                 carry.exif.as_deref(),
+                carry.icc.as_deref(),
             );
         }
         Format::Heic | Format::Jxl => {
