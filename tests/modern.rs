@@ -327,12 +327,12 @@ fn bx(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
 }
 
 fn full(kind: &[u8; 4], version: u8, body: &[u8]) -> Vec<u8> {
-    bx(kind, &[&[version, 0, 0, 0], body].concat())
+    flagged(kind, version, 0, body)
 }
 
-/// A full box with flags 1 (for `infe`: a hidden item, such as a grid's tile).
-fn hidden(kind: &[u8; 4], version: u8, body: &[u8]) -> Vec<u8> {
-    bx(kind, &[&[version, 0, 0, 1], body].concat())
+/// A full box with `flags` (for `infe`, 1: a hidden item, such as a grid's tile).
+fn flagged(kind: &[u8; 4], version: u8, flags: u8, body: &[u8]) -> Vec<u8> {
+    bx(kind, &[&[version, 0, 0, flags], body].concat())
 }
 
 /// How the primary image is made.
@@ -411,11 +411,7 @@ fn heic(hvcc: &[u8], images: &[Vec<u8>], layout: &Layout, exif: Option<&[u8]>) -
         for (i, data) in images.iter().enumerate() {
             let id = first_tile + i as u16;
             let entry = [&id.to_be_bytes()[..], &[0, 0], b"hvc1", b"\0"].concat();
-            infe.push(if grid_id.is_some() {
-                hidden(b"infe", 2, &entry)
-            } else {
-                full(b"infe", 2, &entry)
-            });
+            infe.push(flagged(b"infe", 2, u8::from(grid_id.is_some()), &entry));
             iloc_items.push((id, 0, offset, data.len() as u32));
             offset += data.len() as u32;
             if grid_id.is_some() {

@@ -137,14 +137,7 @@ pub fn from_decoded(image: &DecodedImage) -> Result<DynamicImage, String> {
         (Some(_), false) => {
             let mut rgba = image.to_rgba8().map_err(|e| e.to_string())?;
             if rgba.premultiplied {
-                for px in rgba.data.chunks_exact_mut(4) {
-                    let a = u32::from(px[3]);
-                    for c in &mut px[..3] {
-                        if let Some(v) = (u32::from(*c) * 255 + a / 2).checked_div(a) {
-                            *c = v.min(255) as u8;
-                        }
-                    }
-                }
+                unpremultiply(&mut rgba.data, 255);
             }
             DynamicImage::ImageRgba8(
                 ImageBuffer::<Rgba<u8>, _>::from_raw(w, h, rgba.data).ok_or_else(bad)?,
@@ -153,14 +146,7 @@ pub fn from_decoded(image: &DecodedImage) -> Result<DynamicImage, String> {
         (Some(_), true) => {
             let mut rgba = image.to_rgba16().map_err(|e| e.to_string())?;
             if rgba.premultiplied {
-                for px in rgba.data.chunks_exact_mut(4) {
-                    let a = u64::from(px[3]);
-                    for c in &mut px[..3] {
-                        if let Some(v) = (u64::from(*c) * 65535 + a / 2).checked_div(a) {
-                            *c = v.min(65535) as u16;
-                        }
-                    }
-                }
+                unpremultiply(&mut rgba.data, 65535);
             }
             DynamicImage::ImageRgba16(
                 ImageBuffer::<Rgba<u16>, _>::from_raw(w, h, rgba.data).ok_or_else(bad)?,
@@ -168,6 +154,21 @@ pub fn from_decoded(image: &DecodedImage) -> Result<DynamicImage, String> {
         }
     };
     Ok(out)
+}
+
+/// Divides each RGBA pixel's colour by its alpha (`max` is full opacity), rounding; fully
+/// transparent pixels stay as they are.
+fn unpremultiply<T: Copy + Into<u64> + TryFrom<u64>>(data: &mut [T], max: u64) {
+    for px in data.chunks_exact_mut(4) {
+        let a: u64 = px[3].into();
+        for c in &mut px[..3] {
+            if let Some(v) = (Into::<u64>::into(*c) * max + a / 2).checked_div(a)
+                && let Ok(v) = T::try_from(v.min(max))
+            {
+                *c = v;
+            }
+        }
+    }
 }
 
 /// Applies a container's transforms, in order.
@@ -190,6 +191,16 @@ pub fn transform(mut image: DynamicImage, transforms: &[Transform]) -> DynamicIm
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn premultiplied_colour_is_divided_by_alpha_at_either_depth() {
+        let mut px: Vec<u8> = vec![64, 32, 0, 128, 9, 9, 9, 0];
+        unpremultiply(&mut px, 255);
+        assert_eq!(px, vec![128, 64, 0, 128, 9, 9, 9, 0]);
+        let mut px: Vec<u16> = vec![30000, 65535, 1, 32768];
+        unpremultiply(&mut px, 65535);
+        assert_eq!(px, vec![59999, 65535, 2, 32768]); // 30000 * 65535 / 32768 = 59999.1
+    }
 
     #[test]
     fn limited_range_alpha_is_expanded() {
