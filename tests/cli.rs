@@ -1447,25 +1447,35 @@ fn a_file_given_as_the_output_folder_is_one_error_before_the_scan() {
     assert_eq!(snapshot(tmp.path()), before, "nothing written");
 }
 
-/// #11: `--lossless` asked of a format Conveyor cannot write losslessly (AVIF: rav1e has no
-/// lossless mode) is one clear error, not a quietly lossy file.
+/// #11: `--lossless` asked of a format Conveyor cannot write losslessly (JPEG in every build;
+/// AVIF without the `aom` feature, since rav1e has no lossless mode) is one clear error, not a
+/// quietly lossy file.
 #[test]
-fn lossless_avif_is_refused_rather_than_written_lossy() {
+fn lossless_is_refused_for_formats_this_build_cannot_write_losslessly() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path().join("in");
     mixed_folder(&dir);
-    let out = tmp.path().join("out");
-    let run = conveyor(&[
-        "run",
-        s(&dir),
-        "--out",
-        s(&out),
-        "--format",
-        "avif",
-        "--lossless",
-    ]);
-    let stderr = String::from_utf8_lossy(&run.stderr);
-    assert_eq!(run.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("cannot write AVIF losslessly"), "{stderr}");
-    assert!(!out.exists(), "nothing written");
+    let mut refused = vec![("jpeg", "cannot write JPEG losslessly")];
+    if cfg!(not(feature = "aom")) {
+        refused.push((
+            "avif",
+            "cannot write AVIF losslessly (that needs the `aom` feature",
+        ));
+    }
+    for (format, says) in refused {
+        let out = tmp.path().join(format);
+        let run = conveyor(&[
+            "run",
+            s(&dir),
+            "--out",
+            s(&out),
+            "--format",
+            format,
+            "--lossless",
+        ]);
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(2), "{format}: {stderr}");
+        assert!(stderr.contains(says), "{format}: {stderr}");
+        assert!(!out.exists(), "{format}: nothing written");
+    }
 }

@@ -43,7 +43,7 @@ fn seeds() -> &'static Vec<(ImageFormat, Vec<u8>)> {
             // with `unsafe`): made by ravif, since the fuzz seeds need no system tool.
             (
                 ImageFormat::Avif,
-                conveyor::engine::codec::avif::encode(&rgba, 80, 8, None, None).unwrap(),
+                conveyor::engine::codec::avif::encode(&rgba, 80, false, 8, None, None).unwrap(),
             ),
         ]
     })

@@ -657,8 +657,9 @@ fn avif_is_offered_with_its_effort_and_new_inputs_are_counted() {
     let tmp = tempfile::tempdir().expect("tmp");
     let (dir, out) = (tmp.path().join("in"), tmp.path().join("out"));
     photo_folder(&dir, 2);
-    let avif = conveyor::engine::codec::avif::encode(&common::photo(64, 48), 80, 8, None, None)
-        .expect("avif");
+    let avif =
+        conveyor::engine::codec::avif::encode(&common::photo(64, 48), 80, false, 8, None, None)
+            .expect("avif");
     common::put(&dir, "web.avif", &avif);
     // Counted by extension, as the scan counts every format.
     common::put(&dir, "phone.HEIC", b"not decoded by the summary");
@@ -694,6 +695,11 @@ fn avif_is_offered_with_its_effort_and_new_inputs_are_counted() {
         "the default effort, 4: {efforts:?}"
     );
     assert!(h.query_by_label("Lossless WebP").is_none());
+    // Lossless AVIF is offered exactly when this build can write it (libaom, `aom`).
+    assert_eq!(
+        h.query_by_label("Lossless AVIF").is_some(),
+        conveyor::engine::format::Format::Avif.takes(conveyor::engine::format::Control::Lossless)
+    );
     assert!(h.query_by_label("JPEG colour").is_none());
     h.get_by_label("▶ Start").click();
     step_until(&mut h, "the batch to finish", |h| {

@@ -975,6 +975,46 @@ fn broken_heic_files_fail_with_a_clear_reason() {
 /// the resized image Conveyor writes losslessly (PNG), at quality 100 within 50 dB (rav1e has
 /// no lossless mode), alpha stays, and with `--metadata keep` exiftool finds the EXIF and the
 /// ICC profile.
+/// The two inputs of the AVIF output tests: a photo with EXIF (`photo.jpg`, 640x400) and a logo
+/// with alpha and an ICC profile (`logo.png`, 400x300).
+fn photo_and_logo(input: &Path) {
+    fs::create_dir_all(input).unwrap();
+    jpeg_with_exif(&input.join("photo.jpg"), &scene(640, 400), 1);
+    png(
+        &input.join("logo.png"),
+        &with_alpha(400, 300),
+        Some(icc_profile()),
+    );
+}
+
+/// `conveyor run INPUT --out OUT --resize fit:320x320 EXTRA…`, which must succeed.
+fn fit_320(input: &Path, out: &Path, extra: &[&str]) {
+    let mut args = vec!["run", s(input), "--out", s(out), "--resize", "fit:320x320"];
+    args.extend_from_slice(extra);
+    let o = conveyor(&args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// exiftool finds the photo's camera make and the logo's ICC profile in `dir`'s AVIF outputs.
+fn exif_and_profile_kept(dir: &Path) {
+    let tag = |file: &str, name: &str| {
+        Command::new("exiftool")
+            .args(["-s3", name, s(&dir.join(file))])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    match tag("photo.avif", "-Make") {
+        Ok(make) => {
+            assert_eq!(make, "Testcam");
+            // The ICC profile, which Conveyor adds to the container.
+            assert_eq!(tag("logo.avif", "-ProfileDescription").unwrap(), "Test RGB");
+        }
+        Err(_) => {
+            common::skip_outside_ci("exiftool missing: apt-get install libimage-exiftool-perl")
+        }
+    }
+}
+
 #[test]
 #[ignore = "needs avifdec and exiftool (apt-get install libavif-bin libimage-exiftool-perl)"]
 fn avif_outputs_are_read_by_avifdec_at_the_promised_quality() {
@@ -988,25 +1028,14 @@ fn avif_outputs_are_read_by_avifdec_at_the_promised_quality() {
         tmp.path().join("avif"),
         tmp.path().join("best"),
     );
-    fs::create_dir_all(&input).unwrap();
-    jpeg_with_exif(&input.join("photo.jpg"), &scene(640, 400), 1);
-    png(
-        &input.join("logo.png"),
-        &with_alpha(400, 300),
-        Some(icc_profile()),
-    );
-    let go = |out: &Path, extra: &[&str]| {
-        let mut args = vec!["run", s(&input), "--out", s(out), "--resize", "fit:320x320"];
-        args.extend_from_slice(extra);
-        let o = conveyor(&args);
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    };
-    go(&png_out, &["--format", "png"]);
-    go(
+    photo_and_logo(&input);
+    fit_320(&input, &png_out, &["--format", "png"]);
+    fit_320(
+        &input,
         &avif_out,
         &["--format", "avif", "--quality", "85", "--metadata", "keep"],
     );
-    go(&best_out, &["--format", "avif", "--quality", "100"]);
+    fit_320(&input, &best_out, &["--format", "avif", "--quality", "100"]);
     for (stem, size, alpha) in [("photo", (320, 200), false), ("logo", (320, 240), true)] {
         let resized = read(&png_out.join(format!("{stem}.png")));
         assert_eq!(resized.dimensions(), size);
@@ -1021,21 +1050,43 @@ fn avif_outputs_are_read_by_avifdec_at_the_promised_quality() {
             assert!(db >= least, "{}: {db:.1} dB", file.display());
         }
     }
-    let o = Command::new("exiftool")
-        .args(["-s3", "-Make", s(&avif_out.join("photo.avif"))])
-        .output();
-    match o {
-        Ok(o) => {
-            assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "Testcam");
-            // The ICC profile, which Conveyor adds to ravif's container.
-            let o = Command::new("exiftool")
-                .args(["-s3", "-ProfileDescription", s(&avif_out.join("logo.avif"))])
-                .output()
-                .unwrap();
-            assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "Test RGB");
-        }
-        Err(_) => {
-            common::skip_outside_ci("exiftool missing: apt-get install libimage-exiftool-perl")
-        }
+    exif_and_profile_kept(&avif_out);
+}
+
+/// #11: with libaom (the `aom` feature), `--format avif --lossless` writes files avifdec reads
+/// back sample for sample (colour and alpha), with the EXIF and ICC profile kept.
+#[cfg(feature = "aom")]
+#[test]
+#[ignore = "needs avifdec and exiftool (apt-get install libavif-bin libimage-exiftool-perl)"]
+fn lossless_avif_outputs_are_exact_in_avifdec() {
+    if !tools_present() {
+        return;
     }
+    let tmp = tempfile::tempdir().unwrap();
+    let (input, png_out, avif_out) = (
+        tmp.path().join("in"),
+        tmp.path().join("png"),
+        tmp.path().join("avif"),
+    );
+    photo_and_logo(&input);
+    fit_320(&input, &png_out, &["--format", "png", "--metadata", "keep"]);
+    fit_320(
+        &input,
+        &avif_out,
+        &["--format", "avif", "--lossless", "--metadata", "keep"],
+    );
+    for (stem, alpha) in [("photo", false), ("logo", true)] {
+        let resized = read(&png_out.join(format!("{stem}.png")));
+        let file = avif_out.join(format!("{stem}.avif"));
+        let back = tmp.path().join(format!("{stem}-back.png"));
+        run("avifdec", &[s(&file), s(&back)]);
+        let back = read(&back);
+        assert_eq!(back.color().has_alpha(), alpha, "{stem}: alpha");
+        assert_eq!(
+            back.to_rgba8(),
+            resized.to_rgba8(),
+            "{stem}: every sample as written to PNG"
+        );
+    }
+    exif_and_profile_kept(&avif_out);
 }

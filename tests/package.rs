@@ -127,6 +127,10 @@ fn the_debian_package_installs_everything_a_desktop_expects() {
         &["--version"],
     );
     assert!(version.status.success(), "{version:?}");
+    // It is linked against libaom (lossless AVIF), so installing it must bring libaom along.
+    let depends = run("dpkg-deb", &["-f", deb.to_str().unwrap(), "Depends"]);
+    let depends = String::from_utf8_lossy(&depends.stdout);
+    assert!(depends.contains("libaom"), "Depends: {depends}");
 
     let desktop = root.join("usr/share/applications").join(DESKTOP);
     let checked = run("desktop-file-validate", &[desktop.to_str().unwrap()]);

@@ -117,13 +117,14 @@ pub struct RecipeArgs {
     #[arg(long, value_name = "1-100", help = quality_help(),
           value_parser = clap::value_parser!(u8).range(1..=100))]
     pub quality: Option<u8>,
-    /// Lossless WebP (AVIF has no lossless mode in its encoder, rav1e; PNG is lossless).
+    /// Lossless WebP, or AVIF in builds with the `aom` feature (PNG is always lossless).
     #[arg(long)]
     pub lossless: bool,
     /// JPEG chroma subsampling: 420 (smaller files) or 444 (full-resolution colour) [default: 420].
     #[arg(long, value_name = "420|444")]
     pub chroma: Option<Chroma>,
-    /// AVIF encoder effort: 0 fastest to 10 smallest files (rav1e speed 10 - N, at least 1)
+    /// AVIF encoder effort: 0 fastest to 10 smallest files (rav1e speed 10 - N, at least 1;
+    /// lossless through libaom: cpu-used 11 - N, at most 9)
     /// [default: 4, rav1e speed 6].
     #[arg(long, value_name = "0-10", value_parser = clap::value_parser!(u8).range(0..=10))]
     pub effort: Option<u8>,

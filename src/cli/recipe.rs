@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use super::args::{RecipeArgs, RecipeCommand};
 use super::run::{EXIT_OK, EXIT_USAGE};
-use crate::engine::format::Control;
+use crate::engine::format::{Control, Format};
 use crate::engine::recipe::{OutputFormat, Recipe};
 use crate::engine::recipe_file::{self, first_collision, output_name};
 use crate::engine::units::human_bytes;
@@ -25,9 +25,14 @@ pub fn outputs(file: Option<&Path>, args: &RecipeArgs) -> Result<Vec<Recipe>, St
             && !f.takes(Control::Lossless)
         {
             return Err(format!(
-                "--lossless: Conveyor cannot write {} losslessly; use --format png, or \
-                 --format webp --lossless",
-                f.label()
+                "--lossless: this build of Conveyor cannot write {} losslessly{}; use --format \
+                 png, or --format webp --lossless",
+                f.label(),
+                if f == Format::Avif {
+                    " (that needs the `aom` feature: libaom)"
+                } else {
+                    ""
+                }
             ));
         }
         return Ok(vec![recipe]);

@@ -200,7 +200,10 @@ const TABLE: &[Spec] = &[
         animated_out: false,
         // The ICC profile is added to ravif's container (`codec::isobmff::with_icc`).
         carries: EXIF_ICC,
-        // rav1e has no lossless mode.
+        // rav1e has no lossless mode; libaom (the `aom` feature) writes the lossless files.
+        #[cfg(feature = "aom")]
+        controls: &[Control::Quality, Control::Lossless, Control::Effort],
+        #[cfg(not(feature = "aom"))]
         controls: &[Control::Quality, Control::Effort],
         max_side: 16384,
     },

@@ -368,7 +368,7 @@ pub struct Recipe {
     pub format: OutputFormat,
     /// Quality 1–100 for lossy formats.
     pub quality: u8,
-    /// Lossless WebP.
+    /// Lossless output for formats that have it (WebP; AVIF with the `aom` feature).
     pub lossless: bool,
     /// JPEG chroma subsampling.
     pub chroma: Chroma,

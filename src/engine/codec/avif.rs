@@ -107,15 +107,54 @@ pub fn speed(effort: u8) -> u8 {
     10u8.saturating_sub(effort).max(1)
 }
 
-/// Encodes 8-bit RGB or RGBA pixels (see `encode::prepare`) as AVIF on this thread, 10 bits a
-/// sample inside (ravif's choice: fewer banding steps for the same size). rav1e has no lossless
-/// mode: quality 100 is the closest (about 60 dB).
+/// Encodes 8-bit RGB or RGBA pixels (see `encode::prepare`) as AVIF on this thread. Lossy
+/// files go through rav1e, 10 bits a sample inside (ravif's choice: fewer banding steps for the
+/// same size). rav1e has no lossless mode (quality 100 is about 60 dB), so `lossless` goes
+/// through libaom, which only the `aom` feature has (the format table offers the control only
+/// then).
 pub fn encode(
+    image: &DynamicImage,
+    quality: u8,
+    lossless: bool,
+    effort: u8,
+    exif: Option<&[u8]>,
+    icc: Option<&[u8]>,
+) -> Result<Vec<u8>, JobError> {
+    let file = if lossless {
+        lossless_file(image, effort, exif)?
+    } else {
+        lossy_file(image, quality, effort, exif)?
+    };
+    // Neither ravif nor avif-serialize writes a profile; add it to the container (left out if
+    // the layout is not the one expected, rather than risking the file).
+    Ok(match icc {
+        Some(icc) => isobmff::with_icc(&file, icc).unwrap_or(file),
+        None => file,
+    })
+}
+
+#[cfg(feature = "aom")]
+fn lossless_file(
+    image: &DynamicImage,
+    effort: u8,
+    exif: Option<&[u8]>,
+) -> Result<Vec<u8>, JobError> {
+    super::aom::encode_lossless(image, effort, exif)
+}
+
+#[cfg(not(feature = "aom"))]
+fn lossless_file(_: &DynamicImage, _: u8, _: Option<&[u8]>) -> Result<Vec<u8>, JobError> {
+    Err(JobError::failed(
+        ErrorKind::Unsupported,
+        "lossless AVIF needs libaom: this build has no `aom` feature",
+    ))
+}
+
+fn lossy_file(
     image: &DynamicImage,
     quality: u8,
     effort: u8,
     exif: Option<&[u8]>,
-    icc: Option<&[u8]>,
 ) -> Result<Vec<u8>, JobError> {
     let q = f32::from(quality.clamp(1, 100));
     let mut encoder = Encoder::new()
@@ -152,12 +191,7 @@ pub fn encode(
                 .map_err(fail)?
         }
     };
-    // ravif writes no profile; add it to the container (left out if the layout is not the one
-    // expected, rather than risking the file).
-    Ok(match icc {
-        Some(icc) => isobmff::with_icc(&encoded.avif_file, icc).unwrap_or(encoded.avif_file),
-        None => encoded.avif_file,
-    })
+    Ok(encoded.avif_file)
 }
 
 #[cfg(test)]
@@ -171,8 +205,8 @@ mod tests {
         }));
         let icc: Vec<u8> = (0..300u32).map(|i| (i * 7 % 251) as u8).collect();
         let exif = b"MM\0*\0\0\0\x08\0\0".to_vec();
-        let plain = encode(&img, 80, 9, Some(&exif), None).unwrap();
-        let with = encode(&img, 80, 9, Some(&exif), Some(&icc)).unwrap();
+        let plain = encode(&img, 80, false, 9, Some(&exif), None).unwrap();
+        let with = encode(&img, 80, false, 9, Some(&exif), Some(&icc)).unwrap();
         // A colr box (12 bytes and the profile) and one more association byte in ipma.
         assert_eq!(with.len(), plain.len() + 12 + icc.len() + 1);
         let read = isobmff::read(&with).unwrap();

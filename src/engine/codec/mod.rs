@@ -4,6 +4,8 @@
 //! `still.rs` holds what they share. They know nothing of the pipeline: the header probe and
 //! the pipeline's decode both call them.
 
+#[cfg(feature = "aom")]
+pub mod aom;
 pub mod av1;
 pub mod avif;
 pub mod heic;

@@ -8,7 +8,7 @@ use image::codecs::{
 };
 use image::{ColorType, DynamicImage, ImageEncoder, ImageError, RgbImage};
 
-use crate::engine::format::Format;
+use crate::engine::format::{Control, Format};
 use crate::engine::job::{ErrorKind, JobError};
 use crate::engine::recipe::{Recipe, Rgb};
 
@@ -173,6 +173,7 @@ pub fn encode_at(
             return crate::engine::codec::avif::encode(
                 image,
                 quality,
+                recipe.lossless && format.takes(Control::Lossless),
                 recipe.effort,
                 carry.exif.as_deref(),
                 carry.icc.as_deref(),

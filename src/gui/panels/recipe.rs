@@ -303,7 +303,19 @@ fn output_form(s: &mut OutputForm, first: Option<FirstImage>, ui: &mut egui::Ui)
     );
     let format = s.recipe.format;
     if format.takes(Control::Lossless) {
-        ui.checkbox(&mut s.recipe.lossless, "Lossless WebP");
+        // Named after the format(s) it applies to: "Lossless WebP", or for Keep every format
+        // that has the control ("Lossless WebP and AVIF").
+        let names: Vec<&str> = match format {
+            OutputFormat::To(f) => vec![f.label()],
+            OutputFormat::Keep => Format::writable()
+                .filter(|f| f.takes(Control::Lossless))
+                .map(Format::label)
+                .collect(),
+        };
+        ui.checkbox(
+            &mut s.recipe.lossless,
+            format!("Lossless {}", names.join(" and ")),
+        );
     }
     if format.takes(Control::Effort) {
         ui.horizontal(|ui| {
