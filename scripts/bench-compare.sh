@@ -2,7 +2,8 @@
 # Side-by-side throughput: conveyor against vipsthumbnail and ImageMagick on the same corpus,
 # interleaved round by round so that a noisy neighbour or a warming disk hits every tool alike.
 #
-#   scripts/bench-compare.sh [--turbo] [--rounds N] [--skip-w3] [--dir DIR] [--avif | --only-avif]
+#   scripts/bench-compare.sh [--turbo] [--aom] [--rounds N] [--skip-w3] [--dir DIR]
+#                            [--avif | --only-avif]
 #
 # W1: 40 photo-like 4000x3000 JPEGs (ImageMagick plasma:fractal, 2 px blur, mild Gaussian
 #     noise, q90, 4:2:0) -> fit 800x800 JPEG q85.
@@ -13,6 +14,8 @@
 #     with libaom) if its AVIF saver works; then an --effort sweep on 3 of the photos. Every
 #     output is decoded by avifdec and compared with conveyor's resized PNG (PSNR). CPU use
 #     (user+sys over wall) shows that 2 workers use 2 cores, not 2 x cores.
+# --aom adds the package's build (`--features turbo,aom`: libaom writes the AVIF files) to W6
+#     and to the effort sweep, and with --avif also to W1 (needs libaom-dev and pkg-config).
 # Every tool runs with 2-way parallelism: conveyor -j 2, the others as two processes (xargs -P2),
 # each process given half the files so process start-up is not what is measured. Peak RSS is
 # the whole conveyor process (GNU time). The corpus is generated once into DIR (default: a tmpfs
@@ -20,10 +23,11 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-turbo=0 rounds=3 w3=1 dir=/dev/shm/conveyor-bench avif=0 classic=1
+turbo=0 aom=0 rounds=3 w3=1 dir=/dev/shm/conveyor-bench avif=0 classic=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --turbo) turbo=1 ;;
+    --aom) aom=1 ;;
     --rounds) rounds=$2; shift ;;
     --skip-w3) w3=0 ;;
     --dir) dir=$2; shift ;;
@@ -42,9 +46,12 @@ if [ $avif = 1 ]; then
   command -v avifenc >/dev/null || need+=(libavif-bin)
   command -v vips >/dev/null || need+=(libvips-tools)
 fi
-if [ $turbo = 1 ]; then
+if [ $turbo = 1 ] || [ $aom = 1 ]; then
   command -v cmake >/dev/null || need+=(cmake)
   command -v nasm >/dev/null || need+=(nasm)
+fi
+if [ $aom = 1 ]; then
+  pkg-config --exists aom 2>/dev/null || need+=(libaom-dev pkg-config)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing ${need[*]}" >&2
@@ -60,6 +67,12 @@ cp target/release/conveyor "$dir/bin/conveyor"
 if [ $turbo = 1 ]; then
   cargo build --release --quiet --features turbo
   cp target/release/conveyor "$dir/bin/conveyor-turbo"
+fi
+if [ $aom = 1 ]; then
+  cargo build --release --quiet --features turbo,aom
+  cp target/release/conveyor "$dir/bin/conveyor-aom"
+fi
+if [ $turbo = 1 ] || [ $aom = 1 ]; then
   cargo build --release --quiet # leave the default binary in target/
 fi
 
@@ -178,6 +191,11 @@ run_w6() {
       --resize fit:1600x1600 --format avif --quality 60 -j 2 --quiet
     echo "W6	conveyor-turbo-quality	$(avif_psnr "$dir/out")" >>"$results"
   fi
+  if [ $aom = 1 ]; then
+    measure conveyor-aom W6 $files -- "$dir/bin/conveyor-aom" run "$w1" --out "$dir/out" \
+      --resize fit:1600x1600 --format avif --quality 60 -j 2 --quiet
+    echo "W6	conveyor-aom-quality	$(avif_psnr "$dir/out")" >>"$results"
+  fi
   measure avifenc W6 $files -- bash -c avifenc_w6
   echo "W6	avifenc-quality	$(avif_psnr "$dir/out")" >>"$results"
   if [ "$vips_avif" = 1 ]; then
@@ -214,22 +232,35 @@ if [ $avif = 1 ]; then
   sub="$dir/w6-sub" && rm -rf "$sub" && mkdir -p "$sub"
   find "$w1" -name '*.jpg' | sort | head -n 3 | xargs -I{} cp {} "$sub/"
   echo >&2
-  echo "| --effort | rav1e speed | seconds for 3 photos (1 worker) | bytes | PSNR |" >&2
-  echo "|---|---|---|---|---|" >&2
-  for e in 0 2 4 6 8 10; do
-    rm -rf "$dir/out" && mkdir -p "$dir/out"
-    secs=$(/usr/bin/time -f '%e' "$dir/bin/conveyor" run "$sub" --out "$dir/out" \
-      --resize fit:1600x1600 --format avif --quality 60 --effort $e -j 1 --quiet 2>&1 >/dev/null | tail -n1)
-    read -r bytes db _ < <(avif_psnr "$dir/out")
-    speed=$(( 10 - e )); [ $speed -lt 1 ] && speed=1
-    echo "| $e | $speed | $secs | $bytes | $db |" >&2
+  builds=(conveyor)
+  [ $aom = 1 ] && builds+=(conveyor-aom)
+  for build in "${builds[@]}"; do
+    echo "$build:" >&2
+    echo "| --effort | encoder speed | seconds for 3 photos (1 worker) | bytes | PSNR |" >&2
+    echo "|---|---|---|---|---|" >&2
+    for e in 0 2 4 6 8 10; do
+      # libaom's lossy levels below cpu-used 5 take minutes a photo: the sweep stops there.
+      [ "$build" = conveyor-aom ] && [ $e -gt 6 ] && continue
+      rm -rf "$dir/out" && mkdir -p "$dir/out"
+      secs=$(/usr/bin/time -f '%e' "$dir/bin/$build" run "$sub" --out "$dir/out" \
+        --resize fit:1600x1600 --format avif --quality 60 --effort $e -j 1 --quiet 2>&1 >/dev/null | tail -n1)
+      read -r bytes db _ < <(avif_psnr "$dir/out")
+      if [ "$build" = conveyor-aom ]; then
+        speed="cpu-used $(( 11 - e > 9 ? 9 : 11 - e ))"
+      else
+        speed="rav1e $(( 10 - e < 1 ? 1 : 10 - e ))"
+      fi
+      echo "| $e | $speed | $secs | $bytes | $db |" >&2
+    done
   done
   # Cores used: user+sys over wall, 1 and 2 workers.
-  for j in 1 2; do
-    rm -rf "$dir/out" && mkdir -p "$dir/out"
-    cpu=$(/usr/bin/time -f '%e %U %S' "$dir/bin/conveyor" run "$sub" --out "$dir/out" \
-      --resize fit:1600x1600 --format avif --quality 60 -j $j --quiet 2>&1 >/dev/null | tail -n1)
-    echo "AVIF with -j $j: $(echo "$cpu" | awk '{printf "%.2f cores busy (wall %.1f s)", ($2+$3)/$1, $1}')" >&2
+  for build in "${builds[@]}"; do
+    for j in 1 2; do
+      rm -rf "$dir/out" && mkdir -p "$dir/out"
+      cpu=$(/usr/bin/time -f '%e %U %S' "$dir/bin/$build" run "$sub" --out "$dir/out" \
+        --resize fit:1600x1600 --format avif --quality 60 -j $j --quiet 2>&1 >/dev/null | tail -n1)
+      echo "$build AVIF with -j $j: $(echo "$cpu" | awk '{printf "%.2f cores busy (wall %.1f s)", ($2+$3)/$1, $1}')" >&2
+    done
   done
 fi
 

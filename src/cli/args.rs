@@ -124,8 +124,8 @@ pub struct RecipeArgs {
     #[arg(long, value_name = "420|444")]
     pub chroma: Option<Chroma>,
     /// AVIF encoder effort: 0 fastest to 10 smallest files (rav1e speed 10 - N, at least 1;
-    /// lossless through libaom: cpu-used 11 - N, at most 9)
-    /// [default: 4, rav1e speed 6].
+    /// in builds with the `aom` feature libaom's cpu-used 11 - N, at most 9)
+    /// [default: 4: rav1e speed 6, libaom cpu-used 7].
     #[arg(long, value_name = "0-10", value_parser = clap::value_parser!(u8).range(0..=10))]
     pub effort: Option<u8>,
     /// What transparency becomes in formats without alpha, as #RRGGBB [default: #ffffff].

@@ -198,9 +198,9 @@ const TABLE: &[Spec] = &[
         deep: false,
         animated_in: false,
         animated_out: false,
-        // The ICC profile is added to ravif's container (`codec::isobmff::with_icc`).
+        // The ICC profile is added to the container (`codec::isobmff::with_icc`).
         carries: EXIF_ICC,
-        // rav1e has no lossless mode; libaom (the `aom` feature) writes the lossless files.
+        // rav1e has no lossless mode; with the `aom` feature libaom writes every AVIF file.
         #[cfg(feature = "aom")]
         controls: &[Control::Quality, Control::Lossless, Control::Effort],
         #[cfg(not(feature = "aom"))]

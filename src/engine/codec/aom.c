@@ -1,8 +1,10 @@
-/* Lossless AV1 still images through libaom (the `aom` cargo feature; built by build.rs with the
+/* AV1 still images through libaom (the `aom` cargo feature; built by build.rs with the
  * system's libaom headers, so no struct layout is copied into Rust). One call encodes one
- * 8-bit picture on the calling thread: three full-size planes (G, B, R under the identity
- * matrix) or one plane (monochrome, for an alpha item). The caller frees the result with
- * conveyor_aom_free. libavif's codec_aom.c is the model for the settings. */
+ * 8-bit, full-range picture on the calling thread: three full-size (4:4:4) planes under the
+ * CICP `matrix` (0, identity: G, B, R; 6, BT.601: Y, Cb, Cr) or one plane (monochrome, for an
+ * alpha item). `cq_level` 0-63 is the quantizer of a lossy picture; -1 asks for lossless. The
+ * caller frees the result with conveyor_aom_free. libavif's codec_aom.c is the model for the
+ * settings. */
 #include <aom/aom_encoder.h>
 #include <aom/aomcx.h>
 #include <stdint.h>
@@ -21,9 +23,10 @@ static int say(char *err, size_t err_len, const char *what, aom_codec_ctx_t *ctx
   return -1;
 }
 
-int conveyor_aom_lossless(const uint8_t *const planes[3], unsigned width, unsigned height,
-                          int monochrome, int cpu_used, uint8_t **out, size_t *out_len,
-                          char *err, size_t err_len) {
+int conveyor_aom_encode(const uint8_t *const planes[3], unsigned width, unsigned height,
+                        int monochrome, int matrix, int cq_level, int cpu_used, uint8_t **out,
+                        size_t *out_len, char *err, size_t err_len) {
+  int lossless = cq_level < 0;
   *out = NULL;
   *out_len = 0;
   aom_codec_iface_t *iface = aom_codec_av1_cx();
@@ -46,23 +49,22 @@ int conveyor_aom_lossless(const uint8_t *const planes[3], unsigned width, unsign
   cfg.kf_max_dist = 0;
   cfg.rc_end_usage = AOM_Q;
   cfg.rc_min_quantizer = 0;
-  cfg.rc_max_quantizer = 0;
+  cfg.rc_max_quantizer = lossless ? 0 : 63;
 
   aom_codec_ctx_t ctx;
   if (aom_codec_enc_init(&ctx, iface, &cfg, 0) != AOM_CODEC_OK) {
     return say(err, err_len, "cannot start libaom", &ctx);
   }
   int ok = aom_codec_control(&ctx, AOME_SET_CPUUSED, cpu_used) == AOM_CODEC_OK &&
-           aom_codec_control(&ctx, AOME_SET_CQ_LEVEL, 0) == AOM_CODEC_OK &&
-           aom_codec_control(&ctx, AV1E_SET_LOSSLESS, 1) == AOM_CODEC_OK &&
+           aom_codec_control(&ctx, AOME_SET_CQ_LEVEL, lossless ? 0 : cq_level) == AOM_CODEC_OK &&
+           aom_codec_control(&ctx, AV1E_SET_LOSSLESS, lossless) == AOM_CODEC_OK &&
            aom_codec_control(&ctx, AV1E_SET_ROW_MT, 0) == AOM_CODEC_OK &&
            aom_codec_control(&ctx, AV1E_SET_COLOR_RANGE, AOM_CR_FULL_RANGE) == AOM_CODEC_OK;
   if (ok && !monochrome) {
     ok = aom_codec_control(&ctx, AV1E_SET_COLOR_PRIMARIES, AOM_CICP_CP_BT_709) == AOM_CODEC_OK &&
          aom_codec_control(&ctx, AV1E_SET_TRANSFER_CHARACTERISTICS, AOM_CICP_TC_SRGB) ==
              AOM_CODEC_OK &&
-         aom_codec_control(&ctx, AV1E_SET_MATRIX_COEFFICIENTS, AOM_CICP_MC_IDENTITY) ==
-             AOM_CODEC_OK;
+         aom_codec_control(&ctx, AV1E_SET_MATRIX_COEFFICIENTS, matrix) == AOM_CODEC_OK;
   }
   if (!ok) {
     say(err, err_len, "libaom refused a setting", &ctx);
@@ -98,7 +100,7 @@ int conveyor_aom_lossless(const uint8_t *const planes[3], unsigned width, unsign
     img.stride[AOM_PLANE_U] = img.stride[AOM_PLANE_V] = (int)width;
     img.cp = AOM_CICP_CP_BT_709;
     img.tc = AOM_CICP_TC_SRGB;
-    img.mc = AOM_CICP_MC_IDENTITY;
+    img.mc = (aom_matrix_coefficients_t)matrix;
   }
   img.range = AOM_CR_FULL_RANGE;
 

@@ -107,11 +107,11 @@ pub fn speed(effort: u8) -> u8 {
     10u8.saturating_sub(effort).max(1)
 }
 
-/// Encodes 8-bit RGB or RGBA pixels (see `encode::prepare`) as AVIF on this thread. Lossy
-/// files go through rav1e, 10 bits a sample inside (ravif's choice: fewer banding steps for the
-/// same size). rav1e has no lossless mode (quality 100 is about 60 dB), so `lossless` goes
-/// through libaom, which only the `aom` feature has (the format table offers the control only
-/// then).
+/// Encodes 8-bit RGB or RGBA pixels (see `encode::prepare`) as AVIF on this thread. With the
+/// `aom` feature libaom writes every file (lossless too); without it rav1e writes them, 10 bits
+/// a sample inside (ravif's choice: fewer banding steps for the same size), and `lossless`
+/// cannot be asked for (the format table offers the control only with `aom`; rav1e's quality
+/// 100 is about 60 dB).
 pub fn encode(
     image: &DynamicImage,
     quality: u8,
@@ -120,11 +120,7 @@ pub fn encode(
     exif: Option<&[u8]>,
     icc: Option<&[u8]>,
 ) -> Result<Vec<u8>, JobError> {
-    let file = if lossless {
-        lossless_file(image, effort, exif)?
-    } else {
-        lossy_file(image, quality, effort, exif)?
-    };
+    let file = av1_file(image, (!lossless).then_some(quality), effort, exif)?;
     // Neither ravif nor avif-serialize writes a profile; add it to the container (left out if
     // the layout is not the one expected, rather than risking the file).
     Ok(match icc {
@@ -133,24 +129,36 @@ pub fn encode(
     })
 }
 
+/// The file before its profile: `quality` None is lossless.
 #[cfg(feature = "aom")]
-fn lossless_file(
+fn av1_file(
     image: &DynamicImage,
+    quality: Option<u8>,
     effort: u8,
     exif: Option<&[u8]>,
 ) -> Result<Vec<u8>, JobError> {
-    super::aom::encode_lossless(image, effort, exif)
+    super::aom::encode(image, quality, effort, exif)
 }
 
 #[cfg(not(feature = "aom"))]
-fn lossless_file(_: &DynamicImage, _: u8, _: Option<&[u8]>) -> Result<Vec<u8>, JobError> {
-    Err(JobError::failed(
-        ErrorKind::Unsupported,
-        "lossless AVIF needs libaom: this build has no `aom` feature",
-    ))
+fn av1_file(
+    image: &DynamicImage,
+    quality: Option<u8>,
+    effort: u8,
+    exif: Option<&[u8]>,
+) -> Result<Vec<u8>, JobError> {
+    match quality {
+        Some(quality) => rav1e_file(image, quality, effort, exif),
+        None => Err(JobError::failed(
+            ErrorKind::Unsupported,
+            "lossless AVIF needs libaom: this build has no `aom` feature",
+        )),
+    }
 }
 
-fn lossy_file(
+/// A lossy file through ravif and rav1e.
+#[cfg_attr(feature = "aom", allow(dead_code))]
+fn rav1e_file(
     image: &DynamicImage,
     quality: u8,
     effort: u8,
