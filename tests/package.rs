@@ -121,12 +121,17 @@ fn the_debian_package_installs_everything_a_desktop_expects() {
             "man page {page} in {man:?}"
         );
     }
-    // The packaged binary runs and is the turbo build's.
+    // The packaged binary runs and is the turbo and aom build's.
     let version = run(
         root.join("usr/bin/conveyor").to_str().unwrap(),
         &["--version"],
     );
     assert!(version.status.success(), "{version:?}");
+    let said = String::from_utf8_lossy(&version.stdout);
+    assert!(
+        said.contains("libjpeg-turbo for JPEG") && said.contains("libaom for AVIF"),
+        "{said}"
+    );
     // It is linked against libaom (lossless AVIF), so installing it must bring libaom along.
     let depends = run("dpkg-deb", &["-f", deb.to_str().unwrap(), "Depends"]);
     let depends = String::from_utf8_lossy(&depends.stdout);

@@ -31,16 +31,40 @@ fn quality_help() -> String {
     )
 }
 
-/// `--version`: the version and the optional codecs this build has.
+/// The JPEG and AVIF-output codecs this build has (for `--version`).
 #[cfg(feature = "turbo")]
-const VERSION: &str = concat!(
-    env!("CARGO_PKG_VERSION"),
-    " (optional codecs: libjpeg-turbo for JPEG)"
-);
+macro_rules! jpeg_codec {
+    () => {
+        "libjpeg-turbo for JPEG"
+    };
+}
 #[cfg(not(feature = "turbo"))]
+macro_rules! jpeg_codec {
+    () => {
+        "none for JPEG: jpeg-decoder and jpeg-encoder"
+    };
+}
+#[cfg(feature = "aom")]
+macro_rules! avif_codec {
+    () => {
+        "libaom for AVIF output (lossless too)"
+    };
+}
+#[cfg(not(feature = "aom"))]
+macro_rules! avif_codec {
+    () => {
+        "none for AVIF output: rav1e, no lossless"
+    };
+}
+
+/// `--version`: the version and the optional codecs this build has.
 const VERSION: &str = concat!(
     env!("CARGO_PKG_VERSION"),
-    " (optional codecs: none; JPEG through jpeg-decoder and jpeg-encoder)"
+    " (optional codecs: ",
+    jpeg_codec!(),
+    "; ",
+    avif_codec!(),
+    ")"
 );
 
 /// Batch image conversion: resize, convert and re-compress whole folders.
