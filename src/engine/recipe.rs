@@ -349,9 +349,11 @@ impl fmt::Display for Rgb {
     }
 }
 
-/// The encoder effort a recipe has unless told otherwise: rav1e speed 6. On photos at quality
-/// 60 (README, W6) efforts 2 to 8 make files within 1 % of each other and effort 0 makes them
-/// 21 % larger three times as fast, so the default sits at the fast end of the flat part.
+/// The encoder effort a recipe has unless told otherwise: rav1e speed 6, or libaom cpu-used 7
+/// with the `aom` feature. On photos at quality 60 (README, W6) rav1e's efforts 2 to 8 make
+/// files within 1 % of each other and effort 0 makes them 21 % larger three times as fast, so
+/// the default sits at the fast end of the flat part; libaom below cpu-used 7 is 7× slower
+/// and more for a few per cent.
 pub const DEFAULT_EFFORT: u8 = 4;
 /// The highest encoder effort.
 pub const MAX_EFFORT: u8 = 10;
