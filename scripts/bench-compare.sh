@@ -16,6 +16,12 @@
 #     (user+sys over wall) shows that 2 workers use 2 cores, not 2 x cores.
 # --aom adds the package's build (`--features turbo,aom`: libaom writes the AVIF files) to W6
 #     and to the effort sweep, and with --avif also to W1 (needs libaom-dev and pkg-config).
+# libvips 8.18 (pyvips + pyvips-binary from PyPI, its own libvips with libjpeg-turbo, libspng
+#     and libwebp, in a venv the script creates under DIR) runs beside Debian's 8.14 on W1 and
+#     W6: two processes with VIPS_CONCURRENCY=1 calling Image.thumbnail then write_to_file. If
+#     pip cannot install it, it is left out with a message.
+# The decode floor on W1: libjpeg-turbo's `djpeg -scale 1/4` alone on the same 40 files, two
+#     at a time; the summary says what share of it each tool reaches.
 # Every tool runs with 2-way parallelism: conveyor -j 2, the others as two processes (xargs -P2),
 # each process given half the files so process start-up is not what is measured. Peak RSS is
 # the whole conveyor process (GNU time). The corpus is generated once into DIR (default: a tmpfs
@@ -59,6 +65,7 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 # /usr/bin/convert directly: a wrapper earlier on PATH is not what users run.
 im=/usr/bin/convert
+command -v djpeg >/dev/null || { apt-get install -y -qq libjpeg-turbo-progs >/dev/null || true; }
 
 echo "building conveyor (release)" >&2
 mkdir -p "$dir/bin"
@@ -75,6 +82,25 @@ fi
 if [ $turbo = 1 ] || [ $aom = 1 ]; then
   cargo build --release --quiet # leave the default binary in target/
 fi
+
+# --- libvips 8.18 --------------------------------------------------------------------------
+venv="$dir/vips-venv" vips818=0
+if { [ -x "$venv/bin/python" ] || python3 -m venv "$venv" >/dev/null 2>&1; } &&
+  { "$venv/bin/python" -c 'import pyvips' 2>/dev/null ||
+    "$venv/bin/pip" install -q pyvips pyvips-binary >/dev/null 2>&1; }; then
+  vips818=1
+else
+  echo "libvips 8.18 (pip install pyvips pyvips-binary) unavailable: left out" >&2
+fi
+# SIZE SUFFIX OUTDIR FILE...: thumbnail each file into OUTDIR as STEM+SUFFIX.
+cat >"$dir/vips818.py" <<'PY'
+import os, sys
+import pyvips
+size, suffix, out = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+for f in sys.argv[4:]:
+    stem = os.path.splitext(os.path.basename(f))[0]
+    pyvips.Image.thumbnail(f, size, height=size).write_to_file(os.path.join(out, stem + suffix))
+PY
 
 # --- corpus -----------------------------------------------------------------------------------
 w1="$dir/w1" w3dir="$dir/w3"
@@ -104,7 +130,8 @@ measure() {
   stats=$(/usr/bin/time -f '%e %M' "$@" 2>&1 >/dev/null | tail -n1)
   local made
   made=$(find "$out" -type f ! -name '.conveyor-journal*' | wc -l)
-  if [ "$made" -ne "$files" ]; then
+  # The decode floor writes nothing.
+  if [ "$name" != djpeg-floor ] && [ "$made" -ne "$files" ]; then
     echo "$name on $load made $made files, expected $files" >&2
     exit 1
   fi
@@ -126,9 +153,11 @@ im_w1() {
     '"$0" "$1" -resize 800x800 -quality 85 "$2/$(basename "$1")"' "$im" {} "$dir/out"
 }
 vips_w1() { halves "$w1" jpg vipsthumbnail --size 800x800 -o "$dir/out/%s.jpg[Q=85]"; }
+vips818_w1() { halves "$w1" jpg env VIPS_CONCURRENCY=1 "$venv/bin/python" "$dir/vips818.py" 800 '.jpg[Q=85]' "$dir/out"; }
+floor_w1() { halves "$w1" jpg sh -c 'for f; do djpeg -scale 1/4 -outfile /dev/null "$f" || exit 1; done' _; }
 vips_w3() { halves "$w3dir" jpg vipsthumbnail --size 320x240 -o "$dir/out/%s.png"; }
-export -f halves im_w1 vips_w1 vips_w3
-export w1 w3dir dir im
+export -f halves im_w1 vips_w1 vips818_w1 floor_w1 vips_w3
+export w1 w3dir dir im venv
 
 run_w1() {
   local files=40
@@ -141,6 +170,8 @@ run_w1() {
   measure conveyor-1-worker W1 $files -- "$dir/bin/conveyor" run "$w1" --out "$dir/out" \
     --resize fit:800x800 --format jpeg --quality 85 -j 1 --quiet
   measure vipsthumbnail W1 $files -- bash -c vips_w1
+  [ $vips818 = 1 ] && measure libvips-8.18 W1 $files -- bash -c vips818_w1
+  measure djpeg-floor W1 $files -- bash -c floor_w1
   measure imagemagick W1 $files -- bash -c im_w1
 }
 
@@ -178,7 +209,8 @@ avifenc_w6() {
     'avifenc -j 1 -s 6 --min 0 --max 63 -a end-usage=q -a cq-level=33 "$1" "$0/out/$(basename "$1" .png).avif" >/dev/null' "$dir" {}
 }
 vips_w6() { halves "$w1" jpg sh -c 'for f; do vips thumbnail "$f" "$0/out/$(basename "$f" .jpg).avif[Q=60]" 1600 --height 1600 || exit 1; done' "$dir"; }
-export -f avifenc_w6 vips_w6
+vips818_w6() { halves "$w1" jpg env VIPS_CONCURRENCY=1 "$venv/bin/python" "$dir/vips818.py" 1600 '.avif[Q=60]' "$dir/out"; }
+export -f avifenc_w6 vips_w6 vips818_w6
 export w6png
 
 run_w6() {
@@ -202,6 +234,10 @@ run_w6() {
     measure vips W6 $files -- bash -c vips_w6
     echo "W6	vips-quality	$(avif_psnr "$dir/out")" >>"$results"
   fi
+  if [ "$vips818_avif" = 1 ]; then
+    measure libvips-8.18 W6 $files -- bash -c vips818_w6
+    echo "W6	libvips-8.18-quality	$(avif_psnr "$dir/out")" >>"$results"
+  fi
 }
 
 if [ $avif = 1 ]; then
@@ -214,6 +250,11 @@ if [ $avif = 1 ]; then
   probe="$dir/probe.avif"
   if vips thumbnail "$(find "$w1" -name '*.jpg' | head -n1)" "$probe[Q=60]" 64 >/dev/null 2>&1 \
     && [ -s "$probe" ]; then vips_avif=1; else echo "vips cannot write AVIF here: left out" >&2; fi
+  vips818_avif=0
+  rm -rf "$dir/probe818" && mkdir -p "$dir/probe818"
+  if [ $vips818 = 1 ] && VIPS_CONCURRENCY=1 "$venv/bin/python" "$dir/vips818.py" 64 '.avif[Q=60]' \
+    "$dir/probe818" "$(find "$w1" -name '*.jpg' | head -n1)" >/dev/null 2>&1; then vips818_avif=1
+  else echo "libvips 8.18 cannot write AVIF here: left out" >&2; fi
 fi
 
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')" >&2
@@ -292,16 +333,17 @@ for load, name, stats in rows:
 def rate(load, name):
     return files[load] / statistics.median(s for s, _ in runs[(load, name)])
 print()
-print("| workload | tool | images/s (median) | peak RSS | vs vipsthumbnail | vs ImageMagick |")
-print("|---|---|---|---|---|---|")
+print("| workload | tool | images/s (median) | peak RSS | vs libvips 8.18 | vs vipsthumbnail 8.14 | vs ImageMagick | share of the djpeg floor |")
+print("|---|---|---|---|---|---|---|---|")
+def vs(load, r, other):
+    return f"{r / rate(load, other):.2f}x" if (load, other) in runs else "-"
 for (load, name), rs in runs.items():
     if load == "W6":
         continue
     r = rate(load, name)
-    vips = r / rate(load, "vipsthumbnail")
-    im = f"{r / rate(load, 'imagemagick'):.2f}x" if (load, "imagemagick") in runs else "-"
+    floor = f"{100 * vs_raw:.0f} %" if (vs_raw := (r / rate(load, 'djpeg-floor') if (load, 'djpeg-floor') in runs else None)) else "-"
     rss = max(m for _, m in rs) // 1024
-    print(f"| {load} | {name} | {r:.1f} | {rss} MiB | {vips:.2f}x | {im} |")
+    print(f"| {load} | {name} | {r:.1f} | {rss} MiB | {vs(load, r, 'libvips-8.18')} | {vs(load, r, 'vipsthumbnail')} | {vs(load, r, 'imagemagick')} | {floor} |")
 if ("W1", "conveyor-1-worker") in runs:
     one = rate("W1", "conveyor") / rate("W1", "conveyor-1-worker")
     print(f"\n2 workers / 1 worker on W1: {one:.2f}x")
