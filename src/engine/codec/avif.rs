@@ -2,6 +2,7 @@
 //! through ravif and rav1e. Both run on the worker's own thread: N workers use N cores.
 
 use image::DynamicImage;
+#[cfg(not(feature = "aom"))]
 use ravif::{Encoder, Img, RGB8, RGBA8};
 
 use crate::engine::job::{ErrorKind, JobError};
@@ -130,23 +131,15 @@ pub fn encode(
 }
 
 /// The file before its profile: `quality` None is lossless.
-#[cfg(feature = "aom")]
 fn av1_file(
     image: &DynamicImage,
     quality: Option<u8>,
     effort: u8,
     exif: Option<&[u8]>,
 ) -> Result<Vec<u8>, JobError> {
-    super::aom::encode(image, quality, effort, exif)
-}
-
-#[cfg(not(feature = "aom"))]
-fn av1_file(
-    image: &DynamicImage,
-    quality: Option<u8>,
-    effort: u8,
-    exif: Option<&[u8]>,
-) -> Result<Vec<u8>, JobError> {
+    #[cfg(feature = "aom")]
+    return super::aom::encode(image, quality, effort, exif);
+    #[cfg(not(feature = "aom"))]
     match quality {
         Some(quality) => rav1e_file(image, quality, effort, exif),
         None => Err(JobError::failed(
@@ -156,8 +149,8 @@ fn av1_file(
     }
 }
 
-/// A lossy file through ravif and rav1e.
-#[cfg_attr(feature = "aom", allow(dead_code))]
+/// A lossy file through ravif and rav1e (builds without the `aom` feature).
+#[cfg(not(feature = "aom"))]
 fn rav1e_file(
     image: &DynamicImage,
     quality: u8,
