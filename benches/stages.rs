@@ -1,6 +1,7 @@
 //! Per-stage benchmarks of the W1 path (a 12 MP photo-like JPEG → fit 800x800 JPEG q85), on one
 //! core: decode (full, and shrink-on-load), resize, encode (JPEG, PNG, WebP), the size and visual
-//! targets against a fixed quality, and the whole job.
+//! targets against a fixed quality, and the whole job; and a large RGBA PNG decoded whole then
+//! resized against streamed into the strip resize.
 //! The source is generated at run time. `cargo bench --bench stages`.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // A failed set-up step should stop the bench.
 
@@ -63,6 +64,7 @@ fn stages(c: &mut Criterion) {
     let shrink = ShrinkFor {
         spec,
         allow_upscale: false,
+        filter: Filter::Lanczos3,
     };
     let admit = &mut |_| Ok(());
 
@@ -73,6 +75,34 @@ fn stages(c: &mut Criterion) {
     });
     g.bench_function("shrink-on-load for 800x600", |b| {
         b.iter(|| decode::decode(black_box(&src), &limits, &[shrink], admit).unwrap())
+    });
+    g.finish();
+
+    // A 3840x2400 RGBA PNG to fit 1600: decoded whole then resized, against rows streamed into
+    // the strip resize (what the pipeline does with one resizing output).
+    let png = tmp.path().join("artwork.png");
+    let art = image::RgbaImage::from_fn(3840, 2400, |x, y| {
+        let v = ((x / 7) ^ (y / 5)) as u8;
+        image::Rgba([v, (x / 15) as u8, (y / 10) as u8, 255 - (y / 10) as u8])
+    });
+    art.save(&png).unwrap();
+    drop(art);
+    let fit = ResizeSpec::Fit(1600, 1600);
+    let to_1600 = ShrinkFor {
+        spec: fit,
+        ..shrink
+    };
+    let g1600 = fit.geometry(3840, 2400, false);
+    let mut g = c.benchmark_group("png 3840x2400 RGBA to fit 1600");
+    g.sample_size(10);
+    g.bench_function("decode whole, then resize", |b| {
+        b.iter(|| {
+            let whole = decode::decode(black_box(&png), &limits, &[], admit).unwrap();
+            resize::resize_to(whole.image, g1600, (3840, 2400), Filter::Lanczos3)
+        })
+    });
+    g.bench_function("rows into the strip resize", |b| {
+        b.iter(|| decode::decode(black_box(&png), &limits, &[to_1600], admit).unwrap())
     });
     g.finish();
 

@@ -7,7 +7,16 @@
 #
 # W1: 40 photo-like 4000x3000 JPEGs (ImageMagick plasma:fractal, 2 px blur, mild Gaussian
 #     noise, q90, 4:2:0) -> fit 800x800 JPEG q85.
+# W2: W1's 40 photos -> fit 1600x1600 WebP q80.
 # W3: 1000 small 320x240 JPEGs -> PNG.
+# W4: real photographs and artwork (Debian's mate-backgrounds and sway-backgrounds: 16 JPEG
+#     incl. a progressive 5640x3172, 22 PNG incl. RGBA and grey+alpha, 1136x640 to 5640x3172)
+#     -> fit 1600x1600 JPEG q85 (transparency flattened on white). W5: the same -> fit 1600 PNG.
+#     Nothing is enlarged (vips: size=down, ImageMagick: 1600x1600>).
+# Bytes and PSNR for W1, W2, W4 and W5: every tool's outputs (decoded by PIL, composited on
+# white) against ImageMagick's resize of the original (-resize, Lanczos, full decode).
+# Single images: peak RSS of one 3840x2400 RGBA PNG -> fit 1600 PNG and of the progressive
+# 5640x3172 JPEG -> fit 1600 JPEG, one worker, conveyor's builds and libvips 8.18.
 # W6 (--avif): W1's 40 photos -> fit 1600x1600 AVIF q60 (effort 4, rav1e speed 6), beside
 #     avifenc (libaom, --speed 6, two processes with -j 1 each, given conveyor's own resized
 #     PNGs, so its decode and resize cost nothing) and libvips (`vips thumbnail` to .avif, libheif
@@ -48,6 +57,9 @@ need=()
 command -v vipsthumbnail >/dev/null || need+=(libvips-tools)
 [ -x /usr/bin/convert ] || need+=(imagemagick)
 [ -x /usr/bin/time ] || need+=(time)
+[ -d /usr/share/backgrounds/mate ] || need+=(mate-backgrounds)
+[ -d /usr/share/backgrounds/sway ] || need+=(sway-backgrounds)
+python3 -c 'import numpy, PIL' 2>/dev/null || need+=(python3-numpy python3-pil)
 if [ $avif = 1 ]; then
   command -v avifenc >/dev/null || need+=(libavif-bin)
   command -v vips >/dev/null || need+=(libvips-tools)
@@ -99,7 +111,7 @@ import pyvips
 size, suffix, out = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 for f in sys.argv[4:]:
     stem = os.path.splitext(os.path.basename(f))[0]
-    pyvips.Image.thumbnail(f, size, height=size).write_to_file(os.path.join(out, stem + suffix))
+    pyvips.Image.thumbnail(f, size, height=size, size='down').write_to_file(os.path.join(out, stem + suffix))
 PY
 
 # --- corpus -----------------------------------------------------------------------------------
@@ -117,9 +129,65 @@ if [ $w3 = 1 ] && [ "$(find "$w3dir" -name '*.jpg' 2>/dev/null | wc -l)" -ne 100
     -attenuate 0.25 +noise Gaussian -sampling-factor 4:2:0 -quality 90 "$w3dir/small-{}.jpg"
 fi
 
-# --- runs -------------------------------------------------------------------------------------
 results="$dir/results.tsv"
 : >"$results"
+w4="$dir/w4" single="$dir/single"
+if [ "$(find "$w4" -type f 2>/dev/null | wc -l)" -ne 38 ]; then
+  rm -rf "$w4" && mkdir -p "$w4"
+  find /usr/share/backgrounds/mate /usr/share/backgrounds/sway -type f \
+    \( -name '*.jpg' -o -name '*.png' \) -exec cp {} "$w4/" \;
+fi
+if [ ! -s "$single/rgba.png" ]; then
+  echo "generating the single images" >&2
+  rm -rf "$single" && mkdir -p "$single"
+  "$im" -size 3840x2400 -seed 3 plasma:fractal -blur 0x1 \( -size 3840x2400 radial-gradient: \) \
+    -alpha off -compose CopyOpacity -composite PNG32:"$single/rgba.png"
+  cp /usr/share/backgrounds/mate/abstract/Elephants_5640x3172.jpg "$single/progressive.jpg"
+fi
+# References for PSNR: ImageMagick's resize of each original, flattened on white.
+refs() { # SRC SIZE REFDIR
+  [ "$(find "$3" -name '*.png' 2>/dev/null | wc -l)" -eq "$(find "$1" -type f | wc -l)" ] && return
+  echo "making references for $1 (ImageMagick)" >&2
+  rm -rf "$3" && mkdir -p "$3"
+  find "$1" -type f -print0 | xargs -0 -P2 -I{} sh -c \
+    'f="$1"; b=$(basename "$f"); "$0" "$f" -auto-orient -background white -flatten -resize "$2x$2>" "$3/${b%.*}.png"' \
+    "$im" {} "$2" "$3"
+}
+refs "$w1" 800 "$dir/w1-ref"
+refs "$w1" 1600 "$dir/w2-ref"
+refs "$w4" 1600 "$dir/w4-ref"
+# quality LOAD NAME REFDIR: total bytes and mean PSNR of $dir/out's files against REFDIR.
+quality() {
+  echo "$1	$2-quality	$(python3 - "$dir/out" "$3" <<'PY'
+import glob, os, sys
+import numpy as np
+from PIL import Image
+out, ref = sys.argv[1], sys.argv[2]
+def rgb(path):
+    im = Image.open(path)
+    if im.mode in ("RGBA", "LA", "PA", "P", "I;16"):
+        im = im.convert("RGBA")
+        white = Image.new("RGBA", im.size, (255, 255, 255, 255))
+        im = Image.alpha_composite(white, im)
+    return np.asarray(im.convert("RGB"), dtype=np.float64)
+vals, size = [], 0
+for f in sorted(glob.glob(os.path.join(out, "*"))):
+    if os.path.basename(f).startswith(".conveyor"):
+        continue
+    size += os.path.getsize(f)
+    stem = os.path.splitext(os.path.basename(f))[0]
+    a, b = rgb(f), rgb(os.path.join(ref, stem + ".png"))
+    if a.shape != b.shape:  # a pixel of rounding in the size: compare the common part
+        h, w = min(a.shape[0], b.shape[0]), min(a.shape[1], b.shape[1])
+        a, b = a[:h, :w], b[:h, :w]
+    mse = ((a - b) ** 2).mean()
+    vals.append(10 * np.log10(255 ** 2 / max(mse, 1e-9)))
+print(f"{size} {np.mean(vals):.2f} {len(vals)}")
+PY
+)" >>"$results"
+}
+
+# --- runs -------------------------------------------------------------------------------------
 
 # measure NAME WORKLOAD FILES -- COMMAND...: wall seconds and peak RSS (KiB) of one run.
 measure() {
@@ -155,24 +223,78 @@ im_w1() {
 vips_w1() { halves "$w1" jpg vipsthumbnail --size 800x800 -o "$dir/out/%s.jpg[Q=85]"; }
 vips818_w1() { halves "$w1" jpg env VIPS_CONCURRENCY=1 "$venv/bin/python" "$dir/vips818.py" 800 '.jpg[Q=85]' "$dir/out"; }
 floor_w1() { halves "$w1" jpg sh -c 'for f; do djpeg -scale 1/4 -outfile /dev/null "$f" || exit 1; done' _; }
+vips818_w2() { halves "$w1" jpg env VIPS_CONCURRENCY=1 "$venv/bin/python" "$dir/vips818.py" 1600 '.webp[Q=80]' "$dir/out"; }
+# Both extensions of W4, split in two halves.
+halves_w4() {
+  find "$w4" -type f -print0 | sort -z | xargs -0 -P2 -n 19 "$@"
+}
+vips818_w4() { halves_w4 env VIPS_CONCURRENCY=1 "$venv/bin/python" "$dir/vips818.py" 1600 '.jpg[Q=85,background=255]' "$dir/out"; }
+vips818_w5() { halves_w4 env VIPS_CONCURRENCY=1 "$venv/bin/python" "$dir/vips818.py" 1600 '.png' "$dir/out"; }
+vips_w4() { halves_w4 vipsthumbnail --size 1600x1600\> -o "$dir/out/%s.jpg[Q=85,background=255]"; }
+vips_w5() { halves_w4 vipsthumbnail --size 1600x1600\> -o "$dir/out/%s.png"; }
 vips_w3() { halves "$w3dir" jpg vipsthumbnail --size 320x240 -o "$dir/out/%s.png"; }
-export -f halves im_w1 vips_w1 vips818_w1 floor_w1 vips_w3
-export w1 w3dir dir im venv
+export -f halves im_w1 vips_w1 vips818_w1 floor_w1 vips_w3 vips818_w2 halves_w4 vips818_w4 \
+  vips818_w5 vips_w4 vips_w5
+export w1 w3dir w4 dir im venv
 
 run_w1() {
-  local files=40
+  local files=40 first=$1
   measure conveyor W1 $files -- "$dir/bin/conveyor" run "$w1" --out "$dir/out" \
     --resize fit:800x800 --format jpeg --quality 85 -j 2 --quiet
+  [ "$first" = 1 ] && quality W1 conveyor "$dir/w1-ref"
   if [ $turbo = 1 ]; then
     measure conveyor-turbo W1 $files -- "$dir/bin/conveyor-turbo" run "$w1" --out "$dir/out" \
       --resize fit:800x800 --format jpeg --quality 85 -j 2 --quiet
+    [ "$first" = 1 ] && quality W1 conveyor-turbo "$dir/w1-ref"
   fi
   measure conveyor-1-worker W1 $files -- "$dir/bin/conveyor" run "$w1" --out "$dir/out" \
     --resize fit:800x800 --format jpeg --quality 85 -j 1 --quiet
   measure vipsthumbnail W1 $files -- bash -c vips_w1
-  [ $vips818 = 1 ] && measure libvips-8.18 W1 $files -- bash -c vips818_w1
+  if [ $vips818 = 1 ]; then
+    measure libvips-8.18 W1 $files -- bash -c vips818_w1
+    [ "$first" = 1 ] && quality W1 libvips-8.18 "$dir/w1-ref"
+  fi
   measure djpeg-floor W1 $files -- bash -c floor_w1
   measure imagemagick W1 $files -- bash -c im_w1
+}
+
+# first: 1 in the first round, when bytes and PSNR are measured (they do not change).
+run_w2() {
+  local files=40 first=$1
+  measure conveyor W2 $files -- "$dir/bin/conveyor" run "$w1" --out "$dir/out" \
+    --resize fit:1600x1600 --format webp --quality 80 -j 2 --quiet
+  [ "$first" = 1 ] && quality W2 conveyor "$dir/w2-ref"
+  if [ $turbo = 1 ]; then
+    measure conveyor-turbo W2 $files -- "$dir/bin/conveyor-turbo" run "$w1" --out "$dir/out" \
+      --resize fit:1600x1600 --format webp --quality 80 -j 2 --quiet
+    [ "$first" = 1 ] && quality W2 conveyor-turbo "$dir/w2-ref"
+  fi
+  if [ $vips818 = 1 ]; then
+    measure libvips-8.18 W2 $files -- bash -c vips818_w2
+    [ "$first" = 1 ] && quality W2 libvips-8.18 "$dir/w2-ref"
+  fi
+}
+
+run_w45() {
+  local files=38 first=$1 load fmt vips
+  for load in W4 W5; do
+    if [ $load = W4 ]; then fmt=(--format jpeg --quality 85); else fmt=(--format png); fi
+    measure conveyor $load $files -- "$dir/bin/conveyor" run "$w4" --out "$dir/out" \
+      --resize fit:1600x1600 "${fmt[@]}" -j 2 --quiet
+    [ "$first" = 1 ] && quality $load conveyor "$dir/w4-ref"
+    if [ $turbo = 1 ]; then
+      measure conveyor-turbo $load $files -- "$dir/bin/conveyor-turbo" run "$w4" --out "$dir/out" \
+        --resize fit:1600x1600 "${fmt[@]}" -j 2 --quiet
+      [ "$first" = 1 ] && quality $load conveyor-turbo "$dir/w4-ref"
+    fi
+    vips=$(echo $load | tr W w)
+    measure vipsthumbnail $load $files -- bash -c "vips_$vips"
+    [ "$first" = 1 ] && quality $load vipsthumbnail "$dir/w4-ref"
+    if [ $vips818 = 1 ]; then
+      measure libvips-8.18 $load $files -- bash -c "vips818_$vips"
+      [ "$first" = 1 ] && quality $load libvips-8.18 "$dir/w4-ref"
+    fi
+  done
 }
 
 run_w3() {
@@ -262,11 +384,37 @@ echo "versions: $("$dir/bin/conveyor" --version), vips $(vips --version | cut -d
 for r in $(seq 1 "$rounds"); do
   echo "round $r/$rounds" >&2
   if [ $classic = 1 ]; then
-    run_w1
+    first=$([ "$r" = 1 ] && echo 1 || echo 0)
+    run_w1 "$first"
+    run_w2 "$first"
+    run_w45 "$first"
     [ $w3 = 1 ] && run_w3
   fi
   [ $avif = 1 ] && run_w6
 done
+
+if [ $classic = 1 ]; then
+  echo >&2
+  echo "| single image, 1 worker | tool | seconds | peak RSS |" >&2
+  echo "|---|---|---|---|" >&2
+  builds=(conveyor)
+  [ $turbo = 1 ] && builds+=(conveyor-turbo)
+  for one in rgba.png progressive.jpg; do
+    ext=${one##*.}
+    for build in "${builds[@]}"; do
+      rm -rf "$dir/out" && mkdir -p "$dir/out"
+      stats=$(/usr/bin/time -f '%e %M' "$dir/bin/$build" run "$single/$one" --out "$dir/out" \
+        --resize fit:1600x1600 -j 1 --quiet 2>&1 >/dev/null | tail -n1)
+      echo "| $one | $build | ${stats% *} | $(( ${stats#* } / 1024 )) MiB |" >&2
+    done
+    if [ $vips818 = 1 ]; then
+      rm -rf "$dir/out" && mkdir -p "$dir/out"
+      stats=$(VIPS_CONCURRENCY=1 /usr/bin/time -f '%e %M' "$venv/bin/python" "$dir/vips818.py" 1600 ".$ext" \
+        "$dir/out" "$single/$one" 2>&1 >/dev/null | tail -n1)
+      echo "| $one | libvips-8.18 | ${stats% *} | $(( ${stats#* } / 1024 )) MiB |" >&2
+    fi
+  done
+fi
 
 if [ $avif = 1 ]; then
   # --effort: 3 photos at each effort, one worker (time, bytes, PSNR).
@@ -321,20 +469,21 @@ fi
 python3 - "$results" "$turbo" <<'PY'
 import statistics, sys
 rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
-files = {"W1": 40, "W3": 1000, "W6": 40}
+files = {"W1": 40, "W2": 40, "W3": 1000, "W4": 38, "W5": 38, "W6": 40}
 runs, quality = {}, {}
 for load, name, stats in rows:
     if name.endswith("-quality"):
         size, db, n = stats.split()
-        quality.setdefault(name[: -len("-quality")], []).append((int(size), float(db)))
+        key = name[: -len("-quality")]
+        quality.setdefault(key if load == "W6" else f"{load}\t{key}", []).append((int(size), float(db)))
         continue
     secs, rss = stats.split()
     runs.setdefault((load, name), []).append((float(secs), int(rss)))
 def rate(load, name):
     return files[load] / statistics.median(s for s, _ in runs[(load, name)])
 print()
-print("| workload | tool | images/s (median) | peak RSS | vs libvips 8.18 | vs vipsthumbnail 8.14 | vs ImageMagick | share of the djpeg floor |")
-print("|---|---|---|---|---|---|---|---|")
+print("| workload | tool | images/s (median) | peak RSS | bytes | PSNR | vs libvips 8.18 | vs vipsthumbnail 8.14 | vs ImageMagick | share of the djpeg floor |")
+print("|---|---|---|---|---|---|---|---|---|---|")
 def vs(load, r, other):
     return f"{r / rate(load, other):.2f}x" if (load, other) in runs else "-"
 for (load, name), rs in runs.items():
@@ -343,7 +492,10 @@ for (load, name), rs in runs.items():
     r = rate(load, name)
     floor = f"{100 * vs_raw:.0f} %" if (vs_raw := (r / rate(load, 'djpeg-floor') if (load, 'djpeg-floor') in runs else None)) else "-"
     rss = max(m for _, m in rs) // 1024
-    print(f"| {load} | {name} | {r:.1f} | {rss} MiB | {vs(load, r, 'libvips-8.18')} | {vs(load, r, 'vipsthumbnail')} | {vs(load, r, 'imagemagick')} | {floor} |")
+    size, db = quality.get(f"{load}\t{name}", [("-", "-")])[-1]
+    size = f"{size / 1048576:.2f} MiB" if size != "-" else "-"
+    db = f"{db:.2f} dB" if db != "-" else "-"
+    print(f"| {load} | {name} | {r:.1f} | {rss} MiB | {size} | {db} | {vs(load, r, 'libvips-8.18')} | {vs(load, r, 'vipsthumbnail')} | {vs(load, r, 'imagemagick')} | {floor} |")
 if ("W1", "conveyor-1-worker") in runs:
     one = rate("W1", "conveyor") / rate("W1", "conveyor-1-worker")
     print(f"\n2 workers / 1 worker on W1: {one:.2f}x")

@@ -72,6 +72,7 @@ pub fn icon(path: &Path, max_side: u32) -> Result<Thumbnail, String> {
     let shrink = decode::ShrinkFor {
         spec: super::recipe::ResizeSpec::Fit(max_side, max_side),
         allow_upscale: false,
+        filter: super::recipe::Filter::CatmullRom,
     };
     let image = decode_oriented(path, &[shrink])?;
     let size = super::header::probe(path).map_or((image.width(), image.height()), |h| h.size);

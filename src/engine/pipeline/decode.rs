@@ -8,11 +8,12 @@ use image::error::{ImageError, LimitErrorKind};
 use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, ImageReader, Limits};
 
+use super::png_rows;
 use crate::engine::codec;
 use crate::engine::format::Format;
 use crate::engine::header::{oriented, swaps_sides};
 use crate::engine::job::{ErrorKind, JobError};
-use crate::engine::recipe::ResizeSpec;
+use crate::engine::recipe::{Filter, ResizeSpec};
 use crate::engine::units::human_bytes;
 
 /// Limits applied to every input before and during decoding.
@@ -54,6 +55,9 @@ pub struct Decoded {
     pub warnings: Vec<String>,
     /// The file's bytes, kept only for an animated input (whose other frames are decoded later).
     pub animation: Option<Vec<u8>>,
+    /// Whether `image` is already the one output's final size and crop (a PNG resized while
+    /// its rows were read).
+    pub resized: bool,
 }
 
 /// Whether the file stops before its format's end marker: a JPEG without its end-of-image
@@ -88,7 +92,12 @@ fn caused_by_eof(err: &(dyn std::error::Error + 'static)) -> bool {
 }
 
 /// Turns a decoder error into a typed failure with a sentence people understand.
-fn describe(err: &ImageError, format: Format, data: &[u8], limits: &DecodeLimits) -> JobError {
+pub(super) fn describe(
+    err: &ImageError,
+    format: Format,
+    data: &[u8],
+    limits: &DecodeLimits,
+) -> JobError {
     let name = format.label();
     let early = ends_early(format, data) || caused_by_eof(err);
     match err {
@@ -127,14 +136,8 @@ fn describe(err: &ImageError, format: Format, data: &[u8], limits: &DecodeLimits
     }
 }
 
-/// Reads the whole source into memory, refusing files over the size limit. The file's size is
-/// charged to the memory budget (through `admit`) before a byte is read: a tiny image padded
-/// with hundreds of megabytes of junk waits for its turn like any big image.
-fn read_source(
-    path: &Path,
-    limits: &DecodeLimits,
-    admit: &mut dyn FnMut(u64) -> Result<(), JobError>,
-) -> Result<Vec<u8>, JobError> {
+/// Opens the source, refusing files over the size limit; returns the file and its size.
+fn open_source(path: &Path, limits: &DecodeLimits) -> Result<(File, u64), JobError> {
     let file = File::open(path)
         .map_err(|e| JobError::failed(ErrorKind::of_io(&e), format!("cannot open: {e}")))?;
     let len = file.metadata().map(|m| m.len()).unwrap_or(0);
@@ -148,6 +151,18 @@ fn read_source(
             ),
         ));
     }
+    Ok((file, len))
+}
+
+/// Reads the whole source (`file`, of `len` bytes) into memory. The file's size is charged to
+/// the memory budget (through `admit`) before a byte is read: a tiny image padded with hundreds
+/// of megabytes of junk waits for its turn like any big image.
+fn read_source(
+    file: File,
+    len: u64,
+    limits: &DecodeLimits,
+    admit: &mut dyn FnMut(u64) -> Result<(), JobError>,
+) -> Result<Vec<u8>, JobError> {
     admit(len)?;
     let mut data = Vec::with_capacity(len as usize);
     file.take(limits.max_file_bytes + 1)
@@ -203,6 +218,8 @@ pub struct ShrinkFor {
     pub spec: ResizeSpec,
     /// Whether enlarging is allowed.
     pub allow_upscale: bool,
+    /// The filter the resize uses (a PNG is resized with it while its rows are read).
+    pub filter: Filter,
 }
 
 #[cfg(not(feature = "turbo"))]
@@ -287,7 +304,30 @@ pub fn decode(
     shrink: &[ShrinkFor],
     admit: &mut dyn FnMut(u64) -> Result<(), JobError>,
 ) -> Result<Decoded, JobError> {
-    let data = read_source(path, limits, admit)?;
+    let (mut file, len) = open_source(path, limits)?;
+    let ask = png_rows::Ask {
+        max_alloc: limits.max_alloc,
+        resize: match shrink {
+            [one] => Some((one.spec, one.allow_upscale, one.filter)),
+            _ => None,
+        },
+        check_size: &|w, h| check_size(w, h, limits),
+        describe: &|e, tail| describe(e, Format::Png, tail, limits),
+    };
+    if let Some(rows) = png_rows::decode(&mut file, len, &ask, admit)? {
+        return Ok(Decoded {
+            image: rows.image,
+            orientation: rows.orientation,
+            icc: rows.icc,
+            exif: rows.exif,
+            format: Format::Png,
+            source_size: oriented(rows.size, rows.orientation),
+            warnings: Vec::new(),
+            animation: None,
+            resized: rows.resized,
+        });
+    }
+    let data = read_source(file, len, limits, admit)?;
     let Some(format) = Format::sniff(&data) else {
         // Name a format the image crate recognises but Conveyor does not read.
         let known = ImageReader::new(Cursor::new(&data[..]))
@@ -385,6 +425,7 @@ pub fn decode(
         format,
         source_size: oriented((w, h), orientation),
         warnings,
+        resized: false,
     })
 }
 
@@ -434,6 +475,7 @@ fn decode_own(
         source_size: size,
         warnings: Vec::new(),
         animation: None,
+        resized: false,
     })
 }
 

@@ -6,6 +6,7 @@ pub mod budget;
 pub mod decode;
 pub mod encode;
 pub mod metadata;
+mod png_rows;
 pub mod resize;
 pub mod target;
 pub mod tiff_exif;
@@ -287,6 +288,7 @@ impl Pipeline {
             source_size: source,
             warnings,
             animation,
+            resized,
         } = decoded;
         let image = resize::orient(image, orientation);
         let mut image = Some(image);
@@ -310,6 +312,7 @@ impl Pipeline {
                 exif: exif.clone(),
                 warnings: warnings.clone(),
                 animation: animation.as_deref(),
+                resized,
             };
             let result = self.render_output(job, own, input, &mut |stage| progress(i, stage));
             cancelled = matches!(result, Err(JobError::Cancelled));
@@ -334,6 +337,7 @@ impl Pipeline {
                 r.resize.map(|spec| decode::ShrinkFor {
                     spec,
                     allow_upscale: r.allow_upscale,
+                    filter: r.filter,
                 })
             })
             .collect::<Option<Vec<_>>>()
@@ -375,6 +379,7 @@ impl Pipeline {
             exif,
             mut warnings,
             animation,
+            resized,
         } = src;
         if let Some(data) = animation {
             if job.format == format && job.format.spec().animated_out {
@@ -391,11 +396,11 @@ impl Pipeline {
 
         step(progress, Stage::Resize)?;
         let image = match recipe.resize {
-            Some(spec) => {
+            Some(spec) if !resized => {
                 let g = spec.geometry(source.0, source.1, recipe.allow_upscale);
                 resize::resize_to(image, g, source, recipe.filter)
             }
-            None => image,
+            _ => image,
         };
 
         step(progress, Stage::Encode)?;
@@ -439,6 +444,8 @@ struct Source<'a> {
     exif: Option<Vec<u8>>,
     warnings: Vec<String>,
     animation: Option<&'a [u8]>,
+    /// The pixels are already this output's size and crop.
+    resized: bool,
 }
 
 impl Pipeline {

@@ -4,11 +4,13 @@
 
 use std::cell::RefCell;
 
-use fast_image_resize::{FilterType as FirFilter, ResizeAlg, ResizeOptions, Resizer};
+use fast_image_resize::images::{Image, ImageRef};
+use fast_image_resize::{FilterType as FirFilter, PixelType, ResizeAlg, ResizeOptions, Resizer};
 use image::DynamicImage;
 use image::imageops::FilterType;
 use image::metadata::Orientation;
 
+use crate::engine::job::{ErrorKind, JobError};
 use crate::engine::recipe::{Filter, Geometry, ResizeSpec};
 
 thread_local! {
@@ -73,20 +75,7 @@ pub fn resize_to(
     }
     let mut options = ResizeOptions::new().resize_alg(algorithm(filter));
     if g.output != g.scaled {
-        // Fill: take the part of the source that becomes the centred crop of the scaled image
-        // (whole-pixel offsets in scaled space, as ImageMagick's -gravity center -extent), then
-        // scale it in one pass.
-        let scale = f64::from(g.scaled.0) / f64::from(source.0.max(1));
-        let (rx, ry) = (
-            f64::from(w) / f64::from(source.0.max(1)),
-            f64::from(h) / f64::from(source.1.max(1)),
-        );
-        let (x0, y0) = ((g.scaled.0 - g.output.0) / 2, (g.scaled.1 - g.output.1) / 2);
-        let to_image = |v: u32, r: f64| f64::from(v) / scale * r;
-        let cw = to_image(g.output.0, rx).min(f64::from(w));
-        let ch = to_image(g.output.1, ry).min(f64::from(h));
-        let left = to_image(x0, rx).min(f64::from(w) - cw);
-        let top = to_image(y0, ry).min(f64::from(h) - ch);
+        let (left, top, cw, ch) = crop_box(g, source, (w, h));
         options = options.crop(left, top, cw, ch);
     }
     let mut out = DynamicImage::new(g.output.0, g.output.1, image.color());
@@ -96,6 +85,137 @@ pub fn resize_to(
         // resize_exact targets absolute sizes, so the fallback is right for a reduced decode too.
         Err(_) => fallback(image, g.scaled, g.output, filter),
     }
+}
+
+/// The part of a `w`x`h` image (the `source`-sized original or a reduced decode of it) that
+/// becomes the output, as left, top, width, height: the whole image, or for fill the part that
+/// becomes the centred crop of the scaled image (whole-pixel offsets in scaled space, as
+/// ImageMagick's -gravity center -extent), scaled in one pass.
+fn crop_box(g: Geometry, source: (u32, u32), (w, h): (u32, u32)) -> (f64, f64, f64, f64) {
+    if g.output == g.scaled {
+        return (0.0, 0.0, f64::from(w), f64::from(h));
+    }
+    let scale = f64::from(g.scaled.0) / f64::from(source.0.max(1));
+    let (rx, ry) = (
+        f64::from(w) / f64::from(source.0.max(1)),
+        f64::from(h) / f64::from(source.1.max(1)),
+    );
+    let (x0, y0) = ((g.scaled.0 - g.output.0) / 2, (g.scaled.1 - g.output.1) / 2);
+    let to_image = |v: u32, r: f64| f64::from(v) / scale * r;
+    let cw = to_image(g.output.0, rx).min(f64::from(w));
+    let ch = to_image(g.output.1, ry).min(f64::from(h));
+    let left = to_image(x0, rx).min(f64::from(w) - cw);
+    let top = to_image(y0, ry).min(f64::from(h) - ch);
+    (left, top, cw, ch)
+}
+
+/// A sample type a strip resize works in: 8 or 16 bits.
+pub trait Sample: bytemuck::Pod + Default {}
+impl Sample for u8 {}
+impl Sample for u16 {}
+
+/// Source rows a strip aims to hold besides its margins: big enough that re-filtering the
+/// margins costs a few per cent, small enough to stay in a few megabytes.
+const STRIP_ROWS: f64 = 512.0;
+
+/// Output rows per strip and the margin of source rows above and below a strip that the
+/// filter reads, for a resize taking `per_row` source rows to each output row.
+fn strip_shape(per_row: f64, out_rows: u32) -> (u32, u32) {
+    // The widest kernel (Lanczos3) reaches 3 output rows' worth of source either side (3 source
+    // rows when enlarging); two more rows absorb rounding of the kernel's centre.
+    let margin = (3.0 * per_row.max(1.0)).ceil() as u32 + 2;
+    let per = ((STRIP_ROWS / per_row).ceil() as u32)
+        .max(8)
+        .min(out_rows.max(1));
+    (per, margin)
+}
+
+/// The bytes a strip resize holds at once for a `size` source of `pixel`s to geometry `g`:
+/// the strip, its premultiplied copy and the horizontal pass (not the output).
+pub fn strip_bytes(size: (u32, u32), pixel: PixelType, g: Geometry) -> u64 {
+    let (_, _, _, ch) = crop_box(g, size, size);
+    let per_row = ch / f64::from(g.output.1.max(1));
+    let (per, margin) = strip_shape(per_row, g.output.1);
+    let rows = (f64::from(per) * per_row).ceil() as u64 + 2 * u64::from(margin);
+    let row = u64::from(size.0) * pixel.size() as u64;
+    rows * row * 2 + rows * u64::from(g.output.0) * pixel.size() as u64
+}
+
+/// Resizes a `size` image of `pixel`s whose rows arrive one at a time, top to bottom (each
+/// filled into the slice `read_row` is given), to geometry `g`, holding only a strip of source
+/// rows: memory no longer grows with the source's height. The result is [`resize_to`]'s for
+/// the whole image (fast_image_resize reads a strip's margins the way it reads the rest of the
+/// image, so only the kernels' positions can round differently, by a sample at most). Every
+/// source row is read, needed or not, so a file damaged after the last needed row still fails.
+/// Returns the output's samples, row-major.
+pub fn resize_rows<T: Sample>(
+    size: (u32, u32),
+    pixel: PixelType,
+    g: Geometry,
+    filter: Filter,
+    read_row: &mut dyn FnMut(&mut [T]) -> Result<(), JobError>,
+) -> Result<Vec<T>, JobError> {
+    let (w, h) = size;
+    let channels = pixel.size() / std::mem::size_of::<T>();
+    let row_len = w as usize * channels;
+    let (ow, oh) = g.output;
+    let out_row = ow as usize * channels;
+    let (left, top, cw, ch) = crop_box(g, size, size);
+    let per_row = ch / f64::from(oh.max(1));
+    let (per, margin) = strip_shape(per_row, oh);
+    let options = ResizeOptions::new().resize_alg(algorithm(filter));
+    let mut out = vec![T::default(); out_row * oh as usize];
+    // Source rows `first..next` are in `strip`.
+    let mut strip: Vec<T> = Vec::new();
+    let (mut first, mut next) = (0u32, 0u32);
+    let mut scratch = vec![T::default(); row_len];
+    let broken = |e: &dyn std::fmt::Display| {
+        JobError::failed(
+            ErrorKind::Panic,
+            format!("internal error while resizing: {e}"),
+        )
+    };
+    for a in (0..oh).step_by(per as usize) {
+        let b = (a + per).min(oh);
+        let y0 = top + f64::from(a) * per_row;
+        let y1 = if b == oh {
+            top + ch
+        } else {
+            top + f64::from(b) * per_row
+        };
+        let lo = ((y0 - f64::from(margin)).floor().max(0.0) as u32).min(h);
+        let hi = ((y1 + f64::from(margin)).ceil().min(f64::from(h)) as u32).max(lo + 1);
+        // Forget the rows above this strip's reach, skip (but read) rows nobody needs.
+        let keep_from = lo.clamp(first, next);
+        strip.drain(..(keep_from - first) as usize * row_len);
+        first = keep_from;
+        while next < lo {
+            read_row(&mut scratch)?;
+            next += 1;
+            first = next;
+        }
+        while next < hi {
+            let at = strip.len();
+            strip.resize(at + row_len, T::default());
+            read_row(&mut strip[at..])?;
+            next += 1;
+        }
+        let rows = next - first;
+        let view =
+            ImageRef::new(w, rows, bytemuck::cast_slice(&strip), pixel).map_err(|e| broken(&e))?;
+        let dst_rows = &mut out[a as usize * out_row..b as usize * out_row];
+        let mut dst = Image::from_slice_u8(ow, b - a, bytemuck::cast_slice_mut(dst_rows), pixel)
+            .map_err(|e| broken(&e))?;
+        let options = options.crop(left, y0 - f64::from(first), cw, y1 - y0);
+        RESIZER
+            .with(|r| r.borrow_mut().resize(&view, &mut dst, &options))
+            .map_err(|e| broken(&e))?;
+    }
+    while next < h {
+        read_row(&mut scratch)?;
+        next += 1;
+    }
+    Ok(out)
 }
 
 /// The `image` crate's resize and crop, for layouts fast_image_resize does not take.
@@ -143,6 +263,100 @@ mod tests {
                 assert!(p[0] > 240, "pixel {x} darkened: {p:?}");
             }
         }
+    }
+
+    /// A busy image with soft alpha, so every channel and the premultiplication matter.
+    fn busy(w: u32, h: u32) -> RgbaImage {
+        RgbaImage::from_fn(w, h, |x, y| {
+            let v = (x * 7 + y * 13) ^ (x * y);
+            Rgba([
+                v as u8,
+                (x * 3) as u8,
+                (y * 5) as u8,
+                (128 + (v % 128)) as u8,
+            ])
+        })
+    }
+
+    /// Rows fed one at a time through [`resize_rows`], into `image`'s layout.
+    fn by_rows<T: Sample>(
+        samples: &[T],
+        size: (u32, u32),
+        pixel: PixelType,
+        g: Geometry,
+        filter: Filter,
+    ) -> (Vec<T>, u32) {
+        let row = samples.len() / size.1 as usize;
+        let mut next = 0;
+        let out = resize_rows::<T>(size, pixel, g, filter, &mut |dst| {
+            dst.copy_from_slice(&samples[next * row..(next + 1) * row]);
+            next += 1;
+            Ok(())
+        })
+        .unwrap();
+        (out, next as u32)
+    }
+
+    #[test]
+    fn strips_resize_like_the_whole_image() {
+        let src = busy(1203, 977);
+        let cases = [
+            (ResizeSpec::Fit(400, 400), Filter::Lanczos3),
+            (ResizeSpec::Fit(97, 97), Filter::CatmullRom),
+            (ResizeSpec::Fill(300, 100), Filter::Lanczos3),
+            (ResizeSpec::Fill(100, 300), Filter::Bilinear),
+            (ResizeSpec::Fit(1500, 1500), Filter::Lanczos3),
+            (ResizeSpec::Width(600), Filter::Nearest),
+            (ResizeSpec::Fit(5, 5), Filter::Lanczos3),
+            (ResizeSpec::Exact(1, 1), Filter::CatmullRom),
+        ];
+        for (spec, filter) in cases {
+            let g = spec.geometry(1203, 977, true);
+            let whole = resize_to(
+                DynamicImage::ImageRgba8(src.clone()),
+                g,
+                (1203, 977),
+                filter,
+            );
+            let (rows, read) = by_rows(src.as_raw(), (1203, 977), PixelType::U8x4, g, filter);
+            assert_eq!(read, 977, "{spec:?}: every row is read");
+            let whole = whole.to_rgba8().into_raw();
+            assert_eq!(rows.len(), whole.len(), "{spec:?}");
+            let off: Vec<i32> = rows
+                .iter()
+                .zip(&whole)
+                .map(|(&a, &b)| (i32::from(a) - i32::from(b)).abs())
+                .collect();
+            let worst = off.iter().max().copied().unwrap_or(0);
+            let differing = off.iter().filter(|&&d| d > 0).count();
+            assert!(worst <= 1, "{spec:?}: a sample differs by {worst}");
+            assert!(
+                differing * 1000 <= whole.len(),
+                "{spec:?}: {differing} of {} samples differ",
+                whole.len()
+            );
+        }
+        // 16 bits, grey and alpha.
+        let grey: Vec<u16> = src
+            .pixels()
+            .flat_map(|p| [u16::from(p[0]) * 257, u16::from(p[3]) * 250])
+            .collect();
+        let g = ResizeSpec::Fit(333, 333).geometry(1203, 977, false);
+        let (rows, _) = by_rows(&grey, (1203, 977), PixelType::U16x2, g, Filter::Lanczos3);
+        let image = image::ImageBuffer::<image::LumaA<u16>, _>::from_raw(1203, 977, grey).unwrap();
+        let whole = resize_to(
+            DynamicImage::ImageLumaA16(image),
+            g,
+            (1203, 977),
+            Filter::Lanczos3,
+        );
+        let whole = whole.to_luma_alpha16().into_raw();
+        let worst = rows
+            .iter()
+            .zip(&whole)
+            .map(|(&a, &b)| (i32::from(a) - i32::from(b)).abs())
+            .max();
+        assert!(worst.is_some_and(|w| w <= 1), "16-bit grey: {worst:?}");
     }
 
     #[test]
