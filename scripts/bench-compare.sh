@@ -14,7 +14,8 @@
 #     -> fit 1600x1600 JPEG q85 (transparency flattened on white). W5: the same -> fit 1600 PNG.
 #     Nothing is enlarged (vips: size=down, ImageMagick: 1600x1600>).
 # Bytes and PSNR for W1, W2, W4 and W5: every tool's outputs (decoded by PIL, composited on
-# white) against ImageMagick's resize of the original (-resize, Lanczos, full decode).
+# white) against ImageMagick's resize of the original (-resize, Lanczos, full decode); the PSNR
+# is of the mean squared error over all images.
 # Single images: peak RSS of one 3840x2400 RGBA PNG -> fit 1600 PNG and of the progressive
 # 5640x3172 JPEG -> fit 1600 JPEG, one worker, conveyor's builds and libvips 8.18.
 # W6 (--avif): W1's 40 photos -> fit 1600x1600 AVIF q60 (effort 4, rav1e speed 6), beside
@@ -180,9 +181,10 @@ for f in sorted(glob.glob(os.path.join(out, "*"))):
     if a.shape != b.shape:  # a pixel of rounding in the size: compare the common part
         h, w = min(a.shape[0], b.shape[0]), min(a.shape[1], b.shape[1])
         a, b = a[:h, :w], b[:h, :w]
-    mse = ((a - b) ** 2).mean()
-    vals.append(10 * np.log10(255 ** 2 / max(mse, 1e-9)))
-print(f"{size} {np.mean(vals):.2f} {len(vals)}")
+    vals.append(((a - b) ** 2).mean())
+# One PSNR from the images' mean squared error: a mean of per-image PSNRs would be ruled by the
+# images a tool leaves untouched (no resize, lossless output), whose PSNR is near infinite.
+print(f"{size} {10 * np.log10(255 ** 2 / max(np.mean(vals), 1e-9)):.2f} {len(vals)}")
 PY
 )" >>"$results"
 }
@@ -241,37 +243,38 @@ run_w1() {
   local files=40 first=$1
   measure conveyor W1 $files -- "$dir/bin/conveyor" run "$w1" --out "$dir/out" \
     --resize fit:800x800 --format jpeg --quality 85 -j 2 --quiet
-  [ "$first" = 1 ] && quality W1 conveyor "$dir/w1-ref"
+  first_quality W1 conveyor "$dir/w1-ref"
   if [ $turbo = 1 ]; then
     measure conveyor-turbo W1 $files -- "$dir/bin/conveyor-turbo" run "$w1" --out "$dir/out" \
       --resize fit:800x800 --format jpeg --quality 85 -j 2 --quiet
-    [ "$first" = 1 ] && quality W1 conveyor-turbo "$dir/w1-ref"
+    first_quality W1 conveyor-turbo "$dir/w1-ref"
   fi
   measure conveyor-1-worker W1 $files -- "$dir/bin/conveyor" run "$w1" --out "$dir/out" \
     --resize fit:800x800 --format jpeg --quality 85 -j 1 --quiet
   measure vipsthumbnail W1 $files -- bash -c vips_w1
   if [ $vips818 = 1 ]; then
     measure libvips-8.18 W1 $files -- bash -c vips818_w1
-    [ "$first" = 1 ] && quality W1 libvips-8.18 "$dir/w1-ref"
+    first_quality W1 libvips-8.18 "$dir/w1-ref"
   fi
   measure djpeg-floor W1 $files -- bash -c floor_w1
   measure imagemagick W1 $files -- bash -c im_w1
 }
 
 # first: 1 in the first round, when bytes and PSNR are measured (they do not change).
+first_quality() { if [ "$first" = 1 ]; then quality "$@"; fi; }
 run_w2() {
   local files=40 first=$1
   measure conveyor W2 $files -- "$dir/bin/conveyor" run "$w1" --out "$dir/out" \
     --resize fit:1600x1600 --format webp --quality 80 -j 2 --quiet
-  [ "$first" = 1 ] && quality W2 conveyor "$dir/w2-ref"
+  first_quality W2 conveyor "$dir/w2-ref"
   if [ $turbo = 1 ]; then
     measure conveyor-turbo W2 $files -- "$dir/bin/conveyor-turbo" run "$w1" --out "$dir/out" \
       --resize fit:1600x1600 --format webp --quality 80 -j 2 --quiet
-    [ "$first" = 1 ] && quality W2 conveyor-turbo "$dir/w2-ref"
+    first_quality W2 conveyor-turbo "$dir/w2-ref"
   fi
   if [ $vips818 = 1 ]; then
     measure libvips-8.18 W2 $files -- bash -c vips818_w2
-    [ "$first" = 1 ] && quality W2 libvips-8.18 "$dir/w2-ref"
+    first_quality W2 libvips-8.18 "$dir/w2-ref"
   fi
 }
 
@@ -281,18 +284,18 @@ run_w45() {
     if [ $load = W4 ]; then fmt=(--format jpeg --quality 85); else fmt=(--format png); fi
     measure conveyor $load $files -- "$dir/bin/conveyor" run "$w4" --out "$dir/out" \
       --resize fit:1600x1600 "${fmt[@]}" -j 2 --quiet
-    [ "$first" = 1 ] && quality $load conveyor "$dir/w4-ref"
+    first_quality $load conveyor "$dir/w4-ref"
     if [ $turbo = 1 ]; then
       measure conveyor-turbo $load $files -- "$dir/bin/conveyor-turbo" run "$w4" --out "$dir/out" \
         --resize fit:1600x1600 "${fmt[@]}" -j 2 --quiet
-      [ "$first" = 1 ] && quality $load conveyor-turbo "$dir/w4-ref"
+      first_quality $load conveyor-turbo "$dir/w4-ref"
     fi
     vips=$(echo $load | tr W w)
     measure vipsthumbnail $load $files -- bash -c "vips_$vips"
-    [ "$first" = 1 ] && quality $load vipsthumbnail "$dir/w4-ref"
+    first_quality $load vipsthumbnail "$dir/w4-ref"
     if [ $vips818 = 1 ]; then
       measure libvips-8.18 $load $files -- bash -c "vips818_$vips"
-      [ "$first" = 1 ] && quality $load libvips-8.18 "$dir/w4-ref"
+      first_quality $load libvips-8.18 "$dir/w4-ref"
     fi
   done
 }
