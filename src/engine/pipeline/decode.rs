@@ -92,12 +92,7 @@ fn caused_by_eof(err: &(dyn std::error::Error + 'static)) -> bool {
 }
 
 /// Turns a decoder error into a typed failure with a sentence people understand.
-pub(super) fn describe(
-    err: &ImageError,
-    format: Format,
-    data: &[u8],
-    limits: &DecodeLimits,
-) -> JobError {
+fn describe(err: &ImageError, format: Format, data: &[u8], limits: &DecodeLimits) -> JobError {
     let name = format.label();
     let early = ends_early(format, data) || caused_by_eof(err);
     match err {

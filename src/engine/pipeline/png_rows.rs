@@ -15,11 +15,9 @@ use image::metadata::Orientation;
 use image::{ColorType, DynamicImage, ImageBuffer, ImageFormat};
 
 use super::resize;
+use crate::engine::format::Format;
 use crate::engine::job::{ErrorKind, JobError};
 use crate::engine::recipe::{Filter, ResizeSpec};
-
-/// The PNG signature: the first eight bytes of every PNG.
-const SIGNATURE: [u8; 8] = [0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A];
 
 /// How far from the end to look for IEND, to tell a file cut short from a damaged one.
 const TAIL: u64 = 4096;
@@ -125,7 +123,7 @@ pub(super) fn decode(
     let mut head = [0u8; 8];
     let got = file.read(&mut head).map_err(io)?;
     file.seek(SeekFrom::Start(0)).map_err(io)?;
-    if got < head.len() || head != SIGNATURE {
+    if Format::sniff(&head[..got]) != Some(Format::Png) {
         return Ok(None);
     }
     // The end of the file, to tell a cut-short file (no IEND) from damage in the middle.
