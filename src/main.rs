@@ -46,6 +46,7 @@ fn main() -> ExitCode {
             }
         },
         Some(Command::Recipe(cmd)) => conveyor::cli::recipe::command(&cmd),
+        Some(Command::Report(cmd)) => conveyor::cli::report::command(&cmd),
         Some(Command::Completions { shell }) => conveyor::cli::docs::completions(shell),
         Some(Command::Man { dir }) => conveyor::cli::docs::man(dir.as_deref()),
         // Bare paths, as a file manager's "Open with" passes them: open them as if dropped.

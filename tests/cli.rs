@@ -204,18 +204,23 @@ fn dry_run_writes_nothing_and_lists_every_input() {
     assert!(!stdout.contains("notes.txt"));
 }
 
+/// 24 small PNGs, 8 in each of `set0`, `set1` and `set2`.
+fn small_pngs_in_three_folders(dir: &Path) {
+    for i in 0..24 {
+        common::put(
+            dir,
+            &format!("set{}/img{i:02}.png", i % 3),
+            &common::encode(&common::photo(20 + i, 16), image::ImageFormat::Png),
+        );
+    }
+}
+
 #[test]
 fn shards_are_disjoint_and_together_complete() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path().join("in");
     let out = tmp.path().join("out");
-    for i in 0..24 {
-        common::put(
-            &dir,
-            &format!("set{}/img{i:02}.png", i % 3),
-            &common::encode(&common::photo(20 + i, 16), image::ImageFormat::Png),
-        );
-    }
+    small_pngs_in_three_folders(&dir);
     let mut seen: Vec<BTreeSet<String>> = Vec::new();
     for shard in ["1/2", "2/2"] {
         let r = tmp.path().join(format!("shard{}.json", &shard[..1]));
@@ -251,6 +256,156 @@ fn shards_are_disjoint_and_together_complete() {
         24,
         "together the shards converted everything"
     );
+}
+
+/// The scheduler variables `--shard auto` reads, removed so the host's own never leak in.
+const SCHEDULER_VARS: [&str; 8] = [
+    "SLURM_ARRAY_TASK_ID",
+    "SLURM_ARRAY_TASK_MIN",
+    "SLURM_ARRAY_TASK_MAX",
+    "SLURM_ARRAY_TASK_COUNT",
+    "SLURM_ARRAY_TASK_STEP",
+    "JOB_COMPLETION_INDEX",
+    "AWS_BATCH_JOB_ARRAY_INDEX",
+    "AWS_BATCH_JOB_ARRAY_SIZE",
+];
+
+fn conveyor_under(env: &[(&str, &str)], args: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_conveyor"));
+    for v in SCHEDULER_VARS {
+        cmd.env_remove(v);
+    }
+    cmd.envs(env.iter().copied())
+        .args(args)
+        .output()
+        .expect("run conveyor")
+}
+
+/// #16: `--shard auto` takes its part from Slurm, Kubernetes or AWS Batch, and `report merge`
+/// joins the shards' reports, checking they are disjoint and complete.
+#[test]
+fn shard_auto_from_three_schedulers_then_report_merge() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("in");
+    let out = tmp.path().join("out");
+    small_pngs_in_three_folders(&dir);
+    let schedulers: [&[(&str, &str)]; 3] = [
+        &[
+            ("SLURM_ARRAY_TASK_ID", "1"),
+            ("SLURM_ARRAY_TASK_MIN", "1"),
+            ("SLURM_ARRAY_TASK_MAX", "3"),
+        ],
+        &[("JOB_COMPLETION_INDEX", "1")],
+        &[
+            ("AWS_BATCH_JOB_ARRAY_INDEX", "2"),
+            ("AWS_BATCH_JOB_ARRAY_SIZE", "3"),
+        ],
+    ];
+    let reports: Vec<PathBuf> = (1..=3)
+        .map(|k| tmp.path().join(format!("r{k}.json")))
+        .collect();
+    let run_all = || {
+        for (env, report) in schedulers.iter().zip(&reports) {
+            let run = conveyor_under(
+                env,
+                &[
+                    "run",
+                    s(&dir),
+                    "--out",
+                    s(&out),
+                    "--format",
+                    "jpeg",
+                    "--shard",
+                    "auto/3",
+                    "--report",
+                    s(report),
+                    "-q",
+                ],
+            );
+            assert!(
+                matches!(run.status.code(), Some(0 | 1)),
+                "{}",
+                String::from_utf8_lossy(&run.stderr)
+            );
+        }
+    };
+    run_all();
+    let shards: Vec<String> = reports
+        .iter()
+        .map(|r| {
+            read_report(r)["summary"]["shard"]
+                .as_str()
+                .expect("shard")
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(shards, ["1/3", "2/3", "3/3"]);
+    let merged = tmp.path().join("merged.json");
+    let merge = |given: &[&PathBuf]| {
+        let mut args = vec!["report", "merge"];
+        args.extend(given.iter().map(|p| s(p)));
+        args.extend(["--out", s(&merged)]);
+        conveyor(&args)
+    };
+    let all: Vec<&PathBuf> = reports.iter().collect();
+    let m = merge(&all);
+    assert_eq!(
+        m.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&m.stderr)
+    );
+    let report = read_report(&merged);
+    assert_eq!(report["summary"]["ok"], 24);
+    let inputs: BTreeSet<String> = files_by_input(&report)
+        .into_iter()
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(inputs.len(), 24, "every input once");
+    assert_eq!(snapshot(&out).len(), 24, "24 outputs");
+    for k in 1..=3 {
+        let journal = out.join(format!(".conveyor-journal-{k}-of-3.jsonl"));
+        assert!(journal.is_file(), "shard {k} kept its own journal");
+    }
+
+    // A shard not given, and one given twice: listed, exit 1.
+    let m = merge(&[&reports[0], &reports[2], &reports[0]]);
+    let err = String::from_utf8_lossy(&m.stderr);
+    assert_eq!(m.status.code(), Some(1), "{err}");
+    assert!(err.contains("shards not given: 2/3"), "{err}");
+    assert!(err.contains("shard 1/3 is given twice"), "{err}");
+
+    // A damaged file: its shard fails it, the merge lists it and exits 1.
+    common::put(&dir, "set0/broken.png", b"\x89PNG\r\n\x1a\n not really");
+    run_all();
+    let m = merge(&all);
+    let err = String::from_utf8_lossy(&m.stderr);
+    assert_eq!(m.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("failed:") && err.contains("broken.png"),
+        "{err}"
+    );
+    assert!(!err.contains("missing:"), "{err}");
+    let report = read_report(&merged);
+    assert_eq!(
+        (
+            report["summary"]["skipped"].as_u64(),
+            report["summary"]["failed"].as_u64()
+        ),
+        (Some(24), Some(1))
+    );
+
+    // No scheduler: an error naming what it looked for.
+    let none = conveyor_under(&[], &["run", s(&dir), "--out", s(&out), "--shard", "auto"]);
+    let err = String::from_utf8_lossy(&none.stderr);
+    assert_eq!(none.status.code(), Some(2), "{err}");
+    for var in [
+        "SLURM_ARRAY_TASK_ID",
+        "JOB_COMPLETION_INDEX",
+        "AWS_BATCH_JOB_ARRAY_INDEX",
+    ] {
+        assert!(err.contains(var), "{err}");
+    }
 }
 
 #[test]

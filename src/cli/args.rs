@@ -6,7 +6,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::engine::format::Format;
 use crate::engine::name::NameTemplate;
-use crate::engine::plan::Shard;
+use crate::engine::plan::ShardChoice;
 use crate::engine::recipe::{
     Chroma, Filter, MetadataMode, OnExist, OutputFormat, RecipePatch, ResizeSpec, Rgb,
 };
@@ -91,6 +91,9 @@ pub enum Command {
     /// Check a recipe file, or print the recipe file for a set of options.
     #[command(subcommand)]
     Recipe(RecipeCommand),
+    /// Work with reports: join the reports of a sharded batch.
+    #[command(subcommand)]
+    Report(ReportCommand),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         /// The shell.
@@ -102,6 +105,21 @@ pub enum Command {
         /// Write conveyor.1, conveyor-run.1, … into this folder instead.
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
+    },
+}
+
+/// `conveyor report …`.
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Join shard reports (JSON) into one, checking that the shards are disjoint and complete;
+    /// exits 1 if anything is missing or failed.
+    Merge {
+        /// The shards' JSON reports.
+        #[arg(required = true, value_name = "REPORT")]
+        reports: Vec<PathBuf>,
+        /// The merged report: .json or .csv by extension.
+        #[arg(long, short = 'o', value_name = "FILE")]
+        out: PathBuf,
     },
 }
 
@@ -248,9 +266,11 @@ pub struct RunArgs {
     /// Write a report of every file: .json or .csv by extension.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
-    /// Process only the K-th of N deterministic, disjoint parts of the batch.
-    #[arg(long, value_name = "K/N")]
-    pub shard: Option<Shard>,
+    /// Process only the K-th of N deterministic, disjoint parts of the batch; `auto` (or
+    /// `auto/N`) takes K and N from a Slurm array, a Kubernetes indexed Job or an AWS Batch
+    /// array job.
+    #[arg(long, value_name = "K/N|auto[/N]")]
+    pub shard: Option<ShardChoice>,
     /// Refuse images with more pixels than this [default: 250000000].
     #[arg(long, value_name = "PIXELS")]
     pub max_pixels: Option<u64>,

@@ -4,6 +4,7 @@ pub mod args;
 pub mod docs;
 pub mod progress;
 pub mod recipe;
+pub mod report;
 pub mod run;
 
-pub use args::{Cli, Command, GuiArgs, RecipeArgs, RunArgs};
+pub use args::{Cli, Command, GuiArgs, RecipeArgs, ReportCommand, RunArgs};

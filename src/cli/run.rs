@@ -90,6 +90,17 @@ pub fn run(args: &RunArgs) -> ExitCode {
             eprintln!("conveyor: warning: Ctrl-C will not stop cleanly: {e}");
         }
     }
+    let shard = match args
+        .shard
+        .map(|c| c.resolve(|name| std::env::var(name).ok()))
+    {
+        None => None,
+        Some(Ok(shard)) => shard,
+        Some(Err(e)) => {
+            eprintln!("conveyor: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
     if let Err(e) = plan::check_out_dir(&args.out, false) {
         eprintln!("conveyor: {e}");
         return ExitCode::from(EXIT_USAGE);
@@ -117,7 +128,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
         &recipes,
         &PlanOptions {
             out_dir: args.out.clone(),
-            shard: args.shard,
+            shard,
             ..PlanOptions::default()
         },
     );
@@ -125,7 +136,8 @@ pub fn run(args: &RunArgs) -> ExitCode {
     let base_summary = Summary {
         workers,
         outputs: recipes.iter().map(recipe_file::output_name).collect(),
-        shard: args.shard.map(|s| s.to_string()),
+        shard: shard.map(|s| s.to_string()),
+        batch_inputs: Some(plan.total_inputs),
         ..Summary::default()
     };
 
@@ -160,7 +172,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
     let mut pipeline = Pipeline::with_outputs(recipes);
     pipeline.journal = Some(Arc::new(JournalWriter::new(
         &args.out,
-        args.shard.map(|s| (s.index, s.count)),
+        shard.map(|s| (s.index, s.count)),
     )));
     if let Some(max) = args.max_pixels {
         pipeline.limits.max_pixels = max;

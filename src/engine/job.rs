@@ -6,7 +6,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::format::Format;
 use super::journal::Entry;
@@ -114,7 +114,7 @@ pub struct Converted {
 
 /// What kind of failure a file met, for scripts that group failures (the report's
 /// `error_kind`). The sentence for people is kept beside it in [`Failure`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
     /// The file is empty.
@@ -220,7 +220,7 @@ impl JobError {
 }
 
 /// The report status of a file. Every input ends as exactly one of these.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     /// Converted.

@@ -58,6 +58,128 @@ impl Shard {
     }
 }
 
+/// What `--shard` was given: a part, or `auto` (optionally `auto/N`) to take it from the
+/// scheduler the process runs under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShardChoice {
+    /// `K/N`.
+    Fixed(Shard),
+    /// `auto` or `auto/N`: the part comes from the scheduler's environment; N, when given, is
+    /// the count (Kubernetes has no variable for it) or a check of the scheduler's.
+    Auto(Option<u32>),
+}
+
+impl FromStr for ShardChoice {
+    type Err = ParseError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let t = s.trim();
+        if t == "auto" {
+            return Ok(ShardChoice::Auto(None));
+        }
+        if let Some(n) = t.strip_prefix("auto/") {
+            return match n.trim().parse::<u32>() {
+                Ok(n) if n > 0 => Ok(ShardChoice::Auto(Some(n))),
+                _ => Err(ParseError(format!(
+                    "'{s}' is not a shard; use auto/N with N >= 1 (the number of parts)"
+                ))),
+            };
+        }
+        s.parse().map(ShardChoice::Fixed)
+    }
+}
+
+/// The scheduler variables `--shard auto` reads, for its error message.
+pub const SCHEDULER_VARIABLES: &str = "SLURM_ARRAY_TASK_ID (Slurm job array), \
+    JOB_COMPLETION_INDEX (Kubernetes indexed Job), AWS_BATCH_JOB_ARRAY_INDEX (AWS Batch array job)";
+
+impl ShardChoice {
+    /// The shard this process takes, reading scheduler variables through `var` (the process's
+    /// environment in use). `Ok(None)` is no shard at all.
+    pub fn resolve(self, var: impl Fn(&str) -> Option<String>) -> Result<Option<Shard>, String> {
+        let count = match self {
+            ShardChoice::Fixed(s) => return Ok(Some(s)),
+            ShardChoice::Auto(count) => count,
+        };
+        let number = |name: &str| -> Result<Option<u64>, String> {
+            match var(name) {
+                None => Ok(None),
+                Some(v) if v.trim().is_empty() => Ok(None),
+                Some(v) => v
+                    .trim()
+                    .parse::<u64>()
+                    .map(Some)
+                    .map_err(|_| format!("--shard auto: {name}={v} is not a whole number")),
+            }
+        };
+        // (scheduler, 0-based index, count if the scheduler says)
+        let found: (&str, u64, Option<u64>) = if let Some(id) = number("SLURM_ARRAY_TASK_ID")? {
+            let step = number("SLURM_ARRAY_TASK_STEP")?.unwrap_or(1).max(1);
+            let (count, max) = (
+                number("SLURM_ARRAY_TASK_COUNT")?,
+                number("SLURM_ARRAY_TASK_MAX")?,
+            );
+            // The first task's id: told, or worked out from the last and the count.
+            let min = match (number("SLURM_ARRAY_TASK_MIN")?, max, count) {
+                (Some(min), _, _) => min,
+                (None, Some(max), Some(n)) if n > 0 => {
+                    max.saturating_sub((n - 1).saturating_mul(step))
+                }
+                _ => {
+                    return Err("--shard auto: Slurm sets SLURM_ARRAY_TASK_ID but not \
+                                SLURM_ARRAY_TASK_MIN, so the first task is unknown"
+                        .into());
+                }
+            };
+            let n = match (count, max) {
+                (Some(n), _) => Some(n),
+                (None, Some(max)) if max >= min => Some((max - min) / step + 1),
+                _ => None,
+            };
+            if id < min || (id - min) % step != 0 {
+                return Err(format!(
+                    "--shard auto: SLURM_ARRAY_TASK_ID={id} is not in the array \
+                     (SLURM_ARRAY_TASK_MIN={min}, step {step})"
+                ));
+            }
+            ("Slurm", (id - min) / step, n)
+        } else if let Some(i) = number("JOB_COMPLETION_INDEX")? {
+            ("Kubernetes", i, None)
+        } else if let Some(i) = number("AWS_BATCH_JOB_ARRAY_INDEX")? {
+            ("AWS Batch", i, number("AWS_BATCH_JOB_ARRAY_SIZE")?)
+        } else {
+            return Err(format!(
+                "--shard auto: no scheduler found; looked for {SCHEDULER_VARIABLES}"
+            ));
+        };
+        let (scheduler, index, told) = found;
+        let n = match (told, count) {
+            (Some(t), Some(c)) if t != u64::from(c) => {
+                return Err(format!(
+                    "--shard auto/{c}: the {scheduler} array has {t} tasks, not {c}"
+                ));
+            }
+            (Some(t), _) => t,
+            (None, Some(c)) => u64::from(c),
+            (None, None) => {
+                return Err(format!(
+                    "--shard auto: {scheduler} does not say how many parts there are; \
+                     give the count as --shard auto/N"
+                ));
+            }
+        };
+        if index >= n {
+            return Err(format!(
+                "--shard auto: {scheduler} task index {index} (from 0) is outside {n} parts"
+            ));
+        }
+        let too_many = || format!("--shard auto: {n} parts are too many");
+        Ok(Some(Shard {
+            index: u32::try_from(index + 1).map_err(|_| too_many())?,
+            count: u32::try_from(n).map_err(|_| too_many())?,
+        }))
+    }
+}
+
 fn path_bytes(p: &Path) -> Vec<u8> {
     #[cfg(unix)]
     {
@@ -620,7 +742,76 @@ fn display_name(p: &Path) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::check_out_dir;
+    use super::{Shard, ShardChoice, check_out_dir};
+
+    fn auto(choice: &str, env: &[(&str, &str)]) -> Result<Option<Shard>, String> {
+        let choice: ShardChoice = choice.parse().map_err(|e: super::ParseError| e.0)?;
+        choice.resolve(|name| {
+            env.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_string())
+        })
+    }
+
+    fn shard(index: u32, count: u32) -> Result<Option<Shard>, String> {
+        Ok(Some(Shard { index, count }))
+    }
+
+    #[test]
+    fn shard_auto_reads_slurm_kubernetes_and_aws_batch() {
+        assert_eq!(auto("3/4", &[("JOB_COMPLETION_INDEX", "0")]), shard(3, 4));
+        // Slurm: a 1-based array 1-16, a 0-based one told by its count, and a stepped one.
+        let slurm = [
+            ("SLURM_ARRAY_TASK_ID", "16"),
+            ("SLURM_ARRAY_TASK_MIN", "1"),
+            ("SLURM_ARRAY_TASK_MAX", "16"),
+        ];
+        assert_eq!(auto("auto", &slurm), shard(16, 16));
+        assert_eq!(auto("auto/16", &slurm), shard(16, 16));
+        let e = auto("auto/8", &slurm).expect_err("count differs");
+        assert!(e.contains("16 tasks, not 8"), "{e}");
+        let counted = [
+            ("SLURM_ARRAY_TASK_ID", "0"),
+            ("SLURM_ARRAY_TASK_MIN", "0"),
+            ("SLURM_ARRAY_TASK_COUNT", "5"),
+        ];
+        assert_eq!(auto("auto", &counted), shard(1, 5));
+        let stepped = [
+            ("SLURM_ARRAY_TASK_ID", "14"),
+            ("SLURM_ARRAY_TASK_MIN", "10"),
+            ("SLURM_ARRAY_TASK_MAX", "16"),
+            ("SLURM_ARRAY_TASK_STEP", "2"),
+        ];
+        assert_eq!(auto("auto", &stepped), shard(3, 4));
+        let no_min = [("SLURM_ARRAY_TASK_ID", "3"), ("SLURM_ARRAY_TASK_MAX", "4")];
+        assert!(auto("auto", &no_min).is_err());
+        // Kubernetes: the index is 0-based and the count must be given.
+        let k8s = [("JOB_COMPLETION_INDEX", "7")];
+        assert_eq!(auto("auto/8", &k8s), shard(8, 8));
+        let e = auto("auto", &k8s).expect_err("no count");
+        assert!(e.contains("Kubernetes") && e.contains("auto/N"), "{e}");
+        let e = auto("auto/7", &k8s).expect_err("index too high");
+        assert!(e.contains("outside 7 parts"), "{e}");
+        // AWS Batch tells both.
+        let batch = [
+            ("AWS_BATCH_JOB_ARRAY_INDEX", "0"),
+            ("AWS_BATCH_JOB_ARRAY_SIZE", "10"),
+        ];
+        assert_eq!(auto("auto", &batch), shard(1, 10));
+        // None: the error names every variable looked for.
+        let e = auto("auto", &[]).expect_err("no scheduler");
+        for var in [
+            "SLURM_ARRAY_TASK_ID",
+            "JOB_COMPLETION_INDEX",
+            "AWS_BATCH_JOB_ARRAY_INDEX",
+        ] {
+            assert!(e.contains(var), "{e}");
+        }
+        let e = auto("auto", &[("JOB_COMPLETION_INDEX", "x")]).expect_err("not a number");
+        assert!(e.contains("JOB_COMPLETION_INDEX=x"), "{e}");
+        assert!("auto/0".parse::<ShardChoice>().is_err());
+        assert!("0/3".parse::<ShardChoice>().is_err());
+    }
 
     #[test]
     fn the_output_folder_is_checked_once_before_planning() {

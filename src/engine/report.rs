@@ -3,14 +3,15 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::event::{Event, WorkerId};
 use super::job::{Action, ErrorKind, Job, Outcome, Status};
+use super::plan::Shard;
 use super::scan::ScanWarning;
 
 /// One input's line in the report.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FileRecord {
     /// The source path (lossy text for non-UTF-8 names).
     pub input: String,
@@ -41,8 +42,10 @@ pub struct FileRecord {
     /// How the output name was chosen, when not the obvious way.
     pub note: Option<String>,
     /// Non-fatal remarks.
+    #[serde(default)]
     pub warnings: Vec<String>,
     /// Which of the recipe's outputs this record is (0 for a recipe with one output).
+    #[serde(default)]
     pub output_index: usize,
     /// That output's name in the recipe (its sub-folder, naming template and extension), when
     /// the recipe has several.
@@ -50,7 +53,8 @@ pub struct FileRecord {
 }
 
 /// Totals for a batch.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Summary {
     /// Records in this report: one per input and output.
     pub total: usize,
@@ -83,12 +87,15 @@ pub struct Summary {
     pub workers: usize,
     /// The shard, if one.
     pub shard: Option<String>,
+    /// Image-named inputs in the whole batch, every shard's together (what `report merge`
+    /// checks the shards add up to).
+    pub batch_inputs: Option<usize>,
     /// Things the scan could not read.
     pub scan_warnings: Vec<String>,
 }
 
 /// A whole report.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Report {
     /// Totals.
     pub summary: Summary,
@@ -321,5 +328,123 @@ impl Report {
         let text = if csv { self.to_csv() } else { self.to_json() };
         // Like an output: a random temporary name beside it, synced, renamed into place.
         super::durable::write(path, text.as_bytes())
+    }
+}
+
+/// Shard reports joined into one, and what keeps the batch from being whole.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Merged {
+    /// Every record of every report, in the order given; the summary counted again.
+    pub report: Report,
+    /// Shards not given, records that did not finish, inputs in two reports, counts that do
+    /// not add up: one line each, for people.
+    pub missing: Vec<String>,
+}
+
+/// Joins the reports of a sharded batch (`name` says where each came from, for messages).
+/// They must be disjoint (no input and output in two of them) and complete (every shard of
+/// the same N, each once; every record finished; the shards' inputs adding up to the batch's).
+/// Failed records stay in the report and are counted in its summary.
+pub fn merge(reports: &[(String, Report)]) -> Merged {
+    let mut missing = Vec::new();
+    let mut by_shard: std::collections::BTreeMap<u32, &str> = std::collections::BTreeMap::new();
+    let mut counts = std::collections::BTreeSet::new();
+    let mut unsharded = 0;
+    for (name, r) in reports {
+        match r.summary.shard.as_deref().map(str::parse::<Shard>) {
+            None => unsharded += 1,
+            Some(Err(_)) => missing.push(format!("{name}: its shard is not K/N")),
+            Some(Ok(s)) => {
+                counts.insert(s.count);
+                if let Some(first) = by_shard.insert(s.index, name) {
+                    missing.push(format!("shard {s} is given twice: {first} and {name}"));
+                }
+            }
+        }
+    }
+    if unsharded > 0 && (unsharded > 1 || reports.len() > 1) {
+        missing.push(format!(
+            "{unsharded} of the reports are of a whole batch, not a shard"
+        ));
+    }
+    if counts.len() > 1 {
+        let counts: Vec<String> = counts.iter().map(u32::to_string).collect();
+        missing.push(format!(
+            "the reports are of different splits (N = {})",
+            counts.join(", ")
+        ));
+    } else if let Some(&n) = counts.first() {
+        let absent: Vec<String> = (1..=n)
+            .filter(|k| !by_shard.contains_key(k))
+            .map(|k| format!("{k}/{n}"))
+            .collect();
+        if !absent.is_empty() {
+            missing.push(format!("shards not given: {}", absent.join(", ")));
+        }
+    }
+    // Disjoint: an input's output appears in one report only.
+    let mut owner: std::collections::HashMap<(&str, usize), &str> =
+        std::collections::HashMap::new();
+    for (name, r) in reports {
+        for f in &r.files {
+            if let Some(first) = owner.insert((f.input.as_str(), f.output_index), name)
+                && first != name.as_str()
+            {
+                missing.push(format!("{} is in two reports: {first} and {name}", f.input));
+            }
+        }
+    }
+    // Complete: every record finished, and the shards hold the whole batch's inputs.
+    for (name, r) in reports {
+        for f in &r.files {
+            if matches!(f.status, Status::Cancelled | Status::Planned) {
+                missing.push(format!(
+                    "{} was not converted ({} in {name})",
+                    f.input,
+                    f.status.name()
+                ));
+            }
+        }
+    }
+    let batch: std::collections::BTreeSet<usize> = reports
+        .iter()
+        .filter_map(|(_, r)| r.summary.batch_inputs)
+        .collect();
+    let inputs: usize = reports.iter().map(|(_, r)| r.summary.inputs).sum();
+    match batch.iter().collect::<Vec<_>>()[..] {
+        [&whole] if whole != inputs && missing.is_empty() => missing.push(format!(
+            "the batch has {whole} inputs but the reports hold {inputs}"
+        )),
+        [_, _, ..] => {
+            missing.push("the reports scanned different batches (their input counts differ)".into())
+        }
+        _ => {}
+    }
+    let mut files = Vec::new();
+    let mut warnings = Vec::new();
+    let mut elapsed: f64 = 0.0;
+    let mut workers = 0;
+    for (_, r) in reports {
+        files.extend(r.files.iter().cloned());
+        for w in &r.summary.scan_warnings {
+            if !warnings.contains(w) {
+                warnings.push(w.clone());
+            }
+        }
+        elapsed = elapsed.max(r.summary.elapsed_seconds);
+        workers += r.summary.workers;
+    }
+    let first = reports.first().map(|(_, r)| &r.summary);
+    let summary = Summary {
+        outputs: first.map(|s| s.outputs.clone()).unwrap_or_default(),
+        elapsed_seconds: elapsed,
+        workers,
+        batch_inputs: batch.first().copied(),
+        scan_warnings: warnings,
+        ..Summary::default()
+    };
+    Merged {
+        report: Report::new(files, summary),
+        missing,
     }
 }
