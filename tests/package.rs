@@ -129,7 +129,9 @@ fn the_debian_package_installs_everything_a_desktop_expects() {
     assert!(version.status.success(), "{version:?}");
     let said = String::from_utf8_lossy(&version.stdout);
     assert!(
-        said.contains("libjpeg-turbo for JPEG") && said.contains("libaom for AVIF"),
+        said.contains("libjpeg-turbo for JPEG")
+            && said.contains("libaom for AVIF")
+            && said.contains("S3 object storage"),
         "{said}"
     );
     // It is linked against libaom (lossless AVIF), so installing it must bring libaom along.

@@ -33,6 +33,7 @@ fn plan_with(
             recursive: true,
             exclude: vec![out.to_path_buf()],
             stop: None,
+            store: None,
         },
     )
     .expect("scan");
@@ -43,6 +44,7 @@ fn plan_with(
             out_dir: out.to_path_buf(),
             shard,
             fold_case,
+            remote_out: None,
         },
     )
 }
@@ -94,6 +96,7 @@ fn mirrors_folders_and_picks_images_by_extension_in_any_case() {
             recursive: false,
             exclude: vec![],
             stop: None,
+            store: None,
         },
     )
     .expect("scan");
@@ -255,6 +258,7 @@ fn a_stopped_scan_ends_early_and_says_it_was_interrupted() {
         recursive: true,
         exclude: vec![],
         stop: Some(Arc::new(AtomicBool::new(stop))),
+        store: None,
     };
     let whole = scan::scan(&[tmp.path().to_path_buf()], &options(false)).expect("scan");
     assert!(!whole.interrupted);
@@ -450,6 +454,7 @@ fn several_outputs_share_one_decode_per_input() {
             recursive: true,
             exclude: vec![out.clone()],
             stop: None,
+            store: None,
         },
     )
     .expect("scan");

@@ -57,13 +57,28 @@ macro_rules! avif_codec {
     };
 }
 
-/// `--version`: the version and the optional codecs this build has.
+#[cfg(feature = "s3")]
+macro_rules! object_storage {
+    () => {
+        "S3 object storage"
+    };
+}
+#[cfg(not(feature = "s3"))]
+macro_rules! object_storage {
+    () => {
+        "no object storage"
+    };
+}
+
+/// `--version`: the version and the optional codecs and storage this build has.
 const VERSION: &str = concat!(
     env!("CARGO_PKG_VERSION"),
     " (optional codecs: ",
     jpeg_codec!(),
     "; ",
     avif_codec!(),
+    "; ",
+    object_storage!(),
     ")"
 );
 

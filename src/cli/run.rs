@@ -9,12 +9,13 @@ use std::time::Instant;
 use super::args::RunArgs;
 use super::progress::TerminalProgress;
 use crate::engine::event::Event;
-use crate::engine::job::{Action, Job, Status};
-use crate::engine::journal::JournalWriter;
+use crate::engine::job::{Action, ErrorKind, Job, Outcome, Status};
+use crate::engine::journal::{Journal, JournalWriter};
 use crate::engine::pipeline::{MemoryBudget, Pipeline};
-use crate::engine::plan::{self, PlanOptions};
+use crate::engine::plan::{self, PlanOptions, RemoteOut};
 use crate::engine::pool::{self, Canceller, default_workers};
 use crate::engine::recipe_file;
+use crate::engine::remote::{self, Location, Store};
 use crate::engine::report::{Report, ReportBuilder, Summary};
 use crate::engine::scan::{self, ScanOptions};
 use crate::engine::units::human_bytes;
@@ -101,7 +102,48 @@ pub fn run(args: &RunArgs) -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    if let Err(e) = plan::check_out_dir(&args.out, false) {
+    // Object storage, if any input, the output or the report is in it: connected, and the
+    // output prefix listed, before anything else, so a missing bucket or a refused credential
+    // is one message.
+    let uses_store = args.inputs.iter().any(|p| remote::is_remote(p))
+        || remote::is_remote(&args.out)
+        || args.report.as_deref().is_some_and(remote::is_remote);
+    let store = match connect_if(uses_store) {
+        Ok(store) => store,
+        Err(status) => return status,
+    };
+    if args.inputs.iter().any(|p| remote::is_remote(p))
+        && recipes.iter().any(|r| r.name_template.needs_size())
+    {
+        eprintln!(
+            "conveyor: a naming template with the image's size needs local inputs (it reads \
+             every header before the batch)"
+        );
+        return ExitCode::from(EXIT_USAGE);
+    }
+    let remote_out = match (Location::parse(&args.out), &store) {
+        (None, _) => None,
+        (Some(Err(e)), _) => {
+            eprintln!("conveyor: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+        (Some(Ok(out)), Some(store)) => {
+            let listed = store
+                .list(&out, true)
+                .and_then(|listing| Journal::load_remote(store.as_ref(), &out, &listing));
+            match listed {
+                Ok((journal, objects)) => Some((out, RemoteOut { journal, objects })),
+                Err(e) => {
+                    eprintln!("conveyor: {}: {e}", out);
+                    return ExitCode::from(EXIT_USAGE);
+                }
+            }
+        }
+        (Some(Ok(_)), None) => None,
+    };
+    if remote_out.is_none()
+        && let Err(e) = plan::check_out_dir(&args.out, false)
+    {
         eprintln!("conveyor: {e}");
         return ExitCode::from(EXIT_USAGE);
     }
@@ -112,6 +154,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
         recursive: !args.no_recursive,
         exclude: vec![args.out.clone()],
         stop: Some(Arc::clone(&stop)),
+        store: store.clone(),
     };
     let found = match scan::scan(&args.inputs, &scan_options) {
         Ok(found) => found,
@@ -129,6 +172,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
         &PlanOptions {
             out_dir: args.out.clone(),
             shard,
+            remote_out: remote_out.as_ref().map(|(_, r)| r.clone()),
             ..PlanOptions::default()
         },
     );
@@ -150,7 +194,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
         }
         let report = Report::planned(&plan.jobs, base_summary).with_scan_warnings(&plan.warnings);
         print_summary(&report, true);
-        return finish(args, &report, EXIT_OK);
+        return finish(args, store.as_ref(), &report, EXIT_OK);
     }
 
     if stop.load(Ordering::Acquire) {
@@ -160,20 +204,36 @@ pub fn run(args: &RunArgs) -> ExitCode {
             .report(&plan.jobs, base_summary)
             .with_scan_warnings(&plan.warnings);
         print_summary(&report, false);
-        return finish(args, &report, EXIT_INTERRUPTED);
+        return finish(args, store.as_ref(), &report, EXIT_INTERRUPTED);
     }
 
-    let swept = plan::sweep_stale_temps(&plan.jobs);
+    let swept = if remote_out.is_some() {
+        0
+    } else {
+        plan::sweep_stale_temps(&plan.jobs)
+    };
     if swept > 0 && !args.quiet {
         let files = if swept == 1 { "file" } else { "files" };
         eprintln!("conveyor: removed {swept} temporary {files} an interrupted run left behind");
     }
     let jobs: Arc<[Job]> = plan.jobs.into();
     let mut pipeline = Pipeline::with_outputs(recipes);
-    pipeline.journal = Some(Arc::new(JournalWriter::new(
-        &args.out,
-        shard.map(|s| (s.index, s.count)),
-    )));
+    let journal_shard = shard.map(|s| (s.index, s.count));
+    let journal = match (&remote_out, &store) {
+        (Some((out, _)), Some(store)) => {
+            match JournalWriter::remote(Arc::clone(store), out, journal_shard) {
+                Ok(j) => j,
+                Err(e) => {
+                    eprintln!("conveyor: {e}");
+                    return ExitCode::from(EXIT_USAGE);
+                }
+            }
+        }
+        _ => JournalWriter::new(&args.out, journal_shard),
+    };
+    let journal = Arc::new(journal);
+    pipeline.journal = Some(Arc::clone(&journal));
+    pipeline.store = store.clone();
     if let Some(max) = args.max_pixels {
         pipeline.limits.max_pixels = max;
     }
@@ -208,8 +268,20 @@ pub fn run(args: &RunArgs) -> ExitCode {
     let mut bars = live.then(|| TerminalProgress::new(jobs.len()));
     let mut builder = ReportBuilder::new(&jobs);
     let mut cancelled = false;
+    // The first refusal by object storage (credentials, bucket) stops the batch.
+    let mut refused: Option<String> = None;
     for event in handle.events() {
         builder.observe(&event);
+        if refused.is_none()
+            && let Event::Finished {
+                outcome: Outcome::Failed(f),
+                ..
+            } = &event
+            && f.kind == ErrorKind::StorageAccess
+        {
+            refused = Some(f.reason.clone());
+            handle.cancel();
+        }
         if let Some(bars) = bars.as_mut() {
             bars.observe(&jobs, &event);
         }
@@ -219,6 +291,13 @@ pub fn run(args: &RunArgs) -> ExitCode {
         }
     }
     handle.wait();
+    if let Err(e) = journal.finish() {
+        eprintln!(
+            "conveyor: warning: the journal {} could not be saved ({e}); a re-run reads the \
+             outputs' own records instead",
+            journal.path().display()
+        );
+    }
     if let Some(bars) = bars {
         bars.finish();
     }
@@ -229,7 +308,11 @@ pub fn run(args: &RunArgs) -> ExitCode {
     let report = builder
         .report(&jobs, summary)
         .with_scan_warnings(&plan.warnings);
-    for f in report.files.iter().filter(|f| f.status == Status::Failed) {
+    for f in report
+        .files
+        .iter()
+        .filter(|f| f.status == Status::Failed && f.error_kind != Some(ErrorKind::StorageAccess))
+    {
         eprintln!(
             "failed: {}: {}",
             f.input,
@@ -239,22 +322,57 @@ pub fn run(args: &RunArgs) -> ExitCode {
     if !args.quiet || !std::io::stdout().is_terminal() {
         print_summary(&report, false);
     }
-    let status = if cancelled {
+    if let Some(reason) = &refused {
+        eprintln!("conveyor: stopped: {reason}");
+    }
+    let status = if refused.is_some() {
+        EXIT_FAILED
+    } else if cancelled {
         EXIT_INTERRUPTED
     } else if report.summary.failed > 0 {
         EXIT_FAILED
     } else {
         EXIT_OK
     };
-    finish(args, &report, status)
+    finish(args, store.as_ref(), &report, status)
 }
 
-fn finish(args: &RunArgs, report: &Report, status: u8) -> ExitCode {
-    if let Some(path) = &args.report
-        && let Err(e) = report.write(path)
-    {
+fn finish(args: &RunArgs, store: Option<&Arc<dyn Store>>, report: &Report, status: u8) -> ExitCode {
+    let Some(path) = &args.report else {
+        return ExitCode::from(status);
+    };
+    if let Err(e) = write_report(report, path, store.map(|s| s.as_ref())) {
         eprintln!("conveyor: cannot write the report {}: {e}", path.display());
         return ExitCode::from(status.max(EXIT_FAILED));
     }
     ExitCode::from(status)
+}
+
+/// Object storage when `needed` (else none); an error is said and becomes the exit status.
+pub(super) fn connect_if(needed: bool) -> Result<Option<Arc<dyn Store>>, ExitCode> {
+    if !needed {
+        return Ok(None);
+    }
+    crate::engine::s3::connect().map(Some).map_err(|e| {
+        eprintln!("conveyor: {e}");
+        ExitCode::from(EXIT_USAGE)
+    })
+}
+
+/// Writes `report` to a file (durably, atomically) or an object (whole), JSON or CSV by
+/// `path`'s extension.
+pub(super) fn write_report(
+    report: &Report,
+    path: &std::path::Path,
+    store: Option<&dyn Store>,
+) -> Result<(), String> {
+    match (Location::parse(path), store) {
+        (Some(Ok(object)), Some(store)) => store
+            .put(&object, report.render(path).as_bytes(), None)
+            .map(|_| ())
+            .map_err(|e| e.reason),
+        (Some(Err(e)), _) => Err(e),
+        (Some(Ok(_)), None) => Err("object storage is not available".into()),
+        (None, _) => report.write(path).map_err(|e| e.to_string()),
+    }
 }

@@ -141,6 +141,11 @@ pub enum ErrorKind {
     Conflict,
     /// The output cannot fit in `--max-size`.
     OverSize,
+    /// Object storage failed to read or write it, after retries.
+    Storage,
+    /// Object storage refused the batch (credentials rejected or expired, no such bucket):
+    /// a front end stops the batch at the first one.
+    StorageAccess,
     /// A bug: the job panicked or the pool broke a promise.
     Panic,
 }
@@ -161,6 +166,8 @@ impl ErrorKind {
             ErrorKind::Encode => "encode",
             ErrorKind::Conflict => "conflict",
             ErrorKind::OverSize => "over_size",
+            ErrorKind::Storage => "storage",
+            ErrorKind::StorageAccess => "storage_access",
             ErrorKind::Panic => "panic",
         }
     }
@@ -216,6 +223,16 @@ impl JobError {
             kind,
             reason: reason.into(),
         })
+    }
+
+    /// An object storage failure as a file's failure.
+    pub fn storage(e: super::remote::StoreError) -> JobError {
+        let kind = if e.fatal {
+            ErrorKind::StorageAccess
+        } else {
+            ErrorKind::Storage
+        };
+        JobError::failed(kind, e.reason)
     }
 }
 

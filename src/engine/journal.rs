@@ -16,6 +16,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
+use super::remote::{Listed, Location, Store, StoreError, Tagged};
+
 /// Start of every journal file's name.
 pub const JOURNAL_PREFIX: &str = ".conveyor-journal";
 /// End of every journal file's name.
@@ -70,6 +72,65 @@ pub struct Entry {
     pub out_bytes: u64,
     /// The output's modification time (ns since 1970) right after it was written.
     pub out_mtime: Option<i64>,
+    /// The output object's entity tag, for an output in object storage (which has no
+    /// modification time of the writer's choosing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub out_etag: Option<String>,
+}
+
+/// `entry` as the text an output object carries in its metadata: JSON with every character
+/// outside ASCII escaped (metadata travels in HTTP headers), or `None` if it is too long for
+/// S3's 2 KiB of user metadata.
+pub fn metadata_text(entry: &Entry) -> Option<String> {
+    let json = serde_json::to_string(entry).ok()?;
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            let mut units = [0u16; 2];
+            for u in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{u:04x}"));
+            }
+        }
+    }
+    (out.len() <= 1800).then_some(out)
+}
+
+/// What is at an output's path now, as the journal compares it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutStat {
+    /// A regular file (or an object), not a folder, link or device.
+    pub is_file: bool,
+    /// Its size.
+    pub bytes: u64,
+    /// Its modification time (files).
+    pub mtime: Option<i64>,
+    /// Its entity tag (objects).
+    pub etag: Option<String>,
+}
+
+impl OutStat {
+    /// A file's, from its metadata.
+    pub fn of(meta: &Metadata) -> OutStat {
+        OutStat {
+            is_file: meta.is_file(),
+            bytes: meta.len(),
+            mtime: modified(meta),
+            etag: None,
+        }
+    }
+
+    /// Whether `e` is the entry that wrote what is here now.
+    fn written_by(&self, e: &Entry) -> bool {
+        if !self.is_file || e.out_bytes != self.bytes {
+            return false;
+        }
+        match &self.etag {
+            Some(tag) => e.out_etag.as_ref() == Some(tag),
+            None => self.mtime.is_some() && e.out_mtime == self.mtime,
+        }
+    }
 }
 
 /// What the journal says of a file at a planned output path.
@@ -120,14 +181,70 @@ impl Journal {
             let Ok(bytes) = fs::read(&file) else {
                 continue;
             };
-            for line in bytes.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-                match serde_json::from_slice::<Entry>(line) {
-                    Ok(entry) => journal.add(entry),
-                    Err(_) => journal.damaged += 1,
-                }
-            }
+            journal.read_lines(&bytes);
         }
         journal
+    }
+
+    /// Reads every shard's journal object under `out`, then asks each object in `listing`
+    /// that the journal does not know (or knows by another entity tag) for the entry it
+    /// carries in its metadata: an output written after its shard's journal object was last
+    /// saved (a crash between the two) is still known. Returns the journal and what is at each
+    /// output now (by key relative to `out`).
+    pub fn load_remote(
+        store: &dyn Store,
+        out: &Location,
+        listing: &[Listed],
+    ) -> Result<(Journal, HashMap<String, OutStat>), StoreError> {
+        let mut journal = Journal::default();
+        let mut names: Vec<&str> = listing
+            .iter()
+            .map(|o| o.rel.as_str())
+            .filter(|rel| !rel.contains('/') && is_journal(rel))
+            .collect();
+        names.sort_unstable();
+        for name in names {
+            if let Some(bytes) = store.read(&out.join(name))? {
+                journal.read_lines(&bytes);
+            }
+        }
+        let mut now = HashMap::new();
+        for o in listing.iter().filter(|o| !is_journal(&o.rel)) {
+            let stat = OutStat {
+                is_file: true,
+                bytes: o.bytes,
+                mtime: None,
+                etag: o.etag.clone(),
+            };
+            let known = journal
+                .by_output
+                .get(&o.rel)
+                .is_some_and(|v| v.iter().any(|e| stat.written_by(e)));
+            if !known
+                && let Some(Tagged {
+                    entry: Some(text),
+                    etag,
+                }) = store.entry(&out.join(&o.rel))?
+                && let Ok(mut e) = serde_json::from_str::<Entry>(&text)
+                && e.output == o.rel
+            {
+                // The metadata travels with the content: this entry wrote what is here.
+                e.out_bytes = o.bytes;
+                e.out_etag = etag.or_else(|| o.etag.clone());
+                journal.add(e);
+            }
+            now.insert(o.rel.clone(), stat);
+        }
+        Ok((journal, now))
+    }
+
+    fn read_lines(&mut self, bytes: &[u8]) {
+        for line in bytes.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+            match serde_json::from_slice::<Entry>(line) {
+                Ok(entry) => self.add(entry),
+                Err(_) => self.damaged += 1,
+            }
+        }
     }
 
     fn add(&mut self, entry: Entry) {
@@ -178,19 +295,14 @@ impl Journal {
             .min()
     }
 
-    /// What the journal says of the file `meta` describes at output `output`, which this run
-    /// would make as `want` (whose output fields are not compared).
-    pub fn verdict(&self, output: &str, meta: &Metadata, want: &Entry) -> Verdict {
+    /// What the journal says of what is at output `output` now (`now`), which this run would
+    /// make as `want` (whose output fields are not compared).
+    pub fn verdict(&self, output: &str, now: &OutStat, want: &Entry) -> Verdict {
         let Some(entries) = self.by_output.get(output) else {
             return Verdict::Unknown;
         };
-        // The entry that wrote the file now there has its size and time.
-        let now = (meta.len(), modified(meta));
-        let Some(e) = entries
-            .iter()
-            .rev()
-            .find(|e| meta.is_file() && (e.out_bytes, e.out_mtime) == now && now.1.is_some())
-        else {
+        // The entry that wrote the file now there has its size and time (or entity tag).
+        let Some(e) = entries.iter().rev().find(|e| now.written_by(e)) else {
             return Verdict::Stale(
                 "Conveyor wrote this output but it was changed or truncated since".into(),
             );
@@ -211,12 +323,46 @@ impl Journal {
     }
 }
 
-/// Appends entries to one shard's journal file, durably.
+/// Appends entries to one shard's journal file, durably; or, for an output in object storage,
+/// keeps the shard's journal object up to date.
 #[derive(Debug)]
 pub struct JournalWriter {
     out_dir: PathBuf,
     path: PathBuf,
     file: Mutex<Option<Arc<File>>>,
+    remote: Option<RemoteJournal>,
+}
+
+/// A journal object: rewritten whole (objects cannot be appended to) at most every
+/// [`RemoteJournal::EVERY`] entries or [`RemoteJournal::AFTER`], and when the batch ends. An
+/// output written since the last save is not lost to a crash: its object carries its entry.
+#[derive(Debug)]
+struct RemoteJournal {
+    store: Arc<dyn Store>,
+    object: Location,
+    state: Mutex<RemoteState>,
+}
+
+#[derive(Debug)]
+struct RemoteState {
+    /// The whole object's text: what it held before this run, then this run's entries.
+    text: Vec<u8>,
+    unsaved: usize,
+    saved: std::time::Instant,
+}
+
+impl RemoteJournal {
+    const EVERY: usize = 64;
+    const AFTER: std::time::Duration = std::time::Duration::from_secs(2);
+
+    fn save(&self, state: &mut RemoteState) -> io::Result<()> {
+        self.store
+            .put(&self.object, &state.text, None)
+            .map_err(|e| io::Error::other(e.reason))?;
+        state.unsaved = 0;
+        state.saved = std::time::Instant::now();
+        Ok(())
+    }
 }
 
 impl JournalWriter {
@@ -226,7 +372,55 @@ impl JournalWriter {
             out_dir: out_dir.to_path_buf(),
             path: out_dir.join(file_name(shard)),
             file: Mutex::new(None),
+            remote: None,
         }
+    }
+
+    /// The writer for `shard`'s journal object under `out`, which keeps the object's entries
+    /// from earlier runs (read now).
+    pub fn remote(
+        store: Arc<dyn Store>,
+        out: &Location,
+        shard: Option<(u32, u32)>,
+    ) -> Result<JournalWriter, StoreError> {
+        let object = out.join(&file_name(shard));
+        let mut text = store.read(&object)?.unwrap_or_default();
+        // A torn or damaged object keeps only its readable lines.
+        let mut kept = Vec::with_capacity(text.len());
+        for line in text.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+            if serde_json::from_slice::<Entry>(line).is_ok() {
+                kept.extend_from_slice(line);
+                kept.push(b'\n');
+            }
+        }
+        text = kept;
+        let path = PathBuf::from(object.to_string());
+        Ok(JournalWriter {
+            out_dir: PathBuf::from(out.to_string()),
+            path,
+            file: Mutex::new(None),
+            remote: Some(RemoteJournal {
+                store,
+                object,
+                state: Mutex::new(RemoteState {
+                    text,
+                    unsaved: 0,
+                    saved: std::time::Instant::now(),
+                }),
+            }),
+        })
+    }
+
+    /// Saves what is not yet saved (a journal object; a file's lines are synced as written).
+    pub fn finish(&self) -> io::Result<()> {
+        let Some(remote) = &self.remote else {
+            return Ok(());
+        };
+        let mut state = remote.state.lock().unwrap_or_else(PoisonError::into_inner);
+        if state.unsaved > 0 {
+            remote.save(&mut state)?;
+        }
+        Ok(())
     }
 
     /// The journal file.
@@ -296,6 +490,17 @@ impl JournalWriter {
     pub fn record(&self, entry: &Entry) -> io::Result<()> {
         let mut line = serde_json::to_vec(entry).map_err(io::Error::other)?;
         line.push(b'\n');
+        if let Some(remote) = &self.remote {
+            let mut state = remote.state.lock().unwrap_or_else(PoisonError::into_inner);
+            state.text.extend_from_slice(&line);
+            state.unsaved += 1;
+            if state.unsaved >= RemoteJournal::EVERY
+                || state.saved.elapsed() >= RemoteJournal::AFTER
+            {
+                remote.save(&mut state)?;
+            }
+            return Ok(());
+        }
         let file = self.open()?;
         (&*file).write_all(&line)?;
         file.sync_data()
@@ -317,6 +522,7 @@ mod tests {
             slot: 0,
             out_bytes: 0,
             out_mtime: None,
+            out_etag: None,
         }
     }
 
@@ -339,25 +545,31 @@ mod tests {
         f.write_all(b"{\"output\":\"b.jpg\",\"inp").expect("tear");
         let journal = Journal::load(tmp.path());
         assert_eq!(journal.damaged, 1);
-        assert_eq!(journal.verdict("a.jpg", &meta, &e), Verdict::Vouched);
+        assert_eq!(
+            journal.verdict("a.jpg", &OutStat::of(&meta), &e),
+            Verdict::Vouched
+        );
         let mut other_recipe = e.clone();
         other_recipe.recipe = "r2".into();
         assert!(matches!(
-            journal.verdict("a.jpg", &meta, &other_recipe),
+            journal.verdict("a.jpg", &OutStat::of(&meta), &other_recipe),
             Verdict::Stale(_)
         ));
         let mut newer_input = e.clone();
         newer_input.in_mtime = Some(6);
         assert!(matches!(
-            journal.verdict("a.jpg", &meta, &newer_input),
+            journal.verdict("a.jpg", &OutStat::of(&meta), &newer_input),
             Verdict::Stale(_)
         ));
-        assert_eq!(journal.verdict("b.jpg", &meta, &e), Verdict::Unknown);
+        assert_eq!(
+            journal.verdict("b.jpg", &OutStat::of(&meta), &e),
+            Verdict::Unknown
+        );
         // Truncated since: the recorded size no longer matches.
         fs::write(&out, b"").expect("truncate");
         let meta = fs::metadata(&out).expect("meta");
         assert!(matches!(
-            journal.verdict("a.jpg", &meta, &e),
+            journal.verdict("a.jpg", &OutStat::of(&meta), &e),
             Verdict::Stale(_)
         ));
     }

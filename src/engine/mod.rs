@@ -17,6 +17,12 @@ pub mod pool;
 pub mod preview;
 pub mod recipe;
 pub mod recipe_file;
+pub mod remote;
 pub mod report;
+#[cfg(feature = "s3")]
+pub mod s3;
+#[cfg(not(feature = "s3"))]
+#[path = "s3_missing.rs"]
+pub mod s3;
 pub mod scan;
 pub mod units;

@@ -14,7 +14,7 @@ use super::format::Format;
 use super::hash::fnv1a;
 use super::header;
 use super::job::{Action, Job};
-use super::journal::{self, Entry, Journal, Verdict};
+use super::journal::{self, Entry, Journal, OutStat, Verdict};
 use super::recipe::{OnExist, ParseError, Recipe};
 use super::scan::{Scan, ScanWarning, resolve};
 
@@ -265,6 +265,18 @@ pub struct PlanOptions {
     pub shard: Option<Shard>,
     /// Whether the output volume ignores case in names; `None` finds out ([`folds_case`]).
     pub fold_case: Option<bool>,
+    /// For an output in object storage (`out_dir` is its URL): the journal and what is under
+    /// the prefix now, listed before planning ([`Journal::load_remote`]).
+    pub remote_out: Option<RemoteOut>,
+}
+
+/// What an object storage output prefix holds, for the plan.
+#[derive(Debug, Clone, Default)]
+pub struct RemoteOut {
+    /// Every shard's journal object, with entries recovered from objects' metadata.
+    pub journal: Journal,
+    /// What is at each output key (relative to the prefix) now.
+    pub objects: HashMap<String, OutStat>,
 }
 
 /// The folders the jobs write into, each once.
@@ -435,9 +447,20 @@ pub fn plan_outputs(scan: &Scan, recipes: &[Recipe], options: &PlanOptions) -> P
     let on_exist = first.on_exist;
     let out_dir = &options.out_dir;
     let out_resolved = resolve(out_dir);
+    let remote = options.remote_out.as_ref();
     let fold = options
         .fold_case
-        .unwrap_or_else(|| folds_case(&out_resolved));
+        .unwrap_or_else(|| remote.is_none() && folds_case(&out_resolved));
+    // What is at an output path now: a file's metadata, or an object's from the listing.
+    let stat = |path: &Path| -> Option<OutStat> {
+        match remote {
+            None => fs::symlink_metadata(path).ok().map(|m| OutStat::of(&m)),
+            Some(r) => {
+                let rel = journal::key(path.strip_prefix(out_dir).ok()?)?;
+                r.objects.get(&rel).cloned()
+            }
+        }
+    };
     let key = |p: &Path| compare_key(p, fold);
     // The input folders, resolved (single-file inputs have none).
     let root_dirs: Vec<PathBuf> = scan
@@ -458,7 +481,10 @@ pub fn plan_outputs(scan: &Scan, recipes: &[Recipe], options: &PlanOptions) -> P
             originals.insert(key(&real.join(name)));
         }
     }
-    let journal = Journal::load(out_dir);
+    let journal = match remote {
+        Some(r) => r.journal.clone(),
+        None => Journal::load(out_dir),
+    };
     let mut fingerprints: HashMap<(usize, Format), String> = HashMap::new();
 
     struct Draft<'r> {
@@ -508,6 +534,7 @@ pub fn plan_outputs(scan: &Scan, recipes: &[Recipe], options: &PlanOptions) -> P
                 slot,
                 out_bytes: 0,
                 out_mtime: None,
+                out_etag: None,
             });
             drafts.push(Draft {
                 input: i,
@@ -572,7 +599,7 @@ pub fn plan_outputs(scan: &Scan, recipes: &[Recipe], options: &PlanOptions) -> P
         let path = out_dir.join(&e.output);
         if !in_batch.contains(e.input.as_str())
             && Path::new(&e.input).exists()
-            && fs::symlink_metadata(&path).is_ok()
+            && stat(&path).is_some()
         {
             owner.entry(key(&path)).or_insert_with(|| e.input.clone());
         }
@@ -663,9 +690,9 @@ pub fn plan_outputs(scan: &Scan, recipes: &[Recipe], options: &PlanOptions) -> P
             job.action = Action::Skip(
                 "the output would replace an original; choose another output folder or name".into(),
             );
-        } else if let Ok(meta) = fs::symlink_metadata(&job.output) {
+        } else if let Some(now) = stat(&job.output) {
             let verdict = match (&journal_key, &job.journal) {
-                (Some(k), Some(want)) => journal.verdict(k, &meta, want),
+                (Some(k), Some(want)) => journal.verdict(k, &now, want),
                 _ => Verdict::Unknown,
             };
             match verdict {
@@ -684,9 +711,7 @@ pub fn plan_outputs(scan: &Scan, recipes: &[Recipe], options: &PlanOptions) -> P
                             if let Some(free) = (1..)
                                 .map(|k| d.dir.join(with_suffix(&d.base, k, ext)))
                                 .take(1_000_000)
-                                .find(|c| {
-                                    !owner.contains_key(&key(c)) && fs::symlink_metadata(c).is_err()
-                                })
+                                .find(|c| !owner.contains_key(&key(c)) && stat(c).is_none())
                             {
                                 job.note = Some(format!(
                                     "renamed to {} because {} exists and was not made by Conveyor",

@@ -318,14 +318,20 @@ impl Report {
         out
     }
 
+    /// The report as JSON or CSV, chosen by `path`'s extension (`.csv` → CSV, anything else
+    /// JSON).
+    pub fn render(&self, path: &Path) -> String {
+        let csv = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+        if csv { self.to_csv() } else { self.to_json() }
+    }
+
     /// Writes JSON or CSV, chosen by the file's extension (`.csv` → CSV, anything else JSON),
     /// durably and atomically: a symlink or a partial file at `path` is replaced, never
     /// followed or left half-written.
     pub fn write(&self, path: &Path) -> std::io::Result<()> {
-        let csv = path
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
-        let text = if csv { self.to_csv() } else { self.to_json() };
+        let text = self.render(path);
         // Like an output: a random temporary name beside it, synced, renamed into place.
         super::durable::write(path, text.as_bytes())
     }

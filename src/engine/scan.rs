@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::format::has_image_extension;
+use super::remote::{Location, Store};
 
 /// An input file found by the scan.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,6 +61,8 @@ pub struct ScanOptions {
     /// Set (by a signal handler, say) to stop the walk early; the scan then says it was
     /// interrupted.
     pub stop: Option<Arc<AtomicBool>>,
+    /// Where `s3://` inputs are listed (none: such an input is an error).
+    pub store: Option<Arc<dyn Store>>,
 }
 
 /// Why the scan could not start.
@@ -99,6 +102,9 @@ fn odd_file_kind(ft: &fs::FileType) -> &'static str {
 /// Makes a path absolute and resolves links as far as the path exists, so two spellings of one
 /// folder compare equal.
 pub fn resolve(path: &Path) -> PathBuf {
+    if super::remote::is_remote(path) {
+        return path.to_path_buf();
+    }
     if let Ok(p) = fs::canonicalize(path) {
         return p;
     }
@@ -143,6 +149,42 @@ pub fn scan(inputs: &[PathBuf], options: &ScanOptions) -> Result<Scan, ScanError
             .is_some_and(|s| s.load(Ordering::Acquire))
     };
     'inputs: for (root_index, input) in inputs.iter().enumerate() {
+        if let Some(location) = Location::parse(input) {
+            let input_error = |reason: String| ScanError::Input {
+                path: input.clone(),
+                reason,
+            };
+            let location = location.map_err(input_error)?;
+            let store = options
+                .store
+                .as_ref()
+                .ok_or_else(|| input_error("object storage is not available in this run".into()))?;
+            let listed = list_objects(store.as_ref(), &location, options.recursive)
+                .map_err(|e| input_error(e.reason))?;
+            if listed.is_empty() {
+                return Err(input_error(format!("no objects under {location}")));
+            }
+            for (rel, object) in listed {
+                let path = PathBuf::from(location.join(&rel).to_string());
+                if exclude.iter().any(|x| path.starts_with(x)) {
+                    continue;
+                }
+                if !has_image_extension(Path::new(&rel)) {
+                    out.ignored += 1;
+                    continue;
+                }
+                let found = Found {
+                    path: path.clone(),
+                    root: root_index,
+                    rel: PathBuf::from(&object.rel),
+                    bytes: object.bytes,
+                    modified: object.modified,
+                    skip: None,
+                };
+                candidates.push((found, path));
+            }
+            continue;
+        }
         let meta = fs::metadata(input).map_err(|e| ScanError::Input {
             path: input.clone(),
             reason: e.to_string(),
@@ -216,6 +258,34 @@ pub fn scan(inputs: &[PathBuf], options: &ScanOptions) -> Result<Scan, ScanError
     candidates.sort_by(|a, b| (a.0.root, &a.0.rel).cmp(&(b.0.root, &b.0.rel)));
     out.found = once_each(candidates);
     Ok(out)
+}
+
+/// The objects under `location` as (key relative to it, object), or the one object it names.
+/// An object's `rel` is relative to the input, as a file's is to its folder.
+fn list_objects(
+    store: &dyn Store,
+    location: &Location,
+    recursive: bool,
+) -> Result<Vec<(String, super::remote::Listed)>, super::remote::StoreError> {
+    let listed = store.list(location, recursive)?;
+    if !listed.is_empty() || location.key.is_empty() {
+        return Ok(listed.into_iter().map(|o| (o.rel.clone(), o)).collect());
+    }
+    // Not a prefix: perhaps a single object, found in its parent's listing.
+    let (parent, name) = location.key.rsplit_once('/').unwrap_or(("", &location.key));
+    let parent = Location {
+        bucket: location.bucket.clone(),
+        key: parent.to_owned(),
+    };
+    Ok(store
+        .list(&parent, false)?
+        .into_iter()
+        .filter(|o| o.rel == name)
+        .map(|mut o| {
+            o.rel = name.to_owned();
+            (String::new(), o)
+        })
+        .collect())
 }
 
 /// `path` made absolute without resolving links (`.` components dropped).

@@ -280,6 +280,7 @@ impl ConveyorApp {
         }
         let scan_paths = paths.clone();
         let options = ScanOptions {
+            store: None,
             recursive: true,
             exclude: self.out_override.iter().cloned().collect(),
             stop: None,
@@ -356,6 +357,7 @@ impl ConveyorApp {
         let scanner = Arc::clone(&self.scanner);
         self.preparing = Some(Task::spawn("plan", self.repaint.clone(), move || {
             let options = ScanOptions {
+                store: None,
                 recursive: true,
                 exclude: vec![out_dir.clone()],
                 stop: None,

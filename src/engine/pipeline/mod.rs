@@ -19,6 +19,7 @@ use std::sync::Arc;
 use crate::engine::job::{Converted, ErrorKind, Flow, Job, JobError, Processor, Stage};
 use crate::engine::journal::{self, JournalWriter};
 use crate::engine::recipe::{Geometry, MetadataMode, OnExist, Recipe};
+use crate::engine::remote::{Location, Store};
 use crate::engine::units::human_bytes;
 
 pub use budget::MemoryBudget;
@@ -36,6 +37,8 @@ pub struct Pipeline {
     pub budget: MemoryBudget,
     /// Where each output is recorded once durable (none: outputs are not journalled).
     pub journal: Option<Arc<JournalWriter>>,
+    /// Object storage, for `s3://` inputs and outputs (none: such a job fails).
+    pub store: Option<Arc<dyn Store>>,
 }
 
 impl Pipeline {
@@ -55,6 +58,7 @@ impl Pipeline {
             limits: DecodeLimits::default(),
             budget: MemoryBudget::new(budget::default_limit()),
             journal: None,
+            store: None,
         }
     }
 }
@@ -92,6 +96,9 @@ impl Pipeline {
         warnings: &mut Vec<String>,
     ) -> Result<(), JobError> {
         step(progress, Stage::Write)?;
+        if let Some(object) = Location::parse(&job.output) {
+            return self.put(job, object, bytes, warnings);
+        }
         let staged = write::stage(&job.output, bytes)?;
         // Last boundary: a cancel here drops the staged file, so nothing partial is left.
         step(progress, Stage::Write)?;
@@ -121,6 +128,102 @@ impl Pipeline {
             }
         }
         Ok(())
+    }
+
+    /// The object a job names and the store that holds it.
+    fn store_for(
+        &self,
+        object: Result<Location, String>,
+    ) -> Result<(Location, &Arc<dyn Store>), JobError> {
+        let object = object.map_err(|e| JobError::failed(ErrorKind::Storage, e))?;
+        let store = self.store.as_ref().ok_or_else(|| {
+            JobError::failed(
+                ErrorKind::Storage,
+                "object storage is not available in this run",
+            )
+        })?;
+        Ok((object, store))
+    }
+
+    /// Writes the output as a whole object (it appears only once complete) carrying its
+    /// journal entry in its metadata, then records the entry with the object's entity tag.
+    fn put(
+        &self,
+        job: &Job,
+        object: Result<Location, String>,
+        bytes: &[u8],
+        warnings: &mut Vec<String>,
+    ) -> Result<(), JobError> {
+        let (object, store) = self.store_for(object)?;
+        let entry = job.journal.as_ref().map(|pending| journal::Entry {
+            out_bytes: bytes.len() as u64,
+            ..pending.clone()
+        });
+        let metadata = entry.as_ref().and_then(journal::metadata_text);
+        let etag = store
+            .put(&object, bytes, metadata.as_deref())
+            .map_err(JobError::storage)?;
+        if self.recipe(job).keep_dates {
+            warnings
+                .push("object storage keeps no file dates; --keep-dates was not applied".into());
+        }
+        if let (Some(writer), Some(entry)) = (&self.journal, entry) {
+            let entry = journal::Entry {
+                out_etag: etag,
+                ..entry
+            };
+            if let Err(e) = writer.record(&entry) {
+                warnings.push(format!(
+                    "the output is written, but the journal {} could not be updated ({e}); a \
+                     re-run will read the output's own record instead",
+                    writer.path().display()
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// For an input in object storage: a local copy of it (streamed to a temporary file that
+    /// is removed when dropped, with the object's time as its modification time) and the jobs
+    /// pointed at it. `None` for a local input.
+    fn fetch(&self, jobs: &[&Job]) -> Result<Option<(tempfile::TempPath, Vec<Job>)>, JobError> {
+        let Some(first) = jobs.first() else {
+            return Ok(None);
+        };
+        let Some(object) = Location::parse(&first.input) else {
+            return Ok(None);
+        };
+        let (object, store) = self.store_for(object)?;
+        let local_error = |e: std::io::Error| {
+            JobError::failed(
+                ErrorKind::of_io(&e),
+                format!("cannot make a local copy of {object}: {e}"),
+            )
+        };
+        let copy = tempfile::Builder::new()
+            .prefix(".conveyor-fetch-")
+            .tempfile()
+            .map_err(local_error)?
+            .into_temp_path();
+        store.fetch(&object, &copy).map_err(JobError::storage)?;
+        if let Some(nanos) = first.journal.as_ref().and_then(|e| e.in_mtime)
+            && let Ok(nanos) = u64::try_from(nanos)
+        {
+            let when = std::time::UNIX_EPOCH + std::time::Duration::from_nanos(nanos);
+            std::fs::File::options()
+                .write(true)
+                .open(&copy)
+                .and_then(|f| f.set_modified(when))
+                .map_err(local_error)?;
+        }
+        let jobs = jobs
+            .iter()
+            .map(|j| Job {
+                input: copy.to_path_buf(),
+                ..(*j).clone()
+            })
+            .collect();
+        Ok(Some((copy, jobs)))
     }
 
     /// An animation into its own format (GIF → GIF): every frame resized, timing kept.
@@ -203,6 +306,25 @@ impl Processor for Pipeline {
         progress: &mut dyn FnMut(usize, Stage) -> Flow,
         done: &mut dyn FnMut(usize, Result<Converted, JobError>),
     ) {
+        if !jobs.is_empty() && progress(0, Stage::Decode) == Flow::Cancel {
+            for i in 0..jobs.len() {
+                done(i, Err(JobError::Cancelled));
+            }
+            return;
+        }
+        // An input in object storage is read from a local copy, removed after its outputs.
+        let (_copy, local) = match self.fetch(jobs) {
+            Ok(Some((copy, local))) => (Some(copy), local),
+            Ok(None) => (None, Vec::new()),
+            Err(e) => {
+                for i in 0..jobs.len() {
+                    done(i, Err(e.clone()));
+                }
+                return;
+            }
+        };
+        let local: Vec<&Job> = local.iter().collect();
+        let jobs = if local.is_empty() { jobs } else { &local };
         self.render_all(jobs, progress, &mut |i, rendered, progress| {
             let result = rendered.and_then(|mut r| {
                 self.write(

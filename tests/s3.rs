@@ -1,0 +1,624 @@
+//! #16: object storage as input, output and report location, against a real S3 server on
+//! loopback (moto in server mode, from PyPI), checked with boto3 (`tests/s3tool.py`), not with
+//! Conveyor's own client. Built only with `--features s3`.
+#![cfg(feature = "s3")]
+#![allow(clippy::unwrap_used, clippy::expect_used)] // A failed set-up step should stop the test loudly.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const NEEDS: &str = "needs moto_server and boto3 (pip install 'moto[server]')";
+
+/// A moto S3 server on a free loopback port, stopped when dropped.
+struct Moto {
+    child: Child,
+    port: u16,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// Waits (up to a minute) until something accepts connections on `port`.
+fn wait_for_port(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "nothing listens on {port}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+impl Moto {
+    fn start() -> Moto {
+        let port = free_port();
+        let child = Command::new("moto_server")
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect(NEEDS);
+        wait_for_port(port);
+        Moto { child, port }
+    }
+
+    fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The AWS environment pointing at `endpoint`, with nothing of the host's leaking in.
+fn aws(cmd: &mut Command, endpoint: &str) {
+    for (k, _) in std::env::vars() {
+        if k.starts_with("AWS_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+        .env("AWS_CONFIG_FILE", "/nonexistent");
+}
+
+fn tool(endpoint: &str, args: &[&str]) -> String {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/s3tool.py");
+    let mut cmd = Command::new("python3");
+    cmd.arg(script).args(args);
+    aws(&mut cmd, endpoint);
+    let out = cmd.output().expect(NEEDS);
+    assert!(
+        out.status.success(),
+        "s3tool {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn conveyor_cmd(endpoint: &str, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_conveyor"));
+    cmd.args(args);
+    aws(&mut cmd, endpoint);
+    cmd
+}
+
+fn conveyor(endpoint: &str, args: &[&str]) -> Output {
+    conveyor_cmd(endpoint, args).output().expect("run conveyor")
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8 temp path")
+}
+
+/// Objects under `url` as key → size.
+fn objects(endpoint: &str, url: &str) -> BTreeMap<String, u64> {
+    tool(endpoint, &["ls", url])
+        .lines()
+        .filter_map(|l| l.split_once('\t'))
+        .map(|(k, n)| (k.to_owned(), n.parse().expect("size")))
+        .collect()
+}
+
+fn report(path: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(path).expect("report")).expect("JSON report")
+}
+
+fn count(report: &Value, status: &str) -> usize {
+    report["files"]
+        .as_array()
+        .expect("files")
+        .iter()
+        .filter(|f| f["status"] == status)
+        .count()
+}
+
+/// Every file under `dir` decodes (by the image crate, not Conveyor's pipeline) to a picture
+/// that fits `side`; returns their paths relative to `dir`.
+fn decoded_outputs(dir: &Path, side: u32) -> Vec<String> {
+    let mut out = Vec::new();
+    for (rel, _) in common::snapshot(dir) {
+        let img = image::open(dir.join(&rel))
+            .unwrap_or_else(|e| panic!("{} does not decode: {e}", rel.display()));
+        assert!(
+            img.width() <= side && img.height() <= side,
+            "{}",
+            rel.display()
+        );
+        out.push(rel.to_string_lossy().replace('\\', "/"));
+    }
+    out.sort();
+    out
+}
+
+fn good_outputs(ext: &str) -> Vec<String> {
+    let mut v: Vec<String> = [
+        "a",
+        "trip/b",
+        "trip/day2/c",
+        "trip/day2/c-1",
+        "trip/d",
+        "deep/e16",
+        "deep/cmyk",
+        "deep/grey",
+    ]
+    .iter()
+    .map(|p| format!("{p}.{ext}"))
+    .collect();
+    v.sort();
+    v
+}
+
+#[test]
+#[ignore = "needs moto_server and boto3 (pip install 'moto[server]')"]
+fn bucket_to_bucket_to_folder_and_back_and_re_runs_skip() {
+    let moto = Moto::start();
+    let ep = moto.endpoint();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let photos = tmp.path().join("photos");
+    common::mixed_folder(&photos);
+    tool(&ep, &["mb", "camera-roll"]);
+    tool(&ep, &["mb", "website"]);
+    tool(
+        &ep,
+        &["put-dir", s(&photos), "s3://camera-roll/2024/summer"],
+    );
+
+    // Bucket → bucket, the report written to the bucket too.
+    let run = |args: &[&str]| {
+        let out = conveyor(&ep, args);
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(1), "the bad files fail: {err}");
+        err
+    };
+    let err = run(&[
+        "run",
+        "s3://camera-roll/2024/summer",
+        "--out",
+        "s3://website/img",
+        "--format",
+        "webp",
+        "--resize",
+        "fit:200x200",
+        "-j",
+        "2",
+        "--report",
+        "s3://website/reports/first.json",
+    ]);
+    for bad in ["empty.jpg", "text.jpg", "truncated.jpg"] {
+        assert!(
+            err.contains(&format!("s3://camera-roll/2024/summer/bad/{bad}")),
+            "{err}"
+        );
+    }
+    let listed = objects(&ep, "s3://website/img");
+    let webps: Vec<String> = listed
+        .keys()
+        .filter(|k| k.ends_with(".webp"))
+        .map(|k| k.trim_start_matches("img/").to_owned())
+        .collect();
+    assert_eq!(webps, good_outputs("webp"));
+    assert!(
+        listed.contains_key("img/.conveyor-journal.jsonl"),
+        "{listed:?}"
+    );
+    let got = tmp.path().join("got");
+    tool(&ep, &["get-dir", "s3://website/img", s(&got)]);
+    std::fs::remove_file(got.join(".conveyor-journal.jsonl")).expect("journal downloaded");
+    assert_eq!(decoded_outputs(&got, 200), good_outputs("webp"));
+    let reports = tmp.path().join("reports");
+    tool(&ep, &["get-dir", "s3://website/reports", s(&reports)]);
+    let first = report(&reports.join("first.json"));
+    assert_eq!((count(&first, "ok"), count(&first, "failed")), (8, 3));
+    for f in first["files"].as_array().expect("files") {
+        if f["status"] == "failed" {
+            assert!(f["error"].as_str().is_some_and(|e| !e.is_empty()), "{f}");
+        }
+    }
+
+    // Run again: everything converted is skipped, the bad files fail again.
+    let again = tmp.path().join("again.json");
+    run(&[
+        "run",
+        "s3://camera-roll/2024/summer",
+        "--out",
+        "s3://website/img",
+        "--format",
+        "webp",
+        "--resize",
+        "fit:200x200",
+        "--report",
+        s(&again),
+    ]);
+    let again = report(&again);
+    assert_eq!(
+        (count(&again, "skipped"), count(&again, "ok")),
+        (8, 0),
+        "{again}"
+    );
+
+    // Bucket → folder, twice.
+    let local = tmp.path().join("local");
+    for (n, expect_ok) in [(1, 8), (2, 0)] {
+        let r = tmp.path().join(format!("local{n}.json"));
+        run(&[
+            "run",
+            "s3://camera-roll/2024/summer",
+            "--out",
+            s(&local),
+            "--format",
+            "png",
+            "--resize",
+            "fit:150x150",
+            "--report",
+            s(&r),
+        ]);
+        assert_eq!(count(&report(&r), "ok"), expect_ok);
+    }
+    assert_eq!(decoded_outputs(&local, 150), good_outputs("png"));
+
+    // Folder → bucket, twice.
+    for (n, expect_ok) in [(1, 8), (2, 0)] {
+        let r = tmp.path().join(format!("up{n}.json"));
+        run(&[
+            "run",
+            s(&photos),
+            "--out",
+            "s3://website/from-disk",
+            "--format",
+            "jpeg",
+            "--resize",
+            "fit:120x120",
+            "--report",
+            s(&r),
+        ]);
+        let r = report(&r);
+        assert_eq!(count(&r, "ok"), expect_ok, "{r}");
+    }
+    let up = tmp.path().join("up");
+    tool(&ep, &["get-dir", "s3://website/from-disk", s(&up)]);
+    std::fs::remove_file(up.join(".conveyor-journal.jsonl")).expect("journal");
+    assert_eq!(decoded_outputs(&up, 120), good_outputs("jpg"));
+
+    // A missing bucket stops before any work, with one message.
+    let out = conveyor(&ep, &["run", s(&photos), "--out", "s3://no-such-bucket/x"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.matches("does not exist").count(), 1, "{err}");
+}
+
+/// 40 photos of `w`×`h` in `dir`, uploaded under `url`.
+fn forty_photos(ep: &str, dir: &Path, url: &str, w: u32, h: u32) {
+    for i in 0..40 {
+        common::put(
+            dir,
+            &format!("roll{}/p{i:02}.png", i % 4),
+            &common::encode(&common::photo(w + i, h), image::ImageFormat::Png),
+        );
+    }
+    tool(ep, &["put-dir", s(dir), url]);
+}
+
+#[test]
+#[ignore = "needs moto_server and boto3 (pip install 'moto[server]')"]
+fn killed_mid_batch_then_resumed_converts_each_photo_once() {
+    let moto = Moto::start();
+    let ep = moto.endpoint();
+    let tmp = tempfile::tempdir().expect("tmp");
+    tool(&ep, &["mb", "studio"]);
+    forty_photos(&ep, &tmp.path().join("in"), "s3://studio/raw", 900, 700);
+    let args = [
+        "run",
+        "s3://studio/raw",
+        "--out",
+        "s3://studio/web",
+        "--format",
+        "webp",
+        "-j",
+        "1",
+        "-q",
+    ];
+    let mut child = conveyor_cmd(&ep, &args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start");
+    tool(&ep, &["wait-count", "s3://studio/web", "3", ".webp"]);
+    child.kill().expect("kill -9");
+    child.wait().expect("reaped");
+    let before = objects(&ep, "s3://studio/web");
+    let done: Vec<&String> = before.keys().filter(|k| k.ends_with(".webp")).collect();
+    assert!(done.len() >= 3 && done.len() < 40, "{}", done.len());
+    let r = tmp.path().join("resume.json");
+    let out = conveyor(
+        &ep,
+        &[
+            "run",
+            "s3://studio/raw",
+            "--out",
+            "s3://studio/web",
+            "--format",
+            "webp",
+            "--report",
+            s(&r),
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = report(&r);
+    // Each output written before the kill is vouched for (by the journal, or by the entry its
+    // object carries when the kill came before the journal object was saved).
+    let vouched = r["files"]
+        .as_array()
+        .expect("files")
+        .iter()
+        .filter(|f| {
+            f["status"] == "skipped"
+                && f["error"]
+                    .as_str()
+                    .is_some_and(|e| e.starts_with("already converted"))
+        })
+        .count();
+    assert_eq!(vouched, done.len(), "{r}");
+    assert_eq!(count(&r, "ok"), 40 - done.len());
+    let after = objects(&ep, "s3://studio/web");
+    for k in &done {
+        assert_eq!(after.get(*k), before.get(*k), "{k} was not rewritten");
+    }
+    let got = tmp.path().join("got");
+    tool(&ep, &["get-dir", "s3://studio/web", s(&got)]);
+    assert_eq!(decoded_outputs(&got, 2000).len(), 40);
+}
+
+#[test]
+#[ignore = "needs moto_server and boto3 (pip install 'moto[server]')"]
+fn two_shards_at_once_into_one_prefix_then_report_merge() {
+    let moto = Moto::start();
+    let ep = moto.endpoint();
+    let tmp = tempfile::tempdir().expect("tmp");
+    tool(&ep, &["mb", "archive"]);
+    forty_photos(&ep, &tmp.path().join("in"), "s3://archive/scans", 200, 150);
+    let children: Vec<Child> = [("0", "r1"), ("1", "r2")]
+        .iter()
+        .map(|(index, name)| {
+            let report = format!("s3://archive/reports/{name}.json");
+            let mut cmd = conveyor_cmd(
+                &ep,
+                &[
+                    "run",
+                    "s3://archive/scans",
+                    "--out",
+                    "s3://archive/small",
+                    "--format",
+                    "jpeg",
+                    "--resize",
+                    "fit:64x64",
+                    "--shard",
+                    "auto/2",
+                    "-q",
+                    "--report",
+                    &report,
+                ],
+            );
+            cmd.env("JOB_COMPLETION_INDEX", index)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null());
+            cmd.spawn().expect("start a shard")
+        })
+        .collect();
+    for mut c in children {
+        assert!(c.wait().expect("wait").success());
+    }
+    let listed = objects(&ep, "s3://archive/small");
+    assert_eq!(listed.keys().filter(|k| k.ends_with(".jpg")).count(), 40);
+    for k in 1..=2 {
+        let journal = format!("small/.conveyor-journal-{k}-of-2.jsonl");
+        assert!(listed.contains_key(&journal), "{listed:?}");
+    }
+    let merged = tmp.path().join("merged.json");
+    let out = conveyor(
+        &ep,
+        &[
+            "report",
+            "merge",
+            "s3://archive/reports/r1.json",
+            "s3://archive/reports/r2.json",
+            "--out",
+            s(&merged),
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(count(&report(&merged), "ok"), 40);
+    let out = conveyor(
+        &ep,
+        &[
+            "report",
+            "merge",
+            "s3://archive/reports/r2.json",
+            "--out",
+            s(&merged),
+        ],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("shards not given: 1/2"), "{err}");
+}
+
+/// A TCP relay to the server that can be cut: the test's way of making the store go away
+/// mid-batch without losing what the server holds.
+struct Relay {
+    port: u16,
+    cut: Arc<AtomicBool>,
+    open: Arc<Mutex<Vec<TcpStream>>>,
+}
+
+impl Relay {
+    fn start(to: u16) -> Relay {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let cut = Arc::new(AtomicBool::new(false));
+        let open: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
+        let (c, o) = (Arc::clone(&cut), Arc::clone(&open));
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { continue };
+                if c.load(Ordering::SeqCst) {
+                    let _ = client.shutdown(Shutdown::Both);
+                    continue;
+                }
+                let Ok(server) = TcpStream::connect(("127.0.0.1", to)) else {
+                    continue;
+                };
+                let mut list = o.lock().expect("lock");
+                for s in [&client, &server] {
+                    list.push(s.try_clone().expect("clone"));
+                }
+                drop(list);
+                for (mut from, mut into) in [
+                    (
+                        client.try_clone().expect("c"),
+                        server.try_clone().expect("s"),
+                    ),
+                    (server, client),
+                ] {
+                    std::thread::spawn(move || {
+                        let mut buf = [0u8; 16384];
+                        while let Ok(n) = from.read(&mut buf) {
+                            if n == 0 || into.write_all(&buf[..n]).is_err() {
+                                break;
+                            }
+                        }
+                        let _ = into.shutdown(Shutdown::Both);
+                    });
+                }
+            }
+        });
+        Relay { port, cut, open }
+    }
+
+    fn cut(&self) {
+        self.cut.store(true, Ordering::SeqCst);
+        for s in self.open.lock().expect("lock").iter() {
+            let _ = s.shutdown(Shutdown::Both);
+        }
+    }
+}
+
+#[test]
+#[ignore = "needs moto_server and boto3 (pip install 'moto[server]')"]
+fn a_store_that_goes_away_fails_files_with_reasons_and_loses_nothing_written() {
+    let moto = Moto::start();
+    let ep = moto.endpoint();
+    let tmp = tempfile::tempdir().expect("tmp");
+    tool(&ep, &["mb", "shop"]);
+    forty_photos(&ep, &tmp.path().join("in"), "s3://shop/products", 900, 700);
+    let relay = Relay::start(moto.port);
+    let via = format!("http://127.0.0.1:{}", relay.port);
+    let r = tmp.path().join("cut.json");
+    let child = conveyor_cmd(
+        &via,
+        &[
+            "run",
+            "s3://shop/products",
+            "--out",
+            "s3://shop/thumbs",
+            "--format",
+            "webp",
+            "-j",
+            "1",
+            "-q",
+            "--report",
+            s(&r),
+        ],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .expect("start");
+    tool(&ep, &["wait-count", "s3://shop/thumbs", "3", ".webp"]);
+    relay.cut();
+    let out = child.wait_with_output().expect("ends");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let rep = report(&r);
+    let ok = count(&rep, "ok");
+    assert!((3..40).contains(&ok), "{ok}");
+    assert_eq!(ok + count(&rep, "failed"), 40, "{rep}");
+    for f in rep["files"].as_array().expect("files") {
+        if f["status"] == "failed" {
+            assert_eq!(f["error_kind"], "storage", "{f}");
+            assert!(
+                f["error"]
+                    .as_str()
+                    .is_some_and(|e| e.contains("s3://shop/")),
+                "{f}"
+            );
+        }
+    }
+    // Everything reported converted is there, whole, straight from the server.
+    let listed = objects(&ep, "s3://shop/thumbs");
+    let got = tmp.path().join("got");
+    tool(&ep, &["get-dir", "s3://shop/thumbs", s(&got)]);
+    for f in rep["files"].as_array().expect("files") {
+        if f["status"] == "ok" {
+            let out = f["output"].as_str().expect("output");
+            let key = out.trim_start_matches("s3://shop/");
+            assert_eq!(
+                listed.get(key),
+                f["output_bytes"].as_u64().as_ref(),
+                "{key}"
+            );
+            let rel = key.trim_start_matches("thumbs/");
+            image::open(got.join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"));
+        }
+    }
+    // And a run through the server itself finishes the rest.
+    let again = conveyor(
+        &ep,
+        &[
+            "run",
+            "s3://shop/products",
+            "--out",
+            "s3://shop/thumbs",
+            "--format",
+            "webp",
+            "-q",
+        ],
+    );
+    assert_eq!(
+        again.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let listed = objects(&ep, "s3://shop/thumbs");
+    assert_eq!(listed.keys().filter(|k| k.ends_with(".webp")).count(), 40);
+}
