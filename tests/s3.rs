@@ -622,3 +622,77 @@ fn a_store_that_goes_away_fails_files_with_reasons_and_loses_nothing_written() {
     let listed = objects(&ep, "s3://shop/thumbs");
     assert_eq!(listed.keys().filter(|k| k.ends_with(".webp")).count(), 40);
 }
+
+#[test]
+#[ignore = "needs moto_server and boto3 (pip install 'moto[server]')"]
+fn an_output_over_8_mib_goes_up_in_parts_and_comes_back_exact() {
+    let moto = Moto::start();
+    let ep = moto.endpoint();
+    let tmp = tempfile::tempdir().expect("tmp");
+    tool(&ep, &["mb", "posters"]);
+    // Noise does not compress: 2400x1600 RGB is about 11 MiB as PNG.
+    let mut state: u32 = 12345;
+    let noise = image::RgbImage::from_fn(2400, 1600, |_, _| {
+        let mut px = [0u8; 3];
+        for c in &mut px {
+            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            *c = (state >> 24) as u8;
+        }
+        image::Rgb(px)
+    });
+    let src = tmp.path().join("src");
+    common::put(
+        &src,
+        "big.png",
+        &common::encode(
+            &image::DynamicImage::ImageRgb8(noise.clone()),
+            image::ImageFormat::Png,
+        ),
+    );
+    tool(&ep, &["put-dir", s(&src), "s3://posters/in"]);
+    let args = [
+        "run",
+        "s3://posters/in",
+        "--out",
+        "s3://posters/out",
+        "--format",
+        "png",
+        "-q",
+    ];
+    let first = conveyor(&ep, &args);
+    assert_eq!(
+        first.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let listed = objects(&ep, "s3://posters/out");
+    let size = listed.get("out/big.png").copied().unwrap_or(0);
+    assert!(size > 8 << 20, "{listed:?}");
+    let got = tmp.path().join("got");
+    tool(&ep, &["get-dir", "s3://posters/out", s(&got)]);
+    let back = image::open(got.join("big.png")).expect("decodes").to_rgb8();
+    assert!(back == noise, "the pixels came back changed");
+    // Its multipart entity tag is what the journal keeps: a re-run skips it.
+    let r = tmp.path().join("again.json");
+    let again = conveyor(
+        &ep,
+        &[
+            "run",
+            "s3://posters/in",
+            "--out",
+            "s3://posters/out",
+            "--format",
+            "png",
+            "--report",
+            s(&r),
+        ],
+    );
+    assert_eq!(
+        again.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert_eq!(count(&report(&r), "skipped"), 1);
+}

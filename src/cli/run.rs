@@ -11,7 +11,7 @@ use super::progress::TerminalProgress;
 use crate::engine::event::Event;
 use crate::engine::job::{Action, ErrorKind, Job, Outcome, Status};
 use crate::engine::journal::{Journal, JournalWriter};
-use crate::engine::pipeline::{MemoryBudget, Pipeline};
+use crate::engine::pipeline::{MemoryBudget, Pipeline, Prefetch};
 use crate::engine::plan::{self, PlanOptions, RemoteOut};
 use crate::engine::pool::{self, Canceller, default_workers};
 use crate::engine::recipe_file;
@@ -234,6 +234,22 @@ pub fn run(args: &RunArgs) -> ExitCode {
     let journal = Arc::new(journal);
     pipeline.journal = Some(Arc::clone(&journal));
     pipeline.store = store.clone();
+    // Inputs in object storage are fetched a few ahead of the workers, in the pool's order.
+    if let Some(store) = &store {
+        let mut inputs: Vec<std::path::PathBuf> = Vec::new();
+        for job in jobs.iter().filter(|j| j.action == Action::Convert) {
+            if remote::is_remote(&job.input) && inputs.last() != Some(&job.input) {
+                inputs.push(job.input.clone());
+            }
+        }
+        if !inputs.is_empty() {
+            match Prefetch::start(Arc::clone(store), inputs, workers + 1) {
+                Ok(p) => pipeline.prefetch = Some(p),
+                Err(e) => eprintln!("conveyor: warning: inputs will not be fetched ahead: {e}"),
+            }
+        }
+    }
+    let prefetch = pipeline.prefetch.clone();
     if let Some(max) = args.max_pixels {
         pipeline.limits.max_pixels = max;
     }
@@ -291,6 +307,9 @@ pub fn run(args: &RunArgs) -> ExitCode {
         }
     }
     handle.wait();
+    if let Some(p) = &prefetch {
+        p.stop();
+    }
     if let Err(e) = journal.finish() {
         eprintln!(
             "conveyor: warning: the journal {} could not be saved ({e}); a re-run reads the \

@@ -7,6 +7,7 @@ pub mod decode;
 pub mod encode;
 pub mod metadata;
 mod png_rows;
+pub mod prefetch;
 pub mod resize;
 pub mod target;
 pub mod tiff_exif;
@@ -24,6 +25,7 @@ use crate::engine::units::human_bytes;
 
 pub use budget::MemoryBudget;
 pub use decode::DecodeLimits;
+pub use prefetch::Prefetch;
 
 /// The real image pipeline for a recipe of one or more outputs.
 #[derive(Debug)]
@@ -39,6 +41,8 @@ pub struct Pipeline {
     pub journal: Option<Arc<JournalWriter>>,
     /// Object storage, for `s3://` inputs and outputs (none: such a job fails).
     pub store: Option<Arc<dyn Store>>,
+    /// Inputs in object storage fetched ahead of the workers (none: each when its turn comes).
+    pub prefetch: Option<Arc<Prefetch>>,
 }
 
 impl Pipeline {
@@ -59,6 +63,7 @@ impl Pipeline {
             budget: MemoryBudget::new(budget::default_limit()),
             journal: None,
             store: None,
+            prefetch: None,
         }
     }
 }
@@ -200,12 +205,11 @@ impl Pipeline {
                 format!("cannot make a local copy of {object}: {e}"),
             )
         };
-        let copy = tempfile::Builder::new()
-            .prefix(".conveyor-fetch-")
-            .tempfile()
-            .map_err(local_error)?
-            .into_temp_path();
-        store.fetch(&object, &copy).map_err(JobError::storage)?;
+        let copy = match self.prefetch.as_ref().and_then(|p| p.take(&first.input)) {
+            Some(fetched) => fetched,
+            None => prefetch::fetch(store.as_ref(), &object),
+        }
+        .map_err(JobError::storage)?;
         if let Some(nanos) = first.journal.as_ref().and_then(|e| e.in_mtime)
             && let Ok(nanos) = u64::try_from(nanos)
         {
