@@ -310,7 +310,12 @@ impl Processor for Pipeline {
         progress: &mut dyn FnMut(usize, Stage) -> Flow,
         done: &mut dyn FnMut(usize, Result<Converted, JobError>),
     ) {
-        if !jobs.is_empty() && progress(0, Stage::Decode) == Flow::Cancel {
+        // A fetch can take a while: a cancel before it is heard first (a local input's decode
+        // hears it in its own first step).
+        let remote = jobs
+            .first()
+            .is_some_and(|j| crate::engine::remote::is_remote(&j.input));
+        if remote && progress(0, Stage::Decode) == Flow::Cancel {
             for i in 0..jobs.len() {
                 done(i, Err(JobError::Cancelled));
             }
