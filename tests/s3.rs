@@ -106,6 +106,16 @@ fn conveyor(endpoint: &str, args: &[&str]) -> Output {
     conveyor_cmd(endpoint, args).output().expect("run conveyor")
 }
 
+/// Asserts the exit status, showing stderr if it is another.
+fn exits_with(out: &Output, code: i32) {
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 fn s(p: &Path) -> &str {
     p.to_str().expect("utf-8 temp path")
 }
@@ -362,12 +372,7 @@ fn killed_mid_batch_then_resumed_converts_each_photo_once() {
             s(&r),
         ],
     );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    exits_with(&out, 0);
     let r = report(&r);
     // Each output written before the kill is vouched for (by the journal, or by the entry its
     // object carries when the kill came before the journal object was saved).
@@ -450,12 +455,7 @@ fn two_shards_at_once_into_one_prefix_then_report_merge() {
             s(&merged),
         ],
     );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    exits_with(&out, 0);
     assert_eq!(count(&report(&merged), "ok"), 40);
     let out = conveyor(
         &ep,
@@ -613,12 +613,7 @@ fn a_store_that_goes_away_fails_files_with_reasons_and_loses_nothing_written() {
             "-q",
         ],
     );
-    assert_eq!(
-        again.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&again.stderr)
-    );
+    exits_with(&again, 0);
     let listed = objects(&ep, "s3://shop/thumbs");
     assert_eq!(listed.keys().filter(|k| k.ends_with(".webp")).count(), 40);
 }
@@ -660,12 +655,7 @@ fn an_output_over_8_mib_goes_up_in_parts_and_comes_back_exact() {
         "-q",
     ];
     let first = conveyor(&ep, &args);
-    assert_eq!(
-        first.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&first.stderr)
-    );
+    exits_with(&first, 0);
     let listed = objects(&ep, "s3://posters/out");
     let size = listed.get("out/big.png").copied().unwrap_or(0);
     assert!(size > 8 << 20, "{listed:?}");
@@ -688,11 +678,6 @@ fn an_output_over_8_mib_goes_up_in_parts_and_comes_back_exact() {
             s(&r),
         ],
     );
-    assert_eq!(
-        again.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&again.stderr)
-    );
+    exits_with(&again, 0);
     assert_eq!(count(&report(&r), "skipped"), 1);
 }
