@@ -5,9 +5,16 @@
 #   scripts/bench-s3.sh [--rounds N] [--bin PATH]
 #
 # The photos are W1's (40 × 4000x3000 JPEG, made with ImageMagick as scripts/bench-compare.sh
-# makes them, in $BENCH_DIR/w1); the recipe is W1's (fit 800, JPEG q85, 2 workers). The server
-# is moto (`pip install 'moto[server]'`), in memory on 127.0.0.1: it is Python and shares the
-# two cores with Conveyor, so the ratio is a floor for what a real S3 endpoint gives.
+# makes them, in $BENCH_DIR/w1). Two recipes, 2 workers each:
+#   web    fit 1600, WebP q80: the README's first example, what a shop or a site wants;
+#   thumb  fit 800, JPEG q85 (W1's): the cheapest per photo Conveyor has (the JPEG decoder
+#          shrinks on load), so the network's share of the time is at its largest.
+# The server is moto (`pip install 'moto[server]'`), in memory on 127.0.0.1, run two ways:
+#   moto_server  as installed;
+#   moto S3      scripts/moto-s3.py: the same moto S3 backend without moto_server's per-request
+#                service lookup and request log (a third of its CPU time).
+# Moto is Python on the same two cores as Conveyor (3-5 ms of CPU per request, two requests
+# per photo), so these ratios are a floor for what an S3 endpoint on other machines gives.
 # Needs a build with `--features s3` (default: target/release/conveyor).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,7 +33,10 @@ done
 }
 dir=${BENCH_DIR:-/dev/shm/conveyor-bench}
 w1="$dir/w1"
-mkdir -p "$w1"
+mkdir -p "$w1" "$dir/tmp"
+# Everything the runs touch lives under $dir: the photos, the folder runs' outputs, and (through
+# TMPDIR) the local copies the bucket runs decode from.
+export TMPDIR="$dir/tmp"
 if [ "$(find "$w1" -name '*.jpg' | wc -l)" -ne 40 ]; then
   echo "making 40 photos in $w1 …" >&2
   rm -rf "$w1" && mkdir -p "$w1"
@@ -34,45 +44,74 @@ if [ "$(find "$w1" -name '*.jpg' | wc -l)" -ne 40 ]; then
     -attenuate 0.25 +noise Gaussian -sampling-factor 4:2:0 -quality 90 "$w1/photo-{}.jpg"
 fi
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-moto_server -H 127.0.0.1 -p "$port" >/dev/null 2>&1 &
-moto=$!
-trap 'kill $moto 2>/dev/null; rm -rf "$dir/s3-out"' EXIT
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+stock_port=$(free_port)
+moto_server -H 127.0.0.1 -p "$stock_port" >/dev/null 2>&1 &
+stock=$!
+lean_port=$(free_port)
+python3 scripts/moto-s3.py "$lean_port" >/dev/null 2>&1 &
+lean=$!
+trap 'kill $stock $lean 2>/dev/null; rm -rf "$dir/s3-out" "$dir/tmp"' EXIT
 export AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench AWS_REGION=us-east-1
-export AWS_ENDPOINT_URL="http://127.0.0.1:$port"
-until python3 -c "import socket; socket.create_connection(('127.0.0.1',$port))" 2>/dev/null; do
-  sleep 0.1
-done
 tool=tests/s3tool.py
-python3 "$tool" mb photos
-python3 "$tool" mb web
-python3 "$tool" put-dir "$w1" s3://photos/w1
+for port in "$stock_port" "$lean_port"; do
+  until python3 -c "import socket; socket.create_connection(('127.0.0.1',$port))" 2>/dev/null; do
+    sleep 0.1
+  done
+  for cmd in "mb photos" "mb web" "put-dir $w1 s3://photos/w1"; do
+    # shellcheck disable=SC2086 # the words of $cmd are the tool's arguments
+    AWS_ENDPOINT_URL="http://127.0.0.1:$port" python3 "$tool" $cmd
+  done
+done
 
-recipe=(--resize fit:800x800 --format jpeg --quality 85 -j 2 -q)
-# Prints "seconds peak-KiB" for one run of conveyor with fresh outputs.
+declare -A recipe=(
+  [web]="--resize fit:1600x1600 --format webp --quality 80"
+  [thumb]="--resize fit:800x800 --format jpeg --quality 85"
+)
+# Prints "seconds peak-KiB" for one run with fresh outputs: recipe $1, server port $2 (0 for
+# the folder), output $3, then the inputs.
 measure() {
-  local out=$1
-  shift
-  /usr/bin/time -f '%e %M' -o "$dir/time.txt" "$bin" run "$@" --out "$out" "${recipe[@]}" \
-    >/dev/null
+  local name=$1 port=$2 out=$3
+  shift 3
+  # shellcheck disable=SC2086 # the recipe is a list of words
+  AWS_ENDPOINT_URL="http://127.0.0.1:$port" /usr/bin/time -f '%e %M' -o "$dir/time.txt" \
+    "$bin" run "$@" --out "$out" ${recipe[$name]} -j 2 -q >/dev/null
   cat "$dir/time.txt"
 }
-local_times=() local_rss=() s3_times=() s3_rss=()
+declare -A times rss
 for r in $(seq 1 "$rounds"); do
-  rm -rf "$dir/s3-out"
-  read -r t m < <(measure "$dir/s3-out" "$w1")
-  local_times+=("$t") local_rss+=("$m")
-  read -r t m < <(measure "s3://web/round$r" s3://photos/w1)
-  s3_times+=("$t") s3_rss+=("$m")
-  echo "round $r: folder → folder ${local_times[-1]} s ${local_rss[-1]} KiB;" \
-    "bucket → bucket ${s3_times[-1]} s ${s3_rss[-1]} KiB" >&2
+  for name in web thumb; do
+    rm -rf "$dir/s3-out"
+    line="round $r, $name:"
+    for run in folder stock lean; do
+      case $run in
+        folder) read -r t m < <(measure "$name" 0 "$dir/s3-out" "$w1") ;;
+        stock) read -r t m < <(measure "$name" "$stock_port" "s3://web/$name$r" s3://photos/w1) ;;
+        lean) read -r t m < <(measure "$name" "$lean_port" "s3://web/$name$r" s3://photos/w1) ;;
+      esac
+      times[$name.$run]+="$t " rss[$name.$run]+="$m "
+      line+=" $run $t s $((m / 1024)) MiB;"
+    done
+    echo "$line" >&2
+  done
 done
-median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-lt=$(median "${local_times[@]}") st=$(median "${s3_times[@]}")
-lm=$(median "${local_rss[@]}") sm=$(median "${s3_rss[@]}")
-echo "| run | time (median of $rounds) | images/s | peak RSS |"
-echo "|---|---|---|---|"
-awk -v t="$lt" -v m="$lm" 'BEGIN {printf "| folder → folder | %.2f s | %.1f | %.0f MiB |\n", t, 40/t, m/1024}'
-awk -v t="$st" -v m="$sm" 'BEGIN {printf "| bucket → bucket (moto on loopback) | %.2f s | %.1f | %.0f MiB |\n", t, 40/t, m/1024}'
-awk -v a="$lt" -v b="$st" -v x="$lm" -v y="$sm" \
-  'BEGIN {printf "\nbucket → bucket throughput: %.0f %% of folder → folder; peak RSS %+.0f MiB\n", 100*a/b, (y-x)/1024}'
+# shellcheck disable=SC2086 # the lists are words
+median() { printf '%s\n' $1 | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+echo "| recipe | run | time (median of $rounds) | images/s | peak RSS | throughput vs folder | RSS vs folder |"
+echo "|---|---|---|---|---|---|---|"
+for name in web thumb; do
+  lt=$(median "${times[$name.folder]}") lm=$(median "${rss[$name.folder]}")
+  for run in folder stock lean; do
+    case $run in
+      folder) label="folder → folder" ;;
+      stock) label="bucket → bucket, moto_server" ;;
+      lean) label="bucket → bucket, moto S3 (scripts/moto-s3.py)" ;;
+    esac
+    awk -v r="${recipe[$name]}" -v n="$label" -v t="$(median "${times[$name.$run]}")" \
+      -v m="$(median "${rss[$name.$run]}")" -v lt="$lt" -v lm="$lm" 'BEGIN {
+      printf "| %s | %s | %.2f s | %.1f | %.0f MiB | %.0f %% | %+.0f MiB |\n", r, n, t, 40/t,
+        m/1024, 100*lt/t, (m-lm)/1024 }'
+  done
+done

@@ -11,7 +11,7 @@ use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -478,6 +478,8 @@ struct Relay {
     port: u16,
     cut: Arc<AtomicBool>,
     open: Arc<Mutex<Vec<TcpStream>>>,
+    /// Connections turned away since the cut: each is one attempt of a request.
+    turned_away: Arc<AtomicUsize>,
 }
 
 impl Relay {
@@ -486,11 +488,17 @@ impl Relay {
         let port = listener.local_addr().expect("addr").port();
         let cut = Arc::new(AtomicBool::new(false));
         let open: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
-        let (c, o) = (Arc::clone(&cut), Arc::clone(&open));
+        let turned_away = Arc::new(AtomicUsize::new(0));
+        let (c, o, n) = (
+            Arc::clone(&cut),
+            Arc::clone(&open),
+            Arc::clone(&turned_away),
+        );
         std::thread::spawn(move || {
             for client in listener.incoming() {
                 let Ok(client) = client else { continue };
                 if c.load(Ordering::SeqCst) {
+                    n.fetch_add(1, Ordering::SeqCst);
                     let _ = client.shutdown(Shutdown::Both);
                     continue;
                 }
@@ -521,7 +529,12 @@ impl Relay {
                 }
             }
         });
-        Relay { port, cut, open }
+        Relay {
+            port,
+            cut,
+            open,
+            turned_away,
+        }
     }
 
     fn cut(&self) {
@@ -530,6 +543,125 @@ impl Relay {
             let _ = s.shutdown(Shutdown::Both);
         }
     }
+}
+
+/// Every output `rep` reports converted is under `url` at its reported size and decodes,
+/// straight from the server (downloaded into `dir`).
+fn outputs_reported_ok_are_whole(ep: &str, rep: &Value, url: &str, dir: &Path) {
+    let bucket = format!(
+        "s3://{}/",
+        url["s3://".len()..].split('/').next().expect("bucket")
+    );
+    let listed = objects(ep, url);
+    tool(ep, &["get-dir", url, s(dir)]);
+    for f in rep["files"].as_array().expect("files") {
+        if f["status"] == "ok" {
+            let out = f["output"].as_str().expect("output");
+            let key = out.trim_start_matches(&bucket);
+            assert_eq!(
+                listed.get(key),
+                f["output_bytes"].as_u64().as_ref(),
+                "{key}"
+            );
+            let rel = out.trim_start_matches(url).trim_start_matches('/');
+            image::open(dir.join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"));
+        }
+    }
+}
+
+#[test]
+#[ignore = "needs moto_server and boto3 (pip install 'moto[server]')"]
+fn credentials_refused_mid_batch_stop_it_once_and_keep_what_was_written() {
+    let moto = Moto::start();
+    let ep = moto.endpoint();
+    let tmp = tempfile::tempdir().expect("tmp");
+    tool(&ep, &["mb", "agency"]);
+    forty_photos(&ep, &tmp.path().join("in"), "s3://agency/shoot", 900, 700);
+    let r = tmp.path().join("refused.json");
+    let args = [
+        "run",
+        "s3://agency/shoot",
+        "--out",
+        "s3://agency/web",
+        "--format",
+        "webp",
+        "-j",
+        "1",
+    ];
+    let child = conveyor_cmd(&ep, &args)
+        .args(["--report", s(&r)])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start");
+    // From the third output on, moto checks every request's credentials against its IAM,
+    // which knows none: each is refused (InvalidAccessKeyId), as for a revoked key.
+    tool(&ep, &["refuse-after", "s3://agency/web", "3", ".webp"]);
+    let out = child.wait_with_output().expect("ends");
+    tool(&ep, &["accept-all"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    // One message says why the batch stopped, in the server's words, without its XML.
+    let stopped: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("refused the credentials") && !l.contains("journal"))
+        .collect();
+    assert_eq!(stopped.len(), 1, "{err}");
+    assert_eq!(
+        stopped[0],
+        "conveyor: stopped: the store refused the credentials for s3://agency \
+         (InvalidAccessKeyId: The AWS Access Key Id you provided does not exist in our records.)",
+        "{err}"
+    );
+    assert!(!err.contains("<Error>"), "{err}");
+    let rep = report(&r);
+    let (ok, failed, cancelled) = (
+        count(&rep, "ok"),
+        count(&rep, "failed"),
+        count(&rep, "cancelled"),
+    );
+    assert!(ok >= 3 && cancelled >= 1, "{rep}");
+    assert_eq!(ok + failed + cancelled, 40, "{rep}");
+    for f in rep["files"].as_array().expect("files") {
+        if f["status"] == "failed" {
+            assert_eq!(f["error_kind"], "storage_access", "{f}");
+        }
+    }
+    outputs_reported_ok_are_whole(&ep, &rep, "s3://agency/web", &tmp.path().join("got"));
+    // With the credentials accepted again the batch finishes; nothing converted is redone.
+    let again = tmp.path().join("again.json");
+    let out = conveyor_cmd(&ep, &args)
+        .args(["--report", s(&again)])
+        .output()
+        .expect("run");
+    exits_with(&out, 0);
+    let again = report(&again);
+    assert_eq!(
+        (count(&again, "skipped"), count(&again, "ok")),
+        (ok, 40 - ok),
+        "{again}"
+    );
+
+    // Nowhere to copy the inputs to: that too is one message, not forty.
+    let local = tmp.path().join("local");
+    let out = conveyor_cmd(
+        &ep,
+        &["run", "s3://agency/shoot", "--out", s(&local), "-j", "2"],
+    )
+    .env("TMPDIR", tmp.path().join("no-such-folder"))
+    .output()
+    .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let stopped: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("no-such-folder"))
+        .collect();
+    assert_eq!(stopped.len(), 1, "{err}");
+    assert!(
+        stopped[0].starts_with("conveyor: stopped: cannot make local copies of the inputs"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -571,7 +703,15 @@ fn a_store_that_goes_away_fails_files_with_reasons_and_loses_nothing_written() {
     let rep = report(&r);
     let ok = count(&rep, "ok");
     assert!((3..40).contains(&ok), "{ok}");
-    assert_eq!(ok + count(&rep, "failed"), 40, "{rep}");
+    let failed = count(&rep, "failed");
+    assert_eq!(ok + failed, 40, "{rep}");
+    // Each failed file's request was retried, a bounded number of times: 1 + 4 attempts
+    // (one may have been under way at the cut), and the journal's last save the same.
+    let attempts = relay.turned_away.load(Ordering::SeqCst);
+    assert!(
+        failed >= 1 && attempts >= 4 * failed && attempts <= 5 * (failed + 2),
+        "{failed} files failed after {attempts} attempts"
+    );
     for f in rep["files"].as_array().expect("files") {
         if f["status"] == "failed" {
             assert_eq!(f["error_kind"], "storage", "{f}");
@@ -583,23 +723,7 @@ fn a_store_that_goes_away_fails_files_with_reasons_and_loses_nothing_written() {
             );
         }
     }
-    // Everything reported converted is there, whole, straight from the server.
-    let listed = objects(&ep, "s3://shop/thumbs");
-    let got = tmp.path().join("got");
-    tool(&ep, &["get-dir", "s3://shop/thumbs", s(&got)]);
-    for f in rep["files"].as_array().expect("files") {
-        if f["status"] == "ok" {
-            let out = f["output"].as_str().expect("output");
-            let key = out.trim_start_matches("s3://shop/");
-            assert_eq!(
-                listed.get(key),
-                f["output_bytes"].as_u64().as_ref(),
-                "{key}"
-            );
-            let rel = key.trim_start_matches("thumbs/");
-            image::open(got.join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"));
-        }
-    }
+    outputs_reported_ok_are_whole(&ep, &rep, "s3://shop/thumbs", &tmp.path().join("got"));
     // And a run through the server itself finishes the rest.
     let again = conveyor(
         &ep,

@@ -8,11 +8,17 @@ Reads the endpoint and credentials from the same AWS_* environment Conveyor does
   s3tool.py get-dir s3://BUCKET/PREFIX DIR      download every object under the prefix
   s3tool.py ls s3://BUCKET/PREFIX               print "key<TAB>size" per object, sorted
   s3tool.py wait-count s3://BUCKET/PREFIX N EXT wait until N objects ending in EXT exist
+  s3tool.py refuse-after s3://BUCKET/PREFIX N EXT
+                                                as wait-count, then moto checks every later
+                                                request's credentials against its (empty) IAM:
+                                                each is refused as InvalidAccessKeyId
+  s3tool.py accept-all                          moto stops checking credentials
 """
 
 import os
 import sys
 import time
+import urllib.request
 
 import boto3
 
@@ -35,6 +41,13 @@ def listing(s3, url):
     ):
         out.extend(page.get("Contents", []))
     return bucket, prefix, out
+
+
+def moto_auth(after):
+    """moto's own switch: requests after the next `after` are checked against its IAM."""
+    url = os.environ["AWS_ENDPOINT_URL"].rstrip("/") + "/moto-api/reset-auth"
+    headers = {"Content-Type": "text/plain"}
+    urllib.request.urlopen(urllib.request.Request(url, after.encode(), headers, method="POST"))
 
 
 def main():
@@ -61,16 +74,20 @@ def main():
         _, _, objects = listing(s3, args[0])
         for o in sorted(objects, key=lambda o: o["Key"]):
             print(f"{o['Key']}\t{o['Size']}")
-    elif cmd == "wait-count":
+    elif cmd in ("wait-count", "refuse-after"):
         want, ext = int(args[1]), args[2]
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             _, _, objects = listing(s3, args[0])
             if sum(o["Key"].endswith(ext) for o in objects) >= want:
+                if cmd == "refuse-after":
+                    moto_auth("0")
                 return 0
             time.sleep(0.05)
         print("timed out", file=sys.stderr)
         return 1
+    elif cmd == "accept-all":
+        moto_auth("inf")
     else:
         print(f"unknown command {cmd}", file=sys.stderr)
         return 2

@@ -121,27 +121,15 @@ pub fn run(args: &RunArgs) -> ExitCode {
         );
         return ExitCode::from(EXIT_USAGE);
     }
-    let remote_out = match (Location::parse(&args.out), &store) {
-        (None, _) => None,
-        (Some(Err(e)), _) => {
+    let out_object = match Location::parse(&args.out) {
+        None => None,
+        Some(Err(e)) => {
             eprintln!("conveyor: {e}");
             return ExitCode::from(EXIT_USAGE);
         }
-        (Some(Ok(out)), Some(store)) => {
-            let listed = store
-                .list(&out, true)
-                .and_then(|listing| Journal::load_remote(store.as_ref(), &out, &listing));
-            match listed {
-                Ok((journal, objects)) => Some((out, RemoteOut { journal, objects })),
-                Err(e) => {
-                    eprintln!("conveyor: {}: {e}", out);
-                    return ExitCode::from(EXIT_USAGE);
-                }
-            }
-        }
-        (Some(Ok(_)), None) => None,
+        Some(Ok(out)) => Some(out),
     };
-    if remote_out.is_none()
+    if out_object.is_none()
         && let Err(e) = plan::check_out_dir(&args.out, false)
     {
         eprintln!("conveyor: {e}");
@@ -156,7 +144,38 @@ pub fn run(args: &RunArgs) -> ExitCode {
         stop: Some(Arc::clone(&stop)),
         store: store.clone(),
     };
-    let found = match scan::scan(&args.inputs, &scan_options) {
+    // An output prefix in object storage is listed (and its journal read) while the inputs
+    // are scanned: two round trips at once instead of one after the other.
+    let (listed, found) = std::thread::scope(|s| {
+        let listing = match (&out_object, &store) {
+            (Some(out), Some(store)) => Some(s.spawn(move || {
+                store
+                    .list(out, true)
+                    .and_then(|listing| Journal::load_remote(store.as_ref(), out, &listing))
+                    .map_err(|e| e.to_string())
+            })),
+            _ => None,
+        };
+        let found = scan::scan(&args.inputs, &scan_options);
+        let listed = listing.map(|h| {
+            h.join().unwrap_or_else(|panic| {
+                Err(format!(
+                    "internal error while listing: {}",
+                    pool::panic_message(panic.as_ref())
+                ))
+            })
+        });
+        (listed, found)
+    });
+    let remote_out = match (out_object, listed) {
+        (Some(out), Some(Ok((journal, objects)))) => Some((out, RemoteOut { journal, objects })),
+        (Some(out), Some(Err(e))) => {
+            eprintln!("conveyor: {out}: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+        _ => None,
+    };
+    let found = match found {
         Ok(found) => found,
         Err(e) => {
             eprintln!("conveyor: {e}");

@@ -143,8 +143,9 @@ pub enum ErrorKind {
     OverSize,
     /// Object storage failed to read or write it, after retries.
     Storage,
-    /// Object storage refused the batch (credentials rejected or expired, no such bucket):
-    /// a front end stops the batch at the first one.
+    /// Object storage refused the batch (credentials rejected or expired, no such bucket), or
+    /// its inputs cannot be copied here (the temporary folder missing or full): a front end
+    /// stops the batch at the first one.
     StorageAccess,
     /// A bug: the job panicked or the pool broke a promise.
     Panic,

@@ -111,6 +111,28 @@ pub struct StoreError {
     pub reason: String,
 }
 
+impl StoreError {
+    /// The local copy of `object` could not be made or written. A temporary folder that is
+    /// missing, read-only or full would fail every input alike, so that stops the batch.
+    pub fn local_copy(object: &Location, e: &std::io::Error, creating: bool) -> StoreError {
+        use std::io::ErrorKind as K;
+        let folder = std::env::temp_dir();
+        let fatal = creating || matches!(e.kind(), K::StorageFull | K::QuotaExceeded);
+        StoreError {
+            fatal,
+            reason: if fatal {
+                format!(
+                    "cannot make local copies of the inputs in {} (the temporary folder; \
+                     TMPDIR chooses another): {e}",
+                    folder.display()
+                )
+            } else {
+                format!("cannot make a local copy of {object}: {e}")
+            },
+        }
+    }
+}
+
 impl fmt::Display for StoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.reason)
@@ -122,8 +144,8 @@ impl fmt::Display for StoreError {
 pub trait Store: Send + Sync + fmt::Debug {
     /// Every object under `prefix` (all depths when `recursive`, else the top level only).
     fn list(&self, prefix: &Location, recursive: bool) -> Result<Vec<Listed>, StoreError>;
-    /// Streams the object into the file `to` (memory stays bounded whatever its size).
-    fn fetch(&self, object: &Location, to: &Path) -> Result<(), StoreError>;
+    /// Streams the object into the open file `to` (memory stays bounded whatever its size).
+    fn fetch(&self, object: &Location, to: &mut std::fs::File) -> Result<(), StoreError>;
     /// A small object's bytes (a journal, a report); `None` if there is no such object.
     fn read(&self, object: &Location) -> Result<Option<Vec<u8>>, StoreError>;
     /// Writes `bytes` as the whole object, which appears only once complete (multipart for

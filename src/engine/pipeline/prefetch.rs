@@ -49,16 +49,12 @@ impl std::fmt::Debug for Prefetch {
 
 /// Streams `object` into a new temporary file.
 pub fn fetch(store: &dyn Store, object: &Location) -> Fetched {
-    let copy = tempfile::Builder::new()
+    let mut copy = tempfile::Builder::new()
         .prefix(".conveyor-fetch-")
         .tempfile()
-        .map_err(|e| StoreError {
-            fatal: false,
-            reason: format!("cannot make a local copy of {object}: {e}"),
-        })?
-        .into_temp_path();
-    store.fetch(object, &copy)?;
-    Ok(copy)
+        .map_err(|e| StoreError::local_copy(object, &e, true))?;
+    store.fetch(object, copy.as_file_mut())?;
+    Ok(copy.into_temp_path())
 }
 
 impl Prefetch {
