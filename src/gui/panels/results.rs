@@ -170,7 +170,7 @@ pub(crate) fn results_section(app: &mut ConveyorApp, ui: &mut egui::Ui) {
         if show_preview {
             ui.separator();
             let output = shown_preview
-                .and_then(|p| batch.view.results.iter().find(|r| r.job == p.job))
+                .and_then(|p| batch.view.row_of_job(p.job))
                 .map(|r| batch.view.row_output(r, &out_dir));
             ui.vertical(|ui| {
                 if let Some(output) = output {
