@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use tempfile::TempDir;
 
 const NEEDS: &str = "needs moto_server and boto3 (pip install 'moto[server]')";
 
@@ -316,26 +317,32 @@ fn bucket_to_bucket_to_folder_and_back_and_re_runs_skip() {
     assert_eq!(err.matches("does not exist").count(), 1, "{err}");
 }
 
-/// 40 photos of `w`×`h` in `dir`, uploaded under `url`.
-fn forty_photos(ep: &str, dir: &Path, url: &str, w: u32, h: u32) {
+/// A moto server with a bucket holding 40 photos of `w`×`h` under `s3://{bucket}/{prefix}`,
+/// its endpoint, and the temporary folder the photos were made in.
+fn moto_with_forty(bucket: &str, prefix: &str, w: u32, h: u32) -> (Moto, String, TempDir) {
+    let moto = Moto::start();
+    let ep = moto.endpoint();
+    let tmp = tempfile::tempdir().expect("tmp");
+    tool(&ep, &["mb", bucket]);
+    let dir = tmp.path().join("in");
     for i in 0..40 {
         common::put(
-            dir,
+            &dir,
             &format!("roll{}/p{i:02}.png", i % 4),
             &common::encode(&common::photo(w + i, h), image::ImageFormat::Png),
         );
     }
-    tool(ep, &["put-dir", s(dir), url]);
+    tool(
+        &ep,
+        &["put-dir", s(&dir), &format!("s3://{bucket}/{prefix}")],
+    );
+    (moto, ep, tmp)
 }
 
 #[test]
 #[ignore = "needs moto_server and boto3 (pip install 'moto[server]')"]
 fn killed_mid_batch_then_resumed_converts_each_photo_once() {
-    let moto = Moto::start();
-    let ep = moto.endpoint();
-    let tmp = tempfile::tempdir().expect("tmp");
-    tool(&ep, &["mb", "studio"]);
-    forty_photos(&ep, &tmp.path().join("in"), "s3://studio/raw", 900, 700);
+    let (_moto, ep, tmp) = moto_with_forty("studio", "raw", 900, 700);
     let args = [
         "run",
         "s3://studio/raw",
@@ -401,11 +408,7 @@ fn killed_mid_batch_then_resumed_converts_each_photo_once() {
 #[test]
 #[ignore = "needs moto_server and boto3 (pip install 'moto[server]')"]
 fn two_shards_at_once_into_one_prefix_then_report_merge() {
-    let moto = Moto::start();
-    let ep = moto.endpoint();
-    let tmp = tempfile::tempdir().expect("tmp");
-    tool(&ep, &["mb", "archive"]);
-    forty_photos(&ep, &tmp.path().join("in"), "s3://archive/scans", 200, 150);
+    let (_moto, ep, tmp) = moto_with_forty("archive", "scans", 200, 150);
     let children: Vec<Child> = [("0", "r1"), ("1", "r2")]
         .iter()
         .map(|(index, name)| {
@@ -572,11 +575,7 @@ fn outputs_reported_ok_are_whole(ep: &str, rep: &Value, url: &str, dir: &Path) {
 #[test]
 #[ignore = "needs moto_server and boto3 (pip install 'moto[server]')"]
 fn credentials_refused_mid_batch_stop_it_once_and_keep_what_was_written() {
-    let moto = Moto::start();
-    let ep = moto.endpoint();
-    let tmp = tempfile::tempdir().expect("tmp");
-    tool(&ep, &["mb", "agency"]);
-    forty_photos(&ep, &tmp.path().join("in"), "s3://agency/shoot", 900, 700);
+    let (_moto, ep, tmp) = moto_with_forty("agency", "shoot", 900, 700);
     let r = tmp.path().join("refused.json");
     let args = [
         "run",
@@ -667,11 +666,7 @@ fn credentials_refused_mid_batch_stop_it_once_and_keep_what_was_written() {
 #[test]
 #[ignore = "needs moto_server and boto3 (pip install 'moto[server]')"]
 fn a_store_that_goes_away_fails_files_with_reasons_and_loses_nothing_written() {
-    let moto = Moto::start();
-    let ep = moto.endpoint();
-    let tmp = tempfile::tempdir().expect("tmp");
-    tool(&ep, &["mb", "shop"]);
-    forty_photos(&ep, &tmp.path().join("in"), "s3://shop/products", 900, 700);
+    let (moto, ep, tmp) = moto_with_forty("shop", "products", 900, 700);
     let relay = Relay::start(moto.port);
     let via = format!("http://127.0.0.1:{}", relay.port);
     let r = tmp.path().join("cut.json");
