@@ -682,7 +682,7 @@ impl eframe::App for ConveyorApp {
     fn logic(&mut self, ctx: &egui::Context, frame: &mut eframe::Frame) {
         let timed = self.stats.enabled && self.batch.as_ref().is_some_and(Batch::running);
         if timed && let Some(cpu) = frame.info().cpu_usage {
-            self.stats.cpu_ms.push(cpu * 1000.0);
+            self.stats.whole_frame(cpu * 1000.0);
         }
         let started = Instant::now();
         self.update_logic(ctx);
