@@ -963,6 +963,72 @@ fn the_clock_and_the_chart_freeze_when_the_batch_ends() {
     assert_eq!(figures(&h), at_end, "the finished batch's figures froze");
 }
 
+/// #17 item 14: while a batch runs, its progress reaches the window title at most every half
+/// second. A title change asks for a frame at once, so sending every new count undid the
+/// pool's frame cap (a 20,000-file batch drew as many frames as the CPU allowed). The finished
+/// title is sent at once.
+#[test]
+fn a_running_batch_updates_the_title_at_most_twice_a_second() {
+    let extra = Launch {
+        start: true,
+        ..Launch::default()
+    };
+    let (_tmp, _out, mut h) = preloaded(120, settings_with_workers(2), extra);
+    step_until(&mut h, "the batch to start", |h| {
+        h.state().batch_view().is_some()
+    });
+    let began = Instant::now();
+    let sent = |h: &Harness<'_, ConveyorApp>| -> Vec<String> {
+        h.output()
+            .viewport_output
+            .values()
+            .flat_map(|v| v.commands.iter())
+            .filter_map(|c| match c {
+                egui::ViewportCommand::Title(t) => Some(t.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    let (mut while_running, mut frames_with_progress) = (Vec::new(), 0);
+    let mut last_done = 0;
+    let mut finished_title = None;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        assert!(Instant::now() < deadline, "timed out waiting for the batch");
+        h.step();
+        let view = h.state().batch_view().expect("view");
+        let (done, finished) = (view.done(), view.finished);
+        if done != last_done {
+            frames_with_progress += 1;
+            last_done = done;
+        }
+        let titles = sent(&h);
+        if finished {
+            finished_title = titles.last().cloned().or(finished_title);
+            if finished_title.is_some() {
+                break;
+            }
+        } else {
+            while_running.extend(titles);
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let allowed = 1 + began.elapsed().as_millis() / 500;
+    assert!(
+        frames_with_progress > 3,
+        "the batch should span several frames ({frames_with_progress})"
+    );
+    assert!(
+        (while_running.len() as u128) <= allowed,
+        "{} titles sent while running in {:?} ({frames_with_progress} frames with progress): \
+         {while_running:?}",
+        while_running.len(),
+        began.elapsed()
+    );
+    let last = finished_title.expect("a finished title");
+    assert!(last.contains("finished: 120 converted"), "{last}");
+}
+
 /// #17 item 3: a cancelled batch says how many finished and how many were cancelled, in words
 /// and in the bar, which stops where the work stopped.
 #[test]

@@ -28,6 +28,9 @@ use crate::engine::scan::{self, Scan, ScanError, ScanOptions};
 /// smooth while leaving the cores to the workers (software-rendered desktops paint on the CPU).
 const FRAME: Duration = Duration::from_millis(33);
 
+/// How often a running batch's progress is written into the window title.
+const TITLE_EVERY: Duration = Duration::from_millis(500);
+
 /// What the message line says to a drop while a batch runs; it goes when the batch ends.
 pub(super) const BUSY_DROP: &str = "A batch is running; drop again when it is done.";
 
@@ -79,6 +82,8 @@ pub struct ConveyorApp {
     pub(super) closing: bool,
     start_requested: bool,
     title: String,
+    /// When `title` was last sent to the window (see [`TITLE_EVERY`]).
+    title_sent: Option<Instant>,
     /// Set by the pool's waker once it has asked for a repaint; cleared by the next frame.
     repaint_pending: Arc<AtomicBool>,
     pub(super) stats: FrameStats,
@@ -166,6 +171,7 @@ impl ConveyorApp {
             closing: false,
             start_requested: launch.start,
             title: String::new(),
+            title_sent: None,
             repaint_pending: Arc::new(AtomicBool::new(false)),
             stats: FrameStats::from_env(),
             launched,
@@ -641,10 +647,20 @@ impl ConveyorApp {
             self.start_requested = false;
             self.start();
         }
+        // A running batch's count changes with every event; sending each change would ask for
+        // a frame each time (a viewport command repaints at once) and undo the frame cap of
+        // the pool's waker. So progress reaches the title every TITLE_EVERY; anything else
+        // (finished, paused, another input) at once.
         let title = self.title();
-        if title != self.title {
+        let progress_only = self
+            .batch
+            .as_ref()
+            .is_some_and(|b| b.running() && !b.view.paused);
+        let due = !progress_only || self.title_sent.is_none_or(|t| t.elapsed() >= TITLE_EVERY);
+        if title != self.title && due {
             ctx.send_viewport_cmd(egui::ViewportCommand::Title(title.clone()));
             self.title = title;
+            self.title_sent = Some(Instant::now());
         }
     }
 
