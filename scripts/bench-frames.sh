@@ -45,3 +45,8 @@ until xdotool getwindowname "$win" | grep -q 'finished'; do sleep 1; done
 echo "batch of $n took $(($(date +%s) - start)) s (from the window's appearance)"
 import -window root "$work/frames-finished.png"
 grep 'frame stats' "$work/stderr.txt"
+# CPU seconds per thread name of the window's process (workers have ended; llvmpipe-N are the
+# software renderer's rasterizer threads).
+for t in /proc/$gui/task/*; do
+  echo "$(cat "$t/comm") $(awk '{print $14 + $15}' "$t/stat")"
+done | awk '{cpu[$1] += $2} END {for (n in cpu) if (cpu[n] > 0) printf "thread %s: %.2f s CPU\n", n, cpu[n] / 100}' | sort

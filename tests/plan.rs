@@ -482,6 +482,7 @@ fn several_outputs_share_one_decode_per_input() {
         Arc::clone(&jobs),
         Arc::new(Pipeline::with_outputs(outputs)),
         2,
+        pool::Priority::Normal,
         Arc::new(|| {}),
     )
     .expect("start");

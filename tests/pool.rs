@@ -157,6 +157,7 @@ fn start(fake: &Arc<Fake>, n: usize, workers: usize) -> PoolHandle {
         jobs(n),
         Arc::clone(fake) as Arc<dyn Processor>,
         workers,
+        pool::Priority::Normal,
         Arc::new(|| {}),
     )
     .expect("pool starts")
@@ -376,6 +377,7 @@ fn skipped_jobs_end_without_a_worker() {
         list.into(),
         Arc::clone(&fake) as Arc<dyn Processor>,
         2,
+        pool::Priority::Normal,
         Arc::new(|| {}),
     )
     .expect("pool starts");
@@ -413,6 +415,7 @@ fn dropping_the_handle_cancels_and_joins_every_thread() {
         jobs(n),
         Arc::clone(&fake) as Arc<dyn Processor>,
         3,
+        pool::Priority::Normal,
         Arc::new(move || {
             w.fetch_add(1, Ordering::SeqCst);
         }),
@@ -479,4 +482,78 @@ fn workers_can_be_added_and_removed_while_paused_even_after_feeding_ends() {
     drive(&handle, &mut log, |_, _| {});
     handle.wait();
     log.assert_complete(n);
+}
+
+/// Records the niceness of the thread that runs each job (Linux: field 19 of
+/// /proc/thread-self/stat) and of a thread that job's thread starts.
+struct NiceProbe {
+    seen: std::sync::Mutex<Vec<(i32, i32)>>,
+}
+
+#[cfg(target_os = "linux")]
+fn own_nice() -> i32 {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").expect("stat");
+    // The command name may hold spaces; the fields after it are plain.
+    let after = &stat[stat.rfind(')').expect("comm") + 2..];
+    after
+        .split(' ')
+        .nth(16)
+        .and_then(|f| f.parse().ok())
+        .expect("nice field")
+}
+
+#[cfg(target_os = "linux")]
+impl Processor for NiceProbe {
+    fn process(
+        &self,
+        _job: &Job,
+        _progress: &mut dyn FnMut(Stage) -> Flow,
+    ) -> Result<Converted, JobError> {
+        let child = std::thread::spawn(own_nice).join().expect("child");
+        self.seen.lock().unwrap().push((own_nice(), child));
+        Ok(Converted {
+            output_bytes: 0,
+            quality: None,
+            score: None,
+            width: 1,
+            height: 1,
+            warnings: vec![],
+        })
+    }
+}
+
+/// The window's workers run below interactive threads (and so do the threads they start);
+/// the command line's run like anything else. The thread that started the pool keeps its own.
+#[cfg(target_os = "linux")]
+#[test]
+fn background_workers_run_at_lower_priority_and_normal_ones_do_not() {
+    let before = own_nice();
+    for (priority, want) in [
+        (pool::Priority::Background, pool::BACKGROUND_NICE),
+        (pool::Priority::Normal, 0),
+    ] {
+        let probe = Arc::new(NiceProbe {
+            seen: std::sync::Mutex::new(Vec::new()),
+        });
+        let handle = pool::start(
+            jobs(6),
+            Arc::clone(&probe) as Arc<dyn Processor>,
+            2,
+            priority,
+            Arc::new(|| {}),
+        )
+        .expect("pool starts");
+        let mut log = Log::default();
+        drive(&handle, &mut log, |_, _| {});
+        handle.wait();
+        log.assert_complete(6);
+        let seen = probe.seen.lock().unwrap().clone();
+        assert_eq!(seen.len(), 6);
+        let want = (before + want).min(19);
+        assert!(
+            seen.iter().all(|&n| n == (want, want)),
+            "{priority:?}: every job and the thread it started at nice {want}: {seen:?}"
+        );
+    }
+    assert_eq!(own_nice(), before, "the caller's thread is left as it was");
 }

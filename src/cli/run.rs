@@ -284,6 +284,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
         Arc::clone(&jobs),
         Arc::new(pipeline),
         workers,
+        pool::Priority::Normal,
         Arc::new(|| {}),
     ) {
         Ok(h) => h,

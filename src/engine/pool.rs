@@ -55,6 +55,20 @@ pub type Waker = Arc<dyn Fn() + Send + Sync>;
 /// The largest worker count accepted.
 pub const MAX_WORKERS: usize = 256;
 
+/// How the workers' threads are scheduled against the rest of the machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Priority {
+    /// Like any other thread (the command line).
+    Normal,
+    /// Below interactive threads (the window): [`BACKGROUND_NICE`] steps nicer on Linux, so the
+    /// window and the rest of the desktop get a core as soon as they want one, while the
+    /// workers still take every cycle nobody else wants. Elsewhere the same as `Normal`.
+    Background,
+}
+
+/// How many steps nicer [`Priority::Background`] workers run than the thread that starts them.
+pub const BACKGROUND_NICE: i32 = 10;
+
 struct WorkerEntry {
     id: WorkerId,
     /// Dropping this tells the worker to retire after the job in hand.
@@ -87,6 +101,7 @@ struct Shared {
     busy: AtomicUsize,
     /// Each worker sends its id here as its thread ends, so the supervisor can join it.
     exits: Sender<WorkerId>,
+    priority: Priority,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -283,6 +298,9 @@ impl Drop for ExitNotice<'_> {
 
 fn worker_loop(shared: &Shared, id: WorkerId, retire: &Receiver<()>) {
     let _notice = ExitNotice { shared, id };
+    if shared.priority == Priority::Background {
+        lower_this_thread();
+    }
     shared.emit(Event::WorkerStarted { worker: id });
     loop {
         if let Err(TryRecvError::Disconnected) = retire.try_recv() {
@@ -332,12 +350,13 @@ fn cancel(shared: &Shared) {
     drop(open.take());
 }
 
-/// Starts a batch over `jobs` with `workers` workers. Events arrive on [`PoolHandle::events`];
-/// `waker` is called after each one.
+/// Starts a batch over `jobs` with `workers` workers scheduled at `priority`. Events arrive on
+/// [`PoolHandle::events`]; `waker` is called after each one.
 pub fn start(
     jobs: Arc<[Job]>,
     processor: Arc<dyn Processor>,
     workers: usize,
+    priority: Priority,
     waker: Waker,
 ) -> std::io::Result<PoolHandle> {
     let workers = workers.clamp(1, MAX_WORKERS);
@@ -358,6 +377,7 @@ pub fn start(
         crew: Mutex::new(Crew::default()),
         busy: AtomicUsize::new(0),
         exits: exits_tx,
+        priority,
     });
     shared.emit(Event::BatchStarted {
         total: shared.jobs.len(),
@@ -374,6 +394,29 @@ pub fn start(
         supervisor: Some(supervisor),
     })
 }
+
+/// Lowers the calling thread by [`BACKGROUND_NICE`] steps (at most to 19, the lowest). On
+/// Linux a thread's niceness is its own (`setpriority` with a thread id), and the threads it
+/// starts afterwards (its decode pool, an AV1 helper process) inherit it. A refusal leaves the
+/// thread as it was: it only costs responsiveness.
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+fn lower_this_thread() {
+    // SAFETY: these calls take and return plain integers and touch no memory.
+    let tid = unsafe { libc::gettid() };
+    let Ok(tid) = libc::id_t::try_from(tid) else {
+        return;
+    };
+    // SAFETY: as above. (-1 is both a niceness and the error value; either way the result
+    // stays within the valid range.)
+    let now = unsafe { libc::getpriority(libc::PRIO_PROCESS, tid) };
+    let lower = now.saturating_add(BACKGROUND_NICE).min(19);
+    // SAFETY: as above.
+    let _ = unsafe { libc::setpriority(libc::PRIO_PROCESS, tid, lower) };
+}
+
+#[cfg(not(target_os = "linux"))]
+fn lower_this_thread() {}
 
 /// Feeds the queue, then joins workers as they end, then reports the batch finished. Workers
 /// stay in the crew until their thread has ended, so a resize meanwhile sees them.

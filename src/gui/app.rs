@@ -406,8 +406,16 @@ impl ConveyorApp {
                 waker_ctx.request_repaint_after(FRAME);
             }
         });
-        pool::start(jobs, Arc::new(pipeline), self.settings.workers, waker)
-            .map_err(|e| format!("Could not start workers: {e}"))
+        // Below the window: it (and the rest of the desktop) gets a core when it needs one.
+        let priority = pool::Priority::Background;
+        pool::start(
+            jobs,
+            Arc::new(pipeline),
+            self.settings.workers,
+            priority,
+            waker,
+        )
+        .map_err(|e| format!("Could not start workers: {e}"))
     }
 
     fn launch(&mut self, ctx: &egui::Context, prepared: Prepared) {
@@ -676,7 +684,8 @@ impl ConveyorApp {
         self.thumbs.begin_frame(&ctx);
         super::panels::top_bar(self, ui);
         super::panels::recipe_panel(self, ui);
-        egui::CentralPanel::default().show(ui, |ui| {
+        let central = super::panels::unfilled(egui::Frame::central_panel(ui.style()));
+        egui::CentralPanel::default().frame(central).show(ui, |ui| {
             if self.input.is_none() && self.batch.is_none() {
                 super::panels::empty_state(self, ui);
             } else {
@@ -707,6 +716,12 @@ impl eframe::App for ConveyorApp {
                 .logic_ms
                 .push(started.elapsed().as_secs_f32() * 1000.0);
         }
+    }
+
+    /// The panels' own colour: the panels leave their background to this clear (see
+    /// [`super::panels::unfilled`]).
+    fn clear_color(&self, visuals: &egui::Visuals) -> [f32; 4] {
+        visuals.panel_fill.to_normalized_gamma_f32()
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {

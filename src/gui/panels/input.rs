@@ -8,94 +8,96 @@ use crate::gui::state::DialogPurpose;
 
 /// Title, the chosen input and what it holds, and the input buttons.
 pub(crate) fn top_bar(app: &mut ConveyorApp, ui: &mut egui::Ui) {
-    egui::Panel::top("top-bar").show(ui, |ui| {
-        ui.add_space(4.0);
-        // Wrapped, so a narrow window shows the input's summary on a second line, not off-screen.
-        ui.horizontal_wrapped(|ui| {
-            ui.heading("Conveyor");
-            ui.separator();
-            let idle = !app.busy();
-            if ui
-                .add_enabled(idle, egui::Button::new("🗀 Browse…"))
-                .on_hover_text("Choose a folder of images")
-                .clicked()
-            {
-                app.ask(DialogPurpose::Input);
-            }
-            if ui
-                .add_enabled(idle, egui::Button::new("Try the sample images"))
-                .clicked()
-            {
-                app.load_samples();
-            }
-            let label = ui.label("or a path:");
-            let field = ui
-                .add_enabled(
-                    idle,
-                    egui::TextEdit::singleline(&mut app.input_text)
-                        .hint_text("type or paste, then Enter")
-                        .desired_width(200.0),
-                )
-                .labelled_by(label.id)
-                .on_hover_text("A folder or an image to convert");
-            if field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
-                app.set_input_text();
-            }
-            ui.separator();
-            match &app.input {
-                None => {
-                    ui.label("No folder chosen — drop one anywhere on the window.");
+    egui::Panel::top("top-bar")
+        .frame(super::unfilled(egui::Frame::side_top_panel(ui.style())))
+        .show(ui, |ui| {
+            ui.add_space(4.0);
+            // Wrapped, so a narrow window shows the input's summary on a second line, not off-screen.
+            ui.horizontal_wrapped(|ui| {
+                ui.heading("Conveyor");
+                ui.separator();
+                let idle = !app.busy();
+                if ui
+                    .add_enabled(idle, egui::Button::new("🗀 Browse…"))
+                    .on_hover_text("Choose a folder of images")
+                    .clicked()
+                {
+                    app.ask(DialogPurpose::Input);
                 }
-                Some(input) => {
-                    let names: Vec<String> = input
-                        .paths
-                        .iter()
-                        .map(|p| p.display().to_string())
-                        .collect();
-                    ui.label(egui::RichText::new(names.join(", ")).strong());
-                    match &input.summary {
-                        None => {
-                            ui.spinner();
-                            ui.label("Scanning…");
-                        }
-                        Some(Err(e)) => {
-                            ui.colored_label(ui.visuals().error_fg_color, e);
-                        }
-                        Some(Ok(s)) => {
-                            let formats: Vec<String> =
-                                s.formats.iter().map(|(f, n)| format!("{n} {f}")).collect();
-                            ui.label(format!("{} images, {}", s.images, human_bytes(s.bytes)));
-                            ui.label(egui::RichText::new(formats.join(" · ")).weak());
-                            let skip = s.skipped.len();
-                            if skip > 0 || s.ignored > 0 || !s.warnings.is_empty() {
-                                let text = format!(
-                                    "{skip} will be skipped, {} other files ignored",
-                                    s.ignored
-                                );
-                                let details = s
-                                    .skipped
-                                    .iter()
-                                    .chain(&s.warnings)
-                                    .take(30)
-                                    .cloned()
-                                    .collect::<Vec<_>>()
-                                    .join("\n");
-                                ui.label(egui::RichText::new(text).weak()).on_hover_text(
-                                    if details.is_empty() {
-                                        "Files without an image extension are not converted."
-                                            .to_owned()
-                                    } else {
-                                        details
-                                    },
-                                );
+                if ui
+                    .add_enabled(idle, egui::Button::new("Try the sample images"))
+                    .clicked()
+                {
+                    app.load_samples();
+                }
+                let label = ui.label("or a path:");
+                let field = ui
+                    .add_enabled(
+                        idle,
+                        egui::TextEdit::singleline(&mut app.input_text)
+                            .hint_text("type or paste, then Enter")
+                            .desired_width(200.0),
+                    )
+                    .labelled_by(label.id)
+                    .on_hover_text("A folder or an image to convert");
+                if field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
+                    app.set_input_text();
+                }
+                ui.separator();
+                match &app.input {
+                    None => {
+                        ui.label("No folder chosen — drop one anywhere on the window.");
+                    }
+                    Some(input) => {
+                        let names: Vec<String> = input
+                            .paths
+                            .iter()
+                            .map(|p| p.display().to_string())
+                            .collect();
+                        ui.label(egui::RichText::new(names.join(", ")).strong());
+                        match &input.summary {
+                            None => {
+                                ui.spinner();
+                                ui.label("Scanning…");
+                            }
+                            Some(Err(e)) => {
+                                ui.colored_label(ui.visuals().error_fg_color, e);
+                            }
+                            Some(Ok(s)) => {
+                                let formats: Vec<String> =
+                                    s.formats.iter().map(|(f, n)| format!("{n} {f}")).collect();
+                                ui.label(format!("{} images, {}", s.images, human_bytes(s.bytes)));
+                                ui.label(egui::RichText::new(formats.join(" · ")).weak());
+                                let skip = s.skipped.len();
+                                if skip > 0 || s.ignored > 0 || !s.warnings.is_empty() {
+                                    let text = format!(
+                                        "{skip} will be skipped, {} other files ignored",
+                                        s.ignored
+                                    );
+                                    let details = s
+                                        .skipped
+                                        .iter()
+                                        .chain(&s.warnings)
+                                        .take(30)
+                                        .cloned()
+                                        .collect::<Vec<_>>()
+                                        .join("\n");
+                                    ui.label(egui::RichText::new(text).weak()).on_hover_text(
+                                        if details.is_empty() {
+                                            "Files without an image extension are not converted."
+                                                .to_owned()
+                                        } else {
+                                            details
+                                        },
+                                    );
+                                }
                             }
                         }
                     }
                 }
-            }
+            });
+            ui.add_space(4.0);
         });
-        ui.add_space(4.0);
-    });
 }
 
 /// The first-run screen: a big drop target and the sample images one click away.

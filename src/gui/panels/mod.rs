@@ -182,3 +182,10 @@ pub(super) fn checkerboard(painter: &egui::Painter, rect: egui::Rect) {
         }
     }
 }
+
+/// `frame` without its fill. The window's clear colour is the panels' colour, so painting it
+/// again over the whole window only costs: on a software-rendered desktop (llvmpipe) every
+/// filled pixel is shaded on the CPU, every frame, while the workers want those cores.
+pub(crate) fn unfilled(frame: egui::Frame) -> egui::Frame {
+    frame.fill(egui::Color32::TRANSPARENT)
+}

@@ -53,6 +53,7 @@ fn format_label(f: OutputFormat) -> String {
 /// The whole form; disabled while a batch runs.
 pub(crate) fn recipe_panel(app: &mut ConveyorApp, ui: &mut egui::Ui) {
     egui::Panel::left("recipe")
+        .frame(super::unfilled(egui::Frame::side_top_panel(ui.style())))
         .resizable(true)
         .default_size(300.0)
         .show(ui, |ui| {
