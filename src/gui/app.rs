@@ -658,14 +658,17 @@ impl ConveyorApp {
         // A running batch's count changes with every event; sending each change would ask for
         // a frame each time (a viewport command repaints at once) and undo the frame cap of
         // the pool's waker. So progress reaches the title every TITLE_EVERY; anything else
-        // (finished, paused, another input) at once.
-        let title = self.title();
+        // (finished, paused, another input) at once. Between those times it is not even built.
         let progress_only = self
             .batch
             .as_ref()
             .is_some_and(|b| b.running() && !b.view.paused);
         let due = !progress_only || self.title_sent.is_none_or(|t| t.elapsed() >= TITLE_EVERY);
-        if title != self.title && due {
+        if !due {
+            return;
+        }
+        let title = self.title();
+        if title != self.title {
             ctx.send_viewport_cmd(egui::ViewportCommand::Title(title.clone()));
             self.title = title;
             self.title_sent = Some(Instant::now());
