@@ -245,7 +245,9 @@ fn scaled(len: u32, eighths: u32) -> u32 {
     (len * eighths).div_ceil(8)
 }
 
-/// Decodes a JPEG's pixels at `eighths`/8 of its `stored` size through jpeg-decoder. `None` when
+/// Decodes a JPEG's pixels at `eighths`/8 of its `stored` size: a baseline JPEG through
+/// [`super::jpeg_scaled`] (jpeg-decoder's pixels, faster), anything else, or data that module
+/// does not follow, through jpeg-decoder. `None` when
 /// this path does not apply (full size, where the `image` crate's decoder is faster; CMYK and
 /// 16-bit JPEGs; data it rejects): then the `image` crate's decoder runs and reports any error.
 #[cfg(not(feature = "turbo"))]
@@ -259,6 +261,27 @@ fn decode_jpeg_at(
         return None;
     }
     let want = (scaled(stored.0, eighths), scaled(stored.1, eighths));
+    let admission =
+        |w: u32, h: u32| (u64::from(w) * u64::from(h) * 3).saturating_mul(3) + data.len() as u64;
+    // The common baseline JPEG: Conveyor's own scaled decoder, the same pixels faster.
+    let mut admitted = false;
+    if let Some(plan) = super::jpeg_scaled::Plan::read(data, eighths)
+        && plan.size() == want
+    {
+        if let Err(e) = admit(admission(want.0, want.1)) {
+            return Some(Err(e));
+        }
+        admitted = true;
+        if let Some(p) = plan.decode() {
+            let image = match p.channels {
+                1 => image::GrayImage::from_raw(p.width, p.height, p.data)
+                    .map(DynamicImage::ImageLuma8),
+                _ => image::RgbImage::from_raw(p.width, p.height, p.data)
+                    .map(DynamicImage::ImageRgb8),
+            };
+            return image.map(Ok);
+        }
+    }
     let mut decoder = jpeg_decoder::Decoder::new(Cursor::new(data));
     let to_u16 = |v: u32| u16::try_from(v).unwrap_or(u16::MAX);
     // jpeg-decoder takes the first scale at which *either* side reaches the request, so ask for
@@ -271,8 +294,7 @@ fn decode_jpeg_at(
     ) {
         return None;
     }
-    let bytes = u64::from(w) * u64::from(h) * 3;
-    if let Err(e) = admit(bytes.saturating_mul(3) + data.len() as u64) {
+    if !admitted && let Err(e) = admit(admission(u32::from(w), u32::from(h))) {
         return Some(Err(e));
     }
     let pixels = on_this_core(|| decoder.decode()).ok()?;

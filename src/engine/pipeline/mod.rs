@@ -5,6 +5,9 @@ pub mod animation;
 pub mod budget;
 pub mod decode;
 pub mod encode;
+// The turbo build shrinks JPEGs on load through libjpeg-turbo instead.
+#[cfg_attr(feature = "turbo", allow(dead_code))]
+mod jpeg_scaled;
 pub mod metadata;
 mod png_rows;
 pub mod prefetch;
