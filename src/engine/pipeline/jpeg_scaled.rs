@@ -182,7 +182,7 @@ impl<'a> Bits<'a> {
         }
     }
 
-    /// Fills the buffer to at least 57 bits.
+    /// Fills the buffer to at least 56 bits (zeros, counted in `fed`, past a marker or the end).
     #[inline(always)]
     fn refill(&mut self) {
         if self.count > 56 {
