@@ -273,13 +273,7 @@ fn decode_jpeg_at(
         }
         admitted = true;
         if let Some(p) = plan.decode() {
-            let image = match p.channels {
-                1 => image::GrayImage::from_raw(p.width, p.height, p.data)
-                    .map(DynamicImage::ImageLuma8),
-                _ => image::RgbImage::from_raw(p.width, p.height, p.data)
-                    .map(DynamicImage::ImageRgb8),
-            };
-            return image.map(Ok);
+            return pixels_image(p.width, p.height, p.channels == 1, p.data).map(Ok);
         }
     }
     let mut decoder = jpeg_decoder::Decoder::new(Cursor::new(data));
@@ -298,14 +292,18 @@ fn decode_jpeg_at(
         return Some(Err(e));
     }
     let pixels = on_this_core(|| decoder.decode()).ok()?;
-    let (w, h) = (u32::from(w), u32::from(h));
-    let image = match format {
-        jpeg_decoder::PixelFormat::L8 => {
-            image::GrayImage::from_raw(w, h, pixels).map(DynamicImage::ImageLuma8)
-        }
-        _ => image::RgbImage::from_raw(w, h, pixels).map(DynamicImage::ImageRgb8),
-    };
-    image.map(Ok)
+    let grey = format == jpeg_decoder::PixelFormat::L8;
+    pixels_image(u32::from(w), u32::from(h), grey, pixels).map(Ok)
+}
+
+/// Packed grey or RGB rows as an image (`None` if they do not fill `w` x `h`).
+#[cfg(not(feature = "turbo"))]
+fn pixels_image(w: u32, h: u32, grey: bool, pixels: Vec<u8>) -> Option<DynamicImage> {
+    if grey {
+        image::GrayImage::from_raw(w, h, pixels).map(DynamicImage::ImageLuma8)
+    } else {
+        image::RgbImage::from_raw(w, h, pixels).map(DynamicImage::ImageRgb8)
+    }
 }
 
 #[cfg(feature = "turbo")]

@@ -66,9 +66,9 @@ struct Huffman {
 }
 
 impl Huffman {
-    /// Builds the tables from a DHT's counts per length and its symbols; `None` for a table
-    /// whose codes do not fit their lengths.
-    fn new(counts: &[u8; 16], symbols: &[u8]) -> Option<Huffman> {
+    /// Builds the tables from a DHT's counts per length and its symbols (the AC-only lookups
+    /// when `for_ac`); `None` for a table whose codes do not fit their lengths.
+    fn new(counts: &[u8; 16], symbols: &[u8], for_ac: bool) -> Option<Huffman> {
         let mut lookup = Box::new([0u16; 1 << LOOKUP_BITS]);
         let mut max_code = [-1i32; 17];
         let mut offset = [0i32; 17];
@@ -93,7 +93,38 @@ impl Huffman {
             max_code[len as usize] = if n > 0 { code - 1 } else { -1 };
             code <<= 1;
         }
-        let mut ac = Box::new([0i32; 1 << LOOKUP_BITS]);
+        let mut table = Huffman {
+            lookup,
+            ac: Box::new([0i32; 1 << LOOKUP_BITS]),
+            skip: Box::new([0u32; 1 << SKIP_BITS]),
+            max_code,
+            offset,
+            symbols: symbols.to_vec(),
+        };
+        if for_ac {
+            table.fill_ac_lookups();
+        }
+        Some(table)
+    }
+
+    /// The code of at least `shortest` bits at the top of `bits` (of which `avail` are known):
+    /// its length and symbol (JPEG's DECODE, F.16).
+    fn canonical(&self, bits: u32, avail: u32, shortest: u32) -> Option<(u32, u8)> {
+        for len in shortest..=avail.min(16) {
+            let code = (bits >> (avail - len)) as i32;
+            if code <= self.max_code[len as usize] {
+                let symbol = self
+                    .symbols
+                    .get((code + self.offset[len as usize]) as usize)?;
+                return Some((len, *symbol));
+            }
+        }
+        None
+    }
+
+    /// The AC tables' lookups: a coefficient's run and value with its code, and codes to skip.
+    fn fill_ac_lookups(&mut self) {
+        let (lookup, ac) = (&self.lookup, &mut self.ac);
         for (prefix, slot) in ac.iter_mut().enumerate() {
             let entry = lookup[prefix];
             if entry == 0 {
@@ -107,43 +138,24 @@ impl Huffman {
                     (extend(bits as i32, size) << 16) | ((run as i32) << 8) | (len + size) as i32;
             }
         }
-        let mut table = Huffman {
-            lookup,
-            ac,
-            skip: Box::new([0u32; 1 << SKIP_BITS]),
-            max_code,
-            offset,
-            symbols: symbols.to_vec(),
-        };
         // A whole coefficient at the top of `bits` (of which `avail` are known): its bits and
         // the positions it advances.
         let coefficient = |table: &Huffman, bits: u32, avail: u32| -> Option<(u32, u32)> {
-            for len in 1..=avail.min(16) {
-                let code = (bits >> (avail - len)) as i32;
-                if code <= table.max_code[len as usize] {
-                    let symbol = u32::from(
-                        *table
-                            .symbols
-                            .get((code + table.offset[len as usize]) as usize)?,
-                    );
-                    let (run, size) = (symbol >> 4, symbol & 15);
-                    return (size != 0 && len + size <= avail).then_some((len + size, run + 1));
-                }
-            }
-            None
+            let (len, symbol) = table.canonical(bits, avail, 1)?;
+            let (run, size) = (u32::from(symbol >> 4), u32::from(symbol & 15));
+            (size != 0 && len + size <= avail).then_some((len + size, run + 1))
         };
         for prefix in 0..1u32 << SKIP_BITS {
-            let Some((bits1, advance1)) = coefficient(&table, prefix, SKIP_BITS) else {
+            let Some((bits1, advance1)) = coefficient(self, prefix, SKIP_BITS) else {
                 continue;
             };
             let rest = SKIP_BITS - bits1;
             let second = (rest > 0)
-                .then(|| coefficient(&table, prefix & ((1 << rest) - 1), rest))
+                .then(|| coefficient(self, prefix & ((1 << rest) - 1), rest))
                 .flatten();
             let (bits2, advance2) = second.map_or((0, 0), |(b, a)| (bits1 + b, advance1 + a));
-            table.skip[prefix as usize] = bits1 | advance1 << 5 | bits2 << 11 | advance2 << 16;
+            self.skip[prefix as usize] = bits1 | advance1 << 5 | bits2 << 11 | advance2 << 16;
         }
-        Some(table)
     }
 }
 
@@ -261,17 +273,9 @@ impl<'a> Bits<'a> {
             self.consume(u32::from(entry >> 8));
             return Some((entry & 0xFF) as u8);
         }
-        for len in LOOKUP_BITS + 1..=16 {
-            let code = self.peek(len) as i32;
-            if code <= table.max_code[len as usize] {
-                self.consume(len);
-                return table
-                    .symbols
-                    .get((code + table.offset[len as usize]) as usize)
-                    .copied();
-            }
-        }
-        None
+        let (len, symbol) = table.canonical(self.peek(16), 16, LOOKUP_BITS + 1)?;
+        self.consume(len);
+        Some(symbol)
     }
 
     /// Whether only real bits have been used so far.
@@ -409,7 +413,8 @@ impl<'a> Plan<'a> {
                         let mut counts = [0u8; 16];
                         counts.copy_from_slice(body.get(i + 1..i + 17)?);
                         let n: usize = counts.iter().map(|&c| usize::from(c)).sum();
-                        let table = Huffman::new(&counts, body.get(i + 17..i + 17 + n)?)?;
+                        let table =
+                            Huffman::new(&counts, body.get(i + 17..i + 17 + n)?, class == 1)?;
                         match (class, id) {
                             (0, 0..=3) => plan.dc[id] = Some(table),
                             (1, 0..=3) => plan.ac[id] = Some(table),
