@@ -25,6 +25,8 @@ fn launch(args: &GuiArgs) -> Result<Launch, String> {
 
 fn main() -> ExitCode {
     use conveyor::engine::codec::av1;
+    // Each worker reuses its last image's memory (before any thread starts).
+    conveyor::engine::pipeline::budget::keep_freed_memory();
     // The AV1 decoder runs in a child process of this executable (see `codec/av1.rs`).
     if std::env::args_os()
         .nth(1)

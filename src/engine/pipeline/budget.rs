@@ -140,6 +140,38 @@ impl MemoryBudget {
     }
 }
 
+/// Below this size glibc's malloc serves an image buffer from a worker's heap, not from its own
+/// `mmap` (see [`keep_freed_memory`]).
+pub const REUSE_BELOW: usize = 16 << 20;
+/// Free memory a worker's heap keeps at its top for the next job before giving it back.
+pub const KEEP_FREE: usize = 32 << 20;
+
+/// Lets each worker reuse the memory of its previous image instead of getting fresh pages from
+/// the kernel for every file (glibc on Linux; elsewhere nothing to do). With glibc's defaults a
+/// job's buffers (the file, the decoded and resized pixels: a few MiB each) are given back to
+/// the kernel when the job ends and faulted in again, page by page and zeroed, by the next one:
+/// 65,000 page faults and a tenth of the CPU for 40 12-megapixel JPEGs. Buffers under
+/// [`REUSE_BELOW`] now come from the heap, which keeps up to [`KEEP_FREE`] free for the next
+/// job; larger images still map and unmap their own memory, so peak memory does not grow with
+/// the biggest image seen. Call it once, before the workers start. Returns whether both settings
+/// took.
+#[allow(unsafe_code)]
+pub fn keep_freed_memory() -> bool {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        let set = |param, bytes: usize| {
+            let value = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
+            // SAFETY: mallopt only changes malloc's tuning parameters; it takes malloc's lock.
+            unsafe { libc::mallopt(param, value) == 1 }
+        };
+        set(libc::M_MMAP_THRESHOLD, REUSE_BELOW) & set(libc::M_TRIM_THRESHOLD, KEEP_FREE)
+    }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    {
+        true
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,5 +252,47 @@ mod tests {
     #[test]
     fn the_default_limit_is_at_most_2_gib() {
         assert!(default_limit() <= 2 << 30);
+    }
+
+    /// Minor page faults of the calling thread so far (`/proc/thread-self/stat`, field 10).
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    fn faults() -> u64 {
+        let stat = std::fs::read_to_string("/proc/thread-self/stat").expect("stat");
+        // The name (field 2) is in parentheses and may hold spaces: count from after it.
+        let rest = &stat[stat.rfind(')').expect("name") + 2..];
+        rest.split(' ')
+            .nth(7)
+            .expect("minflt")
+            .parse()
+            .expect("number")
+    }
+
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    #[test]
+    fn a_worker_reuses_its_last_images_memory_instead_of_faulting_in_fresh_pages() {
+        assert!(keep_freed_memory());
+        // A job's buffers as a 12-megapixel JPEG to fit 800 makes them: the file, the planes,
+        // the pixels at 1/4 scale, the resized pixels. Each round touches every page.
+        let sizes = [2_300_000usize, 1_200_000, 2_250_000, 1_440_000];
+        let pages: usize = sizes.iter().map(|s| s.div_ceil(4096)).sum();
+        let after_first = std::thread::spawn(move || {
+            let job = |round: u8| {
+                let buffers: Vec<Vec<u8>> = sizes.iter().map(|&n| vec![round; n]).collect();
+                std::hint::black_box(&buffers);
+            };
+            job(1);
+            let before = faults();
+            for round in 2..6 {
+                job(round);
+            }
+            faults() - before
+        })
+        .join()
+        .expect("thread");
+        // Four more jobs: with the kernel's fresh pages each time that is 4 x pages faults.
+        assert!(
+            after_first < (pages / 10) as u64,
+            "{after_first} page faults in four jobs of {pages} pages each"
+        );
     }
 }
