@@ -269,6 +269,9 @@ fn encode_lossy_webp(image: &DynamicImage, quality: u8) -> Result<Vec<u8>, JobEr
         DynamicImage::ImageRgba8(px) => {
             encode_webp_pixels(px.as_raw(), px.width(), px.height(), true, q)
         }
+        DynamicImage::ImageRgb8(px) => {
+            encode_webp_pixels(px.as_raw(), px.width(), px.height(), false, q)
+        }
         other => {
             let px: RgbImage = other.to_rgb8();
             encode_webp_pixels(px.as_raw(), px.width(), px.height(), false, q)
