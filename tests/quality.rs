@@ -147,6 +147,53 @@ fn shrink_on_load_matches_a_full_decode_lanczos3_reference() {
     }
 }
 
+/// Fine texture near the Nyquist limit of a half-scale image (periods of 2.4 to 3.1 px, like
+/// the engraved lines of the README's artwork), over smooth shading.
+fn fine_texture(w: u32, h: u32) -> image::RgbImage {
+    image::ImageBuffer::from_fn(w, h, |x, y| {
+        let (fx, fy) = (x as f32, y as f32);
+        let lines = (fx / 2.4 + fy / 9.0).sin() * (fy / 3.1 - fx / 11.0).cos();
+        let shade = fx / w as f32;
+        let v = |k: f32| (128.0 + 90.0 * lines * k + 30.0 * shade).clamp(0.0, 255.0) as u8;
+        image::Rgb([v(1.0), v(0.8), v(0.6)])
+    })
+}
+
+fn jpeg_encoder_jpeg(px: &image::RgbImage, progressive: bool) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut encoder = jpeg_encoder::Encoder::new(&mut out, 100);
+    encoder.set_sampling_factor(jpeg_encoder::SamplingFactor::R_4_2_2);
+    encoder.set_progressive(progressive);
+    let (w, h) = (px.width() as u16, px.height() as u16);
+    encoder
+        .encode(px.as_raw(), w, h, jpeg_encoder::ColorType::Rgb)
+        .unwrap();
+    out
+}
+
+#[test]
+fn a_progressive_jpeg_leaves_the_filter_at_least_a_factor_of_one_and_a_half() {
+    // 1920x1080 to fit 800: a baseline JPEG is decoded at 1/2 (960 wide, 1.2 left for the
+    // filter); a progressive one, which leaves at least 1.5, at full size.
+    let source = fine_texture(1920, 1080);
+    let spec = ResizeSpec::Fit(800, 800);
+    let g = spec.geometry(1920, 1080, false);
+    let psnr = |jpeg: &[u8]| {
+        let full = image::load_from_memory(jpeg).unwrap();
+        let reference = full.resize_exact(g.scaled.0, g.scaled.1, FilterType::Lanczos3);
+        common::psnr(&convert(jpeg, spec), &reference)
+    };
+    let progressive = psnr(&jpeg_encoder_jpeg(&source, true));
+    let baseline = psnr(&jpeg_encoder_jpeg(&source, false));
+    eprintln!("progressive {progressive:.1} dB, baseline (shrunk on load) {baseline:.1} dB");
+    assert!(progressive > 50.0, "progressive: {progressive:.1} dB");
+    // The texture is one a half-scale decode loses: the test would see it.
+    assert!(
+        baseline < progressive - 6.0,
+        "baseline {baseline:.1} dB, progressive {progressive:.1} dB"
+    );
+}
+
 #[test]
 fn shrink_on_load_respects_exif_orientation() {
     use image::ImageEncoder;

@@ -44,6 +44,37 @@ pub struct Pixels {
     pub data: Vec<u8>,
 }
 
+/// Whether `data` is a progressive JPEG: its frame header, the first SOFn marker after the
+/// segments before it, is SOF2, 6, 10 or 14. False for anything it cannot walk to a frame.
+pub fn is_progressive(data: &[u8]) -> bool {
+    if data.get(..2) != Some(&[0xFF, 0xD8]) {
+        return false;
+    }
+    let mut at = 2;
+    loop {
+        let (Some(&0xFF), Some(&marker)) = (data.get(at), data.get(at + 1)) else {
+            return false;
+        };
+        match marker {
+            // Fill bytes before a marker.
+            0xFF => at += 1,
+            0xC2 | 0xC6 | 0xCA | 0xCE => return true,
+            // Another frame type, or the scan or the end before any frame.
+            0xC0 | 0xC1 | 0xC3 | 0xC5 | 0xC7 | 0xC9 | 0xCB | 0xCD | 0xCF | 0xD9 | 0xDA => {
+                return false;
+            }
+            // Markers without a length.
+            0x01 | 0xD0..=0xD7 => at += 2,
+            _ => {
+                let (Some(&hi), Some(&lo)) = (data.get(at + 2), data.get(at + 3)) else {
+                    return false;
+                };
+                at += 2 + usize::from(u16::from_be_bytes([hi, lo]));
+            }
+        }
+    }
+}
+
 /// One Huffman table with its lookup tables.
 #[derive(Clone)]
 struct Huffman {
@@ -1179,6 +1210,27 @@ mod tests {
                 3
             );
         }
+    }
+
+    #[test]
+    fn progressive_frames_are_told_from_sequential_ones() {
+        let progressive = Options {
+            progressive: true,
+            ..Options::default()
+        };
+        let p = jpeg(64, 48, 90, &progressive);
+        assert!(is_progressive(&p));
+        let baseline = jpeg(64, 48, 90, &Options::default());
+        assert!(!is_progressive(&baseline));
+        // Segments before the frame (an APP1 here, after fill bytes) are walked past.
+        let mut with_app = vec![0xFF, 0xD8, 0xFF, 0xFF, 0xE1, 0x00, 0x06, b'E', b'x', 0, 0];
+        with_app.extend_from_slice(&p[2..]);
+        assert!(is_progressive(&with_app));
+        // Not a JPEG, cut before the frame, a length running off the end.
+        assert!(!is_progressive(b"not a jpeg"));
+        let frame = p.windows(2).position(|w| w == [0xFF, 0xC2]).expect("SOF2");
+        assert!(!is_progressive(&p[..frame]));
+        assert!(!is_progressive(&[0xFF, 0xD8, 0xFF, 0xE0, 0xFF, 0xFF]));
     }
 
     #[test]
