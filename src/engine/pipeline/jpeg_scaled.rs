@@ -1030,9 +1030,9 @@ mod tests {
     fn the_colour_tables_give_jpeg_decoders_rgb_for_every_input() {
         let colour = Colour::new();
         let (mut fast, mut slow) = ([0u8; 3 * 256], [0u8; 3 * 256]);
+        let ys: Vec<u8> = (0..=255).collect();
         for cb in 0..=255u8 {
             for cr in 0..=255u8 {
-                let ys: Vec<u8> = (0..=255).collect();
                 let (cbs, crs) = ([cb; 256], [cr; 256]);
                 for (terms, reference) in [
                     (&colour.ssse3, ycbcr_to_rgb_16 as fn(u8, u8, u8) -> [u8; 3]),
