@@ -3,20 +3,15 @@
 //! other test's thread can share that thread's malloc arena and take the memory it freed.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // A failed set-up step should stop the test loudly.
 
+mod common;
+
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 use conveyor::engine::pipeline::budget::keep_freed_memory;
 
-/// Minor page faults of the calling thread so far (`/proc/thread-self/stat`, field 10).
+/// Minor page faults of the calling thread so far.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn faults() -> u64 {
-    let stat = std::fs::read_to_string("/proc/thread-self/stat").expect("stat");
-    // The name (field 2) is in parentheses and may hold spaces: count from after it.
-    let rest = &stat[stat.rfind(')').expect("name") + 2..];
-    rest.split(' ')
-        .nth(7)
-        .expect("minflt")
-        .parse()
-        .expect("number")
+    common::thread_stat_field(10)
 }
 
 #[cfg(all(target_os = "linux", target_env = "gnu"))]

@@ -2,6 +2,8 @@
 //! cancel and panics, and no worker thread outlives its batch.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // A failed set-up step should stop the test loudly.
 
+mod common;
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -492,14 +494,7 @@ struct NiceProbe {
 
 #[cfg(target_os = "linux")]
 fn own_nice() -> i32 {
-    let stat = std::fs::read_to_string("/proc/thread-self/stat").expect("stat");
-    // The command name may hold spaces; the fields after it are plain.
-    let after = &stat[stat.rfind(')').expect("comm") + 2..];
-    after
-        .split(' ')
-        .nth(16)
-        .and_then(|f| f.parse().ok())
-        .expect("nice field")
+    common::thread_stat_field(19)
 }
 
 #[cfg(target_os = "linux")]

@@ -349,3 +349,12 @@ pub fn skip_outside_ci(why: &str) {
     );
     eprintln!("{why}");
 }
+
+/// Field `n` (1-based, as in proc(5)) of the calling thread's `/proc/thread-self/stat` (Linux).
+pub fn thread_stat_field<T: std::str::FromStr>(n: usize) -> T {
+    let stat = fs::read_to_string("/proc/thread-self/stat").expect("stat");
+    // The command name (field 2) is in parentheses and may hold spaces: count from after it.
+    let after = &stat[stat.rfind(')').expect("comm") + 2..];
+    let field = after.split(' ').nth(n - 3).expect("field");
+    field.parse().ok().expect("a number")
+}

@@ -175,33 +175,50 @@ fn read_source(
 /// Whether a JPEG stream reaches its end-of-image marker after the first scan starts. Decoders
 /// happily fill a truncated scan with grey; a batch tool must call that a failure instead.
 pub fn jpeg_is_complete(data: &[u8]) -> bool {
-    // Walk the marker segments up to the first start-of-scan (FFDA).
-    let mut i = 2;
-    let sos = loop {
-        if i + 4 > data.len() {
-            return false;
-        }
-        if data[i] != 0xFF {
-            return false;
-        }
-        let marker = data[i + 1];
-        if marker == 0xFF {
-            i += 1; // fill byte
-            continue;
-        }
-        if marker == 0xDA {
-            break i;
-        }
-        if (0xD0..=0xD9).contains(&marker) || marker == 0x01 {
-            i += 2;
-            continue;
-        }
-        let len = usize::from(u16::from_be_bytes([data[i + 2], data[i + 3]]));
-        i += 2 + len;
+    let Some(sos) = jpeg_markers(data)
+        .find(|&(m, _)| m == 0xDA)
+        .map(|(_, at)| at)
+    else {
+        return false;
     };
     // Entropy-coded data escapes 0xFF as FF00, so FFD9 after the first scan is the real end.
     // Searched from the back: it is almost always the last two bytes.
     data[sos..].windows(2).rev().any(|w| w == [0xFF, 0xD9])
+}
+
+/// Whether `data` is a progressive JPEG: its frame header (the first SOFn marker) is SOF2, 6,
+/// 10 or 14. False for anything whose headers do not reach a frame.
+pub fn jpeg_is_progressive(data: &[u8]) -> bool {
+    data.starts_with(&[0xFF, 0xD8])
+        && jpeg_markers(data)
+            .map(|(m, _)| m)
+            .find(|m| (0xC0..=0xCF).contains(m) && !matches!(m, 0xC4 | 0xC8 | 0xCC))
+            .is_some_and(|m| matches!(m, 0xC2 | 0xC6 | 0xCA | 0xCE))
+}
+
+/// The markers of a JPEG's headers after SOI, each with the offset of its 0xFF, up to and
+/// including the first start of scan (FFDA). Ends early at a byte that is not a marker or where
+/// fewer than four bytes are left.
+fn jpeg_markers(data: &[u8]) -> impl Iterator<Item = (u8, usize)> + '_ {
+    let (mut i, mut done) = (2, false);
+    std::iter::from_fn(move || {
+        loop {
+            if done || i + 4 > data.len() || data[i] != 0xFF {
+                return None;
+            }
+            let (at, marker) = (i, data[i + 1]);
+            match marker {
+                0xFF => {
+                    i += 1; // fill byte
+                    continue;
+                }
+                0xDA => done = true,
+                0xD0..=0xD9 | 0x01 => i += 2,
+                _ => i += 2 + usize::from(u16::from_be_bytes([data[i + 2], data[i + 3]])),
+            }
+            return Some((marker, at));
+        }
+    })
 }
 
 /// The size the resize will produce before any crop, for shrink-on-load: a JPEG whose target is
@@ -426,7 +443,7 @@ pub fn decode(
         let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
         let shrunk = if format == Format::Jpeg {
             // The largest scale any output needs; none (an output at full size) means full.
-            let progressive = super::jpeg_scaled::is_progressive(&data);
+            let progressive = jpeg_is_progressive(&data);
             let eighths = shrink
                 .iter()
                 .map(|&s| dct_eighths((w, h), orientation, s, progressive))
@@ -534,5 +551,32 @@ mod tests {
         data.extend_from_slice(&[0xFF, 0xD9]);
         assert!(jpeg_is_complete(&data));
         assert!(!jpeg_is_complete(&[0xFF, 0xD8]));
+    }
+
+    fn jpeg_encoder_jpeg(progressive: bool) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut encoder = jpeg_encoder::Encoder::new(&mut out, 90);
+        encoder.set_progressive(progressive);
+        encoder
+            .encode(&[128; 64 * 48 * 3], 64, 48, jpeg_encoder::ColorType::Rgb)
+            .expect("encode");
+        out
+    }
+
+    #[test]
+    fn progressive_frames_are_told_from_sequential_ones() {
+        let p = jpeg_encoder_jpeg(true);
+        assert!(jpeg_is_progressive(&p));
+        let baseline = jpeg_encoder_jpeg(false);
+        assert!(!jpeg_is_progressive(&baseline));
+        // Segments before the frame (an APP1 here, after fill bytes) are walked past.
+        let mut with_app = vec![0xFF, 0xD8, 0xFF, 0xFF, 0xE1, 0x00, 0x06, b'E', b'x', 0, 0];
+        with_app.extend_from_slice(&p[2..]);
+        assert!(jpeg_is_progressive(&with_app));
+        // Not a JPEG, cut before the frame, a length running off the end.
+        assert!(!jpeg_is_progressive(b"not a jpeg"));
+        let frame = p.windows(2).position(|w| w == [0xFF, 0xC2]).expect("SOF2");
+        assert!(!jpeg_is_progressive(&p[..frame]));
+        assert!(!jpeg_is_progressive(&[0xFF, 0xD8, 0xFF, 0xE0, 0xFF, 0xFF]));
     }
 }

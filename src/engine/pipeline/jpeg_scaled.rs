@@ -44,37 +44,6 @@ pub struct Pixels {
     pub data: Vec<u8>,
 }
 
-/// Whether `data` is a progressive JPEG: its frame header, the first SOFn marker after the
-/// segments before it, is SOF2, 6, 10 or 14. False for anything it cannot walk to a frame.
-pub fn is_progressive(data: &[u8]) -> bool {
-    if data.get(..2) != Some(&[0xFF, 0xD8]) {
-        return false;
-    }
-    let mut at = 2;
-    loop {
-        let (Some(&0xFF), Some(&marker)) = (data.get(at), data.get(at + 1)) else {
-            return false;
-        };
-        match marker {
-            // Fill bytes before a marker.
-            0xFF => at += 1,
-            0xC2 | 0xC6 | 0xCA | 0xCE => return true,
-            // Another frame type, or the scan or the end before any frame.
-            0xC0 | 0xC1 | 0xC3 | 0xC5 | 0xC7 | 0xC9 | 0xCB | 0xCD | 0xCF | 0xD9 | 0xDA => {
-                return false;
-            }
-            // Markers without a length.
-            0x01 | 0xD0..=0xD7 => at += 2,
-            _ => {
-                let (Some(&hi), Some(&lo)) = (data.get(at + 2), data.get(at + 3)) else {
-                    return false;
-                };
-                at += 2 + usize::from(u16::from_be_bytes([hi, lo]));
-            }
-        }
-    }
-}
-
 /// One Huffman table with its lookup tables.
 #[derive(Clone)]
 struct Huffman {
@@ -659,9 +628,8 @@ impl<'a> Plan<'a> {
                 0
             };
             let (head, tail) = row.split_at_mut(simd * 3);
-            colour.row(&colour.ssse3, head, &lines[0], &lines[1], &lines[2]);
-            colour.row(
-                &colour.scalar,
+            colour.ssse3.row(head, &lines[0], &lines[1], &lines[2]);
+            colour.scalar.row(
                 tail,
                 lines[0].get(simd..)?,
                 lines[1].get(simd..)?,
@@ -970,11 +938,13 @@ impl Colour {
         };
         Colour { ssse3, scalar }
     }
+}
 
+impl Terms {
     /// RGB pixels into `out` (3 bytes each) from a row of Y, Cb and Cr samples.
     #[inline(always)]
-    fn row(&self, t: &Terms, out: &mut [u8], y: &[u8], cb: &[u8], cr: &[u8]) {
-        let clamp = |v: i32| v.clamp(0, 255) as u8;
+    fn row(&self, out: &mut [u8], y: &[u8], cb: &[u8], cr: &[u8]) {
+        let (t, clamp) = (self, |v: i32| v.clamp(0, 255) as u8);
         for (((px, &y), &cb), &cr) in out.chunks_exact_mut(3).zip(y).zip(cb).zip(cr) {
             let (y, cb, cr) = (i32::from(y), usize::from(cb), usize::from(cr));
             px[0] = clamp(y + i32::from(t.red[cr]));
@@ -1038,7 +1008,7 @@ mod tests {
                     (&colour.ssse3, ycbcr_to_rgb_16 as fn(u8, u8, u8) -> [u8; 3]),
                     (&colour.scalar, ycbcr_to_rgb),
                 ] {
-                    colour.row(terms, &mut fast, &ys, &cbs, &crs);
+                    terms.row(&mut fast, &ys, &cbs, &crs);
                     for (px, &y) in slow.chunks_exact_mut(3).zip(&ys) {
                         px.copy_from_slice(&reference(y, cb, cr));
                     }
@@ -1210,27 +1180,6 @@ mod tests {
                 3
             );
         }
-    }
-
-    #[test]
-    fn progressive_frames_are_told_from_sequential_ones() {
-        let progressive = Options {
-            progressive: true,
-            ..Options::default()
-        };
-        let p = jpeg(64, 48, 90, &progressive);
-        assert!(is_progressive(&p));
-        let baseline = jpeg(64, 48, 90, &Options::default());
-        assert!(!is_progressive(&baseline));
-        // Segments before the frame (an APP1 here, after fill bytes) are walked past.
-        let mut with_app = vec![0xFF, 0xD8, 0xFF, 0xFF, 0xE1, 0x00, 0x06, b'E', b'x', 0, 0];
-        with_app.extend_from_slice(&p[2..]);
-        assert!(is_progressive(&with_app));
-        // Not a JPEG, cut before the frame, a length running off the end.
-        assert!(!is_progressive(b"not a jpeg"));
-        let frame = p.windows(2).position(|w| w == [0xFF, 0xC2]).expect("SOF2");
-        assert!(!is_progressive(&p[..frame]));
-        assert!(!is_progressive(&[0xFF, 0xD8, 0xFF, 0xE0, 0xFF, 0xFF]));
     }
 
     #[test]
