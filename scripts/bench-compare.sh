@@ -14,8 +14,11 @@
 #     -> fit 1600x1600 JPEG q85 (transparency flattened on white). W5: the same -> fit 1600 PNG.
 #     Nothing is enlarged (vips: size=down, ImageMagick: 1600x1600>).
 # Bytes and PSNR for W1, W2, W4 and W5: every tool's outputs (decoded by PIL, composited on
-# white) against ImageMagick's resize of the original (-resize, Lanczos, full decode); the PSNR
-# is of the mean squared error over all images.
+# white in floating point) against ImageMagick's resize of the original (-resize, Lanczos, full
+# decode), kept at 16 bits a channel (PPM); the PSNR is of the mean squared error over all
+# images. Not an 8-bit reference: ImageMagick 6.9.11 Q16 truncates its 16-bit result to 8 bits
+# (floor of the exact Lanczos result against its 8-bit output: MSE 0.004; correct rounding:
+# 0.50), so an 8-bit reference scores a tool by how closely it copies that truncation.
 # Single images: peak RSS of one 3840x2400 RGBA PNG -> fit 1600 PNG and of the progressive
 # 5640x3172 JPEG -> fit 1600 JPEG, one worker, conveyor's builds and libvips 8.18.
 # W6 (--avif): W1's 40 photos -> fit 1600x1600 AVIF q60 (effort 4, rav1e speed 6), beside
@@ -145,18 +148,19 @@ if [ ! -s "$single/rgba.png" ]; then
     -alpha off -compose CopyOpacity -composite PNG32:"$single/rgba.png"
   cp /usr/share/backgrounds/mate/abstract/Elephants_5640x3172.jpg "$single/progressive.jpg"
 fi
-# References for PSNR: ImageMagick's resize of each original, flattened on white.
+# References for PSNR: ImageMagick's resize of each original, flattened on white, at 16 bits a
+# channel (see the top of this file for why not 8).
 refs() { # SRC SIZE REFDIR
-  [ "$(find "$3" -name '*.png' 2>/dev/null | wc -l)" -eq "$(find "$1" -type f | wc -l)" ] && return
-  echo "making references for $1 (ImageMagick)" >&2
+  [ "$(find "$3" -name '*.ppm' 2>/dev/null | wc -l)" -eq "$(find "$1" -type f | wc -l)" ] && return
+  echo "making references for $1 (ImageMagick, 16 bits)" >&2
   rm -rf "$3" && mkdir -p "$3"
   find "$1" -type f -print0 | xargs -0 -P2 -I{} sh -c \
-    'f="$1"; b=$(basename "$f"); "$0" "$f" -auto-orient -background white -flatten -resize "$2x$2>" "$3/${b%.*}.png"' \
+    'f="$1"; b=$(basename "$f"); "$0" "$f" -auto-orient -background white -flatten -resize "$2x$2>" -depth 16 "$3/${b%.*}.ppm"' \
     "$im" {} "$2" "$3"
 }
-refs "$w1" 800 "$dir/w1-ref"
-refs "$w1" 1600 "$dir/w2-ref"
-refs "$w4" 1600 "$dir/w4-ref"
+refs "$w1" 800 "$dir/w1-ref16"
+refs "$w1" 1600 "$dir/w2-ref16"
+refs "$w4" 1600 "$dir/w4-ref16"
 # quality LOAD NAME REFDIR: total bytes and mean PSNR of $dir/out's files against REFDIR.
 quality() {
   echo "$1	$2-quality	$(python3 - "$dir/out" "$3" <<'PY'
@@ -164,20 +168,37 @@ import glob, os, sys
 import numpy as np
 from PIL import Image
 out, ref = sys.argv[1], sys.argv[2]
-def rgb(path):
+def rgb(path):  # 0-255 floats, transparency composited on white without rounding
     im = Image.open(path)
     if im.mode in ("RGBA", "LA", "PA", "P", "I;16"):
-        im = im.convert("RGBA")
-        white = Image.new("RGBA", im.size, (255, 255, 255, 255))
-        im = Image.alpha_composite(white, im)
+        a = np.asarray(im.convert("RGBA"), dtype=np.float64)
+        alpha = a[..., 3:] / 255
+        return a[..., :3] * alpha + 255 * (1 - alpha)
     return np.asarray(im.convert("RGB"), dtype=np.float64)
+def ppm16(path):  # a binary PPM (ImageMagick's, comments allowed) as 0-255 floats
+    data, fields, at = open(path, "rb").read(), [], 0
+    while len(fields) < 4:
+        while data[at:at + 1].isspace():
+            at += 1
+        if data[at:at + 1] == b"#":
+            at = data.index(b"\n", at) + 1
+            continue
+        end = at
+        while not data[end:end + 1].isspace():
+            end += 1
+        fields.append(data[at:end])
+        at = end
+    w, h, top = int(fields[1]), int(fields[2]), int(fields[3])
+    kind = ">u2" if top > 255 else "u1"
+    px = np.frombuffer(data, dtype=kind, count=w * h * 3, offset=at + 1)
+    return px.reshape(h, w, 3).astype(np.float64) * 255 / top
 vals, size = [], 0
 for f in sorted(glob.glob(os.path.join(out, "*"))):
     if os.path.basename(f).startswith(".conveyor"):
         continue
     size += os.path.getsize(f)
     stem = os.path.splitext(os.path.basename(f))[0]
-    a, b = rgb(f), rgb(os.path.join(ref, stem + ".png"))
+    a, b = rgb(f), ppm16(os.path.join(ref, stem + ".ppm"))
     if a.shape != b.shape:  # a pixel of rounding in the size: compare the common part
         h, w = min(a.shape[0], b.shape[0]), min(a.shape[1], b.shape[1])
         a, b = a[:h, :w], b[:h, :w]
@@ -243,18 +264,18 @@ run_w1() {
   local files=40 first=$1
   measure conveyor W1 $files -- "$dir/bin/conveyor" run "$w1" --out "$dir/out" \
     --resize fit:800x800 --format jpeg --quality 85 -j 2 --quiet
-  first_quality W1 conveyor "$dir/w1-ref"
+  first_quality W1 conveyor "$dir/w1-ref16"
   if [ $turbo = 1 ]; then
     measure conveyor-turbo W1 $files -- "$dir/bin/conveyor-turbo" run "$w1" --out "$dir/out" \
       --resize fit:800x800 --format jpeg --quality 85 -j 2 --quiet
-    first_quality W1 conveyor-turbo "$dir/w1-ref"
+    first_quality W1 conveyor-turbo "$dir/w1-ref16"
   fi
   measure conveyor-1-worker W1 $files -- "$dir/bin/conveyor" run "$w1" --out "$dir/out" \
     --resize fit:800x800 --format jpeg --quality 85 -j 1 --quiet
   measure vipsthumbnail W1 $files -- bash -c vips_w1
   if [ $vips818 = 1 ]; then
     measure libvips-8.18 W1 $files -- bash -c vips818_w1
-    first_quality W1 libvips-8.18 "$dir/w1-ref"
+    first_quality W1 libvips-8.18 "$dir/w1-ref16"
   fi
   measure djpeg-floor W1 $files -- bash -c floor_w1
   measure imagemagick W1 $files -- bash -c im_w1
@@ -266,15 +287,15 @@ run_w2() {
   local files=40 first=$1
   measure conveyor W2 $files -- "$dir/bin/conveyor" run "$w1" --out "$dir/out" \
     --resize fit:1600x1600 --format webp --quality 80 -j 2 --quiet
-  first_quality W2 conveyor "$dir/w2-ref"
+  first_quality W2 conveyor "$dir/w2-ref16"
   if [ $turbo = 1 ]; then
     measure conveyor-turbo W2 $files -- "$dir/bin/conveyor-turbo" run "$w1" --out "$dir/out" \
       --resize fit:1600x1600 --format webp --quality 80 -j 2 --quiet
-    first_quality W2 conveyor-turbo "$dir/w2-ref"
+    first_quality W2 conveyor-turbo "$dir/w2-ref16"
   fi
   if [ $vips818 = 1 ]; then
     measure libvips-8.18 W2 $files -- bash -c vips818_w2
-    first_quality W2 libvips-8.18 "$dir/w2-ref"
+    first_quality W2 libvips-8.18 "$dir/w2-ref16"
   fi
 }
 
@@ -284,18 +305,18 @@ run_w45() {
     if [ $load = W4 ]; then fmt=(--format jpeg --quality 85); else fmt=(--format png); fi
     measure conveyor $load $files -- "$dir/bin/conveyor" run "$w4" --out "$dir/out" \
       --resize fit:1600x1600 "${fmt[@]}" -j 2 --quiet
-    first_quality $load conveyor "$dir/w4-ref"
+    first_quality $load conveyor "$dir/w4-ref16"
     if [ $turbo = 1 ]; then
       measure conveyor-turbo $load $files -- "$dir/bin/conveyor-turbo" run "$w4" --out "$dir/out" \
         --resize fit:1600x1600 "${fmt[@]}" -j 2 --quiet
-      first_quality $load conveyor-turbo "$dir/w4-ref"
+      first_quality $load conveyor-turbo "$dir/w4-ref16"
     fi
     vips=$(echo $load | tr W w)
     measure vipsthumbnail $load $files -- bash -c "vips_$vips"
-    first_quality $load vipsthumbnail "$dir/w4-ref"
+    first_quality $load vipsthumbnail "$dir/w4-ref16"
     if [ $vips818 = 1 ]; then
       measure libvips-8.18 $load $files -- bash -c "vips818_$vips"
-      first_quality $load libvips-8.18 "$dir/w4-ref"
+      first_quality $load libvips-8.18 "$dir/w4-ref16"
     fi
   done
 }

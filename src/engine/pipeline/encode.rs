@@ -64,7 +64,9 @@ pub fn prepare(image: DynamicImage, format: Format, background: Rgb) -> DynamicI
         },
         // HEIC and JPEG XL are not written (`encode` says so); their arm only keeps the match whole.
         Format::Webp | Format::Qoi | Format::Avif | Format::Heic | Format::Jxl => {
-            if c.has_alpha() {
+            if matches!(c, ColorType::Rgb8 | ColorType::Rgba8) {
+                image
+            } else if c.has_alpha() {
                 DynamicImage::ImageRgba8(image.to_rgba8())
             } else {
                 DynamicImage::ImageRgb8(image.to_rgb8())
@@ -279,6 +281,14 @@ fn encode_lossy_webp(image: &DynamicImage, quality: u8) -> Result<Vec<u8>, JobEr
     }
 }
 
+/// Encodes 8-bit RGB (`alpha`: RGBA) pixels as lossy WebP at quality `q` through libwebp,
+/// with libwebp's default settings (method 4).
+///
+/// The picture takes the rows as YUV straight away (`use_argb` 0, as libvips does). The `webp`
+/// crate sets `use_argb` and so packs every pixel into a 32-bit ARGB buffer first, which the
+/// lossy encoder then converts to YUV anyway: the same file (a test compares the bytes) for an
+/// extra copy of the image and libwebp's slower 4-byte-step conversion.
+#[allow(unsafe_code)]
 fn encode_webp_pixels(
     data: &[u8],
     w: u32,
@@ -286,13 +296,130 @@ fn encode_webp_pixels(
     alpha: bool,
     q: f32,
 ) -> Result<Vec<u8>, JobError> {
-    let encoder = if alpha {
-        webp::Encoder::from_rgba(data, w, h)
-    } else {
-        webp::Encoder::from_rgb(data, w, h)
+    use libwebp_sys as sys;
+    let fail =
+        |why: String| JobError::failed(ErrorKind::Encode, format!("cannot encode WebP: {why}"));
+    let channels = if alpha { 4 } else { 3 };
+    let (width, height) = match (i32::try_from(w), i32::try_from(h)) {
+        (Ok(width), Ok(height)) => (width, height),
+        _ => return Err(fail(format!("{w}x{h} is too large"))),
     };
-    encoder
-        .encode_simple(false, q)
-        .map(|m| m.to_vec())
-        .map_err(|e| JobError::failed(ErrorKind::Encode, format!("cannot encode WebP: {e:?}")))
+    let stride = i32::try_from(u64::from(w) * channels)
+        .map_err(|_| fail(format!("{w}x{h} is too large")))?;
+    if (data.len() as u64) < u64::from(w) * u64::from(h) * channels {
+        return Err(fail("fewer pixels than the image's size".into()));
+    }
+    let mut config =
+        sys::WebPConfig::new().map_err(|()| fail("libwebp refused its config".into()))?;
+    config.quality = q;
+    config.lossless = 0;
+    config.alpha_compression = 1;
+    let mut picture =
+        sys::WebPPicture::new().map_err(|()| fail("libwebp refused its picture".into()))?;
+    picture.use_argb = 0;
+    picture.width = width;
+    picture.height = height;
+    /// Frees what libwebp allocated for the picture and the output, on every path.
+    struct Owned {
+        picture: sys::WebPPicture,
+        writer: sys::WebPMemoryWriter,
+    }
+    impl Drop for Owned {
+        fn drop(&mut self) {
+            // SAFETY: both were initialised by libwebp (`WebPPicture::new`,
+            // `WebPMemoryWriterInit`); freeing them is valid in any later state, and only once.
+            unsafe {
+                sys::WebPPictureFree(&mut self.picture);
+                sys::WebPMemoryWriterClear(&mut self.writer);
+            }
+        }
+    }
+    let mut writer = std::mem::MaybeUninit::<sys::WebPMemoryWriter>::uninit();
+    // SAFETY: `WebPMemoryWriterInit` initialises every field of the writer.
+    let writer = unsafe {
+        sys::WebPMemoryWriterInit(writer.as_mut_ptr());
+        writer.assume_init()
+    };
+    let mut owned = Owned { picture, writer };
+    // SAFETY: `data` holds at least `h` rows of `stride` bytes (checked above) and outlives
+    // the import, which copies the pixels into planes the picture owns; the picture's writer
+    // and `custom_ptr` point at `owned.writer`, which does not move while `WebPEncode` runs.
+    let (ok, error) = unsafe {
+        let imported = if alpha {
+            sys::WebPPictureImportRGBA(&mut owned.picture, data.as_ptr(), stride)
+        } else {
+            sys::WebPPictureImportRGB(&mut owned.picture, data.as_ptr(), stride)
+        };
+        if imported == 0 {
+            return Err(fail("out of memory".into()));
+        }
+        owned.picture.writer = Some(sys::WebPMemoryWrite);
+        owned.picture.custom_ptr = std::ptr::addr_of_mut!(owned.writer).cast();
+        let ok = sys::WebPEncode(&config, &mut owned.picture);
+        (ok, owned.picture.error_code)
+    };
+    if ok == 0 || owned.writer.mem.is_null() {
+        return Err(fail(format!("{error:?}")));
+    }
+    // SAFETY: after a successful encode `mem` holds `size` bytes written by `WebPMemoryWrite`.
+    let bytes = unsafe { std::slice::from_raw_parts(owned.writer.mem, owned.writer.size) };
+    Ok(bytes.to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A test image with edges, gradients and (for RGBA) varying transparency, odd-sized so the
+    /// chroma planes have a half column and row.
+    fn pixels(w: u32, h: u32, channels: u32) -> Vec<u8> {
+        (0..h)
+            .flat_map(|y| (0..w).map(move |x| (x, y)))
+            .flat_map(|(x, y)| {
+                let v = [
+                    (x * 255 / w) as u8,
+                    ((x ^ y) & 0xFF) as u8,
+                    if (x / 7 + y / 5) % 2 == 0 { 30 } else { 220 },
+                    (y * 255 / h) as u8,
+                ];
+                v.into_iter().take(channels as usize)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn lossy_webp_is_byte_for_byte_the_webp_crates_file() {
+        let (w, h) = (203, 117);
+        for (channels, alpha) in [(3, false), (4, true)] {
+            let data = pixels(w, h, channels);
+            for q in [30u8, 80, 95] {
+                let ours = encode_webp_pixels(&data, w, h, alpha, f32::from(q)).unwrap();
+                let encoder = if alpha {
+                    webp::Encoder::from_rgba(&data, w, h)
+                } else {
+                    webp::Encoder::from_rgb(&data, w, h)
+                };
+                let theirs = encoder.encode_simple(false, f32::from(q)).unwrap().to_vec();
+                assert!(
+                    ours.len() > 100,
+                    "{channels} channels, q{q}: {} bytes",
+                    ours.len()
+                );
+                assert!(
+                    ours == theirs,
+                    "{channels} channels, q{q}: the files differ"
+                );
+                let back = image::load_from_memory(&ours).unwrap();
+                assert_eq!((back.width(), back.height()), (w, h));
+                assert_eq!(back.color().has_alpha(), alpha);
+            }
+        }
+    }
+
+    #[test]
+    fn lossy_webp_refuses_too_few_pixels() {
+        let data = pixels(10, 10, 3);
+        let e = encode_webp_pixels(&data, 10, 11, false, 80.0).unwrap_err();
+        assert!(e.to_string().contains("fewer pixels"), "{e}");
+    }
 }
