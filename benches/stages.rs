@@ -1,7 +1,8 @@
 //! Per-stage benchmarks of the W1 path (a 12 MP photo-like JPEG → fit 800x800 JPEG q85), on one
 //! core: decode (full, and shrink-on-load), resize, encode (JPEG, PNG, WebP), the size and visual
-//! targets against a fixed quality, and the whole job; and a large RGBA PNG decoded whole then
-//! resized against streamed into the strip resize.
+//! targets against a fixed quality, and the whole job; W2's whole job (fit 1600 WebP q80) from
+//! the JPEG's planes against through RGB; and a large RGBA PNG decoded whole then resized
+//! against streamed into the strip resize.
 //! The source is generated at run time. `cargo bench --bench stages`.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // A failed set-up step should stop the bench.
 
@@ -65,6 +66,7 @@ fn stages(c: &mut Criterion) {
         spec,
         allow_upscale: false,
         filter: Filter::Lanczos3,
+        planes: false,
     };
     let admit = &mut |_| Ok(());
 
@@ -98,7 +100,8 @@ fn stages(c: &mut Criterion) {
     g.bench_function("decode whole, then resize", |b| {
         b.iter(|| {
             let whole = decode::decode(black_box(&png), &limits, &[], admit).unwrap();
-            resize::resize_to(whole.image, g1600, (3840, 2400), Filter::Lanczos3)
+            let whole = whole.image.into_image().unwrap();
+            resize::resize_to(whole, g1600, (3840, 2400), Filter::Lanczos3)
         })
     });
     g.bench_function("rows into the strip resize", |b| {
@@ -106,10 +109,16 @@ fn stages(c: &mut Criterion) {
     });
     g.finish();
 
-    let full = decode::decode(&src, &limits, &[], admit).unwrap().image;
+    let full = decode::decode(&src, &limits, &[], admit)
+        .unwrap()
+        .image
+        .into_image()
+        .unwrap();
     let reduced = decode::decode(&src, &limits, &[shrink], admit)
         .unwrap()
-        .image;
+        .image
+        .into_image()
+        .unwrap();
     let geometry = spec.geometry(W, H, false);
     let mut g = c.benchmark_group("resize lanczos3");
     g.sample_size(10);
@@ -217,6 +226,36 @@ fn stages(c: &mut Criterion) {
                 .unwrap()
         })
     });
+    // W2's job: lossy WebP from the JPEG's own planes (the default), against the same output
+    // made through RGB (a size limit the first encode meets takes that route).
+    let job = Job {
+        output: tmp.path().join("out.webp"),
+        format: Format::Webp,
+        ..job
+    };
+    for (name, max_size) in [
+        ("12 MP JPEG to fit 1600 WebP q80, through its planes", None),
+        (
+            "12 MP JPEG to fit 1600 WebP q80, through RGB",
+            Some(1 << 30),
+        ),
+    ] {
+        let pipeline = Pipeline::new(Recipe {
+            resize: Some(ResizeSpec::Fit(1600, 1600)),
+            format: OutputFormat::To(Format::Webp),
+            quality: 80,
+            max_size,
+            on_exist: conveyor::engine::recipe::OnExist::Overwrite,
+            ..Recipe::default()
+        });
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                pipeline
+                    .process(&job, &mut |_: Stage| Flow::Continue)
+                    .unwrap()
+            })
+        });
+    }
     g.finish();
 }
 

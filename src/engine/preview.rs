@@ -37,7 +37,8 @@ pub struct Thumbnail {
 fn decode_oriented(path: &Path, shrink: &[decode::ShrinkFor]) -> Result<DynamicImage, String> {
     let decoded = decode::decode(path, &DecodeLimits::default(), shrink, &mut |_| Ok(()))
         .map_err(|e| e.to_string())?;
-    Ok(orient(decoded.image, decoded.orientation))
+    let image = decoded.image.into_image().map_err(|e| e.to_string())?;
+    Ok(orient(image, decoded.orientation))
 }
 
 /// A thumbnail of `path` showing `small`, for an image of `size` pixels.
@@ -73,6 +74,7 @@ pub fn icon(path: &Path, max_side: u32) -> Result<Thumbnail, String> {
         spec: super::recipe::ResizeSpec::Fit(max_side, max_side),
         allow_upscale: false,
         filter: super::recipe::Filter::CatmullRom,
+        planes: false,
     };
     let image = decode_oriented(path, &[shrink])?;
     let size = super::header::probe(path).map_or((image.width(), image.height()), |h| h.size);
@@ -124,7 +126,8 @@ pub fn trial(path: &Path, recipe: &Recipe, max_side: u32) -> Result<Trial, Strin
         .map_err(|e| format!("cannot read the output back: {e}"))?;
     let source = decode::decode(path, &DecodeLimits::default(), &[], &mut |_| Ok(()))
         .map_err(|e| e.to_string())?;
-    let source = orient(source.image, source.orientation);
+    let image = source.image.into_image().map_err(|e| e.to_string())?;
+    let source = orient(image, source.orientation);
     let (w, h) = (after.width(), after.height());
     let (sw, sh) = if w > max_side || h > max_side {
         let k = f64::from(max_side) / f64::from(w.max(h));

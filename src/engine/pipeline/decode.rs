@@ -40,7 +40,7 @@ impl Default for DecodeLimits {
 /// A decoded source and what came with it.
 pub struct Decoded {
     /// The pixels as stored (orientation not yet applied).
-    pub image: DynamicImage,
+    pub image: Pixels,
     /// The EXIF orientation to apply.
     pub orientation: Orientation,
     /// The embedded ICC profile.
@@ -58,6 +58,32 @@ pub struct Decoded {
     /// Whether `image` is already the one output's final size and crop (a PNG resized while
     /// its rows were read).
     pub resized: bool,
+}
+
+/// Decoded pixels: an image, or, when the one output asked for them ([`ShrinkFor::planes`]), a
+/// baseline JPEG's components at the reduced scale, before upsampling and colour conversion.
+#[derive(Clone)]
+pub enum Pixels {
+    /// Pixels in an `image` layout.
+    Image(DynamicImage),
+    /// A JPEG's planes (never with an orientation to apply).
+    Planes(super::jpeg_scaled::Planes),
+}
+
+impl Pixels {
+    /// As an image: planes are upsampled and converted to RGB exactly as the image path would
+    /// have decoded them.
+    pub fn into_image(self) -> Result<DynamicImage, JobError> {
+        match self {
+            Pixels::Image(image) => Ok(image),
+            Pixels::Planes(planes) => planes
+                .into_pixels()
+                .and_then(|p| pixels_image(p.width, p.height, p.channels == 1, p.data))
+                .ok_or_else(|| {
+                    JobError::failed(ErrorKind::Corrupt, "cannot convert the JPEG's planes")
+                }),
+        }
+    }
 }
 
 /// Whether the file stops before its format's end marker: a JPEG without its end-of-image
@@ -232,6 +258,9 @@ pub struct ShrinkFor {
     pub allow_upscale: bool,
     /// The filter the resize uses (a PNG is resized with it while its rows are read).
     pub filter: Filter,
+    /// The output can take a JPEG's YCbCr planes ([`Pixels::Planes`]): lossy WebP, which stores
+    /// 4:2:0 YUV itself, so the chroma need not be upsampled, converted and subsampled again.
+    pub planes: bool,
 }
 
 #[cfg(not(feature = "turbo"))]
@@ -289,8 +318,9 @@ fn decode_jpeg_at(
     data: &[u8],
     stored: (u32, u32),
     eighths: u32,
+    planes: bool,
     admit: &mut dyn FnMut(u64) -> Result<(), JobError>,
-) -> Option<Result<DynamicImage, JobError>> {
+) -> Option<Result<Pixels, JobError>> {
     if eighths >= 8 {
         return None;
     }
@@ -306,8 +336,13 @@ fn decode_jpeg_at(
             return Some(Err(e));
         }
         admitted = true;
-        if let Some(p) = plan.decode() {
-            return pixels_image(p.width, p.height, p.channels == 1, p.data).map(Ok);
+        if let Some(decoded) = plan.decode_planes() {
+            if planes && decoded.ycbcr420().is_some() {
+                return Some(Ok(Pixels::Planes(decoded)));
+            }
+            let p = decoded.into_pixels()?;
+            return pixels_image(p.width, p.height, p.channels == 1, p.data)
+                .map(|image| Ok(Pixels::Image(image)));
         }
     }
     let mut decoder = jpeg_decoder::Decoder::new(Cursor::new(data));
@@ -327,11 +362,10 @@ fn decode_jpeg_at(
     }
     let pixels = on_this_core(|| decoder.decode()).ok()?;
     let grey = format == jpeg_decoder::PixelFormat::L8;
-    pixels_image(u32::from(w), u32::from(h), grey, pixels).map(Ok)
+    pixels_image(u32::from(w), u32::from(h), grey, pixels).map(|image| Ok(Pixels::Image(image)))
 }
 
 /// Packed grey or RGB rows as an image (`None` if they do not fill `w` x `h`).
-#[cfg(not(feature = "turbo"))]
 fn pixels_image(w: u32, h: u32, grey: bool, pixels: Vec<u8>) -> Option<DynamicImage> {
     if grey {
         image::GrayImage::from_raw(w, h, pixels).map(DynamicImage::ImageLuma8)
@@ -365,7 +399,7 @@ pub fn decode(
     };
     if let Some(rows) = png_rows::decode(&mut file, len, &ask, admit)? {
         return Ok(Decoded {
-            image: rows.image,
+            image: Pixels::Image(rows.image),
             orientation: rows.orientation,
             icc: rows.icc,
             exif: rows.exif,
@@ -449,18 +483,21 @@ pub fn decode(
                 .map(|&s| dct_eighths((w, h), orientation, s, progressive))
                 .max()
                 .unwrap_or(8);
-            decode_jpeg_at(&data, (w, h), eighths, admit).transpose()?
+            // Planes only for one output that takes them, and only upright: they are not rotated.
+            let planes =
+                matches!(shrink, [one] if one.planes) && orientation == Orientation::NoTransforms;
+            decode_jpeg_at(&data, (w, h), eighths, planes, admit).transpose()?
         } else {
             None
         };
         let image = match shrunk {
-            Some(image) => image,
+            Some(pixels) => pixels,
             None => {
                 admit(decoder.total_bytes().saturating_mul(3) + data.len() as u64)?;
                 let mut decode_limits = Limits::default();
                 decode_limits.max_alloc = Some(limits.max_alloc);
                 decoder.set_limits(decode_limits).map_err(fail)?;
-                DynamicImage::from_decoder(decoder).map_err(fail)?
+                Pixels::Image(DynamicImage::from_decoder(decoder).map_err(fail)?)
             }
         };
         (image, orientation, icc, exif, (w, h), warnings)
@@ -517,7 +554,7 @@ fn decode_own(
     let picture = codec::decode(data, format, limits.max_pixels)?;
     let size = (picture.image.width(), picture.image.height());
     Ok(Decoded {
-        image: picture.image,
+        image: Pixels::Image(picture.image),
         orientation: Orientation::NoTransforms,
         icc: picture.icc,
         exif: picture.exif,

@@ -281,14 +281,7 @@ fn encode_lossy_webp(image: &DynamicImage, quality: u8) -> Result<Vec<u8>, JobEr
     }
 }
 
-/// Encodes 8-bit RGB (`alpha`: RGBA) pixels as lossy WebP at quality `q` through libwebp,
-/// with libwebp's default settings (method 4).
-///
-/// The picture takes the rows as YUV straight away (`use_argb` 0, as libvips does). The `webp`
-/// crate sets `use_argb` and so packs every pixel into a 32-bit ARGB buffer first, which the
-/// lossy encoder then converts to YUV anyway: the same file (a test compares the bytes) for an
-/// extra copy of the image and libwebp's slower 4-byte-step conversion.
-#[allow(unsafe_code)]
+/// Encodes 8-bit RGB (`alpha`: RGBA) pixels as lossy WebP at quality `q` through libwebp.
 fn encode_webp_pixels(
     data: &[u8],
     w: u32,
@@ -296,26 +289,93 @@ fn encode_webp_pixels(
     alpha: bool,
     q: f32,
 ) -> Result<Vec<u8>, JobError> {
-    use libwebp_sys as sys;
-    let fail =
-        |why: String| JobError::failed(ErrorKind::Encode, format!("cannot encode WebP: {why}"));
     let channels = if alpha { 4 } else { 3 };
+    if (data.len() as u64) < u64::from(w) * u64::from(h) * channels {
+        return Err(webp_error("fewer pixels than the image's size"));
+    }
+    let source = if alpha {
+        WebpSource::Rgba(data)
+    } else {
+        WebpSource::Rgb(data)
+    };
+    encode_lossy_webp_from(source, w, h, q)
+}
+
+/// Encodes full-range YCbCr 4:2:0 planes (a JPEG's, resized) as lossy WebP at the recipe's
+/// quality, with the metadata of `carry`.
+pub fn encode_webp_ycbcr(
+    planes: &super::resize::Ycbcr420,
+    quality: u8,
+    carry: &Carry,
+) -> Result<Vec<u8>, JobError> {
+    let (w, h) = (planes.width, planes.height);
+    let luma = u64::from(w) * u64::from(h);
+    let chroma = u64::from(w.div_ceil(2)) * u64::from(h.div_ceil(2));
+    if (planes.y.len() as u64) < luma
+        || (planes.cb.len() as u64) < chroma
+        || (planes.cr.len() as u64) < chroma
+    {
+        return Err(webp_error("fewer samples than the image's size"));
+    }
+    let q = f32::from(quality.clamp(1, 100));
+    let webp = encode_lossy_webp_from(WebpSource::Ycbcr(planes), w, h, q)?;
+    Ok(super::metadata::webp_with_metadata(
+        webp,
+        carry.icc.as_deref(),
+        carry.exif.as_deref(),
+    ))
+}
+
+fn webp_error(why: &str) -> JobError {
+    JobError::failed(ErrorKind::Encode, format!("cannot encode WebP: {why}"))
+}
+
+/// What a lossy WebP is made from (sizes checked by the caller).
+enum WebpSource<'a> {
+    Rgb(&'a [u8]),
+    Rgba(&'a [u8]),
+    Ycbcr(&'a super::resize::Ycbcr420),
+}
+
+/// JFIF's full-range YCbCr to the studio range lossy WebP stores (Y 16-235, Cb and Cr 16-240).
+/// Both use BT.601's matrix, so this is one affine map per plane: the same values libwebp
+/// computes from RGB, without going through RGB.
+fn studio_range() -> ([u8; 256], [u8; 256]) {
+    let luma = std::array::from_fn(|v| (16.0 + v as f64 * 219.0 / 255.0).round() as u8);
+    let chroma =
+        std::array::from_fn(|v| (128.0 + (v as f64 - 128.0) * 224.0 / 255.0).round() as u8);
+    (luma, chroma)
+}
+
+/// Encodes `source` (`w` x `h`) as lossy WebP at quality `q` through libwebp, with libwebp's
+/// default settings (method 4).
+///
+/// The picture is YUV from the start (`use_argb` 0, as libvips does): RGB rows are imported
+/// into its planes by libwebp, YCbCr planes copied in through [`studio_range`]. The `webp`
+/// crate sets `use_argb` and so packs every pixel into a 32-bit ARGB buffer first, which the
+/// lossy encoder then converts to YUV anyway: the same file (a test compares the bytes) for an
+/// extra copy of the image and libwebp's slower 4-byte-step conversion.
+#[allow(unsafe_code)]
+fn encode_lossy_webp_from(
+    source: WebpSource<'_>,
+    w: u32,
+    h: u32,
+    q: f32,
+) -> Result<Vec<u8>, JobError> {
+    use libwebp_sys as sys;
+    let too_large = || webp_error(&format!("{w}x{h} is too large"));
     let (width, height) = match (i32::try_from(w), i32::try_from(h)) {
         (Ok(width), Ok(height)) => (width, height),
-        _ => return Err(fail(format!("{w}x{h} is too large"))),
+        _ => return Err(too_large()),
     };
-    let stride = i32::try_from(u64::from(w) * channels)
-        .map_err(|_| fail(format!("{w}x{h} is too large")))?;
-    if (data.len() as u64) < u64::from(w) * u64::from(h) * channels {
-        return Err(fail("fewer pixels than the image's size".into()));
-    }
+    let stride = |channels: u64| i32::try_from(u64::from(w) * channels).map_err(|_| too_large());
     let mut config =
-        sys::WebPConfig::new().map_err(|()| fail("libwebp refused its config".into()))?;
+        sys::WebPConfig::new().map_err(|()| webp_error("libwebp refused its config"))?;
     config.quality = q;
     config.lossless = 0;
     config.alpha_compression = 1;
     let mut picture =
-        sys::WebPPicture::new().map_err(|()| fail("libwebp refused its picture".into()))?;
+        sys::WebPPicture::new().map_err(|()| webp_error("libwebp refused its picture"))?;
     picture.use_argb = 0;
     picture.width = width;
     picture.height = height;
@@ -341,25 +401,57 @@ fn encode_webp_pixels(
         writer.assume_init()
     };
     let mut owned = Owned { picture, writer };
-    // SAFETY: `data` holds at least `h` rows of `stride` bytes (checked above) and outlives
-    // the import, which copies the pixels into planes the picture owns; the picture's writer
-    // and `custom_ptr` point at `owned.writer`, which does not move while `WebPEncode` runs.
-    let (ok, error) = unsafe {
-        let imported = if alpha {
-            sys::WebPPictureImportRGBA(&mut owned.picture, data.as_ptr(), stride)
-        } else {
-            sys::WebPPictureImportRGB(&mut owned.picture, data.as_ptr(), stride)
-        };
-        if imported == 0 {
-            return Err(fail("out of memory".into()));
+    let imported = match source {
+        // SAFETY: the caller checked that `data` holds `h` rows of `stride` bytes; the import
+        // copies them into planes the picture owns.
+        WebpSource::Rgb(data) => unsafe {
+            sys::WebPPictureImportRGB(&mut owned.picture, data.as_ptr(), stride(3)?) != 0
+        },
+        // SAFETY: as for RGB, with 4 bytes a pixel.
+        WebpSource::Rgba(data) => unsafe {
+            sys::WebPPictureImportRGBA(&mut owned.picture, data.as_ptr(), stride(4)?) != 0
+        },
+        WebpSource::Ycbcr(planes) => {
+            owned.picture.colorspace = sys::WebPEncCSP::WEBP_YUV420;
+            // SAFETY: allocates the picture's Y, U and V planes for its width and height.
+            if unsafe { sys::WebPPictureAlloc(&mut owned.picture) } == 0 {
+                return Err(webp_error("out of memory"));
+            }
+            let (luma, chroma) = studio_range();
+            let (cw, ch) = (w.div_ceil(2) as usize, h.div_ceil(2) as usize);
+            let p = &owned.picture;
+            let (y_stride, uv_stride) = (p.y_stride as usize, p.uv_stride as usize);
+            let copy = |dst: *mut u8,
+                        dst_stride: usize,
+                        src: &[u8],
+                        (cols, rows): (usize, usize),
+                        map: &[u8; 256]| {
+                for (r, row) in src.chunks_exact(cols).take(rows).enumerate() {
+                    // SAFETY: `WebPPictureAlloc` made `rows` rows of at least `cols` bytes,
+                    // `dst_stride` apart, and nothing else refers to them during this copy.
+                    let out =
+                        unsafe { std::slice::from_raw_parts_mut(dst.add(r * dst_stride), cols) };
+                    for (o, &v) in out.iter_mut().zip(row) {
+                        *o = map[usize::from(v)];
+                    }
+                }
+            };
+            copy(p.y, y_stride, &planes.y, (w as usize, h as usize), &luma);
+            copy(p.u, uv_stride, &planes.cb, (cw, ch), &chroma);
+            copy(p.v, uv_stride, &planes.cr, (cw, ch), &chroma);
+            true
         }
-        owned.picture.writer = Some(sys::WebPMemoryWrite);
-        owned.picture.custom_ptr = std::ptr::addr_of_mut!(owned.writer).cast();
-        let ok = sys::WebPEncode(&config, &mut owned.picture);
-        (ok, owned.picture.error_code)
     };
+    if !imported {
+        return Err(webp_error("out of memory"));
+    }
+    owned.picture.writer = Some(sys::WebPMemoryWrite);
+    owned.picture.custom_ptr = std::ptr::addr_of_mut!(owned.writer).cast();
+    // SAFETY: the picture holds its planes; its writer and `custom_ptr` point at
+    // `owned.writer`, which does not move while `WebPEncode` runs.
+    let ok = unsafe { sys::WebPEncode(&config, &mut owned.picture) };
     if ok == 0 || owned.writer.mem.is_null() {
-        return Err(fail(format!("{error:?}")));
+        return Err(webp_error(&format!("{:?}", owned.picture.error_code)));
     }
     // SAFETY: after a successful encode `mem` holds `size` bytes written by `WebPMemoryWrite`.
     let bytes = unsafe { std::slice::from_raw_parts(owned.writer.mem, owned.writer.size) };

@@ -495,12 +495,18 @@ impl<'a> Plan<'a> {
         (side(self.width), side(self.height))
     }
 
-    /// Decodes the scan. `None` for entropy-coded data this module does not follow (the caller
-    /// then lets jpeg-decoder decide what the file is).
+    /// Decodes the scan into pixels. `None` for entropy-coded data this module does not follow
+    /// (the caller then lets jpeg-decoder decide what the file is).
+    pub fn decode(self) -> Option<Pixels> {
+        self.decode_planes()?.into_pixels()
+    }
+
+    /// Decodes the scan into its components' planes at the reduced scale, before upsampling
+    /// and colour conversion. `None` as for [`Plan::decode`].
     // Not inlined into its caller: there the entropy loop was compiled worse and W1 lost what
     // the colour tables gained (measured: 12 % of a one-worker W1 with both, 0-1 % with either).
     #[inline(never)]
-    pub fn decode(self) -> Option<Pixels> {
+    pub fn decode_planes(self) -> Option<Planes> {
         let s = self.eighths;
         let h_max = self.components.iter().map(|c| c.h).max()?;
         let v_max = self.components.iter().map(|c| c.v).max()?;
@@ -576,19 +582,6 @@ impl<'a> Plan<'a> {
             return None;
         }
         let (width, height) = self.size();
-        let (w, h) = (width as usize, height as usize);
-        if self.components.len() == 1 {
-            let mut data = Vec::with_capacity(w * h);
-            for row in planes[0].chunks_exact(strides[0]).take(h) {
-                data.extend_from_slice(&row[..w]);
-            }
-            return Some(Pixels {
-                width,
-                height,
-                channels: 1,
-                data,
-            });
-        }
         // Each component's own size at this scale, as jpeg-decoder computes it.
         let sizes: Vec<(usize, usize)> = self
             .components
@@ -600,6 +593,97 @@ impl<'a> Plan<'a> {
                 )
             })
             .collect();
+        Some(Planes {
+            width,
+            height,
+            s,
+            factors: self.components.iter().map(|c| (c.h, c.v)).collect(),
+            h_max,
+            v_max,
+            sizes,
+            strides,
+            planes,
+        })
+    }
+}
+
+/// A scan's components decoded at a reduced scale: each its own plane of samples, in rows of
+/// `strides[i]` (whole blocks), `sizes[i]` of them meaningful.
+#[derive(Clone)]
+pub struct Planes {
+    width: u32,
+    height: u32,
+    s: usize,
+    /// Each component's sampling factors.
+    factors: Vec<(usize, usize)>,
+    h_max: usize,
+    v_max: usize,
+    sizes: Vec<(usize, usize)>,
+    strides: Vec<usize>,
+    planes: Vec<Vec<u8>>,
+}
+
+/// One component's samples: `height` rows of `width` at the start of each `stride`.
+#[derive(Clone, Copy)]
+pub struct Plane<'p> {
+    pub data: &'p [u8],
+    pub stride: usize,
+    pub width: usize,
+    pub height: usize,
+}
+
+impl Planes {
+    /// The image's size at this scale.
+    pub fn size(&self) -> (u32, u32) {
+        (self.width, self.height)
+    }
+
+    /// Bytes the planes hold.
+    pub fn bytes(&self) -> usize {
+        self.planes.iter().map(Vec::len).sum()
+    }
+
+    /// Y, Cb and Cr when this is a YCbCr image with both chroma planes at half the luma's
+    /// width and height (4:2:0, JFIF's centred chroma), the layout lossy WebP stores.
+    pub fn ycbcr420(&self) -> Option<[Plane<'_>; 3]> {
+        if self.factors != [(2, 2), (1, 1), (1, 1)] {
+            return None;
+        }
+        let plane = |i: usize| Plane {
+            data: &self.planes[i],
+            stride: self.strides[i],
+            width: self.sizes[i].0,
+            height: self.sizes[i].1,
+        };
+        Some([plane(0), plane(1), plane(2)])
+    }
+
+    /// Upsampled and converted to grey or RGB pixels, as jpeg-decoder makes them.
+    pub fn into_pixels(self) -> Option<Pixels> {
+        let Planes {
+            width,
+            height,
+            s,
+            factors,
+            h_max,
+            v_max,
+            sizes,
+            strides,
+            planes,
+        } = self;
+        let (w, h) = (width as usize, height as usize);
+        if factors.len() == 1 {
+            let mut data = Vec::with_capacity(w * h);
+            for row in planes[0].chunks_exact(strides[0]).take(h) {
+                data.extend_from_slice(&row[..w]);
+            }
+            return Some(Pixels {
+                width,
+                height,
+                channels: 1,
+                data,
+            });
+        }
         // Rows are made in `row` and appended, so `data` is written once (not zeroed first).
         let mut data = Vec::with_capacity(w * h * 3);
         let mut row = vec![0u8; w * 3];
@@ -611,9 +695,9 @@ impl<'a> Plan<'a> {
         #[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
         let ssse3 = false;
         for y in 0..h {
-            for (i, c) in self.components.iter().enumerate() {
+            for (i, &(ch, cv)) in factors.iter().enumerate() {
                 let up = Upsample {
-                    by: (h_max / c.h, v_max / c.v),
+                    by: (h_max / ch, v_max / cv),
                     input: sizes[i],
                     stride: strides[i],
                     output: (w, h),

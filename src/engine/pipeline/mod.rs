@@ -7,7 +7,7 @@ pub mod decode;
 pub mod encode;
 // The turbo build shrinks JPEGs on load through libjpeg-turbo instead.
 #[cfg_attr(feature = "turbo", allow(dead_code))]
-mod jpeg_scaled;
+pub mod jpeg_scaled;
 pub mod metadata;
 mod png_rows;
 pub mod prefetch;
@@ -424,7 +424,12 @@ impl Pipeline {
             animation,
             resized,
         } = decoded;
-        let image = resize::orient(image, orientation);
+        let image = match image {
+            decode::Pixels::Image(image) => {
+                decode::Pixels::Image(resize::orient(image, orientation))
+            }
+            planes => planes,
+        };
         let mut image = Some(image);
         let mut cancelled = false;
         for (i, job) in jobs.iter().enumerate() {
@@ -467,11 +472,13 @@ impl Pipeline {
         // Shrink-on-load only when every output resizes; then at the largest scale any needs.
         let shrink: Vec<decode::ShrinkFor> = recipes
             .iter()
-            .map(|r| {
+            .zip(jobs)
+            .map(|(r, job)| {
                 r.resize.map(|spec| decode::ShrinkFor {
                     spec,
                     allow_upscale: r.allow_upscale,
                     filter: r.filter,
+                    planes: takes_planes(r, job.format),
                 })
             })
             .collect::<Option<Vec<_>>>()
@@ -501,7 +508,7 @@ impl Pipeline {
     fn render_output(
         &self,
         job: &Job,
-        image: image::DynamicImage,
+        image: decode::Pixels,
         src: Source<'_>,
         progress: &mut dyn FnMut(Stage) -> Flow,
     ) -> Result<Rendered, JobError> {
@@ -529,23 +536,46 @@ impl Pipeline {
         }
 
         step(progress, Stage::Resize)?;
-        let image = match recipe.resize {
-            Some(spec) if !resized => {
-                let g = spec.geometry(source.0, source.1, recipe.allow_upscale);
-                resize::resize_to(image, g, source, recipe.filter)
-            }
-            _ => image,
+        let geometry = match recipe.resize {
+            Some(spec) if !resized => Some(spec.geometry(source.0, source.1, recipe.allow_upscale)),
+            _ => None,
         };
-
-        step(progress, Stage::Encode)?;
-        let (width, height) = (image.width(), image.height());
-        let image = encode::prepare(image, job.format, recipe.background);
         let had_exif = exif.is_some();
         let carry = metadata::Carry::new(recipe, icc, exif);
-        let chosen = target::encode_for(&image, job.format, recipe, &carry, &mut || {
-            step(progress, Stage::Encode)
-        })?;
-        drop(image);
+        // A JPEG's planes become the WebP's planes when the output is one plain resize of them.
+        let planar = match (&image, geometry) {
+            (decode::Pixels::Planes(planes), Some(g))
+                if g.output == g.scaled && takes_planes(recipe, job.format) =>
+            {
+                resize::ycbcr420_to(planes, g.output, recipe.filter)
+            }
+            _ => None,
+        };
+        let (chosen, width, height) = if let Some(planar) = planar {
+            drop(image);
+            step(progress, Stage::Encode)?;
+            let bytes = encode::encode_webp_ycbcr(&planar, recipe.quality, &carry)?;
+            let chosen = target::Chosen {
+                bytes,
+                quality: Some(recipe.quality),
+                encodes: 1,
+                ..target::Chosen::default()
+            };
+            (chosen, planar.width, planar.height)
+        } else {
+            let image = image.into_image()?;
+            let image = match geometry {
+                Some(g) => resize::resize_to(image, g, source, recipe.filter),
+                None => image,
+            };
+            step(progress, Stage::Encode)?;
+            let (width, height) = (image.width(), image.height());
+            let image = encode::prepare(image, job.format, recipe.background);
+            let chosen = target::encode_for(&image, job.format, recipe, &carry, &mut || {
+                step(progress, Stage::Encode)
+            })?;
+            (chosen, width, height)
+        };
         warnings.extend(chosen.warnings);
         let (mut bytes, mut quality, mut score) = (chosen.bytes, chosen.quality, chosen.score);
         if recipe.smaller_only
@@ -568,6 +598,16 @@ impl Pipeline {
             warnings,
         })
     }
+}
+
+/// Whether an output in `format` can be made from a JPEG's YCbCr planes: lossy WebP (which
+/// stores 4:2:0 YUV) at the recipe's quality, without a size or visual target (those search
+/// over encodes of the RGB image).
+fn takes_planes(recipe: &Recipe, format: crate::engine::format::Format) -> bool {
+    format == crate::engine::format::Format::Webp
+        && recipe.is_lossy(format)
+        && recipe.max_size.is_none()
+        && recipe.target_score.is_none()
 }
 
 /// What one decode gives every output besides the pixels.
@@ -624,5 +664,161 @@ impl Pipeline {
             "kept the original's bytes: the converted file was not smaller ({sizes})"
         ));
         Some(original)
+    }
+}
+
+/// The tests' image distance, shared with the integration tests.
+#[cfg(test)]
+#[path = "../../../tests/common/psnr.rs"]
+mod psnr;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::format::Format;
+    use crate::engine::job::Action;
+    use crate::engine::recipe::{OutputFormat, ResizeSpec};
+    use image::imageops::FilterType;
+
+    /// Saturated colours that change every few tens of pixels, photo-like (no near-Nyquist
+    /// detail): a chroma or range mistake shows as a large error.
+    fn colourful(w: u32, h: u32) -> image::RgbImage {
+        image::ImageBuffer::from_fn(w, h, |x, y| {
+            let (fx, fy) = (x as f32, y as f32);
+            let wave = |p: f32, q: f32| ((fx / p).sin() * (fy / q).cos() + 1.0) * 0.5;
+            image::Rgb([
+                (255.0 * wave(61.0, 37.0)) as u8,
+                (255.0 * (0.7 * wave(151.0, 97.0) + 0.3 * wave(23.0, 29.0))) as u8,
+                (255.0 * wave(43.0, 71.0)) as u8,
+            ])
+        })
+    }
+
+    /// A 4:2:0 baseline JPEG from jpeg-encoder (not Conveyor's encoder).
+    fn jpeg_420(px: &image::RgbImage) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut encoder = jpeg_encoder::Encoder::new(&mut out, 95);
+        encoder.set_sampling_factor(jpeg_encoder::SamplingFactor::R_4_2_0);
+        let (w, h) = (px.width() as u16, px.height() as u16);
+        encoder
+            .encode(px.as_raw(), w, h, jpeg_encoder::ColorType::Rgb)
+            .unwrap();
+        out
+    }
+
+    fn webp_job(input: &std::path::Path, bytes: u64) -> Job {
+        Job {
+            output_index: 0,
+            input: input.to_path_buf(),
+            output: input.with_extension("webp"),
+            format: Format::Webp,
+            input_bytes: bytes,
+            action: Action::Convert,
+            note: None,
+            replace: false,
+            journal: None,
+        }
+    }
+
+    #[test]
+    fn a_jpeg_becomes_lossy_webp_through_its_planes_as_faithfully_as_through_rgb() {
+        let tmp = tempfile::tempdir().unwrap();
+        let source = colourful(1601, 1201);
+        let jpeg = jpeg_420(&source);
+        let input = tmp.path().join("in.jpg");
+        std::fs::write(&input, &jpeg).unwrap();
+        let spec = ResizeSpec::Fit(601, 601);
+        let recipe = Recipe {
+            resize: Some(spec),
+            format: OutputFormat::To(Format::Webp),
+            quality: 95,
+            ..Recipe::default()
+        };
+        // The decode hands out the planes only when the output asks for them.
+        let shrink = |planes| decode::ShrinkFor {
+            spec,
+            allow_upscale: false,
+            filter: recipe.filter,
+            planes,
+        };
+        let limits = DecodeLimits::default();
+        let decoded = |planes| {
+            decode::decode(&input, &limits, &[shrink(planes)], &mut |_| Ok(()))
+                .unwrap()
+                .image
+        };
+        #[cfg(not(feature = "turbo"))]
+        assert!(matches!(decoded(true), decode::Pixels::Planes(_)));
+        assert!(matches!(decoded(false), decode::Pixels::Image(_)));
+
+        // A full decode (jpeg-decoder through the image crate) resized with Lanczos3.
+        let g = spec.geometry(1601, 1201, false);
+        let reference = image::load_from_memory(&jpeg)
+            .unwrap()
+            .resize_exact(g.output.0, g.output.1, FilterType::Lanczos3)
+            .to_rgb8();
+        let render = |recipe: Recipe| {
+            let job = webp_job(&input, jpeg.len() as u64);
+            let done = Pipeline::new(recipe)
+                .render(&job, &mut |_| Flow::Continue)
+                .unwrap();
+            assert_eq!((done.width, done.height), g.output);
+            // Read back by image-webp, a decoder independent of libwebp.
+            let back =
+                image::load_from_memory_with_format(&done.bytes, image::ImageFormat::WebP).unwrap();
+            assert_eq!((back.width(), back.height()), g.output);
+            psnr::psnr(&back, &image::DynamicImage::ImageRgb8(reference.clone()))
+        };
+        let planar = render(recipe.clone());
+        // A size limit the first encode meets: the same output made through RGB.
+        let rgb = render(Recipe {
+            max_size: Some(1 << 30),
+            ..recipe
+        });
+        eprintln!("through the planes {planar:.2} dB, through RGB {rgb:.2} dB");
+        assert!(planar > 34.0, "through the planes: {planar:.2} dB");
+        assert!(planar > rgb - 0.3, "planes {planar:.2} dB, RGB {rgb:.2} dB");
+    }
+
+    #[test]
+    fn a_rotated_jpeg_is_not_handed_out_as_planes() {
+        use image::ImageEncoder;
+        let tmp = tempfile::tempdir().unwrap();
+        let source = colourful(800, 600);
+        let mut jpeg = Vec::new();
+        let mut encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 90);
+        // EXIF orientation 6: displayed 600x800.
+        let exif = [
+            b'M', b'M', 0, 42, 0, 0, 0, 8, 0, 1, 1, 0x12, 0, 3, 0, 0, 0, 1, 0, 6, 0, 0, 0, 0, 0, 0,
+            0, 0,
+        ];
+        encoder.set_exif_metadata(exif.to_vec()).unwrap();
+        encoder
+            .write_image(source.as_raw(), 800, 600, image::ExtendedColorType::Rgb8)
+            .unwrap();
+        let input = tmp.path().join("in.jpg");
+        std::fs::write(&input, &jpeg).unwrap();
+        let spec = ResizeSpec::Fit(200, 200);
+        let shrink = decode::ShrinkFor {
+            spec,
+            allow_upscale: false,
+            filter: crate::engine::recipe::Filter::Lanczos3,
+            planes: true,
+        };
+        let d =
+            decode::decode(&input, &DecodeLimits::default(), &[shrink], &mut |_| Ok(())).unwrap();
+        assert_eq!(d.orientation, image::metadata::Orientation::Rotate90);
+        assert!(matches!(d.image, decode::Pixels::Image(_)));
+        let recipe = Recipe {
+            resize: Some(spec),
+            format: OutputFormat::To(Format::Webp),
+            ..Recipe::default()
+        };
+        let done = Pipeline::new(recipe)
+            .render(&webp_job(&input, jpeg.len() as u64), &mut |_| {
+                Flow::Continue
+            })
+            .unwrap();
+        assert_eq!((done.width, done.height), (150, 200));
     }
 }

@@ -87,6 +87,76 @@ pub fn resize_to(
     }
 }
 
+/// A full-range YCbCr image with 4:2:0 chroma: `y` has `height` rows of `width` samples, `cb`
+/// and `cr` half as many each way (rounded up), every row packed.
+pub struct Ycbcr420 {
+    pub width: u32,
+    pub height: u32,
+    pub y: Vec<u8>,
+    pub cb: Vec<u8>,
+    pub cr: Vec<u8>,
+}
+
+/// Resizes a JPEG's 4:2:0 planes to `(w, h)` with `filter`, each plane on its own: the luma to
+/// `(w, h)`, the chroma to half that (rounded up), so colour is filtered once, from the samples
+/// the file holds, instead of being upsampled, resized and subsampled again. The chroma samples
+/// sit at the centres of 2x2 luma pixels in JPEG (JFIF) and WebP alike, so each chroma plane
+/// maps onto the luma's area. `None` for planes that are not 4:2:0 or a resize that fails.
+pub fn ycbcr420_to(
+    planes: &super::jpeg_scaled::Planes,
+    (w, h): (u32, u32),
+    filter: Filter,
+) -> Option<Ycbcr420> {
+    let [luma, cb, cr] = planes.ycbcr420()?;
+    let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
+    // The output's chroma covers 2*cw x 2*ch luma pixels (one more than the image on an odd
+    // side); the same share of the source's luma area, in chroma samples:
+    let reach = |luma_side: usize, out: u32, out_chroma: u32, chroma_side: usize| {
+        (luma_side as f64 / 2.0 * f64::from(out_chroma) * 2.0 / f64::from(out))
+            .min(chroma_side as f64)
+    };
+    let chroma_area = (
+        reach(luma.width, w, cw, cb.width),
+        reach(luma.height, h, ch, cb.height),
+    );
+    let y = plane_to(
+        luma,
+        (luma.width as f64, luma.height as f64),
+        (w, h),
+        filter,
+    )?;
+    let cb = plane_to(cb, chroma_area, (cw, ch), filter)?;
+    let cr = plane_to(cr, chroma_area, (cw, ch), filter)?;
+    Some(Ycbcr420 {
+        width: w,
+        height: h,
+        y,
+        cb,
+        cr,
+    })
+}
+
+/// The top-left `area` (in samples, fractions allowed) of `plane` resized to `(w, h)`.
+fn plane_to(
+    plane: super::jpeg_scaled::Plane<'_>,
+    area: (f64, f64),
+    (w, h): (u32, u32),
+    filter: Filter,
+) -> Option<Vec<u8>> {
+    let rows = plane.data.len() / plane.stride.max(1);
+    let stride = u32::try_from(plane.stride).ok()?;
+    let source =
+        ImageRef::new(stride, u32::try_from(rows).ok()?, plane.data, PixelType::U8).ok()?;
+    let options = ResizeOptions::new()
+        .resize_alg(algorithm(filter))
+        .crop(0.0, 0.0, area.0, area.1);
+    let mut out = Image::new(w, h, PixelType::U8);
+    RESIZER
+        .with(|r| r.borrow_mut().resize(&source, &mut out, &options))
+        .ok()?;
+    Some(out.into_vec())
+}
+
 /// The part of a `w`x`h` image (the `source`-sized original or a reduced decode of it) that
 /// becomes the output, as left, top, width, height: the whole image, or for fill the part that
 /// becomes the centred crop of the scaled image (whole-pixel offsets in scaled space, as
