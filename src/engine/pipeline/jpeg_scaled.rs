@@ -643,10 +643,14 @@ impl Planes {
         self.planes.iter().map(Vec::len).sum()
     }
 
-    /// Y, Cb and Cr when this is a YCbCr image with both chroma planes at half the luma's
-    /// width and height (4:2:0, JFIF's centred chroma), the layout lossy WebP stores.
-    pub fn ycbcr420(&self) -> Option<[Plane<'_>; 3]> {
-        if self.factors != [(2, 2), (1, 1), (1, 1)] {
+    /// Y, Cb and Cr when this is a YCbCr image, with how many luma samples each chroma sample
+    /// spans across and down (1 or 2: 4:4:4, 4:2:2, 4:4:0 or 4:2:0, chroma centred as JFIF has
+    /// it).
+    pub fn ycbcr(&self) -> Option<([Plane<'_>; 3], (usize, usize))> {
+        let [luma, cb, cr] = self.factors[..] else {
+            return None;
+        };
+        if luma != (self.h_max, self.v_max) || cb != (1, 1) || cr != (1, 1) {
             return None;
         }
         let plane = |i: usize| Plane {
@@ -655,7 +659,7 @@ impl Planes {
             width: self.sizes[i].0,
             height: self.sizes[i].1,
         };
-        Some([plane(0), plane(1), plane(2)])
+        Some(([plane(0), plane(1), plane(2)], luma))
     }
 
     /// Upsampled and converted to grey or RGB pixels, as jpeg-decoder makes them.
