@@ -8,6 +8,9 @@ use image::error::{ImageError, LimitErrorKind};
 use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, ImageReader, Limits};
 
+pub use super::pixels::Pixels;
+#[cfg(not(feature = "turbo"))]
+use super::pixels::pixels_image;
 use super::png_rows;
 use crate::engine::codec;
 use crate::engine::format::Format;
@@ -58,32 +61,6 @@ pub struct Decoded {
     /// Whether `image` is already the one output's final size and crop (a PNG resized while
     /// its rows were read).
     pub resized: bool,
-}
-
-/// Decoded pixels: an image, or, when the one output asked for them ([`ShrinkFor::planes`]), a
-/// baseline JPEG's components at the reduced scale, before upsampling and colour conversion.
-#[derive(Clone)]
-pub enum Pixels {
-    /// Pixels in an `image` layout.
-    Image(DynamicImage),
-    /// A JPEG's planes (never with an orientation to apply).
-    Planes(super::jpeg_scaled::Planes),
-}
-
-impl Pixels {
-    /// As an image: planes are upsampled and converted to RGB exactly as the image path would
-    /// have decoded them.
-    pub fn into_image(self) -> Result<DynamicImage, JobError> {
-        match self {
-            Pixels::Image(image) => Ok(image),
-            Pixels::Planes(planes) => planes
-                .into_pixels()
-                .and_then(|p| pixels_image(p.width, p.height, p.channels == 1, p.data))
-                .ok_or_else(|| {
-                    JobError::failed(ErrorKind::Corrupt, "cannot convert the JPEG's planes")
-                }),
-        }
-    }
 }
 
 /// Whether the file stops before its format's end marker: a JPEG without its end-of-image
@@ -367,15 +344,6 @@ fn decode_jpeg_at(
     pixels_image(u32::from(w), u32::from(h), grey, pixels).map(|image| Ok(Pixels::Image(image)))
 }
 
-/// Packed grey or RGB rows as an image (`None` if they do not fill `w` x `h`).
-fn pixels_image(w: u32, h: u32, grey: bool, pixels: Vec<u8>) -> Option<DynamicImage> {
-    if grey {
-        image::GrayImage::from_raw(w, h, pixels).map(DynamicImage::ImageLuma8)
-    } else {
-        image::RgbImage::from_raw(w, h, pixels).map(DynamicImage::ImageRgb8)
-    }
-}
-
 #[cfg(feature = "turbo")]
 use super::turbo::decode_jpeg_at;
 
@@ -485,9 +453,12 @@ pub fn decode(
                 .map(|&s| dct_eighths((w, h), orientation, s, progressive))
                 .max()
                 .unwrap_or(8);
-            // Planes only for one output that takes them, and only upright: they are not rotated.
-            let planes =
-                matches!(shrink, [one] if one.planes) && orientation == Orientation::NoTransforms;
+            // Planes only for one output that takes them, upright (they are not rotated) and
+            // resized whole (a fill's crop goes through the image).
+            let planes = matches!(shrink, [one] if one.planes && {
+                let g = one.spec.geometry(w, h, one.allow_upscale);
+                g.output == g.scaled
+            }) && orientation == Orientation::NoTransforms;
             decode_jpeg_at(&data, (w, h), eighths, planes, admit).transpose()?
         } else {
             None

@@ -9,6 +9,7 @@ pub mod encode;
 #[cfg_attr(feature = "turbo", allow(dead_code))]
 pub mod jpeg_scaled;
 pub mod metadata;
+mod pixels;
 mod png_rows;
 pub mod prefetch;
 pub mod resize;
@@ -712,7 +713,7 @@ mod tests {
         Job {
             output_index: 0,
             input: input.to_path_buf(),
-            output: input.with_extension("webp"),
+            output: input.with_file_name("out"),
             format: Format::Webp,
             input_bytes: bytes,
             action: Action::Convert,
@@ -762,7 +763,7 @@ mod tests {
                 .image
         };
         // Only 4:2:0 JPEGs take this route (the others measured better through RGB); the turbo
-        // build decodes through libjpeg-turbo and never hands out planes.
+        // build decodes through libjpeg-turbo and keeps the RGB route.
         #[cfg(not(feature = "turbo"))]
         assert_eq!(
             matches!(decoded(true), decode::Pixels::Planes(_)),
@@ -804,6 +805,33 @@ mod tests {
             planar > rgb - 0.3,
             "{sampling:?}: planes {planar:.2} dB, RGB {rgb:.2} dB"
         );
+    }
+
+    #[test]
+    fn a_fill_crop_is_not_made_from_planes() {
+        let tmp = tempfile::tempdir().unwrap();
+        let jpeg = jpeg(&colourful(800, 600), jpeg_encoder::SamplingFactor::R_4_2_0);
+        let input = tmp.path().join("in.jpg");
+        std::fs::write(&input, &jpeg).unwrap();
+        let limits = DecodeLimits::default();
+        for (spec, planes) in [
+            (ResizeSpec::Fit(200, 200), true),
+            (ResizeSpec::Fill(200, 200), false),
+        ] {
+            let shrink = decode::ShrinkFor {
+                spec,
+                allow_upscale: false,
+                filter: crate::engine::recipe::Filter::Lanczos3,
+                planes: true,
+            };
+            let d = decode::decode(&input, &limits, &[shrink], &mut |_| Ok(())).unwrap();
+            let expected = planes && cfg!(not(feature = "turbo"));
+            assert_eq!(
+                matches!(d.image, decode::Pixels::Planes(_)),
+                expected,
+                "{spec}"
+            );
+        }
     }
 
     #[test]

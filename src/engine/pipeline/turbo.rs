@@ -17,8 +17,9 @@ thread_local! {
     static COMPRESSOR: RefCell<Option<Compressor>> = RefCell::new(Compressor::new().ok());
 }
 
-/// Decodes a JPEG's pixels at `eighths`/8 of its `stored` size (as an image: this build does not
-/// hand out planes). `None` when TurboJPEG does not
+/// Decodes a JPEG's pixels at `eighths`/8 of its `stored` size, as an image: this build does not
+/// hand out planes (measured on W2: the same speed as through RGB, 0.05 dB more for 1.5 % more
+/// bytes; README, speed). `None` when TurboJPEG does not
 /// take it (CMYK and YCCK, 12-bit and lossless JPEGs, data it rejects): then the `image` crate's
 /// decoder runs and reports any error.
 pub fn decode_jpeg_at(
@@ -27,7 +28,7 @@ pub fn decode_jpeg_at(
     eighths: u32,
     _planes: bool,
     admit: &mut dyn FnMut(u64) -> Result<(), JobError>,
-) -> Option<Result<super::decode::Pixels, JobError>> {
+) -> Option<Result<super::pixels::Pixels, JobError>> {
     DECOMPRESSOR.with(|cell| {
         let mut handle = cell.borrow_mut();
         let decompressor = handle.as_mut()?;
@@ -70,7 +71,7 @@ pub fn decode_jpeg_at(
         } else {
             image::RgbImage::from_raw(w, h, pixels).map(DynamicImage::ImageRgb8)
         };
-        image.map(|image| Ok(super::decode::Pixels::Image(image)))
+        image.map(|image| Ok(super::pixels::Pixels::Image(image)))
     })
 }
 
