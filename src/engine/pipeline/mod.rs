@@ -836,22 +836,24 @@ mod tests {
 
     #[test]
     fn a_rotated_jpeg_is_not_handed_out_as_planes() {
-        use image::ImageEncoder;
         let tmp = tempfile::tempdir().unwrap();
         let source = colourful(800, 600);
-        let mut jpeg = Vec::new();
-        let mut encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 90);
-        // EXIF orientation 6: displayed 600x800.
+        // The same 4:2:0 JPEG twice: upright, and with EXIF orientation 6 (displayed 600x800).
         let exif = [
             b'M', b'M', 0, 42, 0, 0, 0, 8, 0, 1, 1, 0x12, 0, 3, 0, 0, 0, 1, 0, 6, 0, 0, 0, 0, 0, 0,
             0, 0,
         ];
-        encoder.set_exif_metadata(exif.to_vec()).unwrap();
-        encoder
-            .write_image(source.as_raw(), 800, 600, image::ExtendedColorType::Rgb8)
-            .unwrap();
-        let input = tmp.path().join("in.jpg");
-        std::fs::write(&input, &jpeg).unwrap();
+        let rotated = {
+            let mut out = Vec::new();
+            let mut encoder = jpeg_encoder::Encoder::new(&mut out, 90);
+            encoder.set_sampling_factor(jpeg_encoder::SamplingFactor::R_4_2_0);
+            encoder.add_exif_metadata(&exif).unwrap();
+            encoder
+                .encode(source.as_raw(), 800, 600, jpeg_encoder::ColorType::Rgb)
+                .unwrap();
+            out
+        };
+        let upright = jpeg(&source, jpeg_encoder::SamplingFactor::R_4_2_0);
         let spec = ResizeSpec::Fit(200, 200);
         let shrink = decode::ShrinkFor {
             spec,
@@ -859,20 +861,29 @@ mod tests {
             filter: crate::engine::recipe::Filter::Lanczos3,
             planes: true,
         };
-        let d =
-            decode::decode(&input, &DecodeLimits::default(), &[shrink], &mut |_| Ok(())).unwrap();
-        assert_eq!(d.orientation, image::metadata::Orientation::Rotate90);
-        assert!(matches!(d.image, decode::Pixels::Image(_)));
-        let recipe = Recipe {
-            resize: Some(spec),
-            format: OutputFormat::To(Format::Webp),
-            ..Recipe::default()
-        };
-        let done = Pipeline::new(recipe)
-            .render(&webp_job(&input, jpeg.len() as u64), &mut |_| {
-                Flow::Continue
-            })
-            .unwrap();
-        assert_eq!((done.width, done.height), (150, 200));
+        for (name, jpeg, turned) in [("upright", &upright, false), ("rotated", &rotated, true)] {
+            let input = tmp.path().join(format!("{name}.jpg"));
+            std::fs::write(&input, jpeg).unwrap();
+            let d = decode::decode(&input, &DecodeLimits::default(), &[shrink], &mut |_| Ok(()))
+                .unwrap();
+            let expected = !turned && cfg!(not(feature = "turbo"));
+            assert_eq!(
+                matches!(d.image, decode::Pixels::Planes(_)),
+                expected,
+                "{name}"
+            );
+            let recipe = Recipe {
+                resize: Some(spec),
+                format: OutputFormat::To(Format::Webp),
+                ..Recipe::default()
+            };
+            let done = Pipeline::new(recipe)
+                .render(&webp_job(&input, jpeg.len() as u64), &mut |_| {
+                    Flow::Continue
+                })
+                .unwrap();
+            let size = if turned { (150, 200) } else { (200, 150) };
+            assert_eq!((done.width, done.height), size, "{name}");
+        }
     }
 }
