@@ -316,7 +316,7 @@ fn decode_jpeg_at(
         if let Some(decoded) = plan.decode_planes() {
             // 4:2:0 only: from the other layouts' sharper chroma, resizing each plane straight
             // to WebP's chroma grid measured worse than through RGB (README, speed).
-            if planes && matches!(decoded.ycbcr(), Some((_, (2, 2)))) {
+            if planes && decoded.ycbcr420().is_some() {
                 return Some(Ok(Pixels::Planes(decoded)));
             }
             let p = decoded.into_pixels()?;

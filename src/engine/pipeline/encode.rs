@@ -139,11 +139,9 @@ pub fn encode_at(
                 .map_err(fail)?;
         }
         Format::Webp => {
-            let webp = encode_lossy_webp(image, quality)?;
-            return Ok(super::metadata::webp_with_metadata(
-                webp,
-                carry.icc.as_deref(),
-                carry.exif.as_deref(),
+            return Ok(with_webp_metadata(
+                encode_lossy_webp(image, quality)?,
+                carry,
             ));
         }
         Format::Gif => {
@@ -319,11 +317,12 @@ pub fn encode_webp_ycbcr(
     }
     let q = f32::from(quality.clamp(1, 100));
     let webp = encode_lossy_webp_from(WebpSource::Ycbcr(planes), w, h, q)?;
-    Ok(super::metadata::webp_with_metadata(
-        webp,
-        carry.icc.as_deref(),
-        carry.exif.as_deref(),
-    ))
+    Ok(with_webp_metadata(webp, carry))
+}
+
+/// A lossy WebP with the ICC and EXIF blocks of `carry`.
+fn with_webp_metadata(webp: Vec<u8>, carry: &Carry) -> Vec<u8> {
+    super::metadata::webp_with_metadata(webp, carry.icc.as_deref(), carry.exif.as_deref())
 }
 
 fn webp_error(why: &str) -> JobError {

@@ -495,14 +495,16 @@ impl<'a> Plan<'a> {
         (side(self.width), side(self.height))
     }
 
-    /// Decodes the scan into pixels. `None` for entropy-coded data this module does not follow
-    /// (the caller then lets jpeg-decoder decide what the file is).
+    /// Decodes the scan into pixels (the tests' way in; the pipeline takes the planes). `None`
+    /// for entropy-coded data this module does not follow.
+    #[cfg(test)]
     pub fn decode(self) -> Option<Pixels> {
         self.decode_planes()?.into_pixels()
     }
 
     /// Decodes the scan into its components' planes at the reduced scale, before upsampling
-    /// and colour conversion. `None` as for [`Plan::decode`].
+    /// and colour conversion. `None` for entropy-coded data this module does not follow (the
+    /// caller then lets jpeg-decoder decide what the file is).
     // Not inlined into its caller: there the entropy loop was compiled worse and W1 lost what
     // the colour tables gained (measured: 12 % of a one-worker W1 with both, 0-1 % with either).
     #[inline(never)]
@@ -643,14 +645,10 @@ impl Planes {
         self.planes.iter().map(Vec::len).sum()
     }
 
-    /// Y, Cb and Cr when this is a YCbCr image, with how many luma samples each chroma sample
-    /// spans across and down (1 or 2: 4:4:4, 4:2:2, 4:4:0 or 4:2:0, chroma centred as JFIF has
-    /// it).
-    pub fn ycbcr(&self) -> Option<([Plane<'_>; 3], (usize, usize))> {
-        let [luma, cb, cr] = self.factors[..] else {
-            return None;
-        };
-        if luma != (self.h_max, self.v_max) || cb != (1, 1) || cr != (1, 1) {
+    /// Y, Cb and Cr when this is a YCbCr image with both chroma planes at half the luma's
+    /// width and height (4:2:0, chroma centred on 2x2 luma pixels as JFIF has it).
+    pub fn ycbcr420(&self) -> Option<[Plane<'_>; 3]> {
+        if self.factors != [(2, 2), (1, 1), (1, 1)] {
             return None;
         }
         let plane = |i: usize| Plane {
@@ -659,7 +657,7 @@ impl Planes {
             width: self.sizes[i].0,
             height: self.sizes[i].1,
         };
-        Some(([plane(0), plane(1), plane(2)], luma))
+        Some([plane(0), plane(1), plane(2)])
     }
 
     /// Upsampled and converted to grey or RGB pixels, as jpeg-decoder makes them.

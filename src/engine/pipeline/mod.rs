@@ -543,11 +543,10 @@ impl Pipeline {
         };
         let had_exif = exif.is_some();
         let carry = metadata::Carry::new(recipe, icc, exif);
-        // A JPEG's planes become the WebP's planes when the output is one plain resize of them.
+        // A JPEG's planes become the WebP's planes. The decode gives planes only to a lone
+        // output that takes them (`takes_planes`), resized whole, from an upright 4:2:0 JPEG.
         let planar = match (&image, geometry) {
-            (decode::Pixels::Planes(planes), Some(g))
-                if g.output == g.scaled && takes_planes(recipe, job.format) =>
-            {
+            (decode::Pixels::Planes(planes), Some(g)) => {
                 resize::ycbcr420_to(planes, g.output, recipe.filter)
             }
             _ => None,

@@ -97,30 +97,26 @@ pub struct Ycbcr420 {
     pub cr: Vec<u8>,
 }
 
-/// Resizes a JPEG's YCbCr planes to `(w, h)` with `filter`, each plane on its own: the luma to
-/// `(w, h)`, the chroma to half that (rounded up) whatever its sampling in the file (4:2:0,
-/// 4:2:2, 4:4:0, 4:4:4), so colour is filtered once, from the samples the file holds, instead of
-/// being upsampled, resized and subsampled again. Chroma samples are centred on the luma pixels
-/// they span in JPEG (JFIF) and WebP alike, so each chroma plane maps onto the luma's area.
-/// `None` for planes that are not YCbCr or a resize that fails. (The pipeline sends only 4:2:0
-/// JPEGs here: from the others' sharper chroma, WebP's own subsampling of the RGB resize measured
-/// better; see `decode::decode_jpeg_at`.)
+/// Resizes a JPEG's 4:2:0 planes to `(w, h)` with `filter`, each plane on its own: the luma to
+/// `(w, h)`, the chroma to half that (rounded up), so colour is filtered once, from the samples
+/// the file holds, instead of being upsampled, resized and subsampled again. The chroma samples
+/// sit at the centres of 2x2 luma pixels in JPEG (JFIF) and WebP alike, so each chroma plane
+/// maps onto the luma's area. `None` for planes that are not 4:2:0 or a resize that fails.
 pub fn ycbcr420_to(
     planes: &super::jpeg_scaled::Planes,
     (w, h): (u32, u32),
     filter: Filter,
 ) -> Option<Ycbcr420> {
-    let ([luma, cb, cr], (across, down)) = planes.ycbcr()?;
+    let [luma, cb, cr] = planes.ycbcr420()?;
     let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
     // The output's chroma covers 2*cw x 2*ch luma pixels (one more than the image on an odd
     // side); the same share of the source's luma area, in the file's chroma samples:
-    let reach = |luma_side: usize, per: usize, out: u32, out_chroma: u32, chroma_side: usize| {
-        (luma_side as f64 / per as f64 * f64::from(out_chroma) * 2.0 / f64::from(out))
-            .min(chroma_side as f64)
+    let reach = |luma_side: usize, out: u32, out_chroma: u32, chroma_side: usize| {
+        (luma_side as f64 * f64::from(out_chroma) / f64::from(out)).min(chroma_side as f64)
     };
     let chroma_area = (
-        reach(luma.width, across, w, cw, cb.width),
-        reach(luma.height, down, h, ch, cb.height),
+        reach(luma.width, w, cw, cb.width),
+        reach(luma.height, h, ch, cb.height),
     );
     let y = plane_to(
         luma,
