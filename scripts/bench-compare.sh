@@ -19,6 +19,10 @@
 # images. Not an 8-bit reference: ImageMagick 6.9.11 Q16 truncates its 16-bit result to 8 bits
 # (floor of the exact Lanczos result against its 8-bit output: MSE 0.004; correct rounding:
 # 0.50), so an 8-bit reference scores a tool by how closely it copies that truncation.
+# W2 at equal bytes: after the rounds, W2 again at WebP q78, 79, 81 and 82 (bytes and PSNR only)
+# for conveyor's builds and libvips 8.18; the summary interpolates each tool's PSNR at libvips's
+# q80 bytes and its bytes at libvips's q80 PSNR (a sharper resize spends more bytes at one
+# quality setting, so "equal bytes" is also measured where the bytes are equal).
 # Single images: peak RSS of one 3840x2400 RGBA PNG -> fit 1600 PNG and of the progressive
 # 5640x3172 JPEG -> fit 1600 JPEG, one worker, conveyor's builds and libvips 8.18.
 # W6 (--avif): W1's 40 photos -> fit 1600x1600 AVIF q60 (effort 4, rav1e speed 6), beside
@@ -477,6 +481,30 @@ if [ $avif = 1 ]; then
   done
 fi
 
+# W2 at equal bytes: the same runs at neighbouring WebP qualities (bytes and PSNR only, not
+# timed), so the summary can set each tool's PSNR beside libvips's at libvips's q80 bytes.
+w2_sweep() {
+  local q out="$dir/out"
+  for q in 78 79 81 82; do
+    for build in conveyor $([ $turbo = 1 ] && echo conveyor-turbo); do
+      rm -rf "$out" && mkdir -p "$out"
+      "$dir/bin/$build" run "$w1" --out "$out" --resize fit:1600x1600 --format webp \
+        --quality $q -j 2 --quiet >/dev/null
+      quality W2sweep "$build@$q" "$dir/w2-ref16"
+    done
+    if [ $vips818 = 1 ]; then
+      rm -rf "$out" && mkdir -p "$out"
+      halves "$w1" jpg env VIPS_CONCURRENCY=1 "$venv/bin/python" "$dir/vips818.py" 1600 \
+        ".webp[Q=$q]" "$out"
+      quality W2sweep "libvips-8.18@$q" "$dir/w2-ref16"
+    fi
+  done
+}
+if [ $classic = 1 ]; then
+  echo "W2 quality sweep (q78-82, bytes and PSNR)" >&2
+  w2_sweep
+fi
+
 # --- quality ----------------------------------------------------------------------------------
 # W1's outputs against a full-decode Lanczos3 reference encoded the same way.
 rm -rf "$dir/out" && mkdir -p "$dir/out"
@@ -523,6 +551,34 @@ for (load, name), rs in runs.items():
 if ("W1", "conveyor-1-worker") in runs:
     one = rate("W1", "conveyor") / rate("W1", "conveyor-1-worker")
     print(f"\n2 workers / 1 worker on W1: {one:.2f}x")
+# W2 at equal bytes: each tool's PSNR at libvips's q80 bytes, and its bytes at libvips's q80
+# PSNR, interpolated linearly between the neighbouring qualities of its sweep (q78-82).
+sweep = {}
+for key, vals in quality.items():
+    load, name = key.split("\t") if "\t" in key else ("", key)
+    if load == "W2sweep":
+        tool, q = name.rsplit("@", 1)
+        sweep.setdefault(tool, []).append(vals[-1])
+    elif load == "W2":
+        sweep.setdefault(name, []).append(vals[-1])
+def interpolate(points, at, x, y):
+    points = sorted(points)
+    for a, b in zip(points, points[1:]):
+        if a[x] <= at <= b[x] and a[x] != b[x]:
+            return a[y] + (b[y] - a[y]) * (at - a[x]) / (b[x] - a[x])
+    return None
+if "libvips-8.18" in sweep and len(sweep) > 1:
+    base = quality["W2\tlibvips-8.18"][-1]
+    print(f"\nW2 at equal bytes and equal PSNR (WebP q78-82 sweeps, linear between neighbours; libvips 8.18 at q80: {base[0] / 1048576:.3f} MiB, {base[1]:.2f} dB)")
+    print("\n| tool | PSNR at libvips's bytes | bytes at libvips's PSNR | sweep (MiB / dB) |")
+    print("|---|---|---|---|")
+    for tool, points in sweep.items():
+        db = interpolate(points, base[0], 0, 1)
+        size = interpolate([(p[1], p[0]) for p in points], base[1], 0, 1)
+        pts = ", ".join(f"{b / 1048576:.3f} / {d:.2f}" for b, d in sorted(points))
+        db = f"{db:.2f} dB" if db is not None else "-"
+        size = f"{size / 1048576:.3f} MiB" if size is not None else "-"
+        print(f"| {tool} | {db} | {size} | {pts} |")
 if ("W6", "avifenc") in runs:
     print("\n| W6: 40 photos -> fit 1600 AVIF | images/s (median) | peak RSS | vs avifenc | bytes | PSNR |")
     print("|---|---|---|---|---|---|")
