@@ -1,8 +1,9 @@
 //! Per-stage benchmarks of the W1 path (a 12 MP photo-like JPEG → fit 800x800 JPEG q85), on one
 //! core: decode (full, and shrink-on-load), resize, encode (JPEG, PNG, WebP), the size and visual
 //! targets against a fixed quality, and the whole job; W2's whole job (fit 1600 WebP q80) from
-//! the JPEG's planes against through RGB; and a large RGBA PNG decoded whole then resized
-//! against streamed into the strip resize.
+//! the JPEG's planes against through RGB; a progressive version of the photo decoded at 1/2
+//! scale by Conveyor's decoder and by jpeg-decoder; and a large RGBA PNG decoded whole then
+//! resized against streamed into the strip resize.
 //! The source is generated at run time. `cargo bench --bench stages`.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // A failed set-up step should stop the bench.
 
@@ -43,17 +44,19 @@ fn photo_jpeg(path: &Path) {
             c(0.5 * fy / H as f32 + 0.5 * wave(131.0, 97.0)),
         ])
     });
+    std::fs::write(path, jpeg_q90(&img, false)).unwrap();
+}
+
+/// `img` as a q90 4:2:0 JPEG, baseline or progressive.
+fn jpeg_q90(img: &RgbImage, progressive: bool) -> Vec<u8> {
     let mut out = Vec::new();
     let mut enc = jpeg_encoder::Encoder::new(&mut out, 90);
     enc.set_sampling_factor(jpeg_encoder::SamplingFactor::R_4_2_0);
-    enc.encode(
-        img.as_raw(),
-        W as u16,
-        H as u16,
-        jpeg_encoder::ColorType::Rgb,
-    )
-    .unwrap();
-    std::fs::write(path, out).unwrap();
+    enc.set_progressive(progressive);
+    let (w, h) = (img.width() as u16, img.height() as u16);
+    enc.encode(img.as_raw(), w, h, jpeg_encoder::ColorType::Rgb)
+        .unwrap();
+    out
 }
 
 fn stages(c: &mut Criterion) {
@@ -77,6 +80,32 @@ fn stages(c: &mut Criterion) {
     });
     g.bench_function("shrink-on-load for 800x600", |b| {
         b.iter(|| decode::decode(black_box(&src), &limits, &[shrink], admit).unwrap())
+    });
+    g.finish();
+
+    // The same photo as a progressive JPEG, decoded at 1/2 scale (for fit 1200): Conveyor's
+    // scaled decoder (all scans, only the coefficients the 4x4 IDCT reads) against
+    // jpeg-decoder's (all 64 coefficients of every block).
+    let progressive = tmp.path().join("progressive.jpg");
+    let photo = image::open(&src).unwrap().to_rgb8();
+    std::fs::write(&progressive, jpeg_q90(&photo, true)).unwrap();
+    drop(photo);
+    let to_1200 = ShrinkFor {
+        spec: ResizeSpec::Fit(1200, 1200),
+        ..shrink
+    };
+    let mut g = c.benchmark_group("progressive 4000x3000 JPEG at 1/2 scale");
+    g.sample_size(10);
+    g.bench_function("conveyor's scaled decoder", |b| {
+        b.iter(|| decode::decode(black_box(&progressive), &limits, &[to_1200], admit).unwrap())
+    });
+    g.bench_function("jpeg-decoder (for comparison)", |b| {
+        let data = std::fs::read(&progressive).unwrap();
+        b.iter(|| {
+            let mut d = jpeg_decoder::Decoder::new(std::io::Cursor::new(black_box(&data)));
+            d.scale(2000, 1500).unwrap();
+            d.decode().unwrap()
+        })
     });
     g.finish();
 

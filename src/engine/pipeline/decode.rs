@@ -252,9 +252,10 @@ use crate::engine::codec::still::on_this_core;
 /// texture (README, speed: a progressive q100 artwork, 3840 → 1600, MSE 5.4 at 1/2 scale with
 /// 1.2 left against 0.6 at full size; its 5640 version, 1.76 left, 0.90 against 0.58). For a
 /// baseline JPEG the trade is worth it: at a reduced scale most coefficients are only skipped,
-/// never stored or transformed. A progressive scan is decoded whole at any scale, so there the
-/// scale saves little time, but its full-size pixels do cost memory (+31 MB for the 5640x3172
-/// one), which is why this is 1.5 and not libvips's 2.
+/// never stored or transformed. A progressive image's scans are decoded whole at any scale, so
+/// there the scale saves less time, but a full-size decode costs memory (its pixels and all
+/// its coefficients: the 5640x3172 one peaks at 73 MB at 1/2 scale), which is why this is 1.5
+/// and not libvips's 2.
 fn dct_eighths(
     stored: (u32, u32),
     orientation: Orientation,
@@ -285,8 +286,9 @@ fn scaled(len: u32, eighths: u32) -> u32 {
     (len * eighths).div_ceil(8)
 }
 
-/// Decodes a JPEG's pixels at `eighths`/8 of its `stored` size: a baseline JPEG through
-/// [`super::jpeg_scaled`] (jpeg-decoder's pixels, faster), anything else, or data that module
+/// Decodes a JPEG's pixels at `eighths`/8 of its `stored` size: a baseline or progressive JPEG
+/// through [`super::jpeg_scaled`] (jpeg-decoder's pixels, faster, and a progressive one in a
+/// third of the memory), anything else, or data that module
 /// does not follow, through jpeg-decoder. `None` when
 /// this path does not apply (full size, where the `image` crate's decoder is faster; CMYK and
 /// 16-bit JPEGs; data it rejects): then the `image` crate's decoder runs and reports any error.
@@ -304,12 +306,13 @@ fn decode_jpeg_at(
     let want = (scaled(stored.0, eighths), scaled(stored.1, eighths));
     let admission =
         |w: u32, h: u32| (u64::from(w) * u64::from(h) * 3).saturating_mul(3) + data.len() as u64;
-    // The common baseline JPEG: Conveyor's own scaled decoder, the same pixels faster.
+    // The common baseline or progressive JPEG: Conveyor's own scaled decoder, the same pixels
+    // faster (and a progressive one in less memory).
     let mut admitted = false;
     if let Some(plan) = super::jpeg_scaled::Plan::read(data, eighths)
         && plan.size() == want
     {
-        if let Err(e) = admit(admission(want.0, want.1)) {
+        if let Err(e) = admit(admission(want.0, want.1).saturating_add(plan.working_bytes())) {
             return Some(Err(e));
         }
         admitted = true;

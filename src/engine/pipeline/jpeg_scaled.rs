@@ -1,6 +1,6 @@
-//! The default build's shrink-on-load for the common JPEG: baseline, 8-bit, Huffman-coded,
-//! greyscale or YCbCr (component ids 1, 2, 3) with chroma subsampled by 1 or 2 each way, all
-//! components in one scan, decoded at 1/8, 1/4 or 1/2 scale.
+//! The default build's shrink-on-load for the common JPEG: baseline (all components in one
+//! scan) or progressive, 8-bit, Huffman-coded, greyscale or YCbCr (component ids 1, 2, 3) with
+//! chroma subsampled by 1 or 2 each way, decoded at 1/8, 1/4 or 1/2 scale.
 //!
 //! The pixels are exactly jpeg-decoder's (its reduced IDCTs, its upsampling and its colour
 //! conversion are followed step for step; tests compare every byte), only faster, because a
@@ -10,9 +10,12 @@
 //! reads are stored. A JPEG's entropy decoding is most of a shrink-on-load (W1 in the README's
 //! speed section).
 //!
-//! Anything else — progressive or arithmetic coding, 12-bit samples, CMYK, RGB or unusual
-//! component ids, other subsampling, several scans — is not read here: [`Plan::read`] gives
-//! `None` and the caller uses jpeg-decoder. So does [`Plan::decode`] on data it does not
+//! Progressive JPEGs of the same kinds are read too ([`progressive`]): all their scans,
+//! keeping only the coefficients the reduced IDCT reads.
+//!
+//! Anything else — arithmetic coding, 12-bit samples, CMYK, RGB or unusual component ids,
+//! other subsampling, a baseline image in several scans — is not read here: [`Plan::read`]
+//! gives `None` and the caller uses jpeg-decoder. So does [`Plan::decode`] on data it does not
 //! understand (a bad Huffman code, a missing restart marker, a scan that runs into the end of
 //! the data), so a damaged file gets jpeg-decoder's handling and errors, never other pixels.
 
@@ -306,6 +309,34 @@ impl<'a> Bits<'a> {
         *self = Bits::new(self.data, at + 2);
         true
     }
+
+    /// Where the scan ends (only padding bits left): the position of the marker that follows
+    /// (after any fill bytes), or `None` when real bits are left or no marker follows.
+    fn marker_after(&self) -> Option<usize> {
+        if !self.intact() || self.count - self.fed >= 8 {
+            return None;
+        }
+        let mut at = self.pos;
+        while self.data.get(at) == Some(&0xFF) && self.data.get(at + 1) == Some(&0xFF) {
+            at += 1;
+        }
+        (self.data.get(at) == Some(&0xFF) && !matches!(self.data.get(at + 1), None | Some(0)))
+            .then_some(at)
+    }
+}
+
+mod progressive;
+
+/// The marker at `at` (after any fill bytes): where it starts and its code; `None` when no
+/// marker is there.
+fn marker_at(data: &[u8], mut at: usize) -> Option<(usize, u8)> {
+    while *data.get(at)? == 0xFF && *data.get(at + 1)? == 0xFF {
+        at += 1;
+    }
+    if *data.get(at)? != 0xFF {
+        return None;
+    }
+    Some((at, *data.get(at + 1)?))
 }
 
 /// A frame component.
@@ -330,6 +361,10 @@ pub struct Plan<'a> {
     dc: [Option<Huffman>; 4],
     ac: [Option<Huffman>; 4],
     restart_interval: usize,
+    /// A progressive frame: `scan` is then where its first scan's header starts.
+    progressive: bool,
+    /// The components' ids, in frame order.
+    ids: Vec<u8>,
 }
 
 impl<'a> Plan<'a> {
@@ -350,31 +385,28 @@ impl<'a> Plan<'a> {
             dc: [None, None, None, None],
             ac: [None, None, None, None],
             restart_interval: 0,
+            progressive: false,
+            ids: Vec::new(),
         };
         let mut quant_seen = [false; 4];
         let mut ids = Vec::new();
         let (mut jfif, mut adobe) = (false, None);
         let mut at = 2;
         loop {
-            if *data.get(at)? != 0xFF {
-                return None;
-            }
-            let marker = *data.get(at + 1)?;
-            if marker == 0xFF {
-                at += 1;
-                continue;
-            }
+            let marker;
+            (at, marker) = marker_at(data, at)?;
             let len = usize::from(u16::from_be_bytes([*data.get(at + 2)?, *data.get(at + 3)?]));
             let body = data.get(at + 4..(at + 2 + len).max(at + 4))?;
             if len < 2 {
                 return None;
             }
             match marker {
-                // Baseline and extended sequential, Huffman-coded.
-                0xC0 | 0xC1 => {
+                // Baseline, extended sequential and progressive, Huffman-coded.
+                0xC0..=0xC2 => {
                     if !plan.components.is_empty() || *body.first()? != 8 {
                         return None;
                     }
+                    plan.progressive = marker == 0xC2;
                     plan.height = usize::from(u16::from_be_bytes([*body.get(1)?, *body.get(2)?]));
                     plan.width = usize::from(u16::from_be_bytes([*body.get(3)?, *body.get(4)?]));
                     let count = usize::from(*body.get(5)?);
@@ -404,25 +436,9 @@ impl<'a> Plan<'a> {
                         return None;
                     }
                 }
-                // Any other frame type: progressive, lossless, arithmetic, hierarchical.
-                0xC2 | 0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF | 0xCC => return None,
-                0xC4 => {
-                    let mut i = 0;
-                    while i < body.len() {
-                        let (class, id) = (body[i] >> 4, usize::from(body[i] & 15));
-                        let mut counts = [0u8; 16];
-                        counts.copy_from_slice(body.get(i + 1..i + 17)?);
-                        let n: usize = counts.iter().map(|&c| usize::from(c)).sum();
-                        let table =
-                            Huffman::new(&counts, body.get(i + 17..i + 17 + n)?, class == 1)?;
-                        match (class, id) {
-                            (0, 0..=3) => plan.dc[id] = Some(table),
-                            (1, 0..=3) => plan.ac[id] = Some(table),
-                            _ => return None,
-                        }
-                        i += 17 + n;
-                    }
-                }
+                // Any other frame type: lossless, arithmetic, hierarchical.
+                0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF | 0xCC => return None,
+                0xC4 => plan.read_huffman(body)?,
                 0xDB => {
                     let mut i = 0;
                     while i < body.len() {
@@ -450,6 +466,18 @@ impl<'a> Plan<'a> {
                 0xDD => {
                     plan.restart_interval =
                         usize::from(u16::from_be_bytes([*body.first()?, *body.get(1)?]));
+                }
+                0xDA if plan.progressive => {
+                    // Each scan is read as it comes (`progressive`); the tables must be there.
+                    let n = plan.components.len();
+                    if (n == 3 && !ycbcr(&ids, jfif, adobe))
+                        || plan.components.iter().any(|c| !quant_seen[c.quant])
+                    {
+                        return None;
+                    }
+                    plan.scan = at;
+                    plan.ids = ids;
+                    return Some(plan);
                 }
                 0xDA => {
                     let count = usize::from(*body.first()?);
@@ -489,6 +517,44 @@ impl<'a> Plan<'a> {
         }
     }
 
+    /// A DHT segment's tables, into the plan's slots.
+    fn read_huffman(&mut self, body: &[u8]) -> Option<()> {
+        let mut i = 0;
+        while i < body.len() {
+            let (class, id) = (body[i] >> 4, usize::from(body[i] & 15));
+            let mut counts = [0u8; 16];
+            counts.copy_from_slice(body.get(i + 1..i + 17)?);
+            let n: usize = counts.iter().map(|&c| usize::from(c)).sum();
+            let table = Huffman::new(&counts, body.get(i + 17..i + 17 + n)?, class == 1)?;
+            match (class, id) {
+                (0, 0..=3) => self.dc[id] = Some(table),
+                (1, 0..=3) => self.ac[id] = Some(table),
+                _ => return None,
+            }
+            i += 17 + n;
+        }
+        Some(())
+    }
+
+    /// Bytes the decode holds besides the planes: a progressive frame's coefficients (those
+    /// the reduced IDCT reads, and a bit per coefficient saying whether it is zero yet).
+    pub fn working_bytes(&self) -> u64 {
+        if !self.progressive {
+            return 0;
+        }
+        let (h_max, v_max) = self.max_factors();
+        let mcus = (self.width.div_ceil(8 * h_max) * self.height.div_ceil(8 * v_max)) as u64;
+        let blocks: u64 = self.components.iter().map(|c| (c.h * c.v) as u64).sum();
+        let per_block = (2 * self.eighths * self.eighths + 8) as u64;
+        mcus * blocks * per_block
+    }
+
+    fn max_factors(&self) -> (usize, usize) {
+        let h = self.components.iter().map(|c| c.h).max().unwrap_or(1);
+        let v = self.components.iter().map(|c| c.v).max().unwrap_or(1);
+        (h, v)
+    }
+
     /// The decoded image's size: each side times the scale, rounded up (as jpeg-decoder).
     pub fn size(&self) -> (u32, u32) {
         let side = |len: usize| (len * self.eighths).div_ceil(8) as u32;
@@ -509,6 +575,9 @@ impl<'a> Plan<'a> {
     // the colour tables gained (measured: 12 % of a one-worker W1 with both, 0-1 % with either).
     #[inline(never)]
     pub fn decode_planes(self) -> Option<Planes> {
+        if self.progressive {
+            return progressive::decode(self);
+        }
         let s = self.eighths;
         let h_max = self.components.iter().map(|c| c.h).max()?;
         let v_max = self.components.iter().map(|c| c.v).max()?;
@@ -583,6 +652,13 @@ impl<'a> Plan<'a> {
         if !bits.at_marker(0xD9) {
             return None;
         }
+        Some(self.planes(strides, planes))
+    }
+
+    /// The planes decoded (whole blocks, `strides[i]` samples a row) as [`Planes`].
+    fn planes(&self, strides: Vec<usize>, planes: Vec<Vec<u8>>) -> Planes {
+        let s = self.eighths;
+        let (h_max, v_max) = self.max_factors();
         let (width, height) = self.size();
         // Each component's own size at this scale, as jpeg-decoder computes it.
         let sizes: Vec<(usize, usize)> = self
@@ -595,7 +671,7 @@ impl<'a> Plan<'a> {
                 )
             })
             .collect();
-        Some(Planes {
+        Planes {
             width,
             height,
             s,
@@ -605,7 +681,7 @@ impl<'a> Plan<'a> {
             sizes,
             strides,
             planes,
-        })
+        }
     }
 }
 
@@ -1141,6 +1217,8 @@ mod tests {
         restart: u16,
         optimized: bool,
         progressive: bool,
+        /// Scans per component of a progressive file (jpeg-encoder's default: 4).
+        scans: u8,
     }
 
     impl Default for Options {
@@ -1151,6 +1229,7 @@ mod tests {
                 restart: 0,
                 optimized: false,
                 progressive: false,
+                scans: 4,
             }
         }
     }
@@ -1162,6 +1241,9 @@ mod tests {
         encoder.set_restart_interval(o.restart);
         encoder.set_optimized_huffman_tables(o.optimized);
         encoder.set_progressive(o.progressive);
+        if o.progressive {
+            encoder.set_progressive_scans(o.scans);
+        }
         let (channels, colour) = if o.grey {
             (1, ColorType::Luma)
         } else {
@@ -1269,15 +1351,98 @@ mod tests {
     }
 
     #[test]
+    fn progressive_jpegs_give_jpeg_decoders_pixels() {
+        use SamplingFactor::*;
+        // jpeg-encoder's progressive files: a DC scan and AC bands per component, spectral
+        // selection only (the successive approximation of libjpeg's files is the next test's).
+        let mut compared = 0;
+        for (w, h) in [(203, 149), (64, 48), (17, 9), (1, 1)] {
+            for (sampling, grey, name) in [
+                (F_2_2, false, "4:2:0"),
+                (F_2_1, false, "4:2:2"),
+                (F_1_2, false, "4:4:0"),
+                (F_1_1, false, "4:4:4"),
+                (F_1_1, true, "grey"),
+            ] {
+                for (scans, restart) in [(4, 0), (2, 3), (9, 1)] {
+                    let o = Options {
+                        sampling,
+                        grey,
+                        restart,
+                        progressive: true,
+                        scans,
+                        ..Options::default()
+                    };
+                    let data = jpeg(w, h, 88, &o);
+                    assert!(Plan::read(&data, 4).expect("read").progressive);
+                    compared += same_as_jpeg_decoder(
+                        &data,
+                        &format!("{w}x{h} {name} progressive, {scans} scans, restart {restart}"),
+                    );
+                }
+            }
+        }
+        // 4 sizes x 5 layouts x 3 kinds x 3 scales, less where jpeg-decoder picks another scale.
+        assert!(compared >= 150, "only {compared} decodes compared");
+    }
+
+    /// A picture as a binary PPM (or PGM when grey), for the reference encoders.
+    fn netpbm(w: usize, h: usize, grey: bool) -> Vec<u8> {
+        let channels = if grey { 1 } else { 3 };
+        let mut out = format!("P{}\n{w} {h}\n255\n", if grey { 5 } else { 6 }).into_bytes();
+        out.extend_from_slice(&picture(w, h, channels));
+        out
+    }
+
+    #[test]
+    #[ignore = "needs cjpeg (apt-get install libjpeg-turbo-progs)"]
+    fn libjpegs_progressive_files_give_jpeg_decoders_pixels() {
+        // libjpeg's progressive script: successive approximation (DC and AC first scans at a
+        // reduced precision, then refinement scans bit by bit), end-of-band runs across blocks,
+        // new Huffman tables between scans; with restart intervals in blocks and MCUs.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut compared = 0;
+        for (w, h) in [(203, 149), (64, 48), (17, 9)] {
+            for (sample, grey, name) in [
+                ("2x2", false, "4:2:0"),
+                ("2x1", false, "4:2:2"),
+                ("1x2", false, "4:4:0"),
+                ("1x1", false, "4:4:4"),
+                ("1x1", true, "grey"),
+            ] {
+                let input = dir.path().join(format!("{w}x{h}-{grey}.pnm"));
+                std::fs::write(&input, netpbm(w, h, grey)).expect("write");
+                for (quality, restart) in [(88, 0), (50, 1), (97, 3)] {
+                    let out = std::process::Command::new("cjpeg")
+                        .args(["-progressive", "-quality", &quality.to_string()])
+                        .args(["-sample", sample, "-restart", &restart.to_string()])
+                        .arg(&input)
+                        .output()
+                        .expect("cjpeg runs (apt-get install libjpeg-turbo-progs)");
+                    assert!(out.status.success(), "cjpeg: {out:?}");
+                    let data = out.stdout;
+                    let what = format!("{w}x{h} {name} q{quality} restart {restart} (cjpeg)");
+                    assert!(Plan::read(&data, 4).expect(&what).progressive, "{what}");
+                    compared += same_as_jpeg_decoder(&data, &what);
+                }
+            }
+        }
+        // 3 sizes x 5 layouts x 3 settings x 3 scales.
+        assert!(compared >= 120, "only {compared} decodes compared");
+    }
+
+    #[test]
+    #[ignore = "needs mate-backgrounds (apt-get install mate-backgrounds)"]
+    fn a_large_progressive_photo_gives_jpeg_decoders_pixels() {
+        // A real 5640x3172 4:2:2 progressive JPEG (16 MB): the file W4 spends most on.
+        let path = "/usr/share/backgrounds/mate/abstract/Elephants_5640x3172.jpg";
+        let data = std::fs::read(path).expect("mate-backgrounds");
+        assert!(Plan::read(&data, 4).expect("read").progressive);
+        assert_eq!(same_as_jpeg_decoder(&data, path), 3);
+    }
+
+    #[test]
     fn what_it_does_not_decode_is_left_to_jpeg_decoder() {
-        let progressive = Options {
-            progressive: true,
-            ..Options::default()
-        };
-        assert!(
-            Plan::read(&jpeg(64, 64, 90, &progressive), 4).is_none(),
-            "progressive"
-        );
         let baseline = jpeg(64, 64, 90, &Options::default());
         assert!(Plan::read(&baseline, 8).is_none(), "full size");
         assert!(Plan::read(&baseline, 3).is_none(), "3/8");
@@ -1314,12 +1479,17 @@ mod tests {
         }
         // Bytes changed inside the scan: whatever happens, no panic, and a decode that is
         // accepted has the right size.
-        let mut seed = 7u32;
+        decodes_changed_bytes_without_panic(&good, scan, 7);
+    }
+
+    /// Changes three bytes after `from` (and before the end marker) 400 times over: each decode
+    /// gives `None` or pixels of the right size (a 120x80 picture at 1/4), never a panic.
+    fn decodes_changed_bytes_without_panic(good: &[u8], from: usize, mut seed: u32) {
         for _ in 0..400 {
-            let mut bad = good.clone();
+            let mut bad = good.to_vec();
             for _ in 0..3 {
                 seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
-                let at = scan + (seed as usize >> 8) % (good.len() - 2 - scan);
+                let at = from + (seed as usize >> 8) % (good.len() - 2 - from);
                 bad[at] = (seed >> 3) as u8;
             }
             if let Some(plan) = Plan::read(&bad, 2)
@@ -1328,6 +1498,26 @@ mod tests {
                 assert_eq!(p.data.len(), 30 * 20 * 3);
             }
         }
+    }
+
+    #[test]
+    fn damaged_progressive_scans_are_refused_or_decoded_never_a_panic() {
+        let o = Options {
+            restart: 3,
+            progressive: true,
+            scans: 6,
+            ..Options::default()
+        };
+        let good = jpeg(120, 80, 90, &o);
+        let first = Plan::read(&good, 2).expect("read").scan;
+        assert!(Plan::read(&good, 2).expect("read").decode().is_some());
+        // Cut short anywhere after the first scan's header (at most 14 bytes): a scan runs
+        // into the end or the end of the image is missing, so it is refused.
+        for cut in (first + 14..good.len() - 2).step_by(29) {
+            let plan = Plan::read(&good[..cut], 2).expect("headers intact");
+            assert!(plan.decode().is_none(), "cut at {cut} of {}", good.len());
+        }
+        decodes_changed_bytes_without_panic(&good, first, 11);
     }
 
     #[test]
