@@ -9,7 +9,6 @@ use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, ImageReader, Limits};
 
 pub use super::pixels::Pixels;
-#[cfg(not(feature = "turbo"))]
 use super::pixels::pixels_image;
 use super::png_rows;
 use crate::engine::codec;
@@ -286,47 +285,79 @@ fn scaled(len: u32, eighths: u32) -> u32 {
     (len * eighths).div_ceil(8)
 }
 
-/// Decodes a JPEG's pixels at `eighths`/8 of its `stored` size: a baseline or progressive JPEG
-/// through [`super::jpeg_scaled`] (jpeg-decoder's pixels, faster, and a progressive one in a
-/// third of the memory), anything else, or data that module
-/// does not follow, through jpeg-decoder. `None` when
-/// this path does not apply (full size, where the `image` crate's decoder is faster; CMYK and
-/// 16-bit JPEGs; data it rejects): then the `image` crate's decoder runs and reports any error.
+/// What [`decode_jpeg_scaled`] did with a JPEG.
+enum Scaled {
+    /// Decoded, or refused by the memory budget.
+    Done(Result<Pixels, JobError>),
+    /// Read and admitted, but its data not followed: decode it another way, without admitting
+    /// it again.
+    Admitted,
+    /// Not one this decoder reads.
+    NotRead,
+}
+
+/// The memory a JPEG decoded at `(w, h)` is admitted with: its pixels and the copies made while
+/// orienting, resizing and converting, and the file.
+fn jpeg_admission((w, h): (u32, u32), file: usize) -> u64 {
+    (u64::from(w) * u64::from(h) * 3).saturating_mul(3) + file as u64
+}
+
+/// A JPEG at `eighths`/8 (less than 8) through Conveyor's own scaled decoder
+/// ([`super::jpeg_scaled`]: jpeg-decoder's pixels, faster, and a progressive one in a third of
+/// jpeg-decoder's memory), when it reads it and its size at that scale is `want`;
+/// `progressive_only` leaves baseline JPEGs to the caller (the turbo build's libjpeg-turbo).
+/// With `planes`, a 4:2:0 JPEG comes out as its planes.
+fn decode_jpeg_scaled(
+    data: &[u8],
+    want: (u32, u32),
+    eighths: u32,
+    planes: bool,
+    progressive_only: bool,
+    admit: &mut dyn FnMut(u64) -> Result<(), JobError>,
+) -> Scaled {
+    let Some(plan) = super::jpeg_scaled::Plan::read(data, eighths) else {
+        return Scaled::NotRead;
+    };
+    if plan.size() != want || (progressive_only && !plan.is_progressive()) {
+        return Scaled::NotRead;
+    }
+    if let Err(e) = admit(jpeg_admission(want, data.len()).saturating_add(plan.working_bytes())) {
+        return Scaled::Done(Err(e));
+    }
+    let Some(decoded) = plan.decode_planes() else {
+        return Scaled::Admitted;
+    };
+    // 4:2:0 only: from the other layouts' sharper chroma, resizing each plane straight to
+    // WebP's chroma grid measured worse than through RGB (README, speed).
+    if planes && decoded.ycbcr420().is_some() {
+        return Scaled::Done(Ok(Pixels::Planes(decoded)));
+    }
+    match decoded
+        .into_pixels()
+        .and_then(|p| pixels_image(p.width, p.height, p.channels == 1, p.data))
+    {
+        Some(image) => Scaled::Done(Ok(Pixels::Image(image))),
+        None => Scaled::Admitted,
+    }
+}
+
+/// Decodes a JPEG's pixels at `eighths`/8 of its `stored` size through jpeg-decoder, when
+/// [`decode_jpeg_scaled`] did not (`admitted`: it read the headers and admitted the memory, but
+/// not the data). `None` when this path does not apply (full size, where the `image` crate's
+/// decoder is faster; CMYK and 16-bit JPEGs; data it rejects): then the `image` crate's decoder
+/// runs and reports any error.
 #[cfg(not(feature = "turbo"))]
 fn decode_jpeg_at(
     data: &[u8],
     stored: (u32, u32),
     eighths: u32,
-    planes: bool,
+    admitted: bool,
     admit: &mut dyn FnMut(u64) -> Result<(), JobError>,
 ) -> Option<Result<Pixels, JobError>> {
     if eighths >= 8 {
         return None;
     }
     let want = (scaled(stored.0, eighths), scaled(stored.1, eighths));
-    let admission =
-        |w: u32, h: u32| (u64::from(w) * u64::from(h) * 3).saturating_mul(3) + data.len() as u64;
-    // The common baseline or progressive JPEG: Conveyor's own scaled decoder, the same pixels
-    // faster (and a progressive one in less memory).
-    let mut admitted = false;
-    if let Some(plan) = super::jpeg_scaled::Plan::read(data, eighths)
-        && plan.size() == want
-    {
-        if let Err(e) = admit(admission(want.0, want.1).saturating_add(plan.working_bytes())) {
-            return Some(Err(e));
-        }
-        admitted = true;
-        if let Some(decoded) = plan.decode_planes() {
-            // 4:2:0 only: from the other layouts' sharper chroma, resizing each plane straight
-            // to WebP's chroma grid measured worse than through RGB (README, speed).
-            if planes && decoded.ycbcr420().is_some() {
-                return Some(Ok(Pixels::Planes(decoded)));
-            }
-            let p = decoded.into_pixels()?;
-            return pixels_image(p.width, p.height, p.channels == 1, p.data)
-                .map(|image| Ok(Pixels::Image(image)));
-        }
-    }
     let mut decoder = jpeg_decoder::Decoder::new(Cursor::new(data));
     let to_u16 = |v: u32| u16::try_from(v).unwrap_or(u16::MAX);
     // jpeg-decoder takes the first scale at which *either* side reaches the request, so ask for
@@ -339,7 +370,7 @@ fn decode_jpeg_at(
     ) {
         return None;
     }
-    if !admitted && let Err(e) = admit(admission(u32::from(w), u32::from(h))) {
+    if !admitted && let Err(e) = admit(jpeg_admission((u32::from(w), u32::from(h)), data.len())) {
         return Some(Err(e));
     }
     let pixels = on_this_core(|| decoder.decode()).ok()?;
@@ -462,7 +493,24 @@ pub fn decode(
                 let g = one.spec.geometry(w, h, one.allow_upscale);
                 g.output == g.scaled
             }) && orientation == Orientation::NoTransforms;
-            decode_jpeg_at(&data, (w, h), eighths, planes, admit).transpose()?
+            // Conveyor's own scaled decoder first. The turbo build takes only progressive JPEGs
+            // from it (less memory, better pixels; baseline ones are libjpeg-turbo's) and never
+            // planes (README, speed).
+            let turbo = cfg!(feature = "turbo");
+            let (done, admitted) = if eighths < 8 {
+                let want = (scaled(w, eighths), scaled(h, eighths));
+                match decode_jpeg_scaled(&data, want, eighths, planes && !turbo, turbo, admit) {
+                    Scaled::Done(result) => (Some(result?), true),
+                    Scaled::Admitted => (None, true),
+                    Scaled::NotRead => (None, false),
+                }
+            } else {
+                (None, false)
+            };
+            match done {
+                Some(pixels) => Some(pixels),
+                None => decode_jpeg_at(&data, (w, h), eighths, admitted, admit).transpose()?,
+            }
         } else {
             None
         };

@@ -5,7 +5,8 @@ pub mod animation;
 pub mod budget;
 pub mod decode;
 pub mod encode;
-// The turbo build shrinks JPEGs on load through libjpeg-turbo instead.
+// The turbo build shrinks baseline JPEGs on load through libjpeg-turbo instead (progressive
+// ones through this module too), so parts of it are unused there.
 #[cfg_attr(feature = "turbo", allow(dead_code))]
 pub mod jpeg_scaled;
 pub mod metadata;
