@@ -1526,6 +1526,43 @@ mod tests {
     }
 
     #[test]
+    fn a_file_of_very_many_scans_is_left_to_jpeg_decoder() {
+        let o = Options {
+            progressive: true,
+            ..Options::default()
+        };
+        let good = jpeg(64, 48, 90, &o);
+        // The last scan (its header and data, up to the end of the image) said again and again:
+        // each repeat decodes to the same coefficients.
+        let last = (0..good.len() - 1)
+            .rev()
+            .find(|&i| good[i] == 0xFF && good[i + 1] == 0xDA)
+            .expect("a scan");
+        let end = good.len() - 2;
+        let repeated = |times: usize| {
+            let mut data = good[..end].to_vec();
+            for _ in 0..times {
+                data.extend_from_slice(&good[last..end]);
+            }
+            data.extend_from_slice(&good[end..]);
+            data
+        };
+        let expected = Plan::read(&good, 4)
+            .expect("read")
+            .decode()
+            .expect("decode");
+        let some = Plan::read(&repeated(20), 4).expect("read").decode();
+        assert_eq!(some.expect("20 more scans decode").data, expected.data);
+        // Past 500 scans it is not read here (each scan walks every block).
+        assert!(
+            Plan::read(&repeated(600), 4)
+                .expect("read")
+                .decode()
+                .is_none()
+        );
+    }
+
+    #[test]
     fn a_wrong_restart_marker_is_refused() {
         let o = Options {
             restart: 2,

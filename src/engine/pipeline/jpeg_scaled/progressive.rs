@@ -15,6 +15,11 @@ use super::{Bits, Huffman, LOOKUP_BITS, LOOKUP_MASK, Plan, Planes, ZIGZAG, exten
 /// A zig-zag position the reduced IDCT does not read.
 const DROPPED: u8 = u8::MAX;
 
+/// The most scans read (libjpeg-turbo's suggested scan limit). Every scan walks every block of
+/// its components, even one whose data is a few bytes of end-of-band runs, so a file of many
+/// tiny scans could hold a worker for minutes; real files have about ten.
+const MAX_SCANS: usize = 500;
+
 /// The kept coefficients of every block of one component, and which coefficients are nonzero.
 struct Component {
     /// Blocks a row and rows of blocks, padded to whole MCUs.
@@ -90,6 +95,9 @@ pub(super) fn decode(mut plan: Plan<'_>) -> Option<Planes> {
         let body = data.get(at + 4..at + 2 + len)?;
         match marker {
             0xDA => {
+                if scans == MAX_SCANS {
+                    return None;
+                }
                 let scan = read_scan(&plan, body)?;
                 at = decode_scan(&plan, &scan, at + 2 + len, &slot, &mut components)?;
                 scans += 1;
