@@ -2,8 +2,8 @@
 //! first and refinement scans, AC first scans with end-of-band runs, AC refinement scans), but
 //! only the coefficients the reduced IDCT reads are kept, with one bit per coefficient saying
 //! whether it is nonzero yet (what a refinement scan needs of the others). jpeg-decoder keeps
-//! all 64 coefficients of every block until the last scan: for a 5640x3172 4:2:2 photo at 1/2
-//! scale that is 72 MB here against 18 MB of coefficients and 4.5 MB of bits.
+//! all 64 coefficients of every block until the last scan, 72 MB for a 5640x3172 4:2:2 photo;
+//! at 1/2 scale this keeps 18 MB of coefficients and 4.5 MB of bits.
 //!
 //! The IDCT, upsampling and colour conversion are the baseline path's, so the pixels are
 //! jpeg-decoder's (tests compare every byte). Data this module does not follow (a second
