@@ -304,21 +304,19 @@ fn jpeg_admission((w, h): (u32, u32), file: usize) -> u64 {
 
 /// A JPEG at `eighths`/8 (less than 8) through Conveyor's own scaled decoder
 /// ([`super::jpeg_scaled`]: jpeg-decoder's pixels, faster, and a progressive one in a third of
-/// jpeg-decoder's memory), when it reads it and its size at that scale is `want`;
-/// `progressive_only` leaves baseline JPEGs to the caller (the turbo build's libjpeg-turbo).
-/// With `planes`, a 4:2:0 JPEG comes out as its planes.
+/// jpeg-decoder's memory), when it reads it and its size at that scale is `want`. With
+/// `planes`, a 4:2:0 JPEG comes out as its planes.
 fn decode_jpeg_scaled(
     data: &[u8],
     want: (u32, u32),
     eighths: u32,
     planes: bool,
-    progressive_only: bool,
     admit: &mut dyn FnMut(u64) -> Result<(), JobError>,
 ) -> Scaled {
     let Some(plan) = super::jpeg_scaled::Plan::read(data, eighths) else {
         return Scaled::NotRead;
     };
-    if plan.size() != want || (progressive_only && !plan.is_progressive()) {
+    if plan.size() != want {
         return Scaled::NotRead;
     }
     if let Err(e) = admit(jpeg_admission(want, data.len()).saturating_add(plan.working_bytes())) {
@@ -497,9 +495,9 @@ pub fn decode(
             // from it (less memory, better pixels; baseline ones are libjpeg-turbo's) and never
             // planes (README, speed).
             let turbo = cfg!(feature = "turbo");
-            let (done, admitted) = if eighths < 8 {
+            let (done, admitted) = if eighths < 8 && (progressive || !turbo) {
                 let want = (scaled(w, eighths), scaled(h, eighths));
-                match decode_jpeg_scaled(&data, want, eighths, planes && !turbo, turbo, admit) {
+                match decode_jpeg_scaled(&data, want, eighths, planes && !turbo, admit) {
                     Scaled::Done(result) => (Some(result?), true),
                     Scaled::Admitted => (None, true),
                     Scaled::NotRead => (None, false),

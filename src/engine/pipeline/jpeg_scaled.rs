@@ -555,11 +555,6 @@ impl<'a> Plan<'a> {
         (h, v)
     }
 
-    /// Whether the frame is progressive.
-    pub fn is_progressive(&self) -> bool {
-        self.progressive
-    }
-
     /// The decoded image's size: each side times the scale, rounded up (as jpeg-decoder).
     pub fn size(&self) -> (u32, u32) {
         let side = |len: usize| (len * self.eighths).div_ceil(8) as u32;
