@@ -294,20 +294,13 @@ impl<'a> Bits<'a> {
     /// Whether the scan ends here (only padding bits left) and `marker` comes next; then reading
     /// starts again after it.
     fn at_marker(&mut self, marker: u8) -> bool {
-        if !self.intact() || self.count - self.fed >= 8 {
-            return false;
+        match self.marker_after() {
+            Some(at) if self.data.get(at + 1) == Some(&marker) => {
+                *self = Bits::new(self.data, at + 2);
+                true
+            }
+            _ => false,
         }
-        let marker = [0xFF, marker];
-        // Fill bytes (0xFF) may come before a marker.
-        let mut at = self.pos;
-        while self.data.get(at) == Some(&0xFF) && self.data.get(at + 1) == Some(&0xFF) {
-            at += 1;
-        }
-        if self.data.get(at..at + 2) != Some(&marker[..]) {
-            return false;
-        }
-        *self = Bits::new(self.data, at + 2);
-        true
     }
 
     /// Where the scan ends (only padding bits left): the position of the marker that follows
@@ -316,12 +309,8 @@ impl<'a> Bits<'a> {
         if !self.intact() || self.count - self.fed >= 8 {
             return None;
         }
-        let mut at = self.pos;
-        while self.data.get(at) == Some(&0xFF) && self.data.get(at + 1) == Some(&0xFF) {
-            at += 1;
-        }
-        (self.data.get(at) == Some(&0xFF) && !matches!(self.data.get(at + 1), None | Some(0)))
-            .then_some(at)
+        let (at, code) = marker_at(self.data, self.pos)?;
+        (code != 0).then_some(at)
     }
 }
 
@@ -542,8 +531,8 @@ impl<'a> Plan<'a> {
         if !self.progressive {
             return 0;
         }
-        let (h_max, v_max) = self.max_factors();
-        let mcus = (self.width.div_ceil(8 * h_max) * self.height.div_ceil(8 * v_max)) as u64;
+        let (mcus_x, mcus_y) = self.mcus();
+        let mcus = (mcus_x * mcus_y) as u64;
         let blocks: u64 = self.components.iter().map(|c| (c.h * c.v) as u64).sum();
         let per_block = (2 * self.eighths * self.eighths + 8) as u64;
         mcus * blocks * per_block
@@ -553,6 +542,15 @@ impl<'a> Plan<'a> {
         let h = self.components.iter().map(|c| c.h).max().unwrap_or(1);
         let v = self.components.iter().map(|c| c.v).max().unwrap_or(1);
         (h, v)
+    }
+
+    /// MCUs a row and rows of MCUs.
+    fn mcus(&self) -> (usize, usize) {
+        let (h_max, v_max) = self.max_factors();
+        (
+            self.width.div_ceil(8 * h_max),
+            self.height.div_ceil(8 * v_max),
+        )
     }
 
     /// The decoded image's size: each side times the scale, rounded up (as jpeg-decoder).
@@ -579,10 +577,7 @@ impl<'a> Plan<'a> {
             return progressive::decode(self);
         }
         let s = self.eighths;
-        let h_max = self.components.iter().map(|c| c.h).max()?;
-        let v_max = self.components.iter().map(|c| c.v).max()?;
-        let mcus_x = self.width.div_ceil(8 * h_max);
-        let mcus_y = self.height.div_ceil(8 * v_max);
+        let (mcus_x, mcus_y) = self.mcus();
         // Each component's samples at the reduced scale: a whole number of blocks per row.
         let strides: Vec<usize> = self.components.iter().map(|c| mcus_x * c.h * s).collect();
         let mut planes: Vec<Vec<u8>> = self

@@ -49,8 +49,7 @@ pub(super) fn decode(mut plan: Plan<'_>) -> Option<Planes> {
     let s = plan.eighths;
     let kept = s * s;
     let (h_max, v_max) = plan.max_factors();
-    let mcus_x = plan.width.div_ceil(8 * h_max);
-    let mcus_y = plan.height.div_ceil(8 * v_max);
+    let (mcus_x, mcus_y) = plan.mcus();
     let mut components: Vec<Component> = plan
         .components
         .iter()
@@ -214,9 +213,7 @@ fn decode_scan(
     // the component's own size.
     let interleaved = scan.components.len() > 1;
     let (units_x, units_y) = if interleaved {
-        let (h_max, v_max) = plan.max_factors();
-        let mcus = |side: usize, max: usize| side.div_ceil(8 * max);
-        (mcus(plan.width, h_max), mcus(plan.height, v_max))
+        plan.mcus()
     } else {
         let c = components.get(scan.components.first()?.0)?;
         (c.own_x, c.own_y)
