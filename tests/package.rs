@@ -103,6 +103,8 @@ fn the_debian_package_installs_everything_a_desktop_expects() {
         "usr/share/fish/vendor_completions.d/conveyor.fish".into(),
         "usr/share/doc/conveyor/LICENSE-MIT".into(),
         "usr/share/doc/conveyor/LICENSE-APACHE".into(),
+        "usr/share/doc/conveyor/third-party/libwebp/COPYING".into(),
+        "usr/share/doc/conveyor/third-party/libwebp-sys/LICENSE-MIT".into(),
     ];
     expected
         .extend(ICON_SIZES.map(|s| format!("usr/share/icons/hicolor/{s}x{s}/apps/conveyor.png")));
