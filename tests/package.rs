@@ -103,8 +103,7 @@ fn the_debian_package_installs_everything_a_desktop_expects() {
         "usr/share/fish/vendor_completions.d/conveyor.fish".into(),
         "usr/share/doc/conveyor/LICENSE-MIT".into(),
         "usr/share/doc/conveyor/LICENSE-APACHE".into(),
-        "usr/share/doc/conveyor/third-party/libwebp/COPYING".into(),
-        "usr/share/doc/conveyor/third-party/libwebp-sys/LICENSE-MIT".into(),
+        "usr/share/doc/conveyor/THIRD-PARTY-NOTICES".into(),
     ];
     expected
         .extend(ICON_SIZES.map(|s| format!("usr/share/icons/hicolor/{s}x{s}/apps/conveyor.png")));
@@ -140,6 +139,29 @@ fn the_debian_package_installs_everything_a_desktop_expects() {
     let depends = run("dpkg-deb", &["-f", deb.to_str().unwrap(), "Depends"]);
     let depends = String::from_utf8_lossy(&depends.stdout);
     assert!(depends.contains("libaom"), "Depends: {depends}");
+
+    // The licences of what is linked in travel with it: the crates' own texts, the C libraries
+    // built from source inside crates (libwebp's BSD notice, libjpeg-turbo's IJG terms) and the
+    // window's embedded fonts.
+    let notices =
+        std::fs::read_to_string(root.join("usr/share/doc/conveyor/THIRD-PARTY-NOTICES")).unwrap();
+    for (what, text) in [
+        (
+            "libwebp's BSD notice",
+            "Copyright (c) 2010, Google Inc. All rights reserved.",
+        ),
+        ("libjpeg-turbo's IJG terms", "Independent JPEG Group"),
+        ("the fonts' OFL", "SIL OPEN FONT LICENSE Version 1.1"),
+        ("the crate list", "\nrav1e "),
+        ("the crate list", "\nring "),
+        ("the crate list", "\negui "),
+        ("the crate list", "\nlibwebp-sys 0.9.6\nlicence: MIT"),
+    ] {
+        assert!(
+            notices.contains(text),
+            "THIRD-PARTY-NOTICES lacks {what}: {text:?}"
+        );
+    }
 
     let desktop = root.join("usr/share/applications").join(DESKTOP);
     let checked = run("desktop-file-validate", &[desktop.to_str().unwrap()]);
