@@ -5,7 +5,7 @@
 #      and THIRD-PARTY-NOTICES (scripts/third-party-notices.py: the licences of what is linked in),
 #   3. `cargo deb --no-build` (installs cargo-deb first if it is missing).
 # The package lands in target/debian/. Needs cmake and nasm (libjpeg-turbo), pkg-config and
-# libaom-dev (lossless AVIF; the package then depends on libaom3) and, the first time,
+# libaom-dev (lossless AVIF; the package then depends on libaom3), python3 (the notices) and, the first time,
 # the crates.io registry for cargo-deb. Uses the default target folder (target/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
