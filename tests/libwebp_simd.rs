@@ -10,6 +10,8 @@
 
 use std::ffi::{c_int, c_void};
 
+mod common;
+
 type CpuInfo = Option<unsafe extern "C" fn(c_int) -> c_int>;
 
 unsafe extern "C" {
@@ -31,26 +33,6 @@ unsafe extern "C" fn sse2_only(feature: c_int) -> c_int {
 fn quantizer() -> *const c_void {
     // SAFETY: libwebp's global function pointer, read while no encoder runs (own binary).
     unsafe { std::ptr::read_volatile(&raw const VP8EncQuantizeBlock) }
-}
-
-/// A 192x128 picture with edges, gradients and noise, so every encoder path has work.
-fn picture() -> (Vec<u8>, usize, usize) {
-    let (w, h) = (192usize, 128usize);
-    let mut state = 0x2545_f491_u32;
-    let mut rgb = Vec::with_capacity(w * h * 3);
-    for y in 0..h {
-        for x in 0..w {
-            state ^= state << 13;
-            state ^= state >> 17;
-            state ^= state << 5;
-            let noise = (state & 31) as usize;
-            let edge = if (x / 24 + y / 16) % 2 == 0 { 60 } else { 0 };
-            rgb.push(((x * 255 / w + noise + edge) % 256) as u8);
-            rgb.push(((y * 255 / h + noise / 2) % 256) as u8);
-            rgb.push((((x + y) * 3 + edge) % 256) as u8);
-        }
-    }
-    (rgb, w, h)
 }
 
 fn encode(rgb: &[u8], w: usize, h: usize) -> Vec<u8> {
@@ -76,7 +58,8 @@ fn encode(rgb: &[u8], w: usize, h: usize) -> Vec<u8> {
 
 #[test]
 fn libwebp_chooses_its_sse41_code_at_run_time_and_writes_the_same_bytes_without_it() {
-    let (rgb, w, h) = picture();
+    let (w, h) = (192, 128);
+    let rgb = common::photo(w as u32, h as u32).to_rgb8().into_raw();
 
     // As shipped: libwebp's own probe of this CPU.
     let native = encode(&rgb, w, h);
