@@ -213,7 +213,7 @@ fn a_dropped_folder_shows_its_image_count_and_formats() {
     step_until(&mut h, "the scan summary", |h| has_label(h, "6 images"));
     assert!(has_label(&h, "5 PNG"));
     assert!(has_label(&h, "1 BMP"));
-    assert!(has_label(&h, "1 other files ignored"));
+    assert!(has_label(&h, "1 other file ignored"));
     let out = h.state().settings().clone();
     assert_eq!(out.workers, Settings::default().workers);
     // The default output folder is a sibling of the input.

@@ -35,6 +35,24 @@ pub struct InputSummary {
 }
 
 impl InputSummary {
+    /// The line under the scan summary about what will not be converted ("2 will be skipped, 1
+    /// other file ignored", "1 could not be read": unreadable entries, symlink loops), naming
+    /// only what there is; `None` when nothing is left out.
+    pub fn left_out(&self) -> Option<String> {
+        let mut parts = Vec::new();
+        if !self.skipped.is_empty() {
+            parts.push(format!("{} will be skipped", self.skipped.len()));
+        }
+        if self.ignored > 0 {
+            let files = if self.ignored == 1 { "file" } else { "files" };
+            parts.push(format!("{} other {files} ignored", self.ignored));
+        }
+        if !self.warnings.is_empty() {
+            parts.push(format!("{} could not be read", self.warnings.len()));
+        }
+        (!parts.is_empty()).then(|| parts.join(", "))
+    }
+
     /// Summarises a scan.
     pub fn from_scan(found: &Scan) -> InputSummary {
         let mut s = InputSummary {
@@ -225,16 +243,21 @@ fn display_name(path: &Path, root: &Path) -> String {
         .into_owned()
 }
 
-/// What a conversion from `input` to `output` bytes saved: "saved 62 %" or "grew 5 %".
+/// What a conversion from `input` to `output` bytes saved: "saved 62 %", "grew 5 %", or "same
+/// size" (a file copied as it was).
 pub fn saving(input: u64, output: u64) -> String {
-    if input == 0 {
-        return "saved 0 %".to_owned();
+    if input == output {
+        return "same size".to_owned();
     }
-    let change = (output as f64 - input as f64) / input as f64 * 100.0;
-    if change <= 0.0 {
-        format!("saved {:.0} %", -change)
+    if input == 0 {
+        return "grew from nothing".to_owned();
+    }
+    // The difference as a positive share, so a rounding to zero never prints as "-0".
+    let percent = input.abs_diff(output) as f64 / input as f64 * 100.0;
+    if output < input {
+        format!("saved {percent:.0} %")
     } else {
-        format!("grew {change:.0} %")
+        format!("grew {percent:.0} %")
     }
 }
 
@@ -849,6 +872,40 @@ impl BatchView {
 mod tests {
     use super::*;
     use crate::engine::job::{Action, Converted, ErrorKind, Failure};
+
+    #[test]
+    fn savings_read_as_a_person_would_say_them() {
+        assert_eq!(saving(1000, 400), "saved 60 %");
+        assert_eq!(saving(1000, 1050), "grew 5 %");
+        // A file copied as it was, and changes that round to nothing: never "-0 %".
+        assert_eq!(saving(1263, 1263), "same size");
+        assert_eq!(saving(100_000, 99_990), "saved 0 %");
+        assert_eq!(saving(100_000, 100_010), "grew 0 %");
+        assert_eq!(saving(0, 0), "same size");
+        assert_eq!(saving(0, 10), "grew from nothing");
+    }
+
+    #[test]
+    fn the_left_out_line_names_only_what_there_is() {
+        let mut s = InputSummary::default();
+        assert_eq!(s.left_out(), None);
+        s.ignored = 1;
+        assert_eq!(s.left_out().as_deref(), Some("1 other file ignored"));
+        s.ignored = 3;
+        s.skipped = vec!["a.png: empty".to_owned(), "b.jpg: empty".to_owned()];
+        assert_eq!(
+            s.left_out().as_deref(),
+            Some("2 will be skipped, 3 other files ignored")
+        );
+        let unreadable = InputSummary {
+            warnings: vec!["/in/locked: permission denied".to_owned()],
+            ..InputSummary::default()
+        };
+        assert_eq!(
+            unreadable.left_out().as_deref(),
+            Some("1 could not be read")
+        );
+    }
 
     fn jobs(n: usize) -> Arc<[Job]> {
         (0..n)

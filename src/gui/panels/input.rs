@@ -68,12 +68,7 @@ pub(crate) fn top_bar(app: &mut ConveyorApp, ui: &mut egui::Ui) {
                                     s.formats.iter().map(|(f, n)| format!("{n} {f}")).collect();
                                 ui.label(format!("{} images, {}", s.images, human_bytes(s.bytes)));
                                 ui.label(egui::RichText::new(formats.join(" · ")).weak());
-                                let skip = s.skipped.len();
-                                if skip > 0 || s.ignored > 0 || !s.warnings.is_empty() {
-                                    let text = format!(
-                                        "{skip} will be skipped, {} other files ignored",
-                                        s.ignored
-                                    );
+                                if let Some(text) = s.left_out() {
                                     let details = s
                                         .skipped
                                         .iter()
