@@ -220,7 +220,7 @@ fn stages(c: &mut Criterion) {
                     Format::Jpeg,
                     &recipe,
                     &carry,
-                    &mut || Ok(()),
+                    &mut |_| Flow::Continue,
                 )
                 .unwrap()
             })
@@ -251,7 +251,7 @@ fn stages(c: &mut Criterion) {
     g.bench_function("12 MP JPEG to fit 800 JPEG q85", |b| {
         b.iter(|| {
             pipeline
-                .process(&job, &mut |_: Stage| Flow::Continue)
+                .process(&job, &mut |_: Stage, _| Flow::Continue)
                 .unwrap()
         })
     });
@@ -280,7 +280,7 @@ fn stages(c: &mut Criterion) {
         g.bench_function(name, |b| {
             b.iter(|| {
                 pipeline
-                    .process(&job, &mut |_: Stage| Flow::Continue)
+                    .process(&job, &mut |_: Stage, _| Flow::Continue)
                     .unwrap()
             })
         });

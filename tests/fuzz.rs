@@ -127,7 +127,7 @@ fn run_pipeline(
         ..Recipe::default()
     });
     let result = catch_unwind(AssertUnwindSafe(|| {
-        pipeline.process(&job, &mut |_: Stage| Flow::Continue)
+        pipeline.process(&job, &mut |_: Stage, _| Flow::Continue)
     }));
     match result {
         Err(_) => Err("panicked".into()),

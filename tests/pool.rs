@@ -50,7 +50,7 @@ impl Processor for Fake {
     fn process(
         &self,
         job: &Job,
-        progress: &mut dyn FnMut(Stage) -> Flow,
+        progress: &mut dyn FnMut(Stage, f32) -> Flow,
     ) -> Result<Converted, JobError> {
         let i = job_index(job);
         self.runs[i].fetch_add(1, Ordering::SeqCst);
@@ -58,7 +58,7 @@ impl Processor for Fake {
         self.max_running.fetch_max(now, Ordering::SeqCst);
         let result = (|| {
             for stage in Stage::ALL {
-                if progress(stage) == Flow::Cancel {
+                if progress(stage, 0.0) == Flow::Cancel {
                     return Err(JobError::Cancelled);
                 }
                 // Simulated work for this stage; nothing waits on it.
@@ -79,6 +79,18 @@ impl Processor for Fake {
         })();
         self.running.fetch_sub(1, Ordering::SeqCst);
         result
+    }
+}
+
+/// A fake job's result: a 1x1 output of no bytes.
+fn nothing_made() -> Converted {
+    Converted {
+        output_bytes: 0,
+        quality: None,
+        score: None,
+        width: 1,
+        height: 1,
+        warnings: vec![],
     }
 }
 
@@ -502,18 +514,11 @@ impl Processor for NiceProbe {
     fn process(
         &self,
         _job: &Job,
-        _progress: &mut dyn FnMut(Stage) -> Flow,
+        _progress: &mut dyn FnMut(Stage, f32) -> Flow,
     ) -> Result<Converted, JobError> {
         let child = std::thread::spawn(own_nice).join().expect("child");
         self.seen.lock().unwrap().push((own_nice(), child));
-        Ok(Converted {
-            output_bytes: 0,
-            quality: None,
-            score: None,
-            width: 1,
-            height: 1,
-            warnings: vec![],
-        })
+        Ok(nothing_made())
     }
 }
 
@@ -551,4 +556,73 @@ fn background_workers_run_at_lower_priority_and_normal_ones_do_not() {
         );
     }
     assert_eq!(own_nice(), before, "the caller's thread is left as it was");
+}
+
+/// Reports each stage twice (a boundary passed again to check for a cancel) and moves through
+/// the encode, as the real pipeline does.
+struct Chatty;
+
+impl Processor for Chatty {
+    fn process(
+        &self,
+        _job: &Job,
+        progress: &mut dyn FnMut(Stage, f32) -> Flow,
+    ) -> Result<Converted, JobError> {
+        for (stage, done) in [
+            (Stage::Decode, 0.0),
+            (Stage::Decode, 0.0),
+            (Stage::Resize, 0.0),
+            (Stage::Encode, 0.0),
+            (Stage::Encode, 0.4),
+            (Stage::Encode, 0.4),
+            (Stage::Encode, 0.9),
+            (Stage::Write, 0.0),
+            (Stage::Write, 0.0),
+        ] {
+            if progress(stage, done) == Flow::Cancel {
+                return Err(JobError::Cancelled);
+            }
+        }
+        Ok(nothing_made())
+    }
+}
+
+/// A front end hears each step of a job once, in order, including the steps inside a stage.
+#[test]
+fn stage_reports_reach_the_front_end_once_each_with_how_far_the_stage_is() {
+    let handle = pool::start(
+        jobs(3),
+        Arc::new(Chatty),
+        1,
+        pool::Priority::Normal,
+        Arc::new(|| {}),
+    )
+    .expect("pool starts");
+    let mut heard: HashMap<usize, Vec<(Stage, f32)>> = HashMap::new();
+    let mut log = Log::default();
+    for event in handle.events() {
+        log.note(&event);
+        if let Event::Stage {
+            job, stage, done, ..
+        } = event
+        {
+            heard.entry(job).or_default().push((stage, done));
+        }
+        if matches!(event, Event::BatchFinished { .. }) {
+            break;
+        }
+    }
+    handle.wait();
+    log.assert_complete(3);
+    let want = vec![
+        (Stage::Decode, 0.0),
+        (Stage::Resize, 0.0),
+        (Stage::Encode, 0.0),
+        (Stage::Encode, 0.4),
+        (Stage::Encode, 0.9),
+        (Stage::Write, 0.0),
+    ];
+    for job in 0..3 {
+        assert_eq!(heard.get(&job), Some(&want), "job {job}");
+    }
 }

@@ -31,7 +31,7 @@ fn convert_bytes(input: &[u8], recipe: Recipe) -> Vec<u8> {
         journal: None,
     };
     Pipeline::new(recipe)
-        .process(&job, &mut |_: Stage| Flow::Continue)
+        .process(&job, &mut |_: Stage, _| Flow::Continue)
         .expect("converts");
     std::fs::read(&out).unwrap()
 }
@@ -601,8 +601,8 @@ fn target_searches_take_a_handful_of_encodes() {
                 ..Recipe::default()
             };
             let chosen =
-                target::encode_for(&img, Format::Jpeg, &recipe, &Carry::default(), &mut || {
-                    Ok(())
+                target::encode_for(&img, Format::Jpeg, &recipe, &Carry::default(), &mut |_| {
+                    Flow::Continue
                 })
                 .unwrap();
             assert!(chosen.bytes.len() as u64 <= limit);
@@ -614,8 +614,8 @@ fn target_searches_take_a_handful_of_encodes() {
             ..Recipe::default()
         };
         let chosen =
-            target::encode_for(&img, Format::Jpeg, &recipe, &Carry::default(), &mut || {
-                Ok(())
+            target::encode_for(&img, Format::Jpeg, &recipe, &Carry::default(), &mut |_| {
+                Flow::Continue
             })
             .unwrap();
         assert!(chosen.score.unwrap() >= recipe.target_score.unwrap());

@@ -42,7 +42,7 @@ pub enum Event {
         /// Which job.
         job: JobId,
     },
-    /// A job entered a stage.
+    /// A job entered a stage, or moved on within it.
     Stage {
         /// Who is working.
         worker: WorkerId,
@@ -50,6 +50,9 @@ pub enum Event {
         job: JobId,
         /// The stage.
         stage: Stage,
+        /// How much of the stage is done, 0..1: 0 as it starts; more only where the codec says
+        /// how far it is (a lossy WebP encode).
+        done: f32,
     },
     /// A job ended. `worker` is `None` for jobs that never reached a worker (skipped in the plan,
     /// or cancelled while still queued).

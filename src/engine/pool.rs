@@ -228,13 +228,24 @@ impl Shared {
             (0..ids.len()).for_each(|i| finish(i, Outcome::Cancelled));
             return;
         }
-        let mut progress = |i: usize, stage: Stage| {
+        // What was last said of each job: a report that says nothing new (a stage boundary
+        // passed again to check for a cancel) is not sent on.
+        let mut said: Vec<Option<(Stage, f32)>> = vec![None; ids.len()];
+        let mut progress = |i: usize, stage: Stage, done: f32| {
             if self.cancelled.load(Ordering::Acquire) {
                 return Flow::Cancel;
             }
-            if let Some(&job) = ids.get(i) {
+            if let (Some(&job), Some(last)) = (ids.get(i), said.get_mut(i)) {
                 begin(i);
-                self.emit(Event::Stage { worker, job, stage });
+                if *last != Some((stage, done)) {
+                    *last = Some((stage, done));
+                    self.emit(Event::Stage {
+                        worker,
+                        job,
+                        stage,
+                        done,
+                    });
+                }
             }
             Flow::Continue
         };

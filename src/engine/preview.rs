@@ -194,7 +194,7 @@ fn render_outputs(path: &Path, recipes: &[Recipe]) -> Result<RenderedAll, String
     let mut failure = None;
     Pipeline::with_outputs(recipes.to_vec()).render_all(
         &refs,
-        &mut |_, _| Flow::Continue,
+        &mut |_, _, _| Flow::Continue,
         &mut |i, result, _| match result {
             Ok(done) => outputs.push((done, jobs[i].format)),
             Err(e) => failure = Some(e.to_string()),

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use crate::engine::event::{Event, WorkerId};
 use crate::engine::format::Format;
-use crate::engine::job::{Job, JobId, Outcome, Stage, Status};
+use crate::engine::job::{Job, JobId, Outcome, Stage, StageClock, StageTimes, Status};
 use crate::engine::scan::Scan;
 use crate::engine::units::human_bytes;
 
@@ -115,8 +115,11 @@ pub struct WorkerRow {
     pub file: Option<String>,
     /// The stage of the job in hand.
     pub stage: Option<Stage>,
-    /// Progress through the job in hand, 0..1.
+    /// Progress through the job in hand, 0..1 (each stage weighted by the time it has taken in
+    /// this batch, see [`StageTimes`]).
     pub progress: f32,
+    /// The job in hand's time by stage so far.
+    pub clock: StageClock,
     /// Images this worker has finished.
     pub done: usize,
     /// Asked to stop; finishing the image in hand.
@@ -203,6 +206,8 @@ pub struct BatchView {
     pub bytes_out: u64,
     /// Live workers by number.
     pub workers: BTreeMap<WorkerId, WorkerRow>,
+    /// Where converted jobs spent their time, by stage: the weights of the workers' bars.
+    pub stage_times: StageTimes,
     /// Workers asked for.
     pub target_workers: usize,
     /// The most worker rows shown at once in this batch (the panel keeps room for them).
@@ -385,6 +390,7 @@ impl BatchView {
             bytes_in: 0,
             bytes_out: 0,
             workers: BTreeMap::new(),
+            stage_times: StageTimes::default(),
             target_workers: workers,
             peak_workers: 0,
             // Room for every row from the start: doubling a 100,000-row list mid-batch copied
@@ -632,10 +638,16 @@ impl BatchView {
                 worker,
                 job: to(job),
             },
-            Event::Stage { worker, job, stage } => Event::Stage {
+            Event::Stage {
+                worker,
+                job,
+                stage,
+                done,
+            } => Event::Stage {
                 worker,
                 job: to(job),
                 stage,
+                done,
             },
             Event::Finished {
                 worker,
@@ -671,6 +683,7 @@ impl BatchView {
                         file: None,
                         stage: None,
                         progress: 0.0,
+                        clock: StageClock::default(),
                         done: 0,
                         retiring: false,
                     },
@@ -702,12 +715,19 @@ impl BatchView {
                     row.file = file;
                     row.stage = None;
                     row.progress = 0.0;
+                    row.clock = StageClock::started(self.now);
                 }
             }
-            Event::Stage { worker, stage, .. } => {
+            Event::Stage {
+                worker,
+                stage,
+                done,
+                ..
+            } => {
                 if let Some(row) = self.workers.get_mut(worker) {
                     row.stage = Some(*stage);
-                    row.progress = stage.overall();
+                    row.clock.enter(*stage, self.now);
+                    row.progress = self.stage_times.progress(*stage, *done);
                 }
             }
             Event::Finished {
@@ -748,6 +768,10 @@ impl BatchView {
             row.stage = None;
             row.progress = 0.0;
             row.done += 1;
+            let spent = std::mem::take(&mut row.clock).finish(self.now);
+            if matches!(outcome, Outcome::Ok(_)) {
+                self.stage_times.add(&spent);
+            }
         }
         let input_bytes = self.jobs.get(job).map_or(0, |j| j.input_bytes);
         let mut row = ResultRow {
@@ -947,6 +971,50 @@ mod tests {
         );
     }
 
+    /// Once a job has finished, a worker's bar gives each stage the share of time the batch's
+    /// jobs spent in it: an encode that takes most of the time takes most of the bar.
+    #[test]
+    fn worker_bars_weigh_stages_by_the_time_they_take() {
+        let mut v = BatchView::new(jobs(2), Path::new("/in"), 1);
+        v.apply(&Event::WorkerStarted { worker: 1 }, 0.0);
+        let stage = |job, stage, done| Event::Stage {
+            worker: 1,
+            job,
+            stage,
+            done,
+        };
+        v.apply(&Event::Started { worker: 1, job: 0 }, 0.0);
+        for (event, at) in [
+            (stage(0, Stage::Decode, 0.0), 0.0),
+            (stage(0, Stage::Resize, 0.0), 0.1),
+            (stage(0, Stage::Encode, 0.0), 0.2),
+            (stage(0, Stage::Encode, 0.5), 0.5),
+        ] {
+            v.apply(&event, at);
+        }
+        // Nothing learned yet: a quarter a stage.
+        assert!((v.workers[&1].progress - 0.625).abs() < 1e-6);
+        v.apply(&stage(0, Stage::Write, 0.0), 0.9);
+        v.apply(
+            &Event::Finished {
+                worker: Some(1),
+                job: 0,
+                outcome: ok(),
+                millis: 1000,
+            },
+            1.0,
+        );
+        v.apply(&Event::Started { worker: 1, job: 1 }, 1.0);
+        v.apply(&stage(1, Stage::Decode, 0.0), 1.0);
+        assert!(v.workers[&1].progress.abs() < 1e-6);
+        v.apply(&stage(1, Stage::Encode, 0.0), 1.2);
+        assert!((v.workers[&1].progress - 0.2).abs() < 1e-6);
+        v.apply(&stage(1, Stage::Encode, 0.5), 1.5);
+        assert!((v.workers[&1].progress - 0.55).abs() < 1e-6);
+        v.apply(&stage(1, Stage::Write, 0.0), 1.9);
+        assert!((v.workers[&1].progress - 0.9).abs() < 1e-6);
+    }
+
     #[test]
     fn rows_follow_workers_and_results_follow_jobs() {
         let mut v = BatchView::new(jobs(3), Path::new("/in"), 2);
@@ -965,6 +1033,7 @@ mod tests {
                 worker: 1,
                 job: 0,
                 stage: Stage::Encode,
+                done: 0.0,
             },
             0.2,
         );
@@ -972,6 +1041,17 @@ mod tests {
         assert_eq!(row.file.as_deref(), Some("sub/0.png"));
         assert_eq!(row.stage, Some(Stage::Encode));
         assert!((row.progress - 0.5).abs() < 1e-6);
+        // Through the encode, the bar moves through the encode's quarter.
+        v.apply(
+            &Event::Stage {
+                worker: 1,
+                job: 0,
+                stage: Stage::Encode,
+                done: 0.6,
+            },
+            0.3,
+        );
+        assert!((v.workers[&1].progress - 0.65).abs() < 1e-6);
         v.apply(
             &Event::Finished {
                 worker: Some(1),

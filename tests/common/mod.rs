@@ -291,7 +291,7 @@ pub fn convert_with(
         journal: None,
     };
     let done = conveyor::engine::pipeline::Pipeline::new(recipe)
-        .process(&job, &mut |_| Flow::Continue)
+        .process(&job, &mut |_, _| Flow::Continue)
         .expect("converts");
     (fs::read(&out).unwrap(), done)
 }

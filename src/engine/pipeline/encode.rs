@@ -9,7 +9,7 @@ use image::codecs::{
 use image::{ColorType, DynamicImage, ImageEncoder, ImageError, RgbImage};
 
 use crate::engine::format::{Control, Format};
-use crate::engine::job::{ErrorKind, JobError};
+use crate::engine::job::{ErrorKind, Flow, JobError};
 use crate::engine::recipe::{Recipe, Rgb};
 
 use super::metadata::Carry;
@@ -101,16 +101,21 @@ pub fn encode(
     recipe: &Recipe,
     carry: &Carry,
 ) -> Result<Vec<u8>, JobError> {
-    encode_at(image, format, recipe, recipe.quality, carry)
+    encode_at(image, format, recipe, recipe.quality, carry, &mut |_| {
+        Flow::Continue
+    })
 }
 
 /// Encodes prepared pixels (see [`prepare`]) as `format`, lossy formats at `quality`.
+/// `progress` hears how much of the encode is done (0..1) where the encoder says (lossy WebP)
+/// and may stop it there ([`JobError::Cancelled`]).
 pub fn encode_at(
     image: &DynamicImage,
     format: Format,
     recipe: &Recipe,
     quality: u8,
     carry: &Carry,
+    progress: &mut dyn FnMut(f32) -> Flow,
 ) -> Result<Vec<u8>, JobError> {
     let (w, h) = (image.width(), image.height());
     let max = format.spec().max_side;
@@ -140,7 +145,7 @@ pub fn encode_at(
         }
         Format::Webp => {
             return Ok(with_webp_metadata(
-                encode_lossy_webp(image, quality)?,
+                encode_lossy_webp(image, quality, progress)?,
                 carry,
             ));
         }
@@ -263,18 +268,22 @@ fn encode_jpeg(
 }
 
 /// Lossy WebP through libwebp.
-fn encode_lossy_webp(image: &DynamicImage, quality: u8) -> Result<Vec<u8>, JobError> {
+fn encode_lossy_webp(
+    image: &DynamicImage,
+    quality: u8,
+    progress: &mut dyn FnMut(f32) -> Flow,
+) -> Result<Vec<u8>, JobError> {
     let q = f32::from(quality.clamp(1, 100));
     match image {
         DynamicImage::ImageRgba8(px) => {
-            encode_webp_pixels(px.as_raw(), px.width(), px.height(), true, q)
+            encode_webp_pixels(px.as_raw(), px.width(), px.height(), true, q, progress)
         }
         DynamicImage::ImageRgb8(px) => {
-            encode_webp_pixels(px.as_raw(), px.width(), px.height(), false, q)
+            encode_webp_pixels(px.as_raw(), px.width(), px.height(), false, q, progress)
         }
         other => {
             let px: RgbImage = other.to_rgb8();
-            encode_webp_pixels(px.as_raw(), px.width(), px.height(), false, q)
+            encode_webp_pixels(px.as_raw(), px.width(), px.height(), false, q, progress)
         }
     }
 }
@@ -286,6 +295,7 @@ fn encode_webp_pixels(
     h: u32,
     alpha: bool,
     q: f32,
+    progress: &mut dyn FnMut(f32) -> Flow,
 ) -> Result<Vec<u8>, JobError> {
     let channels = if alpha { 4 } else { 3 };
     if (data.len() as u64) < u64::from(w) * u64::from(h) * channels {
@@ -296,15 +306,16 @@ fn encode_webp_pixels(
     } else {
         WebpSource::Rgb(data)
     };
-    encode_lossy_webp_from(source, w, h, q)
+    encode_lossy_webp_from(source, w, h, q, progress)
 }
 
 /// Encodes full-range YCbCr 4:2:0 planes (a JPEG's, resized) as lossy WebP at the recipe's
-/// quality, with the metadata of `carry`.
+/// quality, with the metadata of `carry`; `progress` as for [`encode_at`].
 pub fn encode_webp_ycbcr(
     planes: &super::resize::Ycbcr420,
     quality: u8,
     carry: &Carry,
+    progress: &mut dyn FnMut(f32) -> Flow,
 ) -> Result<Vec<u8>, JobError> {
     let (w, h) = (planes.width, planes.height);
     let luma = u64::from(w) * u64::from(h);
@@ -316,7 +327,7 @@ pub fn encode_webp_ycbcr(
         return Err(webp_error("fewer samples than the image's size"));
     }
     let q = f32::from(quality.clamp(1, 100));
-    let webp = encode_lossy_webp_from(WebpSource::Ycbcr(planes), w, h, q)?;
+    let webp = encode_lossy_webp_from(WebpSource::Ycbcr(planes), w, h, q, progress)?;
     Ok(with_webp_metadata(webp, carry))
 }
 
@@ -334,6 +345,43 @@ enum WebpSource<'a> {
     Rgb(&'a [u8]),
     Rgba(&'a [u8]),
     Ycbcr(&'a super::resize::Ycbcr420),
+}
+
+/// What libwebp's progress hook reaches through the picture's `user_data`.
+struct Hook<'a> {
+    progress: &'a mut dyn FnMut(f32) -> Flow,
+    /// `progress` said to stop: libwebp was told to abort.
+    stopped: bool,
+    /// A panic in `progress`, carried past libwebp's C frames and resumed after it returns.
+    panic: Option<Box<dyn std::any::Any + Send>>,
+}
+
+/// libwebp's progress hook: called as the encode moves on (whole percents, 100 at the end);
+/// returning 0 makes libwebp stop the encode with `VP8_ENC_ERROR_USER_ABORT`.
+#[allow(unsafe_code)]
+unsafe extern "C" fn report_progress(
+    percent: std::ffi::c_int,
+    picture: *const libwebp_sys::WebPPicture,
+) -> std::ffi::c_int {
+    // SAFETY: libwebp passes the picture being encoded; its `user_data` was set to a live
+    // `Hook` for exactly the `WebPEncode` call that calls this, and nothing else touches the
+    // hook during it.
+    let hook = unsafe { &mut *(*picture).user_data.cast::<Hook<'_>>() };
+    if hook.stopped || hook.panic.is_some() {
+        return 0;
+    }
+    let done = percent.clamp(0, 100) as f32 / 100.0;
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (hook.progress)(done))) {
+        Ok(Flow::Continue) => 1,
+        Ok(Flow::Cancel) => {
+            hook.stopped = true;
+            0
+        }
+        Err(payload) => {
+            hook.panic = Some(payload);
+            0
+        }
+    }
 }
 
 /// JFIF's full-range YCbCr to the studio range lossy WebP stores (Y 16-235, Cb and Cr 16-240).
@@ -360,6 +408,7 @@ fn encode_lossy_webp_from(
     w: u32,
     h: u32,
     q: f32,
+    progress: &mut dyn FnMut(f32) -> Flow,
 ) -> Result<Vec<u8>, JobError> {
     use libwebp_sys as sys;
     let too_large = || webp_error(&format!("{w}x{h} is too large"));
@@ -446,9 +495,24 @@ fn encode_lossy_webp_from(
     }
     owned.picture.writer = Some(sys::WebPMemoryWrite);
     owned.picture.custom_ptr = std::ptr::addr_of_mut!(owned.writer).cast();
+    let mut hook = Hook {
+        progress,
+        stopped: false,
+        panic: None,
+    };
+    owned.picture.progress_hook = Some(report_progress);
+    owned.picture.user_data = std::ptr::addr_of_mut!(hook).cast();
     // SAFETY: the picture holds its planes; its writer and `custom_ptr` point at
-    // `owned.writer`, which does not move while `WebPEncode` runs.
+    // `owned.writer`, its `user_data` at `hook`, neither of which moves while `WebPEncode` runs.
     let ok = unsafe { sys::WebPEncode(&config, &mut owned.picture) };
+    owned.picture.progress_hook = None;
+    owned.picture.user_data = std::ptr::null_mut();
+    if let Some(payload) = hook.panic {
+        std::panic::resume_unwind(payload);
+    }
+    if hook.stopped {
+        return Err(JobError::Cancelled);
+    }
     if ok == 0 || owned.writer.mem.is_null() {
         return Err(webp_error(&format!("{:?}", owned.picture.error_code)));
     }
@@ -484,7 +548,9 @@ mod tests {
         for (channels, alpha) in [(3, false), (4, true)] {
             let data = pixels(w, h, channels);
             for q in [30u8, 80, 95] {
-                let ours = encode_webp_pixels(&data, w, h, alpha, f32::from(q)).unwrap();
+                let ours =
+                    encode_webp_pixels(&data, w, h, alpha, f32::from(q), &mut |_| Flow::Continue)
+                        .unwrap();
                 let encoder = if alpha {
                     webp::Encoder::from_rgba(&data, w, h)
                 } else {
@@ -508,9 +574,56 @@ mod tests {
     }
 
     #[test]
+    fn a_lossy_webp_encode_reports_how_far_it_is_and_stops_when_told() {
+        let (w, h) = (640, 480);
+        let data = pixels(w, h, 3);
+        let quiet = encode_webp_pixels(&data, w, h, false, 80.0, &mut |_| Flow::Continue).unwrap();
+        let mut heard = Vec::new();
+        let told = encode_webp_pixels(&data, w, h, false, 80.0, &mut |done| {
+            heard.push(done);
+            Flow::Continue
+        })
+        .unwrap();
+        assert!(told == quiet, "listening changed the file");
+        assert!(heard.len() > 10, "only {} reports: {heard:?}", heard.len());
+        assert!(heard.windows(2).all(|p| p[0] < p[1]), "{heard:?}");
+        assert!(heard.iter().any(|&d| d > 0.2 && d < 0.8), "{heard:?}");
+        // libwebp's last report comes with the last bits written (97 % here; 100 only in
+        // builds without its statistics).
+        assert!(heard.last().is_some_and(|&d| d >= 0.9), "{heard:?}");
+
+        // Told to stop a third of the way: libwebp stops there, nothing is returned.
+        let mut calls = 0;
+        let stopped = encode_webp_pixels(&data, w, h, false, 80.0, &mut |done| {
+            calls += 1;
+            if done >= 0.33 {
+                Flow::Cancel
+            } else {
+                Flow::Continue
+            }
+        });
+        assert!(matches!(stopped, Err(JobError::Cancelled)), "{stopped:?}");
+        let before = heard.iter().filter(|&&d| d < 0.33).count();
+        assert_eq!(calls, before + 1, "libwebp went on after the stop");
+    }
+
+    #[test]
+    fn a_panic_while_reporting_comes_out_of_the_encode() {
+        let data = pixels(64, 64, 3);
+        let caught = std::panic::catch_unwind(|| {
+            let _ = encode_webp_pixels(&data, 64, 64, false, 80.0, &mut |_| {
+                panic!("the listener broke")
+            });
+        })
+        .unwrap_err();
+        assert_eq!(caught.downcast_ref::<&str>(), Some(&"the listener broke"));
+    }
+
+    #[test]
     fn lossy_webp_refuses_too_few_pixels() {
         let data = pixels(10, 10, 3);
-        let e = encode_webp_pixels(&data, 10, 11, false, 80.0).unwrap_err();
+        let e =
+            encode_webp_pixels(&data, 10, 11, false, 80.0, &mut |_| Flow::Continue).unwrap_err();
         assert!(e.to_string().contains("fewer pixels"), "{e}");
     }
 }

@@ -87,8 +87,8 @@ impl Pipeline {
     }
 }
 
-fn step(progress: &mut dyn FnMut(Stage) -> Flow, stage: Stage) -> Result<(), JobError> {
-    match progress(stage) {
+fn step(progress: &mut dyn FnMut(Stage, f32) -> Flow, stage: Stage) -> Result<(), JobError> {
+    match progress(stage, 0.0) {
         Flow::Continue => Ok(()),
         Flow::Cancel => Err(JobError::Cancelled),
     }
@@ -102,7 +102,7 @@ impl Pipeline {
         &self,
         job: &Job,
         bytes: &[u8],
-        progress: &mut dyn FnMut(Stage) -> Flow,
+        progress: &mut dyn FnMut(Stage, f32) -> Flow,
         warnings: &mut Vec<String>,
     ) -> Result<(), JobError> {
         step(progress, Stage::Write)?;
@@ -241,7 +241,7 @@ impl Pipeline {
         recipe: &Recipe,
         data: &[u8],
         canvas: (u32, u32),
-        progress: &mut dyn FnMut(Stage) -> Flow,
+        progress: &mut dyn FnMut(Stage, f32) -> Flow,
         mut warnings: Vec<String>,
     ) -> Result<Rendered, JobError> {
         step(progress, Stage::Resize)?;
@@ -295,12 +295,16 @@ impl Processor for Pipeline {
     fn process(
         &self,
         job: &Job,
-        progress: &mut dyn FnMut(Stage) -> Flow,
+        progress: &mut dyn FnMut(Stage, f32) -> Flow,
     ) -> Result<Converted, JobError> {
         let mut result = None;
-        self.process_all(&[job], &mut |_, stage| progress(stage), &mut |_, r| {
-            result = Some(r);
-        });
+        self.process_all(
+            &[job],
+            &mut |_, stage, at| progress(stage, at),
+            &mut |_, r| {
+                result = Some(r);
+            },
+        );
         result.unwrap_or_else(|| {
             Err(JobError::failed(
                 ErrorKind::Panic,
@@ -312,7 +316,7 @@ impl Processor for Pipeline {
     fn process_all(
         &self,
         jobs: &[&Job],
-        progress: &mut dyn FnMut(usize, Stage) -> Flow,
+        progress: &mut dyn FnMut(usize, Stage, f32) -> Flow,
         done: &mut dyn FnMut(usize, Result<Converted, JobError>),
     ) {
         // A fetch can take a while: a cancel before it is heard first (a local input's decode
@@ -320,7 +324,7 @@ impl Processor for Pipeline {
         let remote = jobs
             .first()
             .is_some_and(|j| crate::engine::remote::is_remote(&j.input));
-        if remote && progress(0, Stage::Decode) == Flow::Cancel {
+        if remote && progress(0, Stage::Decode, 0.0) == Flow::Cancel {
             for i in 0..jobs.len() {
                 done(i, Err(JobError::Cancelled));
             }
@@ -344,7 +348,7 @@ impl Processor for Pipeline {
                 self.write(
                     jobs[i],
                     &r.bytes,
-                    &mut |stage| progress(i, stage),
+                    &mut |stage, at| progress(i, stage, at),
                     &mut r.warnings,
                 )?;
                 Ok(Converted {
@@ -371,7 +375,7 @@ fn keep_date(input: &std::path::Path, output: &std::path::Path) -> std::io::Resu
 
 /// Receives each output of [`Pipeline::render_all`] in order, with the progress callback.
 type Sink<'a> =
-    dyn FnMut(usize, Result<Rendered, JobError>, &mut dyn FnMut(usize, Stage) -> Flow) + 'a;
+    dyn FnMut(usize, Result<Rendered, JobError>, &mut dyn FnMut(usize, Stage, f32) -> Flow) + 'a;
 
 impl Pipeline {
     /// Everything [`Processor::process`] does but the write: the output's bytes in memory, made
@@ -379,12 +383,16 @@ impl Pipeline {
     pub fn render(
         &self,
         job: &Job,
-        progress: &mut dyn FnMut(Stage) -> Flow,
+        progress: &mut dyn FnMut(Stage, f32) -> Flow,
     ) -> Result<Rendered, JobError> {
         let mut result = None;
-        self.render_all(&[job], &mut |_, stage| progress(stage), &mut |_, r, _| {
-            result = Some(r);
-        });
+        self.render_all(
+            &[job],
+            &mut |_, stage, at| progress(stage, at),
+            &mut |_, r, _| {
+                result = Some(r);
+            },
+        );
         result.unwrap_or_else(|| {
             Err(JobError::failed(
                 ErrorKind::Panic,
@@ -399,13 +407,13 @@ impl Pipeline {
     pub fn render_all(
         &self,
         jobs: &[&Job],
-        progress: &mut dyn FnMut(usize, Stage) -> Flow,
+        progress: &mut dyn FnMut(usize, Stage, f32) -> Flow,
         sink: &mut Sink<'_>,
     ) {
         if jobs.is_empty() {
             return;
         }
-        let decoded = match self.decode_for(jobs, &mut |stage| progress(0, stage)) {
+        let decoded = match self.decode_for(jobs, &mut |stage, at| progress(0, stage, at)) {
             Ok(decoded) => decoded,
             Err(e) => {
                 for i in 0..jobs.len() {
@@ -455,7 +463,8 @@ impl Pipeline {
                 animation: animation.as_deref(),
                 resized,
             };
-            let result = self.render_output(job, own, input, &mut |stage| progress(i, stage));
+            let result =
+                self.render_output(job, own, input, &mut |stage, at| progress(i, stage, at));
             cancelled = matches!(result, Err(JobError::Cancelled));
             sink(i, result, progress);
         }
@@ -467,7 +476,7 @@ impl Pipeline {
     fn decode_for(
         &self,
         jobs: &[&Job],
-        progress: &mut dyn FnMut(Stage) -> Flow,
+        progress: &mut dyn FnMut(Stage, f32) -> Flow,
     ) -> Result<(decode::Decoded, Option<budget::Charge<'_>>), JobError> {
         step(progress, Stage::Decode)?;
         let recipes: Vec<&Recipe> = jobs.iter().map(|j| self.recipe(j)).collect();
@@ -489,7 +498,7 @@ impl Pipeline {
         let mut charge: Option<budget::Charge<'_>> = None;
         let decoded = decode::decode(&jobs[0].input, &self.limits, &shrink, &mut |bytes| {
             // A later estimate (the header's, a fallback decoder's) replaces the earlier one.
-            let mut still_wanted = || progress(Stage::Decode) == Flow::Continue;
+            let mut still_wanted = || progress(Stage::Decode, 0.0) == Flow::Continue;
             let held = match charge.as_mut() {
                 Some(c) => c.resize(bytes, &mut still_wanted),
                 None => {
@@ -512,7 +521,7 @@ impl Pipeline {
         job: &Job,
         image: decode::Pixels,
         src: Source<'_>,
-        progress: &mut dyn FnMut(Stage) -> Flow,
+        progress: &mut dyn FnMut(Stage, f32) -> Flow,
     ) -> Result<Rendered, JobError> {
         let recipe = self.recipe(job);
         let Source {
@@ -555,7 +564,9 @@ impl Pipeline {
         let (chosen, width, height) = if let Some(planar) = planar {
             drop(image);
             step(progress, Stage::Encode)?;
-            let bytes = encode::encode_webp_ycbcr(&planar, recipe.quality, &carry)?;
+            let bytes = encode::encode_webp_ycbcr(&planar, recipe.quality, &carry, &mut |at| {
+                progress(Stage::Encode, at)
+            })?;
             let chosen = target::Chosen {
                 bytes,
                 quality: Some(recipe.quality),
@@ -572,8 +583,8 @@ impl Pipeline {
             step(progress, Stage::Encode)?;
             let (width, height) = (image.width(), image.height());
             let image = encode::prepare(image, job.format, recipe.background);
-            let chosen = target::encode_for(&image, job.format, recipe, &carry, &mut || {
-                step(progress, Stage::Encode)
+            let chosen = target::encode_for(&image, job.format, recipe, &carry, &mut |at| {
+                progress(Stage::Encode, at)
             })?;
             (chosen, width, height)
         };
@@ -723,6 +734,68 @@ mod tests {
         }
     }
 
+    /// A lossy WebP encode (through the planes from a JPEG, through RGB from a PNG) reports how
+    /// far it is, so a worker's bar moves through the longest stage; a cancel during the
+    /// encode stops it there and leaves no file.
+    #[test]
+    fn a_webp_encode_reports_its_progress_and_stops_on_a_cancel() {
+        // Big enough for a 1/2-scale JPEG decode, which hands out the planes.
+        let source = colourful(1601, 1201);
+        let mut png = Vec::new();
+        image::DynamicImage::ImageRgb8(source.clone())
+            .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+            .unwrap();
+        let jpg = jpeg(&source, jpeg_encoder::SamplingFactor::R_4_2_0);
+        let pipeline = Pipeline::new(Recipe {
+            resize: Some(ResizeSpec::Fit(601, 601)),
+            format: OutputFormat::To(Format::Webp),
+            ..Recipe::default()
+        });
+        for (name, bytes) in [("in.jpg", jpg), ("in.png", png)] {
+            let tmp = tempfile::tempdir().unwrap();
+            let input = tmp.path().join(name);
+            std::fs::write(&input, &bytes).unwrap();
+            let job = webp_job(&input, bytes.len() as u64);
+            let mut heard = Vec::new();
+            pipeline
+                .process(&job, &mut |stage, done| {
+                    heard.push((stage.index(), done));
+                    Flow::Continue
+                })
+                .unwrap();
+            assert!(job.output.is_file(), "{name}");
+            assert!(
+                heard.windows(2).all(|p| p[0] <= p[1]),
+                "{name}: went back: {heard:?}"
+            );
+            let encode = Stage::Encode.index();
+            assert!(
+                heard
+                    .iter()
+                    .any(|&(s, d)| s == encode && d > 0.2 && d < 0.8),
+                "{name}: no report from inside the encode: {heard:?}"
+            );
+
+            std::fs::remove_file(&job.output).unwrap();
+            let stopped = pipeline.process(&job, &mut |stage, done| {
+                if stage == Stage::Encode && done >= 0.3 {
+                    Flow::Cancel
+                } else {
+                    Flow::Continue
+                }
+            });
+            assert!(
+                matches!(stopped, Err(JobError::Cancelled)),
+                "{name}: {stopped:?}"
+            );
+            let left: Vec<_> = std::fs::read_dir(tmp.path())
+                .unwrap()
+                .map(|e| e.unwrap().file_name())
+                .collect();
+            assert_eq!(left, [std::ffi::OsString::from(name)], "{name}");
+        }
+    }
+
     #[test]
     fn a_jpeg_becomes_lossy_webp_through_its_planes_as_faithfully_as_through_rgb() {
         use jpeg_encoder::SamplingFactor;
@@ -781,7 +854,7 @@ mod tests {
         let render = |recipe: Recipe| {
             let job = webp_job(&input, jpeg.len() as u64);
             let done = Pipeline::new(recipe)
-                .render(&job, &mut |_| Flow::Continue)
+                .render(&job, &mut |_, _| Flow::Continue)
                 .unwrap();
             assert_eq!((done.width, done.height), g.output);
             // Read back by image-webp, a decoder independent of libwebp.
@@ -878,7 +951,7 @@ mod tests {
                 ..Recipe::default()
             };
             let done = Pipeline::new(recipe)
-                .render(&webp_job(&input, jpeg.len() as u64), &mut |_| {
+                .render(&webp_job(&input, jpeg.len() as u64), &mut |_, _| {
                     Flow::Continue
                 })
                 .unwrap();

@@ -8,7 +8,7 @@ use fast_ssim2::{PixelDescriptor, PixelSlice, Ssimulacra2Reference};
 use image::DynamicImage;
 
 use crate::engine::format::Format;
-use crate::engine::job::{ErrorKind, JobError};
+use crate::engine::job::{ErrorKind, Flow, JobError};
 use crate::engine::recipe::Recipe;
 use crate::engine::units::human_bytes;
 
@@ -83,16 +83,30 @@ struct Probe<'a> {
     format: Format,
     recipe: &'a Recipe,
     carry: &'a Carry,
-    each: &'a mut dyn FnMut() -> Result<(), JobError>,
+    progress: &'a mut dyn FnMut(f32) -> Flow,
+    /// More than one encode may be needed (a size or visual target): the share of one encode
+    /// is not the share of the stage, so only stage starts are reported.
+    searching: bool,
     reference: Option<Reference>,
     encodes: usize,
 }
 
 impl Probe<'_> {
     fn encode(&mut self, quality: u8) -> Result<Vec<u8>, JobError> {
-        (self.each)()?;
+        if (self.progress)(0.0) == Flow::Cancel {
+            return Err(JobError::Cancelled);
+        }
         self.encodes += 1;
-        encode::encode_at(self.image, self.format, self.recipe, quality, self.carry)
+        let progress = &mut *self.progress;
+        let searching = self.searching;
+        encode::encode_at(
+            self.image,
+            self.format,
+            self.recipe,
+            quality,
+            self.carry,
+            &mut |done| progress(if searching { 0.0 } else { done }),
+        )
     }
 
     fn score(&mut self, bytes: &[u8]) -> Result<f64, JobError> {
@@ -116,21 +130,23 @@ fn next_between(low: u8, high: u8, guess: f64) -> u8 {
 }
 
 /// Encodes `image` (already prepared for `format`) the way `recipe` asks: at its quality, or
-/// searched for its size and visual targets. `each` runs before every encode and may stop the
-/// job.
+/// searched for its size and visual targets. `progress` is called before every encode and, for
+/// a single encode, with the share of it done where the encoder says; it may stop the job.
 pub fn encode_for(
     image: &DynamicImage,
     format: Format,
     recipe: &Recipe,
     carry: &Carry,
-    each: &mut dyn FnMut() -> Result<(), JobError>,
+    progress: &mut dyn FnMut(f32) -> Flow,
 ) -> Result<Chosen, JobError> {
     let mut probe = Probe {
         image,
         format,
         recipe,
         carry,
-        each,
+        progress,
+        searching: recipe.is_lossy(format)
+            && (recipe.target_score.is_some() || recipe.max_size.is_some()),
         reference: None,
         encodes: 0,
     };
