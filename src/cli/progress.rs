@@ -95,7 +95,7 @@ impl TerminalProgress {
                 self.clocks
                     .entry(*worker)
                     .or_insert_with(|| StageClock::started(now))
-                    .enter(*stage, now);
+                    .enter(*stage, *done, now);
                 let position = self.stage_times.progress(*stage, *done) * 100.0;
                 let bar = self.worker_bar(*worker);
                 bar.set_position(position as u64);
