@@ -5,18 +5,17 @@ use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use crate::engine::bars::WorkerBars;
 use crate::engine::event::{Event, WorkerId};
-use crate::engine::job::{Job, Outcome, StageClock, StageTimes};
+use crate::engine::job::Job;
 
 /// Live bars for a batch, drawn on stdout.
 pub struct TerminalProgress {
     multi: MultiProgress,
     overall: ProgressBar,
     workers: BTreeMap<WorkerId, ProgressBar>,
-    /// Each worker's job in hand, timed by stage.
-    clocks: BTreeMap<WorkerId, StageClock>,
-    /// The weights of the workers' bars (as in the window).
-    stage_times: StageTimes,
+    /// How far each worker's job in hand is (as in the window).
+    bars: WorkerBars,
     worker_style: ProgressStyle,
     started: Instant,
     state: &'static str,
@@ -42,8 +41,7 @@ impl TerminalProgress {
             multi,
             overall,
             workers: BTreeMap::new(),
-            clocks: BTreeMap::new(),
-            stage_times: StageTimes::default(),
+            bars: WorkerBars::default(),
             worker_style: style("{prefix:>9} [{bar:20.yellow/blue}] {wide_msg}"),
             started: Instant::now(),
             state: "",
@@ -63,11 +61,10 @@ impl TerminalProgress {
 
     /// Updates the bars from one event.
     pub fn observe(&mut self, jobs: &[Job], event: &Event) {
-        let now = self.started.elapsed().as_secs_f64();
+        let bar = self
+            .bars
+            .observe(event, self.started.elapsed().as_secs_f64());
         match event {
-            Event::Started { worker, .. } => {
-                self.clocks.insert(*worker, StageClock::started(now));
-            }
             Event::WorkerStarted { worker } => {
                 self.worker_bar(*worker);
             }
@@ -82,36 +79,22 @@ impl TerminalProgress {
                 }
             }
             Event::Stage {
-                worker,
-                job,
-                stage,
-                done,
+                worker, job, stage, ..
             } => {
                 let name = jobs
                     .get(*job)
                     .and_then(|j| j.input.file_name())
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default();
-                self.clocks
-                    .entry(*worker)
-                    .or_insert_with(|| StageClock::started(now))
-                    .enter(*stage, *done, now);
-                let position = self.stage_times.progress(*stage, *done) * 100.0;
+                let position = bar.map_or(0.0, |(_, progress)| progress) * 100.0;
                 let bar = self.worker_bar(*worker);
                 bar.set_position(position as u64);
                 bar.set_message(format!("{stage:<6} {name}"));
             }
-            Event::Finished {
-                worker, outcome, ..
-            } => {
+            Event::Finished { worker, .. } => {
                 self.overall.inc(1);
                 self.update_message();
                 if let Some(w) = worker {
-                    if let Some(clock) = self.clocks.remove(w)
-                        && matches!(outcome, Outcome::Ok(_))
-                    {
-                        self.stage_times.add(&clock.finish(now));
-                    }
                     let bar = self.worker_bar(*w);
                     bar.set_position(100);
                     bar.set_message("idle");

@@ -2,6 +2,7 @@
 //! It knows nothing of any user interface; front ends drive it through [`pool::PoolHandle`]
 //! and the [`event::Event`] stream. `docs/ARCHITECTURE.md` walks through the flow.
 
+pub mod bars;
 pub mod codec;
 pub mod durable;
 pub mod event;

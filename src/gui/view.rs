@@ -6,9 +6,10 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::engine::bars::WorkerBars;
 use crate::engine::event::{Event, WorkerId};
 use crate::engine::format::Format;
-use crate::engine::job::{Job, JobId, Outcome, Stage, StageClock, StageTimes, Status};
+use crate::engine::job::{Job, JobId, Outcome, Stage, Status};
 use crate::engine::scan::Scan;
 use crate::engine::units::human_bytes;
 
@@ -116,10 +117,8 @@ pub struct WorkerRow {
     /// The stage of the job in hand.
     pub stage: Option<Stage>,
     /// Progress through the job in hand, 0..1 (each stage weighted by the time it has taken in
-    /// this batch, see [`StageTimes`]).
+    /// this batch, see [`WorkerBars`]).
     pub progress: f32,
-    /// The job in hand's time by stage so far.
-    pub clock: StageClock,
     /// Images this worker has finished.
     pub done: usize,
     /// Asked to stop; finishing the image in hand.
@@ -206,8 +205,8 @@ pub struct BatchView {
     pub bytes_out: u64,
     /// Live workers by number.
     pub workers: BTreeMap<WorkerId, WorkerRow>,
-    /// Where converted jobs spent their time, by stage: the weights of the workers' bars.
-    pub stage_times: StageTimes,
+    /// The workers' bars, timed from the events.
+    pub bars: WorkerBars,
     /// Workers asked for.
     pub target_workers: usize,
     /// The most worker rows shown at once in this batch (the panel keeps room for them).
@@ -390,7 +389,7 @@ impl BatchView {
             bytes_in: 0,
             bytes_out: 0,
             workers: BTreeMap::new(),
-            stage_times: StageTimes::default(),
+            bars: WorkerBars::default(),
             target_workers: workers,
             peak_workers: 0,
             // Room for every row from the start: doubling a 100,000-row list mid-batch copied
@@ -667,6 +666,7 @@ impl BatchView {
     /// Applies one pool event observed at `now` seconds since the batch started.
     pub fn apply(&mut self, event: &Event, now: f64) {
         self.tick(now);
+        let bar = self.bars.observe(event, now);
         match event {
             Event::BatchStarted { total, workers } => {
                 if self.retry_map.is_none() {
@@ -683,7 +683,6 @@ impl BatchView {
                         file: None,
                         stage: None,
                         progress: 0.0,
-                        clock: StageClock::default(),
                         done: 0,
                         retiring: false,
                     },
@@ -715,19 +714,12 @@ impl BatchView {
                     row.file = file;
                     row.stage = None;
                     row.progress = 0.0;
-                    row.clock = StageClock::started(self.now);
                 }
             }
-            Event::Stage {
-                worker,
-                stage,
-                done,
-                ..
-            } => {
+            Event::Stage { worker, stage, .. } => {
                 if let Some(row) = self.workers.get_mut(worker) {
                     row.stage = Some(*stage);
-                    row.clock.enter(*stage, *done, self.now);
-                    row.progress = self.stage_times.progress(*stage, *done);
+                    row.progress = bar.map_or(0.0, |(_, progress)| progress);
                 }
             }
             Event::Finished {
@@ -768,10 +760,6 @@ impl BatchView {
             row.stage = None;
             row.progress = 0.0;
             row.done += 1;
-            let spent = std::mem::take(&mut row.clock).finish(self.now);
-            if matches!(outcome, Outcome::Ok(_)) {
-                self.stage_times.add(&spent);
-            }
         }
         let input_bytes = self.jobs.get(job).map_or(0, |j| j.input_bytes);
         let mut row = ResultRow {
