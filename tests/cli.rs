@@ -1634,3 +1634,69 @@ fn lossless_is_refused_for_formats_this_build_cannot_write_losslessly() {
         assert!(!out.exists(), "{format}: nothing written");
     }
 }
+
+/// #36: journals written before recipe options were declared once hold the old fingerprint
+/// (FNV-1a of `Debug` text). Their outputs stay vouched for after the upgrade; a fingerprint
+/// that is neither old nor new is another recipe, and its output is redone.
+#[test]
+fn a_journal_written_the_old_way_keeps_vouching_for_its_outputs() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("in");
+    let out = tmp.path().join("out");
+    for name in ["a.png", "b.png"] {
+        common::put(
+            &dir,
+            name,
+            &common::encode(&common::photo(40, 30), image::ImageFormat::Png),
+        );
+    }
+    let report = tmp.path().join("r.json");
+    let run = || {
+        let run = conveyor(&[
+            "run",
+            s(&dir),
+            "--out",
+            s(&out),
+            "--format",
+            "jpeg",
+            "--report",
+            s(&report),
+            "-q",
+        ]);
+        assert_eq!(run.status.code(), Some(0), "{run:?}");
+        read_report(&report)
+    };
+    assert_eq!(run()["summary"]["ok"], 2);
+    // Rewrite the journal as version 0.1 wrote it: the default recipe to JPEG had the
+    // fingerprint FNV-1a("v1 jpeg None Lanczos3 q85 lossless=false S420 Rgb([255, 255, 255])
+    // Keep upscale=false"), computed outside Conveyor. b.png's entry gets one no version wrote.
+    let journal = out.join(".conveyor-journal.jsonl");
+    let text = std::fs::read_to_string(&journal).expect("journal");
+    let mut lines = Vec::new();
+    for line in text.lines() {
+        let mut entry: Value = serde_json::from_str(line).expect("a journal line");
+        let old = if entry["output"] == "a.jpg" {
+            "1a4217c5f9a06e86"
+        } else {
+            "0123456789abcdef"
+        };
+        entry["recipe"] = Value::String(old.into());
+        lines.push(entry.to_string());
+    }
+    std::fs::write(&journal, lines.join("\n") + "\n").expect("rewrite the journal");
+    let again = run();
+    let files = files_by_input(&again);
+    let status = |name: &str| {
+        files
+            .iter()
+            .find(|(input, _)| input.ends_with(name))
+            .map(|(_, f)| (f["status"].clone(), f["note"].clone()))
+            .expect("a record")
+    };
+    assert_eq!(status("a.png").0, "skipped", "{again}");
+    assert_eq!(status("b.png").0, "ok", "{again}");
+    assert!(
+        status("b.png").1.as_str().unwrap_or("").contains("another recipe"),
+        "{again}"
+    );
+}

@@ -903,7 +903,8 @@ fn the_preview_follows_the_recipe_and_the_estimate_shows_beside_start() {
 /// applied, as `conveyor run` would.
 #[test]
 fn a_recipe_given_at_launch_shows_its_outputs_with_the_options_applied() {
-    use conveyor::engine::recipe::{OutputFormat, Recipe, RecipePatch, ResizeSpec};
+    use conveyor::engine::options::{RecipePatch, Value};
+    use conveyor::engine::recipe::{OutputFormat, Recipe, ResizeSpec};
     let outputs = vec![
         Recipe {
             resize: Some(ResizeSpec::Fit(480, 480)),
@@ -919,10 +920,9 @@ fn a_recipe_given_at_launch_shows_its_outputs_with_the_options_applied() {
     ];
     let launch = Launch {
         recipes: outputs.clone(),
-        recipe: RecipePatch {
-            quality: Some(55),
-            ..RecipePatch::default()
-        },
+        recipe: RecipePatch::default()
+            .with("quality", Value::Int(55))
+            .expect("a valid quality"),
         ..Launch::default()
     };
     let mut h = harness(Settings::default(), launch, None);
@@ -1136,17 +1136,17 @@ fn webp_chunks(bytes: &[u8]) -> Vec<String> {
 /// something.
 #[test]
 fn command_line_recipe_options_beat_saved_settings_and_are_saved_only_when_changed() {
-    use conveyor::engine::recipe::{OnExist, OutputFormat, Recipe, RecipePatch};
+    use conveyor::engine::options::{RecipePatch, Value};
+    use conveyor::engine::recipe::{OnExist, OutputFormat, Recipe};
     let mut saved = settings_with_workers(1);
     saved.first_mut().recipe.format = OutputFormat::To(Format::Webp);
     saved.first_mut().recipe.lossless = true;
     saved.first_mut().recipe.quality = 70;
     saved.first_mut().recipe.on_exist = OnExist::Overwrite;
     let extra = Launch {
-        recipe: RecipePatch {
-            format: Some(OutputFormat::To(Format::Webp)),
-            ..RecipePatch::default()
-        },
+        recipe: RecipePatch::default()
+            .with("format", Value::Text("webp".into()))
+            .expect("a valid format"),
         start: true,
         ..Launch::default()
     };

@@ -175,7 +175,8 @@ fn imports(mods: &BTreeMap<String, PathBuf>) -> BTreeMap<String, BTreeSet<String
 /// Circles of imports among the modules under `prefix` (an edge from a child to its own parent
 /// module is a child naming its parent's items, not an import circle).
 fn circles(edges: &BTreeMap<String, BTreeSet<String>>, prefix: &str) -> Vec<Vec<String>> {
-    let inside = |m: &str| m == prefix || m.starts_with(&format!("{prefix}::"));
+    let inside =
+        |m: &str| prefix.is_empty() || m == prefix || m.starts_with(&format!("{prefix}::"));
     let nodes: Vec<&String> = edges.keys().filter(|m| inside(m)).collect();
     let reach = |from: &String| -> BTreeSet<String> {
         let mut seen = BTreeSet::new();
@@ -220,6 +221,22 @@ fn the_engine_has_no_import_circles() {
         edges["engine::plan"]
     );
     assert_eq!(circles(&edges, "engine"), Vec::<Vec<String>>::new());
+}
+
+/// The import circles left in the window's code, to be broken by the window's split into
+/// state, commands and panels (issue 36); this list may only shrink.
+const KNOWN_CIRCLES: &[&[&str]] = &[&["gui::app", "gui::panels", "gui::trial"]];
+
+#[test]
+fn no_import_circles_anywhere_in_the_crate() {
+    let mods = modules();
+    let edges = imports(&mods);
+    let found = circles(&edges, "");
+    let known: Vec<Vec<String>> = KNOWN_CIRCLES
+        .iter()
+        .map(|c| c.iter().map(|m| (*m).to_owned()).collect())
+        .collect();
+    assert_eq!(found, known, "import circles (the list may only shrink)");
 }
 
 #[test]

@@ -4,32 +4,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::engine::format::Format;
-use crate::engine::name::NameTemplate;
+use crate::engine::options::{OPTIONS, RecipeOption, RecipePatch, Value};
 use crate::engine::plan::ShardChoice;
-use crate::engine::recipe::{
-    Chroma, Filter, MetadataMode, OnExist, OutputFormat, RecipePatch, ResizeSpec, Rgb,
-};
 use crate::engine::units::parse_size;
-
-/// The `--format` help, from the format table.
-fn format_help() -> String {
-    let names: Vec<&str> = OutputFormat::choices().iter().map(|c| c.name()).collect();
-    format!("Output format: {} [default: keep]", names.join(", "))
-}
-
-/// The `--quality` help, from the format table.
-fn quality_help() -> String {
-    use crate::engine::format::Control;
-    let labels: Vec<&str> = Format::writable()
-        .filter(|f| f.takes(Control::Quality))
-        .map(Format::label)
-        .collect();
-    format!(
-        "Quality for {} (lossy), 1-100 [default: 85]",
-        labels.join(" and ")
-    )
-}
 
 /// The JPEG and AVIF-output codecs this build has (for `--version`).
 #[cfg(feature = "turbo")]
@@ -159,97 +136,70 @@ pub enum RecipeCommand {
     },
 }
 
-/// Options that make up a [`Recipe`]. Unset options keep the base recipe's value.
-#[derive(Debug, Clone, Default, Args)]
+/// Options that make up a recipe: one flag per option of the engine's option table
+/// ([`OPTIONS`]), each checked as it is parsed. Unset options keep the base recipe's value.
+#[derive(Debug, Clone, Default)]
 pub struct RecipeArgs {
-    /// Resize: fit:WxH, fill:WxH, exact:WxH, scale:N%, long:N, short:N, width:N, height:N
-    /// [default: no resize].
-    #[arg(long, value_name = "SPEC")]
-    pub resize: Option<ResizeSpec>,
-    /// Resampling filter: lanczos3, catmull-rom, bilinear, nearest [default: lanczos3].
-    #[arg(long, value_name = "FILTER")]
-    pub filter: Option<Filter>,
-    #[arg(long, value_name = "FORMAT", help = format_help())]
-    pub format: Option<OutputFormat>,
-    #[arg(long, value_name = "1-100", help = quality_help(),
-          value_parser = clap::value_parser!(u8).range(1..=100))]
-    pub quality: Option<u8>,
-    /// Lossless WebP, or AVIF in builds with the `aom` feature (PNG is always lossless).
-    #[arg(long)]
-    pub lossless: bool,
-    /// JPEG chroma subsampling: 420 (smaller files) or 444 (full-resolution colour) [default: 420].
-    #[arg(long, value_name = "420|444")]
-    pub chroma: Option<Chroma>,
-    /// AVIF encoder effort: 0 fastest to 10 smallest files (rav1e speed 10 - N, at least 1;
-    /// in builds with the `aom` feature libaom's cpu-used 11 - N, at most 9)
-    /// [default: 4: rav1e speed 6, libaom cpu-used 7].
-    #[arg(long, value_name = "0-10", value_parser = clap::value_parser!(u8).range(0..=10))]
-    pub effort: Option<u8>,
-    /// What transparency becomes in formats without alpha, as #RRGGBB [default: #ffffff].
-    #[arg(long, value_name = "#RRGGBB")]
-    pub background: Option<Rgb>,
-    /// Metadata: keep (EXIF and ICC), strip (EXIF, XMP, comments; ICC stays) or strip-location
-    /// (only the GPS position goes) [default: keep].
-    #[arg(long, value_name = "MODE")]
-    pub metadata: Option<MetadataMode>,
-    /// Output file name before its extension; tokens {stem} {ext} {w} {h} {n} [default: {stem}].
-    #[arg(long = "name", value_name = "TEMPLATE")]
-    pub name_template: Option<NameTemplate>,
-    /// When the output exists: skip, overwrite, rename [default: skip].
-    #[arg(long, value_name = "POLICY")]
-    pub on_exist: Option<OnExist>,
-    /// Allow outputs larger than their sources.
-    #[arg(long)]
-    pub allow_upscale: bool,
-    /// Lossy outputs: the highest quality (not above --quality) whose file fits in SIZE (200K,
-    /// 1.5M; binary units); a file that cannot fit even at quality 10 fails (over_size).
-    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
-    pub max_size: Option<u64>,
-    /// Lossy outputs: the lowest quality (not above --quality) whose output scores at least N
-    /// by SSIMULACRA2 against the resized image (70 medium, 80 high, 90 visually lossless).
-    #[arg(long, value_name = "0-100", value_parser = parse_score)]
-    pub target_score: Option<f64>,
-    /// When an output in the input's own format is not smaller than the input, keep the
-    /// original's bytes instead (unless --metadata strip has something to remove).
-    #[arg(long)]
-    pub smaller_only: bool,
-    /// Give each output its input's modification time.
-    #[arg(long)]
-    pub keep_dates: bool,
-}
-
-/// A SSIMULACRA2 target: a number from 0 to 100.
-fn parse_score(text: &str) -> Result<f64, String> {
-    match text.trim().parse::<f64>() {
-        Ok(v) if (0.0..=100.0).contains(&v) => Ok(v),
-        _ => Err(format!(
-            "'{text}' is not a score; use a number from 0 to 100 (70 medium, 80 high, 90 \
-             visually lossless)"
-        )),
-    }
+    given: RecipePatch,
 }
 
 impl RecipeArgs {
     /// The options given, as a patch over a base recipe.
     pub fn patch(&self) -> RecipePatch {
-        RecipePatch {
-            resize: self.resize,
-            filter: self.filter,
-            format: self.format,
-            quality: self.quality,
-            lossless: self.lossless,
-            chroma: self.chroma,
-            effort: self.effort,
-            background: self.background,
-            metadata: self.metadata,
-            name_template: self.name_template.clone(),
-            on_exist: self.on_exist,
-            allow_upscale: self.allow_upscale,
-            max_size: self.max_size,
-            target_score: self.target_score,
-            smaller_only: self.smaller_only,
-            keep_dates: self.keep_dates,
+        self.given.clone()
+    }
+}
+
+/// The command-line argument of one option.
+fn recipe_arg(o: &'static RecipeOption, flag: &'static str) -> clap::Arg {
+    let arg = clap::Arg::new(o.key).long(flag).help((o.help)());
+    match o.value_name {
+        None => arg.action(clap::ArgAction::SetTrue),
+        Some(name) => arg
+            .value_name(name)
+            .action(clap::ArgAction::Set)
+            .value_parser(move |text: &str| {
+                o.check(&Value::Text(text.to_owned()))
+                    .map(|()| text.to_owned())
+            }),
+    }
+}
+
+impl clap::Args for RecipeArgs {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        OPTIONS.iter().fold(cmd, |cmd, o| match o.flag {
+            Some(flag) => cmd.arg(recipe_arg(o, flag)),
+            None => cmd,
+        })
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
+    }
+}
+
+impl clap::FromArgMatches for RecipeArgs {
+    fn from_arg_matches(matches: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        let mut args = RecipeArgs::default();
+        args.update_from_arg_matches(matches)?;
+        Ok(args)
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &clap::ArgMatches) -> Result<(), clap::Error> {
+        for o in OPTIONS.iter().filter(|o| o.flag.is_some()) {
+            let value = match o.value_name {
+                None => matches.get_flag(o.key).then_some(Value::Bool(true)),
+                Some(_) => matches
+                    .get_one::<String>(o.key)
+                    .map(|text| Value::Text(text.clone())),
+            };
+            if let Some(value) = value {
+                self.given
+                    .set(o.key, value)
+                    .map_err(|e| clap::Error::raw(clap::error::ErrorKind::InvalidValue, e))?;
+            }
         }
+        Ok(())
     }
 }
 

@@ -2,6 +2,7 @@
 
 pub mod args;
 pub mod docs;
+pub mod exit;
 pub mod progress;
 pub mod recipe;
 pub mod report;

@@ -5,11 +5,11 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use super::args::{RecipeArgs, RecipeCommand};
-use super::run::{EXIT_OK, EXIT_USAGE};
+use super::exit::{EXIT_OK, EXIT_USAGE};
 use crate::engine::format::{Control, Format};
+use crate::engine::options::describe;
 use crate::engine::recipe::{OutputFormat, Recipe};
 use crate::engine::recipe_file::{self, first_collision, output_name};
-use crate::engine::units::human_bytes;
 
 /// The outputs a run makes: each of the recipe file's outputs with the options given applied
 /// (options override every output's value), or the one output the options describe. An error
@@ -21,7 +21,7 @@ pub fn outputs(file: Option<&Path>, args: &RecipeArgs) -> Result<Vec<Recipe>, St
         recipe.validate().map_err(|e| e.0)?;
         // Asked for by name, lossless must not quietly become lossy.
         if let OutputFormat::To(f) = recipe.format
-            && args.lossless
+            && patch.get("lossless").is_some()
             && !f.takes(Control::Lossless)
         {
             return Err(format!(
@@ -62,45 +62,6 @@ pub fn outputs(file: Option<&Path>, args: &RecipeArgs) -> Result<Vec<Recipe>, St
         ));
     }
     Ok(recipes)
-}
-
-/// One line saying what an output does.
-pub fn describe(r: &Recipe) -> String {
-    let mut parts = vec![match r.resize {
-        Some(spec) => format!("resize {spec} ({})", r.filter),
-        None => "no resize".to_owned(),
-    }];
-    let format = match r.format {
-        OutputFormat::Keep => "each input's own format".to_owned(),
-        OutputFormat::To(f) => f.label().to_owned(),
-    };
-    let lossy = match r.format {
-        OutputFormat::To(f) => r.is_lossy(f),
-        OutputFormat::Keep => true,
-    };
-    if lossy {
-        let mut q = format!("{format} at quality {}", r.quality);
-        if let Some(max) = r.max_size {
-            q.push_str(&format!(", at most {}", human_bytes(max)));
-        }
-        if let Some(score) = r.target_score {
-            q.push_str(&format!(", aiming at SSIMULACRA2 {score}"));
-        }
-        parts.push(q);
-    } else {
-        parts.push(format!("{format}, lossless"));
-    }
-    parts.push(format!("metadata {}", r.metadata));
-    if r.keep_dates {
-        parts.push("input dates kept".into());
-    }
-    if r.smaller_only {
-        parts.push("originals kept when smaller".into());
-    }
-    if r.allow_upscale {
-        parts.push("may enlarge".into());
-    }
-    parts.join(", ")
 }
 
 /// Runs `conveyor recipe …`.

@@ -8,26 +8,16 @@ use std::time::Instant;
 
 use super::args::RunArgs;
 use super::progress::TerminalProgress;
+use crate::engine::batch::{self, Limits, Request};
 use crate::engine::event::Event;
-use crate::engine::job::{Action, ErrorKind, Job, Outcome, Status};
-use crate::engine::journal::{Journal, JournalWriter};
-use crate::engine::pipeline::{MemoryBudget, Pipeline, Prefetch};
-use crate::engine::plan::{self, PlanOptions, RemoteOut};
+use crate::engine::job::{Action, ErrorKind, Outcome, Status};
 use crate::engine::pool::{self, Canceller, default_workers};
 use crate::engine::recipe_file;
-use crate::engine::remote::{self, Location, Store};
+use crate::engine::remote::{Location, Store};
 use crate::engine::report::{Report, ReportBuilder, Summary};
-use crate::engine::scan::{self, ScanOptions};
 use crate::engine::units::human_bytes;
 
-/// Exit status: every file ok or skipped.
-pub const EXIT_OK: u8 = 0;
-/// Exit status: one or more files failed.
-pub const EXIT_FAILED: u8 = 1;
-/// Exit status: bad arguments.
-pub const EXIT_USAGE: u8 = 2;
-/// Exit status: interrupted.
-pub const EXIT_INTERRUPTED: u8 = 130;
+pub use super::exit::{EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE};
 
 fn print_summary(report: &Report, dry_run: bool) {
     let s = &report.summary;
@@ -102,103 +92,61 @@ pub fn run(args: &RunArgs) -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
+    let request = Request {
+        recursive: !args.no_recursive,
+        shard,
+        limits: Limits {
+            max_pixels: args.max_pixels,
+            max_file_size: args.max_file_size,
+            memory_limit: args.memory_limit,
+        },
+        ..Request::new(args.inputs.clone(), args.out.clone(), recipes)
+    };
+    if let Err(e) = request.check() {
+        eprintln!("conveyor: {e}");
+        return ExitCode::from(EXIT_USAGE);
+    }
     // Object storage, if any input, the output or the report is in it: connected, and the
     // output prefix listed, before anything else, so a missing bucket or a refused credential
     // is one message.
-    let uses_store = args.inputs.iter().any(|p| remote::is_remote(p))
-        || remote::is_remote(&args.out)
-        || args.report.as_deref().is_some_and(remote::is_remote);
-    let store = match connect_if(uses_store) {
+    let store = match request.connect(args.report.as_deref()) {
         Ok(store) => store,
-        Err(status) => return status,
-    };
-    if args.inputs.iter().any(|p| remote::is_remote(p))
-        && recipes.iter().any(|r| r.name_template.needs_size())
-    {
-        eprintln!(
-            "conveyor: a naming template with the image's size needs local inputs (it reads \
-             every header before the batch)"
-        );
-        return ExitCode::from(EXIT_USAGE);
-    }
-    let out_object = match Location::parse(&args.out) {
-        None => None,
-        Some(Err(e)) => {
+        Err(e) => {
             eprintln!("conveyor: {e}");
             return ExitCode::from(EXIT_USAGE);
         }
-        Some(Ok(out)) => Some(out),
     };
-    if out_object.is_none()
-        && let Err(e) = plan::check_out_dir(&args.out, false)
-    {
+    if let Err(e) = request.check_out() {
         eprintln!("conveyor: {e}");
         return ExitCode::from(EXIT_USAGE);
     }
     if !args.quiet {
         eprintln!("conveyor: scanning {} input(s)…", args.inputs.len());
     }
-    let scan_options = ScanOptions {
-        recursive: !args.no_recursive,
-        exclude: vec![args.out.clone()],
-        stop: Some(Arc::clone(&stop)),
-        store: store.clone(),
-    };
-    // An output prefix in object storage is listed (and its journal read) while the inputs
-    // are scanned: two round trips at once instead of one after the other.
-    let (listed, found) = std::thread::scope(|s| {
-        let listing = match (&out_object, &store) {
-            (Some(out), Some(store)) => Some(s.spawn(move || {
-                store
-                    .list(out, true)
-                    .and_then(|listing| Journal::load_remote(store.as_ref(), out, &listing))
-                    .map_err(|e| e.to_string())
-            })),
-            _ => None,
-        };
-        let found = scan::scan(&args.inputs, &scan_options);
-        let listed = listing.map(|h| {
-            h.join().unwrap_or_else(|panic| {
-                Err(format!(
-                    "internal error while listing: {}",
-                    pool::panic_message(panic.as_ref())
-                ))
-            })
-        });
-        (listed, found)
-    });
-    let remote_out = match (out_object, listed) {
-        (Some(out), Some(Ok((journal, objects)))) => Some((out, RemoteOut { journal, objects })),
-        (Some(out), Some(Err(e))) => {
-            eprintln!("conveyor: {out}: {e}");
-            return ExitCode::from(EXIT_USAGE);
-        }
-        _ => None,
-    };
-    let found = match found {
-        Ok(found) => found,
+    let prepared = match batch::prepare(
+        request,
+        store.clone(),
+        Some(Arc::clone(&stop)),
+        &batch::default_scanner(),
+    ) {
+        Ok(prepared) => prepared,
         Err(e) => {
             eprintln!("conveyor: {e}");
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    for w in &found.warnings {
+    let plan = &prepared.plan;
+    for w in &plan.warnings {
         eprintln!("conveyor: warning: {}: {}", w.path.display(), w.reason);
     }
-    let plan = plan::plan_outputs(
-        &found,
-        &recipes,
-        &PlanOptions {
-            out_dir: args.out.clone(),
-            shard,
-            remote_out: remote_out.as_ref().map(|(_, r)| r.clone()),
-            ..PlanOptions::default()
-        },
-    );
     let workers = args.workers.map_or_else(default_workers, usize::from);
     let base_summary = Summary {
         workers,
-        outputs: recipes.iter().map(recipe_file::output_name).collect(),
+        outputs: prepared
+            .recipes()
+            .iter()
+            .map(recipe_file::output_name)
+            .collect(),
         shard: shard.map(|s| s.to_string()),
         batch_inputs: Some(plan.total_inputs),
         ..Summary::default()
@@ -226,72 +174,30 @@ pub fn run(args: &RunArgs) -> ExitCode {
         return finish(args, store.as_ref(), &report, EXIT_INTERRUPTED);
     }
 
-    let swept = if remote_out.is_some() {
-        0
-    } else {
-        plan::sweep_stale_temps(&plan.jobs)
-    };
+    let swept = prepared.sweep();
     if swept > 0 && !args.quiet {
         let files = if swept == 1 { "file" } else { "files" };
         eprintln!("conveyor: removed {swept} temporary {files} an interrupted run left behind");
     }
-    let jobs: Arc<[Job]> = plan.jobs.into();
-    let mut pipeline = Pipeline::with_outputs(recipes);
-    let journal_shard = shard.map(|s| (s.index, s.count));
-    let journal = match (&remote_out, &store) {
-        (Some((out, _)), Some(store)) => {
-            match JournalWriter::remote(Arc::clone(store), out, journal_shard) {
-                Ok(j) => j,
-                Err(e) => {
-                    eprintln!("conveyor: {e}");
-                    return ExitCode::from(EXIT_USAGE);
-                }
-            }
-        }
-        _ => JournalWriter::new(&args.out, journal_shard),
-    };
-    let journal = Arc::new(journal);
-    pipeline.journal = Some(Arc::clone(&journal));
-    pipeline.store = store.clone();
-    // Inputs in object storage are fetched a few ahead of the workers, in the pool's order.
-    if let Some(store) = &store {
-        let mut inputs: Vec<std::path::PathBuf> = Vec::new();
-        for job in jobs.iter().filter(|j| j.action == Action::Convert) {
-            if remote::is_remote(&job.input) && inputs.last() != Some(&job.input) {
-                inputs.push(job.input.clone());
-            }
-        }
-        if !inputs.is_empty() {
-            match Prefetch::start(Arc::clone(store), inputs, workers + 1) {
-                Ok(p) => pipeline.prefetch = Some(p),
-                Err(e) => eprintln!("conveyor: warning: inputs will not be fetched ahead: {e}"),
-            }
-        }
-    }
-    let prefetch = pipeline.prefetch.clone();
-    if let Some(max) = args.max_pixels {
-        pipeline.limits.max_pixels = max;
-    }
-    if let Some(max) = args.max_file_size {
-        pipeline.limits.max_file_bytes = max;
-    }
-    if let Some(limit) = args.memory_limit {
-        pipeline.budget = MemoryBudget::new(limit);
-    }
-    pool::quiet_worker_panics();
+    let scan_warnings = prepared.plan.warnings.clone();
     let started = Instant::now();
-    let handle = match pool::start(
-        Arc::clone(&jobs),
-        Arc::new(pipeline),
+    let mut running = match prepared.start(batch::Run {
         workers,
-        pool::Priority::Normal,
-        Arc::new(|| {}),
-    ) {
-        Ok(h) => h,
+        priority: pool::Priority::Normal,
+        waker: Arc::new(|| {}),
+    }) {
+        Ok(running) => running,
         Err(e) => {
-            eprintln!("conveyor: cannot start workers: {e}");
+            eprintln!("conveyor: {e}");
             return ExitCode::from(EXIT_FAILED);
         }
+    };
+    for w in &running.warnings {
+        eprintln!("conveyor: warning: {w}");
+    }
+    let jobs = Arc::clone(&running.jobs);
+    let Some(handle) = running.handle() else {
+        return ExitCode::from(EXIT_FAILED);
     };
     *pool_canceller
         .lock()
@@ -326,16 +232,8 @@ pub fn run(args: &RunArgs) -> ExitCode {
             break;
         }
     }
-    handle.wait();
-    if let Some(p) = &prefetch {
-        p.stop();
-    }
-    if let Err(e) = journal.finish() {
-        eprintln!(
-            "conveyor: warning: the journal {} could not be saved ({e}); a re-run reads the \
-             outputs' own records instead",
-            journal.path().display()
-        );
+    if let Err(e) = running.finish() {
+        eprintln!("conveyor: warning: {e}");
     }
     if let Some(bars) = bars {
         bars.finish();
@@ -346,7 +244,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
     };
     let report = builder
         .report(&jobs, summary)
-        .with_scan_warnings(&plan.warnings);
+        .with_scan_warnings(&scan_warnings);
     for f in report
         .files
         .iter()

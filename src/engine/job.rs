@@ -19,8 +19,120 @@ pub type JobId = usize;
 pub enum Action {
     /// Convert it.
     Convert,
-    /// Report it as skipped with this reason; never touch it.
-    Skip(String),
+    /// Report it as skipped for this reason; never touch it.
+    Skip(SkipReason),
+}
+
+/// Why the plan skips a job. Its text (`Display`) is what reports and the window say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SkipReason {
+    /// The journal vouches for the output: made from this input as it is now, with this
+    /// recipe, and unchanged since.
+    AlreadyConverted,
+    /// A file Conveyor did not make has the output's name (`--on-exist skip`).
+    InTheWay,
+    /// A file Conveyor did not make has the output's name inside an input folder, where
+    /// Conveyor never replaces one whatever the policy.
+    InTheWayInInputFolder,
+    /// The output's path is one of the batch's originals.
+    WouldReplaceOriginal,
+    /// The scan found the input unusable (not a regular file, unreadable …): why.
+    Input(String),
+}
+
+impl fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SkipReason::AlreadyConverted => f.write_str(
+                "already converted: the journal has this output from this input and recipe",
+            ),
+            SkipReason::InTheWay => f.write_str(
+                "a file not made by Conveyor is in the way (--on-exist overwrite replaces it, \
+                 rename writes beside it)",
+            ),
+            SkipReason::InTheWayInInputFolder => f.write_str(
+                "a file not made by Conveyor is in the way inside an input folder; Conveyor \
+                 never replaces a file there",
+            ),
+            SkipReason::WouldReplaceOriginal => f.write_str(
+                "the output would replace an original; choose another output folder or name",
+            ),
+            SkipReason::Input(why) => f.write_str(why),
+        }
+    }
+}
+
+/// What the plan says about how a job's output was named or what it replaces. Its text
+/// (`Display`) is what reports and the window say; output names are as shown to people.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Note {
+    /// Named as in an earlier run (the journal keeps names with their inputs).
+    EarlierName {
+        /// The name kept.
+        name: String,
+    },
+    /// Renamed because its natural name is another input's output.
+    RenamedForOther {
+        /// The name written.
+        to: String,
+        /// The natural name.
+        natural: String,
+        /// The input whose output has the natural name.
+        holder: String,
+    },
+    /// Renamed because a file Conveyor did not make has the natural name (`--on-exist rename`).
+    RenamedBesideStranger {
+        /// The name written.
+        to: String,
+        /// The natural name.
+        natural: String,
+    },
+    /// An output of Conveyor's own that no longer matches, redone in place: the journal's
+    /// reason.
+    Redone(String),
+    /// Replaces a file Conveyor did not make (`--on-exist overwrite`).
+    ReplacesStranger {
+        /// The file replaced.
+        name: String,
+    },
+}
+
+impl Note {
+    /// Whether the output was written under another name than its natural one because of a
+    /// collision.
+    pub fn is_rename(&self) -> bool {
+        matches!(
+            self,
+            Note::RenamedForOther { .. } | Note::RenamedBesideStranger { .. }
+        )
+    }
+}
+
+impl fmt::Display for Note {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Note::EarlierName { name } => write!(
+                f,
+                "named {name} as in an earlier run (the journal keeps names with their inputs)"
+            ),
+            Note::RenamedForOther {
+                to,
+                natural,
+                holder,
+            } => write!(
+                f,
+                "renamed to {to} because {natural} is also the output of {holder}"
+            ),
+            Note::RenamedBesideStranger { to, natural } => write!(
+                f,
+                "renamed to {to} because {natural} exists and was not made by Conveyor"
+            ),
+            Note::Redone(why) => write!(f, "redone in place: {why}"),
+            Note::ReplacesStranger { name } => {
+                write!(f, "replaces {name}, which Conveyor did not make")
+            }
+        }
+    }
 }
 
 /// One input and everything decided about it before any work starts.
@@ -41,7 +153,7 @@ pub struct Job {
     /// Convert or skip.
     pub action: Action,
     /// Anything the report should say about how the output was named.
-    pub note: Option<String>,
+    pub note: Option<Note>,
     /// The file at `output` is a stale output of Conveyor's own (see
     /// [`crate::engine::journal`]): replace it whatever the on-exist policy says.
     pub replace: bool,

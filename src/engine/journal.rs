@@ -61,7 +61,7 @@ pub struct Entry {
     pub in_bytes: u64,
     /// The input's modification time (ns since 1970) when it was read.
     pub in_mtime: Option<i64>,
-    /// The recipe's fingerprint ([`crate::engine::recipe::Recipe::fingerprint`]).
+    /// The recipe's fingerprint ([`crate::engine::options::fingerprint`]).
     pub recipe: String,
     /// The naming template the output's name came from.
     pub name: String,
@@ -296,8 +296,15 @@ impl Journal {
     }
 
     /// What the journal says of what is at output `output` now (`now`), which this run would
-    /// make as `want` (whose output fields are not compared).
-    pub fn verdict(&self, output: &str, now: &OutStat, want: &Entry) -> Verdict {
+    /// make as `want` (whose output fields are not compared). An entry whose fingerprint is
+    /// `legacy` (what an earlier version wrote for the same recipe) counts as `want`'s.
+    pub fn verdict(
+        &self,
+        output: &str,
+        now: &OutStat,
+        want: &Entry,
+        legacy: Option<&str>,
+    ) -> Verdict {
         let Some(entries) = self.by_output.get(output) else {
             return Verdict::Unknown;
         };
@@ -312,7 +319,7 @@ impl Journal {
                 "this output was made from another input ({})",
                 e.input
             ))
-        } else if e.recipe != want.recipe {
+        } else if e.recipe != want.recipe && legacy != Some(e.recipe.as_str()) {
             Verdict::Stale("this output was made with another recipe".into())
         } else if (e.in_bytes, e.in_mtime) != (want.in_bytes, want.in_mtime) || e.in_mtime.is_none()
         {
@@ -546,30 +553,35 @@ mod tests {
         let journal = Journal::load(tmp.path());
         assert_eq!(journal.damaged, 1);
         assert_eq!(
-            journal.verdict("a.jpg", &OutStat::of(&meta), &e),
+            journal.verdict("a.jpg", &OutStat::of(&meta), &e, None),
             Verdict::Vouched
         );
         let mut other_recipe = e.clone();
         other_recipe.recipe = "r2".into();
         assert!(matches!(
-            journal.verdict("a.jpg", &OutStat::of(&meta), &other_recipe),
+            journal.verdict("a.jpg", &OutStat::of(&meta), &other_recipe, None),
             Verdict::Stale(_)
         ));
+        // An entry an earlier version wrote for the same recipe (its old fingerprint).
+        assert_eq!(
+            journal.verdict("a.jpg", &OutStat::of(&meta), &other_recipe, Some("r1")),
+            Verdict::Vouched
+        );
         let mut newer_input = e.clone();
         newer_input.in_mtime = Some(6);
         assert!(matches!(
-            journal.verdict("a.jpg", &OutStat::of(&meta), &newer_input),
+            journal.verdict("a.jpg", &OutStat::of(&meta), &newer_input, None),
             Verdict::Stale(_)
         ));
         assert_eq!(
-            journal.verdict("b.jpg", &OutStat::of(&meta), &e),
+            journal.verdict("b.jpg", &OutStat::of(&meta), &e, None),
             Verdict::Unknown
         );
         // Truncated since: the recorded size no longer matches.
         fs::write(&out, b"").expect("truncate");
         let meta = fs::metadata(&out).expect("meta");
         assert!(matches!(
-            journal.verdict("a.jpg", &OutStat::of(&meta), &e),
+            journal.verdict("a.jpg", &OutStat::of(&meta), &e, None),
             Verdict::Stale(_)
         ));
     }

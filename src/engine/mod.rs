@@ -3,6 +3,7 @@
 //! and the [`event::Event`] stream. `docs/ARCHITECTURE.md` walks through the flow.
 
 pub mod bars;
+pub mod batch;
 pub mod codec;
 pub mod durable;
 pub mod event;
@@ -12,6 +13,7 @@ pub mod header;
 pub mod job;
 pub mod journal;
 pub mod name;
+pub mod options;
 pub mod pipeline;
 pub mod plan;
 pub mod pool;

@@ -13,8 +13,9 @@ use super::durable;
 use super::format::Format;
 use super::hash::fnv1a;
 use super::header;
-use super::job::{Action, Job};
+use super::job::{Action, Job, Note, SkipReason};
 use super::journal::{self, Entry, Journal, OutStat, Verdict};
+use super::options;
 use super::recipe::{OnExist, ParseError, Recipe};
 use super::scan::{Scan, ScanWarning, resolve};
 
@@ -203,14 +204,6 @@ pub struct Plan {
     pub total_inputs: usize,
 }
 
-/// Why an output the journal vouches for is skipped.
-pub const ALREADY_CONVERTED: &str =
-    "already converted: the journal has this output from this input and recipe";
-/// Why an output is skipped under `--on-exist skip` when a file Conveyor did not make has its
-/// name.
-pub const IN_THE_WAY: &str = "a file not made by Conveyor is in the way (--on-exist overwrite \
-                              replaces it, rename writes beside it)";
-
 /// What a plan will do, counted for a front end to show before it starts.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Outlook {
@@ -238,17 +231,16 @@ impl Outlook {
             match &job.action {
                 Action::Convert => {
                     o.convert += 1;
-                    let note = job.note.as_deref().unwrap_or_default();
                     if job.replace {
                         o.redo += 1;
-                    } else if note.starts_with("renamed to") {
+                    } else if job.note.as_ref().is_some_and(Note::is_rename) {
                         o.renamed += 1;
-                    } else if note.starts_with("replaces") {
+                    } else if matches!(job.note, Some(Note::ReplacesStranger { .. })) {
                         o.replace += 1;
                     }
                 }
-                Action::Skip(reason) if reason == ALREADY_CONVERTED => o.done += 1,
-                Action::Skip(reason) if reason == IN_THE_WAY => o.in_the_way += 1,
+                Action::Skip(SkipReason::AlreadyConverted) => o.done += 1,
+                Action::Skip(SkipReason::InTheWay) => o.in_the_way += 1,
                 Action::Skip(_) => o.other_skips += 1,
             }
         }
@@ -485,7 +477,8 @@ pub fn plan_outputs(scan: &Scan, recipes: &[Recipe], options: &PlanOptions) -> P
         Some(r) => r.journal.clone(),
         None => Journal::load(out_dir),
     };
-    let mut fingerprints: HashMap<(usize, Format), String> = HashMap::new();
+    // Each output's fingerprint per format, and the one versions before 0.2 wrote for it.
+    let mut fingerprints: HashMap<(usize, Format), (String, Option<String>)> = HashMap::new();
 
     struct Draft<'r> {
         /// The input's index in the scan.
@@ -528,7 +521,13 @@ pub fn plan_outputs(scan: &Scan, recipes: &[Recipe], options: &PlanOptions) -> P
                 in_mtime: f.modified.map(journal::nanos),
                 recipe: fingerprints
                     .entry((slot, format))
-                    .or_insert_with(|| recipe.fingerprint(format))
+                    .or_insert_with(|| {
+                        (
+                            options::fingerprint(recipe, format),
+                            options::legacy_fingerprint(recipe, format),
+                        )
+                    })
+                    .0
                     .clone(),
                 name: recipe.name_template.as_str().to_owned(),
                 slot,
@@ -562,7 +561,7 @@ pub fn plan_outputs(scan: &Scan, recipes: &[Recipe], options: &PlanOptions) -> P
         .map(|d| d.dir.join(file_name(d, &d.base)))
         .collect();
     let mut owner: HashMap<PathBuf, String> = HashMap::new();
-    let mut outputs: Vec<Option<(PathBuf, Option<String>)>> = vec![None; drafts.len()];
+    let mut outputs: Vec<Option<(PathBuf, Option<Note>)>> = vec![None; drafts.len()];
     // 1. A name an earlier run gave an input stays with it.
     for (i, d) in drafts.iter().enumerate() {
         let f = &scan.found[d.input];
@@ -583,11 +582,8 @@ pub fn plan_outputs(scan: &Scan, recipes: &[Recipe], options: &PlanOptions) -> P
             continue;
         }
         owner.insert(key(&path), f.path.display().to_string());
-        let note = (key(&naturals[i]) != key(&path)).then(|| {
-            format!(
-                "named {} as in an earlier run (the journal keeps names with their inputs)",
-                display_name(&path)
-            )
+        let note = (key(&naturals[i]) != key(&path)).then(|| Note::EarlierName {
+            name: display_name(&path),
         });
         outputs[i] = Some((path, note));
     }
@@ -643,11 +639,11 @@ pub fn plan_outputs(scan: &Scan, recipes: &[Recipe], options: &PlanOptions) -> P
         }
         .unwrap_or_else(|| natural.clone());
         owner.insert(key(&renamed), f.path.display().to_string());
-        let note = format!(
-            "renamed to {} because {} is also the output of {holder}",
-            display_name(&renamed),
-            display_name(natural),
-        );
+        let note = Note::RenamedForOther {
+            to: display_name(&renamed),
+            natural: display_name(natural),
+            holder,
+        };
         outputs[i] = Some((renamed, Some(note)));
     }
 
@@ -685,23 +681,26 @@ pub fn plan_outputs(scan: &Scan, recipes: &[Recipe], options: &PlanOptions) -> P
         };
         let resolved_out = key(&out_resolved.join(&rel_out));
         if let Some(reason) = &f.skip {
-            job.action = Action::Skip(reason.clone());
+            job.action = Action::Skip(SkipReason::Input(reason.clone()));
         } else if originals.contains(&resolved_out) {
-            job.action = Action::Skip(
-                "the output would replace an original; choose another output folder or name".into(),
-            );
+            job.action = Action::Skip(SkipReason::WouldReplaceOriginal);
         } else if let Some(now) = stat(&job.output) {
             let verdict = match (&journal_key, &job.journal) {
-                (Some(k), Some(want)) => journal.verdict(k, &now, want),
+                (Some(k), Some(want)) => {
+                    let legacy = fingerprints
+                        .get(&(d.slot, d.format))
+                        .and_then(|(_, old)| old.as_deref());
+                    journal.verdict(k, &now, want, legacy)
+                }
                 _ => Verdict::Unknown,
             };
             match verdict {
                 Verdict::Vouched => {
-                    job.action = Action::Skip(ALREADY_CONVERTED.into());
+                    job.action = Action::Skip(SkipReason::AlreadyConverted);
                 }
                 Verdict::Stale(why) => {
                     job.replace = true;
-                    job.note = Some(format!("redone in place: {why}"));
+                    job.note = Some(Note::Redone(why));
                 }
                 Verdict::Unknown => {
                     let in_input_folder = root_dirs.iter().any(|r| resolved_out.starts_with(r));
@@ -713,11 +712,10 @@ pub fn plan_outputs(scan: &Scan, recipes: &[Recipe], options: &PlanOptions) -> P
                                 .take(1_000_000)
                                 .find(|c| !owner.contains_key(&key(c)) && stat(c).is_none())
                             {
-                                job.note = Some(format!(
-                                    "renamed to {} because {} exists and was not made by Conveyor",
-                                    display_name(&free),
-                                    display_name(&job.output)
-                                ));
+                                job.note = Some(Note::RenamedBesideStranger {
+                                    to: display_name(&free),
+                                    natural: display_name(&job.output),
+                                });
                                 owner.insert(key(&free), f.path.display().to_string());
                                 job.output = free;
                                 if let (Some(e), Some(k)) = (
@@ -729,20 +727,15 @@ pub fn plan_outputs(scan: &Scan, recipes: &[Recipe], options: &PlanOptions) -> P
                             }
                         }
                         _ if in_input_folder => {
-                            job.action = Action::Skip(
-                                "a file not made by Conveyor is in the way inside an input \
-                                 folder; Conveyor never replaces a file there"
-                                    .into(),
-                            );
+                            job.action = Action::Skip(SkipReason::InTheWayInInputFolder);
                         }
                         OnExist::Skip => {
-                            job.action = Action::Skip(IN_THE_WAY.into());
+                            job.action = Action::Skip(SkipReason::InTheWay);
                         }
                         OnExist::Overwrite => {
-                            job.note = Some(format!(
-                                "replaces {}, which Conveyor did not make",
-                                display_name(&job.output)
-                            ));
+                            job.note = Some(Note::ReplacesStranger {
+                                name: display_name(&job.output),
+                            });
                         }
                     }
                 }

@@ -461,7 +461,7 @@ fn supervise(shared: &Shared, queue: Sender<Vec<JobId>>, exits: &Receiver<Worker
         let outcome = if shared.cancelled.load(Ordering::Acquire) {
             Some(Outcome::Cancelled)
         } else if let Action::Skip(reason) = &job.action {
-            Some(Outcome::Skipped(reason.clone()))
+            Some(Outcome::Skipped(reason.to_string()))
         } else {
             None
         };

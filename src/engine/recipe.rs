@@ -6,7 +6,6 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use super::format::{Control, Format};
-use super::hash::fnv1a;
 use super::name::NameTemplate;
 
 /// How the output size is derived from the source size.
@@ -426,42 +425,6 @@ impl Default for Recipe {
 }
 
 impl Recipe {
-    /// A short fingerprint of everything that decides an output's content for `format` (not
-    /// its name or the on-exist policy): the journal tells by it whether an output was made
-    /// with this recipe.
-    pub fn fingerprint(&self, format: Format) -> String {
-        let mut text = format!(
-            "v1 {} {:?} {:?} q{} lossless={} {:?} {:?} {:?} upscale={}",
-            format.name(),
-            self.resize,
-            self.filter,
-            self.quality,
-            self.lossless,
-            self.chroma,
-            self.background,
-            self.metadata,
-            self.allow_upscale
-        );
-        // Added with the size and score targets; absent, the text (and so the fingerprint of a
-        // recipe without them) is what it was before.
-        if let Some(max) = self.max_size {
-            text.push_str(&format!(" max_size={max}"));
-        }
-        if let Some(score) = self.target_score {
-            text.push_str(&format!(" target_score={score}"));
-        }
-        if self.smaller_only {
-            text.push_str(" smaller_only");
-        }
-        if self.keep_dates {
-            text.push_str(" keep_dates");
-        }
-        if format.takes(Control::Effort) {
-            text.push_str(&format!(" effort={}", self.effort));
-        }
-        format!("{:016x}", fnv1a(text.as_bytes()))
-    }
-
     /// Whether `format`'s output trades size for quality under this recipe (JPEG, WebP unless
     /// lossless): only those take `--max-size` and `--target-score` searches.
     pub fn is_lossy(&self, format: Format) -> bool {
@@ -508,97 +471,24 @@ impl Recipe {
     }
 }
 
-/// Recipe options given by a front end (command-line flags): each one set replaces the base
-/// recipe's value, the others leave it.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct RecipePatch {
-    /// Resize.
-    pub resize: Option<ResizeSpec>,
-    /// Resampling filter.
-    pub filter: Option<Filter>,
-    /// Output format.
-    pub format: Option<OutputFormat>,
-    /// Quality.
-    pub quality: Option<u8>,
-    /// Lossless (only `true` is a change).
-    pub lossless: bool,
-    /// JPEG chroma subsampling.
-    pub chroma: Option<Chroma>,
-    /// Encoder effort.
-    pub effort: Option<u8>,
-    /// Background colour.
-    pub background: Option<Rgb>,
-    /// Metadata mode.
-    pub metadata: Option<MetadataMode>,
-    /// Naming template.
-    pub name_template: Option<NameTemplate>,
-    /// On-exist policy.
-    pub on_exist: Option<OnExist>,
-    /// Allow enlarging (only `true` is a change).
-    pub allow_upscale: bool,
-    /// Largest output size for lossy outputs.
-    pub max_size: Option<u64>,
-    /// Visual target for lossy outputs.
-    pub target_score: Option<f64>,
-    /// Keep originals that do not shrink (only `true` is a change).
-    pub smaller_only: bool,
-    /// Give outputs their inputs' modification times (only `true` is a change).
-    pub keep_dates: bool,
-}
-
-impl RecipePatch {
-    /// `base` with every option of the patch applied.
-    pub fn apply(&self, mut base: Recipe) -> Recipe {
-        if self.resize.is_some() {
-            base.resize = self.resize;
-        }
-        if let Some(v) = self.filter {
-            base.filter = v;
-        }
-        if let Some(v) = self.format {
-            base.format = v;
-        }
-        if let Some(v) = self.quality {
-            base.quality = v;
-        }
-        if self.lossless {
-            base.lossless = true;
-        }
-        if let Some(v) = self.chroma {
-            base.chroma = v;
-        }
-        if let Some(v) = self.effort {
-            base.effort = v;
-        }
-        if let Some(v) = self.background {
-            base.background = v;
-        }
-        if let Some(v) = self.metadata {
-            base.metadata = v;
-        }
-        if let Some(v) = &self.name_template {
-            base.name_template.clone_from(v);
-        }
-        if let Some(v) = self.on_exist {
-            base.on_exist = v;
-        }
-        if self.allow_upscale {
-            base.allow_upscale = true;
-        }
-        if self.max_size.is_some() {
-            base.max_size = self.max_size;
-        }
-        if self.target_score.is_some() {
-            base.target_score = self.target_score;
-        }
-        if self.smaller_only {
-            base.smaller_only = true;
-        }
-        if self.keep_dates {
-            base.keep_dates = true;
-        }
-        base
+/// A sub-folder as written: relative, `/`-separated, no `..`, no empty parts.
+pub fn clean_subfolder(text: &str) -> Result<String, String> {
+    let parts: Vec<&str> = text
+        .split(['/', '\\'])
+        .filter(|p| !p.is_empty() && *p != ".")
+        .collect();
+    if text.starts_with(['/', '\\']) || text.contains(':') {
+        return Err(format!(
+            "'{text}' is not a folder under the output folder; use a relative name such as \
+             \"small\""
+        ));
     }
+    if parts.contains(&"..") {
+        return Err(format!(
+            "'{text}' leaves the output folder ('..' is not allowed)"
+        ));
+    }
+    Ok(parts.join("/"))
 }
 
 #[cfg(test)]

@@ -4,16 +4,18 @@
 //! with the line and the reason; writing gives the file for a list of recipes (so a command
 //! line, or the app's recipe, becomes a file).
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use toml::{Spanned, Value};
+use toml::Spanned;
 
-use super::format::Control;
-use super::name::NameTemplate;
-use super::recipe::{DEFAULT_EFFORT, MAX_EFFORT, OutputFormat, Recipe};
-use super::units::parse_size;
+use super::options::{self, Shapes, Value};
+use super::recipe::{OutputFormat, Recipe};
+
+pub use super::options::to_args;
+pub use super::recipe::clean_subfolder;
 
 /// Why a recipe file was refused: where, and why, for one line of output.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,54 +40,14 @@ impl fmt::Display for RecipeFileError {
 
 impl std::error::Error for RecipeFileError {}
 
-/// The keys an `[[output]]` table may have, in the order [`to_toml`] writes them.
-pub const KEYS: &[&str] = &[
-    "subfolder",
-    "resize",
-    "filter",
-    "format",
-    "quality",
-    "lossless",
-    "chroma",
-    "effort",
-    "background",
-    "metadata",
-    "name",
-    "max_size",
-    "target_score",
-    "smaller_only",
-    "keep_dates",
-    "allow_upscale",
-];
+/// One `[[output]]` table: its keys and values with where they are.
+type OutputTable = BTreeMap<Spanned<String>, Spanned<toml::Value>>;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileToml {
     #[serde(default)]
-    output: Vec<Spanned<OutputToml>>,
-}
-
-type Field = Option<Spanned<Value>>;
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct OutputToml {
-    subfolder: Field,
-    resize: Field,
-    filter: Field,
-    format: Field,
-    quality: Field,
-    lossless: Field,
-    chroma: Field,
-    effort: Field,
-    background: Field,
-    metadata: Field,
-    name: Field,
-    max_size: Field,
-    target_score: Field,
-    smaller_only: Field,
-    keep_dates: Field,
-    allow_upscale: Field,
+    output: Vec<Spanned<OutputTable>>,
 }
 
 /// 1-based line of byte `at` in `text`.
@@ -115,14 +77,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Vec<Recipe>, RecipeFileError> {
     };
     let file: FileToml = toml::from_str(text).map_err(|e| {
         let line = e.span().map(|s| line_of(text, s.start));
-        let mut reason = e.message().trim().to_owned();
-        if reason.starts_with("unknown field") {
-            reason = format!(
-                "{reason}; a key of [[output]] is one of {}",
-                KEYS.join(", ")
-            );
-        }
-        err(line, reason)
+        err(line, e.message().trim().to_owned())
     })?;
     if file.output.is_empty() {
         return Err(err(
@@ -157,160 +112,44 @@ pub fn parse(text: &str, path: &Path) -> Result<Vec<Recipe>, RecipeFileError> {
     Ok(recipes)
 }
 
-/// One output's recipe from its table; an error carries the line of the bad value.
-fn output(t: &OutputToml, text: &str) -> Result<Recipe, (usize, String)> {
+/// One output's recipe from its table, through the option table; an error carries the line of
+/// the bad key or value.
+fn output(table: &OutputTable, text: &str) -> Result<Recipe, (usize, String)> {
     let mut r = Recipe::default();
-    let bad = |v: &Spanned<Value>, key: &str, why: String| {
-        (line_of(text, v.span().start), format!("{key}: {why}"))
-    };
-    let string = |v: &Spanned<Value>, key: &str| -> Result<String, (usize, String)> {
-        match v.get_ref() {
-            Value::String(s) => Ok(s.clone()),
-            // Chroma 420 and the like read naturally as numbers.
-            Value::Integer(n) => Ok(n.to_string()),
-            other => Err(bad(
-                v,
-                key,
-                format!("expected text, found {}", other.type_str()),
-            )),
-        }
-    };
-    let boolean = |v: &Spanned<Value>, key: &str| -> Result<bool, (usize, String)> {
-        v.get_ref().as_bool().ok_or_else(|| {
-            bad(
-                v,
-                key,
-                format!("expected true or false, found {}", v.get_ref().type_str()),
-            )
-        })
-    };
-    macro_rules! parsed {
-        ($field:ident, $key:literal, $target:expr) => {
-            if let Some(v) = &t.$field {
-                $target = string(v, $key)?
-                    .parse()
-                    .map_err(|e: super::recipe::ParseError| bad(v, $key, e.0))?;
-            }
+    for (key, value) in table {
+        let at = |s: std::ops::Range<usize>| line_of(text, s.start);
+        let option = options::option(key.get_ref()).filter(|o| o.shapes != Shapes::Run);
+        let Some(option) = option else {
+            let keys: Vec<&str> = options::file_keys().collect();
+            return Err((
+                at(key.span()),
+                format!(
+                    "unknown field `{}`; a key of [[output]] is one of {}",
+                    key.get_ref(),
+                    keys.join(", ")
+                ),
+            ));
         };
-    }
-    if let Some(v) = &t.subfolder {
-        r.subfolder =
-            clean_subfolder(&string(v, "subfolder")?).map_err(|why| bad(v, "subfolder", why))?;
-    }
-    if let Some(v) = &t.resize {
-        r.resize = Some(
-            string(v, "resize")?
-                .parse()
-                .map_err(|e: super::recipe::ParseError| bad(v, "resize", e.0))?,
-        );
-    }
-    parsed!(filter, "filter", r.filter);
-    parsed!(format, "format", r.format);
-    parsed!(chroma, "chroma", r.chroma);
-    parsed!(background, "background", r.background);
-    parsed!(metadata, "metadata", r.metadata);
-    if let Some(v) = &t.name {
-        r.name_template = string(v, "name")?
-            .parse::<NameTemplate>()
-            .map_err(|e| bad(v, "name", e.to_string()))?;
-    }
-    if let Some(v) = &t.quality {
-        r.quality = match v.get_ref() {
-            Value::Integer(q) if (1..=100).contains(q) => *q as u8,
-            Value::Integer(q) => return Err(bad(v, "quality", format!("{q} is outside 1-100"))),
+        let v = match value.get_ref() {
+            toml::Value::String(s) => Value::Text(s.clone()),
+            toml::Value::Integer(n) => Value::Int(*n),
+            toml::Value::Float(x) => Value::Float(*x),
+            toml::Value::Boolean(b) => Value::Bool(*b),
             other => {
-                return Err(bad(
-                    v,
-                    "quality",
-                    format!("expected a whole number 1-100, found {}", other.type_str()),
-                ));
-            }
-        };
-    }
-    if let Some(v) = &t.effort {
-        r.effort = match v.get_ref() {
-            Value::Integer(e) if (0..=i64::from(MAX_EFFORT)).contains(e) => *e as u8,
-            Value::Integer(e) => {
-                return Err(bad(v, "effort", format!("{e} is outside 0-{MAX_EFFORT}")));
-            }
-            other => {
-                return Err(bad(
-                    v,
-                    "effort",
+                return Err((
+                    at(value.span()),
                     format!(
-                        "expected a whole number 0-{MAX_EFFORT}, found {}",
+                        "{}: expected one value, found {}",
+                        option.key,
                         other.type_str()
                     ),
                 ));
             }
         };
-    }
-    if let Some(v) = &t.max_size {
-        r.max_size = Some(match v.get_ref() {
-            Value::Integer(n) if *n > 0 => *n as u64,
-            Value::String(s) => parse_size(s).map_err(|e| bad(v, "max_size", e))?,
-            other => {
-                return Err(bad(
-                    v,
-                    "max_size",
-                    format!(
-                        "expected a size such as \"150K\" or a number of bytes, found {}",
-                        other.type_str()
-                    ),
-                ));
-            }
-        });
-    }
-    if let Some(v) = &t.target_score {
-        let score = match v.get_ref() {
-            Value::Integer(n) => *n as f64,
-            Value::Float(x) => *x,
-            other => {
-                return Err(bad(
-                    v,
-                    "target_score",
-                    format!("expected a number 0-100, found {}", other.type_str()),
-                ));
-            }
-        };
-        if !(0.0..=100.0).contains(&score) {
-            return Err(bad(v, "target_score", format!("{score} is outside 0-100")));
-        }
-        r.target_score = Some(score);
-    }
-    if let Some(v) = &t.lossless {
-        r.lossless = boolean(v, "lossless")?;
-    }
-    if let Some(v) = &t.smaller_only {
-        r.smaller_only = boolean(v, "smaller_only")?;
-    }
-    if let Some(v) = &t.keep_dates {
-        r.keep_dates = boolean(v, "keep_dates")?;
-    }
-    if let Some(v) = &t.allow_upscale {
-        r.allow_upscale = boolean(v, "allow_upscale")?;
+        (option.set)(&mut r, &v)
+            .map_err(|why| (at(value.span()), format!("{}: {why}", option.key)))?;
     }
     Ok(r)
-}
-
-/// A sub-folder as written: relative, `/`-separated, no `..`, no empty parts.
-pub fn clean_subfolder(text: &str) -> Result<String, String> {
-    let parts: Vec<&str> = text
-        .split(['/', '\\'])
-        .filter(|p| !p.is_empty() && *p != ".")
-        .collect();
-    if text.starts_with(['/', '\\']) || text.contains(':') {
-        return Err(format!(
-            "'{text}' is not a folder under the output folder; use a relative name such as \
-             \"small\""
-        ));
-    }
-    if parts.contains(&"..") {
-        return Err(format!(
-            "'{text}' leaves the output folder ('..' is not allowed)"
-        ));
-    }
-    Ok(parts.join("/"))
 }
 
 /// The name an output has in its recipe, for reports and errors: its sub-folder, naming
@@ -353,23 +192,6 @@ pub fn first_collision(recipes: &[Recipe]) -> Option<(usize, usize)> {
     None
 }
 
-fn quoted(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
 /// The recipe file for `recipes`: every key written out, so the file means the same whatever
 /// later versions choose as defaults. Reads back to the same recipes (the on-exist policy
 /// belongs to a run, not to a recipe, and is not written).
@@ -380,91 +202,13 @@ pub fn to_toml(recipes: &[Recipe]) -> String {
     );
     for r in recipes {
         out.push_str("\n[[output]]\n");
-        let mut line = |key: &str, value: String| {
-            out.push_str(&format!("{key} = {value}\n"));
-        };
-        if !r.subfolder.is_empty() {
-            line("subfolder", quoted(&r.subfolder));
+        for o in options::OPTIONS.iter().filter(|o| o.shapes != Shapes::Run) {
+            if let Some(value) = (o.get)(r).filter(|_| (o.shown)(r)) {
+                out.push_str(&format!("{} = {}\n", o.key, value.toml()));
+            }
         }
-        if let Some(resize) = r.resize {
-            line("resize", quoted(&resize.to_string()));
-        }
-        line("filter", quoted(r.filter.name()));
-        line("format", quoted(r.format.name()));
-        line("quality", r.quality.to_string());
-        line("lossless", r.lossless.to_string());
-        line("chroma", quoted(r.chroma.name()));
-        if shows_effort(r) {
-            line("effort", r.effort.to_string());
-        }
-        line("background", quoted(&r.background.to_string()));
-        line("metadata", quoted(r.metadata.name()));
-        line("name", quoted(r.name_template.as_str()));
-        if let Some(max) = r.max_size {
-            // In the largest binary unit that divides it exactly, else in bytes.
-            let text = [(1u64 << 30, "G"), (1 << 20, "M"), (1 << 10, "K")]
-                .iter()
-                .find(|(unit, _)| max % unit == 0)
-                .map_or(max.to_string(), |(unit, s)| {
-                    quoted(&format!("{}{s}", max / unit))
-                });
-            line("max_size", text);
-        }
-        if let Some(score) = r.target_score {
-            line("target_score", format!("{score:?}"));
-        }
-        line("smaller_only", r.smaller_only.to_string());
-        line("keep_dates", r.keep_dates.to_string());
-        line("allow_upscale", r.allow_upscale.to_string());
     }
     out
-}
-
-/// Whether `r`'s effort is worth writing: it is not the default, or its format takes it.
-fn shows_effort(r: &Recipe) -> bool {
-    r.effort != DEFAULT_EFFORT
-        || matches!(r.format, OutputFormat::To(f) if f.takes(Control::Effort))
-}
-
-/// The `conveyor run` options that make `r` (every one written out, as in [`to_toml`], plus
-/// the on-exist policy); `subfolder` has no option and is left out.
-pub fn to_args(r: &Recipe) -> Vec<String> {
-    let mut args: Vec<String> = Vec::new();
-    let mut opt = |name: &str, value: String| {
-        args.push(format!("--{name}"));
-        args.push(value);
-    };
-    if let Some(resize) = r.resize {
-        opt("resize", resize.to_string());
-    }
-    opt("filter", r.filter.name().to_owned());
-    opt("format", r.format.name().to_owned());
-    opt("quality", r.quality.to_string());
-    opt("chroma", r.chroma.name().to_owned());
-    if shows_effort(r) {
-        opt("effort", r.effort.to_string());
-    }
-    opt("background", r.background.to_string());
-    opt("metadata", r.metadata.name().to_owned());
-    opt("name", r.name_template.as_str().to_owned());
-    opt("on-exist", r.on_exist.name().to_owned());
-    if let Some(max) = r.max_size {
-        opt("max-size", max.to_string());
-    }
-    if let Some(score) = r.target_score {
-        opt("target-score", format!("{score:?}"));
-    }
-    for (on, flag) in [
-        (r.lossless, "--lossless"),
-        (r.allow_upscale, "--allow-upscale"),
-        (r.smaller_only, "--smaller-only"),
-        (r.keep_dates, "--keep-dates"),
-    ] {
-        if on {
-            args.push(flag.to_owned());
-        }
-    }
-    args
 }
 
 #[cfg(test)]

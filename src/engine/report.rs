@@ -118,7 +118,7 @@ fn base_record(job: &Job, status: Status) -> FileRecord {
         score: None,
         millis: 0,
         worker: None,
-        note: job.note.clone(),
+        note: job.note.as_ref().map(ToString::to_string),
         warnings: Vec::new(),
         output_index: job.output_index,
         output_name: None,
@@ -215,7 +215,7 @@ impl Report {
             .map(|j| match &j.action {
                 Action::Convert => base_record(j, Status::Planned),
                 Action::Skip(reason) => FileRecord {
-                    error: Some(reason.clone()),
+                    error: Some(reason.to_string()),
                     ..base_record(j, Status::Skipped)
                 },
             })

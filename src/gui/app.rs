@@ -16,13 +16,11 @@ use super::state::{Batch, DialogPurpose, Forecast, Input, Prepared, Preview};
 use super::stats::FrameStats;
 use super::task::Task;
 use super::view::{BatchView, InputSummary, ResultFilter, window_title};
+use crate::engine::batch::{self, PrepareError, Request, Running};
 use crate::engine::job::{Job, JobId};
-use crate::engine::journal::JournalWriter;
-use crate::engine::pipeline::Pipeline;
-use crate::engine::plan::{self, PlanOptions};
 use crate::engine::pool::{self, PoolHandle};
 use crate::engine::report::ReportBuilder;
-use crate::engine::scan::{self, Scan, ScanError, ScanOptions};
+use crate::engine::scan::ScanOptions;
 
 /// How soon after pool events the window redraws. Thirty frames a second keeps the bars
 /// smooth while leaving the cores to the workers (software-rendered desktops paint on the CPU).
@@ -34,8 +32,8 @@ const TITLE_EVERY: Duration = Duration::from_millis(500);
 /// What the message line says to a drop while a batch runs; it goes when the batch ends.
 pub(super) const BUSY_DROP: &str = "A batch is running; drop again when it is done.";
 
-/// How inputs are scanned: [`scan::scan`], or a stand-in a test injects.
-pub type Scanner = Arc<dyn Fn(&[PathBuf], &ScanOptions) -> Result<Scan, ScanError> + Send + Sync>;
+/// How inputs are scanned: [`crate::engine::scan::scan`], or a stand-in a test injects.
+pub use crate::engine::batch::Scanner;
 
 /// The window's state.
 pub struct ConveyorApp {
@@ -110,8 +108,7 @@ impl ConveyorApp {
         // Recipe options or a recipe file on the command line give exactly the outputs
         // `conveyor run` would build from them (its defaults, its on-exist policy), never the
         // saved recipe's leftovers; they are saved only once the user changes something.
-        let cli_recipe = !launch.recipes.is_empty()
-            || launch.recipe != crate::engine::recipe::RecipePatch::default();
+        let cli_recipe = !launch.recipes.is_empty() || !launch.recipe.is_empty();
         if cli_recipe {
             let base = if launch.recipes.is_empty() {
                 vec![crate::engine::recipe::Recipe::default()]
@@ -135,7 +132,7 @@ impl ConveyorApp {
         let mut app = ConveyorApp {
             settings,
             picker,
-            scanner: Arc::new(scan::scan),
+            scanner: batch::default_scanner(),
             repaint: None,
             input: None,
             out_override: launch.out.clone(),
@@ -338,67 +335,37 @@ impl ConveyorApp {
             self.message = Some(format!("Fix the recipe first: {e}"));
             return;
         }
-        for (i, recipe) in recipes.iter().enumerate() {
-            if let Err(e) = recipe.validate() {
-                self.message = Some(if recipes.len() > 1 {
-                    format!("Output {}: {e}", i + 1)
-                } else {
-                    e.to_string()
-                });
-                return;
-            }
-        }
-        if let Some((i, j)) = crate::engine::recipe_file::first_collision(&recipes) {
-            self.message = Some(format!(
-                "Outputs {} and {} would write the same files ({}); give one another name, \
-                 sub-folder or format.",
-                i + 1,
-                j + 1,
-                crate::engine::recipe_file::output_name(&recipes[j])
-            ));
+        let request = Request {
+            check_writable: true,
+            ..Request::new(input.paths.clone(), out_dir, recipes)
+        };
+        if let Err(e) = request.check() {
+            self.message = Some(e);
             return;
         }
         self.message = None;
-        let paths = input.paths.clone();
         let scanner = Arc::clone(&self.scanner);
         self.preparing = Some(Task::spawn("plan", self.repaint.clone(), move || {
-            let options = ScanOptions {
-                store: None,
-                recursive: true,
-                exclude: vec![out_dir.clone()],
-                stop: None,
-            };
-            plan::check_out_dir(&out_dir, true)?;
-            let found =
-                scanner(&paths, &options).map_err(|e| format!("Could not read the input: {e}"))?;
-            let options = PlanOptions {
-                out_dir,
-                ..PlanOptions::default()
-            };
-            let plan = plan::plan_outputs(&found, &recipes, &options);
+            let prepared = batch::prepare(request, None, None, &scanner).map_err(|e| match e {
+                PrepareError::Input(e) => format!("Could not read the input: {e}"),
+                PrepareError::Output(e) => e,
+            })?;
             // Folder I/O: done here on the planning thread, never on the UI thread.
-            plan::sweep_stale_temps(&plan.jobs);
+            prepared.sweep();
             Ok(Prepared {
-                ranks: super::view::natural_ranks(&plan.jobs),
-                // Made here, not on the UI thread: a 100,000-job batch is megabytes to move.
-                jobs: plan.jobs.into(),
-                warnings: plan.warnings,
+                ranks: super::view::natural_ranks(&prepared.plan.jobs),
+                warnings: prepared.plan.warnings.clone(),
+                prepared,
             })
         }));
     }
 
-    /// A pool over `jobs` with the current recipe, writing to `out_dir`.
-    fn start_pool(
-        &self,
-        ctx: &egui::Context,
-        jobs: Arc<[Job]>,
-        out_dir: &std::path::Path,
-    ) -> Result<PoolHandle, String> {
+    /// How a batch of this window's runs: its worker count, below the window's priority, and
+    /// a waker that asks for at most one frame per [`FRAME`].
+    fn run(&self, ctx: &egui::Context) -> batch::Run {
         let waker_ctx = ctx.clone();
         let pending = Arc::clone(&self.repaint_pending);
         pending.store(false, Ordering::Release);
-        let mut pipeline = Pipeline::with_outputs(self.settings.current_recipes());
-        pipeline.journal = Some(Arc::new(JournalWriter::new(out_dir, None)));
         // Every request wakes the event loop, so ask once per frame however fast events arrive
         // (the frame clears the flag), and at most about thirty times a second.
         let waker = Arc::new(move || {
@@ -406,16 +373,12 @@ impl ConveyorApp {
                 waker_ctx.request_repaint_after(FRAME);
             }
         });
-        // Below the window: it (and the rest of the desktop) gets a core when it needs one.
-        let priority = pool::Priority::Background;
-        pool::start(
-            jobs,
-            Arc::new(pipeline),
-            self.settings.workers,
-            priority,
+        batch::Run {
+            workers: self.settings.workers,
+            // Below the window: it (and the rest of the desktop) gets a core when it needs one.
+            priority: pool::Priority::Background,
             waker,
-        )
-        .map_err(|e| format!("Could not start workers: {e}"))
+        }
     }
 
     fn launch(&mut self, ctx: &egui::Context, prepared: Prepared) {
@@ -423,16 +386,19 @@ impl ConveyorApp {
             return;
         };
         let Prepared {
-            jobs,
+            prepared,
             warnings,
             ranks,
         } = prepared;
         let root = self.input.as_ref().map(Input::root).unwrap_or_default();
         let workers = self.settings.workers;
-        match self.start_pool(ctx, Arc::clone(&jobs), &out_dir) {
-            Ok(handle) => {
+        let request = Request::new(Vec::new(), out_dir.clone(), prepared.recipes().to_vec());
+        match prepared.start(self.run(ctx)) {
+            Ok(running) => {
+                let jobs = Arc::clone(&running.jobs);
                 self.batch = Some(Batch {
-                    handle: Some(handle),
+                    request,
+                    handle: Some(running),
                     view: BatchView::new(Arc::clone(&jobs), &root, workers).with_ranks(ranks),
                     started: Instant::now(),
                     out_dir,
@@ -454,11 +420,12 @@ impl ConveyorApp {
         if batch.running() || batch.view.failed == 0 {
             return;
         }
-        let out_dir = batch.out_dir.clone();
+        let request = batch.request.clone();
         let now = batch.started.elapsed().as_secs_f64();
+        let run = self.run(ctx);
         let Some(batch) = &mut self.batch else { return };
         let jobs: Arc<[Job]> = batch.view.begin_retry(now).into();
-        match self.start_pool(ctx, jobs, &out_dir) {
+        match batch::start_jobs(jobs, &request, None, None, run) {
             Ok(handle) => {
                 if let Some(batch) = &mut self.batch {
                     batch.handle = Some(handle);
@@ -488,7 +455,10 @@ impl ConveyorApp {
     }
 
     fn handle(&self) -> Option<&PoolHandle> {
-        self.batch.as_ref().and_then(|b| b.handle.as_ref())
+        self.batch
+            .as_ref()
+            .and_then(|b| b.handle.as_ref())
+            .and_then(Running::handle)
     }
 
     /// Pauses or resumes the running batch.
@@ -534,7 +504,9 @@ impl ConveyorApp {
         if let Some(result) = self.preparing.as_mut().and_then(Task::poll) {
             self.preparing = None;
             match result.and_then(|r| r) {
-                Ok(p) if p.jobs.is_empty() => self.message = Some("No images to convert.".into()),
+                Ok(p) if p.prepared.plan.jobs.is_empty() => {
+                    self.message = Some("No images to convert.".into())
+                }
                 Ok(p) => self.launch(ctx, p),
                 Err(e) => self.message = Some(e),
             }
@@ -574,18 +546,12 @@ impl ConveyorApp {
             return;
         }
         let (recipes, out_dir) = key.clone();
-        let valid = recipes.iter().all(|r| r.validate().is_ok())
-            && crate::engine::recipe_file::first_collision(&recipes).is_none();
+        let valid = Request::new(Vec::new(), out_dir.clone(), recipes.clone())
+            .check()
+            .is_ok();
         let task = valid.then(|| {
             Task::spawn("forecast", self.repaint.clone(), move || {
-                plan::check_out_dir(&out_dir, true)?;
-                let options = PlanOptions {
-                    out_dir,
-                    ..PlanOptions::default()
-                };
-                Ok(plan::Outlook::of(
-                    &plan::plan_outputs(&found, &recipes, &options).jobs,
-                ))
+                batch::outlook(&found, &recipes, &out_dir)
             })
         });
         self.forecast = Some(Forecast {
@@ -599,7 +565,7 @@ impl ConveyorApp {
         let Some(batch) = &mut self.batch else { return };
         self.repaint_pending.store(false, Ordering::Release);
         let now = batch.started.elapsed().as_secs_f64();
-        if let Some(handle) = &batch.handle {
+        if let Some(handle) = batch.handle.as_ref().and_then(Running::handle) {
             for event in handle.events().try_iter() {
                 let event = batch.view.translate(event);
                 batch.report.observe(&event);
@@ -610,8 +576,14 @@ impl ConveyorApp {
             }
         }
         batch.view.tick(now);
-        if batch.view.finished && batch.handle.take().is_some() {
-            // The supervisor has joined every worker; dropping the handle is instant.
+        if batch.view.finished
+            && let Some(mut running) = batch.handle.take()
+        {
+            // The supervisor has joined every worker: waiting is instant, and a journal in a
+            // folder has nothing left to save.
+            if let Err(e) = running.finish() {
+                self.message = Some(format!("Warning: {e}"));
+            }
             self.stats.report(batch.view.results.len());
             if self.message.as_deref() == Some(BUSY_DROP) {
                 self.message = None;

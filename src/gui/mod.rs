@@ -21,8 +21,8 @@ use std::process::ExitCode;
 
 use eframe::egui;
 
+use crate::engine::options::RecipePatch;
 use crate::engine::pool;
-use crate::engine::recipe::RecipePatch;
 
 pub use app::ConveyorApp;
 

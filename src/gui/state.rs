@@ -9,8 +9,8 @@ use eframe::egui;
 
 use super::task::Task;
 use super::view::{BatchView, InputSummary};
-use crate::engine::job::{Job, JobId};
-use crate::engine::pool::PoolHandle;
+use crate::engine::batch::{Request, Running};
+use crate::engine::job::JobId;
 use crate::engine::preview::Thumbnail;
 use crate::engine::report::{Report, ReportBuilder, Summary};
 use crate::engine::scan::ScanWarning;
@@ -52,7 +52,10 @@ impl Input {
 
 /// A running or finished batch.
 pub(super) struct Batch {
-    pub(super) handle: Option<PoolHandle>,
+    /// What it was asked (for *Retry failed*: the same outputs into the same folder).
+    pub(super) request: Request,
+    /// The running pool; `None` once it has ended.
+    pub(super) handle: Option<Running>,
     pub(super) view: BatchView,
     pub(super) started: Instant,
     pub(super) out_dir: PathBuf,
@@ -83,7 +86,7 @@ impl Batch {
 
 /// Scan and plan, done off the UI thread before a batch starts.
 pub(super) struct Prepared {
-    pub(super) jobs: std::sync::Arc<[Job]>,
+    pub(super) prepared: crate::engine::batch::Prepared,
     pub(super) warnings: Vec<ScanWarning>,
     /// The jobs' natural order, for listing results.
     pub(super) ranks: Vec<u32>,

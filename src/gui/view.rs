@@ -870,7 +870,7 @@ impl BatchView {
                 }
                 if let Some(note) = self.jobs.get(row.job).and_then(|j| j.note.as_ref()) {
                     detail.push_str(" — ");
-                    detail.push_str(note);
+                    detail.push_str(&note.to_string());
                 }
                 detail
             }
