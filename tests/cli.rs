@@ -1696,7 +1696,11 @@ fn a_journal_written_the_old_way_keeps_vouching_for_its_outputs() {
     assert_eq!(status("a.png").0, "skipped", "{again}");
     assert_eq!(status("b.png").0, "ok", "{again}");
     assert!(
-        status("b.png").1.as_str().unwrap_or("").contains("another recipe"),
+        status("b.png")
+            .1
+            .as_str()
+            .unwrap_or("")
+            .contains("another recipe"),
         "{again}"
     );
 }

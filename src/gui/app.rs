@@ -4,30 +4,26 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use eframe::egui;
 
 use super::Launch;
+use super::command::DialogPurpose;
 use super::picker::Picker;
 use super::settings::Settings;
-use super::state::{Batch, DialogPurpose, Forecast, Input, Prepared, Preview};
+use super::state::{Batch, Input, Prepared, Preview};
 use super::stats::FrameStats;
 use super::task::Task;
-use super::view::{BatchView, InputSummary, ResultFilter, window_title};
-use crate::engine::batch::{self, PrepareError, Request, Running};
-use crate::engine::job::{Job, JobId};
-use crate::engine::pool::{self, PoolHandle};
-use crate::engine::report::ReportBuilder;
+use super::view::{BatchView, InputSummary, ResultFilter};
+use crate::engine::batch;
+use crate::engine::job::JobId;
 use crate::engine::scan::ScanOptions;
 
 /// How soon after pool events the window redraws. Thirty frames a second keeps the bars
 /// smooth while leaving the cores to the workers (software-rendered desktops paint on the CPU).
-const FRAME: Duration = Duration::from_millis(33);
-
-/// How often a running batch's progress is written into the window title.
-const TITLE_EVERY: Duration = Duration::from_millis(500);
+pub(super) const FRAME: Duration = Duration::from_millis(33);
 
 /// What the message line says to a drop while a batch runs; it goes when the batch ends.
 pub(super) const BUSY_DROP: &str = "A batch is running; drop again when it is done.";
@@ -39,7 +35,7 @@ pub use crate::engine::batch::Scanner;
 pub struct ConveyorApp {
     pub(super) settings: Settings,
     pub(super) picker: Arc<dyn Picker>,
-    scanner: Scanner,
+    pub(super) scanner: Scanner,
     /// Woken when a background task ends (unknown until the first frame in tests).
     pub(super) repaint: Option<egui::Context>,
     pub(super) input: Option<Input>,
@@ -78,13 +74,18 @@ pub struct ConveyorApp {
     pub(super) opening: Option<Task<Result<(), String>>>,
     pub(super) confirm_close: bool,
     pub(super) closing: bool,
-    start_requested: bool,
-    title: String,
-    /// When `title` was last sent to the window (see [`TITLE_EVERY`]).
-    title_sent: Option<Instant>,
+    /// Start once the input's scan is in (`conveyor gui --start`).
+    pub(super) start_requested: bool,
+    /// The title last sent to the window.
+    pub(super) title: String,
+    /// When `title` was last sent to the window (the shell's `TITLE_EVERY`).
+    pub(super) title_sent: Option<Instant>,
     /// Set by the pool's waker once it has asked for a repaint; cleared by the next frame.
-    repaint_pending: Arc<AtomicBool>,
+    pub(super) repaint_pending: Arc<AtomicBool>,
     pub(super) stats: FrameStats,
+    /// What the panels and shortcuts asked for this frame; the shell applies them after
+    /// drawing.
+    pub(super) commands: Vec<super::command::Command>,
     /// What the command line set over the saved settings, so saving keeps the saved values
     /// until the user changes something.
     launched: Option<Launched>,
@@ -171,6 +172,7 @@ impl ConveyorApp {
             title_sent: None,
             repaint_pending: Arc::new(AtomicBool::new(false)),
             stats: FrameStats::from_env(),
+            commands: Vec::new(),
             launched,
         };
         app.refresh_presets();
@@ -317,176 +319,6 @@ impl ConveyorApp {
         }
     }
 
-    /// Starts converting the chosen input with the current recipe (scan and plan run in the
-    /// background first).
-    pub fn start(&mut self) {
-        if self.busy() {
-            return;
-        }
-        let Some(input) = &self.input else {
-            self.message = Some("Choose a folder first.".into());
-            return;
-        };
-        let Some(out_dir) = self.output_dir() else {
-            return;
-        };
-        let recipes = self.settings.current_recipes();
-        if let Some(e) = self.settings.outputs.iter().find_map(|f| f.error()) {
-            self.message = Some(format!("Fix the recipe first: {e}"));
-            return;
-        }
-        let request = Request {
-            check_writable: true,
-            ..Request::new(input.paths.clone(), out_dir, recipes)
-        };
-        if let Err(e) = request.check() {
-            self.message = Some(e);
-            return;
-        }
-        self.message = None;
-        let scanner = Arc::clone(&self.scanner);
-        self.preparing = Some(Task::spawn("plan", self.repaint.clone(), move || {
-            let prepared = batch::prepare(request, None, None, &scanner).map_err(|e| match e {
-                PrepareError::Input(e) => format!("Could not read the input: {e}"),
-                PrepareError::Output(e) => e,
-            })?;
-            // Folder I/O: done here on the planning thread, never on the UI thread.
-            prepared.sweep();
-            Ok(Prepared {
-                ranks: super::view::natural_ranks(&prepared.plan.jobs),
-                warnings: prepared.plan.warnings.clone(),
-                prepared,
-            })
-        }));
-    }
-
-    /// How a batch of this window's runs: its worker count, below the window's priority, and
-    /// a waker that asks for at most one frame per [`FRAME`].
-    fn run(&self, ctx: &egui::Context) -> batch::Run {
-        let waker_ctx = ctx.clone();
-        let pending = Arc::clone(&self.repaint_pending);
-        pending.store(false, Ordering::Release);
-        // Every request wakes the event loop, so ask once per frame however fast events arrive
-        // (the frame clears the flag), and at most about thirty times a second.
-        let waker = Arc::new(move || {
-            if !pending.swap(true, Ordering::AcqRel) {
-                waker_ctx.request_repaint_after(FRAME);
-            }
-        });
-        batch::Run {
-            workers: self.settings.workers,
-            // Below the window: it (and the rest of the desktop) gets a core when it needs one.
-            priority: pool::Priority::Background,
-            waker,
-        }
-    }
-
-    fn launch(&mut self, ctx: &egui::Context, prepared: Prepared) {
-        let Some(out_dir) = self.output_dir() else {
-            return;
-        };
-        let Prepared {
-            prepared,
-            warnings,
-            ranks,
-        } = prepared;
-        let root = self.input.as_ref().map(Input::root).unwrap_or_default();
-        let workers = self.settings.workers;
-        let request = Request::new(Vec::new(), out_dir.clone(), prepared.recipes().to_vec());
-        match prepared.start(self.run(ctx)) {
-            Ok(running) => {
-                let jobs = Arc::clone(&running.jobs);
-                self.batch = Some(Batch {
-                    request,
-                    handle: Some(running),
-                    view: BatchView::new(Arc::clone(&jobs), &root, workers).with_ranks(ranks),
-                    started: Instant::now(),
-                    out_dir,
-                    report: ReportBuilder::new(&jobs),
-                    warnings,
-                    elapsed_at_finish: None,
-                });
-                self.preview = None;
-                self.selected = None;
-            }
-            Err(e) => self.message = Some(e),
-        }
-    }
-
-    /// Runs the failed files of the last batch again, in the same batch: their rows update in
-    /// place and every other row stays.
-    pub(super) fn retry_failed(&mut self, ctx: &egui::Context) {
-        let Some(batch) = &self.batch else { return };
-        if batch.running() || batch.view.failed == 0 {
-            return;
-        }
-        let request = batch.request.clone();
-        let now = batch.started.elapsed().as_secs_f64();
-        let run = self.run(ctx);
-        let Some(batch) = &mut self.batch else { return };
-        let jobs: Arc<[Job]> = batch.view.begin_retry(now).into();
-        match batch::start_jobs(jobs, &request, None, None, run) {
-            Ok(handle) => {
-                if let Some(batch) = &mut self.batch {
-                    batch.handle = Some(handle);
-                    batch.elapsed_at_finish = None;
-                }
-                self.message = None;
-            }
-            Err(e) => {
-                // Nothing will run them: end the retried rows as cancelled and the batch again.
-                if let Some(batch) = &mut self.batch {
-                    for job in 0..batch.view.retrying() {
-                        let event = batch.view.translate(crate::engine::event::Event::Finished {
-                            worker: None,
-                            job,
-                            outcome: crate::engine::job::Outcome::Cancelled,
-                            millis: 0,
-                        });
-                        batch.report.observe(&event);
-                        batch.view.apply(&event, now);
-                    }
-                    let end = crate::engine::event::Event::BatchFinished { cancelled: true };
-                    batch.view.apply(&end, now);
-                }
-                self.message = Some(e);
-            }
-        }
-    }
-
-    fn handle(&self) -> Option<&PoolHandle> {
-        self.batch
-            .as_ref()
-            .and_then(|b| b.handle.as_ref())
-            .and_then(Running::handle)
-    }
-
-    /// Pauses or resumes the running batch.
-    pub(super) fn toggle_pause(&mut self) {
-        if let Some(handle) = self.handle() {
-            if handle.is_paused() {
-                handle.resume();
-            } else {
-                handle.pause();
-            }
-        }
-    }
-
-    /// Cancels the running batch.
-    pub(super) fn cancel(&mut self) {
-        if let Some(handle) = self.handle() {
-            handle.cancel();
-        }
-    }
-
-    /// Applies a new worker count, live if a batch runs.
-    pub(super) fn set_workers(&mut self, n: usize) {
-        self.settings.workers = n.clamp(1, super::max_workers());
-        if let Some(handle) = self.handle() {
-            handle.set_workers(self.settings.workers);
-        }
-    }
-
     /// Drains every background task and the pool's events without blocking. Once per frame.
     pub(super) fn poll(&mut self, ctx: &egui::Context) {
         if let Some(input) = &mut self.input
@@ -519,191 +351,48 @@ impl ConveyorApp {
         self.poll_trials(ctx);
     }
 
-    /// Plans the current input, outputs and output folder in the background whenever one of
-    /// them changes before Start, and picks up the answer.
-    fn poll_forecast(&mut self) {
-        if let Some(f) = &mut self.forecast
-            && let Some(result) = f.task.as_mut().and_then(Task::poll)
-        {
-            f.task = None;
-            f.result = Some(result.and_then(|r| r));
-        }
-        if self.batch.is_some() || self.busy() {
-            return;
-        }
-        let Some(found) = self.input.as_ref().and_then(|i| i.scan.clone()) else {
-            return;
-        };
-        let Some(out_dir) = self.output_dir() else {
-            return;
-        };
-        if self.out_text.is_some() || self.settings.outputs.iter().any(|f| f.error().is_some()) {
-            return; // Being typed: plan once it is settled.
-        }
-        let recipes = self.settings.current_recipes();
-        let key = (recipes, out_dir);
-        if self.forecast.as_ref().is_some_and(|f| f.key == key) {
-            return;
-        }
-        let (recipes, out_dir) = key.clone();
-        let valid = Request::new(Vec::new(), out_dir.clone(), recipes.clone())
-            .check()
-            .is_ok();
-        let task = valid.then(|| {
-            Task::spawn("forecast", self.repaint.clone(), move || {
-                batch::outlook(&found, &recipes, &out_dir)
-            })
-        });
-        self.forecast = Some(Forecast {
-            key,
-            task,
-            result: None,
-        });
+    /// The input the preview shows: the picked one, else the first image of the input.
+    pub(super) fn trial_input(&self) -> Option<PathBuf> {
+        let summary = self.input.as_ref()?.summary.as_ref()?.as_ref().ok()?;
+        self.trials
+            .pick
+            .clone()
+            .filter(|p| summary.files.iter().any(|(f, _)| f == p))
+            .or_else(|| summary.files.first().map(|(p, _)| p.clone()))
     }
 
-    fn poll_batch(&mut self, ctx: &egui::Context) {
-        let Some(batch) = &mut self.batch else { return };
-        self.repaint_pending.store(false, Ordering::Release);
-        let now = batch.started.elapsed().as_secs_f64();
-        if let Some(handle) = batch.handle.as_ref().and_then(Running::handle) {
-            for event in handle.events().try_iter() {
-                let event = batch.view.translate(event);
-                batch.report.observe(&event);
-                batch.view.apply(&event, now);
-                if matches!(event, crate::engine::event::Event::BatchFinished { .. }) {
-                    batch.elapsed_at_finish = Some(now);
-                }
-            }
-        }
-        batch.view.tick(now);
-        if batch.view.finished
-            && let Some(mut running) = batch.handle.take()
-        {
-            // The supervisor has joined every worker: waiting is instant, and a journal in a
-            // folder has nothing left to save.
-            if let Err(e) = running.finish() {
-                self.message = Some(format!("Warning: {e}"));
-            }
-            self.stats.report(batch.view.results.len());
-            if self.message.as_deref() == Some(BUSY_DROP) {
-                self.message = None;
-            }
-            if self.closing {
-                ctx.send_viewport_cmd(egui::ViewportCommand::Close);
-            }
-        } else if batch.running() && !batch.view.paused {
-            // Keep the clock and ETA moving between events.
-            ctx.request_repaint_after(Duration::from_millis(250));
-        }
+    /// Starts previewing `path` (one of the input's images).
+    pub fn pick_trial(&mut self, path: PathBuf) {
+        self.trials.pick = Some(path);
     }
 
-    /// The window title for the current state (see [`window_title`]).
-    pub fn title(&self) -> String {
-        let name = self.input.as_ref().map(|i| {
-            let root = i.root();
-            root.file_name().map_or_else(
-                || root.display().to_string(),
-                |n| n.to_string_lossy().into(),
-            )
-        });
-        let summary = self
+    /// Keeps the preview and the estimate in step with the input and the recipe.
+    fn poll_trials(&mut self, ctx: &egui::Context) {
+        let files = self
             .input
             .as_ref()
             .and_then(|i| i.summary.as_ref())
-            .and_then(|s| s.as_ref().ok());
-        window_title(name.as_deref(), summary, self.batch_view())
-    }
-
-    /// Everything that is not drawing: polling, shortcuts, drops, close requests, the title.
-    pub fn update_logic(&mut self, ctx: &egui::Context) {
-        if self.repaint.is_none() {
-            self.repaint = Some(ctx.clone());
-        }
-        self.handle_drops(ctx);
-        self.poll(ctx);
-        self.shortcuts(ctx);
-        self.handle_close(ctx);
-        if self.start_requested && self.input.as_ref().is_some_and(|i| i.summary.is_some()) {
-            self.start_requested = false;
-            self.start();
-        }
-        // A running batch's count changes with every event; sending each change would ask for
-        // a frame each time (a viewport command repaints at once) and undo the frame cap of
-        // the pool's waker. So progress reaches the title every TITLE_EVERY; anything else
-        // (finished, paused, another input) at once. Between those times it is not even built.
-        let progress_only = self
-            .batch
-            .as_ref()
-            .is_some_and(|b| b.running() && !b.view.paused);
-        let due = !progress_only || self.title_sent.is_none_or(|t| t.elapsed() >= TITLE_EVERY);
-        if !due {
-            return;
-        }
-        let title = self.title();
-        if title != self.title {
-            ctx.send_viewport_cmd(egui::ViewportCommand::Title(title.clone()));
-            self.title = title;
-            self.title_sent = Some(Instant::now());
-        }
+            .and_then(|s| s.as_ref().ok())
+            .map_or(&[][..], |s| s.files.as_slice());
+        let wanted = super::trial::Wanted {
+            idle: self.batch.is_none() && !self.busy(),
+            path: self.trial_input(),
+            // The open card's output (the first when none is open).
+            recipe: self
+                .settings
+                .outputs
+                .get(self.open_output)
+                .unwrap_or(self.settings.first())
+                .current_recipe(),
+            recipes: self.settings.current_recipes(),
+            workers: self.settings.workers,
+            files,
+        };
+        self.trials.poll(ctx, self.repaint.as_ref(), wanted);
     }
 
     /// The view of the current batch, if any.
     pub fn batch_view(&self) -> Option<&BatchView> {
         self.batch.as_ref().map(|b| &b.view)
-    }
-
-    /// Draws the whole window.
-    pub fn draw(&mut self, ui: &mut egui::Ui) {
-        let started = Instant::now();
-        let ctx = ui.ctx().clone();
-        self.thumbs.begin_frame(&ctx);
-        super::panels::top_bar(self, ui);
-        super::panels::recipe_panel(self, ui);
-        let central = super::panels::unfilled(egui::Frame::central_panel(ui.style()));
-        egui::CentralPanel::default().frame(central).show(ui, |ui| {
-            if self.input.is_none() && self.batch.is_none() {
-                super::panels::empty_state(self, ui);
-            } else {
-                super::panels::batch_area(self, ui);
-            }
-        });
-        self.thumbs.end_frame();
-        super::panels::drop_highlight(&ctx);
-        super::panels::close_dialog(self, &ctx);
-        if self.stats.enabled && self.batch.as_ref().is_some_and(Batch::running) {
-            self.stats
-                .ui_ms
-                .push(started.elapsed().as_secs_f32() * 1000.0);
-        }
-    }
-}
-
-impl eframe::App for ConveyorApp {
-    fn logic(&mut self, ctx: &egui::Context, frame: &mut eframe::Frame) {
-        let timed = self.stats.enabled && self.batch.as_ref().is_some_and(Batch::running);
-        if timed && let Some(cpu) = frame.info().cpu_usage {
-            self.stats.whole_frame(cpu * 1000.0);
-        }
-        let started = Instant::now();
-        self.update_logic(ctx);
-        if timed {
-            self.stats
-                .logic_ms
-                .push(started.elapsed().as_secs_f32() * 1000.0);
-        }
-    }
-
-    /// The panels' own colour: the panels leave their background to this clear (see
-    /// [`super::panels::unfilled`]).
-    fn clear_color(&self, visuals: &egui::Visuals) -> [f32; 4] {
-        visuals.panel_fill.to_normalized_gamma_f32()
-    }
-
-    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
-        self.draw(ui);
-    }
-
-    fn save(&mut self, storage: &mut dyn eframe::Storage) {
-        eframe::set_value(storage, Settings::KEY, &self.settings_to_save());
     }
 }

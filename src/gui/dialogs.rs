@@ -7,8 +7,9 @@ use std::sync::Arc;
 use eframe::egui;
 
 use super::app::ConveyorApp;
+use super::command::DialogPurpose;
 use super::picker::{Answer, Filter, NoDialog};
-use super::state::{DialogPurpose, Input, Preview};
+use super::state::{Input, Preview};
 use super::task::Task;
 use crate::engine::job::JobId;
 use crate::engine::preview::Thumbnail;
@@ -179,8 +180,8 @@ impl ConveyorApp {
     }
 
     /// Does what a result row's menu or double-click asked.
-    pub(super) fn row_action(&mut self, ctx: &egui::Context, action: super::panels::RowAction) {
-        use super::panels::RowAction;
+    pub(super) fn row_action(&mut self, ctx: &egui::Context, action: super::command::RowAction) {
+        use super::command::RowAction;
         let job = match action {
             RowAction::Open(j)
             | RowAction::Reveal(j)

@@ -1,6 +1,8 @@
 //! The desktop front end: an egui window over the engine's pool handle and event stream.
 
 pub mod app;
+mod batch;
+pub mod command;
 mod commands;
 mod dialogs;
 mod panels;
@@ -8,6 +10,7 @@ pub mod picker;
 pub mod presets;
 pub mod samples;
 pub mod settings;
+mod shell;
 mod state;
 pub mod stats;
 pub mod task;

@@ -92,16 +92,6 @@ pub(super) struct Prepared {
     pub(super) ranks: Vec<u32>,
 }
 
-/// What a pending dialog's answer is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum DialogPurpose {
-    Input,
-    Output,
-    SaveReport,
-    ImportRecipe,
-    ExportRecipe,
-}
-
 /// Previews of one finished file, loading or loaded.
 pub(super) struct Preview {
     pub(super) job: JobId,

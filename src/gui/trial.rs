@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 
 use eframe::egui;
 
-use super::app::ConveyorApp;
 use super::task::Task;
 use crate::engine::preview::{self, Estimate, Trial};
 use crate::engine::recipe::Recipe;
@@ -97,109 +96,94 @@ impl Trials {
     }
 }
 
-impl ConveyorApp {
-    /// The input the preview shows: the picked one, else the first image of the input.
-    pub(super) fn trial_input(&self) -> Option<PathBuf> {
-        let summary = self.input.as_ref()?.summary.as_ref()?.as_ref().ok()?;
-        self.trials
-            .pick
-            .clone()
-            .filter(|p| summary.files.iter().any(|(f, _)| f == p))
-            .or_else(|| summary.files.first().map(|(p, _)| p.clone()))
-    }
+/// What the preview and the estimate follow, read from the window's state once a frame.
+pub struct Wanted<'a> {
+    /// Whether they may start work (no batch, nothing else busy).
+    pub idle: bool,
+    /// The input the preview shows ([`None`]: no input yet).
+    pub path: Option<PathBuf>,
+    /// The recipe the preview shows (the open output card's).
+    pub recipe: Recipe,
+    /// Every output's recipe, the worker count and the input's files, for the estimate.
+    pub recipes: Vec<Recipe>,
+    /// The worker count.
+    pub workers: usize,
+    /// The input's images with their sizes.
+    pub files: &'a [(PathBuf, u64)],
+}
 
-    /// Starts previewing `path` (one of the input's images).
-    pub fn pick_trial(&mut self, path: PathBuf) {
-        self.trials.pick = Some(path);
-    }
-
-    /// Keeps the preview and the estimate in step with the input and the recipe. Once a frame.
-    pub(super) fn poll_trials(&mut self, ctx: &egui::Context) {
+impl Trials {
+    /// Keeps the preview and the estimate in step with `wanted`. Once a frame; `repaint` is
+    /// woken when background work ends.
+    pub fn poll(&mut self, ctx: &egui::Context, repaint: Option<&egui::Context>, wanted: Wanted) {
         let now = Instant::now();
         // Finished work first.
-        if let Some((path, recipe, task)) = &mut self.trials.running
+        if let Some((path, recipe, task)) = &mut self.running
             && let Some(result) = task.poll()
         {
             let (path, recipe) = (path.clone(), recipe.clone());
-            self.trials.running = None;
-            self.trials.shown = Some(result.and_then(|r| r).map(|t| shown(ctx, t, path.clone())));
-            self.trials.done_for = Some((path, recipe));
+            self.running = None;
+            self.shown = Some(result.and_then(|r| r).map(|t| shown(ctx, t, path.clone())));
+            self.done_for = Some((path, recipe));
         }
-        if let Some(task) = &mut self.trials.estimating
+        if let Some(task) = &mut self.estimating
             && let Some(result) = task.poll()
         {
-            self.trials.estimating = None;
-            self.trials.estimate = Some(result.ok().flatten());
+            self.estimating = None;
+            self.estimate = Some(result.ok().flatten());
         }
-        if self.batch.is_some() || self.busy() {
+        if !wanted.idle {
             return;
         }
-        let Some(path) = self.trial_input() else {
+        let Some(path) = wanted.path else {
             return;
         };
-        // The open card's output (the first when none is open).
-        let recipe = self
-            .settings
-            .outputs
-            .get(self.open_output)
-            .unwrap_or(self.settings.first())
-            .current_recipe();
         // The preview: once the recipe has settled, and one conversion at a time.
-        let want = (path, recipe.clone());
-        if self.trials.done_for.as_ref() != Some(&want)
-            && self.trials.running.as_ref().map(|r| (&r.0, &r.1)) != Some((&want.0, &want.1))
+        let want = (path, wanted.recipe);
+        if self.done_for.as_ref() != Some(&want)
+            && self.running.as_ref().map(|r| (&r.0, &r.1)) != Some((&want.0, &want.1))
         {
-            let since = match &self.trials.waiting {
+            let since = match &self.waiting {
                 Some((w, t)) if *w == want => *t,
                 _ => {
-                    self.trials.waiting = Some((want.clone(), now));
+                    self.waiting = Some((want.clone(), now));
                     now
                 }
             };
             let settled = now.duration_since(since) >= SETTLE;
-            if settled && self.trials.running.is_none() {
-                self.trials.waiting = None;
+            if settled && self.running.is_none() {
+                self.waiting = None;
                 let (path, recipe) = want;
                 let (p, r) = (path.clone(), recipe.clone());
-                let task = Task::spawn("preview", self.repaint.clone(), move || {
+                let task = Task::spawn("preview", repaint.cloned(), move || {
                     preview::trial(&p, &r, PREVIEW_SIDE)
                 });
-                self.trials.running = Some((path, recipe, task));
+                self.running = Some((path, recipe, task));
             } else if !settled {
                 ctx.request_repaint_after(SETTLE.saturating_sub(now.duration_since(since)));
             }
         }
         // The estimate: the same, for every output's recipe, the worker count and the input.
-        let files = self
-            .input
-            .as_ref()
-            .and_then(|i| i.summary.as_ref())
-            .and_then(|s| s.as_ref().ok())
-            .map_or(&[][..], |s| s.files.as_slice());
-        let key = (
-            self.settings.current_recipes(),
-            self.settings.workers,
-            files.len(),
-        );
-        if self.trials.estimated_for.as_ref() != Some(&key) && !files.is_empty() {
-            let since = match &self.trials.estimate_waiting {
+        let files = wanted.files;
+        let key = (wanted.recipes, wanted.workers, files.len());
+        if self.estimated_for.as_ref() != Some(&key) && !files.is_empty() {
+            let since = match &self.estimate_waiting {
                 Some((k, t)) if *k == key => *t,
                 _ => {
-                    self.trials.estimate_waiting = Some((key.clone(), now));
+                    self.estimate_waiting = Some((key.clone(), now));
                     now
                 }
             };
             let settled = now.duration_since(since) >= SETTLE * 2;
-            if settled && self.trials.estimating.is_none() {
-                self.trials.estimate_waiting = None;
+            if settled && self.estimating.is_none() {
+                self.estimate_waiting = None;
                 let (recipes, workers, _) = key.clone();
                 // Copied only when an estimate starts, never per frame.
                 let files = files.to_vec();
-                self.trials.estimating =
-                    Some(Task::spawn("estimate", self.repaint.clone(), move || {
-                        preview::estimate(&files, &recipes, workers, ESTIMATE_SAMPLE)
-                    }));
-                self.trials.estimated_for = Some(key);
+                self.estimating = Some(Task::spawn("estimate", repaint.cloned(), move || {
+                    preview::estimate(&files, &recipes, workers, ESTIMATE_SAMPLE)
+                }));
+                self.estimated_for = Some(key);
             } else if !settled {
                 ctx.request_repaint_after((SETTLE * 2).saturating_sub(now.duration_since(since)));
             }

@@ -6,24 +6,25 @@ use std::path::PathBuf;
 use eframe::egui;
 
 use super::app::ConveyorApp;
+use super::command::Command;
 
 impl ConveyorApp {
     /// Keyboard shortcuts: Ctrl+Enter start, Space pause/resume (outside text fields),
     /// Escape cancel.
     pub(super) fn shortcuts(&mut self, ctx: &egui::Context) {
         if ctx.input_mut(|i| i.consume_key(egui::Modifiers::COMMAND, egui::Key::Enter)) {
-            self.start();
+            self.commands.push(Command::Start);
         }
         let typing = ctx.egui_wants_keyboard_input();
         if !typing && ctx.input_mut(|i| i.consume_key(egui::Modifiers::NONE, egui::Key::Space)) {
-            self.toggle_pause();
+            self.commands.push(Command::TogglePause);
         }
         if ctx.input_mut(|i| i.consume_key(egui::Modifiers::NONE, egui::Key::Escape)) {
-            if self.confirm_close {
-                self.confirm_close = false;
+            self.commands.push(if self.confirm_close {
+                Command::KeepRunning
             } else {
-                self.cancel();
-            }
+                Command::Cancel
+            });
         }
     }
 

@@ -4,7 +4,8 @@ use eframe::egui;
 
 use crate::engine::units::human_bytes;
 use crate::gui::app::ConveyorApp;
-use crate::gui::state::DialogPurpose;
+use crate::gui::command::Command;
+use crate::gui::command::DialogPurpose;
 
 /// Title, the chosen input and what it holds, and the input buttons.
 pub(crate) fn top_bar(app: &mut ConveyorApp, ui: &mut egui::Ui) {
@@ -22,13 +23,13 @@ pub(crate) fn top_bar(app: &mut ConveyorApp, ui: &mut egui::Ui) {
                     .on_hover_text("Choose a folder of images")
                     .clicked()
                 {
-                    app.ask(DialogPurpose::Input);
+                    app.commands.push(Command::Ask(DialogPurpose::Input));
                 }
                 if ui
                     .add_enabled(idle, egui::Button::new("Try the sample images"))
                     .clicked()
                 {
-                    app.load_samples();
+                    app.commands.push(Command::LoadSamples);
                 }
                 let label = ui.label("or a path:");
                 let field = ui
@@ -41,7 +42,7 @@ pub(crate) fn top_bar(app: &mut ConveyorApp, ui: &mut egui::Ui) {
                     .labelled_by(label.id)
                     .on_hover_text("A folder or an image to convert");
                 if field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
-                    app.set_input_text();
+                    app.commands.push(Command::UseTypedInput);
                 }
                 ui.separator();
                 match &app.input {
@@ -125,11 +126,11 @@ pub(crate) fn empty_state(app: &mut ConveyorApp, ui: &mut egui::Ui) {
             ui.label("or several images — every image inside is resized and converted by the recipe on the left.");
             ui.add_space(16.0);
             if ui.add(egui::Button::new(egui::RichText::new("🗀 Choose a folder…").size(18.0)).min_size(egui::vec2(220.0, 36.0))).clicked() {
-                app.ask(DialogPurpose::Input);
+                app.commands.push(Command::Ask(DialogPurpose::Input));
             }
             ui.add_space(6.0);
             if ui.add(egui::Button::new(egui::RichText::new("✨ Try the sample images").size(18.0)).min_size(egui::vec2(220.0, 36.0))).clicked() {
-                app.load_samples();
+                app.commands.push(Command::LoadSamples);
             }
             ui.add_space(6.0);
             ui.label(egui::RichText::new("Then press Start (Ctrl+Enter).").weak());

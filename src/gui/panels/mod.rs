@@ -2,6 +2,7 @@
 //! image work happens here.
 
 mod input;
+mod output_form;
 mod overall;
 mod recipe;
 mod results;
@@ -11,10 +12,10 @@ mod workers;
 use eframe::egui;
 
 use super::app::ConveyorApp;
+use super::command::Command;
 
 pub(super) use input::{drop_highlight, empty_state, top_bar};
 pub(super) use recipe::recipe_panel;
-pub(super) use results::RowAction;
 
 /// The central area once an input is chosen: controls, workers, progress, results.
 pub(super) fn batch_area(app: &mut ConveyorApp, ui: &mut egui::Ui) {
@@ -47,7 +48,7 @@ fn controls(app: &mut ConveyorApp, ui: &mut egui::Ui) {
             .on_hover_text("Start converting (Ctrl+Enter)")
             .clicked()
         {
-            app.start();
+            app.commands.push(Command::Start);
         }
         let running = app.batch.as_ref().is_some_and(|b| b.running());
         let paused = app.batch.as_ref().is_some_and(|b| b.view.paused);
@@ -60,7 +61,7 @@ fn controls(app: &mut ConveyorApp, ui: &mut egui::Ui) {
             .on_hover_text("Pause or resume (Space)")
             .clicked()
         {
-            app.toggle_pause();
+            app.commands.push(Command::TogglePause);
         }
         if ui
             .add_enabled(
@@ -70,7 +71,7 @@ fn controls(app: &mut ConveyorApp, ui: &mut egui::Ui) {
             .on_hover_text("Cancel the batch (Escape)")
             .clicked()
         {
-            app.cancel();
+            app.commands.push(Command::Cancel);
         }
         if app.batch.is_none() {
             ui.separator();
@@ -131,10 +132,10 @@ pub(super) fn close_dialog(app: &mut ConveyorApp, ctx: &egui::Context) {
         ui.add_space(8.0);
         ui.horizontal(|ui| {
             if ui.button("Stop and quit").clicked() {
-                app.stop_and_quit(ctx);
+                app.commands.push(Command::StopAndQuit);
             }
             if ui.button("Keep running").clicked() {
-                app.confirm_close = false;
+                app.commands.push(Command::KeepRunning);
             }
         });
     });

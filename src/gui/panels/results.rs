@@ -6,7 +6,9 @@ use eframe::egui;
 use crate::engine::job::Status;
 use crate::engine::units::human_bytes;
 use crate::gui::app::ConveyorApp;
-use crate::gui::state::{DialogPurpose, Preview};
+use crate::gui::command::DialogPurpose;
+use crate::gui::command::{Command, RowAction};
+use crate::gui::state::Preview;
 use crate::gui::view::ResultFilter;
 
 /// Filter, actions, the list and the preview.
@@ -16,7 +18,6 @@ pub(crate) fn results_section(app: &mut ConveyorApp, ui: &mut egui::Ui) {
     let failed = batch.view.failed;
     let (all, skipped) = (batch.view.results.len(), batch.view.skipped);
     let out_dir = batch.out_dir.clone();
-    let ctx = ui.ctx().clone();
     ui.horizontal_wrapped(|ui| {
         ui.strong("Results");
         ui.selectable_value(&mut app.filter, ResultFilter::All, format!("All ({all})"));
@@ -35,16 +36,16 @@ pub(crate) fn results_section(app: &mut ConveyorApp, ui: &mut egui::Ui) {
             .add_enabled(finished && failed > 0, egui::Button::new("Retry failed"))
             .clicked()
         {
-            app.retry_failed(&ctx);
+            app.commands.push(Command::RetryFailed);
         }
         if ui
             .add_enabled(out_dir.is_dir(), egui::Button::new("Open output folder"))
             .clicked()
         {
-            app.open_output_folder();
+            app.commands.push(Command::OpenOutputFolder);
         }
         if ui.button("Save report…").clicked() {
-            app.ask(DialogPurpose::SaveReport);
+            app.commands.push(Command::Ask(DialogPurpose::SaveReport));
         }
     });
     let Some(batch) = &app.batch else { return };
@@ -181,24 +182,11 @@ pub(crate) fn results_section(app: &mut ConveyorApp, ui: &mut egui::Ui) {
         }
     });
     if let Some(job) = clicked {
-        app.select(job);
+        app.commands.push(Command::Select(job));
     }
     if let Some(action) = action {
-        app.row_action(ui.ctx(), action);
+        app.commands.push(Command::Row(action));
     }
-}
-
-/// What a result row's menu (or a double-click) asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum RowAction {
-    /// Open the output with the desktop's viewer.
-    Open(crate::engine::job::JobId),
-    /// Open the output's folder.
-    Reveal(crate::engine::job::JobId),
-    /// Put the output's path on the clipboard.
-    CopyPath(crate::engine::job::JobId),
-    /// Put the input's path on the clipboard.
-    CopyInput(crate::engine::job::JobId),
 }
 
 fn preview(preview: Option<&Preview>, ui: &mut egui::Ui) {

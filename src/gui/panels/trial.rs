@@ -6,6 +6,7 @@ use eframe::egui;
 
 use crate::engine::units::human_bytes;
 use crate::gui::app::ConveyorApp;
+use crate::gui::command::Command;
 use crate::gui::thumbs::Thumb;
 use crate::gui::trial::{Shown, TrialView};
 use crate::gui::view::saving;
@@ -120,7 +121,7 @@ fn file_list(app: &mut ConveyorApp, current: &std::path::Path, ui: &mut egui::Ui
             }
         });
     if let Some(p) = pick {
-        app.pick_trial(p);
+        app.commands.push(Command::PickTrial(p));
     }
 }
 
@@ -151,7 +152,7 @@ fn preview_section(app: &mut ConveyorApp, current: std::path::PathBuf, ui: &mut 
                 }
             });
         if pick != current {
-            app.pick_trial(pick);
+            app.commands.push(Command::PickTrial(pick));
         }
         let view = &mut app.trials.view;
         ui.separator();

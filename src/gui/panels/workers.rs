@@ -3,6 +3,7 @@
 use eframe::egui;
 
 use crate::gui::app::ConveyorApp;
+use crate::gui::command::Command;
 use crate::gui::max_workers;
 
 /// Slider and stepper (both work mid-batch) and the per-worker rows.
@@ -39,7 +40,7 @@ pub(crate) fn workers_section(app: &mut ConveyorApp, ui: &mut egui::Ui) {
             n += 1;
         }
         if n != app.settings.workers {
-            app.set_workers(n);
+            app.commands.push(Command::SetWorkers(n));
         }
         ui.label(egui::RichText::new(format!("({} logical CPUs)", num_cpus::get())).weak());
     });

@@ -1,0 +1,468 @@
+//! The batch as the window shows it, folded from the pool's events.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::text::display_name;
+use crate::engine::bars::WorkerBars;
+use crate::engine::event::{Event, WorkerId};
+use crate::engine::job::{Job, JobId, Outcome, Stage, Status};
+
+/// One worker's live line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkerRow {
+    /// Worker number.
+    pub id: WorkerId,
+    /// The job in hand.
+    pub job: Option<JobId>,
+    /// The file in hand, for display.
+    pub file: Option<String>,
+    /// The stage of the job in hand.
+    pub stage: Option<Stage>,
+    /// Progress through the job in hand, 0..1 (each stage weighted by the time it has taken in
+    /// this batch, see [`WorkerBars`]).
+    pub progress: f32,
+    /// Images this worker has finished.
+    pub done: usize,
+    /// Asked to stop; finishing the image in hand.
+    pub retiring: bool,
+}
+
+/// One finished file. Kept small: the texts shown are made when a row is drawn, so a
+/// 100,000-file batch costs no string work per event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResultRow {
+    /// The job.
+    pub job: JobId,
+    /// How it ended.
+    pub status: Status,
+    /// Why it failed or was skipped.
+    pub reason: Option<String>,
+    /// Non-fatal remarks on a converted file.
+    pub warnings: Vec<String>,
+    /// Output size in pixels, when written.
+    pub size: Option<(u32, u32)>,
+    /// Output bytes, when written.
+    pub output_bytes: Option<u64>,
+    /// The quality the encoder used.
+    pub quality: Option<u8>,
+    /// The SSIMULACRA2 score, when a visual target computed it.
+    pub score: Option<f64>,
+}
+
+/// A throughput sample for the chart.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sample {
+    /// Active (unpaused) seconds since the batch started.
+    pub t: f64,
+    /// Images per second over the recent window.
+    pub rate: f64,
+}
+
+/// A worker-count change marked on the chart.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Marker {
+    /// Active seconds since the batch started.
+    pub t: f64,
+    /// The new worker count.
+    pub workers: usize,
+}
+
+/// Seconds between chart samples.
+pub const SAMPLE_EVERY: f64 = 0.5;
+/// Width of the window throughput is averaged over, in seconds.
+pub const RATE_WINDOW: f64 = 2.0;
+
+/// Everything the window shows about one batch.
+#[derive(Debug, Clone)]
+pub struct BatchView {
+    pub(super) jobs: Arc<[Job]>,
+    pub(super) root: PathBuf,
+    /// Jobs in the batch.
+    pub total: usize,
+    /// Converted.
+    pub ok: usize,
+    /// Skipped.
+    pub skipped: usize,
+    /// Failed.
+    pub failed: usize,
+    /// Cancelled.
+    pub cancelled: usize,
+    /// Jobs that a worker ran (for the rate).
+    pub ran: usize,
+    /// Bytes read by converted jobs.
+    pub bytes_in: u64,
+    /// Bytes written.
+    pub bytes_out: u64,
+    /// Live workers by number.
+    pub workers: BTreeMap<WorkerId, WorkerRow>,
+    /// The workers' bars, timed from the events.
+    pub bars: WorkerBars,
+    /// Workers asked for.
+    pub target_workers: usize,
+    /// The most worker rows shown at once in this batch (the panel keeps room for them).
+    pub peak_workers: usize,
+    /// Every finished file, in finishing order.
+    pub results: Vec<ResultRow>,
+    pub(super) failed_rows: Vec<usize>,
+    pub(super) skipped_rows: Vec<usize>,
+    /// Paused now.
+    pub paused: bool,
+    /// Cancel requested.
+    pub cancelling: bool,
+    /// Every job ended and every worker joined.
+    pub finished: bool,
+    pub(super) paused_total: f64,
+    pub(super) paused_since: Option<f64>,
+    pub(super) now: f64,
+    /// Throughput over time.
+    pub samples: Vec<Sample>,
+    /// Worker-count changes over time.
+    pub markers: Vec<Marker>,
+    pub(super) history: VecDeque<(f64, usize)>,
+    pub(super) next_sample: f64,
+    /// While failed files are retried: the retry pool's job index → this batch's job.
+    pub(super) retry_map: Option<Vec<JobId>>,
+    /// Each job's row in `results` (`usize::MAX`: not ended yet).
+    pub(super) row_of: Vec<usize>,
+    /// Each job's place in natural order (see [`natural_ranks`]); empty: finishing order.
+    pub(super) ranks: Vec<u32>,
+}
+
+impl BatchView {
+    /// A view of a batch over `jobs`, naming files relative to `root`.
+    pub fn new(jobs: Arc<[Job]>, root: &Path, workers: usize) -> BatchView {
+        let total = jobs.len();
+        BatchView {
+            total,
+            jobs,
+            root: root.to_path_buf(),
+            ok: 0,
+            skipped: 0,
+            failed: 0,
+            cancelled: 0,
+            ran: 0,
+            bytes_in: 0,
+            bytes_out: 0,
+            workers: BTreeMap::new(),
+            bars: WorkerBars::default(),
+            target_workers: workers,
+            peak_workers: 0,
+            // Room for every row from the start: doubling a 100,000-row list mid-batch copied
+            // megabytes inside one frame.
+            results: Vec::with_capacity(total),
+            failed_rows: Vec::new(),
+            skipped_rows: Vec::new(),
+            paused: false,
+            cancelling: false,
+            finished: false,
+            paused_total: 0.0,
+            paused_since: None,
+            now: 0.0,
+            samples: Vec::new(),
+            markers: vec![Marker { t: 0.0, workers }],
+            history: VecDeque::from([(0.0, 0)]),
+            next_sample: SAMPLE_EVERY,
+            retry_map: None,
+            row_of: vec![usize::MAX; total],
+            ranks: Vec::new(),
+        }
+    }
+
+    /// Lists the results in natural order once the batch has finished (while it runs they
+    /// come in finishing order, newest last); `ranks` from [`natural_ranks`].
+    pub fn with_ranks(mut self, ranks: Vec<u32>) -> BatchView {
+        if ranks.len() == self.jobs.len() {
+            self.ranks = ranks;
+        }
+        self
+    }
+
+    /// Puts the rows in natural order and re-indexes them.
+    fn sort_results(&mut self) {
+        if self.ranks.is_empty() {
+            return;
+        }
+        let ranks = &self.ranks;
+        self.results
+            .sort_by_key(|r| ranks.get(r.job).copied().unwrap_or(u32::MAX));
+        self.failed_rows.clear();
+        self.skipped_rows.clear();
+        for (i, row) in self.results.iter().enumerate() {
+            if let Some(slot) = self.row_of.get_mut(row.job) {
+                *slot = i;
+            }
+            match row.status {
+                Status::Failed => self.failed_rows.push(i),
+                Status::Skipped => self.skipped_rows.push(i),
+                _ => {}
+            }
+        }
+    }
+
+    /// The batch's jobs.
+    pub fn jobs(&self) -> &Arc<[Job]> {
+        &self.jobs
+    }
+
+    /// Advances the clock to `now` (seconds since the batch started) and takes chart samples.
+    /// Once the batch has finished its figures freeze: the clock, the rates and the chart.
+    pub fn tick(&mut self, now: f64) {
+        if self.finished {
+            return;
+        }
+        self.now = now.max(self.now);
+        let t = self.active_seconds();
+        if self.paused {
+            return;
+        }
+        while t >= self.next_sample {
+            let at = self.next_sample;
+            while self.history.len() > 1 && self.history[1].0 <= at - RATE_WINDOW {
+                self.history.pop_front();
+            }
+            let (t0, n0) = self.history.front().copied().unwrap_or((0.0, 0));
+            let span = (at - t0).max(SAMPLE_EVERY);
+            self.samples.push(Sample {
+                t: at,
+                rate: (self.ran - n0) as f64 / span,
+            });
+            self.history.push_back((at, self.ran));
+            self.next_sample += SAMPLE_EVERY;
+        }
+    }
+
+    /// Turns the failed rows back into pending ones and returns their jobs, for a pool that
+    /// runs them again; its events (see [`Self::translate`]) then update those rows in place,
+    /// so the batch's history stays whole. `now` is seconds since the batch started: the time
+    /// between the end and the retry is not counted as running.
+    pub fn begin_retry(&mut self, now: f64) -> Vec<Job> {
+        let rows = std::mem::take(&mut self.failed_rows);
+        let mut map = Vec::with_capacity(rows.len());
+        let mut jobs = Vec::with_capacity(rows.len());
+        for i in rows {
+            let Some(row) = self.results.get_mut(i) else {
+                continue;
+            };
+            let Some(job) = self.jobs.get(row.job) else {
+                continue;
+            };
+            map.push(row.job);
+            jobs.push(job.clone());
+            row.status = Status::Planned;
+            row.reason = Some("retrying…".to_owned());
+        }
+        if jobs.is_empty() {
+            return jobs;
+        }
+        self.failed -= jobs.len();
+        self.retry_map = Some(map);
+        self.finished = false;
+        self.cancelling = false;
+        self.paused = false;
+        if now > self.now {
+            self.paused_total += now - self.now;
+            self.now = now;
+        }
+        jobs
+    }
+
+    /// How many jobs the current retry runs (0 when this is not a retry).
+    pub fn retrying(&self) -> usize {
+        self.retry_map.as_ref().map_or(0, Vec::len)
+    }
+
+    /// An event of the pool that runs this batch's jobs, in this batch's job numbers (a retry
+    /// pool numbers its jobs from 0).
+    pub fn translate(&self, event: Event) -> Event {
+        let Some(map) = &self.retry_map else {
+            return event;
+        };
+        let to = |job: JobId| map.get(job).copied().unwrap_or(job);
+        match event {
+            Event::Started { worker, job } => Event::Started {
+                worker,
+                job: to(job),
+            },
+            Event::Stage {
+                worker,
+                job,
+                stage,
+                done,
+            } => Event::Stage {
+                worker,
+                job: to(job),
+                stage,
+                done,
+            },
+            Event::Finished {
+                worker,
+                job,
+                outcome,
+                millis,
+            } => Event::Finished {
+                worker,
+                job: to(job),
+                outcome,
+                millis,
+            },
+            other => other,
+        }
+    }
+
+    /// Applies one pool event observed at `now` seconds since the batch started.
+    pub fn apply(&mut self, event: &Event, now: f64) {
+        self.tick(now);
+        let bar = self.bars.observe(event, now);
+        match event {
+            Event::BatchStarted { total, workers } => {
+                if self.retry_map.is_none() {
+                    self.total = *total;
+                }
+                self.target_workers = *workers;
+            }
+            Event::WorkerStarted { worker } => {
+                self.workers.insert(
+                    *worker,
+                    WorkerRow {
+                        id: *worker,
+                        job: None,
+                        file: None,
+                        stage: None,
+                        progress: 0.0,
+                        done: 0,
+                        retiring: false,
+                    },
+                );
+                self.peak_workers = self.peak_workers.max(self.workers.len());
+            }
+            Event::WorkersChanged { target } => {
+                self.target_workers = *target;
+                self.markers.push(Marker {
+                    t: self.active_seconds(),
+                    workers: *target,
+                });
+            }
+            Event::WorkerRetiring { worker } => {
+                if let Some(row) = self.workers.get_mut(worker) {
+                    row.retiring = true;
+                }
+            }
+            Event::WorkerRetired { worker } => {
+                self.workers.remove(worker);
+            }
+            Event::Started { worker, job } => {
+                let file = self
+                    .jobs
+                    .get(*job)
+                    .map(|j| display_name(&j.input, &self.root));
+                if let Some(row) = self.workers.get_mut(worker) {
+                    row.job = Some(*job);
+                    row.file = file;
+                    row.stage = None;
+                    row.progress = 0.0;
+                }
+            }
+            Event::Stage { worker, stage, .. } => {
+                if let Some(row) = self.workers.get_mut(worker) {
+                    row.stage = Some(*stage);
+                    row.progress = bar.map_or(0.0, |(_, progress)| progress);
+                }
+            }
+            Event::Finished {
+                worker,
+                job,
+                outcome,
+                ..
+            } => self.finish(*worker, *job, outcome),
+            Event::Paused => {
+                self.paused = true;
+                self.paused_since.get_or_insert(self.now);
+            }
+            Event::Resumed => self.unpause(),
+            Event::Cancelling => {
+                self.cancelling = true;
+                self.unpause();
+            }
+            Event::BatchFinished { .. } => {
+                self.finished = true;
+                self.sort_results();
+                self.unpause();
+                self.workers.clear();
+            }
+        }
+    }
+
+    fn unpause(&mut self) {
+        self.paused = false;
+        if let Some(since) = self.paused_since.take() {
+            self.paused_total += self.now - since;
+        }
+    }
+
+    fn finish(&mut self, worker: Option<WorkerId>, job: JobId, outcome: &Outcome) {
+        if let Some(row) = worker.and_then(|w| self.workers.get_mut(&w)) {
+            row.job = None;
+            row.file = None;
+            row.stage = None;
+            row.progress = 0.0;
+            row.done += 1;
+        }
+        let input_bytes = self.jobs.get(job).map_or(0, |j| j.input_bytes);
+        let mut row = ResultRow {
+            job,
+            status: Status::Cancelled,
+            reason: None,
+            warnings: Vec::new(),
+            size: None,
+            output_bytes: None,
+            quality: None,
+            score: None,
+        };
+        match outcome {
+            Outcome::Ok(done) => {
+                self.ok += 1;
+                self.bytes_in += input_bytes;
+                self.bytes_out += done.output_bytes;
+                row.status = Status::Ok;
+                row.size = Some((done.width, done.height));
+                row.output_bytes = Some(done.output_bytes);
+                row.quality = done.quality;
+                row.score = done.score;
+                row.warnings.clone_from(&done.warnings);
+            }
+            Outcome::Skipped(reason) => {
+                self.skipped += 1;
+                row.status = Status::Skipped;
+                row.reason = Some(reason.clone());
+            }
+            Outcome::Failed(failure) => {
+                self.failed += 1;
+                row.status = Status::Failed;
+                row.reason = Some(failure.reason.clone());
+            }
+            Outcome::Cancelled => self.cancelled += 1,
+        }
+        if worker.is_some() && row.status != Status::Cancelled {
+            self.ran += 1;
+        }
+        let index = match self.row_of.get(job) {
+            Some(&i) if i < self.results.len() => i,
+            _ => self.results.len(),
+        };
+        match row.status {
+            Status::Failed => self.failed_rows.push(index),
+            Status::Skipped => self.skipped_rows.push(index),
+            _ => {}
+        }
+        if index < self.results.len() {
+            self.results[index] = row;
+        } else {
+            if let Some(slot) = self.row_of.get_mut(job) {
+                *slot = index;
+            }
+            self.results.push(row);
+        }
+    }
+}
