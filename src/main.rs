@@ -4,10 +4,14 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use conveyor::cli::{Cli, Command, GuiArgs};
+#[cfg(feature = "gui")]
+use conveyor::cli::GuiArgs;
+use conveyor::cli::{Cli, Command};
+#[cfg(feature = "gui")]
 use conveyor::gui::Launch;
 
 /// What `conveyor gui …` asks of the window; a recipe file that cannot be read is the error.
+#[cfg(feature = "gui")]
 fn launch(args: &GuiArgs) -> Result<Launch, String> {
     let recipes = match &args.recipe_file {
         Some(file) => conveyor::engine::recipe_file::read(file).map_err(|e| e.to_string())?,
@@ -40,6 +44,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Run(args)) => conveyor::cli::run::run(&args),
+        #[cfg(feature = "gui")]
         Some(Command::Gui(args)) => match launch(&args) {
             Ok(launch) => conveyor::gui::run(launch),
             Err(e) => {
@@ -52,9 +57,18 @@ fn main() -> ExitCode {
         Some(Command::Completions { shell }) => conveyor::cli::docs::completions(shell),
         Some(Command::Man { dir }) => conveyor::cli::docs::man(dir.as_deref()),
         // Bare paths, as a file manager's "Open with" passes them: open them as if dropped.
+        #[cfg(feature = "gui")]
         None => conveyor::gui::run(Launch {
             inputs: cli.paths,
             ..Launch::default()
         }),
+        #[cfg(not(feature = "gui"))]
+        Some(Command::Gui(_)) | None => {
+            eprintln!(
+                "conveyor: this build has no window (it was built without the `gui` feature); \
+                 use `conveyor run INPUT --out DIR`, see `conveyor run --help`"
+            );
+            ExitCode::from(conveyor::cli::run::EXIT_USAGE)
+        }
     }
 }

@@ -10,14 +10,24 @@ use std::path::{Path, PathBuf};
 
 use conveyor::engine::format::Format;
 
-/// Every module of the crate by path (`engine::pipeline::decode`) with its source file.
+/// The source folders of the workspace and the module path each one's root has: the app's
+/// `src/`, the engine crate (whose modules the app sees as `engine::…`) and the JPEG decoder.
+const ROOTS: [(&str, &str); 3] = [
+    ("src", ""),
+    ("crates/engine/src", "engine"),
+    ("crates/jpeg-scaled/src", "jpeg_scaled"),
+];
+
+/// Every module of the workspace by path (`engine::pipeline::decode`) with its source file.
 fn modules() -> BTreeMap<String, PathBuf> {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    walkdir::WalkDir::new(&src)
-        .into_iter()
-        .map(Result::unwrap)
-        .filter(|e| e.path().extension().is_some_and(|x| x == "rs"))
-        .map(|e| {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut mods = BTreeMap::new();
+    for (dir, prefix) in ROOTS {
+        let src = workspace.join(dir);
+        for e in walkdir::WalkDir::new(&src).into_iter().map(Result::unwrap) {
+            if e.path().extension().is_none_or(|x| x != "rs") {
+                continue;
+            }
             let rel = e.path().strip_prefix(&src).unwrap().with_extension("");
             let mut parts: Vec<String> = rel
                 .components()
@@ -29,9 +39,13 @@ fn modules() -> BTreeMap<String, PathBuf> {
             ) {
                 parts.pop();
             }
-            (parts.join("::"), e.path().to_path_buf())
-        })
-        .collect()
+            if !prefix.is_empty() {
+                parts.insert(0, prefix.to_owned());
+            }
+            mods.insert(parts.join("::"), e.path().to_path_buf());
+        }
+    }
+    mods
 }
 
 /// The code of a file without comments, string contents and its `#[cfg(test)]` module.
@@ -87,7 +101,12 @@ fn is_ident(c: char) -> bool {
 /// The module a path names: the longest prefix that is a module.
 fn resolve(mods: &BTreeMap<String, PathBuf>, current: &str, parts: &[&str]) -> Option<String> {
     let (mut base, mut rest): (Vec<&str>, Vec<&str>) = if parts[0] == "crate" {
-        (Vec::new(), parts[1..].to_vec())
+        // `crate::` in the engine's or the decoder's crate names that crate's root.
+        let root = ROOTS
+            .iter()
+            .map(|(_, prefix)| *prefix)
+            .find(|p| !p.is_empty() && (current == *p || current.starts_with(&format!("{p}::"))));
+        (root.into_iter().collect(), parts[1..].to_vec())
     } else {
         let base = current.split("::").filter(|s| !s.is_empty()).collect();
         (base, parts.to_vec())
@@ -328,16 +347,19 @@ fn imports_point_down_the_flow() {
 
 #[test]
 fn every_format_name_is_written_in_the_format_table_alone() {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"));
     let names: BTreeSet<String> = Format::all()
         .flat_map(|f| std::iter::once(f.name()).chain(f.spec().extensions.iter().copied()))
         .map(|n| format!("\"{n}\""))
         .collect();
     let mut found = Vec::new();
-    for entry in walkdir::WalkDir::new(&src) {
+    let files = ROOTS
+        .iter()
+        .flat_map(|(dir, _)| walkdir::WalkDir::new(workspace.join(dir)));
+    for entry in files {
         let entry = entry.unwrap();
         let path = entry.path();
-        if path.extension().is_none_or(|x| x != "rs") || path.ends_with("engine/format.rs") {
+        if path.extension().is_none_or(|x| x != "rs") || path.ends_with("engine/src/format.rs") {
             continue;
         }
         let text = std::fs::read_to_string(path).unwrap();

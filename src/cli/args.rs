@@ -47,7 +47,20 @@ macro_rules! object_storage {
     };
 }
 
-/// `--version`: the version and the optional codecs and storage this build has.
+#[cfg(feature = "gui")]
+macro_rules! window {
+    () => {
+        "the window"
+    };
+}
+#[cfg(not(feature = "gui"))]
+macro_rules! window {
+    () => {
+        "no window (headless)"
+    };
+}
+
+/// `--version`: the version and the optional codecs, storage and window this build has.
 const VERSION: &str = concat!(
     env!("CARGO_PKG_VERSION"),
     " (optional codecs: ",
@@ -56,6 +69,8 @@ const VERSION: &str = concat!(
     avif_codec!(),
     "; ",
     object_storage!(),
+    "; ",
+    window!(),
     ")"
 );
 

@@ -21,9 +21,9 @@ mod tests {
     use super::*;
     use crate::engine::event::Event;
     use crate::engine::format::Format;
+    use crate::engine::job::{Action, Converted, ErrorKind, Failure};
     use crate::engine::job::{Job, JobId, Outcome, Stage};
     use crate::engine::units::human_bytes;
-    use crate::engine::job::{Action, Converted, ErrorKind, Failure};
 
     #[test]
     fn savings_read_as_a_person_would_say_them() {

@@ -7,8 +7,8 @@ use std::cell::RefCell;
 use image::DynamicImage;
 use turbojpeg::{Colorspace, Compressor, Decompressor, Image, PixelFormat, ScalingFactor, Subsamp};
 
-use crate::engine::job::{ErrorKind, JobError};
-use crate::engine::recipe::Chroma;
+use crate::job::{ErrorKind, JobError};
+use crate::recipe::Chroma;
 
 use super::metadata::Carry;
 

@@ -214,7 +214,7 @@ pub fn to_toml(recipes: &[Recipe]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::recipe::{MetadataMode, ResizeSpec};
+    use crate::recipe::{MetadataMode, ResizeSpec};
 
     fn parse_str(text: &str) -> Result<Vec<Recipe>, RecipeFileError> {
         parse(text, Path::new("r.toml"))

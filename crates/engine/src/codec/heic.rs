@@ -4,7 +4,7 @@
 
 use heic_decoder::HeifError;
 
-use crate::engine::job::{ErrorKind, JobError};
+use crate::job::{ErrorKind, JobError};
 
 use super::still::{self, Picture};
 

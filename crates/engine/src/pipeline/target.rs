@@ -7,10 +7,10 @@
 use fast_ssim2::{PixelDescriptor, PixelSlice, Ssimulacra2Reference};
 use image::DynamicImage;
 
-use crate::engine::format::Format;
-use crate::engine::job::{ErrorKind, Flow, JobError};
-use crate::engine::recipe::Recipe;
-use crate::engine::units::human_bytes;
+use crate::format::Format;
+use crate::job::{ErrorKind, Flow, JobError};
+use crate::recipe::Recipe;
+use crate::units::human_bytes;
 
 use super::encode;
 use super::metadata::Carry;

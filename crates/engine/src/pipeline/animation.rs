@@ -6,9 +6,9 @@ use std::io::Cursor;
 use image::codecs::gif::{GifDecoder, GifEncoder, Repeat};
 use image::{AnimationDecoder, DynamicImage, Frame};
 
-use crate::engine::format::Format;
-use crate::engine::job::{ErrorKind, JobError};
-use crate::engine::recipe::{Filter, Geometry};
+use crate::format::Format;
+use crate::job::{ErrorKind, JobError};
+use crate::recipe::{Filter, Geometry};
 
 use super::resize::resize_to;
 

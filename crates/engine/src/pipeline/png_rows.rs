@@ -15,9 +15,9 @@ use image::metadata::Orientation;
 use image::{ColorType, DynamicImage, ImageBuffer, ImageFormat};
 
 use super::resize;
-use crate::engine::format::Format;
-use crate::engine::job::{ErrorKind, JobError};
-use crate::engine::recipe::{Filter, ResizeSpec};
+use crate::format::Format;
+use crate::job::{ErrorKind, JobError};
+use crate::recipe::{Filter, ResizeSpec};
 
 /// How far from the end to look for IEND, to tell a file cut short from a damaged one.
 const TAIL: u64 = 4096;

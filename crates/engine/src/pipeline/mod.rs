@@ -5,10 +5,9 @@ pub mod animation;
 pub mod budget;
 pub mod decode;
 pub mod encode;
-// The turbo build shrinks baseline JPEGs on load through libjpeg-turbo instead (progressive
-// ones through this module too), so parts of it are unused there.
-#[cfg_attr(feature = "turbo", allow(dead_code))]
-pub mod jpeg_scaled;
+/// The shrink-on-load JPEG decoder (the `conveyor-jpeg-scaled` crate). The turbo build
+/// shrinks baseline JPEGs through libjpeg-turbo instead and progressive ones through this.
+pub use conveyor_jpeg_scaled as jpeg_scaled;
 pub mod metadata;
 mod pixels;
 mod png_rows;
@@ -22,11 +21,11 @@ pub mod write;
 
 use std::sync::Arc;
 
-use crate::engine::job::{Converted, ErrorKind, Flow, Job, JobError, Processor, Stage};
-use crate::engine::journal::{self, JournalWriter};
-use crate::engine::recipe::{Geometry, MetadataMode, OnExist, Recipe};
-use crate::engine::remote::{Location, Store};
-use crate::engine::units::human_bytes;
+use crate::job::{Converted, ErrorKind, Flow, Job, JobError, Processor, Stage};
+use crate::journal::{self, JournalWriter};
+use crate::recipe::{Geometry, MetadataMode, OnExist, Recipe};
+use crate::remote::{Location, Store};
+use crate::units::human_bytes;
 
 pub use budget::MemoryBudget;
 pub use decode::DecodeLimits;
@@ -323,7 +322,7 @@ impl Processor for Pipeline {
         // hears it in its own first step).
         let remote = jobs
             .first()
-            .is_some_and(|j| crate::engine::remote::is_remote(&j.input));
+            .is_some_and(|j| crate::remote::is_remote(&j.input));
         if remote && progress(0, Stage::Decode, 0.0) == Flow::Cancel {
             for i in 0..jobs.len() {
                 done(i, Err(JobError::Cancelled));
@@ -615,8 +614,8 @@ impl Pipeline {
 /// Whether an output in `format` can be made from a JPEG's YCbCr planes: lossy WebP (which
 /// stores 4:2:0 YUV) at the recipe's quality, without a size or visual target (those search
 /// over encodes of the RGB image).
-fn takes_planes(recipe: &Recipe, format: crate::engine::format::Format) -> bool {
-    format == crate::engine::format::Format::Webp
+fn takes_planes(recipe: &Recipe, format: crate::format::Format) -> bool {
+    format == crate::format::Format::Webp
         && recipe.is_lossy(format)
         && recipe.max_size.is_none()
         && recipe.target_score.is_none()
@@ -624,7 +623,7 @@ fn takes_planes(recipe: &Recipe, format: crate::engine::format::Format) -> bool 
 
 /// What one decode gives every output besides the pixels.
 struct Source<'a> {
-    format: crate::engine::format::Format,
+    format: crate::format::Format,
     size: (u32, u32),
     icc: Option<Vec<u8>>,
     exif: Option<Vec<u8>>,
@@ -681,15 +680,15 @@ impl Pipeline {
 
 /// The tests' image distance, shared with the integration tests.
 #[cfg(test)]
-#[path = "../../../tests/common/psnr.rs"]
+#[path = "../../../../tests/common/psnr.rs"]
 mod psnr;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::format::Format;
-    use crate::engine::job::Action;
-    use crate::engine::recipe::{OutputFormat, ResizeSpec};
+    use crate::format::Format;
+    use crate::job::Action;
+    use crate::recipe::{OutputFormat, ResizeSpec};
     use image::imageops::FilterType;
 
     /// Saturated colours that change every few tens of pixels, photo-like (no near-Nyquist
@@ -894,7 +893,7 @@ mod tests {
             let shrink = decode::ShrinkFor {
                 spec,
                 allow_upscale: false,
-                filter: crate::engine::recipe::Filter::Lanczos3,
+                filter: crate::recipe::Filter::Lanczos3,
                 planes: true,
             };
             let d = decode::decode(&input, &limits, &[shrink], &mut |_| Ok(())).unwrap();
@@ -931,7 +930,7 @@ mod tests {
         let shrink = decode::ShrinkFor {
             spec,
             allow_upscale: false,
-            filter: crate::engine::recipe::Filter::Lanczos3,
+            filter: crate::recipe::Filter::Lanczos3,
             planes: true,
         };
         for (name, jpeg, turned) in [("upright", &upright, false), ("rotated", &rotated, true)] {

@@ -8,7 +8,7 @@ use std::io::Cursor;
 use image::{DynamicImage, ImageBuffer, Luma, LumaA, Rgb, Rgba};
 use jxl_oxide::JxlImage;
 
-use crate::engine::job::{ErrorKind, JobError};
+use crate::job::{ErrorKind, JobError};
 
 use super::still::Picture;
 

@@ -1,13 +1,13 @@
 //! The pipeline's last stage: the output written durably and atomically (see
-//! [`crate::engine::durable`]), with write errors turned into the file's typed failure.
+//! [`crate::durable`]), with write errors turned into the file's typed failure.
 
 use std::io::ErrorKind as IoKind;
 use std::path::Path;
 
-use crate::engine::durable::{self, CommitError};
-use crate::engine::job::{ErrorKind, JobError};
+use crate::durable::{self, CommitError};
+use crate::job::{ErrorKind, JobError};
 
-pub use crate::engine::durable::{TEMP_PREFIX, TEMP_SUFFIX};
+pub use crate::durable::{TEMP_PREFIX, TEMP_SUFFIX};
 
 fn io_reason(e: &std::io::Error) -> String {
     match e.kind() {

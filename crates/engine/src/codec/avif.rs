@@ -5,7 +5,7 @@ use image::DynamicImage;
 #[cfg(not(feature = "aom"))]
 use ravif::{Encoder, Img, RGB8, RGBA8};
 
-use crate::engine::job::{ErrorKind, JobError};
+use crate::job::{ErrorKind, JobError};
 
 use super::av1::{self, Av1Error};
 use super::isobmff::{self, BoxError, Cicp, Transform};

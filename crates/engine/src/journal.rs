@@ -61,7 +61,7 @@ pub struct Entry {
     pub in_bytes: u64,
     /// The input's modification time (ns since 1970) when it was read.
     pub in_mtime: Option<i64>,
-    /// The recipe's fingerprint ([`crate::engine::options::fingerprint`]).
+    /// The recipe's fingerprint ([`crate::options::fingerprint`]).
     pub recipe: String,
     /// The naming template the output's name came from.
     pub name: String,
@@ -588,7 +588,7 @@ mod tests {
 
     #[test]
     fn an_earlier_name_is_found_by_input_template_folder_and_extension() {
-        let jpg = crate::engine::format::Format::Jpeg.extension();
+        let jpg = crate::format::Format::Jpeg.extension();
         let mut j = Journal::default();
         j.add(entry("sub/pic-1.jpg", "/in/sub/pic.tiff"));
         j.add(entry("pic.webp", "/in/sub/pic.tiff"));
@@ -611,7 +611,7 @@ mod tests {
                 0,
                 "{stem}",
                 "",
-                crate::engine::format::Format::Png.extension()
+                crate::format::Format::Png.extension()
             ),
             None
         );

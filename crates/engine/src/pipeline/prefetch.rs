@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
-use crate::engine::remote::{Location, Store, StoreError};
+use crate::remote::{Location, Store, StoreError};
 
 /// A fetched input: its local copy (removed when dropped), or why it could not be fetched.
 pub type Fetched = Result<tempfile::TempPath, StoreError>;

@@ -1,4 +1,4 @@
-//! Builds the libaom shim (`src/engine/codec/aom.c`) when the `aom` feature is on, against the
+//! Builds the libaom shim (`src/codec/aom.c`) when the `aom` feature is on, against the
 //! system's libaom found by pkg-config (Debian: libaom-dev). Without the feature it does nothing.
 
 fn main() {
@@ -9,7 +9,7 @@ fn main() {
 
 #[cfg(feature = "aom")]
 fn aom() {
-    println!("cargo:rerun-if-changed=src/engine/codec/aom.c");
+    println!("cargo:rerun-if-changed=src/codec/aom.c");
     let lib = match pkg_config::Config::new()
         .atleast_version("3.2")
         .probe("aom")
@@ -24,7 +24,7 @@ fn aom() {
         }
     };
     let mut build = cc::Build::new();
-    build.file("src/engine/codec/aom.c").warnings(true);
+    build.file("src/codec/aom.c").warnings(true);
     for dir in &lib.include_paths {
         build.include(dir);
     }

@@ -561,7 +561,6 @@ impl<'a> Plan<'a> {
 
     /// Decodes the scan into pixels (the tests' way in; the pipeline takes the planes). `None`
     /// for entropy-coded data this module does not follow.
-    #[cfg(test)]
     pub fn decode(self) -> Option<Pixels> {
         self.decode_planes()?.into_pixels()
     }

@@ -1,7 +1,7 @@
 //! Metadata carried from source to output.
 
-use crate::engine::format::Format;
-use crate::engine::recipe::{MetadataMode, Recipe};
+use crate::format::Format;
+use crate::recipe::{MetadataMode, Recipe};
 
 use super::tiff_exif::TiffReader;
 

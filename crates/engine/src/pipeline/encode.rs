@@ -8,9 +8,9 @@ use image::codecs::{
 };
 use image::{ColorType, DynamicImage, ImageEncoder, ImageError, RgbImage};
 
-use crate::engine::format::{Control, Format};
-use crate::engine::job::{ErrorKind, Flow, JobError};
-use crate::engine::recipe::{Recipe, Rgb};
+use crate::format::{Control, Format};
+use crate::job::{ErrorKind, Flow, JobError};
+use crate::recipe::{Recipe, Rgb};
 
 use super::metadata::Carry;
 
@@ -175,7 +175,7 @@ pub fn encode_at(
                 .map_err(fail)?;
         }
         Format::Avif => {
-            return crate::engine::codec::avif::encode(
+            return crate::codec::avif::encode(
                 image,
                 quality,
                 recipe.lossless && format.takes(Control::Lossless),
@@ -225,7 +225,7 @@ fn encode_jpeg(
     quality: u8,
     carry: &Carry,
 ) -> Result<Vec<u8>, JobError> {
-    use crate::engine::recipe::Chroma;
+    use crate::recipe::Chroma;
     use jpeg_encoder::{ChromaSubsamplingMethod, ColorType as JpegColour, Encoder, SamplingFactor};
     let (w, h) = (image.width(), image.height());
     let too_large = || {

@@ -3,7 +3,7 @@
 
 use image::DynamicImage;
 
-use crate::engine::job::{ErrorKind, JobError};
+use crate::job::{ErrorKind, JobError};
 
 use super::jpeg_scaled::Planes;
 

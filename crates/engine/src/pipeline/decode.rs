@@ -11,12 +11,12 @@ use image::{DynamicImage, ImageDecoder, ImageReader, Limits};
 pub use super::pixels::Pixels;
 use super::pixels::pixels_image;
 use super::png_rows;
-use crate::engine::codec;
-use crate::engine::format::Format;
-use crate::engine::header::{oriented, swaps_sides};
-use crate::engine::job::{ErrorKind, JobError};
-use crate::engine::recipe::{Filter, ResizeSpec};
-use crate::engine::units::human_bytes;
+use crate::codec;
+use crate::format::Format;
+use crate::header::{oriented, swaps_sides};
+use crate::job::{ErrorKind, JobError};
+use crate::recipe::{Filter, ResizeSpec};
+use crate::units::human_bytes;
 
 /// Limits applied to every input before and during decoding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -240,7 +240,7 @@ pub struct ShrinkFor {
 }
 
 #[cfg(not(feature = "turbo"))]
-use crate::engine::codec::still::on_this_core;
+use crate::codec::still::on_this_core;
 
 /// The DCT scale, in eighths, to decode a `stored`-size JPEG at for `shrink`: the smallest of
 /// 1/8, 1/4 and 1/2 at which both sides still cover the resize target (so the final filter only

@@ -155,7 +155,7 @@ pub struct Job {
     /// Anything the report should say about how the output was named.
     pub note: Option<Note>,
     /// The file at `output` is a stale output of Conveyor's own (see
-    /// [`crate::engine::journal`]): replace it whatever the on-exist policy says.
+    /// [`crate::journal`]): replace it whatever the on-exist policy says.
     pub replace: bool,
     /// What the journal records once the output is durable (its output size and time are
     /// filled in then); `None` records nothing.

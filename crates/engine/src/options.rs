@@ -777,7 +777,7 @@ pub fn describe(r: &Recipe) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::recipe::Rgb;
+    use crate::recipe::Rgb;
 
     /// Every field `Recipe` has, by its serialised name.
     fn recipe_fields() -> Vec<String> {

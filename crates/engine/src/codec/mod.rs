@@ -13,8 +13,8 @@ mod isobmff;
 pub mod jxl;
 pub mod still;
 
-use crate::engine::format::Format;
-use crate::engine::job::{ErrorKind, JobError};
+use crate::format::Format;
+use crate::job::{ErrorKind, JobError};
 
 use still::Picture;
 

@@ -17,7 +17,7 @@ use std::ffi::{CStr, c_char, c_int, c_uint};
 use avif_serialize::constants::MatrixCoefficients;
 use image::DynamicImage;
 
-use crate::engine::job::{ErrorKind, JobError};
+use crate::job::{ErrorKind, JobError};
 
 unsafe extern "C" {
     fn conveyor_aom_encode(

@@ -10,8 +10,8 @@ use image::DynamicImage;
 use image::imageops::FilterType;
 use image::metadata::Orientation;
 
-use crate::engine::job::{ErrorKind, JobError};
-use crate::engine::recipe::{Filter, Geometry, ResizeSpec};
+use crate::job::{ErrorKind, JobError};
+use crate::recipe::{Filter, Geometry, ResizeSpec};
 
 thread_local! {
     /// Each worker keeps its resizer (and its scratch buffers) between images.
