@@ -1,4 +1,5 @@
-//! Test helpers: small images generated at run time, and folder snapshots.
+//! Test helpers: the `conveyor` binary and its reports, small images generated at run time, and
+//! folder snapshots.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
@@ -11,6 +12,31 @@ use image::{DynamicImage, ImageBuffer, ImageFormat, Luma, Rgb, Rgba};
 mod psnr;
 #[allow(unused_imports)] // Not every test file compares pixels.
 pub use psnr::psnr;
+
+/// The `conveyor` executable under test (built by cargo for the integration tests).
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_conveyor")
+}
+
+/// A command running the `conveyor` under test.
+pub fn command() -> std::process::Command {
+    std::process::Command::new(bin())
+}
+
+/// Runs `conveyor ARGS…` to the end and gives its status and output.
+pub fn conveyor(args: &[&str]) -> std::process::Output {
+    command().args(args).output().expect("run conveyor")
+}
+
+/// A temporary path as an argument (the tests' folders have UTF-8 names).
+pub fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8 temp path")
+}
+
+/// A JSON report `conveyor run --report` wrote.
+pub fn read_report(path: &Path) -> serde_json::Value {
+    serde_json::from_slice(&fs::read(path).expect("report written")).expect("report is JSON")
+}
 
 /// A smooth, photo-like RGB gradient with a little structure.
 pub fn photo(w: u32, h: u32) -> DynamicImage {
@@ -319,7 +345,7 @@ pub fn run_measured(args: &[&str]) -> (std::process::ExitStatus, Option<u64>) {
         let run = Command::new("/usr/bin/time")
             .arg("-f")
             .arg("MAXRSS %M")
-            .arg(env!("CARGO_BIN_EXE_conveyor"))
+            .arg(bin())
             .args(args)
             .output()
             .unwrap();
@@ -333,10 +359,7 @@ pub fn run_measured(args: &[&str]) -> (std::process::ExitStatus, Option<u64>) {
     let why =
         "peak RSS not measured: GNU time (/usr/bin/time) is not installed (apt-get install time)";
     skip_outside_ci(why);
-    let run = Command::new(env!("CARGO_BIN_EXE_conveyor"))
-        .args(args)
-        .output()
-        .unwrap();
+    let run = command().args(args).output().unwrap();
     (run.status, None)
 }
 

@@ -5,7 +5,7 @@
 //! without editing this file.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // A failed set-up step should stop the test loudly.
 
-mod common;
+use crate::common;
 
 use conveyor::engine::format::{Control, Format};
 use conveyor::engine::pipeline::decode::decode_bytes;

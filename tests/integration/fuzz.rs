@@ -2,10 +2,10 @@
 //! truncated files must end as a clean per-file error or a valid output, never a panic or a
 //! hang; resize geometry must hold for any size and spec. Failing cases proptest finds are
 //! kept in `proptest-regressions/` and replayed on every run. `PROPTEST_CASES=20000 cargo test
-//! --test fuzz` runs longer.
+//! --test integration fuzz::` runs longer.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // A failed set-up step should stop the test loudly.
 
-mod common;
+use crate::common;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
@@ -120,7 +120,7 @@ fn run_pipeline(
     };
     // As the conveyor executable does: AV1 decodes in a child process, so rav1d's panics on
     // damaged data (which abort a process) end that file only.
-    conveyor::engine::codec::av1::isolate(PathBuf::from(env!("CARGO_BIN_EXE_conveyor")));
+    conveyor::engine::codec::av1::isolate(PathBuf::from(common::bin()));
     let pipeline = Pipeline::new(Recipe {
         resize,
         format: OutputFormat::To(format),

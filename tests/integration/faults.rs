@@ -3,7 +3,7 @@
 //! tests are `#[ignore]`d; `.ci/run` runs them with `--include-ignored`.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // A failed set-up step should stop the test loudly.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;
@@ -52,7 +52,7 @@ fn in_private_mount(script: &str, mnt: &Path, rest: &[&Path]) -> (Option<i32>, S
             "sh",
         ])
         .arg(mnt)
-        .arg(env!("CARGO_BIN_EXE_conveyor"))
+        .arg(common::bin())
         .args(rest)
         .output()
         .unwrap();

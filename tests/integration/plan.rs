@@ -1,7 +1,7 @@
 //! Unit tests of scan and plan: paths, mirroring, collisions, templates, shards, skip-existing.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // A failed set-up step should stop the test loudly.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

@@ -4,7 +4,7 @@
 #![cfg(feature = "s3")]
 #![allow(clippy::unwrap_used, clippy::expect_used)] // A failed set-up step should stop the test loudly.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -97,7 +97,7 @@ fn tool(endpoint: &str, args: &[&str]) -> String {
 }
 
 fn conveyor_cmd(endpoint: &str, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_conveyor"));
+    let mut cmd = common::command();
     cmd.args(args);
     aws(&mut cmd, endpoint);
     cmd
@@ -117,9 +117,7 @@ fn exits_with(out: &Output, code: i32) {
     );
 }
 
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf-8 temp path")
-}
+use common::s;
 
 /// Objects under `url` as key → size.
 fn objects(endpoint: &str, url: &str) -> BTreeMap<String, u64> {

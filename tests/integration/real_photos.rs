@@ -10,7 +10,7 @@
 //! `cargo test` lists them as ignored; `.ci/run` installs both and runs them.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // A failed set-up step should stop the test loudly.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -58,7 +58,7 @@ fn real_photographs_match_imagemagick() {
     );
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
-    let status = Command::new(env!("CARGO_BIN_EXE_conveyor"))
+    let status = common::command()
         .args(["run", PHOTOS, "--out"])
         .arg(&out)
         .args([

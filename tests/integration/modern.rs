@@ -5,7 +5,7 @@
 //! heif-enc writes neither.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // A failed set-up step should stop the test loudly.
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -56,16 +56,7 @@ fn run(program: &str, args: &[&str]) {
     );
 }
 
-fn conveyor(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_conveyor"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
+use common::{conveyor, s};
 
 /// A photo-like picture with detail in every channel (a smooth gradient alone would hide
 /// chroma and filter differences).

@@ -3,7 +3,7 @@
 //! a decoder other than the one that wrote it wherever one is at hand.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // A failed set-up step should stop the test loudly.
 
-mod common;
+use crate::common;
 
 use std::io::Cursor;
 

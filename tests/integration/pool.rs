@@ -2,7 +2,7 @@
 //! cancel and panics, and no worker thread outlives its batch.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // A failed set-up step should stop the test loudly.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::path::PathBuf;

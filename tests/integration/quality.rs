@@ -2,7 +2,7 @@
 //! `image` crate's Lanczos3, in size exactly and closely in pixels.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // A failed set-up step should stop the test loudly.
 
-mod common;
+use crate::common;
 
 use conveyor::engine::format::Format;
 use conveyor::engine::job::Stage;
@@ -250,20 +250,7 @@ fn text_screenshot(w: u32, h: u32) -> DynamicImage {
     }))
 }
 
-fn conveyor(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_conveyor"))
-        .args(args)
-        .output()
-        .expect("run conveyor")
-}
-
-fn report(path: &Path) -> serde_json::Value {
-    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
+use common::{conveyor, read_report as report, s};
 
 /// #12 acceptance 1: 40 photos → fit 1600 with `--max-size 150K`, as JPEG and as WebP: every
 /// output fits, and on average uses at least 80 % of the limit (not needlessly small).

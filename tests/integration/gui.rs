@@ -1,7 +1,7 @@
 //! UI behaviour through egui_kittest: the real app, real files, no window.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // A failed set-up step should stop the test loudly.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -530,7 +530,7 @@ fn copy_as_command_reproduces_the_windows_run() {
     assert_eq!(by_app.len(), 12);
     let app_out = tmp.path().join("by-app");
     std::fs::rename(&out, &app_out).expect("move the app's outputs away");
-    let binary = env!("CARGO_BIN_EXE_conveyor");
+    let binary = common::bin();
     let line = command.replacen("conveyor", &format!("'{binary}'"), 1);
     let run = std::process::Command::new("sh")
         .args(["-c", &line])

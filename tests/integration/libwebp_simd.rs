@@ -10,7 +10,7 @@
 
 use std::ffi::{c_int, c_void};
 
-mod common;
+use crate::common;
 
 type CpuInfo = Option<unsafe extern "C" fn(c_int) -> c_int>;
 

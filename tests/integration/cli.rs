@@ -1,29 +1,14 @@
 //! End-to-end tests through the built binary on images generated at test time.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // A failed set-up step should stop the test loudly.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{mixed_folder, snapshot};
+use common::{conveyor, mixed_folder, read_report, s, snapshot};
 use serde_json::Value;
-
-fn conveyor(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_conveyor"))
-        .args(args)
-        .output()
-        .expect("run conveyor")
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf-8 temp path")
-}
-
-fn read_report(path: &Path) -> Value {
-    serde_json::from_slice(&std::fs::read(path).expect("report written")).expect("report is JSON")
-}
 
 fn files_by_input(report: &Value) -> Vec<(String, Value)> {
     report["files"]
@@ -271,7 +256,7 @@ const SCHEDULER_VARS: [&str; 8] = [
 ];
 
 fn conveyor_under(env: &[(&str, &str)], args: &[&str]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_conveyor"));
+    let mut cmd = common::command();
     for v in SCHEDULER_VARS {
         cmd.env_remove(v);
     }
@@ -568,7 +553,7 @@ fn sigint_stops_cleanly_with_exit_130_and_a_rerun_resumes() {
         "--report",
         s(&r),
     ];
-    let mut child = Command::new(env!("CARGO_BIN_EXE_conveyor"))
+    let mut child = common::command()
         .args(args)
         .stdout(std::process::Stdio::null())
         .spawn()
@@ -697,7 +682,7 @@ fn outputs_and_the_report_honour_the_umask() {
     );
     let script = format!(
         "umask 022; exec '{}' run '{}' --out '{}' --format jpeg --report '{}'",
-        env!("CARGO_BIN_EXE_conveyor"),
+        common::bin(),
         s(&dir),
         s(&out),
         s(&report)
@@ -758,7 +743,7 @@ fn every_output_and_its_folder_are_fsynced() {
     let run = Command::new("strace")
         .args(["-f", "-y", "-e", "trace=fsync,fdatasync", "-o"])
         .arg(&trace)
-        .arg(env!("CARGO_BIN_EXE_conveyor"))
+        .arg(common::bin())
         .args(["run", s(&dir), "--out", s(&out), "-j", "2"])
         .output()
         .expect("strace installed");
@@ -889,7 +874,7 @@ fn sigint_during_the_scan_exits_130_with_a_report() {
             std::fs::write(sub.join(format!("f{f:03}.jpg")), b"").unwrap();
         }
     }
-    let mut child = Command::new(env!("CARGO_BIN_EXE_conveyor"))
+    let mut child = common::command()
         .args(["run", s(&dir), "--out", s(&out), "--report", s(&r)])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
@@ -1132,7 +1117,7 @@ fn concurrent_shards_with_rename_never_clash() {
         .iter()
         .map(|shard| {
             let r = tmp.path().join(format!("r{}.json", &shard[..1]));
-            let child = Command::new(env!("CARGO_BIN_EXE_conveyor"))
+            let child = common::command()
                 .args([
                     "run",
                     s(&dir),

@@ -10,7 +10,7 @@
 //! `--include-ignored`, where a missing tool is a failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // A failed set-up step should stop the test loudly.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -126,7 +126,7 @@ impl Drop for Gui {
 
 /// Starts `conveyor ARGS` on the Xvfb display, with its settings kept under `home`.
 fn spawn_gui(x: &Xvfb, home: &Path, args: &[&str]) -> Gui {
-    Gui(Command::new(env!("CARGO_BIN_EXE_conveyor"))
+    Gui(common::command()
         .args(args)
         .env("DISPLAY", &x.display)
         .env("XDG_CONFIG_HOME", home.join("config"))

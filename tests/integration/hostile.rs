@@ -3,7 +3,7 @@
 //! outputs, and stay within its memory bound.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // A failed set-up step should stop the test loudly.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::process::Command;
