@@ -36,6 +36,8 @@ pub struct ConveyorApp {
     pub(super) settings: Settings,
     pub(super) picker: Arc<dyn Picker>,
     pub(super) scanner: Scanner,
+    /// Object storage, connected the first time an `s3://` input or output is used.
+    pub(super) storage: Arc<batch::LazyStore>,
     /// Woken when a background task ends (unknown until the first frame in tests).
     pub(super) repaint: Option<egui::Context>,
     pub(super) input: Option<Input>,
@@ -134,6 +136,7 @@ impl ConveyorApp {
             settings,
             picker,
             scanner: batch::default_scanner(),
+            storage: launch.storage.clone().unwrap_or_default(),
             repaint: None,
             input: None,
             out_override: launch.out.clone(),
@@ -201,7 +204,7 @@ impl ConveyorApp {
             return;
         }
         let path = PathBuf::from(text);
-        if path.exists() {
+        if path.exists() || crate::engine::remote::is_remote(&path) {
             self.input_text.clear();
             self.set_input(vec![path]);
         } else {
@@ -284,14 +287,18 @@ impl ConveyorApp {
             return;
         }
         let scan_paths = paths.clone();
-        let options = ScanOptions {
-            store: None,
-            recursive: true,
-            exclude: self.out_override.iter().cloned().collect(),
-            stop: None,
-        };
+        let exclude: Vec<PathBuf> = self.out_override.iter().cloned().collect();
         let scanner = Arc::clone(&self.scanner);
+        let storage = Arc::clone(&self.storage);
         let scanning = Task::spawn("scan", self.repaint.clone(), move || {
+            // An `s3://` input is listed through object storage, connected here (off the UI
+            // thread) the first time.
+            let options = ScanOptions {
+                store: storage.for_paths(scan_paths.iter().map(PathBuf::as_path))?,
+                recursive: true,
+                exclude,
+                stop: None,
+            };
             scanner(&scan_paths, &options)
                 .map(|found| (InputSummary::from_scan(&found), Arc::new(found)))
                 .map_err(|e| e.to_string())
@@ -375,6 +382,7 @@ impl ConveyorApp {
             .and_then(|s| s.as_ref().ok())
             .map_or(&[][..], |s| s.files.as_slice());
         let wanted = super::trial::Wanted {
+            storage: &self.storage,
             idle: self.batch.is_none() && !self.busy(),
             path: self.trial_input(),
             // The open card's output (the first when none is open).

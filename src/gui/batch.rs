@@ -2,6 +2,7 @@
 //! through the engine's batch API), the pool's launch with the window's waker, pause, cancel,
 //! the worker count, *Retry failed*, and the per-frame polling of the forecast and the pool.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -46,8 +47,13 @@ impl ConveyorApp {
         }
         self.message = None;
         let scanner = Arc::clone(&self.scanner);
+        let storage = Arc::clone(&self.storage);
         self.preparing = Some(Task::spawn("plan", self.repaint.clone(), move || {
-            let prepared = batch::prepare(request, None, None, &scanner).map_err(|e| match e {
+            // Object storage, if an input or the output is in it: connected here, off the UI
+            // thread, so a refused credential is one message before anything runs.
+            let paths = request.inputs.iter().chain([&request.out]);
+            let store = storage.for_paths(paths.map(PathBuf::as_path))?;
+            let prepared = batch::prepare(request, store, None, &scanner).map_err(|e| match e {
                 PrepareError::Input(e) => format!("Could not read the input: {e}"),
                 PrepareError::Output(e) => e,
             })?;
@@ -93,12 +99,12 @@ impl ConveyorApp {
         } = prepared;
         let root = self.input.as_ref().map(Input::root).unwrap_or_default();
         let workers = self.settings.workers;
-        let request = Request::new(Vec::new(), out_dir.clone(), prepared.recipes().to_vec());
+        let setup = prepared.setup.clone();
         match prepared.start(self.run(ctx)) {
             Ok(running) => {
                 let jobs = Arc::clone(&running.jobs);
                 self.batch = Some(Batch {
-                    request,
+                    setup,
                     handle: Some(running),
                     view: BatchView::new(Arc::clone(&jobs), &root, workers).with_ranks(ranks),
                     started: Instant::now(),
@@ -121,12 +127,12 @@ impl ConveyorApp {
         if batch.running() || batch.view.failed == 0 {
             return;
         }
-        let request = batch.request.clone();
+        let setup = batch.setup.clone();
         let now = batch.started.elapsed().as_secs_f64();
         let run = self.run(ctx);
         let Some(batch) = &mut self.batch else { return };
         let jobs: Arc<[Job]> = batch.view.begin_retry(now).into();
-        match batch::start_jobs(jobs, &request, None, None, run) {
+        match setup.start_jobs(jobs, run) {
             Ok(handle) => {
                 if let Some(batch) = &mut self.batch {
                     batch.handle = Some(handle);
@@ -218,9 +224,11 @@ impl ConveyorApp {
         let valid = Request::new(Vec::new(), out_dir.clone(), recipes.clone())
             .check()
             .is_ok();
+        let storage = Arc::clone(&self.storage);
         let task = valid.then(|| {
             Task::spawn("forecast", self.repaint.clone(), move || {
-                batch::outlook(&found, &recipes, &out_dir)
+                let store = storage.for_paths([out_dir.as_path()])?;
+                batch::outlook(&found, &recipes, &out_dir, store.as_ref())
             })
         });
         self.forecast = Some(Forecast {

@@ -63,8 +63,14 @@ impl ConveyorApp {
         let Some(j) = self.batch_job(job) else {
             return;
         };
+        let storage = Arc::clone(&self.storage);
         let loading = Task::spawn("preview", self.repaint.clone(), move || {
-            let load = |p: &Path| crate::engine::preview::thumbnail(p, 512);
+            // Inputs and outputs in object storage are fetched to temporary copies first.
+            let load = |p: &Path| {
+                let store = storage.for_paths([p])?;
+                let copy = crate::engine::preview::local(p, store.as_deref())?;
+                crate::engine::preview::thumbnail(copy.path(), 512)
+            };
             [load(&j.input), load(&j.output)]
         });
         self.preview = Some(Preview {

@@ -21,6 +21,7 @@ mod window_input;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use eframe::egui;
 
@@ -44,6 +45,9 @@ pub struct Launch {
     pub workers: Option<usize>,
     /// Start converting as soon as the inputs are scanned.
     pub start: bool,
+    /// Object storage as the caller configured it (`None`: connected from the environment
+    /// and the AWS files the first time an `s3://` path is used).
+    pub storage: Option<Arc<crate::engine::batch::LazyStore>>,
 }
 
 /// The top of the worker slider: max(2 × logical CPUs, 16).

@@ -9,9 +9,10 @@ use eframe::egui;
 
 use super::task::Task;
 use super::view::{BatchView, InputSummary};
-use crate::engine::batch::{Request, Running};
+use crate::engine::batch::{Running, Setup};
 use crate::engine::job::JobId;
 use crate::engine::preview::Thumbnail;
+use crate::engine::remote::{Location, is_remote};
 use crate::engine::report::{Report, ReportBuilder, Summary};
 use crate::engine::scan::ScanWarning;
 
@@ -31,15 +32,24 @@ impl Input {
     /// The folder names are shown relative to, and the default output's sibling.
     pub(super) fn root(&self) -> PathBuf {
         match self.paths.as_slice() {
-            [one] if one.is_dir() => one.clone(),
+            [one] if one.is_dir() || is_remote(one) => one.clone(),
             [first, ..] => first.parent().map(Path::to_path_buf).unwrap_or_default(),
             [] => PathBuf::new(),
         }
     }
 
-    /// `<input>-converted` beside the input folder.
+    /// `<input>-converted` beside the input folder (for an `s3://bucket/prefix` input,
+    /// `s3://bucket/prefix-converted`; for a whole bucket, `s3://bucket/converted`).
     pub(super) fn default_output(&self) -> PathBuf {
         let root = self.root();
+        if let Some(Ok(prefix)) = Location::parse(&root) {
+            let key = prefix.key.trim_end_matches('/');
+            return PathBuf::from(if key.is_empty() {
+                format!("{prefix}converted")
+            } else {
+                format!("s3://{}/{key}-converted", prefix.bucket)
+            });
+        }
         let mut name = root
             .file_name()
             .map(OsString::from)
@@ -52,8 +62,8 @@ impl Input {
 
 /// A running or finished batch.
 pub(super) struct Batch {
-    /// What it was asked (for *Retry failed*: the same outputs into the same folder).
-    pub(super) request: Request,
+    /// How its pool started (for *Retry failed*: the same outputs into the same place).
+    pub(super) setup: Setup,
     /// The running pool; `None` once it has ended.
     pub(super) handle: Option<Running>,
     pub(super) view: BatchView,

@@ -75,8 +75,14 @@ fn load(
                     .unwrap_or_else(PoisonError::into_inner);
             }
         };
-        let result = std::panic::catch_unwind(|| icon(&path, SIDE))
-            .unwrap_or_else(|_| Err("could not be read".to_owned()));
+        // No small pictures of objects in storage: a fetch per row scrolled past would cost
+        // more than the list is worth (the preview fetches the one picked).
+        let result = if crate::engine::remote::is_remote(&path) {
+            Err("in object storage".to_owned())
+        } else {
+            std::panic::catch_unwind(|| icon(&path, SIDE))
+                .unwrap_or_else(|_| Err("could not be read".to_owned()))
+        };
         if done.send((path, result)).is_err() {
             return;
         }

@@ -5,11 +5,13 @@
 //! a frame.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use eframe::egui;
 
 use super::task::Task;
+use crate::engine::batch::LazyStore;
 use crate::engine::preview::{self, Estimate, Trial};
 use crate::engine::recipe::Recipe;
 
@@ -98,6 +100,8 @@ impl Trials {
 
 /// What the preview and the estimate follow, read from the window's state once a frame.
 pub struct Wanted<'a> {
+    /// Object storage, for inputs in it (each previewed from a temporary copy).
+    pub storage: &'a Arc<LazyStore>,
     /// Whether they may start work (no batch, nothing else busy).
     pub idle: bool,
     /// The input the preview shows ([`None`]: no input yet).
@@ -155,8 +159,11 @@ impl Trials {
                 self.waiting = None;
                 let (path, recipe) = want;
                 let (p, r) = (path.clone(), recipe.clone());
+                let storage = Arc::clone(wanted.storage);
                 let task = Task::spawn("preview", repaint.cloned(), move || {
-                    preview::trial(&p, &r, PREVIEW_SIDE)
+                    let store = storage.for_paths([p.as_path()])?;
+                    let copy = preview::local(&p, store.as_deref())?;
+                    preview::trial(copy.path(), &r, PREVIEW_SIDE)
                 });
                 self.running = Some((path, recipe, task));
             } else if !settled {
@@ -180,8 +187,13 @@ impl Trials {
                 let (recipes, workers, _) = key.clone();
                 // Copied only when an estimate starts, never per frame.
                 let files = files.to_vec();
+                let storage = Arc::clone(wanted.storage);
                 self.estimating = Some(Task::spawn("estimate", repaint.cloned(), move || {
-                    preview::estimate(&files, &recipes, workers, ESTIMATE_SAMPLE)
+                    let store = storage
+                        .for_paths(files.iter().map(|(p, _)| p.as_path()))
+                        .ok()
+                        .flatten();
+                    preview::estimate(&files, &recipes, workers, ESTIMATE_SAMPLE, store.as_deref())
                 }));
                 self.estimated_for = Some(key);
             } else if !settled {

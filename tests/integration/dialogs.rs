@@ -20,7 +20,7 @@ fn without_a_dialog_service_every_dialog_says_so() {
         let out = std::process::Command::new(me)
             .args([
                 "--exact",
-                "without_a_dialog_service_every_dialog_says_so",
+                "dialogs::without_a_dialog_service_every_dialog_says_so",
                 "--include-ignored",
                 "--nocapture",
             ])

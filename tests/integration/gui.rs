@@ -18,10 +18,10 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 
 /// Answers every dialog with fixed paths.
-struct FakePicker {
-    folder: Option<PathBuf>,
+pub(crate) struct FakePicker {
+    pub(crate) folder: Option<PathBuf>,
     /// The answer to "save as" and "open file" dialogs.
-    file: Option<PathBuf>,
+    pub(crate) file: Option<PathBuf>,
 }
 
 impl Picker for FakePicker {
@@ -105,7 +105,7 @@ fn harness_with(
 }
 
 /// Steps frames until `done` holds (background threads scan, plan and convert meanwhile).
-fn step_until(
+pub(crate) fn step_until(
     h: &mut Harness<'_, ConveyorApp>,
     what: &str,
     mut done: impl FnMut(&Harness<'_, ConveyorApp>) -> bool,
@@ -118,7 +118,7 @@ fn step_until(
     }
 }
 
-fn has_label(h: &Harness<'_, ConveyorApp>, text: &str) -> bool {
+pub(crate) fn has_label(h: &Harness<'_, ConveyorApp>, text: &str) -> bool {
     h.query_by_label_contains(text).is_some()
 }
 

@@ -567,9 +567,11 @@ fn the_estimate_counts_every_output() {
         subfolder: "large".into(),
         ..small.clone()
     };
-    let one = preview::estimate(&files, std::slice::from_ref(&small), 1, 8).expect("estimate");
-    let other = preview::estimate(&files, std::slice::from_ref(&large), 1, 8).expect("estimate");
-    let both = preview::estimate(&files, &[small, large], 1, 8).expect("estimate");
+    let one =
+        preview::estimate(&files, std::slice::from_ref(&small), 1, 8, None).expect("estimate");
+    let other =
+        preview::estimate(&files, std::slice::from_ref(&large), 1, 8, None).expect("estimate");
+    let both = preview::estimate(&files, &[small, large], 1, 8, None).expect("estimate");
     assert_eq!(both.sampled, 3);
     assert!(both.total_bytes > one.total_bytes);
     let sum = one.total_bytes + other.total_bytes;

@@ -798,3 +798,209 @@ fn an_output_over_8_mib_goes_up_in_parts_and_comes_back_exact() {
     exits_with(&again, 0);
     assert_eq!(count(&report(&r), "skipped"), 1);
 }
+
+/// #36: the window reads and writes buckets (in an `s3` build): `conveyor gui --input
+/// s3://… --out s3://… --start` in a real window lists the input prefix, converts every image
+/// into the output prefix with its journal, and says so in its title; boto3 then finds every
+/// output, and they decode.
+#[cfg(feature = "gui")]
+#[test]
+#[ignore = "needs moto_server and boto3 (pip install 'moto[server]'), Xvfb, xdotool and ImageMagick's import"]
+fn the_window_converts_a_bucket_prefix_into_another() {
+    use crate::window::{
+        Xvfb, find_window, require_tools, screenshot, spawn_gui_with, wait_for_title,
+    };
+    require_tools();
+    let moto = Moto::start();
+    let ep = moto.endpoint();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let photos = tmp.path().join("photos");
+    for i in 0..6 {
+        common::put(
+            &photos,
+            &format!("day{}/p{i}.jpg", i % 2),
+            &common::encode(&common::photo(300, 200), image::ImageFormat::Jpeg),
+        );
+    }
+    tool(&ep, &["mb", "camera-roll"]);
+    tool(&ep, &["mb", "website"]);
+    tool(&ep, &["put-dir", s(&photos), "s3://camera-roll/trip"]);
+
+    let x = Xvfb::start();
+    let mut cmd = common::command();
+    aws(&mut cmd, &ep);
+    let mut gui = spawn_gui_with(
+        &x,
+        tmp.path(),
+        &[
+            "gui",
+            "--input",
+            "s3://camera-roll/trip",
+            "--out",
+            "s3://website/small",
+            "--start",
+            "--resize",
+            "fit:120x120",
+            "--format",
+            "webp",
+        ],
+        cmd,
+    );
+    let window = find_window(&x, &mut gui);
+    wait_for_title(&x, window, "finished: 6 converted");
+    x.run("xdotool", &["mousemove", "1399", "899"]);
+    eprintln!(
+        "screenshot: {}",
+        screenshot(&x, "s3-window-finished.png").display()
+    );
+    let written = objects(&ep, "s3://website/small");
+    let images: Vec<&String> = written.keys().filter(|k| k.ends_with(".webp")).collect();
+    assert_eq!(
+        images,
+        vec![
+            "small/day0/p0.webp",
+            "small/day0/p2.webp",
+            "small/day0/p4.webp",
+            "small/day1/p1.webp",
+            "small/day1/p3.webp",
+            "small/day1/p5.webp"
+        ],
+        "{written:?}"
+    );
+    assert!(
+        written
+            .keys()
+            .any(|k| k.starts_with("small/.conveyor-journal")),
+        "the journal is kept in the output prefix: {written:?}"
+    );
+    let back = tmp.path().join("back");
+    tool(&ep, &["get-dir", "s3://website/small", s(&back)]);
+    let decoded: Vec<String> = decoded_outputs(&back, 120)
+        .into_iter()
+        .filter(|p| p.ends_with(".webp"))
+        .collect();
+    assert_eq!(decoded.len(), 6, "{decoded:?}");
+}
+
+/// #36: before Start, a window over buckets plans, previews and estimates too: the forecast
+/// lists the output prefix and reads its journal (what an earlier run made is "already
+/// converted"), the preview converts a temporary copy of the first object, and the estimate
+/// samples objects; nothing is written until Start.
+#[cfg(feature = "gui")]
+#[test]
+#[ignore = "needs moto_server and boto3 (pip install 'moto[server]')"]
+fn before_start_the_window_plans_previews_and_estimates_objects() {
+    use conveyor::engine::batch::LazyStore;
+    use conveyor::engine::options::{RecipePatch, Value as Opt};
+    use conveyor::gui::Launch;
+    use conveyor::gui::app::ConveyorApp;
+    use conveyor::gui::settings::Settings;
+    use egui_kittest::Harness;
+
+    use crate::gui::{FakePicker, has_label, step_until};
+
+    let moto = Moto::start();
+    let ep = moto.endpoint();
+    let tmp = tempfile::tempdir().expect("tmp");
+    // Each upload from a folder of its own: objects uploaded again would be new inputs.
+    let put = |names: std::ops::Range<usize>| {
+        let photos = tmp.path().join(format!("photos-{}", names.start));
+        for i in names {
+            common::put(
+                &photos,
+                &format!("p{i}.jpg"),
+                &common::encode(&common::photo(160, 120), image::ImageFormat::Jpeg),
+            );
+        }
+        tool(&ep, &["put-dir", s(&photos), "s3://camera-roll/trip"]);
+    };
+    tool(&ep, &["mb", "camera-roll"]);
+    tool(&ep, &["mb", "website"]);
+    put(0..4);
+    let args = [
+        "run",
+        "s3://camera-roll/trip",
+        "--out",
+        "s3://website/small",
+        "--resize",
+        "fit:64x64",
+        "--format",
+        "webp",
+    ];
+    exits_with(&conveyor(&ep, &args), 0);
+    put(4..6);
+    let before = objects(&ep, "s3://website/small");
+
+    let vars: BTreeMap<String, String> = [
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ENDPOINT_URL", ep.as_str()),
+        ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent"),
+        ("AWS_CONFIG_FILE", "/nonexistent"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let store = conveyor::engine::s3::connect_with(&|name| vars.get(name).cloned())
+        .expect("a store for the test server");
+    let storage = Arc::new(LazyStore::connected(store));
+    let launch = Launch {
+        inputs: vec!["s3://camera-roll/trip".into()],
+        out: Some("s3://website/small".into()),
+        recipe: RecipePatch::default()
+            .with("resize", Opt::Text("fit:64x64".into()))
+            .and_then(|p| p.with("format", Opt::Text("webp".into())))
+            .expect("valid options"),
+        storage: Some(storage),
+        ..Launch::default()
+    };
+    let picker = FakePicker {
+        folder: None,
+        file: None,
+    };
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1280.0, 900.0))
+        .build_eframe(move |_cc| ConveyorApp::new(Settings::default(), Arc::new(picker), &launch));
+    step_until(&mut h, "the forecast", |h| has_label(h, "Start will write"));
+    assert!(
+        has_label(&h, "s3://website/small"),
+        "the output prefix is named"
+    );
+    assert!(
+        has_label(&h, "2 outputs") && has_label(&h, "4 outputs already converted"),
+        "the journal in the bucket vouches for the earlier run's four"
+    );
+    let shown = |h: &Harness<'_, ConveyorApp>| {
+        h.state().trials().shown.as_ref().map(|s| {
+            s.as_ref()
+                .map(|s| (s.path.clone(), s.trial.after.width))
+                .map_err(Clone::clone)
+        })
+    };
+    step_until(&mut h, "the preview", |h| shown(h).is_some());
+    let (path, width) = shown(&h).expect("shown").expect("the preview converted");
+    assert_eq!(
+        path,
+        std::path::PathBuf::from("s3://camera-roll/trip/p0.jpg")
+    );
+    assert_eq!(width, 64, "fit 64x64 of a 160x120 photo");
+    step_until(&mut h, "the estimate", |h| {
+        h.state().trials().estimate.is_some()
+    });
+    let estimate = h
+        .state()
+        .trials()
+        .estimate
+        .flatten()
+        .expect("samples converted");
+    assert!(
+        estimate.sampled >= 2 && estimate.total_bytes > 0,
+        "{estimate:?}"
+    );
+    assert_eq!(
+        objects(&ep, "s3://website/small"),
+        before,
+        "nothing written before Start"
+    );
+}

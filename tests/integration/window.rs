@@ -33,7 +33,7 @@ fn have(tool: &str) -> bool {
 }
 
 /// Fails at once, saying what to install, if a tool the window tests drive is missing.
-fn require_tools() {
+pub(crate) fn require_tools() {
     let missing: Vec<&str> = ["Xvfb", "xdotool", "import"]
         .into_iter()
         .filter(|t| !have(t))
@@ -46,7 +46,7 @@ fn require_tools() {
 }
 
 /// An Xvfb server on a free display, stopped on drop.
-struct Xvfb {
+pub(crate) struct Xvfb {
     child: Child,
     display: String,
     /// Held open for the server's lifetime, so it never sees its last client leave.
@@ -54,7 +54,7 @@ struct Xvfb {
 }
 
 impl Xvfb {
-    fn start() -> Xvfb {
+    pub(crate) fn start() -> Xvfb {
         // `-displayfd 1`: Xvfb picks a free display itself and prints its number on stdout once
         // it accepts connections, so parallel tests and stale sockets cannot collide.
         // `-noreset`: by default the server resets when its last client leaves, and a client that
@@ -95,7 +95,7 @@ impl Xvfb {
         }
     }
 
-    fn run(&self, program: &str, args: &[&str]) -> std::process::Output {
+    pub(crate) fn run(&self, program: &str, args: &[&str]) -> std::process::Output {
         Command::new(program)
             .args(args)
             .env("DISPLAY", &self.display)
@@ -115,7 +115,7 @@ impl Drop for Xvfb {
 }
 
 /// A running `conveyor gui`, killed on drop.
-struct Gui(Child);
+pub(crate) struct Gui(Child);
 
 impl Drop for Gui {
     fn drop(&mut self) {
@@ -126,7 +126,12 @@ impl Drop for Gui {
 
 /// Starts `conveyor ARGS` on the Xvfb display, with its settings kept under `home`.
 fn spawn_gui(x: &Xvfb, home: &Path, args: &[&str]) -> Gui {
-    Gui(common::command()
+    spawn_gui_with(x, home, args, common::command())
+}
+
+/// [`spawn_gui`] with `cmd` (a `conveyor` command with more of the environment set).
+pub(crate) fn spawn_gui_with(x: &Xvfb, home: &Path, args: &[&str], mut cmd: Command) -> Gui {
+    Gui(cmd
         .args(args)
         .env("DISPLAY", &x.display)
         .env("XDG_CONFIG_HOME", home.join("config"))
@@ -148,7 +153,7 @@ fn wait_for<T>(what: &str, limit: Duration, mut probe: impl FnMut() -> Option<T>
     }
 }
 
-fn find_window(x: &Xvfb, gui: &mut Gui) -> u32 {
+pub(crate) fn find_window(x: &Xvfb, gui: &mut Gui) -> u32 {
     wait_for("a window titled Conveyor", Duration::from_secs(60), || {
         if let Ok(Some(status)) = gui.0.try_wait() {
             let mut err = String::new();
@@ -172,7 +177,7 @@ fn title(x: &Xvfb, window: u32) -> String {
 }
 
 /// Waits until the window's title contains `text`; the app sets it from its own state.
-fn wait_for_title(x: &Xvfb, window: u32, text: &str) {
+pub(crate) fn wait_for_title(x: &Xvfb, window: u32, text: &str) {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let last = title(x, window);
@@ -211,7 +216,7 @@ fn colours(path: &Path) -> usize {
 
 /// Saves a screenshot under `CARGO_TARGET_TMPDIR` once the window has drawn; fails if it stays
 /// blank (one flat colour).
-fn screenshot(x: &Xvfb, name: &str) -> PathBuf {
+pub(crate) fn screenshot(x: &Xvfb, name: &str) -> PathBuf {
     let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
     let target = path.to_str().expect("utf-8 path").to_owned();
     let mut last = 0;

@@ -6,9 +6,9 @@
 //! pipeline, the journal writer and the prefetch and starts the pool. The command line, the
 //! window and the window's forecast ([`outlook`]) all go through here.
 
-use std::path::PathBuf;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use super::job::{Action, Job};
 use super::journal::{Journal, JournalWriter};
@@ -128,10 +128,7 @@ impl Request {
 
     /// Object storage, connected, if an input or the output is in it (`extra`: another path
     /// that may be, such as a report's).
-    pub fn connect(
-        &self,
-        extra: Option<&std::path::Path>,
-    ) -> Result<Option<Arc<dyn Store>>, String> {
+    pub fn connect(&self, extra: Option<&Path>) -> Result<Option<Arc<dyn Store>>, String> {
         if self.uses_store() || extra.is_some_and(remote::is_remote) {
             super::s3::connect().map(Some)
         } else {
@@ -157,13 +154,71 @@ impl std::fmt::Display for PrepareError {
     }
 }
 
+/// Object storage connected the first time a path in it is used, then shared (a window
+/// scans, forecasts and starts from several threads; one client serves them all).
+#[derive(Default)]
+pub struct LazyStore {
+    store: Mutex<Option<Arc<dyn Store>>>,
+}
+
+impl std::fmt::Debug for LazyStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let connected = self
+            .store
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some();
+        f.debug_struct("LazyStore")
+            .field("connected", &connected)
+            .finish()
+    }
+}
+
+impl LazyStore {
+    /// One already connected (a test's, or a front end's own configuration).
+    pub fn connected(store: Arc<dyn Store>) -> LazyStore {
+        LazyStore {
+            store: Mutex::new(Some(store)),
+        }
+    }
+
+    /// The store, connected now if need be, when one of `paths` is in object storage; `None`
+    /// when none is. A refused connection is the error, in one sentence (and is tried again
+    /// next time).
+    pub fn for_paths<'a>(
+        &self,
+        paths: impl IntoIterator<Item = &'a Path>,
+    ) -> Result<Option<Arc<dyn Store>>, String> {
+        if !paths.into_iter().any(remote::is_remote) {
+            return Ok(None);
+        }
+        let mut slot = self.store.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(store) = slot.as_ref() {
+            return Ok(Some(Arc::clone(store)));
+        }
+        let store = super::s3::connect()?;
+        *slot = Some(Arc::clone(&store));
+        Ok(Some(store))
+    }
+}
+
+/// Everything a planned batch starts its pool with: the request, object storage, and the
+/// output prefix if the output is in it. Kept by a front end to run some jobs again
+/// ([`Setup::start_jobs`]: *Retry failed*).
+#[derive(Clone)]
+pub struct Setup {
+    /// What was asked.
+    pub request: Request,
+    store: Option<Arc<dyn Store>>,
+    remote_out: Option<Location>,
+}
+
 /// A planned batch, ready to start.
 pub struct Prepared {
     /// The plan: every job, the scan's warnings, how many inputs the whole batch has.
     pub plan: Plan,
-    request: Request,
-    store: Option<Arc<dyn Store>>,
-    remote_out: Option<Location>,
+    /// How its pool starts.
+    pub setup: Setup,
 }
 
 /// Scans the inputs (listing an output prefix in object storage and reading its journal at
@@ -228,19 +283,41 @@ pub fn prepare(
     );
     Ok(Prepared {
         plan,
-        request,
-        store,
-        remote_out: out_object,
+        setup: Setup {
+            request,
+            store,
+            remote_out: out_object,
+        },
     })
 }
 
-/// What Start would do with `found` (a scan already made) under `recipes` into `out`: the
-/// window's forecast. Folder checks and the journal are read here, so call it off the UI
-/// thread.
-pub fn outlook(found: &Scan, recipes: &[Recipe], out: &std::path::Path) -> Result<Outlook, String> {
-    plan::check_out_dir(out, true)?;
+/// What Start would do with `found` (a scan already made) under `recipes` into `out` (a
+/// folder, or a prefix in `store`): the window's forecast. Folder checks, the listing and the
+/// journal are read here, so call it off the UI thread.
+pub fn outlook(
+    found: &Scan,
+    recipes: &[Recipe],
+    out: &Path,
+    store: Option<&Arc<dyn Store>>,
+) -> Result<Outlook, String> {
+    let remote_out = match Location::parse(out) {
+        None => {
+            plan::check_out_dir(out, true)?;
+            None
+        }
+        Some(prefix) => {
+            let prefix = prefix?;
+            let store =
+                store.ok_or_else(|| format!("{prefix}: object storage is not connected"))?;
+            let listing = store.list(&prefix, true).map_err(|e| e.reason)?;
+            let (journal, objects) =
+                Journal::load_remote(store.as_ref(), &prefix, &listing).map_err(|e| e.reason)?;
+            Some(RemoteOut { journal, objects })
+        }
+    };
     let options = PlanOptions {
         out_dir: out.to_path_buf(),
+        remote_out,
         ..PlanOptions::default()
     };
     Ok(Outlook::of(
@@ -263,7 +340,7 @@ impl Prepared {
     /// Removes temporary files an interrupted run left in the folders this batch writes
     /// (none for an output in object storage); how many.
     pub fn sweep(&self) -> usize {
-        if self.remote_out.is_some() {
+        if self.setup.remote_out.is_some() {
             0
         } else {
             plan::sweep_stale_temps(&self.plan.jobs)
@@ -272,24 +349,35 @@ impl Prepared {
 
     /// The recipes, one per output.
     pub fn recipes(&self) -> &[Recipe] {
-        &self.request.recipes
+        &self.setup.request.recipes
     }
 
     /// Starts the pool over every job of the plan.
     pub fn start(self, run: Run) -> Result<Running, String> {
-        let jobs: Arc<[Job]> = self.plan.jobs.into();
+        self.setup.start_jobs(self.plan.jobs.into(), run)
+    }
+}
+
+impl Setup {
+    /// Object storage, if the batch uses it.
+    pub fn store(&self) -> Option<&Arc<dyn Store>> {
+        self.store.as_ref()
+    }
+
+    /// Starts the pool over `jobs` (a plan's, or some of them again).
+    pub fn start_jobs(&self, jobs: Arc<[Job]>, run: Run) -> Result<Running, String> {
         start_jobs(
             jobs,
             &self.request,
-            self.store,
+            self.store.clone(),
             self.remote_out.as_ref(),
             run,
         )
     }
 }
 
-/// Starts the pool over `jobs` (a plan's, or some of them again) as `request` says.
-pub fn start_jobs(
+/// Starts the pool over `jobs` as `request` says.
+fn start_jobs(
     jobs: Arc<[Job]>,
     request: &Request,
     store: Option<Arc<dyn Store>>,

@@ -15,6 +15,7 @@ use super::pipeline::decode::{self, DecodeLimits};
 use super::pipeline::resize::orient;
 use super::pipeline::{Pipeline, Rendered};
 use super::recipe::Recipe;
+use super::remote::{Location, Store};
 
 /// A decoded, downscaled image ready to upload as a texture.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,6 +117,48 @@ fn rgba_thumbnail(image: &DynamicImage, bytes: u64, full: (u32, u32)) -> Thumbna
         preview_height: rgba.height(),
         rgba: rgba.into_raw(),
     }
+}
+
+/// A local file with an input's contents: the file itself, or for an object in storage a
+/// temporary copy with the same extension (the output format of `keep` follows it), removed
+/// when dropped.
+pub enum Local {
+    /// A file on this machine.
+    File(PathBuf),
+    /// A copy of an object.
+    Copy(tempfile::TempPath),
+}
+
+impl Local {
+    /// The local file.
+    pub fn path(&self) -> &Path {
+        match self {
+            Local::File(p) => p,
+            Local::Copy(t) => t,
+        }
+    }
+}
+
+/// `path` as a [`Local`] file, fetching it through `store` if it is an object.
+pub fn local(path: &Path, store: Option<&dyn Store>) -> Result<Local, String> {
+    let Some(object) = Location::parse(path) else {
+        return Ok(Local::File(path.to_path_buf()));
+    };
+    let object = object?;
+    let store = store.ok_or_else(|| format!("{object}: object storage is not connected"))?;
+    let suffix = path
+        .extension()
+        .map(|e| format!(".{}", e.to_string_lossy()))
+        .unwrap_or_default();
+    let mut copy = tempfile::Builder::new()
+        .prefix(".conveyor-preview-")
+        .suffix(&suffix)
+        .tempfile()
+        .map_err(|e| format!("cannot make a temporary copy of {object}: {e}"))?;
+    store
+        .fetch(&object, copy.as_file_mut())
+        .map_err(|e| e.reason)?;
+    Ok(Local::Copy(copy.into_temp_path()))
 }
 
 /// Converts `path` with `recipe` exactly as a batch would, in memory (nothing is written), and
@@ -273,14 +316,19 @@ pub fn estimate(
     recipes: &[Recipe],
     workers: usize,
     count: usize,
+    store: Option<&dyn Store>,
 ) -> Option<Estimate> {
     // Per extension: (input bytes, output bytes, seconds) of the samples that converted.
     let mut seen: BTreeMap<String, (u64, u64, f64)> = BTreeMap::new();
     let mut sampled = 0;
     for i in sample(files, count) {
         let (path, _) = &files[i];
+        // An object is fetched first (not timed: a batch fetches ahead of its workers).
+        let Ok(copy) = local(path, store) else {
+            continue;
+        };
         // Only sizes and time: no pictures to decode for display.
-        let Ok((outputs, input_bytes, seconds)) = render_outputs(path, recipes) else {
+        let Ok((outputs, input_bytes, seconds)) = render_outputs(copy.path(), recipes) else {
             continue;
         };
         sampled += 1;

@@ -190,7 +190,13 @@ pub struct S3 {
 
 /// The store, configured from the environment and the AWS files.
 pub fn connect() -> Result<Arc<dyn Store>, String> {
-    let settings = Settings::load(&|name| std::env::var(name).ok())?;
+    connect_with(&|name| std::env::var(name).ok())
+}
+
+/// The store, configured from `var` (what the environment would say of each `AWS_…` name) and
+/// the AWS files it names: for a front end or a test that configures it itself.
+pub fn connect_with(var: &dyn Fn(&str) -> Option<String>) -> Result<Arc<dyn Store>, String> {
+    let settings = Settings::load(var)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("conveyor-s3")

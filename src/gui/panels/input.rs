@@ -40,7 +40,11 @@ pub(crate) fn top_bar(app: &mut ConveyorApp, ui: &mut egui::Ui) {
                             .desired_width(200.0),
                     )
                     .labelled_by(label.id)
-                    .on_hover_text("A folder or an image to convert");
+                    .on_hover_text(if cfg!(feature = "s3") {
+                        "A folder or an image to convert, or s3://bucket/prefix in object storage"
+                    } else {
+                        "A folder or an image to convert"
+                    });
                 if field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
                     app.commands.push(Command::UseTypedInput);
                 }

@@ -21,9 +21,19 @@ pub(super) use recipe::recipe_panel;
 pub(super) fn batch_area(app: &mut ConveyorApp, ui: &mut egui::Ui) {
     controls(app, ui);
     ui.separator();
-    workers::workers_section(app, ui);
+    workers::workers_section(
+        app.settings.workers,
+        app.batch.as_ref().map(|b| &b.view),
+        &mut app.commands,
+        ui,
+    );
     ui.separator();
-    overall::overall_section(app, ui);
+    overall::overall_section(
+        app.batch.as_ref().map(|b| &b.view),
+        app.forecast.as_ref(),
+        &mut app.settings.first_mut().recipe.on_exist,
+        ui,
+    );
     ui.separator();
     if app.batch.is_some() {
         results::results_section(app, ui);

@@ -2,16 +2,22 @@
 
 use eframe::egui;
 
-use crate::gui::app::ConveyorApp;
+use crate::engine::recipe::OnExist;
+use crate::gui::state::Forecast;
 use crate::gui::view::{BatchView, clock};
 
-/// Progress bar, numbers and chart for the current batch.
-pub(crate) fn overall_section(app: &mut ConveyorApp, ui: &mut egui::Ui) {
-    let Some(batch) = &app.batch else {
-        forecast(app, ui);
+/// Progress bar, numbers and chart for the current batch; before one, the forecast. A function
+/// of the batch's view or the forecast, and the on-exist policy it edits.
+pub(crate) fn overall_section(
+    view: Option<&BatchView>,
+    planned: Option<&Forecast>,
+    on_exist: &mut OnExist,
+    ui: &mut egui::Ui,
+) {
+    let Some(v) = view else {
+        forecast(planned, on_exist, ui);
         return;
     };
-    let v = &batch.view;
     let state = if v.finished {
         if v.cancelled > 0 { "Cancelled" } else { "Done" }
     } else if v.cancelling {
@@ -123,9 +129,8 @@ fn chart(ui: &mut egui::Ui, v: &BatchView) {
 
 /// Before Start: what pressing it would do, planned in the background, with one click to
 /// change what happens to files in the way.
-fn forecast(app: &mut ConveyorApp, ui: &mut egui::Ui) {
-    use crate::engine::recipe::OnExist;
-    let Some(f) = &app.forecast else {
+fn forecast(planned: Option<&Forecast>, on_exist: &mut OnExist, ui: &mut egui::Ui) {
+    let Some(f) = planned else {
         ui.label(egui::RichText::new("Press Start to convert. Progress shows here.").weak());
         return;
     };
@@ -171,7 +176,7 @@ fn forecast(app: &mut ConveyorApp, ui: &mut egui::Ui) {
     if !parts.is_empty() {
         ui.label(parts.join(" · "));
     }
-    let policy = app.settings.first().recipe.on_exist;
+    let policy = *on_exist;
     if o.in_the_way > 0 || (policy != OnExist::Skip && (o.replace > 0 || o.renamed > 0)) {
         ui.horizontal_wrapped(|ui| {
             if o.in_the_way > 0 {
@@ -194,7 +199,7 @@ fn forecast(app: &mut ConveyorApp, ui: &mut egui::Ui) {
                 set = Some(OnExist::Skip);
             }
             if let Some(p) = set {
-                app.settings.first_mut().recipe.on_exist = p;
+                *on_exist = p;
             }
         });
     }

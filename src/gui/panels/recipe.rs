@@ -146,7 +146,11 @@ fn batch_options(app: &mut ConveyorApp, ui: &mut egui::Ui) {
                 .desired_width(f32::INFINITY),
         )
         .labelled_by(label.id)
-        .on_hover_text("Type or paste a folder; Enter or leaving the field uses it");
+        .on_hover_text(if cfg!(feature = "s3") {
+            "Type or paste a folder, or s3://bucket/prefix; Enter or leaving the field uses it"
+        } else {
+            "Type or paste a folder; Enter or leaving the field uses it"
+        });
     if field.changed() {
         app.out_text = Some(text);
     }

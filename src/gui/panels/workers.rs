@@ -2,15 +2,21 @@
 
 use eframe::egui;
 
-use crate::gui::app::ConveyorApp;
 use crate::gui::command::Command;
 use crate::gui::max_workers;
+use crate::gui::view::BatchView;
 
-/// Slider and stepper (both work mid-batch) and the per-worker rows.
-pub(crate) fn workers_section(app: &mut ConveyorApp, ui: &mut egui::Ui) {
+/// Slider and stepper (both work mid-batch) and the per-worker rows: a function of the worker
+/// count and the batch's view; a new count is a [`Command::SetWorkers`].
+pub(crate) fn workers_section(
+    workers: usize,
+    view: Option<&BatchView>,
+    commands: &mut Vec<Command>,
+    ui: &mut egui::Ui,
+) {
     ui.horizontal(|ui| {
         let max = max_workers();
-        let mut n = app.settings.workers;
+        let mut n = workers;
         let label = ui.label("Workers");
         if ui
             .add_enabled(
@@ -39,26 +45,26 @@ pub(crate) fn workers_section(app: &mut ConveyorApp, ui: &mut egui::Ui) {
         {
             n += 1;
         }
-        if n != app.settings.workers {
-            app.commands.push(Command::SetWorkers(n));
+        if n != workers {
+            commands.push(Command::SetWorkers(n));
         }
         ui.label(egui::RichText::new(format!("({} logical CPUs)", num_cpus::get())).weak());
     });
-    let Some(batch) = &app.batch else { return };
+    let Some(view) = view else { return };
     // Fixed column widths rather than a Grid: a grid re-measures (and asks for another frame)
     // whenever a file name changes width, which during a batch is every frame.
     let row_height = 22.0;
     // Room for as many rows as the batch has had, so the panels below stay put as workers
     // come and go.
     let pitch = row_height + ui.spacing().item_spacing.y;
-    let reserved = batch.view.peak_workers as f32 * pitch;
+    let reserved = view.peak_workers as f32 * pitch;
     let width = ui.available_width();
     ui.allocate_ui_with_layout(
         egui::vec2(width, reserved),
         egui::Layout::top_down(egui::Align::Min),
         |ui| {
             ui.set_min_height(reserved);
-            if batch.view.finished {
+            if view.finished {
                 ui.label(
                     egui::RichText::new(
                         "Every worker has finished; the count applies to the next batch.",
@@ -66,15 +72,15 @@ pub(crate) fn workers_section(app: &mut ConveyorApp, ui: &mut egui::Ui) {
                     .weak(),
                 );
             }
-            worker_rows(batch, row_height, ui);
+            worker_rows(view, row_height, ui);
         },
     );
 }
 
-fn worker_rows(batch: &crate::gui::state::Batch, row_height: f32, ui: &mut egui::Ui) {
+fn worker_rows(view: &BatchView, row_height: f32, ui: &mut egui::Ui) {
     // Numbered by position, so rows read 1, 2, 3 whichever threads came and went; the
     // thread's own number is in the tooltip.
-    for (position, row) in batch.view.workers.values().enumerate() {
+    for (position, row) in view.workers.values().enumerate() {
         ui.horizontal(|ui| {
             let title = format!("Worker {}", position + 1);
             let title = if row.retiring {
