@@ -19,7 +19,10 @@ pub(super) use recipe::recipe_panel;
 
 /// The central area once an input is chosen: controls, workers, progress, results.
 pub(super) fn batch_area(app: &mut ConveyorApp, ui: &mut egui::Ui) {
-    controls(app, ui);
+    let shown = Controls::of(app);
+    let mut asked = Vec::new();
+    controls(&shown, &mut asked, ui);
+    app.commands.append(&mut asked);
     ui.separator();
     workers::workers_section(
         app.settings.workers,
@@ -35,80 +38,121 @@ pub(super) fn batch_area(app: &mut ConveyorApp, ui: &mut egui::Ui) {
         ui,
     );
     ui.separator();
-    if app.batch.is_some() {
-        results::results_section(app, ui);
+    if let Some(batch) = &app.batch {
+        results::results_section(
+            batch,
+            &mut app.filter,
+            (app.selected, app.preview.as_ref()),
+            &mut app.commands,
+            ui,
+        );
     } else {
         trial::trial_section(app, ui);
     }
 }
 
-fn controls(app: &mut ConveyorApp, ui: &mut egui::Ui) {
-    ui.horizontal(|ui| {
-        let ctx = ui.ctx().clone();
-        let can_start = !app.busy()
-            && app
-                .input
-                .as_ref()
-                .is_some_and(|i| matches!(i.summary, Some(Ok(ref s)) if s.images > 0));
-        if ui
-            .add_enabled(
-                can_start,
-                egui::Button::new("▶ Start").min_size(egui::vec2(90.0, 28.0)),
-            )
-            .on_hover_text("Start converting (Ctrl+Enter)")
-            .clicked()
-        {
-            app.commands.push(Command::Start);
-        }
-        let running = app.batch.as_ref().is_some_and(|b| b.running());
-        let paused = app.batch.as_ref().is_some_and(|b| b.view.paused);
-        let pause_label = if paused { "⏵ Resume" } else { "⏸ Pause" };
-        if ui
-            .add_enabled(
-                running,
-                egui::Button::new(pause_label).min_size(egui::vec2(90.0, 28.0)),
-            )
-            .on_hover_text("Pause or resume (Space)")
-            .clicked()
-        {
-            app.commands.push(Command::TogglePause);
-        }
-        if ui
-            .add_enabled(
-                running,
-                egui::Button::new("⏹ Cancel").min_size(egui::vec2(90.0, 28.0)),
-            )
-            .on_hover_text("Cancel the batch (Escape)")
-            .clicked()
-        {
-            app.commands.push(Command::Cancel);
-        }
-        if app.batch.is_none() {
-            ui.separator();
-            estimate_label(app, ui);
-        }
-        if app.preparing.is_some() {
-            ui.spinner();
-            ui.label("Planning…");
-            ctx.request_repaint_after(std::time::Duration::from_millis(100));
-        }
+/// What the controls row shows, read from the state once a frame.
+struct Controls<'a> {
+    /// Start is possible: an input with images, nothing being prepared or running.
+    can_start: bool,
+    /// A batch is running (Pause and Cancel apply).
+    running: bool,
+    /// The running batch is paused.
+    paused: bool,
+    /// No batch yet: the estimate shows.
+    before_batch: bool,
+    /// Start is scanning and planning.
+    preparing: bool,
+    /// The message line, unless the forecast already says the same.
+    message: Option<&'a str>,
+    /// The preview's and estimate's state.
+    trials: &'a super::trial::Trials,
+    /// The worker count the estimate assumes.
+    workers: usize,
+}
+
+impl<'a> Controls<'a> {
+    fn of(app: &'a ConveyorApp) -> Controls<'a> {
         // Said once: a refusal the plan before Start already shows is not repeated here.
         let planned = app
             .forecast
             .as_ref()
             .and_then(|f| f.result.as_ref())
             .and_then(|r| r.as_ref().err());
-        if let Some(msg) = &app.message
-            && planned != Some(msg)
+        Controls {
+            can_start: !app.busy()
+                && app
+                    .input
+                    .as_ref()
+                    .is_some_and(|i| matches!(i.summary, Some(Ok(ref s)) if s.images > 0)),
+            running: app.batch.as_ref().is_some_and(|b| b.running()),
+            paused: app.batch.as_ref().is_some_and(|b| b.view.paused),
+            before_batch: app.batch.is_none(),
+            preparing: app.preparing.is_some(),
+            message: app
+                .message
+                .as_deref()
+                .filter(|m| planned.map(String::as_str) != Some(*m)),
+            trials: &app.trials,
+            workers: app.settings.workers,
+        }
+    }
+}
+
+/// Start, Pause, Cancel, the estimate and the message line: a function of what they show;
+/// the buttons push commands.
+fn controls(c: &Controls, commands: &mut Vec<Command>, ui: &mut egui::Ui) {
+    ui.horizontal(|ui| {
+        let ctx = ui.ctx().clone();
+        if ui
+            .add_enabled(
+                c.can_start,
+                egui::Button::new("▶ Start").min_size(egui::vec2(90.0, 28.0)),
+            )
+            .on_hover_text("Start converting (Ctrl+Enter)")
+            .clicked()
         {
+            commands.push(Command::Start);
+        }
+        let pause_label = if c.paused { "⏵ Resume" } else { "⏸ Pause" };
+        if ui
+            .add_enabled(
+                c.running,
+                egui::Button::new(pause_label).min_size(egui::vec2(90.0, 28.0)),
+            )
+            .on_hover_text("Pause or resume (Space)")
+            .clicked()
+        {
+            commands.push(Command::TogglePause);
+        }
+        if ui
+            .add_enabled(
+                c.running,
+                egui::Button::new("⏹ Cancel").min_size(egui::vec2(90.0, 28.0)),
+            )
+            .on_hover_text("Cancel the batch (Escape)")
+            .clicked()
+        {
+            commands.push(Command::Cancel);
+        }
+        if c.before_batch {
+            ui.separator();
+            estimate_label(c.trials, c.workers, ui);
+        }
+        if c.preparing {
+            ui.spinner();
+            ui.label("Planning…");
+            ctx.request_repaint_after(std::time::Duration::from_millis(100));
+        }
+        if let Some(msg) = c.message {
             ui.colored_label(ui.visuals().warn_fg_color, msg);
         }
     });
 }
 
 /// The whole batch's estimated output size and time, beside Start.
-fn estimate_label(app: &ConveyorApp, ui: &mut egui::Ui) {
-    match app.trials.estimate {
+fn estimate_label(trials: &super::trial::Trials, workers: usize, ui: &mut egui::Ui) {
+    match trials.estimate {
         Some(Some(e)) => {
             ui.label(format!(
                 "Estimate: about {} in about {}",
@@ -116,14 +160,14 @@ fn estimate_label(app: &ConveyorApp, ui: &mut egui::Ui) {
                 crate::gui::view::clock(e.seconds)
             ))
             .on_hover_text(format!(
-                "From {} sample image(s) converted with this recipe and {} worker(s)",
-                e.sampled, app.settings.workers
+                "From {} sample image(s) converted with this recipe and {workers} worker(s)",
+                e.sampled
             ));
         }
-        Some(None) if !app.trials.estimating() => {
+        Some(None) if !trials.estimating() => {
             ui.label("Estimate: none of the sampled images converted");
         }
-        _ if app.trials.estimating() => {
+        _ if trials.estimating() => {
             ui.spinner();
             ui.label("Estimating…");
         }

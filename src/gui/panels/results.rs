@@ -3,31 +3,34 @@
 
 use eframe::egui;
 
+use crate::engine::job::JobId;
 use crate::engine::job::Status;
 use crate::engine::units::human_bytes;
-use crate::gui::app::ConveyorApp;
 use crate::gui::command::DialogPurpose;
 use crate::gui::command::{Command, RowAction};
-use crate::gui::state::Preview;
+use crate::gui::state::{Batch, Preview};
 use crate::gui::view::ResultFilter;
 
-/// Filter, actions, the list and the preview.
-pub(crate) fn results_section(app: &mut ConveyorApp, ui: &mut egui::Ui) {
-    let Some(batch) = &app.batch else { return };
+/// Filter, actions, the list and the preview: a function of the batch, the previews of the
+/// selected file, and the filter it edits; what the user asks for is a command.
+pub(crate) fn results_section(
+    batch: &Batch,
+    filter: &mut ResultFilter,
+    selection: (Option<JobId>, Option<&Preview>),
+    commands: &mut Vec<Command>,
+    ui: &mut egui::Ui,
+) {
+    let (selected_job, shown_preview) = selection;
     let finished = !batch.running();
     let failed = batch.view.failed;
     let (all, skipped) = (batch.view.results.len(), batch.view.skipped);
     let out_dir = batch.out_dir.clone();
     ui.horizontal_wrapped(|ui| {
         ui.strong("Results");
-        ui.selectable_value(&mut app.filter, ResultFilter::All, format!("All ({all})"));
+        ui.selectable_value(filter, ResultFilter::All, format!("All ({all})"));
+        ui.selectable_value(filter, ResultFilter::Failed, format!("Failed ({failed})"));
         ui.selectable_value(
-            &mut app.filter,
-            ResultFilter::Failed,
-            format!("Failed ({failed})"),
-        );
-        ui.selectable_value(
-            &mut app.filter,
+            filter,
             ResultFilter::Skipped,
             format!("Skipped ({skipped})"),
         );
@@ -36,26 +39,23 @@ pub(crate) fn results_section(app: &mut ConveyorApp, ui: &mut egui::Ui) {
             .add_enabled(finished && failed > 0, egui::Button::new("Retry failed"))
             .clicked()
         {
-            app.commands.push(Command::RetryFailed);
+            commands.push(Command::RetryFailed);
         }
         if ui
             .add_enabled(out_dir.is_dir(), egui::Button::new("Open output folder"))
             .clicked()
         {
-            app.commands.push(Command::OpenOutputFolder);
+            commands.push(Command::OpenOutputFolder);
         }
         if ui.button("Save report…").clicked() {
-            app.commands.push(Command::Ask(DialogPurpose::SaveReport));
+            commands.push(Command::Ask(DialogPurpose::SaveReport));
         }
     });
-    let Some(batch) = &app.batch else { return };
-    let filter = app.filter;
+    let filter = *filter;
     let rows = batch.view.filtered_len(filter);
     let mut clicked = None;
     let mut action = None;
-    let shown_preview = app.preview.as_ref();
     let show_preview = shown_preview.is_some();
-    let selected_job = app.selected;
     // Up and Down move the selection through the list as shown (unless a text field has the
     // keyboard).
     let typing = ui.ctx().memory(|m| m.focused().is_some());
@@ -182,10 +182,10 @@ pub(crate) fn results_section(app: &mut ConveyorApp, ui: &mut egui::Ui) {
         }
     });
     if let Some(job) = clicked {
-        app.commands.push(Command::Select(job));
+        commands.push(Command::Select(job));
     }
     if let Some(action) = action {
-        app.commands.push(Command::Row(action));
+        commands.push(Command::Row(action));
     }
 }
 
