@@ -5,6 +5,7 @@ mod batch;
 pub mod command;
 mod commands;
 mod dialogs;
+mod frame;
 mod panels;
 pub mod picker;
 pub mod presets;

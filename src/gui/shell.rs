@@ -112,19 +112,30 @@ impl ConveyorApp {
         let started = Instant::now();
         let ctx = ui.ctx().clone();
         self.thumbs.begin_frame(&ctx);
-        super::panels::top_bar(self, ui);
-        super::panels::recipe_panel(self, ui);
+        super::panels::top_bar(
+            self.input.as_ref(),
+            self.busy(),
+            &mut self.input_text,
+            &mut self.commands,
+            ui,
+        );
+        let mut recipe = self.recipe_view();
+        super::panels::recipe_panel(&mut recipe, ui);
         let central = super::panels::unfilled(egui::Frame::central_panel(ui.style()));
         egui::CentralPanel::default().frame(central).show(ui, |ui| {
             if self.input.is_none() && self.batch.is_none() {
-                super::panels::empty_state(self, ui);
+                super::panels::empty_state(self.message.as_deref(), &mut self.commands, ui);
             } else {
-                super::panels::batch_area(self, ui);
+                self.batch_area(ui);
             }
         });
         self.thumbs.end_frame();
         super::panels::drop_highlight(&ctx);
-        super::panels::close_dialog(self, &ctx);
+        if self.confirm_close {
+            let left =
+                super::panels::quit_text(self.batch_view(), self.settings.first().recipe.on_exist);
+            super::panels::close_dialog(&left, &mut self.commands, &ctx);
+        }
         self.apply_commands(&ctx);
         if self.stats.enabled && self.batch.as_ref().is_some_and(Batch::running) {
             self.stats

@@ -3,12 +3,19 @@
 use eframe::egui;
 
 use crate::engine::units::human_bytes;
-use crate::gui::app::ConveyorApp;
 use crate::gui::command::Command;
 use crate::gui::command::DialogPurpose;
+use crate::gui::state::Input;
 
-/// Title, the chosen input and what it holds, and the input buttons.
-pub(crate) fn top_bar(app: &mut ConveyorApp, ui: &mut egui::Ui) {
+/// Title, the chosen input and what it holds, and the input buttons: a function of the input
+/// and whether a batch is busy, with the typed path as what it edits; choosing is a command.
+pub(crate) fn top_bar(
+    input: Option<&Input>,
+    busy: bool,
+    typed: &mut String,
+    commands: &mut Vec<Command>,
+    ui: &mut egui::Ui,
+) {
     egui::Panel::top("top-bar")
         .frame(super::unfilled(egui::Frame::side_top_panel(ui.style())))
         .show(ui, |ui| {
@@ -17,25 +24,25 @@ pub(crate) fn top_bar(app: &mut ConveyorApp, ui: &mut egui::Ui) {
             ui.horizontal_wrapped(|ui| {
                 ui.heading("Conveyor");
                 ui.separator();
-                let idle = !app.busy();
+                let idle = !busy;
                 if ui
                     .add_enabled(idle, egui::Button::new("🗀 Browse…"))
                     .on_hover_text("Choose a folder of images")
                     .clicked()
                 {
-                    app.commands.push(Command::Ask(DialogPurpose::Input));
+                    commands.push(Command::Ask(DialogPurpose::Input));
                 }
                 if ui
                     .add_enabled(idle, egui::Button::new("Try the sample images"))
                     .clicked()
                 {
-                    app.commands.push(Command::LoadSamples);
+                    commands.push(Command::LoadSamples);
                 }
                 let label = ui.label("or a path:");
                 let field = ui
                     .add_enabled(
                         idle,
-                        egui::TextEdit::singleline(&mut app.input_text)
+                        egui::TextEdit::singleline(typed)
                             .hint_text("type or paste, then Enter")
                             .desired_width(200.0),
                     )
@@ -46,10 +53,10 @@ pub(crate) fn top_bar(app: &mut ConveyorApp, ui: &mut egui::Ui) {
                         "A folder or an image to convert"
                     });
                 if field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
-                    app.commands.push(Command::UseTypedInput);
+                    commands.push(Command::UseTypedInput);
                 }
                 ui.separator();
-                match &app.input {
+                match input {
                     None => {
                         ui.label("No folder chosen — drop one anywhere on the window.");
                     }
@@ -100,8 +107,9 @@ pub(crate) fn top_bar(app: &mut ConveyorApp, ui: &mut egui::Ui) {
         });
 }
 
-/// The first-run screen: a big drop target and the sample images one click away.
-pub(crate) fn empty_state(app: &mut ConveyorApp, ui: &mut egui::Ui) {
+/// The first-run screen: a big drop target and the sample images one click away, and the
+/// message line's text, if any.
+pub(crate) fn empty_state(message: Option<&str>, commands: &mut Vec<Command>, ui: &mut egui::Ui) {
     let hovering = ui.ctx().input(|i| !i.raw.hovered_files.is_empty());
     let rect = ui.available_rect_before_wrap().shrink(24.0);
     let stroke_color = if hovering {
@@ -130,15 +138,15 @@ pub(crate) fn empty_state(app: &mut ConveyorApp, ui: &mut egui::Ui) {
             ui.label("or several images — every image inside is resized and converted by the recipe on the left.");
             ui.add_space(16.0);
             if ui.add(egui::Button::new(egui::RichText::new("🗀 Choose a folder…").size(18.0)).min_size(egui::vec2(220.0, 36.0))).clicked() {
-                app.commands.push(Command::Ask(DialogPurpose::Input));
+                commands.push(Command::Ask(DialogPurpose::Input));
             }
             ui.add_space(6.0);
             if ui.add(egui::Button::new(egui::RichText::new("✨ Try the sample images").size(18.0)).min_size(egui::vec2(220.0, 36.0))).clicked() {
-                app.commands.push(Command::LoadSamples);
+                commands.push(Command::LoadSamples);
             }
             ui.add_space(6.0);
             ui.label(egui::RichText::new("Then press Start (Ctrl+Enter).").weak());
-            if let Some(msg) = &app.message {
+            if let Some(msg) = message {
                 ui.add_space(12.0);
                 ui.colored_label(ui.visuals().warn_fg_color, msg);
             }

@@ -3,105 +3,44 @@
 
 mod input;
 mod output_form;
-mod overall;
+pub(crate) mod overall;
 mod recipe;
-mod results;
-mod trial;
-mod workers;
+pub(crate) mod results;
+pub(crate) mod trial;
+pub(crate) mod workers;
 
 use eframe::egui;
 
-use super::app::ConveyorApp;
 use super::command::Command;
+use super::view::BatchView;
+use crate::engine::recipe::OnExist;
 
 pub(super) use input::{drop_highlight, empty_state, top_bar};
-pub(super) use recipe::recipe_panel;
-
-/// The central area once an input is chosen: controls, workers, progress, results.
-pub(super) fn batch_area(app: &mut ConveyorApp, ui: &mut egui::Ui) {
-    let shown = Controls::of(app);
-    let mut asked = Vec::new();
-    controls(&shown, &mut asked, ui);
-    app.commands.append(&mut asked);
-    ui.separator();
-    workers::workers_section(
-        app.settings.workers,
-        app.batch.as_ref().map(|b| &b.view),
-        &mut app.commands,
-        ui,
-    );
-    ui.separator();
-    overall::overall_section(
-        app.batch.as_ref().map(|b| &b.view),
-        app.forecast.as_ref(),
-        &mut app.settings.first_mut().recipe.on_exist,
-        ui,
-    );
-    ui.separator();
-    if let Some(batch) = &app.batch {
-        results::results_section(
-            batch,
-            &mut app.filter,
-            (app.selected, app.preview.as_ref()),
-            &mut app.commands,
-            ui,
-        );
-    } else {
-        trial::trial_section(app, ui);
-    }
-}
+pub(super) use recipe::{RecipeView, recipe_panel};
 
 /// What the controls row shows, read from the state once a frame.
-struct Controls<'a> {
+pub(crate) struct Controls<'a> {
     /// Start is possible: an input with images, nothing being prepared or running.
-    can_start: bool,
+    pub(crate) can_start: bool,
     /// A batch is running (Pause and Cancel apply).
-    running: bool,
+    pub(crate) running: bool,
     /// The running batch is paused.
-    paused: bool,
+    pub(crate) paused: bool,
     /// No batch yet: the estimate shows.
-    before_batch: bool,
+    pub(crate) before_batch: bool,
     /// Start is scanning and planning.
-    preparing: bool,
+    pub(crate) preparing: bool,
     /// The message line, unless the forecast already says the same.
-    message: Option<&'a str>,
+    pub(crate) message: Option<&'a str>,
     /// The preview's and estimate's state.
-    trials: &'a super::trial::Trials,
+    pub(crate) trials: &'a super::trial::Trials,
     /// The worker count the estimate assumes.
-    workers: usize,
-}
-
-impl<'a> Controls<'a> {
-    fn of(app: &'a ConveyorApp) -> Controls<'a> {
-        // Said once: a refusal the plan before Start already shows is not repeated here.
-        let planned = app
-            .forecast
-            .as_ref()
-            .and_then(|f| f.result.as_ref())
-            .and_then(|r| r.as_ref().err());
-        Controls {
-            can_start: !app.busy()
-                && app
-                    .input
-                    .as_ref()
-                    .is_some_and(|i| matches!(i.summary, Some(Ok(ref s)) if s.images > 0)),
-            running: app.batch.as_ref().is_some_and(|b| b.running()),
-            paused: app.batch.as_ref().is_some_and(|b| b.view.paused),
-            before_batch: app.batch.is_none(),
-            preparing: app.preparing.is_some(),
-            message: app
-                .message
-                .as_deref()
-                .filter(|m| planned.map(String::as_str) != Some(*m)),
-            trials: &app.trials,
-            workers: app.settings.workers,
-        }
-    }
+    pub(crate) workers: usize,
 }
 
 /// Start, Pause, Cancel, the estimate and the message line: a function of what they show;
 /// the buttons push commands.
-fn controls(c: &Controls, commands: &mut Vec<Command>, ui: &mut egui::Ui) {
+pub(crate) fn controls(c: &Controls, commands: &mut Vec<Command>, ui: &mut egui::Ui) {
     ui.horizontal(|ui| {
         let ctx = ui.ctx().clone();
         if ui
@@ -175,21 +114,18 @@ fn estimate_label(trials: &super::trial::Trials, workers: usize, ui: &mut egui::
     }
 }
 
-/// Asks before closing mid-batch.
-pub(super) fn close_dialog(app: &mut ConveyorApp, ctx: &egui::Context) {
-    if !app.confirm_close {
-        return;
-    }
+/// Asks before closing mid-batch, saying what quitting leaves (`left`: [`quit_text`]'s).
+pub(super) fn close_dialog(left: &str, commands: &mut Vec<Command>, ctx: &egui::Context) {
     egui::Modal::new(egui::Id::unique("confirm-close")).show(ctx, |ui| {
         ui.heading("Stop the batch and quit?");
-        ui.label(quit_text(app));
+        ui.label(left);
         ui.add_space(8.0);
         ui.horizontal(|ui| {
             if ui.button("Stop and quit").clicked() {
-                app.commands.push(Command::StopAndQuit);
+                commands.push(Command::StopAndQuit);
             }
             if ui.button("Keep running").clicked() {
-                app.commands.push(Command::KeepRunning);
+                commands.push(Command::KeepRunning);
             }
         });
     });
@@ -197,11 +133,10 @@ pub(super) fn close_dialog(app: &mut ConveyorApp, ctx: &egui::Context) {
 
 /// What quitting mid-batch leaves, and what starting the batch again will do, for the batch's
 /// actual on-exist policy (the journal decides about Conveyor's own outputs whatever it is).
-pub(crate) fn quit_text(app: &ConveyorApp) -> String {
-    use crate::engine::recipe::OnExist;
-    let (done, total) = app.batch_view().map_or((0, 0), |v| (v.done(), v.total));
+pub(crate) fn quit_text(view: Option<&BatchView>, on_exist: OnExist) -> String {
+    let (done, total) = view.map_or((0, 0), |v| (v.done(), v.total));
     let left = total.saturating_sub(done);
-    let policy = match app.settings.first().recipe.on_exist {
+    let policy = match on_exist {
         OnExist::Skip => {
             "Files in the output folder that Conveyor did not make stay as they are (those \
              images are skipped)."

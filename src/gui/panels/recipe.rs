@@ -2,17 +2,49 @@
 //! metadata, naming, sub-folder), then what applies to the whole batch (on-exist, the output
 //! folder), presets (recipe files) and *Copy as command*.
 
+use std::path::PathBuf;
+
 use eframe::egui;
 
 use crate::engine::recipe::{OnExist, OutputFormat, Recipe};
-use crate::gui::app::ConveyorApp;
 use crate::gui::command::Command;
 use crate::gui::command::DialogPurpose;
+use crate::gui::presets::Preset;
+use crate::gui::settings::Settings;
+use crate::gui::view::FirstImage;
 
 use super::output_form::{combo, output_form};
 
 /// The whole form; disabled while a batch runs.
-pub(crate) fn recipe_panel(app: &mut ConveyorApp, ui: &mut egui::Ui) {
+/// What the recipe panel shows, and the parts of the window's state it edits, borrowed once a
+/// frame; the panel pushes commands for everything else.
+pub(crate) struct RecipeView<'a> {
+    /// A batch is being prepared or running: the form is read-only.
+    pub(crate) busy: bool,
+    /// The output folder the next batch writes to.
+    pub(crate) output_dir: Option<PathBuf>,
+    /// The user chose the output folder (*Use default* applies).
+    pub(crate) chosen_output: bool,
+    /// The input's first image, for the naming example.
+    pub(crate) first: Option<FirstImage>,
+    /// The presets the menu offers.
+    pub(crate) presets: &'a [Preset],
+    /// The outputs' forms and the worker count.
+    pub(crate) settings: &'a mut Settings,
+    /// The output card that is open (`usize::MAX`: none).
+    pub(crate) open_output: &'a mut usize,
+    /// The preset last loaded (cleared by a change).
+    pub(crate) chosen_preset: &'a mut Option<String>,
+    /// The output folder being typed.
+    pub(crate) out_text: &'a mut Option<String>,
+    /// The name to save a preset under.
+    pub(crate) preset_name: &'a mut String,
+    /// What the user asked for.
+    pub(crate) commands: &'a mut Vec<Command>,
+}
+
+/// The recipe form (left panel): a function of a [`RecipeView`].
+pub(crate) fn recipe_panel(p: &mut RecipeView, ui: &mut egui::Ui) {
     egui::Panel::left("recipe")
         .frame(super::unfilled(egui::Frame::side_top_panel(ui.style())))
         .resizable(true)
@@ -21,28 +53,28 @@ pub(crate) fn recipe_panel(app: &mut ConveyorApp, ui: &mut egui::Ui) {
             egui::ScrollArea::vertical().show(ui, |ui| {
                 ui.add_space(6.0);
                 ui.heading("Recipe");
-                ui.add_enabled_ui(!app.busy(), |ui| {
-                    outputs(app, ui);
-                    batch_options(app, ui);
+                ui.add_enabled_ui(!p.busy, |ui| {
+                    outputs(p, ui);
+                    batch_options(p, ui);
                 });
             });
         });
 }
 
 /// One card per output; the open one shows its form. *Add output* duplicates the open card.
-fn outputs(app: &mut ConveyorApp, ui: &mut egui::Ui) {
-    let count = app.settings.outputs.len();
-    app.open_output = app.open_output.min(count.saturating_sub(1));
+fn outputs(p: &mut RecipeView, ui: &mut egui::Ui) {
+    let count = p.settings.outputs.len();
+    *p.open_output = (*p.open_output).min(count.saturating_sub(1));
     let mut action: Option<CardAction> = None;
     for i in 0..count {
-        let open = i == app.open_output;
-        let title = card_title(i, count, &app.settings.outputs[i].current_recipe());
+        let open = i == *p.open_output;
+        let title = card_title(i, count, &p.settings.outputs[i].current_recipe());
         let id = ui.make_persistent_id(("output card", i));
         let header = egui::CollapsingHeader::new(egui::RichText::new(title).strong())
             .id_salt(id)
             .open(Some(open))
             .show(ui, |ui| {
-                form(app, i, ui);
+                form(p, i, ui);
                 ui.horizontal(|ui| {
                     if ui
                         .button("Add output")
@@ -73,17 +105,17 @@ fn outputs(app: &mut ConveyorApp, ui: &mut egui::Ui) {
     }
     match action {
         Some(CardAction::Duplicate(i)) => {
-            app.open_output = app.settings.duplicate_output(i);
-            app.chosen_preset = None;
+            *p.open_output = p.settings.duplicate_output(i);
+            *p.chosen_preset = None;
         }
-        Some(CardAction::Remove(i)) if app.settings.remove_output(i) => {
-            app.open_output = i.saturating_sub(1);
-            app.chosen_preset = None;
+        Some(CardAction::Remove(i)) if p.settings.remove_output(i) => {
+            *p.open_output = i.saturating_sub(1);
+            *p.chosen_preset = None;
         }
-        Some(CardAction::Open(i)) => app.open_output = i,
+        Some(CardAction::Open(i)) => *p.open_output = i,
         // Every card closed would hide the whole form: closing one opens nothing else, so
         // the form stays where it is unless there are several.
-        Some(CardAction::Close) if count > 1 => app.open_output = usize::MAX,
+        Some(CardAction::Close) if count > 1 => *p.open_output = usize::MAX,
         _ => {}
     }
 }
@@ -117,10 +149,10 @@ fn card_title(i: usize, count: usize, r: &Recipe) -> String {
 
 /// The output folder, what to do with existing files, presets and the command line: the
 /// batch's, not one output's.
-fn batch_options(app: &mut ConveyorApp, ui: &mut egui::Ui) {
+fn batch_options(p: &mut RecipeView, ui: &mut egui::Ui) {
     ui.add_space(8.0);
     ui.strong("Output");
-    let first = app.settings.first_mut();
+    let first = p.settings.first_mut();
     combo(
         ui,
         "If the output exists",
@@ -132,12 +164,13 @@ fn batch_options(app: &mut ConveyorApp, ui: &mut egui::Ui) {
             OnExist::Rename => "Write beside it".to_owned(),
         },
     );
-    let shown = app
-        .output_dir()
+    let shown = p
+        .output_dir
+        .as_ref()
         .map(|d| d.display().to_string())
         .unwrap_or_default();
     let label = ui.label("Output folder:");
-    let mut text = app.out_text.clone().unwrap_or(shown);
+    let mut text = p.out_text.clone().unwrap_or(shown);
     let field = ui
         .add(
             egui::TextEdit::singleline(&mut text)
@@ -152,13 +185,13 @@ fn batch_options(app: &mut ConveyorApp, ui: &mut egui::Ui) {
             "Type or paste a folder; Enter or leaving the field uses it"
         });
     if field.changed() {
-        app.out_text = Some(text);
+        *p.out_text = Some(text);
     }
     if field.lost_focus()
-        && let Some(typed) = app.out_text.take()
+        && let Some(typed) = p.out_text.take()
     {
         let typed = typed.trim();
-        app.commands.push(if typed.is_empty() {
+        p.commands.push(if typed.is_empty() {
             Command::DefaultOutput
         } else {
             Command::SetOutput(std::path::PathBuf::from(typed))
@@ -166,10 +199,10 @@ fn batch_options(app: &mut ConveyorApp, ui: &mut egui::Ui) {
     }
     ui.horizontal(|ui| {
         if ui.button("Choose output…").clicked() {
-            app.commands.push(Command::Ask(DialogPurpose::Output));
+            p.commands.push(Command::Ask(DialogPurpose::Output));
         }
-        if app.out_override.is_some() && ui.button("Use default").clicked() {
-            app.commands.push(Command::DefaultOutput);
+        if p.chosen_output && ui.button("Use default").clicked() {
+            p.commands.push(Command::DefaultOutput);
         }
     });
     if ui
@@ -180,31 +213,26 @@ fn batch_options(app: &mut ConveyorApp, ui: &mut egui::Ui) {
         )
         .clicked()
     {
-        app.commands.push(Command::CopyCommand);
+        p.commands.push(Command::CopyCommand);
     }
 
     ui.add_space(8.0);
     ui.strong("Presets");
-    presets(app, ui);
+    presets(p, ui);
 }
 
 /// Output `i`'s form.
-fn form(app: &mut ConveyorApp, i: usize, ui: &mut egui::Ui) {
-    let stem = app
-        .input
-        .as_ref()
-        .and_then(|i| i.summary.as_ref())
-        .and_then(|r| r.as_ref().ok())
-        .and_then(|s| s.first.clone());
-    let Some(s) = app.settings.outputs.get_mut(i) else {
+fn form(p: &mut RecipeView, i: usize, ui: &mut egui::Ui) {
+    let stem = p.first.clone();
+    let Some(s) = p.settings.outputs.get_mut(i) else {
         return;
     };
     output_form(s, stem, ui);
 }
 
-fn presets(app: &mut ConveyorApp, ui: &mut egui::Ui) {
+fn presets(p: &mut RecipeView, ui: &mut egui::Ui) {
     ui.horizontal(|ui| {
-        let selected = app
+        let selected = p
             .chosen_preset
             .clone()
             .unwrap_or_else(|| "Choose…".to_owned());
@@ -212,14 +240,14 @@ fn presets(app: &mut ConveyorApp, ui: &mut egui::Ui) {
         egui::ComboBox::from_label("Preset")
             .selected_text(selected)
             .show_ui(ui, |ui| {
-                for preset in &app.presets {
+                for preset in p.presets {
                     let label = if preset.path.is_some() {
                         preset.name.clone()
                     } else {
                         format!("{} (built in)", preset.name)
                     };
                     if ui
-                        .selectable_label(app.chosen_preset.as_deref() == Some(&preset.name), label)
+                        .selectable_label(p.chosen_preset.as_deref() == Some(&preset.name), label)
                         .clicked()
                     {
                         picked = Some(preset.clone());
@@ -227,10 +255,10 @@ fn presets(app: &mut ConveyorApp, ui: &mut egui::Ui) {
                 }
             });
         if let Some(preset) = picked {
-            app.commands.push(Command::LoadPreset(preset));
+            p.commands.push(Command::LoadPreset(preset));
         }
-        let chosen_is_mine = app.chosen_preset.as_ref().and_then(|name| {
-            app.presets
+        let chosen_is_mine = p.chosen_preset.as_ref().and_then(|name| {
+            p.presets
                 .iter()
                 .find(|p| &p.name == name && p.path.is_some())
                 .cloned()
@@ -241,21 +269,21 @@ fn presets(app: &mut ConveyorApp, ui: &mut egui::Ui) {
                 .on_hover_text("Delete this preset's file")
                 .clicked()
         {
-            app.commands.push(Command::DeletePreset(preset));
+            p.commands.push(Command::DeletePreset(preset));
         }
     });
     ui.horizontal(|ui| {
         let l = ui.label("Preset name");
-        ui.add(egui::TextEdit::singleline(&mut app.preset_name).desired_width(120.0))
+        ui.add(egui::TextEdit::singleline(&mut *p.preset_name).desired_width(120.0))
             .labelled_by(l.id);
-        let can_save = !app.preset_name.trim().is_empty();
+        let can_save = !p.preset_name.trim().is_empty();
         if ui
             .add_enabled(can_save, egui::Button::new("Save preset"))
             .on_hover_text("Save every output as a recipe file in the app's presets folder")
             .clicked()
         {
-            let name = app.preset_name.trim().to_owned();
-            app.commands.push(Command::SavePreset(name));
+            let name = p.preset_name.trim().to_owned();
+            p.commands.push(Command::SavePreset(name));
         }
     });
     ui.horizontal(|ui| {
@@ -264,14 +292,14 @@ fn presets(app: &mut ConveyorApp, ui: &mut egui::Ui) {
             .on_hover_text("Load a recipe file (.toml)")
             .clicked()
         {
-            app.commands.push(Command::Ask(DialogPurpose::ImportRecipe));
+            p.commands.push(Command::Ask(DialogPurpose::ImportRecipe));
         }
         if ui
             .button("Export…")
             .on_hover_text("Save the recipe as a file for `conveyor run --recipe`")
             .clicked()
         {
-            app.commands.push(Command::Ask(DialogPurpose::ExportRecipe));
+            p.commands.push(Command::Ask(DialogPurpose::ExportRecipe));
         }
     });
 }

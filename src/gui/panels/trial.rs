@@ -5,27 +5,35 @@
 use eframe::egui;
 
 use crate::engine::units::human_bytes;
-use crate::gui::app::ConveyorApp;
 use crate::gui::command::Command;
-use crate::gui::thumbs::Thumb;
-use crate::gui::trial::{Shown, TrialView};
+use std::path::PathBuf;
+
+use crate::gui::state::Input;
+use crate::gui::thumbs::{Thumb, Thumbs};
+use crate::gui::trial::{Shown, TrialView, Trials};
 use crate::gui::view::saving;
 
 /// How many of the input's files the picker lists.
 const PICKABLE: usize = 500;
 
-/// The preview section (shown in place of the results before a batch).
-pub(crate) fn trial_section(app: &mut ConveyorApp, ui: &mut egui::Ui) {
-    let Some(current) = app.trial_input() else {
-        return;
-    };
+/// The preview section (shown in place of the results before a batch): a function of the
+/// input, the image previewed (`current`) and the preview's state, with the small pictures
+/// and the way the preview is looked at as what it edits; picking another image is a command.
+pub(crate) fn trial_section(
+    input: &Input,
+    current: PathBuf,
+    thumbs: &mut Thumbs,
+    trials: &mut Trials,
+    commands: &mut Vec<Command>,
+    ui: &mut egui::Ui,
+) {
     ui.horizontal_top(|ui| {
         ui.vertical(|ui| {
             ui.set_width(LIST_WIDTH);
-            file_list(app, &current, ui);
+            file_list(input, &current, thumbs, commands, ui);
         });
         ui.separator();
-        ui.vertical(|ui| preview_section(app, current, ui));
+        ui.vertical(|ui| preview_section(input, current, trials, commands, ui));
     });
 }
 
@@ -34,22 +42,22 @@ const LIST_WIDTH: f32 = 300.0;
 
 /// The input's images, in natural order, each with a small picture loaded off the UI thread as
 /// it comes into view; clicking one previews it.
-fn file_list(app: &mut ConveyorApp, current: &std::path::Path, ui: &mut egui::Ui) {
-    let Some(summary) = app
-        .input
-        .as_ref()
-        .and_then(|i| i.summary.as_ref())
-        .and_then(|s| s.as_ref().ok())
-    else {
+fn file_list(
+    input: &Input,
+    current: &std::path::Path,
+    thumbs: &mut Thumbs,
+    commands: &mut Vec<Command>,
+    ui: &mut egui::Ui,
+) {
+    let Some(summary) = input.summary.as_ref().and_then(|s| s.as_ref().ok()) else {
         return;
     };
-    let root = app.input.as_ref().map(|i| i.root()).unwrap_or_default();
+    let root = input.root();
     ui.strong(format!("Files ({})", summary.files.len()));
     let side = crate::gui::thumbs::SIDE as f32;
     let row_height = side + 4.0;
     let ctx = ui.ctx().clone();
     let mut pick = None;
-    let thumbs = &mut app.thumbs;
     egui::ScrollArea::vertical()
         .id_salt("input-files")
         .auto_shrink([false, false])
@@ -121,12 +129,18 @@ fn file_list(app: &mut ConveyorApp, current: &std::path::Path, ui: &mut egui::Ui
             }
         });
     if let Some(p) = pick {
-        app.commands.push(Command::PickTrial(p));
+        commands.push(Command::PickTrial(p));
     }
 }
 
 /// The before/after preview of one input image with the recipe.
-fn preview_section(app: &mut ConveyorApp, current: std::path::PathBuf, ui: &mut egui::Ui) {
+fn preview_section(
+    input: &Input,
+    current: PathBuf,
+    trials: &mut Trials,
+    commands: &mut Vec<Command>,
+    ui: &mut egui::Ui,
+) {
     let name = |p: &std::path::Path| {
         p.file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -135,10 +149,9 @@ fn preview_section(app: &mut ConveyorApp, current: std::path::PathBuf, ui: &mut 
     ui.horizontal_wrapped(|ui| {
         ui.strong("Preview");
         let mut pick = current.clone();
-        let files = app
-            .input
+        let files = input
+            .summary
             .as_ref()
-            .and_then(|i| i.summary.as_ref())
             .and_then(|s| s.as_ref().ok())
             .map_or(&[][..], |s| s.files.as_slice());
         // The list is built only while the menu is open.
@@ -152,9 +165,9 @@ fn preview_section(app: &mut ConveyorApp, current: std::path::PathBuf, ui: &mut 
                 }
             });
         if pick != current {
-            app.commands.push(Command::PickTrial(pick));
+            commands.push(Command::PickTrial(pick));
         }
-        let view = &mut app.trials.view;
+        let view = &mut trials.view;
         ui.separator();
         ui.radio_value(&mut view.actual, false, "Fit");
         ui.radio_value(&mut view.actual, true, "100 %");
@@ -165,11 +178,10 @@ fn preview_section(app: &mut ConveyorApp, current: std::path::PathBuf, ui: &mut 
             ui.add(egui::Slider::new(&mut view.split, 0.0..=1.0).show_value(false))
                 .on_hover_text("Where the line between before (left) and after (right) is");
         }
-        if app.trials.busy() {
+        if trials.busy() {
             ui.spinner();
         }
     });
-    let trials = &mut app.trials;
     match &trials.shown {
         None => {
             ui.horizontal(|ui| {
