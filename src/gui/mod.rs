@@ -1,11 +1,7 @@
 //! The desktop front end: an egui window over the engine's pool handle and event stream.
 
 pub mod app;
-mod batch;
 pub mod command;
-mod commands;
-mod dialogs;
-mod frame;
 mod panels;
 pub mod picker;
 pub mod presets;
@@ -18,7 +14,6 @@ pub mod task;
 pub mod thumbs;
 pub mod trial;
 pub mod view;
-mod window_input;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

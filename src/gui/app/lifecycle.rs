@@ -9,14 +9,14 @@ use std::time::{Duration, Instant};
 
 use eframe::egui;
 
-use super::app::{BUSY_DROP, ConveyorApp, FRAME};
-use super::state::{Batch, Forecast, Input, Prepared};
-use super::task::Task;
-use super::view::BatchView;
+use super::{BUSY_DROP, ConveyorApp, FRAME};
 use crate::engine::batch::{self, PrepareError, Request, Running};
 use crate::engine::job::Job;
 use crate::engine::pool::{self, PoolHandle};
 use crate::engine::report::ReportBuilder;
+use crate::gui::state::{Batch, Forecast, Input, Prepared};
+use crate::gui::task::Task;
+use crate::gui::view::BatchView;
 
 impl ConveyorApp {
     /// Starts converting the chosen input with the current recipe (scan and plan run in the
@@ -60,7 +60,7 @@ impl ConveyorApp {
             // Folder I/O: done here on the planning thread, never on the UI thread.
             prepared.sweep();
             Ok(Prepared {
-                ranks: super::view::natural_ranks(&prepared.plan.jobs),
+                ranks: crate::gui::view::natural_ranks(&prepared.plan.jobs),
                 warnings: prepared.plan.warnings.clone(),
                 prepared,
             })
@@ -188,7 +188,7 @@ impl ConveyorApp {
 
     /// Applies a new worker count, live if a batch runs.
     pub(super) fn set_workers(&mut self, n: usize) {
-        self.settings.workers = n.clamp(1, super::max_workers());
+        self.settings.workers = n.clamp(1, crate::gui::max_workers());
         if let Some(handle) = self.handle() {
             handle.set_workers(self.settings.workers);
         }

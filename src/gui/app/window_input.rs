@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use eframe::egui;
 
-use super::app::ConveyorApp;
-use super::command::Command;
+use super::ConveyorApp;
+use crate::gui::command::Command;
 
 impl ConveyorApp {
     /// Keyboard shortcuts: Ctrl+Enter start, Space pause/resume (outside text fields),
@@ -39,7 +39,7 @@ impl ConveyorApp {
         });
         if !dropped.is_empty() {
             if self.busy() {
-                self.message = Some(super::app::BUSY_DROP.into());
+                self.message = Some(super::BUSY_DROP.into());
             } else {
                 self.set_input(dropped);
             }
@@ -62,7 +62,7 @@ impl ConveyorApp {
         if !self
             .batch
             .as_ref()
-            .is_some_and(super::state::Batch::running)
+            .is_some_and(crate::gui::state::Batch::running)
         {
             ctx.send_viewport_cmd(egui::ViewportCommand::Close);
         }

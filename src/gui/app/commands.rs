@@ -4,11 +4,11 @@
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
-use super::app::ConveyorApp;
-use super::presets::{self, Preset};
+use super::ConveyorApp;
 use crate::engine::hash::fnv1a;
 use crate::engine::recipe::Recipe;
 use crate::engine::recipe_file;
+use crate::gui::presets::{self, Preset};
 
 /// `arg` as one word for a POSIX shell: unchanged when it is plain, else single-quoted.
 pub fn shell_word(arg: &OsStr) -> String {

@@ -1,6 +1,16 @@
-//! The eframe application: its state and the per-frame polling of the pool and background
-//! tasks, keyboard shortcuts, drops and close requests. Panels (in `panels/`) draw it; the view
-//! model (`view.rs`) turns pool events into what they show; image work happens in the engine.
+//! The window's state, `ConveyorApp`: its fields are private to this folder, whose files are
+//! its parts — `frame.rs` (the frame loop: polling, drawing each panel with what it shows and
+//! the forms it edits, and `apply`, the one way a command changes the state), `lifecycle.rs`
+//! (the batch through the engine's batch API), `dialogs.rs`, `commands.rs` (presets and *Copy
+//! as command*) and `window_input.rs` (shortcuts, drops, close requests). The panels never see
+//! it; the view model (`view/`) turns pool events into what they show; image work happens in
+//! the engine.
+
+mod commands;
+mod dialogs;
+mod frame;
+mod lifecycle;
+mod window_input;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -33,61 +43,61 @@ pub use crate::engine::batch::Scanner;
 
 /// The window's state.
 pub struct ConveyorApp {
-    pub(super) settings: Settings,
-    pub(super) picker: Arc<dyn Picker>,
-    pub(super) scanner: Scanner,
+    settings: Settings,
+    picker: Arc<dyn Picker>,
+    scanner: Scanner,
     /// Object storage, connected the first time an `s3://` input or output is used.
-    pub(super) storage: Arc<batch::LazyStore>,
+    storage: Arc<batch::LazyStore>,
     /// Woken when a background task ends (unknown until the first frame in tests).
-    pub(super) repaint: Option<egui::Context>,
-    pub(super) input: Option<Input>,
-    pub(super) out_override: Option<PathBuf>,
-    pub(super) batch: Option<Batch>,
-    pub(super) preparing: Option<Task<Result<Prepared, String>>>,
+    repaint: Option<egui::Context>,
+    input: Option<Input>,
+    out_override: Option<PathBuf>,
+    batch: Option<Batch>,
+    preparing: Option<Task<Result<Prepared, String>>>,
     /// What Start would do, planned in the background before it is pressed.
-    pub(super) forecast: Option<super::state::Forecast>,
-    pub(super) dialog: Option<(DialogPurpose, Task<super::picker::Answer>)>,
-    pub(super) preview: Option<Preview>,
-    pub(super) trials: super::trial::Trials,
+    forecast: Option<super::state::Forecast>,
+    dialog: Option<(DialogPurpose, Task<super::picker::Answer>)>,
+    preview: Option<Preview>,
+    trials: super::trial::Trials,
     /// Small pictures for the input's file list.
-    pub(super) thumbs: super::thumbs::Thumbs,
-    pub(super) filter: ResultFilter,
-    pub(super) selected: Option<JobId>,
-    pub(super) preset_name: String,
-    pub(super) chosen_preset: Option<String>,
+    thumbs: super::thumbs::Thumbs,
+    filter: ResultFilter,
+    selected: Option<JobId>,
+    preset_name: String,
+    chosen_preset: Option<String>,
     /// Where user presets are kept (none: saving presets is not possible).
-    pub(super) presets_dir: Option<PathBuf>,
+    presets_dir: Option<PathBuf>,
     /// The presets the menu offers.
-    pub(super) presets: Vec<super::presets::Preset>,
+    presets: Vec<super::presets::Preset>,
     /// Presets an earlier version kept in its settings, to be written as files.
-    pub(super) legacy_presets: std::collections::BTreeMap<String, crate::engine::recipe::Recipe>,
+    legacy_presets: std::collections::BTreeMap<String, crate::engine::recipe::Recipe>,
     /// The output card that is open (`usize::MAX`: none).
-    pub(super) open_output: usize,
+    open_output: usize,
     /// The last command *Copy as command* made.
-    pub(super) copied_command: Option<String>,
-    pub(super) message: Option<String>,
+    copied_command: Option<String>,
+    message: Option<String>,
     /// The input path being typed in the top bar.
-    pub(super) input_text: String,
+    input_text: String,
     /// The output folder being typed (`None`: show the folder in use).
-    pub(super) out_text: Option<String>,
+    out_text: Option<String>,
     /// The program that opens a folder in the file manager.
-    pub(super) opener: String,
+    opener: String,
     /// The opener, while it runs (its failure is shown).
-    pub(super) opening: Option<Task<Result<(), String>>>,
-    pub(super) confirm_close: bool,
-    pub(super) closing: bool,
+    opening: Option<Task<Result<(), String>>>,
+    confirm_close: bool,
+    closing: bool,
     /// Start once the input's scan is in (`conveyor gui --start`).
-    pub(super) start_requested: bool,
+    start_requested: bool,
     /// The title last sent to the window.
-    pub(super) title: String,
+    title: String,
     /// When `title` was last sent to the window (the shell's `TITLE_EVERY`).
-    pub(super) title_sent: Option<Instant>,
+    title_sent: Option<Instant>,
     /// Set by the pool's waker once it has asked for a repaint; cleared by the next frame.
-    pub(super) repaint_pending: Arc<AtomicBool>,
-    pub(super) stats: FrameStats,
+    repaint_pending: Arc<AtomicBool>,
+    stats: FrameStats,
     /// What the panels and shortcuts asked for this frame; the shell applies them after
     /// drawing.
-    pub(super) commands: Vec<super::command::Command>,
+    commands: Vec<super::command::Command>,
     /// What the command line set over the saved settings, so saving keeps the saved values
     /// until the user changes something.
     launched: Option<Launched>,

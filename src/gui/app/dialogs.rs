@@ -6,13 +6,13 @@ use std::sync::Arc;
 
 use eframe::egui;
 
-use super::app::ConveyorApp;
-use super::command::DialogPurpose;
-use super::picker::{Answer, Filter, NoDialog};
-use super::state::{Input, Preview};
-use super::task::Task;
+use super::ConveyorApp;
 use crate::engine::job::JobId;
 use crate::engine::preview::Thumbnail;
+use crate::gui::command::DialogPurpose;
+use crate::gui::picker::{Answer, Filter, NoDialog};
+use crate::gui::state::{Input, Preview};
+use crate::gui::task::Task;
 
 impl ConveyorApp {
     /// Opens a dialog on a background thread.
@@ -186,8 +186,12 @@ impl ConveyorApp {
     }
 
     /// Does what a result row's menu or double-click asked.
-    pub(super) fn row_action(&mut self, ctx: &egui::Context, action: super::command::RowAction) {
-        use super::command::RowAction;
+    pub(super) fn row_action(
+        &mut self,
+        ctx: &egui::Context,
+        action: crate::gui::command::RowAction,
+    ) {
+        use crate::gui::command::RowAction;
         let job = match action {
             RowAction::Open(j)
             | RowAction::Reveal(j)
