@@ -94,6 +94,9 @@ pub fn run(args: &RunArgs) -> ExitCode {
     };
     let request = Request {
         recursive: !args.no_recursive,
+        // A folder that cannot be written is one sentence and exit 2 before anything starts; a
+        // dry run writes nothing, so it needs no folder.
+        check_writable: !args.dry_run,
         shard,
         limits: Limits {
             max_pixels: args.max_pixels,

@@ -26,6 +26,7 @@ mod plan;
 mod pool;
 mod quality;
 mod real_photos;
+mod review;
 #[cfg(feature = "s3")]
 mod s3;
 #[cfg(feature = "gui")]

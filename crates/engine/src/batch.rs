@@ -54,8 +54,8 @@ pub struct Request {
     pub shard: Option<Shard>,
     /// Per-image limits.
     pub limits: Limits,
-    /// Whether the output folder must be writable now (the window checks before it plans;
-    /// the command line finds out at the first write, so that a dry run needs no folder).
+    /// Whether the output folder must be writable now (checked before planning, so a folder
+    /// that cannot be written is one message; a dry run needs no folder).
     pub check_writable: bool,
 }
 
@@ -117,7 +117,11 @@ impl Request {
     pub fn check_out(&self) -> Result<Option<Location>, String> {
         match Location::parse(&self.out) {
             Some(out) => out.map(Some),
-            None => plan::check_out_dir(&self.out, self.check_writable).map(|()| None),
+            None => {
+                plan::check_out_dir(&self.out, self.check_writable)?;
+                super::journal::check_files(&self.out)?;
+                Ok(None)
+            }
         }
     }
 

@@ -303,6 +303,29 @@ impl ErrorKind {
     }
 }
 
+/// An I/O error in words for people: what happened, without the system's error number
+/// ("permission denied", not "Permission denied (os error 13)").
+pub fn io_words(e: &std::io::Error) -> String {
+    use std::io::ErrorKind as Io;
+    match e.kind() {
+        Io::StorageFull => "the disk is full".into(),
+        Io::QuotaExceeded => "the disk quota is used up".into(),
+        Io::ReadOnlyFilesystem => "it is on a read-only disk".into(),
+        Io::PermissionDenied => "permission denied".into(),
+        Io::NotFound => "it does not exist".into(),
+        Io::NotADirectory => "part of its path is a file, not a folder".into(),
+        Io::IsADirectory => "it is a folder".into(),
+        Io::InvalidFilename => "its name is too long or not allowed".into(),
+        _ => {
+            let text = e.to_string();
+            match text.rfind(" (os error ") {
+                Some(i) if text.ends_with(')') => text[..i].to_lowercase(),
+                _ => text,
+            }
+        }
+    }
+}
+
 impl fmt::Display for ErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())

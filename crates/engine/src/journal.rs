@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::fs::{self, File, Metadata, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, BufRead, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -164,8 +164,115 @@ pub fn key(rel: &Path) -> Option<String> {
     parts.map(|p| p.join("/"))
 }
 
+/// The longest journal line read: an entry is a few hundred bytes, so a longer line is damage
+/// (skipped without being held in memory).
+const MAX_LINE: usize = 64 * 1024;
+
+/// Opens `path` for reading only if it is a regular file: never through a symbolic link, and
+/// never waiting on a pipe or a device.
+fn open_regular(path: &Path) -> io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    }
+    let file = options.open(path)?;
+    if file.metadata()?.is_file() {
+        Ok(file)
+    } else {
+        Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ))
+    }
+}
+
+/// Calls `f` with each non-empty line of `r` (without its newline), or with `None` for a line
+/// longer than [`MAX_LINE`]; memory stays bounded whatever the file holds.
+fn for_each_line(r: impl Read, mut f: impl FnMut(Option<&[u8]>)) -> io::Result<()> {
+    let mut reader = io::BufReader::with_capacity(64 * 1024, r);
+    let mut line: Vec<u8> = Vec::new();
+    let mut overlong = false;
+    loop {
+        let buf = match reader.fill_buf() {
+            Ok(buf) => buf,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if buf.is_empty() {
+            break;
+        }
+        let (chunk, end) = match buf.iter().position(|&b| b == b'\n') {
+            Some(i) => (&buf[..i], Some(i + 1)),
+            None => (buf, None),
+        };
+        if !overlong {
+            if line.len() + chunk.len() > MAX_LINE {
+                overlong = true;
+                line = Vec::new();
+            } else {
+                line.extend_from_slice(chunk);
+            }
+        }
+        let used = end.unwrap_or(buf.len());
+        reader.consume(used);
+        if end.is_some() {
+            if overlong {
+                f(None);
+            } else if !line.is_empty() {
+                f(Some(&line));
+            }
+            line.clear();
+            overlong = false;
+        }
+    }
+    if overlong {
+        f(None);
+    } else if !line.is_empty() {
+        f(Some(&line));
+    }
+    Ok(())
+}
+
+/// Refuses an output folder where a journal's name holds something other than a regular file
+/// (a symbolic link, a pipe, a folder): Conveyor would otherwise write its journal through it or
+/// wait on it. One sentence for the user.
+pub fn check_files(out_dir: &Path) -> Result<(), String> {
+    let Ok(entries) = fs::read_dir(out_dir) else {
+        return Ok(());
+    };
+    for e in entries.filter_map(Result::ok) {
+        let name = e.file_name();
+        let Some(name) = name.to_str().filter(|n| is_journal(n)) else {
+            continue;
+        };
+        let Ok(kind) = e.file_type() else {
+            continue;
+        };
+        let what = if kind.is_file() {
+            continue;
+        } else if kind.is_symlink() {
+            "a symbolic link"
+        } else if kind.is_dir() {
+            "a folder"
+        } else {
+            "a pipe or device"
+        };
+        return Err(format!(
+            "{} is {what}, where Conveyor keeps its journal ({name}); Conveyor never reads or \
+             writes its journal through one. Remove it and run again.",
+            e.path().display()
+        ));
+    }
+    Ok(())
+}
+
 impl Journal {
-    /// Reads every shard's journal in `out_dir` (an empty journal if there is none).
+    /// Reads every shard's journal in `out_dir` (an empty journal if there is none). Only
+    /// regular files are read, never through a link, a pipe or a device (see [`check_files`]),
+    /// and line by line: a huge or damaged file costs time, not memory.
     pub fn load(out_dir: &Path) -> Journal {
         let mut journal = Journal::default();
         let Ok(entries) = fs::read_dir(out_dir) else {
@@ -174,14 +281,18 @@ impl Journal {
         let mut files: Vec<PathBuf> = entries
             .filter_map(Result::ok)
             .filter(|e| e.file_name().to_str().is_some_and(is_journal))
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
             .map(|e| e.path())
             .collect();
         files.sort();
         for file in files {
-            let Ok(bytes) = fs::read(&file) else {
+            let Ok(f) = open_regular(&file) else {
                 continue;
             };
-            journal.read_lines(&bytes);
+            let _ = for_each_line(f, |line| match line.map(serde_json::from_slice::<Entry>) {
+                Some(Ok(entry)) => journal.add(entry),
+                _ => journal.damaged += 1,
+            });
         }
         journal
     }
@@ -440,17 +551,28 @@ impl JournalWriter {
         if let Some(f) = slot.as_ref() {
             return Ok(Arc::clone(f));
         }
-        let existed = self.path.exists();
+        // `symlink_metadata`: a dangling link at the name "exists" too, and is refused below.
+        let existed = fs::symlink_metadata(&self.path).is_ok();
         if existed {
             self.repair()?;
         }
         fs::create_dir_all(&self.out_dir)?;
-        let file = Arc::new(
-            OpenOptions::new()
-                .append(true)
-                .create(true)
-                .open(&self.path)?,
-        );
+        let mut options = OpenOptions::new();
+        options.append(true).create(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            // Never through a link, never waiting on a pipe.
+            options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+        }
+        let file = options.open(&self.path)?;
+        if !file.metadata()?.is_file() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "the journal's name holds something other than a file",
+            ));
+        }
+        let file = Arc::new(file);
         if !existed {
             // The new file's name must survive a power cut too.
             #[cfg(unix)]
@@ -465,25 +587,33 @@ impl JournalWriter {
     /// superseded entries outnumber the live ones: only the latest readable entry per output is
     /// kept, in the order they were written.
     fn repair(&self) -> io::Result<()> {
-        let bytes = fs::read(&self.path)?;
+        let file = open_regular(&self.path)?;
+        let size = file.metadata()?.len();
         let mut damaged = 0;
         let mut entries: Vec<Entry> = Vec::new();
-        for line in bytes.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-            match serde_json::from_slice::<Entry>(line) {
-                Ok(e) => entries.push(e),
-                Err(_) => damaged += 1,
+        for_each_line(&file, |line| {
+            match line.map(serde_json::from_slice::<Entry>) {
+                Some(Ok(e)) => entries.push(e),
+                _ => damaged += 1,
             }
-        }
+        })?;
+        let torn = size > 0 && {
+            use std::io::{Seek, SeekFrom};
+            let mut last = [0u8; 1];
+            let mut f = &file;
+            f.seek(SeekFrom::End(-1))?;
+            f.read_exact(&mut last)?;
+            last[0] != b'\n'
+        };
         let mut last: HashMap<&str, usize> = HashMap::new();
         for (i, e) in entries.iter().enumerate() {
             last.insert(e.output.as_str(), i);
         }
         let live = last.len();
-        let torn = !bytes.is_empty() && !bytes.ends_with(b"\n");
         if !torn && damaged == 0 && entries.len() <= 2 * live + 1000 {
             return Ok(());
         }
-        let mut kept = Vec::with_capacity(bytes.len());
+        let mut kept = Vec::new();
         for (i, e) in entries.iter().enumerate() {
             if last.get(e.output.as_str()) == Some(&i) {
                 kept.extend(serde_json::to_vec(e).map_err(io::Error::other)?);

@@ -33,6 +33,20 @@ pub struct NameTemplate {
     parts: Vec<Part>,
 }
 
+/// The longest naming template: with the input's name and the extension it must still fit a
+/// file name's 255 bytes.
+pub const MAX_TEMPLATE_BYTES: usize = 120;
+
+/// The start of the names Conveyor keeps for its own files in an output folder: its journal
+/// (`.conveyor-journal….jsonl`), its temporary files and its write check.
+pub const RESERVED_PREFIX: &str = ".conveyor";
+
+/// Whether a file or folder name is one Conveyor keeps for itself.
+pub fn is_reserved(name: &str) -> bool {
+    name.get(..RESERVED_PREFIX.len())
+        .is_some_and(|p| p.eq_ignore_ascii_case(RESERVED_PREFIX))
+}
+
 impl NameTemplate {
     /// Parses and checks `text`.
     pub fn parse(text: &str) -> Result<NameTemplate, TemplateError> {
@@ -43,6 +57,26 @@ impl NameTemplate {
             return Err(TemplateError(
                 "the naming template may not contain '/' or '\\'".into(),
             ));
+        }
+        if text.chars().any(char::is_control) {
+            return Err(TemplateError(
+                "the naming template may not contain control characters (such as a line break \
+                 or NUL)"
+                    .into(),
+            ));
+        }
+        if text.len() > MAX_TEMPLATE_BYTES {
+            return Err(TemplateError(format!(
+                "the naming template is {} bytes long; file names end at 255 bytes, so keep it \
+                 under {MAX_TEMPLATE_BYTES}",
+                text.len()
+            )));
+        }
+        if is_reserved(text) {
+            return Err(TemplateError(format!(
+                "'{text}' starts with {RESERVED_PREFIX}, which Conveyor keeps for its own files \
+                 (its journal and temporary files); choose another name"
+            )));
         }
         let mut parts = Vec::new();
         let mut rest = text;

@@ -283,8 +283,7 @@ pub fn output_dirs(jobs: &[Job]) -> std::collections::BTreeSet<PathBuf> {
 /// made, and with `writable`, one in which this process can write. A missing folder is not made
 /// here (the first output makes it); the nearest folder that exists is checked instead. The
 /// error is one sentence for the user, said once before any file is planned rather than once
-/// per file. (The command line checks only the shape: on a read-only disk its report names the
-/// failure of every file, with its kind, as scripts expect.)
+/// per file. (A dry run checks only the shape: it writes nothing.)
 pub fn check_out_dir(out_dir: &Path, writable: bool) -> Result<(), String> {
     let shown = out_dir.display();
     let writable = |dir: &Path| {
@@ -295,7 +294,13 @@ pub fn check_out_dir(out_dir: &Path, writable: bool) -> Result<(), String> {
             .prefix(".conveyor-check")
             .tempfile_in(dir)
             .map(drop)
-            .map_err(|e| format!("The output folder {shown} cannot be written to: {e}."))
+            .map_err(|e| {
+                format!(
+                    "The output folder {shown} cannot be written to ({}); choose another \
+                     folder or change its permissions.",
+                    super::job::io_words(&e)
+                )
+            })
     };
     match fs::metadata(out_dir) {
         Ok(m) if m.is_dir() => writable(out_dir),
@@ -329,7 +334,10 @@ pub fn check_out_dir(out_dir: &Path, writable: bool) -> Result<(), String> {
                 ))
             }
         }
-        Err(e) => Err(format!("The output folder {shown} cannot be used: {e}.")),
+        Err(e) => Err(format!(
+            "The output folder {shown} cannot be used ({}).",
+            super::job::io_words(&e)
+        )),
     }
 }
 

@@ -488,6 +488,24 @@ pub fn clean_subfolder(text: &str) -> Result<String, String> {
             "'{text}' leaves the output folder ('..' is not allowed)"
         ));
     }
+    if text.chars().any(char::is_control) {
+        return Err(format!(
+            "the sub-folder {text:?} contains a control character (such as a line break or NUL)"
+        ));
+    }
+    if let Some(long) = parts.iter().find(|p| p.len() > 255) {
+        return Err(format!(
+            "the sub-folder name '{long}' is {} bytes long; folder names end at 255 bytes",
+            long.len()
+        ));
+    }
+    if let Some(reserved) = parts.iter().find(|p| super::name::is_reserved(p)) {
+        return Err(format!(
+            "the sub-folder '{reserved}' starts with {}, which Conveyor keeps for its own files \
+             (its journal and temporary files); choose another name",
+            super::name::RESERVED_PREFIX
+        ));
+    }
     Ok(parts.join("/"))
 }
 
