@@ -185,32 +185,31 @@ fn every_failure_names_its_kind_from_an_empty_file_to_a_full_disk() {
 "$2" run "$3" --out "$1/full/out" --format png --max-pixels 200000 --report "$4""#;
     let (code, stderr) = in_private_mount(script, &mnt, &[&dir, &full_report]);
     assert_eq!(code, Some(1), "{stderr}");
-    for (report, write_kind) in [(&full_report, "disk_full")] {
-        let r: serde_json::Value = serde_json::from_slice(&std::fs::read(report).unwrap()).unwrap();
-        let kinds: std::collections::BTreeMap<String, String> = r["files"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|f| {
-                assert_eq!(f["status"], "failed", "{f}");
-                let name = Path::new(f["input"].as_str().unwrap())
-                    .file_name()
-                    .unwrap()
-                    .to_string_lossy()
-                    .into_owned();
-                (name, f["error_kind"].as_str().unwrap_or("none").to_owned())
-            })
-            .collect();
-        let want: std::collections::BTreeMap<String, String> = [
-            ("empty.jpg", "empty"),
-            ("text.jpg", "not_image"),
-            ("truncated.jpg", "truncated"),
-            ("huge.png", "too_large"),
-            ("good.bmp", write_kind),
-        ]
-        .into_iter()
-        .map(|(a, b)| (a.to_owned(), b.to_owned()))
+    let (report, write_kind) = (&full_report, "disk_full");
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(report).unwrap()).unwrap();
+    let kinds: std::collections::BTreeMap<String, String> = r["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            assert_eq!(f["status"], "failed", "{f}");
+            let name = Path::new(f["input"].as_str().unwrap())
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            (name, f["error_kind"].as_str().unwrap_or("none").to_owned())
+        })
         .collect();
-        assert_eq!(kinds, want, "{}", report.display());
-    }
+    let want: std::collections::BTreeMap<String, String> = [
+        ("empty.jpg", "empty"),
+        ("text.jpg", "not_image"),
+        ("truncated.jpg", "truncated"),
+        ("huge.png", "too_large"),
+        ("good.bmp", write_kind),
+    ]
+    .into_iter()
+    .map(|(a, b)| (a.to_owned(), b.to_owned()))
+    .collect();
+    assert_eq!(kinds, want, "{}", report.display());
 }

@@ -168,3 +168,462 @@ fn recipes_that_cannot_make_a_file_or_take_conveyors_names_are_refused_when_read
     }
     assert!(!out.exists(), "nothing was written");
 }
+
+// ---- Crafted containers (findings 1–4) ----
+
+/// The boxes of `data` (32-bit sizes only, as the encoders here write them): (type, body).
+fn boxes(data: &[u8]) -> Vec<([u8; 4], Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at + 8 <= data.len() {
+        let size = u32::from_be_bytes(data[at..at + 4].try_into().unwrap()) as usize;
+        let kind: [u8; 4] = data[at + 4..at + 8].try_into().unwrap();
+        out.push((kind, data[at + 8..at + size].to_vec()));
+        at += size;
+    }
+    out
+}
+
+fn bx(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
+    let mut out = u32::try_from(body.len() + 8)
+        .unwrap()
+        .to_be_bytes()
+        .to_vec();
+    out.extend_from_slice(kind);
+    out.extend_from_slice(body);
+    out
+}
+
+fn join(list: &[([u8; 4], Vec<u8>)]) -> Vec<u8> {
+    list.iter().flat_map(|(k, b)| bx(k, b)).collect()
+}
+
+/// A real AVIF (`w`×`h`, made by Conveyor's engine, the same as `conveyor run --format avif`).
+fn avif(w: u32, h: u32) -> Vec<u8> {
+    conveyor::engine::codec::avif::encode(&common::photo(w, h), 70, false, 10, None, None).unwrap()
+}
+
+/// `file` with its `meta` box's children changed by `edit`, and a `free` box of `pad` bytes
+/// at the end (so the file is larger). Item data lives in `mdat` after `meta`; the edits here
+/// keep every extent's offset valid or replace the `iloc` box whole.
+fn with_meta(file: &[u8], pad: usize, edit: impl FnOnce(&mut Vec<([u8; 4], Vec<u8>)>)) -> Vec<u8> {
+    let mut top = boxes(file);
+    let meta = top.iter_mut().find(|(k, _)| k == b"meta").unwrap();
+    let mut children = boxes(&meta.1[4..]);
+    let before = meta.1.len();
+    edit(&mut children);
+    let mut body = meta.1[..4].to_vec();
+    body.extend(join(&children));
+    assert_eq!(
+        body.len(),
+        before,
+        "edits keep meta's size, so mdat does not move"
+    );
+    meta.1 = body;
+    top.push((*b"free", vec![0; pad]));
+    join(&top)
+}
+
+fn primary(children: &[([u8; 4], Vec<u8>)]) -> u16 {
+    let pitm = &children.iter().find(|(k, _)| k == b"pitm").unwrap().1;
+    assert_eq!(pitm[0], 0, "pitm version 0");
+    u16::from_be_bytes([pitm[4], pitm[5]])
+}
+
+/// Finding 1: an AVIF whose image has 65,535 extents of no size (each read as "the whole
+/// file"), in a batch of three. It fails alone as corrupt, within the memory limit, and the
+/// batch goes on: both good files converted, a report written.
+#[test]
+fn an_avif_of_endless_extents_fails_alone_within_the_memory_limit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("in");
+    let good = avif(64, 48);
+    let bad = {
+        let mut top = boxes(&good);
+        let meta = top.iter_mut().find(|(k, _)| k == b"meta").unwrap();
+        let mut children = boxes(&meta.1[4..]);
+        let id = primary(&children);
+        // iloc version 0, no offset, length or base fields, one item of 65,535 extents.
+        let mut iloc = vec![0, 0, 0, 0, 0x00, 0x00, 0, 1];
+        iloc.extend_from_slice(&id.to_be_bytes());
+        iloc.extend_from_slice(&[0, 0, 0xFF, 0xFF]);
+        children.iter_mut().find(|(k, _)| k == b"iloc").unwrap().1 = iloc;
+        let mut body = meta.1[..4].to_vec();
+        body.extend(join(&children));
+        meta.1 = body;
+        top.push((*b"free", vec![0; 16 * 1024]));
+        join(&top)
+    };
+    common::put(&dir, "a-good.avif", &good);
+    common::put(&dir, "b-endless.avif", &bad);
+    common::put(&dir, "c-good.avif", &good);
+    let out = tmp.path().join("out");
+    let report = tmp.path().join("r.json");
+    let (status, rss) = common::run_measured(&[
+        "run",
+        s(&dir),
+        "--out",
+        s(&out),
+        "--format",
+        "png",
+        "-j",
+        "1",
+        "--memory-limit",
+        "64M",
+        "--report",
+        s(&report),
+    ]);
+    assert_eq!(status.code(), Some(1));
+    let r = common::read_report(&report);
+    let files = r["files"].as_array().unwrap();
+    let bad = files
+        .iter()
+        .find(|f| f["input"].as_str().unwrap().ends_with("b-endless.avif"))
+        .unwrap();
+    assert_eq!(bad["error_kind"], "corrupt", "{bad}");
+    assert!(bad["error"].as_str().unwrap().contains("extents"), "{bad}");
+    assert!(out.join("a-good.png").exists() && out.join("c-good.png").exists());
+    if let Some(kib) = rss {
+        // 64 MiB of budget and a fixed overhead of 64 MiB (the program, its threads' stacks,
+        // the allocator's arenas): the 16 KiB file once held 65,535 copies of itself (1 GiB).
+        assert!(kib < 128 * 1024, "peak RSS {kib} KiB");
+    }
+}
+
+/// Finding 2: one `irot` (a quarter turn) linked to the image 500 times is applied once, as
+/// libheif does: the output is turned a quarter, not 500 quarters (which would be upright).
+#[test]
+fn a_rotation_linked_hundreds_of_times_is_applied_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("in");
+    let plain = avif(96, 64);
+    // Add `irot` to ipco; link it 250 times in each of two more ipma entries for the image.
+    let mut top = boxes(&plain);
+    let meta = top.iter_mut().find(|(k, _)| k == b"meta").unwrap();
+    let mut children = boxes(&meta.1[4..]);
+    let id = primary(&children);
+    let iprp = children.iter_mut().find(|(k, _)| k == b"iprp").unwrap();
+    let mut parts = boxes(&iprp.1);
+    let ipco = parts.iter_mut().find(|(k, _)| k == b"ipco").unwrap();
+    let index = boxes(&ipco.1).len() + 1;
+    ipco.1.extend(bx(b"irot", &[1]));
+    let ipma = parts.iter_mut().find(|(k, _)| k == b"ipma").unwrap();
+    assert_eq!(ipma.1[0..4], [0, 0, 0, 0], "ipma version 0, 7-bit indices");
+    let entries = u32::from_be_bytes(ipma.1[4..8].try_into().unwrap());
+    ipma.1[4..8].copy_from_slice(&(entries + 2).to_be_bytes());
+    for _ in 0..2 {
+        ipma.1.extend_from_slice(&id.to_be_bytes());
+        ipma.1.push(250);
+        ipma.1
+            .extend(std::iter::repeat_n(u8::try_from(index).unwrap(), 250));
+    }
+    iprp.1 = join(&parts);
+    let grown = {
+        let mut body = meta.1[..4].to_vec();
+        body.extend(join(&children));
+        body.len() - meta.1.len()
+    };
+    // meta grew: move every extent of iloc (version 0, 4-byte fields, no base) by as much.
+    let iloc = &mut children.iter_mut().find(|(k, _)| k == b"iloc").unwrap().1;
+    assert_eq!(iloc[0..6], [0, 0, 0, 0, 0x44, 0x00]);
+    let items = u16::from_be_bytes([iloc[6], iloc[7]]);
+    let mut at = 8;
+    for _ in 0..items {
+        at += 4;
+        let extents = u16::from_be_bytes([iloc[at], iloc[at + 1]]);
+        at += 2;
+        for _ in 0..extents {
+            let offset = u32::from_be_bytes(iloc[at..at + 4].try_into().unwrap());
+            iloc[at..at + 4]
+                .copy_from_slice(&(offset + u32::try_from(grown).unwrap()).to_be_bytes());
+            at += 8;
+        }
+    }
+    let mut body = meta.1[..4].to_vec();
+    body.extend(join(&children));
+    meta.1 = body;
+    let crafted = join(&top);
+    common::put(&dir, "turned.avif", &crafted);
+    let out = tmp.path().join("out");
+    let run = conveyor(&["run", s(&dir), "--out", s(&out), "--format", "png"]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let img = image::open(out.join("turned.png")).unwrap();
+    assert_eq!((img.width(), img.height()), (64, 96), "one quarter turn");
+}
+
+/// Finding 4: an AVIF whose `ispe` says 16×16 over a 256×256 AV1 frame is refused before the
+/// frame is allocated (it was admitted to the memory budget as 16×16), as corrupt, naming the
+/// lie; an honest file over `--max-pixels` is `too_large`.
+#[test]
+fn an_avif_frame_larger_than_declared_is_refused_before_it_is_decoded() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("in");
+    let honest = avif(256, 256);
+    let lying = with_meta(&honest, 0, |children| {
+        let iprp = children.iter_mut().find(|(k, _)| k == b"iprp").unwrap();
+        let mut parts = boxes(&iprp.1);
+        let ipco = parts.iter_mut().find(|(k, _)| k == b"ipco").unwrap();
+        let mut props = boxes(&ipco.1);
+        let ispe = props.iter_mut().find(|(k, _)| k == b"ispe").unwrap();
+        ispe.1[4..8].copy_from_slice(&16u32.to_be_bytes());
+        ispe.1[8..12].copy_from_slice(&16u32.to_be_bytes());
+        ipco.1 = join(&props);
+        iprp.1 = join(&parts);
+    });
+    common::put(&dir, "lying.avif", &lying);
+    common::put(&dir, "honest.avif", &honest);
+    let out = tmp.path().join("out");
+    let report = tmp.path().join("r.json");
+    let run = conveyor(&[
+        "run",
+        s(&dir),
+        "--out",
+        s(&out),
+        "--format",
+        "png",
+        "--max-pixels",
+        "60000",
+        "--report",
+        s(&report),
+    ]);
+    assert_eq!(run.status.code(), Some(1));
+    let r = common::read_report(&report);
+    for f in r["files"].as_array().unwrap() {
+        let name = f["input"].as_str().unwrap();
+        let (kind, words) = if name.ends_with("lying.avif") {
+            ("corrupt", "larger than the 16x16 the file declares")
+        } else {
+            ("too_large", "megapixel limit")
+        };
+        assert_eq!(f["error_kind"], kind, "{f}");
+        assert!(f["error"].as_str().unwrap().contains(words), "{f}");
+    }
+    assert!(!out.join("lying.png").exists());
+}
+
+/// A progressive JPEG of `w`×`h` made by jpeg-encoder, with its last scan said `extra` more
+/// times (each repeat decodes to the same coefficients).
+fn many_scans(w: u16, h: u16, extra: usize) -> Vec<u8> {
+    let img = common::photo(u32::from(w), u32::from(h)).to_rgb8();
+    let mut good = Vec::new();
+    let mut encoder = jpeg_encoder::Encoder::new(&mut good, 85);
+    encoder.set_progressive(true);
+    encoder
+        .encode(img.as_raw(), w, h, jpeg_encoder::ColorType::Rgb)
+        .unwrap();
+    let last = (0..good.len() - 1)
+        .rev()
+        .find(|&i| good[i] == 0xFF && good[i + 1] == 0xDA)
+        .unwrap();
+    let end = good.len() - 2;
+    let mut data = good[..end].to_vec();
+    for _ in 0..extra {
+        data.extend_from_slice(&good[last..end]);
+    }
+    data.extend_from_slice(&good[end..]);
+    data
+}
+
+/// Finding 3: a progressive JPEG of 6,000 scans is refused as corrupt before any decoder walks
+/// them (each scan walks every block: a minute of work), on every decoding path (scaled, full
+/// size); one with a few repeated scans still converts.
+#[test]
+fn a_progressive_jpeg_of_thousands_of_scans_is_refused_at_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("in");
+    common::put(&dir, "endless.jpg", &many_scans(640, 480, 6000));
+    common::put(&dir, "twenty.jpg", &many_scans(640, 480, 20));
+    for resize in ["fit:200x200", "fit:2000x2000"] {
+        let out = tmp.path().join(resize.replace(':', "-"));
+        let report = tmp
+            .path()
+            .join(format!("{}.json", resize.replace(':', "-")));
+        let run = conveyor(&[
+            "run",
+            s(&dir),
+            "--out",
+            s(&out),
+            "--format",
+            "png",
+            "--resize",
+            resize,
+            "--report",
+            s(&report),
+        ]);
+        assert_eq!(run.status.code(), Some(1), "{resize}");
+        let r = common::read_report(&report);
+        for f in r["files"].as_array().unwrap() {
+            if f["input"].as_str().unwrap().ends_with("endless.jpg") {
+                assert_eq!(f["error_kind"], "corrupt", "{f}");
+                assert!(f["error"].as_str().unwrap().contains("scans"), "{f}");
+            } else {
+                assert_eq!(f["status"], "ok", "{f}");
+            }
+        }
+    }
+}
+
+/// `iloc` (its body) with every file-based extent moved by `delta` bytes (the boxes before
+/// `mdat` grew by as much): through the base offset where there is one, else each extent's.
+fn shift_iloc(iloc: &mut [u8], delta: u64) {
+    let version = iloc[0];
+    let (offset_size, length_size) = (iloc[4] >> 4, iloc[4] & 15);
+    let (base_size, index_size) = (iloc[5] >> 4, if version >= 1 { iloc[5] & 15 } else { 0 });
+    let mut at = 6;
+    let read = |b: &[u8], at: usize, n: u8| -> u64 {
+        b[at..at + usize::from(n)]
+            .iter()
+            .fold(0, |v, &x| (v << 8) | u64::from(x))
+    };
+    let write = |b: &mut [u8], at: usize, n: u8, v: u64| {
+        for i in 0..usize::from(n) {
+            b[at + i] = (v >> (8 * (usize::from(n) - 1 - i))) as u8;
+        }
+    };
+    let (count, wide) = if version < 2 {
+        (read(iloc, at, 2), 2)
+    } else {
+        (read(iloc, at, 4), 4)
+    };
+    at += wide;
+    for _ in 0..count {
+        at += wide;
+        let method = if version >= 1 {
+            let m = read(iloc, at, 2) & 15;
+            at += 2;
+            m
+        } else {
+            0
+        };
+        at += 2; // data reference
+        let base_at = at;
+        at += usize::from(base_size);
+        let extents = read(iloc, at, 2);
+        at += 2;
+        if method == 0 && base_size > 0 {
+            let base = read(iloc, base_at, base_size);
+            write(iloc, base_at, base_size, base + delta);
+        }
+        for _ in 0..extents {
+            at += usize::from(index_size);
+            if method == 0 && base_size == 0 {
+                let offset = read(iloc, at, offset_size);
+                write(iloc, at, offset_size, offset + delta);
+            }
+            at += usize::from(offset_size) + usize::from(length_size);
+        }
+    }
+}
+
+/// Finding 4 for HEIC: a `clap` that crops a 512×512 picture to 16×16 passed `--max-pixels
+/// 10000` and was decoded whole; the pixels decoded are what the limit is checked against.
+#[test]
+#[ignore = "needs heif-enc (apt-get install libheif-examples)"]
+fn a_heic_cropped_small_from_a_large_picture_is_judged_by_the_picture() {
+    let tmp = tempfile::tempdir().unwrap();
+    let png = tmp.path().join("big.png");
+    common::photo(512, 512).save(&png).unwrap();
+    let heic = tmp.path().join("big.heic");
+    let made = Command::new("heif-enc")
+        .args(["-q", "60", "-o", s(&heic), s(&png)])
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let file = fs::read(&heic).unwrap();
+    let mut top = boxes(&file);
+    let meta = top.iter_mut().find(|(k, _)| k == b"meta").unwrap();
+    let mut children = boxes(&meta.1[4..]);
+    let id = primary(&children);
+    let iprp = children.iter_mut().find(|(k, _)| k == b"iprp").unwrap();
+    let mut parts = boxes(&iprp.1);
+    let ipco = parts.iter_mut().find(|(k, _)| k == b"ipco").unwrap();
+    let index = boxes(&ipco.1).len() + 1;
+    // clap: 16/1 × 16/1, centred (offsets 0/1).
+    let clap: Vec<u8> = [16u32, 1, 16, 1, 0, 1, 0, 1]
+        .iter()
+        .flat_map(|v| v.to_be_bytes())
+        .collect();
+    ipco.1.extend(bx(b"clap", &clap));
+    let ipma = parts.iter_mut().find(|(k, _)| k == b"ipma").unwrap();
+    // One more property in the image's own ipma entry.
+    let (version, wide) = (ipma.1[0], ipma.1[3] & 1 == 1);
+    let entries = u32::from_be_bytes(ipma.1[4..8].try_into().unwrap());
+    let mut at = 8;
+    for _ in 0..entries {
+        let item = if version < 1 {
+            u32::from(u16::from_be_bytes([ipma.1[at], ipma.1[at + 1]]))
+        } else {
+            u32::from_be_bytes(ipma.1[at..at + 4].try_into().unwrap())
+        };
+        at += if version < 1 { 2 } else { 4 };
+        let n = usize::from(ipma.1[at]);
+        let end = at + 1 + n * if wide { 2 } else { 1 };
+        if item == u32::from(id) {
+            ipma.1[at] += 1;
+            let link = if wide {
+                u16::try_from(index).unwrap().to_be_bytes().to_vec()
+            } else {
+                vec![u8::try_from(index).unwrap()]
+            };
+            ipma.1.splice(end..end, link);
+            break;
+        }
+        at = end;
+    }
+    iprp.1 = join(&parts);
+    let grown = {
+        let mut body = meta.1[..4].to_vec();
+        body.extend(join(&children));
+        (body.len() - meta.1.len()) as u64
+    };
+    let meta_index = top.iter().position(|(k, _)| k == b"meta").unwrap();
+    let mdat_after = top.iter().position(|(k, _)| k == b"mdat").unwrap() > meta_index;
+    assert!(mdat_after, "heif-enc writes meta before mdat");
+    let iloc = &mut children.iter_mut().find(|(k, _)| k == b"iloc").unwrap().1;
+    shift_iloc(iloc, grown);
+    let meta = top.iter_mut().find(|(k, _)| k == b"meta").unwrap();
+    let mut body = meta.1[..4].to_vec();
+    body.extend(join(&children));
+    meta.1 = body;
+    let dir = tmp.path().join("in");
+    common::put(&dir, "cropped.heic", &join(&top));
+    let out = tmp.path().join("out");
+    // libheif reads the crafted file as the 16×16 it declares.
+    let check = Command::new("heif-info")
+        .arg(dir.join("cropped.heic"))
+        .output();
+    if let Ok(info) = check {
+        let text = String::from_utf8_lossy(&info.stdout);
+        assert!(text.contains("image: 16x16"), "{text}");
+    }
+    let report = tmp.path().join("r.json");
+    let run = conveyor(&[
+        "run",
+        s(&dir),
+        "--out",
+        s(&out),
+        "--format",
+        "png",
+        "--max-pixels",
+        "10000",
+        "--report",
+        s(&report),
+    ]);
+    assert_eq!(run.status.code(), Some(1));
+    let r = common::read_report(&report);
+    let f = &r["files"][0];
+    assert_eq!(f["error_kind"], "too_large", "{f}");
+    // Without the limit it converts, to the 16×16 the file shows.
+    let run = conveyor(&["run", s(&dir), "--out", s(&out), "--format", "png"]);
+    assert!(run.status.success());
+    let img = image::open(out.join("cropped.png")).unwrap();
+    assert_eq!((img.width(), img.height()), (16, 16));
+}

@@ -63,13 +63,56 @@ pub fn probe(data: &[u8]) -> Result<(u32, u32), JobError> {
     Ok(if quarter % 2 == 1 { (h, w) } else { (w, h) })
 }
 
-/// Decodes the primary image (and its alpha), upright. `max_pixels` refuses larger frames.
+/// The most pixels a frame may have for a container that declares `size` (`ispe`), under the
+/// pixel limit: what the container says, with a little room for encoders that pad each side.
+/// The memory a file is admitted with comes from its declared size, so a frame far larger than
+/// declared is refused by the decoder before it allocates it.
+fn frame_limit(size: Option<(u32, u32)>, max_pixels: u64) -> u64 {
+    let declared = size.map_or(u64::MAX, |(w, h)| {
+        (u64::from(w) + 16).saturating_mul(u64::from(h) + 16)
+    });
+    declared.min(max_pixels)
+}
+
+/// dav1d's "frame larger than the limit" (ERANGE).
+const FRAME_OVER_LIMIT: i32 = -34;
+
+/// A frame refused by [`frame_limit`]: over the pixel limit (`too_large`), or larger than the
+/// container says (`corrupt`).
+fn frame_failure(e: &Av1Error, what: &str, still: &isobmff::Still, max_pixels: u64) -> JobError {
+    if *e != Av1Error::Invalid(FRAME_OVER_LIMIT) {
+        return av1_failure(e, what);
+    }
+    let limit = frame_limit(still.size, max_pixels);
+    match still.size {
+        Some((w, h)) if limit < max_pixels => JobError::failed(
+            ErrorKind::Corrupt,
+            format!(
+                "corrupt AVIF data: the {what}'s frame is larger than the {w}x{h} the file \
+                 declares"
+            ),
+        ),
+        _ => JobError::failed(
+            ErrorKind::TooLarge,
+            format!(
+                "the AVIF {what} is over the {}-megapixel limit",
+                max_pixels / 1_000_000
+            ),
+        ),
+    }
+}
+
+/// Decodes the primary image (and its alpha), upright. `max_pixels` refuses larger frames, and
+/// so does a frame much larger than the container declares.
 pub fn decode(data: &[u8], max_pixels: u64) -> Result<Picture, JobError> {
     let still = read(data)?;
-    let colour = av1::decode(&still.data, max_pixels).map_err(|e| av1_failure(&e, "image"))?;
+    let limit = frame_limit(still.size, max_pixels);
+    let colour = av1::decode(&still.data, limit)
+        .map_err(|e| frame_failure(&e, "image", &still, max_pixels))?;
     let alpha = match &still.alpha {
         Some(bytes) => {
-            let a = av1::decode(bytes, max_pixels).map_err(|e| av1_failure(&e, "alpha"))?;
+            let a = av1::decode(bytes, limit)
+                .map_err(|e| frame_failure(&e, "alpha", &still, max_pixels))?;
             if (a.width, a.height) != (colour.width, colour.height) {
                 return Err(JobError::failed(
                     ErrorKind::Unsupported,

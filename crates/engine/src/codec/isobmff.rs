@@ -199,6 +199,14 @@ fn parse_iloc(body: &[u8]) -> Result<BTreeMap<u32, Location>> {
         let _data_reference = r.u16()?;
         let base = r.uint(base_size)?;
         let extents = r.u16()?;
+        // With no length field every extent runs to the end of the data, and with no offset,
+        // index or length field an extent takes no bytes of the box: thousands of them would
+        // cost memory the file never paid for. One such extent is all a real file has.
+        if extents > 1 && (length_size == 0 || offset_size + length_size + index_size == 0) {
+            return Err(BoxError::Malformed(format!(
+                "item {id} has {extents} extents that each run to the end of the data"
+            )));
+        }
         let mut loc = Location {
             construction,
             base,
@@ -346,7 +354,11 @@ pub fn read(file: &[u8]) -> Result<Still> {
                 )));
             }
         };
-        let mut out = Vec::new();
+        // An item's extents together can never hold more than the data they point into: a
+        // file that says otherwise (thousands of extents each "to the end") is refused before
+        // anything is copied, so an 8 KiB file can never ask for a gigabyte.
+        let mut total = 0usize;
+        let mut spans = Vec::with_capacity(loc.extents.len().min(64));
         for &(offset, length) in &loc.extents {
             let start = loc
                 .base
@@ -361,17 +373,36 @@ pub fn read(file: &[u8]) -> Result<Still> {
                     .and_then(|l| start.checked_add(l))
                     .ok_or(BoxError::Truncated("item data"))?
             };
-            out.extend_from_slice(source.get(start..end).ok_or(BoxError::Truncated(
+            let span = source.get(start..end).ok_or(BoxError::Truncated(
                 "item data lies past the end of the file",
-            ))?);
+            ))?;
+            total = total.saturating_add(span.len());
+            if total > source.len() {
+                return Err(BoxError::Malformed(format!(
+                    "item {id}'s {} extents add up to more than the file holds",
+                    loc.extents.len()
+                )));
+            }
+            spans.push(span);
+        }
+        let mut out = Vec::new();
+        out.try_reserve_exact(total).map_err(|_| {
+            BoxError::Malformed(format!("item {id} is too large to hold in memory"))
+        })?;
+        for span in spans {
+            out.extend_from_slice(span);
         }
         Ok(out)
     };
+    // Each property once per item, in the order first linked: a file linking one `irot` to
+    // its image hundreds of times gets it applied once, as libheif does.
     let props_of = |id: u32| -> Vec<([u8; 4], &[u8])> {
+        let mut seen = std::collections::BTreeSet::new();
         associations
             .get(&id)
             .map(|list| {
                 list.iter()
+                    .filter(|&&i| seen.insert(i))
                     .filter_map(|&i| i.checked_sub(1).and_then(|i| properties.get(i)).copied())
                     .collect()
             })
@@ -392,8 +423,24 @@ pub fn read(file: &[u8]) -> Result<Still> {
                 r.full()?;
                 still.size = Some((r.u32()?, r.u32()?));
             }
-            b"irot" => still.transforms.push(Transform::Rotate(r.u8()? & 3)),
-            b"imir" => still.transforms.push(Transform::Mirror(r.u8()? & 1)),
+            // One rotation and one mirror at most (HEIF allows each once per image); a second
+            // of either kind is ignored.
+            b"irot"
+                if !still
+                    .transforms
+                    .iter()
+                    .any(|t| matches!(t, Transform::Rotate(_))) =>
+            {
+                still.transforms.push(Transform::Rotate(r.u8()? & 3));
+            }
+            b"imir"
+                if !still
+                    .transforms
+                    .iter()
+                    .any(|t| matches!(t, Transform::Mirror(_))) =>
+            {
+                still.transforms.push(Transform::Mirror(r.u8()? & 1));
+            }
             b"colr" => match &r.fourcc()? {
                 b"nclx" => {
                     still.cicp = Some(Cicp {

@@ -39,6 +39,17 @@ pub fn size(data: &[u8], format: Format) -> Result<(u32, u32), JobError> {
     }
 }
 
+/// The pixels a decode of this file allocates for its pictures, where that can be more than
+/// its displayed size (a crop or a grid over larger coded pictures); at least the displayed
+/// size `shown`.
+pub fn decoded_pixels(data: &[u8], format: Format, shown: (u32, u32)) -> Result<u64, JobError> {
+    let shown = u64::from(shown.0) * u64::from(shown.1);
+    Ok(match format {
+        Format::Heic => heic::decoded_pixels(data)?.max(shown),
+        _ => shown,
+    })
+}
+
 /// Decodes a file in one of these formats, upright. `max_pixels` bounds what AV1 allocates.
 pub fn decode(data: &[u8], format: Format, max_pixels: u64) -> Result<Picture, JobError> {
     match format {

@@ -188,6 +188,32 @@ pub fn jpeg_is_complete(data: &[u8]) -> bool {
     data[sos..].windows(2).rev().any(|w| w == [0xFF, 0xD9])
 }
 
+/// The most scans a progressive JPEG may have (zune-jpeg's limit; encoders write about 10).
+pub const MAX_JPEG_SCANS: usize = 100;
+
+/// How many scans (start-of-scan markers from the first one on) a JPEG has, counting up to
+/// `cap`. Entropy-coded data escapes every 0xFF, so FF DA there is always a marker.
+pub fn jpeg_scans(data: &[u8], cap: usize) -> usize {
+    let Some(first) = jpeg_markers(data)
+        .find(|&(m, _)| m == 0xDA)
+        .map(|(_, at)| at)
+    else {
+        return 0;
+    };
+    let mut count = 0;
+    let mut rest = &data[first..];
+    while count < cap {
+        match rest.windows(2).position(|w| w == [0xFF, 0xDA]) {
+            Some(i) => {
+                count += 1;
+                rest = &rest[i + 2..];
+            }
+            None => break,
+        }
+    }
+    count
+}
+
 /// Whether `data` is a progressive JPEG: its frame header (the first SOFn marker) is SOF2, 6,
 /// 10 or 14. False for anything whose headers do not reach a frame.
 pub fn jpeg_is_progressive(data: &[u8]) -> bool {
@@ -470,6 +496,21 @@ pub fn decode(
         if format == Format::Jpeg && !jpeg_is_complete(&data) {
             return Err(truncated_jpeg());
         }
+        // Every scan of a progressive JPEG walks every block: thousands of scans make a small
+        // file cost minutes. Refused before any decoder starts, at the limit the full-size
+        // decoder (zune-jpeg) already keeps.
+        if format == Format::Jpeg && jpeg_is_progressive(&data) {
+            let scans = jpeg_scans(&data, MAX_JPEG_SCANS + 1);
+            if scans > MAX_JPEG_SCANS {
+                return Err(JobError::failed(
+                    ErrorKind::Corrupt,
+                    format!(
+                        "corrupt JPEG data: the progressive image has more than \
+                         {MAX_JPEG_SCANS} scans (a real photo has about 10)"
+                    ),
+                ));
+            }
+        }
         let mut warnings = Vec::new();
         let icc = decoder.icc_profile().unwrap_or_else(|e| {
             warnings.push(format!("ICC profile unreadable, dropped: {e}"));
@@ -569,7 +610,19 @@ fn decode_own(
 ) -> Result<Decoded, JobError> {
     let (w, h) = codec::size(data, format)?;
     check_size(w, h, limits)?;
-    let pixels = u64::from(w) * u64::from(h);
+    // What the decode really allocates (a crop or a grid can declare less), checked and
+    // admitted before it starts.
+    let pixels = codec::decoded_pixels(data, format, (w, h))?;
+    if pixels > limits.max_pixels {
+        return Err(JobError::failed(
+            ErrorKind::TooLarge,
+            format!(
+                "{w}x{h} is cropped from pictures of {:.1} megapixels, over the {}-megapixel limit",
+                pixels as f64 / 1e6,
+                limits.max_pixels / 1_000_000
+            ),
+        ));
+    }
     // Planes as 32-bit samples (colour and alpha), then RGBA at up to 16 bits, then the copies
     // orienting and resizing make.
     admit(pixels.saturating_mul(16 + 8 * 2) + data.len() as u64)?;
