@@ -627,3 +627,106 @@ fn a_heic_cropped_small_from_a_large_picture_is_judged_by_the_picture() {
     let img = image::open(out.join("cropped.png")).unwrap();
     assert_eq!((img.width(), img.height()), (16, 16));
 }
+
+// ---- Stops at any moment (finding 8) ----
+
+/// The outputs (not temporaries, not the journal) in `out`.
+fn outputs(out: &Path) -> usize {
+    fs::read_dir(out).map_or(0, |entries| {
+        entries
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".jpg"))
+            .count()
+    })
+}
+
+/// Twenty `kill -9`s, each the moment a new output appears (the moment an output is renamed
+/// into place is when its journal line used to be missing), each followed by the same command
+/// and then by a changed recipe: every output is vouched for or redone, none is left as "not
+/// made by Conveyor".
+#[cfg(unix)]
+#[test]
+fn after_any_kill_every_output_is_vouched_for_or_redone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("in");
+    let n = 12;
+    for i in 0..n {
+        common::put(
+            &dir,
+            &format!("p{i:02}.png"),
+            &common::encode(&common::photo(900 + i, 600), image::ImageFormat::Png),
+        );
+    }
+    let mut stopped_mid_batch = 0;
+    // A small generator of kill points, so each round stops at another output.
+    let mut seed = 0x9E37_79B9_u32;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        seed
+    };
+    for round in 0..20 {
+        let out = tmp.path().join(format!("out{round}"));
+        let report = tmp.path().join(format!("r{round}.json"));
+        let base = |quality: &'static str| -> Vec<String> {
+            [
+                "run",
+                s(&dir),
+                "--out",
+                s(&out),
+                "--format",
+                "jpeg",
+                "--quality",
+                quality,
+                "-j",
+                "2",
+                "--report",
+                s(&report),
+            ]
+            .iter()
+            .map(|a| (*a).to_owned())
+            .collect()
+        };
+        let stop_at = 1 + (next() as usize % (n as usize - 1));
+        let mut child = common::command()
+            .args(base("80"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        while outputs(&out) < stop_at && child.try_wait().unwrap().is_none() {
+            assert!(std::time::Instant::now() < deadline, "no output appeared");
+            std::thread::yield_now();
+        }
+        child.kill().unwrap(); // SIGKILL
+        let status = child.wait().unwrap();
+        if status.code().is_none() && outputs(&out) < n as usize {
+            stopped_mid_batch += 1;
+        }
+
+        let again = common::command().args(base("80")).output().unwrap();
+        assert_eq!(again.status.code(), Some(0), "round {round}");
+        let r = common::read_report(&report);
+        for f in r["files"].as_array().unwrap() {
+            let fine = f["status"] == "ok"
+                || (f["status"] == "skipped"
+                    && f["error"]
+                        .as_str()
+                        .unwrap_or("")
+                        .starts_with("already converted"));
+            assert!(fine, "round {round} (killed at {stop_at}): {f}");
+        }
+        assert_eq!(outputs(&out), n as usize);
+
+        let changed = common::command().args(base("60")).output().unwrap();
+        assert_eq!(changed.status.code(), Some(0), "round {round}");
+        let r = common::read_report(&report);
+        assert_eq!(r["summary"]["ok"], n, "round {round}: every output redone");
+    }
+    assert!(
+        stopped_mid_batch >= 15,
+        "only {stopped_mid_batch} of 20 kills landed mid-batch"
+    );
+}

@@ -142,6 +142,11 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
 }
 
 impl Staged {
+    /// The staged file, open (to read its metadata or set its time before the rename).
+    pub fn file(&self) -> &File {
+        self.file.as_file()
+    }
+
     /// Renames the staged file to `dest` (in the same folder) and syncs the folder. Without
     /// `overwrite`, a file already at `dest` is left alone.
     pub fn commit(self, dest: &Path, overwrite: bool) -> Result<(), CommitError> {

@@ -76,6 +76,14 @@ pub struct Entry {
     /// modification time of the writer's choosing).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub out_etag: Option<String>,
+    /// This line takes back an earlier one with the same fields: the output it announced was
+    /// never put in place (the rename failed).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub withdrawn: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// `entry` as the text an output object carries in its metadata: JSON with every character
@@ -359,6 +367,18 @@ impl Journal {
     }
 
     fn add(&mut self, entry: Entry) {
+        if entry.withdrawn {
+            let taken_back = Entry {
+                withdrawn: false,
+                ..entry
+            };
+            if let Some(list) = self.by_output.get_mut(&taken_back.output)
+                && let Some(i) = list.iter().rposition(|e| *e == taken_back)
+            {
+                list.remove(i);
+            }
+            return;
+        }
         self.by_input
             .entry(entry.input.clone())
             .or_default()
@@ -605,12 +625,31 @@ impl JournalWriter {
             f.read_exact(&mut last)?;
             last[0] != b'\n'
         };
+        // A withdrawal takes back the latest line equal to it, and both go.
+        let withdrawals = entries.iter().filter(|e| e.withdrawn).count();
+        if withdrawals > 0 {
+            let mut kept: Vec<Entry> = Vec::with_capacity(entries.len());
+            for e in entries {
+                if e.withdrawn {
+                    let back = Entry {
+                        withdrawn: false,
+                        ..e
+                    };
+                    if let Some(i) = kept.iter().rposition(|k| *k == back) {
+                        kept.remove(i);
+                    }
+                } else {
+                    kept.push(e);
+                }
+            }
+            entries = kept;
+        }
         let mut last: HashMap<&str, usize> = HashMap::new();
         for (i, e) in entries.iter().enumerate() {
             last.insert(e.output.as_str(), i);
         }
         let live = last.len();
-        if !torn && damaged == 0 && entries.len() <= 2 * live + 1000 {
+        if !torn && damaged == 0 && withdrawals == 0 && entries.len() <= 2 * live + 1000 {
             return Ok(());
         }
         let mut kept = Vec::new();
@@ -621,6 +660,14 @@ impl JournalWriter {
             }
         }
         super::durable::write(&self.path, &kept)
+    }
+
+    /// Takes back `entry`, recorded before a rename that then failed.
+    pub fn withdraw(&self, entry: &Entry) -> io::Result<()> {
+        self.record(&Entry {
+            withdrawn: true,
+            ..entry.clone()
+        })
     }
 
     /// Appends `entry` (one whole line in one write) and syncs it.
@@ -660,6 +707,7 @@ mod tests {
             out_bytes: 0,
             out_mtime: None,
             out_etag: None,
+            withdrawn: false,
         }
     }
 
@@ -788,5 +836,25 @@ mod tests {
         assert_eq!(file_name(Some(s)), ".conveyor-journal-2-of-4.jsonl");
         assert!(is_journal(&file_name(Some(s))) && is_journal(&file_name(None)));
         assert!(!is_journal(".conveyor-host-1-x.tmp"));
+    }
+
+    #[test]
+    fn a_withdrawn_line_takes_back_its_entry_and_repair_drops_both() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let writer = JournalWriter::new(tmp.path(), None);
+        let kept = entry("a.jpg", "/in/a.png");
+        let mut taken = entry("a.jpg", "/in/a.png");
+        taken.out_bytes += 1;
+        writer.record(&kept).expect("record");
+        writer.record(&taken).expect("record");
+        writer.withdraw(&taken).expect("withdraw");
+        let journal = Journal::load(tmp.path());
+        assert_eq!(journal.by_output["a.jpg"], vec![kept.clone()]);
+        // The next writer repairs the file: the pair is gone, the first entry stays.
+        let again = JournalWriter::new(tmp.path(), None);
+        again.record(&entry("b.jpg", "/in/b.png")).expect("record");
+        let text = fs::read_to_string(again.path()).expect("read");
+        assert_eq!(text.lines().count(), 2, "{text}");
+        assert!(!text.contains("withdrawn"), "{text}");
     }
 }

@@ -542,6 +542,7 @@ pub fn plan_outputs(scan: &Scan, recipes: &[Recipe], options: &PlanOptions) -> P
                 out_bytes: 0,
                 out_mtime: None,
                 out_etag: None,
+                withdrawn: false,
             });
             drafts.push(Draft {
                 input: i,

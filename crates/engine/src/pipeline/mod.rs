@@ -94,9 +94,12 @@ fn step(progress: &mut dyn FnMut(Stage, f32) -> Flow, stage: Stage) -> Result<()
 }
 
 impl Pipeline {
-    /// Writes the output atomically and durably (staged beside it, then renamed into place),
-    /// then records it in the journal. A journal that cannot be written costs only a warning:
-    /// the output is whole, but a re-run will not know Conveyor made it.
+    /// Writes the output atomically and durably: staged beside it, recorded in the journal with
+    /// the staged file's size and time, then renamed into place (a rename keeps both). A kill at
+    /// any moment leaves either no output (the journal line names a file that never appeared,
+    /// and matches nothing) or an output its line vouches for; never an output the journal does
+    /// not know. A rename that fails withdraws the line. A journal that cannot be written costs
+    /// only a warning: the output is whole, but a re-run will not know Conveyor made it.
     fn write(
         &self,
         job: &Job,
@@ -113,28 +116,42 @@ impl Pipeline {
         step(progress, Stage::Write)?;
         let recipe = self.recipe(job);
         let overwrite = job.replace || recipe.on_exist == OnExist::Overwrite;
-        staged.commit(&job.output, overwrite)?;
         if recipe.keep_dates
-            && let Err(e) = keep_date(&job.input, &job.output)
+            && let Err(e) = staged.keep_date_of(&job.input)
         {
             warnings.push(format!(
-                "the output is written, but its date could not be set to the input's ({e})"
+                "the output is written, but its date could not be set to the input's ({})",
+                crate::job::io_words(&e)
             ));
         }
+        let mut recorded = None;
         if let (Some(writer), Some(pending)) = (&self.journal, &job.journal) {
-            let meta = std::fs::metadata(&job.output);
             let entry = journal::Entry {
                 out_bytes: bytes.len() as u64,
-                out_mtime: meta.as_ref().ok().and_then(journal::modified),
+                out_mtime: staged.metadata().ok().as_ref().and_then(journal::modified),
                 ..pending.clone()
             };
-            if let Err(e) = writer.record(&entry) {
-                warnings.push(format!(
-                    "the output is written, but the journal {} could not be updated ({e}); a \
+            match writer.record(&entry) {
+                Ok(()) => recorded = Some((writer, entry)),
+                Err(e) => warnings.push(format!(
+                    "the output is written, but the journal {} could not be updated ({}); a \
                      re-run will treat this output as a file not made by Conveyor",
-                    writer.path().display()
+                    writer.path().display(),
+                    crate::job::io_words(&e)
+                )),
+            }
+        }
+        if let Err(e) = staged.commit(&job.output, overwrite) {
+            if let Some((writer, entry)) = recorded
+                && let Err(w) = writer.withdraw(&entry)
+            {
+                warnings.push(format!(
+                    "the journal {} could not withdraw its line for this output ({})",
+                    writer.path().display(),
+                    crate::job::io_words(&w)
                 ));
             }
+            return Err(e);
         }
         Ok(())
     }
@@ -362,14 +379,6 @@ impl Processor for Pipeline {
             done(i, result);
         });
     }
-}
-
-/// Gives the file at `output` the modification time of the file at `input`.
-fn keep_date(input: &std::path::Path, output: &std::path::Path) -> std::io::Result<()> {
-    let modified = std::fs::metadata(input)?.modified()?;
-    let file = std::fs::OpenOptions::new().write(true).open(output)?;
-    file.set_modified(modified)?;
-    file.sync_all()
 }
 
 /// Receives each output of [`Pipeline::render_all`] in order, with the progress callback.

@@ -41,6 +41,19 @@ pub fn stage(output: &Path, bytes: &[u8]) -> Result<Staged, JobError> {
 }
 
 impl Staged {
+    /// The staged file's metadata: its size and modification time are the output's once it is
+    /// renamed into place (a rename keeps both).
+    pub fn metadata(&self) -> std::io::Result<std::fs::Metadata> {
+        self.0.file().metadata()
+    }
+
+    /// Gives the staged file `input`'s modification time, durably.
+    pub fn keep_date_of(&self, input: &Path) -> std::io::Result<()> {
+        let modified = std::fs::metadata(input)?.modified()?;
+        self.0.file().set_modified(modified)?;
+        self.0.file().sync_all()
+    }
+
     /// Renames the staged file to `output` and syncs the folder. Without `overwrite`, a file
     /// that appeared at `output` meanwhile is left alone and the job fails.
     pub fn commit(self, output: &Path, overwrite: bool) -> Result<(), JobError> {
