@@ -730,3 +730,53 @@ fn after_any_kill_every_output_is_vouched_for_or_redone() {
         "only {stopped_mid_batch} of 20 kills landed mid-batch"
     );
 }
+
+/// Finding 9: a file whose name is not UTF-8 (Latin-1 "café", as old cameras and Windows
+/// shares write) is journalled like any other: the same command vouches for its output, and a
+/// changed recipe redoes it in place.
+#[cfg(unix)]
+#[test]
+fn a_name_that_is_not_utf8_resumes_and_is_redone() {
+    use std::os::unix::ffi::OsStrExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("in");
+    fs::create_dir_all(&dir).unwrap();
+    let name = std::ffi::OsStr::from_bytes(b"caf\xe9.png");
+    fs::write(
+        dir.join(name),
+        common::encode(&common::photo(64, 48), image::ImageFormat::Png),
+    )
+    .unwrap();
+    let out = tmp.path().join("out");
+    let report = tmp.path().join("r.json");
+    let run = |quality: &str| {
+        let status = common::command()
+            .args(["run", s(&dir), "--out", s(&out), "--format", "jpeg"])
+            .args(["--quality", quality, "--report", s(&report)])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        common::read_report(&report)["files"][0].clone()
+    };
+    let first = run("80");
+    assert_eq!(first["status"], "ok", "{first}");
+    let output = out.join(std::ffi::OsStr::from_bytes(b"caf\xe9.jpg"));
+    let made = fs::read(&output).unwrap();
+    let again = run("80");
+    assert_eq!(again["status"], "skipped", "{again}");
+    assert!(
+        again["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("already converted"),
+        "{again}"
+    );
+    let changed = run("40");
+    assert_eq!(changed["status"], "ok", "redone in place: {changed}");
+    assert_ne!(fs::read(&output).unwrap(), made, "the output was rewritten");
+    assert_eq!(
+        fs::read_dir(&out).unwrap().count(),
+        2,
+        "the output and the journal"
+    );
+}

@@ -49,8 +49,8 @@ pub fn modified(meta: &Metadata) -> Option<i64> {
     meta.modified().ok().map(nanos)
 }
 
-/// One output Conveyor wrote. Paths are text: an input or output whose path is not UTF-8 is
-/// never journalled (and so never vouched for).
+/// One output Conveyor wrote. Paths are text ([`path_text`]: lossless, also for names that are
+/// not UTF-8).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
     /// The output, relative to the output folder, with `/` between folders.
@@ -166,10 +166,59 @@ fn is_zero(n: &usize) -> bool {
     *n == 0
 }
 
-/// An output path relative to the output folder as the journal writes it.
+/// Where a path written as journal text ([`path_text`]) that is not UTF-8 starts: NUL, which no
+/// path holds, so it never begins a path's own text.
+const RAW: char = '\0';
+
+/// A path as journal text, losslessly: itself when it is UTF-8; otherwise (on Unix) NUL and
+/// its bytes in hex, so an input or output whose name is not UTF-8 is journalled and resumed
+/// like any other. `None` only on other platforms, for a path that is not Unicode.
+pub fn path_text(path: &Path) -> Option<String> {
+    if let Some(text) = path.to_str() {
+        return Some(text.to_owned());
+    }
+    #[cfg(unix)]
+    {
+        use std::fmt::Write as _;
+        use std::os::unix::ffi::OsStrExt;
+        let bytes = path.as_os_str().as_bytes();
+        let mut out = String::with_capacity(1 + 2 * bytes.len());
+        out.push(RAW);
+        for b in bytes {
+            let _ = write!(out, "{b:02x}");
+        }
+        Some(out)
+    }
+    #[cfg(not(unix))]
+    None
+}
+
+/// The path journal text ([`path_text`]) stands for.
+pub fn text_path(text: &str) -> PathBuf {
+    #[cfg(unix)]
+    if let Some(hex) = text.strip_prefix(RAW) {
+        use std::os::unix::ffi::OsStringExt;
+        let bytes: Option<Vec<u8>> = (0..hex.len() / 2)
+            .map(|i| u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok())
+            .collect();
+        if let Some(bytes) = bytes {
+            return PathBuf::from(std::ffi::OsString::from_vec(bytes));
+        }
+    }
+    PathBuf::from(text)
+}
+
+/// An output path relative to the output folder as the journal writes it: `/` between
+/// folders, lossless ([`path_text`]).
 pub fn key(rel: &Path) -> Option<String> {
-    let parts: Option<Vec<&str>> = rel.components().map(|c| c.as_os_str().to_str()).collect();
-    parts.map(|p| p.join("/"))
+    let mut joined = std::ffi::OsString::new();
+    for (i, c) in rel.components().enumerate() {
+        if i > 0 {
+            joined.push("/");
+        }
+        joined.push(c.as_os_str());
+    }
+    path_text(Path::new(&joined))
 }
 
 /// The longest journal line read: an entry is a few hundred bytes, so a longer line is damage
@@ -416,9 +465,10 @@ impl Journal {
             .filter_map(|output| self.by_output.get(output)?.last())
             .filter(|e| e.input == input && e.slot == slot && e.name == name)
             .filter(|e| {
-                let (d, file) = e.output.rsplit_once('/').unwrap_or(("", &e.output));
+                let path = text_path(&e.output);
+                let d = path.parent().and_then(key).unwrap_or_default();
                 d == dir
-                    && Path::new(file)
+                    && path
                         .extension()
                         .is_some_and(|x| x.eq_ignore_ascii_case(ext))
             })
@@ -448,7 +498,7 @@ impl Journal {
         if e.input != want.input {
             Verdict::Stale(format!(
                 "this output was made from another input ({})",
-                e.input
+                text_path(&e.input).display()
             ))
         } else if e.recipe != want.recipe && legacy != Some(e.recipe.as_str()) {
             Verdict::Stale("this output was made with another recipe".into())

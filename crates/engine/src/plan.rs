@@ -522,9 +522,9 @@ pub fn plan_outputs(scan: &Scan, recipes: &[Recipe], options: &PlanOptions) -> P
             let base = recipe.name_template.render(stem, ext, size, i + 1);
             let rel_parent =
                 Path::new(&recipe.subfolder).join(f.rel.parent().unwrap_or(Path::new("")));
-            let entry = real.to_str().map(|input| Entry {
+            let entry = journal::path_text(real).map(|input| Entry {
                 output: String::new(),
-                input: input.to_owned(),
+                input,
                 in_bytes: f.bytes,
                 in_mtime: f.modified.map(journal::nanos),
                 recipe: fingerprints
@@ -586,7 +586,7 @@ pub fn plan_outputs(scan: &Scan, recipes: &[Recipe], options: &PlanOptions) -> P
         ) else {
             continue;
         };
-        let path = out_dir.join(prev);
+        let path = out_dir.join(journal::text_path(prev));
         if owner.contains_key(&key(&path)) {
             continue;
         }
@@ -601,12 +601,14 @@ pub fn plan_outputs(scan: &Scan, recipes: &[Recipe], options: &PlanOptions) -> P
         .filter_map(|d| d.entry.as_ref().map(|e| e.input.as_str()))
         .collect();
     for e in journal.latest() {
-        let path = out_dir.join(&e.output);
+        let path = out_dir.join(journal::text_path(&e.output));
         if !in_batch.contains(e.input.as_str())
-            && Path::new(&e.input).exists()
+            && journal::text_path(&e.input).exists()
             && stat(&path).is_some()
         {
-            owner.entry(key(&path)).or_insert_with(|| e.input.clone());
+            owner
+                .entry(key(&path))
+                .or_insert_with(|| journal::text_path(&e.input).display().to_string());
         }
     }
     // 2. Everyone else gets the natural name, or a distinct one if it is held: `{n}` numbers
