@@ -6,6 +6,7 @@ Reads the endpoint and credentials from the same AWS_* environment Conveyor does
   s3tool.py mb BUCKET
   s3tool.py put-dir DIR s3://BUCKET/PREFIX      upload every file under DIR (keys mirror paths)
   s3tool.py get-dir s3://BUCKET/PREFIX DIR      download every object under the prefix
+  s3tool.py put FILE s3://BUCKET/KEY            upload one file under exactly that key
   s3tool.py ls s3://BUCKET/PREFIX               print "key<TAB>size" per object, sorted
   s3tool.py wait-count s3://BUCKET/PREFIX N EXT wait until N objects ending in EXT exist
   s3tool.py refuse-after s3://BUCKET/PREFIX N EXT
@@ -86,6 +87,9 @@ def main():
             time.sleep(0.05)
         print("timed out", file=sys.stderr)
         return 1
+    elif cmd == "put":
+        bucket, key = split(args[1])
+        s3.upload_file(args[0], bucket, key)
     elif cmd == "accept-all":
         moto_auth("inf")
     else:

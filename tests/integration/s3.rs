@@ -1004,3 +1004,62 @@ fn before_start_the_window_plans_previews_and_estimates_objects() {
         "nothing written before Start"
     );
 }
+
+/// Keys that are legal in S3 but not plain ASCII (`unicodé`, `%`, `\`) are converted, and the
+/// output keys mirror them exactly (they were asked for percent-encoded, and each failed
+/// "NoSuchKey"); a re-run vouches for them. A key with a `..` part, which the S3 client cannot
+/// name, stops the listing with one sentence naming the key instead of an opaque error.
+#[test]
+#[ignore = "needs moto_server and boto3 (pip install 'moto[server]')"]
+fn keys_with_accents_percent_and_backslash_convert_to_keys_that_mirror_them() {
+    let moto = Moto::start();
+    let ep = moto.endpoint();
+    let tmp = tempfile::tempdir().expect("tmp");
+    tool(&ep, &["mb", "odd"]);
+    let png = tmp.path().join("p.png");
+    std::fs::write(
+        &png,
+        common::encode(&common::photo(40, 30), image::ImageFormat::Png),
+    )
+    .expect("write");
+    let names = ["unicodé.png", "pct%41.png", "back\\slash.png", "plain.png"];
+    for name in names {
+        tool(&ep, &["put", s(&png), &format!("s3://odd/in/{name}")]);
+    }
+    let r = tmp.path().join("r.json");
+    let args = [
+        "run",
+        "s3://odd/in",
+        "--out",
+        "s3://odd/out",
+        "--format",
+        "webp",
+        "--report",
+        s(&r),
+    ];
+    exits_with(&conveyor(&ep, &args), 0);
+    assert_eq!(count(&report(&r), "ok"), 4);
+    let made: Vec<String> = objects(&ep, "s3://odd/out")
+        .into_keys()
+        .filter(|k| k.ends_with(".webp"))
+        .collect();
+    let mut want: Vec<String> = names
+        .iter()
+        .map(|n| format!("out/{}", n.replace(".png", ".webp")))
+        .collect();
+    want.sort();
+    assert_eq!(made, want);
+    exits_with(&conveyor(&ep, &args), 0);
+    assert_eq!(
+        count(&report(&r), "skipped"),
+        4,
+        "vouched for on the re-run"
+    );
+
+    tool(&ep, &["put", s(&png), "s3://odd/dots/a/../b.png"]);
+    let out = conveyor(&ep, &["run", "s3://odd/dots", "--out", s(tmp.path())]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("\"dots/a/../b.png\""), "{err}");
+    assert!(err.contains("rename that object"), "{err}");
+}

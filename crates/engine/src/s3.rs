@@ -232,7 +232,16 @@ fn error(e: &object_store::Error, what: &str, loc: &Location) -> StoreError {
     let fatal = fatal || no_credentials;
     // S3 explains a refusal in an XML body: its code and message say it; the rest is noise.
     let said = server_said(&text).unwrap_or_else(|| text.clone());
-    let reason = if text.contains("NoSuchBucket") {
+    let reason = if let object_store::Error::InvalidPath { .. } = e {
+        format!(
+            "{loc} holds an object whose key has a '.' or '..' part, an empty part ('//') or a \
+             control character ({}); Conveyor's S3 client cannot name such keys, so rename that \
+             object (or list a prefix without it)",
+            text.split('"')
+                .nth(1)
+                .map_or_else(|| text.clone(), |k| format!("\"{k}\""))
+        )
+    } else if text.contains("NoSuchBucket") {
         format!("the bucket s3://{} does not exist", loc.bucket)
     } else if no_credentials {
         format!(
@@ -284,8 +293,12 @@ impl S3 {
     }
 }
 
+/// The object key exactly as written: `Key::from` would percent-encode `%`, `\\` and every
+/// character outside ASCII, so `unicodé.jpg` would be asked for as `unicod%C3%A9.jpg`, an
+/// object that does not exist. Keys `Key::parse` refuses (`.` or `..` or an empty part, control
+/// characters) cannot be named raw; they keep the encoded form.
 fn key(loc: &Location) -> Key {
-    Key::from(loc.key.as_str())
+    Key::parse(&loc.key).unwrap_or_else(|_| Key::from(loc.key.as_str()))
 }
 
 impl Store for S3 {
