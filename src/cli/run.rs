@@ -52,6 +52,48 @@ fn print_summary(report: &Report, dry_run: bool) {
     );
 }
 
+/// Refuses a lone Slurm array task (`--shard auto` resolved to 1/1) writing into an output
+/// folder that holds the journals of a batch split into N parts: that is one task of the
+/// array submitted again on its own (`sbatch --array=2 job.sh` after a `scancel`), where Slurm
+/// says "task 2 of 1", and running it would convert every other part's files too and write
+/// over that task's report.
+fn lone_task_of_a_split(
+    args: &RunArgs,
+    shard: Option<crate::engine::plan::Shard>,
+) -> Result<(), String> {
+    use crate::engine::plan::ShardChoice;
+    let lone =
+        matches!(args.shard, Some(ShardChoice::Auto(None))) && shard.is_some_and(|s| s.count == 1);
+    let Some(id) = std::env::var("SLURM_ARRAY_TASK_ID").ok().filter(|_| lone) else {
+        return Ok(());
+    };
+    let splits = crate::engine::journal::splits_in(&args.out);
+    let Some(&n) = splits.iter().rev().find(|&&n| n > 1) else {
+        return Ok(());
+    };
+    let id = id.trim();
+    let named = match id.parse::<u32>() {
+        Ok(k) if (1..=n).contains(&k) => {
+            let from_zero = if k < n {
+                format!(" ({}/{n} if the array counted from 0)", k + 1)
+            } else {
+                String::new()
+            };
+            format!("--shard {k}/{n}{from_zero}")
+        }
+        Ok(0) => format!("--shard 1/{n}"),
+        _ => format!("--shard K/{n}"),
+    };
+    Err(format!(
+        "--shard auto: Slurm runs this as a lone array task (SLURM_ARRAY_TASK_ID={id}, the only \
+         task of its array), but {} holds the journals of a batch split into {n} parts: this \
+         looks like one task of that array submitted again on its own, which would convert \
+         every part. Run it with {named}, or requeue the original task (scontrol requeue); to \
+         convert the whole batch in one task, leave out --shard.",
+        args.out.display()
+    ))
+}
+
 /// Runs the `run` command and returns the process exit status.
 pub fn run(args: &RunArgs) -> ExitCode {
     let recipes = match super::recipe::outputs(args.recipe_file.as_deref(), &args.recipe) {
@@ -92,6 +134,10 @@ pub fn run(args: &RunArgs) -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
+    if let Err(e) = lone_task_of_a_split(args, shard) {
+        eprintln!("conveyor: {e}");
+        return ExitCode::from(EXIT_USAGE);
+    }
     let request = Request {
         recursive: !args.no_recursive,
         // A folder that cannot be written is one sentence and exit 2 before anything starts; a

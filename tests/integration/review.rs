@@ -780,3 +780,207 @@ fn a_name_that_is_not_utf8_resumes_and_is_redone() {
         "the output and the journal"
     );
 }
+
+// ---- A lone Slurm task (finding 14) ----
+
+/// Slurm's variables for `sbatch --array=ID` (a lone task), as Slurm 22.05 sets them.
+fn lone_slurm_task(cmd: &mut Command, id: u32) {
+    let id = id.to_string();
+    cmd.env("SLURM_ARRAY_TASK_ID", &id)
+        .env("SLURM_ARRAY_TASK_MIN", &id)
+        .env("SLURM_ARRAY_TASK_MAX", &id)
+        .env("SLURM_ARRAY_TASK_COUNT", "1")
+        .env("SLURM_ARRAY_TASK_STEP", "1");
+}
+
+/// After a batch split into four, task 2 submitted again alone (Slurm: task 2 of 1) is refused
+/// with one message naming `--shard 2/4`, before it converts anything or overwrites task 2's
+/// report; and `report merge` of four parts and a 1/1 report names the two splits apart.
+#[test]
+fn a_lone_slurm_task_over_a_split_batch_is_refused_with_its_shard() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("in");
+    for i in 0..8 {
+        common::put(
+            &dir,
+            &format!("p{i}.png"),
+            &common::encode(&common::photo(40 + i, 30), image::ImageFormat::Png),
+        );
+    }
+    let out = tmp.path().join("out");
+    let report = |k: u32| tmp.path().join(format!("report-{k}.json"));
+    for k in [1, 3, 4] {
+        let shard = format!("{k}/4");
+        let r = report(k);
+        let run = conveyor(&[
+            "run",
+            s(&dir),
+            "--out",
+            s(&out),
+            "--shard",
+            &shard,
+            "--report",
+            s(&r),
+        ]);
+        assert!(run.status.success());
+    }
+    fs::write(report(2), b"task 2's report, kept").unwrap();
+    let before = common::snapshot(&out);
+    let mut cmd = common::command();
+    cmd.args(["run", s(&dir), "--out", s(&out), "--shard", "auto"]);
+    cmd.args(["--report", s(&report(2))]);
+    lone_slurm_task(&mut cmd, 2);
+    let run = cmd.output().unwrap();
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("Run it with --shard 2/4"), "{err}");
+    assert_eq!(common::snapshot(&out), before, "nothing converted");
+    assert!(!out.join(".conveyor-journal-1-of-1.jsonl").exists());
+    assert_eq!(fs::read(report(2)).unwrap(), b"task 2's report, kept");
+
+    // The fix it names works: shard 2/4 converts the rest.
+    let r2 = report(2);
+    let run = conveyor(&[
+        "run",
+        s(&dir),
+        "--out",
+        s(&out),
+        "--shard",
+        "2/4",
+        "--report",
+        s(&r2),
+    ]);
+    assert!(run.status.success());
+    assert_eq!(common::snapshot(&out).len(), 8);
+    assert_eq!(
+        conveyor::engine::journal::splits_in(&out)
+            .into_iter()
+            .collect::<Vec<_>>(),
+        [4]
+    );
+
+    // A lone task with nothing split in its output runs as a batch of one part, as before.
+    let fresh = tmp.path().join("fresh");
+    let mut cmd = common::command();
+    cmd.args(["run", s(&dir), "--out", s(&fresh), "--shard", "auto", "-q"]);
+    lone_slurm_task(&mut cmd, 2);
+    assert!(cmd.status().unwrap().success());
+
+    // report merge names the splits, not "shard 1/1 is given twice".
+    let lone = tmp.path().join("lone.json");
+    let run = conveyor(&[
+        "run",
+        s(&dir),
+        "--out",
+        s(&fresh),
+        "--shard",
+        "1/1",
+        "--report",
+        s(&lone),
+    ]);
+    assert!(run.status.success());
+    let merged = tmp.path().join("merged.json");
+    let (r1, r3, r4) = (report(1), report(3), report(4));
+    let m = conveyor(&[
+        "report",
+        "merge",
+        s(&r1),
+        s(&r2),
+        s(&r3),
+        s(&r4),
+        s(&lone),
+        "--out",
+        s(&merged),
+    ]);
+    let err = String::from_utf8_lossy(&m.stderr);
+    assert_eq!(m.status.code(), Some(1), "{err}");
+    assert!(!err.contains("given twice"), "{err}");
+    assert!(
+        err.contains("different splits (1 parts: ") && err.contains("lone.json (1/1)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("4 parts: ") && err.contains("report-1.json (1/4)"),
+        "{err}"
+    );
+}
+
+/// The same with a real one-node Slurm cluster (Debian's slurm-wlm and munge on 127.0.0.1,
+/// started by `tests/slurm/start.sh`): an `--array=1-4` job converts every file once and its
+/// reports merge; `sbatch --array=2` of the same script afterwards is refused (the job fails with
+/// the message in its log) and leaves the output and task 2's report as they were.
+#[test]
+#[ignore = "needs slurm (root, apt-get install slurm-wlm munge)"]
+fn a_lone_task_resubmitted_to_a_real_slurm_cluster_is_refused() {
+    let start = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/slurm/start.sh");
+    let up = Command::new("bash").arg(&start).output().unwrap();
+    assert!(
+        up.status.success(),
+        "{}",
+        String::from_utf8_lossy(&up.stderr)
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("in");
+    for i in 0..12 {
+        common::put(
+            &dir,
+            &format!("p{i:02}.png"),
+            &common::encode(&common::photo(60 + i, 40), image::ImageFormat::Png),
+        );
+    }
+    let out = tmp.path().join("out");
+    let job = tmp.path().join("job.sh");
+    fs::write(
+        &job,
+        format!(
+            "#!/bin/sh\nexec '{}' run '{}' --out '{}' --format jpeg --shard auto -q --report \
+             '{}/report-'\"$SLURM_ARRAY_TASK_ID\".json\n",
+            common::bin(),
+            s(&dir),
+            s(&out),
+            s(tmp.path())
+        ),
+    )
+    .unwrap();
+    let sbatch = |array: &str, log: &str| {
+        Command::new("sbatch")
+            .current_dir(tmp.path())
+            .args(["--wait", "--array", array, "-o", log, s(&job)])
+            .output()
+            .unwrap()
+    };
+    let all = sbatch("1-4", "task-%a.log");
+    assert!(
+        all.status.success(),
+        "{}",
+        String::from_utf8_lossy(&all.stderr)
+    );
+    assert_eq!(common::snapshot(&out).len(), 12);
+    let report = |k: u32| tmp.path().join(format!("report-{k}.json"));
+    let before = (common::snapshot(&out), fs::read(report(2)).unwrap());
+
+    let lone = sbatch("2", "lone-%a.log");
+    assert!(!lone.status.success(), "the lone task's job fails");
+    let log = fs::read_to_string(tmp.path().join("lone-2.log")).unwrap();
+    assert!(log.contains("Run it with --shard 2/4"), "{log}");
+    assert_eq!(
+        (common::snapshot(&out), fs::read(report(2)).unwrap()),
+        before
+    );
+    assert!(!out.join(".conveyor-journal-1-of-1.jsonl").exists());
+    let merged = tmp.path().join("merged.json");
+    let (r1, r2, r3, r4) = (report(1), report(2), report(3), report(4));
+    let m = conveyor(&[
+        "report",
+        "merge",
+        s(&r1),
+        s(&r2),
+        s(&r3),
+        s(&r4),
+        "--out",
+        s(&merged),
+    ]);
+    assert!(m.status.success(), "{}", String::from_utf8_lossy(&m.stderr));
+    assert_eq!(common::read_report(&merged)["summary"]["ok"], 12);
+}

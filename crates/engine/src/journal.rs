@@ -31,6 +31,27 @@ pub fn file_name(shard: Option<(u32, u32)>) -> String {
     }
 }
 
+/// The splits (N of `K-of-N`) whose shard journals are in `out_dir`: a sharded batch leaves
+/// one journal per part there.
+pub fn splits_in(out_dir: &Path) -> std::collections::BTreeSet<u32> {
+    let Ok(entries) = fs::read_dir(out_dir) else {
+        return std::collections::BTreeSet::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            let middle = name
+                .strip_prefix(JOURNAL_PREFIX)?
+                .strip_suffix(JOURNAL_SUFFIX)?
+                .strip_prefix('-')?;
+            let (k, n) = middle.split_once("-of-")?;
+            k.parse::<u32>().ok()?;
+            n.parse::<u32>().ok()
+        })
+        .collect()
+}
+
 /// Whether `name` is one of the journal files.
 pub fn is_journal(name: &str) -> bool {
     name.starts_with(JOURNAL_PREFIX) && name.ends_with(JOURNAL_SUFFIX)

@@ -353,35 +353,45 @@ pub struct Merged {
 /// Failed records stay in the report and are counted in its summary.
 pub fn merge(reports: &[(String, Report)]) -> Merged {
     let mut missing = Vec::new();
-    let mut by_shard: std::collections::BTreeMap<u32, &str> = std::collections::BTreeMap::new();
-    let mut counts = std::collections::BTreeSet::new();
+    // Shards by (N, K): two reports are the same shard only if they are of the same split.
+    let mut by_shard: std::collections::BTreeMap<(u32, u32), &str> =
+        std::collections::BTreeMap::new();
+    let mut splits: std::collections::BTreeMap<u32, Vec<String>> =
+        std::collections::BTreeMap::new();
     let mut unsharded = 0;
     for (name, r) in reports {
         match r.summary.shard.as_deref().map(str::parse::<Shard>) {
             None => unsharded += 1,
             Some(Err(_)) => missing.push(format!("{name}: its shard is not K/N")),
             Some(Ok(s)) => {
-                counts.insert(s.count);
-                if let Some(first) = by_shard.insert(s.index, name) {
+                splits
+                    .entry(s.count)
+                    .or_default()
+                    .push(format!("{name} ({s})"));
+                if let Some(first) = by_shard.insert((s.count, s.index), name) {
                     missing.push(format!("shard {s} is given twice: {first} and {name}"));
                 }
             }
         }
     }
+    let counts: std::collections::BTreeSet<u32> = splits.keys().copied().collect();
     if unsharded > 0 && (unsharded > 1 || reports.len() > 1) {
         missing.push(format!(
             "{unsharded} of the reports are of a whole batch, not a shard"
         ));
     }
     if counts.len() > 1 {
-        let counts: Vec<String> = counts.iter().map(u32::to_string).collect();
+        let described: Vec<String> = splits
+            .iter()
+            .map(|(n, names)| format!("{n} parts: {}", names.join(", ")))
+            .collect();
         missing.push(format!(
-            "the reports are of different splits (N = {})",
-            counts.join(", ")
+            "the reports are of different splits ({})",
+            described.join("; ")
         ));
     } else if let Some(&n) = counts.first() {
         let absent: Vec<String> = (1..=n)
-            .filter(|k| !by_shard.contains_key(k))
+            .filter(|k| !by_shard.contains_key(&(n, *k)))
             .map(|k| format!("{k}/{n}"))
             .collect();
         if !absent.is_empty() {
