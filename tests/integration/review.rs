@@ -984,3 +984,134 @@ fn a_lone_task_resubmitted_to_a_real_slurm_cluster_is_refused() {
     assert!(m.status.success(), "{}", String::from_utf8_lossy(&m.stderr));
     assert_eq!(common::read_report(&merged)["summary"]["ok"], 12);
 }
+
+/// Finding 4, the grid: heif-enc's 512×512 picture made the one tile of a 4×4 `grid` item that
+/// declares 64×64 (the same tile referenced 16 times), so a decode would make 16 pictures of
+/// 512×512 for a 64×64 image. Refused as corrupt before any tile is decoded.
+#[test]
+#[ignore = "needs heif-enc (apt-get install libheif-examples)"]
+fn a_heic_grid_whose_tiles_dwarf_its_canvas_is_refused_before_decoding() {
+    let tmp = tempfile::tempdir().unwrap();
+    let png = tmp.path().join("tile.png");
+    common::photo(512, 512).save(&png).unwrap();
+    let heic = tmp.path().join("tile.heic");
+    let made = Command::new("heif-enc")
+        .args(["-q", "60", "-o", s(&heic), s(&png)])
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let file = fs::read(&heic).unwrap();
+    let top = boxes(&file);
+    let meta_body = &top.iter().find(|(k, _)| k == b"meta").unwrap().1;
+    let children = boxes(&meta_body[4..]);
+    let get = |kind: &[u8; 4]| children.iter().find(|(k, _)| k == kind).unwrap().1.clone();
+    assert_eq!(primary(&children), 1);
+    // heif-enc's iloc: version 0, 4-byte offset, length and base; one item.
+    let iloc = get(b"iloc");
+    assert_eq!(
+        iloc[..8],
+        [0, 0, 0, 0, 0x44, 0x40, 0, 1],
+        "heif-enc's iloc layout"
+    );
+    let base = u32::from_be_bytes(iloc[12..16].try_into().unwrap());
+    let extents = iloc[16..].to_vec(); // extent count, then (offset, length) pairs
+
+    // The grid: ImageGrid with 16-bit sizes, 4 rows and 4 columns, declared 64×64 (and, to
+    // show the crafted file is a grid that decodes, 2048×2048: the tile 16 times).
+    for side in [64u16, 2048] {
+        let [hi, lo] = side.to_be_bytes();
+        let grid = [0u8, 0, 3, 3, hi, lo, hi, lo];
+        let mut iinf = get(b"iinf");
+        iinf[4..6].copy_from_slice(&2u16.to_be_bytes());
+        iinf.extend(bx(
+            b"infe",
+            &[2, 0, 0, 0, 0, 2, 0, 0, b'g', b'r', b'i', b'd', 0],
+        ));
+        let mut dimg = 2u16.to_be_bytes().to_vec();
+        dimg.extend_from_slice(&16u16.to_be_bytes());
+        for _ in 0..16 {
+            dimg.extend_from_slice(&1u16.to_be_bytes());
+        }
+        let mut iref = vec![0, 0, 0, 0];
+        iref.extend(bx(b"dimg", &dimg));
+        let mut iprp = boxes(&get(b"iprp"));
+        let ipco = iprp.iter_mut().find(|(k, _)| k == b"ipco").unwrap();
+        let ispe_index = u8::try_from(boxes(&ipco.1).len() + 1).unwrap();
+        ipco.1
+            .extend(bx(b"ispe", &[0, 0, 0, 0, 0, 0, 0, 64, 0, 0, 0, 64]));
+        let ipma = iprp.iter_mut().find(|(k, _)| k == b"ipma").unwrap();
+        assert_eq!(
+            ipma.1[..8],
+            [0, 0, 0, 0, 0, 0, 0, 1],
+            "one ipma entry, 7-bit indices"
+        );
+        ipma.1[4..8].copy_from_slice(&2u32.to_be_bytes());
+        ipma.1.extend_from_slice(&[0, 2, 1, 0x80 | ispe_index]);
+        // iloc version 1: item 1 in the file (its base moved by what meta grows), item 2 in idat.
+        let iloc_with = |new_base: u32| {
+            let mut v = vec![1, 0, 0, 0, 0x44, 0x40, 0, 2];
+            v.extend_from_slice(&[0, 1, 0, 0, 0, 0]); // item 1, method 0, data reference 0
+            v.extend_from_slice(&new_base.to_be_bytes());
+            v.extend_from_slice(&extents);
+            v.extend_from_slice(&[0, 2, 0, 1, 0, 0]); // item 2, method 1 (idat)
+            v.extend_from_slice(&[0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 8]);
+            v
+        };
+        let meta_with = |new_base: u32| {
+            let mut body = meta_body[..4].to_vec();
+            body.extend(bx(b"hdlr", &get(b"hdlr")));
+            body.extend(bx(b"pitm", &[0, 0, 0, 0, 0, 2]));
+            body.extend(bx(b"iloc", &iloc_with(new_base)));
+            body.extend(bx(b"iinf", &iinf));
+            body.extend(bx(b"iref", &iref));
+            body.extend(bx(b"idat", &grid));
+            body.extend(bx(b"iprp", &join(&iprp)));
+            body
+        };
+        let grown = u32::try_from(meta_with(base).len() - meta_body.len()).unwrap();
+        let crafted: Vec<u8> = top
+            .iter()
+            .flat_map(|(k, b)| {
+                if k == b"meta" {
+                    bx(k, &meta_with(base + grown))
+                } else {
+                    bx(k, b)
+                }
+            })
+            .collect();
+        let dir = tmp.path().join(format!("in{side}"));
+        common::put(&dir, "grid.heic", &crafted);
+        let out = tmp.path().join(format!("out{side}"));
+        let report = tmp.path().join(format!("r{side}.json"));
+        let run = conveyor(&[
+            "run",
+            s(&dir),
+            "--out",
+            s(&out),
+            "--format",
+            "png",
+            "--report",
+            s(&report),
+        ]);
+        let f = &common::read_report(&report)["files"][0];
+        if side == 64 {
+            assert_eq!(run.status.code(), Some(1));
+            assert_eq!(f["error_kind"], "corrupt", "{f}");
+            assert!(
+                f["error"]
+                    .as_str()
+                    .unwrap()
+                    .contains("the grid declares 64x64"),
+                "{f}"
+            );
+        } else {
+            assert_eq!(run.status.code(), Some(0), "{f}");
+            let img = image::open(out.join("grid.png")).unwrap();
+            assert_eq!((img.width(), img.height()), (2048, 2048));
+        }
+    }
+}
