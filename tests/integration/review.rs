@@ -9,6 +9,14 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 
+/// `conveyor run DIR --out OUT --format png EXTRA… --report REPORT`.
+fn to_png(dir: &Path, out: &Path, report: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["run", s(dir), "--out", s(out), "--format", "png"];
+    args.extend_from_slice(extra);
+    args.extend(["--report", s(report)]);
+    conveyor(&args)
+}
+
 fn two_photos(dir: &Path) {
     for i in 0..2 {
         common::put(
@@ -378,18 +386,7 @@ fn an_avif_frame_larger_than_declared_is_refused_before_it_is_decoded() {
     common::put(&dir, "honest.avif", &honest);
     let out = tmp.path().join("out");
     let report = tmp.path().join("r.json");
-    let run = conveyor(&[
-        "run",
-        s(&dir),
-        "--out",
-        s(&out),
-        "--format",
-        "png",
-        "--max-pixels",
-        "60000",
-        "--report",
-        s(&report),
-    ]);
+    let run = to_png(&dir, &out, &report, &["--max-pixels", "60000"]);
     assert_eq!(run.status.code(), Some(1));
     let r = common::read_report(&report);
     for f in r["files"].as_array().unwrap() {
@@ -519,15 +516,18 @@ fn shift_iloc(iloc: &mut [u8], delta: u64) {
     }
 }
 
-/// Finding 4 for HEIC: a `clap` that crops a 512×512 picture to 16×16 passed `--max-pixels
-/// 10000` and was decoded whole; the pixels decoded are what the limit is checked against.
-#[test]
-#[ignore = "needs heif-enc (apt-get install libheif-examples)"]
-fn a_heic_cropped_small_from_a_large_picture_is_judged_by_the_picture() {
-    let tmp = tempfile::tempdir().unwrap();
-    let png = tmp.path().join("big.png");
-    common::photo(512, 512).save(&png).unwrap();
-    let heic = tmp.path().join("big.heic");
+/// A heif-enc HEIC of `w`×`h` with property `kind` (`body`) added to `ipco` and linked `links`
+/// times to the image in its own `ipma` entry (`iloc` moved by what `meta` grows).
+fn heic_with_property(
+    tmp: &Path,
+    (w, h): (u32, u32),
+    kind: &[u8; 4],
+    body: &[u8],
+    links: u8,
+) -> Vec<u8> {
+    let png = tmp.join("base.png");
+    common::photo(w, h).save(&png).unwrap();
+    let heic = tmp.join("base.heic");
     let made = Command::new("heif-enc")
         .args(["-q", "60", "-o", s(&heic), s(&png)])
         .output()
@@ -546,14 +546,9 @@ fn a_heic_cropped_small_from_a_large_picture_is_judged_by_the_picture() {
     let mut parts = boxes(&iprp.1);
     let ipco = parts.iter_mut().find(|(k, _)| k == b"ipco").unwrap();
     let index = boxes(&ipco.1).len() + 1;
-    // clap: 16/1 × 16/1, centred (offsets 0/1).
-    let clap: Vec<u8> = [16u32, 1, 16, 1, 0, 1, 0, 1]
-        .iter()
-        .flat_map(|v| v.to_be_bytes())
-        .collect();
-    ipco.1.extend(bx(b"clap", &clap));
+    ipco.1.extend(bx(kind, body));
     let ipma = parts.iter_mut().find(|(k, _)| k == b"ipma").unwrap();
-    // One more property in the image's own ipma entry.
+    // The links go into the image's own ipma entry.
     let (version, wide) = (ipma.1[0], ipma.1[3] & 1 == 1);
     let entries = u32::from_be_bytes(ipma.1[4..8].try_into().unwrap());
     let mut at = 8;
@@ -567,13 +562,16 @@ fn a_heic_cropped_small_from_a_large_picture_is_judged_by_the_picture() {
         let n = usize::from(ipma.1[at]);
         let end = at + 1 + n * if wide { 2 } else { 1 };
         if item == u32::from(id) {
-            ipma.1[at] += 1;
+            ipma.1[at] = ipma.1[at].checked_add(links).unwrap();
             let link = if wide {
                 u16::try_from(index).unwrap().to_be_bytes().to_vec()
             } else {
                 vec![u8::try_from(index).unwrap()]
             };
-            ipma.1.splice(end..end, link);
+            let all: Vec<u8> = std::iter::repeat_n(link, usize::from(links))
+                .flatten()
+                .collect();
+            ipma.1.splice(end..end, all);
             break;
         }
         at = end;
@@ -593,8 +591,23 @@ fn a_heic_cropped_small_from_a_large_picture_is_judged_by_the_picture() {
     let mut body = meta.1[..4].to_vec();
     body.extend(join(&children));
     meta.1 = body;
+    join(&top)
+}
+
+/// Finding 4 for HEIC: a `clap` that crops a 512×512 picture to 16×16 passed `--max-pixels
+/// 10000` and was decoded whole; the pixels decoded are what the limit is checked against.
+#[test]
+#[ignore = "needs heif-enc (apt-get install libheif-examples)"]
+fn a_heic_cropped_small_from_a_large_picture_is_judged_by_the_picture() {
+    let tmp = tempfile::tempdir().unwrap();
+    // clap: 16/1 × 16/1, centred (offsets 0/1).
+    let clap: Vec<u8> = [16u32, 1, 16, 1, 0, 1, 0, 1]
+        .iter()
+        .flat_map(|v| v.to_be_bytes())
+        .collect();
+    let crafted = heic_with_property(tmp.path(), (512, 512), b"clap", &clap, 1);
     let dir = tmp.path().join("in");
-    common::put(&dir, "cropped.heic", &join(&top));
+    common::put(&dir, "cropped.heic", &crafted);
     let out = tmp.path().join("out");
     // libheif reads the crafted file as the 16×16 it declares.
     let check = Command::new("heif-info")
@@ -605,18 +618,7 @@ fn a_heic_cropped_small_from_a_large_picture_is_judged_by_the_picture() {
         assert!(text.contains("image: 16x16"), "{text}");
     }
     let report = tmp.path().join("r.json");
-    let run = conveyor(&[
-        "run",
-        s(&dir),
-        "--out",
-        s(&out),
-        "--format",
-        "png",
-        "--max-pixels",
-        "10000",
-        "--report",
-        s(&report),
-    ]);
+    let run = to_png(&dir, &out, &report, &["--max-pixels", "10000"]);
     assert_eq!(run.status.code(), Some(1));
     let r = common::read_report(&report);
     let f = &r["files"][0];
@@ -1087,16 +1089,7 @@ fn a_heic_grid_whose_tiles_dwarf_its_canvas_is_refused_before_decoding() {
         common::put(&dir, "grid.heic", &crafted);
         let out = tmp.path().join(format!("out{side}"));
         let report = tmp.path().join(format!("r{side}.json"));
-        let run = conveyor(&[
-            "run",
-            s(&dir),
-            "--out",
-            s(&out),
-            "--format",
-            "png",
-            "--report",
-            s(&report),
-        ]);
+        let run = to_png(&dir, &out, &report, &[]);
         let f = &common::read_report(&report)["files"][0];
         if side == 64 {
             assert_eq!(run.status.code(), Some(1));
@@ -1114,4 +1107,30 @@ fn a_heic_grid_whose_tiles_dwarf_its_canvas_is_refused_before_decoding() {
             assert_eq!((img.width(), img.height()), (2048, 2048));
         }
     }
+}
+
+/// Finding 2 for HEIC: one `irot` (a quarter turn) linked 250 times. heic-decoder applies every
+/// link, each a pass over the picture; the file is refused as corrupt before decoding (AVIF's
+/// own reader applies such a property once instead).
+#[test]
+#[ignore = "needs heif-enc (apt-get install libheif-examples)"]
+fn a_heic_rotation_linked_hundreds_of_times_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let crafted = heic_with_property(tmp.path(), (96, 64), b"irot", &[1], 250);
+    let dir = tmp.path().join("in");
+    common::put(&dir, "turned.heic", &crafted);
+    let out = tmp.path().join("out");
+    let report = tmp.path().join("r.json");
+    let run = to_png(&dir, &out, &report, &[]);
+    assert_eq!(run.status.code(), Some(1));
+    let f = &common::read_report(&report)["files"][0];
+    assert_eq!(f["error_kind"], "corrupt", "{f}");
+    assert!(f["error"].as_str().unwrap().contains("links 250"), "{f}");
+    // One link is a photo turned a quarter.
+    let once = heic_with_property(tmp.path(), (96, 64), b"irot", &[1], 1);
+    common::put(&dir, "turned.heic", &once);
+    let run = conveyor(&["run", s(&dir), "--out", s(&out), "--format", "png"]);
+    assert!(run.status.success());
+    let img = image::open(out.join("turned.png")).unwrap();
+    assert_eq!((img.width(), img.height()), (64, 96));
 }

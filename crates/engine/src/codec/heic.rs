@@ -32,6 +32,9 @@ pub fn probe(data: &[u8]) -> Result<(u32, u32), JobError> {
     Ok((side(info.width), side(info.height)))
 }
 
+/// The most crops, rotations and mirrors a HEIC image (with its alpha) may link.
+const MAX_TRANSFORMS: usize = 8;
+
 /// The luma samples a decode allocates: every coded picture (each tile of a grid, the alpha
 /// image, a reference picture), before the container's crop. A file whose crop (`clap`) or
 /// grid declares a small image over large pictures is judged by what it really decodes.
@@ -81,6 +84,22 @@ pub fn decoded_pixels(data: &[u8]) -> Result<u64, JobError> {
         Ok(total)
     };
     let parsed = isobmff::parse(data).map_err(|e| failure(&e))?;
+    // heic-decoder applies every crop, rotation and mirror the file links, each a pass over
+    // the picture: one `irot` linked hundreds of times would hold a worker for minutes.
+    let transforms = parsed.transforms.len()
+        + parsed
+            .alpha
+            .as_ref()
+            .map_or(0, |a| a.image.transforms.len());
+    if transforms > MAX_TRANSFORMS {
+        return Err(JobError::failed(
+            ErrorKind::Corrupt,
+            format!(
+                "corrupt HEIC data: the image links {transforms} crops, rotations and mirrors \
+                 (a real photo has at most a few)"
+            ),
+        ));
+    }
     let alpha = match &parsed.alpha {
         Some(a) => of(&a.image)?,
         None => 0,
@@ -90,6 +109,8 @@ pub fn decoded_pixels(data: &[u8]) -> Result<u64, JobError> {
 
 /// Decodes the primary image, upright. Tiles are decoded on this worker's core only.
 pub fn decode(data: &[u8]) -> Result<Picture, JobError> {
+    // The same bounds as before the pipeline admits it (a preview decodes without that step).
+    decoded_pixels(data)?;
     let mut decoded =
         still::on_this_core(|| heic_decoder::decode(data)).map_err(|e| failure(&e))?;
     // An unspecified matrix (2) is read as BT.601, as libheif reads it: encoders that leave it

@@ -395,7 +395,7 @@ pub fn read(file: &[u8]) -> Result<Still> {
         Ok(out)
     };
     // Each property once per item, in the order first linked: a file linking one `irot` to
-    // its image hundreds of times gets it applied once, as libheif does.
+    // its image hundreds of times gets it applied once, not hundreds of times.
     let props_of = |id: u32| -> Vec<([u8; 4], &[u8])> {
         let mut seen = std::collections::BTreeSet::new();
         associations
