@@ -1671,3 +1671,146 @@ fn the_layout_holds_at_the_minimum_window_size() {
     }
     assert!(problems.is_empty(), "{problems:#?}");
 }
+
+/// #37 item 3: a refusal goes once its cause does. Two outputs that collide are refused at
+/// Start; changing the second to JPEG in a sub-folder clears the message. An output folder that
+/// is a file is refused; choosing a folder clears it.
+#[test]
+fn a_message_goes_when_its_cause_is_gone() {
+    use conveyor::engine::recipe::OutputFormat;
+    use conveyor::gui::command::Command;
+    let mut settings = settings_with_workers(2);
+    settings.duplicate_output(0);
+    let (tmp, _out, mut h) = preloaded(4, settings, Launch::default());
+    h.get_by_label("▶ Start").click();
+    step_until(&mut h, "the refusal", |h| {
+        h.state()
+            .message()
+            .is_some_and(|m| m.contains("would write the same files"))
+    });
+    let second = &mut h.state_mut().settings_mut().outputs[1];
+    second.recipe.format = OutputFormat::To(Format::Png);
+    second.recipe.subfolder = "png".into();
+    h.run_steps(2);
+    assert_eq!(h.state().message(), None, "the collision is gone");
+
+    let file = tmp.path().join("a-file.txt");
+    std::fs::write(&file, b"x").unwrap();
+    let ctx = h.ctx.clone();
+    h.state_mut().apply(&ctx, Command::SetOutput(file));
+    h.get_by_label("▶ Start").click();
+    step_until(&mut h, "the folder refusal", |h| {
+        h.state()
+            .message()
+            .is_some_and(|m| m.contains("is a file, not a folder"))
+    });
+    let folder = tmp.path().join("fine");
+    h.state_mut().apply(&ctx, Command::SetOutput(folder));
+    h.run_steps(2);
+    assert_eq!(h.state().message(), None, "a folder was chosen");
+}
+
+/// #37 item 4: after a batch, changing the recipe plans again: the results make way for the
+/// forecast ("Start will write …") and the preview, without typing the input again.
+#[test]
+fn after_a_batch_a_changed_recipe_plans_again() {
+    use conveyor::engine::recipe::OutputFormat;
+    let (_tmp, _out, mut h) = preloaded(4, settings_with_workers(2), Launch::default());
+    h.get_by_label("▶ Start").click();
+    step_until(&mut h, "the batch to finish", |h| {
+        h.state().batch_view().is_some_and(|v| v.finished)
+    });
+    h.run_steps(2);
+    assert!(
+        h.state().batch_view().is_some(),
+        "the results stay while nothing changes"
+    );
+    h.state_mut().settings_mut().first_mut().recipe.format = OutputFormat::To(Format::Png);
+    step_until(&mut h, "the new plan", |h| {
+        h.state().batch_view().is_none()
+            && has_label(h, "Start will write")
+            && has_label(h, "4 outputs")
+    });
+    step_until(&mut h, "the preview", |h| has_label(h, "After"));
+}
+
+/// #37 item 10: an output folder chosen for one input is not the next input's.
+#[test]
+fn a_new_input_plans_into_its_own_output_folder() {
+    let (tmp, out, mut h) = preloaded(3, settings_with_workers(2), Launch::default());
+    assert_eq!(
+        h.state().output_dir(),
+        Some(out),
+        "the folder given at launch"
+    );
+    let other = tmp.path().join("other");
+    photo_folder(&other, 2);
+    h.state_mut().set_input(vec![other.clone()]);
+    step_until(&mut h, "the new scan", |h| has_label(h, "2 images"));
+    let planned = format!("{}", other.with_file_name("other-converted").display());
+    step_until(&mut h, "the plan into the new input's folder", |h| {
+        h.state()
+            .output_dir()
+            .is_some_and(|d| d.display().to_string() == planned)
+    });
+}
+
+/// #37 items 1 and 2 (the window's part): *Copy as command* (or Ctrl+Shift+C) says it copied and
+/// shows the whole command in a box to read and select; at the window's minimum size, with a
+/// long folder path, the message, the command and the plan wrap inside the window instead of
+/// pushing it wider. (The clipboard itself is checked in the real window.)
+#[test]
+fn copy_as_command_shows_the_command_to_read_and_long_text_wraps() {
+    let size = (900.0, 600.0);
+    let tmp = tempfile::tempdir().expect("tmp");
+    let deep = tmp
+        .path()
+        .join("a folder with a rather long name for the holiday photographs of 2026")
+        .join("and another level below it, as photo libraries have");
+    let (dir, out) = (deep.join("in"), deep.join("converted output"));
+    photo_folder(&dir, 4);
+    let launch = Launch {
+        inputs: vec![dir],
+        out: Some(out),
+        ..Launch::default()
+    };
+    let presets = tempfile::tempdir().expect("tmp").keep();
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(size.0, size.1))
+        .build_eframe(move |_cc| {
+            ConveyorApp::new(
+                settings_with_workers(2),
+                Arc::new(FakePicker {
+                    folder: None,
+                    file: None,
+                }),
+                &launch,
+            )
+            .with_presets_dir(presets)
+        });
+    step_until(&mut h, "the plan before Start", |h| {
+        has_label(h, "Start will write")
+    });
+    h.key_press_modifiers(
+        egui::Modifiers::COMMAND | egui::Modifiers::SHIFT,
+        egui::Key::C,
+    );
+    h.run_steps(3);
+    let command = h.state().copied_command().expect("copied").to_owned();
+    assert!(command.starts_with("conveyor run "), "{command}");
+    assert!(command.len() > 200, "a long command: {command}");
+    let said = "Copied to the clipboard; the command is below to read.";
+    assert_eq!(h.state().message(), Some(said));
+    let shown = h
+        .query_by_value(&command)
+        .expect("the command is on screen");
+    let r = shown.rect();
+    let mut problems: Vec<String> = Vec::new();
+    if r.max.x > size.0 + 0.5 || r.max.y > size.1 + 0.5 {
+        problems.push(format!("the command box {r:?} is outside {size:?}"));
+    }
+    for label in [said, "▶ Start", "Start will write", "Conveyor"] {
+        problems.extend(inside(&h, label, size).err());
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+}

@@ -592,3 +592,45 @@ fn conveyor_with_a_folder_opens_it_and_the_window_has_the_icon() {
     );
     screenshot(&x, "open-with-folder.png");
 }
+
+/// #37 item 1: *Copy as command* (here Ctrl+Shift+C) puts the command on the real clipboard,
+/// read back by another program (`xclip`), and the command is on screen to read.
+#[test]
+#[ignore = "needs Xvfb, xdotool, xclip and ImageMagick's import"]
+fn copy_as_command_puts_the_command_on_the_clipboard() {
+    require_tools();
+    assert!(have("xclip"), "xclip not installed (apt-get install xclip)");
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (dir, out) = (tmp.path().join("holiday"), tmp.path().join("out"));
+    sample_folder(&dir, 3);
+    let x = Xvfb::start();
+    let mut gui = spawn_gui(
+        &x,
+        tmp.path(),
+        &[
+            "gui",
+            "--input",
+            dir.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--format",
+            "webp",
+        ],
+    );
+    let window = find_window(&x, &mut gui);
+    wait_for_title(&x, window, "holiday — 4 images");
+    let id = window.to_string();
+    x.run("xdotool", &["windowfocus", "--sync", &id]);
+    x.run("xdotool", &["key", "--clearmodifiers", "ctrl+shift+c"]);
+    // The app owns the CLIPBOARD selection once it has handled the key; xclip asks it.
+    let text = wait_for("the clipboard", Duration::from_secs(30), || {
+        let got = x.run("xclip", &["-o", "-selection", "clipboard"]);
+        let text = String::from_utf8_lossy(&got.stdout).into_owned();
+        text.starts_with("conveyor run ").then_some(text)
+    });
+    assert!(text.contains("--format webp"), "{text}");
+    assert!(text.contains(dir.to_str().unwrap()), "{text}");
+    x.run("xdotool", &["mousemove", "1399", "899"]);
+    let shot = screenshot(&x, "copy-as-command.png");
+    eprintln!("screenshot: {}", shot.display());
+}

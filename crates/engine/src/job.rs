@@ -44,7 +44,8 @@ impl fmt::Display for SkipReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SkipReason::AlreadyConverted => f.write_str(
-                "already converted: the journal has this output from this input and recipe",
+                "already converted: this output was made from this file, unchanged since, with \
+                 this recipe",
             ),
             SkipReason::InTheWay => f.write_str(
                 "a file not made by Conveyor is in the way (--on-exist overwrite replaces it, \

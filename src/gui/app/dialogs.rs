@@ -173,12 +173,19 @@ impl ConveyorApp {
         self.opening = Some(Task::spawn("opener", self.repaint.clone(), move || {
             match std::process::Command::new(&program).arg(&path).status() {
                 Ok(status) if status.success() => Ok(()),
-                Ok(status) => Err(format!(
-                    "Could not open {what}: {program} ended with {status}. It is {}",
+                Ok(_) => Err(format!(
+                    "Could not open {what}: the file manager ({program}) reported a failure. \
+                     It is {}",
+                    path.display()
+                )),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(format!(
+                    "Could not open {what}: no file manager opener ({program}) is installed \
+                     on this system. It is {}",
                     path.display()
                 )),
                 Err(e) => Err(format!(
-                    "Could not open {what}: {program} cannot be run ({e}). It is {}",
+                    "Could not open {what}: {program} could not be started ({}). It is {}",
+                    crate::engine::job::io_words(&e),
                     path.display()
                 )),
             }

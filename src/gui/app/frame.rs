@@ -55,7 +55,8 @@ impl ConveyorApp {
             Command::CopyCommand => match self.command_line() {
                 Ok(command) => {
                     ctx.copy_text(command.clone());
-                    self.message = Some(format!("Copied: {command}"));
+                    self.message =
+                        Some("Copied to the clipboard; the command is below to read.".into());
                     self.copied_command = Some(command);
                 }
                 Err(e) => self.message = Some(e),
@@ -99,6 +100,7 @@ impl ConveyorApp {
         self.poll(ctx);
         self.shortcuts(ctx);
         self.handle_close(ctx);
+        self.expire_stale();
         if self.start_requested && self.input.as_ref().is_some_and(|i| i.summary.is_some()) {
             self.start_requested = false;
             self.start();
@@ -155,6 +157,7 @@ impl ConveyorApp {
             crate::gui::panels::close_dialog(&left, &mut self.commands, &ctx);
         }
         self.apply_commands(&ctx);
+        self.stamp_message();
         if self.stats.enabled && self.batch.as_ref().is_some_and(Batch::running) {
             self.stats
                 .ui_ms
@@ -254,6 +257,7 @@ impl<'a> Controls<'a> {
                 .message
                 .as_deref()
                 .filter(|m| planned.map(String::as_str) != Some(*m)),
+            copied: app.copied_command.as_deref(),
             trials: &app.trials,
             workers: app.settings.workers,
         }

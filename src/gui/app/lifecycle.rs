@@ -113,6 +113,7 @@ impl ConveyorApp {
                     warnings,
                     elapsed_at_finish: None,
                 });
+                self.batch_about = Some(self.setup_key());
                 self.preview = None;
                 self.selected = None;
             }

@@ -9,6 +9,7 @@
 mod commands;
 mod dialogs;
 mod frame;
+mod freshness;
 mod lifecycle;
 mod window_input;
 
@@ -76,6 +77,10 @@ pub struct ConveyorApp {
     /// The last command *Copy as command* made.
     copied_command: Option<String>,
     message: Option<String>,
+    /// The message as first seen, and the setup it was said for (see `freshness`).
+    message_about: Option<(String, freshness::SetupKey)>,
+    /// The setup the batch shown ran with.
+    batch_about: Option<freshness::SetupKey>,
     /// The input path being typed in the top bar.
     input_text: String,
     /// The output folder being typed (`None`: show the folder in use).
@@ -167,6 +172,8 @@ impl ConveyorApp {
             open_output: 0,
             copied_command: None,
             message: None,
+            message_about: None,
+            batch_about: None,
             input_text: String::new(),
             out_text: None,
             opener: if cfg!(target_os = "macos") {
@@ -253,6 +260,11 @@ impl ConveyorApp {
         &self.settings
     }
 
+    /// The settings the recipe panel edits, to change as the panel would.
+    pub fn settings_mut(&mut self) -> &mut Settings {
+        &mut self.settings
+    }
+
     /// What is saved for the next launch: the window's settings, except that what the command
     /// line set and the user has not changed since keeps its saved value.
     pub fn settings_to_save(&self) -> Settings {
@@ -284,7 +296,7 @@ impl ConveyorApp {
     }
 
     /// The output folder the next batch writes to.
-    pub(super) fn output_dir(&self) -> Option<PathBuf> {
+    pub fn output_dir(&self) -> Option<PathBuf> {
         self.out_override
             .clone()
             .or_else(|| self.input.as_ref().map(Input::default_output))
@@ -295,6 +307,12 @@ impl ConveyorApp {
     pub fn set_input(&mut self, paths: Vec<PathBuf>) {
         if paths.is_empty() || self.busy() {
             return;
+        }
+        // An output folder chosen for one input is not the next one's: a new folder plans into
+        // its own default (one chosen before any input stays).
+        if self.input.is_some() {
+            self.out_override = None;
+            self.out_text = None;
         }
         let scan_paths = paths.clone();
         let exclude: Vec<PathBuf> = self.out_override.iter().cloned().collect();

@@ -15,6 +15,10 @@ impl ConveyorApp {
         if ctx.input_mut(|i| i.consume_key(egui::Modifiers::COMMAND, egui::Key::Enter)) {
             self.commands.push(Command::Start);
         }
+        let copy = egui::Modifiers::COMMAND | egui::Modifiers::SHIFT;
+        if ctx.input_mut(|i| i.consume_key(copy, egui::Key::C)) {
+            self.commands.push(Command::CopyCommand);
+        }
         let typing = ctx.egui_wants_keyboard_input();
         if !typing && ctx.input_mut(|i| i.consume_key(egui::Modifiers::NONE, egui::Key::Space)) {
             self.commands.push(Command::TogglePause);

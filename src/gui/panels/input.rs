@@ -146,9 +146,9 @@ pub(crate) fn empty_state(message: Option<&str>, commands: &mut Vec<Command>, ui
             }
             ui.add_space(6.0);
             ui.label(egui::RichText::new("Then press Start (Ctrl+Enter).").weak());
-            if let Some(msg) = message {
+            if message.is_some() {
                 ui.add_space(12.0);
-                ui.colored_label(ui.visuals().warn_fg_color, msg);
+                super::message_area(message, None, ui);
             }
         });
     });

@@ -32,6 +32,8 @@ pub(crate) struct Controls<'a> {
     pub(crate) preparing: bool,
     /// The message line, unless the forecast already says the same.
     pub(crate) message: Option<&'a str>,
+    /// The command *Copy as command* put on the clipboard, shown to read and select.
+    pub(crate) copied: Option<&'a str>,
     /// The preview's and estimate's state.
     pub(crate) trials: &'a super::trial::Trials,
     /// The worker count the estimate assumes.
@@ -83,8 +85,33 @@ pub(crate) fn controls(c: &Controls, commands: &mut Vec<Command>, ui: &mut egui:
             ui.label("Planning…");
             ctx.request_repaint_after(std::time::Duration::from_millis(100));
         }
-        if let Some(msg) = c.message {
-            ui.colored_label(ui.visuals().warn_fg_color, msg);
+    });
+    message_area(c.message, c.copied, ui);
+}
+
+/// The message line under the controls: wrapped inside the panel (a long path or command never
+/// widens it), and the copied command in a box to read and select.
+pub(crate) fn message_area(message: Option<&str>, copied: Option<&str>, ui: &mut egui::Ui) {
+    if message.is_none() && copied.is_none() {
+        return;
+    }
+    let width = ui.available_width();
+    ui.allocate_ui(egui::vec2(width, 0.0), |ui| {
+        ui.set_max_width(width);
+        if let Some(msg) = message {
+            ui.add(
+                egui::Label::new(egui::RichText::new(msg).color(ui.visuals().warn_fg_color)).wrap(),
+            );
+        }
+        if let Some(command) = copied {
+            let mut text = command;
+            ui.add(
+                egui::TextEdit::multiline(&mut text)
+                    .id_salt("copied-command")
+                    .font(egui::TextStyle::Monospace)
+                    .desired_width(width)
+                    .desired_rows(1),
+            );
         }
     });
 }

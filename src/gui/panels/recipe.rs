@@ -209,7 +209,7 @@ fn batch_options(p: &mut RecipeView, ui: &mut egui::Ui) {
         .button("Copy as command")
         .on_hover_text(
             "Put the equivalent `conveyor run …` on the clipboard (with a recipe file when \
-             there are several outputs)",
+             there are several outputs); Ctrl+Shift+C",
         )
         .clicked()
     {

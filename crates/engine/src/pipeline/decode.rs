@@ -135,8 +135,12 @@ fn describe(err: &ImageError, format: Format, data: &[u8], limits: &DecodeLimits
 
 /// Opens the source, refusing files over the size limit; returns the file and its size.
 fn open_source(path: &Path, limits: &DecodeLimits) -> Result<(File, u64), JobError> {
-    let file = File::open(path)
-        .map_err(|e| JobError::failed(ErrorKind::of_io(&e), format!("cannot open: {e}")))?;
+    let file = File::open(path).map_err(|e| {
+        JobError::failed(
+            ErrorKind::of_io(&e),
+            format!("cannot open the file: {}", crate::job::io_words(&e)),
+        )
+    })?;
     let len = file.metadata().map(|m| m.len()).unwrap_or(0);
     if len > limits.max_file_bytes {
         return Err(JobError::failed(
@@ -164,7 +168,12 @@ fn read_source(
     let mut data = Vec::with_capacity(len as usize);
     file.take(limits.max_file_bytes + 1)
         .read_to_end(&mut data)
-        .map_err(|e| JobError::failed(ErrorKind::of_io(&e), format!("cannot read: {e}")))?;
+        .map_err(|e| {
+            JobError::failed(
+                ErrorKind::of_io(&e),
+                format!("cannot read the file: {}", crate::job::io_words(&e)),
+            )
+        })?;
     if data.is_empty() {
         return Err(JobError::failed(
             ErrorKind::Empty,

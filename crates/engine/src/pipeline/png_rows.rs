@@ -118,8 +118,12 @@ pub(super) fn decode(
     ask: &Ask<'_>,
     admit: &mut dyn FnMut(u64) -> Result<(), JobError>,
 ) -> Result<Option<Rows>, JobError> {
-    let io =
-        |e: std::io::Error| JobError::failed(ErrorKind::of_io(&e), format!("cannot read: {e}"));
+    let io = |e: std::io::Error| {
+        JobError::failed(
+            ErrorKind::of_io(&e),
+            format!("cannot read the file: {}", crate::job::io_words(&e)),
+        )
+    };
     let mut head = [0u8; 8];
     let got = file.read(&mut head).map_err(io)?;
     file.seek(SeekFrom::Start(0)).map_err(io)?;

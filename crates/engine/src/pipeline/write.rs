@@ -15,7 +15,7 @@ fn io_reason(e: &std::io::Error) -> String {
         IoKind::ReadOnlyFilesystem => "the output folder is on a read-only file system".to_owned(),
         IoKind::PermissionDenied => "permission denied in the output folder".to_owned(),
         IoKind::NotFound => "the output folder disappeared".to_owned(),
-        _ => e.to_string(),
+        _ => crate::job::io_words(e),
     }
 }
 
