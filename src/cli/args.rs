@@ -165,18 +165,62 @@ impl RecipeArgs {
     }
 }
 
+/// Parses one option's value with the options table's own check, and names the values it
+/// takes (so shell completion offers `webp`, `keep` … instead of file names).
+#[derive(Clone)]
+struct OptionValue(&'static RecipeOption);
+
+impl clap::builder::TypedValueParser for OptionValue {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        let text = value
+            .to_str()
+            .ok_or_else(|| clap::Error::new(clap::error::ErrorKind::InvalidUtf8).with_cmd(cmd))?;
+        self.0
+            .check(&Value::Text(text.to_owned()))
+            .map(|()| text.to_owned())
+            .map_err(|e| {
+                let flag = arg
+                    .and_then(clap::Arg::get_long)
+                    .map_or_else(String::new, |long| format!(" for --{long}"));
+                clap::Error::raw(
+                    clap::error::ErrorKind::ValueValidation,
+                    format!("invalid value '{text}'{flag}: {e}\n"),
+                )
+                .with_cmd(cmd)
+            })
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        let choices = (self.0.choices)();
+        (!choices.is_empty()).then(|| {
+            Box::new(choices.into_iter().map(clap::builder::PossibleValue::new))
+                as Box<dyn Iterator<Item = _>>
+        })
+    }
+}
+
 /// The command-line argument of one option.
 fn recipe_arg(o: &'static RecipeOption, flag: &'static str) -> clap::Arg {
-    let arg = clap::Arg::new(o.key).long(flag).help((o.help)());
+    // clap turns `{n}` in help into a line break; a word joiner (U+2060, invisible, and
+    // dropped again by the naming template's parser) keeps the token as written.
+    let help = (o.help)().replace("{n}", "{\u{2060}n}");
+    let arg = clap::Arg::new(o.key).long(flag).help(help);
     match o.value_name {
         None => arg.action(clap::ArgAction::SetTrue),
         Some(name) => arg
             .value_name(name)
             .action(clap::ArgAction::Set)
-            .value_parser(move |text: &str| {
-                o.check(&Value::Text(text.to_owned()))
-                    .map(|()| text.to_owned())
-            }),
+            .value_parser(OptionValue(o))
+            .hide_possible_values(true),
     }
 }
 

@@ -1692,3 +1692,64 @@ fn a_journal_written_the_old_way_keeps_vouching_for_its_outputs() {
         "{again}"
     );
 }
+
+/// #37 item 18: `completions zsh | head -3` ends quietly (it panicked with a broken pipe); bash
+/// completion offers the formats, metadata modes and policies, not file names; `run --help`
+/// shows the `{n}` token (clap turns the bare text into a line break), and the token pasted from
+/// the help works.
+#[test]
+fn completions_and_help_are_right_for_shells_and_people() {
+    use std::io::BufRead;
+    let mut child = common::command()
+        .args(["completions", "zsh"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start");
+    {
+        let mut lines = std::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
+        for _ in 0..3 {
+            lines.next().expect("a line").expect("text");
+        }
+    } // the reader goes, as `head -3` does
+    let out = child.wait_with_output().expect("wait");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+
+    let bash = conveyor(&["completions", "bash"]);
+    let script = String::from_utf8_lossy(&bash.stdout);
+    for (flag, words) in [
+        ("--format", "keep jpeg png webp avif"),
+        ("--metadata", "keep strip"),
+        ("--on-exist", "skip overwrite rename"),
+    ] {
+        let at = script
+            .find(&format!("{flag})"))
+            .unwrap_or_else(|| panic!("{flag} in the bash script"));
+        let case = &script[at..at + 200];
+        assert!(case.contains(words), "{flag}: {case}");
+    }
+
+    let help = conveyor(&["run", "--help"]);
+    let text = String::from_utf8_lossy(&help.stdout).replace('\u{2060}', "");
+    assert!(text.contains("{stem} {ext} {w} {h} {n}"), "{text}");
+    let tmp = tempfile::tempdir().expect("tmp");
+    common::put(
+        tmp.path(),
+        "in/a.png",
+        &common::encode(&common::photo(20, 10), image::ImageFormat::Png),
+    );
+    let out = tmp.path().join("out");
+    let pasted = "{\u{2060}n}-{stem}";
+    let run = conveyor(&[
+        "run",
+        s(&tmp.path().join("in")),
+        "--out",
+        s(&out),
+        "--name",
+        pasted,
+    ]);
+    assert!(run.status.success());
+    assert!(out.join("1-a.png").exists());
+}

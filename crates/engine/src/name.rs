@@ -50,6 +50,14 @@ pub fn is_reserved(name: &str) -> bool {
 impl NameTemplate {
     /// Parses and checks `text`.
     pub fn parse(text: &str) -> Result<NameTemplate, TemplateError> {
+        // Word joiners (U+2060) are invisible: one pasted from `--help` is not part of a name.
+        let joined;
+        let text = if text.contains('\u{2060}') {
+            joined = text.replace('\u{2060}', "");
+            joined.as_str()
+        } else {
+            text
+        };
         if text.trim().is_empty() {
             return Err(TemplateError("the naming template is empty".into()));
         }

@@ -114,6 +114,9 @@ pub struct RecipeOption {
     pub set: fn(&mut Recipe, &Value) -> Result<(), String>,
     /// A valid value that is not the default (tests set every option to it).
     pub example: fn() -> Value,
+    /// The values it takes when they are a fixed list (shell completion offers them); empty
+    /// for free text and switches.
+    pub choices: fn() -> Vec<&'static str>,
 }
 
 impl RecipeOption {
@@ -226,6 +229,7 @@ macro_rules! switch_option {
                 Ok(())
             },
             example: || Value::Bool(true),
+            choices: Vec::new,
         }
     };
 }
@@ -233,7 +237,7 @@ macro_rules! switch_option {
 /// A value parsed from text by its type's `FromStr` and written back by its `Display`.
 macro_rules! text_option {
     ($key:literal, $flag:literal, $name:literal, $field:ident, $shapes:expr, $control:expr,
-     $example:expr, $help:expr) => {
+     $example:expr, $help:expr, $choices:expr) => {
         RecipeOption {
             key: $key,
             flag: Some($flag),
@@ -248,6 +252,7 @@ macro_rules! text_option {
                 Ok(())
             },
             example: || Value::Text($example.into()),
+            choices: $choices,
         }
     };
 }
@@ -268,6 +273,7 @@ pub static OPTIONS: &[RecipeOption] = &[
             Ok(())
         },
         example: || Value::Text("small".into()),
+        choices: Vec::new,
     },
     RecipeOption {
         key: "resize",
@@ -287,6 +293,7 @@ pub static OPTIONS: &[RecipeOption] = &[
             Ok(())
         },
         example: || Value::Text("fit:480x480".into()),
+        choices: Vec::new,
     },
     text_option!(
         "filter",
@@ -298,7 +305,8 @@ pub static OPTIONS: &[RecipeOption] = &[
         "bilinear",
         || {
             "Resampling filter: lanczos3, catmull-rom, bilinear, nearest [default: lanczos3]".into()
-        }
+        },
+        super::recipe::Filter::names
     ),
     RecipeOption {
         key: "format",
@@ -315,6 +323,7 @@ pub static OPTIONS: &[RecipeOption] = &[
             Ok(())
         },
         example: || Value::Text(Format::Jpeg.name().into()),
+        choices: || OutputFormat::choices().iter().map(|c| c.name()).collect(),
     },
     RecipeOption {
         key: "quality",
@@ -330,6 +339,7 @@ pub static OPTIONS: &[RecipeOption] = &[
             Ok(())
         },
         example: || Value::Int(60),
+        choices: Vec::new,
     },
     switch_option!(
         "lossless",
@@ -350,7 +360,8 @@ pub static OPTIONS: &[RecipeOption] = &[
             "JPEG chroma subsampling: 420 (smaller files) or 444 (full-resolution colour) \
              [default: 420]"
                 .into()
-        }
+        },
+        super::recipe::Chroma::names
     ),
     RecipeOption {
         key: "effort",
@@ -371,6 +382,7 @@ pub static OPTIONS: &[RecipeOption] = &[
             Ok(())
         },
         example: || Value::Int(8),
+        choices: Vec::new,
     },
     text_option!(
         "background",
@@ -383,7 +395,8 @@ pub static OPTIONS: &[RecipeOption] = &[
         || {
             "What transparency becomes in formats without alpha, as #RRGGBB [default: #ffffff]"
                 .into()
-        }
+        },
+        Vec::new
     ),
     text_option!(
         "metadata",
@@ -397,7 +410,8 @@ pub static OPTIONS: &[RecipeOption] = &[
             "Metadata: keep (EXIF and ICC), strip (EXIF, XMP, comments; ICC stays) or \
              strip-location (only the GPS position goes) [default: keep]"
                 .into()
-        }
+        },
+        super::recipe::MetadataMode::names
     ),
     RecipeOption {
         key: "name",
@@ -419,6 +433,7 @@ pub static OPTIONS: &[RecipeOption] = &[
             Ok(())
         },
         example: || Value::Text("{stem}-small".into()),
+        choices: Vec::new,
     },
     text_option!(
         "on_exist",
@@ -428,7 +443,8 @@ pub static OPTIONS: &[RecipeOption] = &[
         Shapes::Run,
         None,
         "rename",
-        || "When the output exists: skip, overwrite, rename [default: skip]".into()
+        || "When the output exists: skip, overwrite, rename [default: skip]".into(),
+        super::recipe::OnExist::names
     ),
     RecipeOption {
         key: "max_size",
@@ -458,6 +474,7 @@ pub static OPTIONS: &[RecipeOption] = &[
             Ok(())
         },
         example: || Value::Text("300K".into()),
+        choices: Vec::new,
     },
     RecipeOption {
         key: "target_score",
@@ -494,6 +511,7 @@ pub static OPTIONS: &[RecipeOption] = &[
             Ok(())
         },
         example: || Value::Float(82.5),
+        choices: Vec::new,
     },
     switch_option!(
         "smaller_only",

@@ -160,6 +160,11 @@ macro_rules! named_enum {
             pub fn name(self) -> &'static str {
                 match self { $($name::$variant => $text),+ }
             }
+
+            /// Every value's name, in the order shown to users.
+            pub fn names() -> Vec<&'static str> {
+                vec![$($text),+]
+            }
         }
 
         impl FromStr for $name {
