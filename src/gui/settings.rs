@@ -467,6 +467,23 @@ impl Settings {
         let index = index.min(self.outputs.len().saturating_sub(1));
         let copy = self.outputs.get(index).cloned().unwrap_or_default();
         self.outputs.insert(index + 1, copy);
+        // An exact copy would write the same files as its original: the copy goes to a
+        // sub-folder of its own ("output-2", or "small-2" beside "small"), which the user
+        // renames or replaces with another format or name.
+        let base = self.outputs[index].recipe.subfolder.clone();
+        for k in 2.. {
+            if crate::engine::recipe_file::first_collision(&self.current_recipes()).is_none() {
+                break;
+            }
+            let form = &mut self.outputs[index + 1];
+            form.recipe.subfolder = if base.is_empty() {
+                format!("output-{k}")
+            } else {
+                format!("{base}-{k}")
+            };
+            form.subfolder_text = None;
+            form.subfolder_error = None;
+        }
         index + 1
     }
 
@@ -517,6 +534,11 @@ mod tests {
             .set(Some(ResizeSpec::Fit(480, 480)));
         assert_eq!(s.outputs.len(), 2);
         let recipes = s.current_recipes();
+        assert_eq!(
+            recipes[1].subfolder, "output-2",
+            "a copy writes files of its own"
+        );
+        assert!(crate::engine::recipe_file::first_collision(&recipes).is_none());
         assert_eq!(recipes[1].resize, Some(ResizeSpec::Fit(480, 480)));
         assert_eq!(recipes[0].resize, Some(ResizeSpec::Fit(1600, 1600)));
         assert!(s.remove_output(0));

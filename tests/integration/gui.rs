@@ -463,8 +463,14 @@ fn outputs_are_added_removed_exported_and_imported() {
     h.run_steps(2);
     assert_eq!(h.state().settings().outputs.len(), 2);
     assert!(has_label(&h, "Output 2"));
-    // The copy is the open card: its fields are the ones shown.
+    // The copy is the open card: its fields are the ones shown. It writes into a sub-folder of
+    // its own (#37 item 11: an exact copy collided), which the user renames.
+    assert_eq!(
+        h.state().settings().current_recipes()[1].subfolder,
+        "output-2"
+    );
     h.get_by_label("Sub-folder").focus();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
     h.get_by_label("Sub-folder").type_text("small");
     h.step();
     h.get_by_label("Width").focus();
@@ -1680,7 +1686,9 @@ fn a_message_goes_when_its_cause_is_gone() {
     use conveyor::engine::recipe::OutputFormat;
     use conveyor::gui::command::Command;
     let mut settings = settings_with_workers(2);
-    settings.duplicate_output(0);
+    let second = settings.duplicate_output(0);
+    // The user clears the copy's own sub-folder: both outputs now write the same files.
+    settings.outputs[second].recipe.subfolder.clear();
     let (tmp, _out, mut h) = preloaded(4, settings, Launch::default());
     h.get_by_label("▶ Start").click();
     step_until(&mut h, "the refusal", |h| {
