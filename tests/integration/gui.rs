@@ -256,7 +256,7 @@ fn start_shows_a_row_per_worker_and_rows_follow_the_slider_live() {
     h.step();
     let v = h.state().batch_view().expect("view");
     assert_eq!((v.ok, v.total), (40, 40));
-    assert!(has_label(&h, "Overall: 40 / 40"));
+    assert!(has_label(&h, "Overall: 40 of 40 · 40 converted"));
     assert!(has_label(&h, "Done"));
     assert_eq!(common::snapshot(&out).len(), 40);
     assert_eq!(worker_rows(&h), 0, "every worker retired at the end");
@@ -592,12 +592,13 @@ fn closing_mid_batch_asks_first_then_cancels_cleanly() {
         has_label(&h, "Stop the batch and quit?"),
         "closing asks first"
     );
-    let done = h.state().batch_view().expect("view").done();
-    let promise = format!("{done} of 40 are done. Starting the same batch again");
+    let v = h.state().batch_view().expect("view");
+    let (ok, settled) = (v.ok, v.ok + v.skipped);
+    let promise = format!("So far {ok} of 40 are converted (");
     assert!(has_label(&h, &promise), "{promise}");
     assert!(has_label(
         &h,
-        &format!("converts only the {} not done", 40 - done)
+        &format!("converts only the {} not converted yet", 40 - settled)
     ));
     assert!(has_label(&h, "did not make are replaced"));
     assert!(!has_label(&h, "did not make stay as they are"));
@@ -1093,15 +1094,24 @@ fn a_cancelled_batch_shows_what_finished_and_what_did_not() {
     assert!(v.cancelled > 0, "some images were cancelled");
     assert_eq!(v.done() + v.cancelled, 300);
     assert!(v.fraction() < 1.0, "the bar is not full");
-    let words = format!(
-        "Overall: {} of 300 done, {} cancelled",
-        v.done(),
-        v.cancelled
-    );
+    // #37 item 7: what ended is split into converted, failed and cancelled, never "done".
+    let split = if v.failed > 0 {
+        format!(
+            "{} converted · {} failed · {} cancelled",
+            v.ok, v.failed, v.cancelled
+        )
+    } else {
+        format!("{} converted · {} cancelled", v.ok, v.cancelled)
+    };
+    let words = format!("Overall: {} of 300 · {split}", v.ended());
     assert!(has_label(&h, &words), "{words}");
-    // The bar says it too.
-    let bar = format!("{} done · {} cancelled", v.done(), v.cancelled);
-    assert!(has_label(&h, &bar), "{bar}");
+    // The bar says it too: the split is on screen twice.
+    assert_eq!(h.query_all_by_label_contains(&split).count(), 2, "{split}");
+    assert_eq!(
+        h.query_all_by_label_contains(" done").count(),
+        0,
+        "no count calls failures done"
+    );
 }
 
 /// #17 item 10: the notice that a drop was refused while a batch ran goes when the batch ends.

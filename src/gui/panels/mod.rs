@@ -161,8 +161,9 @@ pub(super) fn close_dialog(left: &str, commands: &mut Vec<Command>, ctx: &egui::
 /// What quitting mid-batch leaves, and what starting the batch again will do, for the batch's
 /// actual on-exist policy (the journal decides about Conveyor's own outputs whatever it is).
 pub(crate) fn quit_text(view: Option<&BatchView>, on_exist: OnExist) -> String {
-    let (done, total) = view.map_or((0, 0), |v| (v.done(), v.total));
-    let left = total.saturating_sub(done);
+    let (converted, settled, total) = view.map_or((0, 0, 0), |v| (v.ok, v.ok + v.skipped, v.total));
+    let left = total.saturating_sub(settled);
+    let so_far = view.map_or_else(|| "0 converted".to_owned(), BatchView::outcome_text);
     let policy = match on_exist {
         OnExist::Skip => {
             "Files in the output folder that Conveyor did not make stay as they are (those \
@@ -179,9 +180,10 @@ pub(crate) fn quit_text(view: Option<&BatchView>, on_exist: OnExist) -> String {
     };
     format!(
         "The images in hand are abandoned cleanly: no partial files are left behind.\n\
-         {done} of {total} are done. Starting the same batch again (same folders, same recipe) \
-         converts only the {left} not done: the journal in the output folder vouches for the \
-         finished ones. Changing the recipe converts everything again.\n{policy}"
+         So far {converted} of {total} are converted ({so_far}); the batch goes on until you \
+         choose. Starting the same batch again (same folders, same recipe) converts only the \
+         {left} not converted yet, failed ones included: the journal in the output folder \
+         vouches for the finished ones. Changing the recipe converts everything again.\n{policy}"
     )
 }
 

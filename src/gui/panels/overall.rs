@@ -34,7 +34,7 @@ pub(crate) fn overall_section(
     // Not `.animate()`: that repaints every frame forever; pool events drive repaints instead.
     let bar = egui::ProgressBar::new(v.fraction());
     let bar = if v.cancelled > 0 {
-        bar.text(format!("{} done · {} cancelled", v.done(), v.cancelled))
+        bar.text(v.outcome_text())
     } else {
         bar.show_percentage()
     };

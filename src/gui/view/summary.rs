@@ -40,19 +40,31 @@ impl BatchView {
         }
     }
 
-    /// The overall line: "Overall: 12 / 40", or after a cancel "Overall: 22 of 40 done, 18
-    /// cancelled".
-    pub fn overall_text(&self) -> String {
-        if self.cancelled > 0 {
-            format!(
-                "Overall: {} of {} done, {} cancelled",
-                self.done(),
-                self.total,
-                self.cancelled
-            )
-        } else {
-            format!("Overall: {} / {}", self.ended(), self.total)
+    /// What has ended, split as a person counts it: "12 converted", then the failed, skipped
+    /// and cancelled ones where there are any ("22 converted · 3 failed · 18 cancelled").
+    pub fn outcome_text(&self) -> String {
+        let mut parts = vec![format!("{} converted", self.ok)];
+        for (n, what) in [
+            (self.failed, "failed"),
+            (self.skipped, "skipped"),
+            (self.cancelled, "cancelled"),
+        ] {
+            if n > 0 {
+                parts.push(format!("{n} {what}"));
+            }
         }
+        parts.join(" · ")
+    }
+
+    /// The overall line: "Overall: 12 of 40 · 10 converted · 2 failed" (failures are never
+    /// counted as done work).
+    pub fn overall_text(&self) -> String {
+        format!(
+            "Overall: {} of {} · {}",
+            self.ended(),
+            self.total,
+            self.outcome_text()
+        )
     }
 
     /// Seconds of unpaused running so far.
