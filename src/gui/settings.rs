@@ -467,9 +467,8 @@ impl Settings {
         let index = index.min(self.outputs.len().saturating_sub(1));
         let copy = self.outputs.get(index).cloned().unwrap_or_default();
         self.outputs.insert(index + 1, copy);
-        // An exact copy would write the same files as its original: the copy goes to a
-        // sub-folder of its own ("output-2", or "small-2" beside "small"), which the user
-        // renames or replaces with another format or name.
+        // An exact copy would write its original's files: it gets a sub-folder of its own
+        // ("output-2", or "small-2" beside "small") for the user to rename.
         let base = self.outputs[index].recipe.subfolder.clone();
         for k in 2.. {
             if crate::engine::recipe_file::first_collision(&self.current_recipes()).is_none() {

@@ -1753,3 +1753,68 @@ fn completions_and_help_are_right_for_shells_and_people() {
     assert!(run.status.success());
     assert!(out.join("1-a.png").exists());
 }
+
+/// #37 item 12: files are planned, converted, numbered and reported in natural order (IMG_2
+/// before IMG_12 before IMG_100), as the window lists them, not in byte order.
+#[test]
+fn files_go_in_natural_order_everywhere() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path().join("in");
+    let names = ["IMG_100", "IMG_104", "IMG_12", "IMG_2", "img_3"];
+    for n in names {
+        common::put(
+            &dir,
+            &format!("{n}.png"),
+            &common::encode(&common::photo(20, 10), image::ImageFormat::Png),
+        );
+    }
+    let natural = ["IMG_2", "img_3", "IMG_12", "IMG_100", "IMG_104"];
+    let out = tmp.path().join("out");
+    let dry = conveyor(&["run", s(&dir), "--out", s(&out), "--dry-run"]);
+    let listed: Vec<String> = String::from_utf8_lossy(&dry.stdout)
+        .lines()
+        .filter_map(|l| l.split(" → ").next())
+        .filter_map(|p| {
+            Path::new(p)
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+        })
+        .filter(|s| s.to_lowercase().starts_with("img_"))
+        .collect();
+    assert_eq!(listed, natural, "the dry run's order");
+    let r = tmp.path().join("r.json");
+    let run = conveyor(&[
+        "run",
+        s(&dir),
+        "--out",
+        s(&out),
+        "-j",
+        "1",
+        "--name",
+        "{n}-{stem}",
+        "--report",
+        s(&r),
+    ]);
+    assert!(run.status.success());
+    let report = read_report(&r);
+    let reported: Vec<String> = report["files"]
+        .as_array()
+        .expect("files")
+        .iter()
+        .map(|f| {
+            Path::new(f["input"].as_str().expect("input"))
+                .file_stem()
+                .expect("stem")
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    assert_eq!(reported, natural, "the report's order");
+    for (i, n) in natural.iter().enumerate() {
+        assert!(
+            out.join(format!("{}-{n}.png", i + 1)).exists(),
+            "{n} is number {}",
+            i + 1
+        );
+    }
+}

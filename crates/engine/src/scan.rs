@@ -41,7 +41,7 @@ pub struct ScanWarning {
 pub struct Scan {
     /// The input arguments, as given.
     pub roots: Vec<PathBuf>,
-    /// Image-named files, sorted by (root, relative path).
+    /// Image-named files, sorted by root, then relative path in natural order.
     pub found: Vec<Found>,
     /// Folders or entries that could not be read, symlink loops and the like.
     pub warnings: Vec<ScanWarning>,
@@ -255,7 +255,13 @@ pub fn scan(inputs: &[PathBuf], options: &ScanOptions) -> Result<Scan, ScanError
             candidates.push((found, resolve(entry.path())));
         }
     }
-    candidates.sort_by(|a, b| (a.0.root, &a.0.rel).cmp(&(b.0.root, &b.0.rel)));
+    // Natural order (IMG_2 before IMG_10), as the window lists them: the batch runs, numbers
+    // `{n}` and reports in the order people read.
+    candidates.sort_by(|a, b| {
+        a.0.root.cmp(&b.0.root).then_with(|| {
+            super::name::natural_cmp(&a.0.rel.to_string_lossy(), &b.0.rel.to_string_lossy())
+        })
+    });
     out.found = once_each(candidates);
     Ok(out)
 }
