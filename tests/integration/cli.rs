@@ -1818,3 +1818,42 @@ fn files_go_in_natural_order_everywhere() {
         );
     }
 }
+
+/// #37 item 15: with the format kept, an output keeps its input's spelling of the extension
+/// (`tall-scan.tiff` became `tall-scan.tif` without a word); a chosen format uses its own.
+#[test]
+fn a_kept_format_keeps_the_inputs_extension() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path().join("in");
+    common::put(
+        &dir,
+        "tall-scan.tiff",
+        &common::encode(&common::photo(20, 40), image::ImageFormat::Tiff),
+    );
+    common::put(
+        &dir,
+        "photo.JPEG",
+        &common::encode(&common::photo(30, 20), image::ImageFormat::Jpeg),
+    );
+    let kept = tmp.path().join("kept");
+    assert!(
+        conveyor(&["run", s(&dir), "--out", s(&kept)])
+            .status
+            .success()
+    );
+    let names: BTreeSet<String> = common::snapshot(&kept)
+        .keys()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names,
+        BTreeSet::from(["photo.jpeg".to_owned(), "tall-scan.tiff".to_owned()])
+    );
+    let jpeg = tmp.path().join("jpeg");
+    assert!(
+        conveyor(&["run", s(&dir), "--out", s(&jpeg), "--format", "jpeg"])
+            .status
+            .success()
+    );
+    assert!(jpeg.join("photo.jpg").exists() && jpeg.join("tall-scan.jpg").exists());
+}

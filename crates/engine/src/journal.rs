@@ -470,15 +470,16 @@ impl Journal {
     }
 
     /// The output an earlier run gave `input` under naming template `name`, in folder `dir`
-    /// (relative, `/`-separated, empty for the top) with extension `ext`: so a collision
-    /// suffix or a `{n}` stays with the input it was first given to.
+    /// (relative, `/`-separated, empty for the top) with one of the format's extensions
+    /// `exts`: so a collision suffix, a `{n}` or an extension's spelling stays with the input
+    /// it was first given to.
     pub fn previous_output(
         &self,
         input: &str,
         slot: usize,
         name: &str,
         dir: &str,
-        ext: &str,
+        exts: &[&str],
     ) -> Option<&str> {
         self.by_input
             .get(input)?
@@ -491,7 +492,7 @@ impl Journal {
                 d == dir
                     && path
                         .extension()
-                        .is_some_and(|x| x.eq_ignore_ascii_case(ext))
+                        .is_some_and(|x| exts.iter().any(|e| x.eq_ignore_ascii_case(e)))
             })
             .map(|e| e.output.as_str())
             .min()
@@ -837,7 +838,7 @@ mod tests {
 
     #[test]
     fn an_earlier_name_is_found_by_input_template_folder_and_extension() {
-        let jpg = crate::format::Format::Jpeg.extension();
+        let jpg = crate::format::Format::Jpeg.spec().extensions;
         let mut j = Journal::default();
         j.add(entry("sub/pic-1.jpg", "/in/sub/pic.tiff"));
         j.add(entry("pic.webp", "/in/sub/pic.tiff"));
@@ -860,7 +861,7 @@ mod tests {
                 0,
                 "{stem}",
                 "",
-                crate::format::Format::Png.extension()
+                crate::format::Format::Png.spec().extensions
             ),
             None
         );

@@ -498,6 +498,9 @@ pub fn plan_outputs(scan: &Scan, recipes: &[Recipe], options: &PlanOptions) -> P
         rel_dir: String,
         base: OsString,
         format: Format,
+        /// The output's extension: the input's own spelling when the format is kept (`.tiff`
+        /// stays `.tiff`, `.jpeg` stays `.jpeg`), else the format's usual one.
+        ext: &'static str,
         /// What the journal will record (output fields filled in later).
         entry: Option<Entry>,
     }
@@ -511,6 +514,7 @@ pub fn plan_outputs(scan: &Scan, recipes: &[Recipe], options: &PlanOptions) -> P
             .flatten();
         for (slot, recipe) in recipes.iter().enumerate() {
             let format = recipe.format.resolve(&ext.to_string_lossy());
+            let out_ext = recipe.format.extension_for(&ext.to_string_lossy());
             let size = match source_size {
                 Some((w, h)) if recipe.name_template.needs_size() => match recipe.resize {
                     Some(spec) => spec.geometry(w, h, recipe.allow_upscale).output,
@@ -552,6 +556,7 @@ pub fn plan_outputs(scan: &Scan, recipes: &[Recipe], options: &PlanOptions) -> P
                 rel_dir: journal::key(&rel_parent).unwrap_or_default(),
                 base,
                 format,
+                ext: out_ext,
                 entry,
             });
         }
@@ -559,7 +564,7 @@ pub fn plan_outputs(scan: &Scan, recipes: &[Recipe], options: &PlanOptions) -> P
     let file_name = |d: &Draft, base: &OsStr| {
         let mut name = base.to_os_string();
         name.push(".");
-        name.push(d.format.extension());
+        name.push(d.ext);
         name
     };
 
@@ -582,7 +587,7 @@ pub fn plan_outputs(scan: &Scan, recipes: &[Recipe], options: &PlanOptions) -> P
             d.slot,
             d.recipe.name_template.as_str(),
             &d.rel_dir,
-            d.format.extension(),
+            d.format.spec().extensions,
         ) else {
             continue;
         };
@@ -644,7 +649,7 @@ pub fn plan_outputs(scan: &Scan, recipes: &[Recipe], options: &PlanOptions) -> P
                 .find(free)
         } else {
             (1..)
-                .map(|k| d.dir.join(with_suffix(&d.base, k, d.format.extension())))
+                .map(|k| d.dir.join(with_suffix(&d.base, k, d.ext)))
                 .take(1_000_000)
                 .find(free)
         }
@@ -717,7 +722,7 @@ pub fn plan_outputs(scan: &Scan, recipes: &[Recipe], options: &PlanOptions) -> P
                     let in_input_folder = root_dirs.iter().any(|r| resolved_out.starts_with(r));
                     match on_exist {
                         OnExist::Rename => {
-                            let ext = d.format.extension();
+                            let ext = d.ext;
                             if let Some(free) = (1..)
                                 .map(|k| d.dir.join(with_suffix(&d.base, k, ext)))
                                 .take(1_000_000)

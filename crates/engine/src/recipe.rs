@@ -235,6 +235,20 @@ impl OutputFormat {
         }
     }
 
+    /// The extension of the output an input with extension `ext` gets: with `Keep`, the
+    /// input's own spelling of its format (`.tiff` stays `.tiff`, `.JPEG` becomes `.jpeg`);
+    /// otherwise the format's usual one.
+    pub fn extension_for(self, ext: &str) -> &'static str {
+        let format = self.resolve(ext);
+        format
+            .spec()
+            .extensions
+            .iter()
+            .copied()
+            .find(|e| self == OutputFormat::Keep && ext.eq_ignore_ascii_case(e))
+            .unwrap_or_else(|| format.extension())
+    }
+
     /// Whether a recipe control can change this choice's outputs (for `Keep`: some format's).
     pub fn takes(self, control: Control) -> bool {
         match self {

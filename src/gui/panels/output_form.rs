@@ -266,8 +266,8 @@ fn example_name(recipe: &Recipe, first: Option<&FirstImage>) -> String {
     };
     let first = first.unwrap_or(&camera);
     let stem = &first.stem;
-    // As the plan does: `keep` follows the extension.
-    let format = recipe.format.resolve(&first.ext.to_string_lossy());
+    // As the plan does: `keep` follows the extension, and keeps its spelling.
+    let out_ext = recipe.format.extension_for(&first.ext.to_string_lossy());
     let size = first.header.map_or((0, 0), |h| {
         recipe.resize.map_or(h.size, |r| {
             r.geometry(h.size.0, h.size.1, recipe.allow_upscale).output
@@ -276,7 +276,7 @@ fn example_name(recipe: &Recipe, first: Option<&FirstImage>) -> String {
     let ext = first.ext.as_os_str();
     let mut name = recipe.name_template.render(stem, ext, size, 1);
     name.push(".");
-    name.push(format.extension());
+    name.push(out_ext);
     let name = name.to_string_lossy().into_owned();
     if recipe.subfolder.is_empty() {
         name
