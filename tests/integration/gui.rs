@@ -1832,3 +1832,48 @@ fn copy_as_command_shows_the_command_to_read_and_long_text_wraps() {
     }
     assert!(problems.is_empty(), "{problems:#?}");
 }
+
+/// #37 item 17: the top bar is one line whatever it says: with a long folder name and "1 other
+/// file ignored" at the minimum window size, the summary stays on the title's row (cut short,
+/// whole in its tooltip) and the page does not shift down.
+#[test]
+fn the_top_bar_stays_one_line() {
+    let size = (900.0, 600.0);
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp
+        .path()
+        .join("a folder of holiday photographs with a name long enough to fill the bar");
+    photo_folder(&dir, 3);
+    std::fs::write(dir.join("notes.txt"), b"not an image").unwrap();
+    let launch = Launch {
+        inputs: vec![dir],
+        out: Some(tmp.path().join("out")),
+        ..Launch::default()
+    };
+    let presets = tempfile::tempdir().expect("tmp").keep();
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(size.0, size.1))
+        .build_eframe(move |_cc| {
+            ConveyorApp::new(
+                settings_with_workers(2),
+                Arc::new(FakePicker {
+                    folder: None,
+                    file: None,
+                }),
+                &launch,
+            )
+            .with_presets_dir(presets)
+        });
+    step_until(&mut h, "the scan", |h| has_label(h, "1 other file ignored"));
+    h.step();
+    let title = h.get_by_label("Conveyor").rect();
+    let summary = h.get_by_label_contains("1 other file ignored").rect();
+    assert!(
+        summary.center().y > title.min.y && summary.center().y < title.max.y,
+        "the summary {summary:?} is on the title's row {title:?}"
+    );
+    assert!(
+        summary.max.x <= size.0 + 0.5,
+        "{summary:?} ends inside the window"
+    );
+}

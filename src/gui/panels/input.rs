@@ -20,8 +20,9 @@ pub(crate) fn top_bar(
         .frame(super::unfilled(egui::Frame::side_top_panel(ui.style())))
         .show(ui, |ui| {
             ui.add_space(4.0);
-            // Wrapped, so a narrow window shows the input's summary on a second line, not off-screen.
-            ui.horizontal_wrapped(|ui| {
+            // One line: the input's summary is cut short with "…" where the window is narrow
+            // (the whole of it in its tooltip), so the page never shifts down.
+            ui.horizontal(|ui| {
                 ui.heading("Conveyor");
                 ui.separator();
                 let idle = !busy;
@@ -60,51 +61,71 @@ pub(crate) fn top_bar(
                     None => {
                         ui.label("No folder chosen — drop one anywhere on the window.");
                     }
-                    Some(input) => {
-                        let names: Vec<String> = input
-                            .paths
-                            .iter()
-                            .map(|p| p.display().to_string())
-                            .collect();
-                        ui.label(egui::RichText::new(names.join(", ")).strong());
-                        match &input.summary {
-                            None => {
-                                ui.spinner();
-                                ui.label("Scanning…");
-                            }
-                            Some(Err(e)) => {
-                                ui.colored_label(ui.visuals().error_fg_color, e);
-                            }
-                            Some(Ok(s)) => {
-                                let formats: Vec<String> =
-                                    s.formats.iter().map(|(f, n)| format!("{n} {f}")).collect();
-                                ui.label(format!("{} images, {}", s.images, human_bytes(s.bytes)));
-                                ui.label(egui::RichText::new(formats.join(" · ")).weak());
-                                if let Some(text) = s.left_out() {
-                                    let details = s
-                                        .skipped
-                                        .iter()
-                                        .chain(&s.warnings)
-                                        .take(30)
-                                        .cloned()
-                                        .collect::<Vec<_>>()
-                                        .join("\n");
-                                    ui.label(egui::RichText::new(text).weak()).on_hover_text(
-                                        if details.is_empty() {
-                                            "Files without an image extension are not converted."
-                                                .to_owned()
-                                        } else {
-                                            details
-                                        },
-                                    );
-                                }
-                            }
-                        }
-                    }
+                    Some(input) => summary_line(input, ui),
                 }
             });
             ui.add_space(4.0);
         });
+}
+
+/// The chosen input, what it holds and what was left out, as one line cut to the room there
+/// is; the whole text, and the files left out, in its tooltip.
+fn summary_line(input: &Input, ui: &mut egui::Ui) {
+    let names: Vec<String> = input
+        .paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    let names = names.join(", ");
+    let (strong, normal, weak) = (
+        ui.visuals().strong_text_color(),
+        ui.visuals().text_color(),
+        ui.visuals().weak_text_color(),
+    );
+    let font = egui::TextStyle::Body.resolve(ui.style());
+    let mut job = egui::text::LayoutJob::default();
+    let mut add = |text: &str, color: egui::Color32| {
+        job.append(text, 0.0, egui::TextFormat::simple(font.clone(), color));
+    };
+    add(&names, strong);
+    let mut hover = names.clone();
+    match &input.summary {
+        None => {
+            add("   Scanning…", weak);
+        }
+        Some(Err(e)) => {
+            add("   ", normal);
+            add(e, ui.visuals().error_fg_color);
+            hover = format!("{hover}\n{e}");
+        }
+        Some(Ok(s)) => {
+            let formats: Vec<String> = s.formats.iter().map(|(f, n)| format!("{n} {f}")).collect();
+            let counts = format!("   {} images, {}", s.images, human_bytes(s.bytes));
+            add(&counts, normal);
+            add(&format!("   {}", formats.join(" · ")), weak);
+            hover = format!("{hover}\n{}\n{}", counts.trim(), formats.join(" · "));
+            if let Some(text) = s.left_out() {
+                add(&format!("   {text}"), weak);
+                let details: Vec<String> = s
+                    .skipped
+                    .iter()
+                    .chain(&s.warnings)
+                    .take(30)
+                    .cloned()
+                    .collect();
+                hover = if details.is_empty() {
+                    format!("{hover}\n{text}: files without an image extension are not converted.")
+                } else {
+                    format!("{hover}\n{text}:\n{}", details.join("\n"))
+                };
+            }
+        }
+    }
+    if input.summary.is_none() {
+        ui.spinner();
+    }
+    ui.add(egui::Label::new(job).truncate())
+        .on_hover_text(hover);
 }
 
 /// The first-run screen: a big drop target and the sample images one click away, and the
