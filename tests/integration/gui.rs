@@ -104,6 +104,24 @@ fn harness_with(
         })
 }
 
+/// A window of `size` (width, height) with two workers, preloaded from `launch`.
+fn harness_at(size: (f32, f32), launch: Launch) -> Harness<'static, ConveyorApp> {
+    let presets = tempfile::tempdir().expect("tmp").keep();
+    Harness::builder()
+        .with_size(egui::vec2(size.0, size.1))
+        .build_eframe(move |_cc| {
+            ConveyorApp::new(
+                settings_with_workers(2),
+                Arc::new(FakePicker {
+                    folder: None,
+                    file: None,
+                }),
+                &launch,
+            )
+            .with_presets_dir(presets)
+        })
+}
+
 /// Steps frames until `done` holds (background threads scan, plan and convert meanwhile).
 pub(crate) fn step_until(
     h: &mut Harness<'_, ConveyorApp>,
@@ -1631,20 +1649,7 @@ fn the_layout_holds_at_the_minimum_window_size() {
         out: Some(out),
         ..Launch::default()
     };
-    let presets = tempfile::tempdir().expect("tmp").keep();
-    let mut h = Harness::builder()
-        .with_size(egui::vec2(size.0, size.1))
-        .build_eframe(move |_cc| {
-            ConveyorApp::new(
-                settings_with_workers(2),
-                Arc::new(FakePicker {
-                    folder: None,
-                    file: None,
-                }),
-                &launch,
-            )
-            .with_presets_dir(presets)
-        });
+    let mut h = harness_at(size, launch);
     step_until(&mut h, "the plan before Start", |h| {
         has_label(h, "Start will write")
     });
@@ -1792,20 +1797,7 @@ fn copy_as_command_shows_the_command_to_read_and_long_text_wraps() {
         out: Some(out),
         ..Launch::default()
     };
-    let presets = tempfile::tempdir().expect("tmp").keep();
-    let mut h = Harness::builder()
-        .with_size(egui::vec2(size.0, size.1))
-        .build_eframe(move |_cc| {
-            ConveyorApp::new(
-                settings_with_workers(2),
-                Arc::new(FakePicker {
-                    folder: None,
-                    file: None,
-                }),
-                &launch,
-            )
-            .with_presets_dir(presets)
-        });
+    let mut h = harness_at(size, launch);
     step_until(&mut h, "the plan before Start", |h| {
         has_label(h, "Start will write")
     });
@@ -1850,20 +1842,7 @@ fn the_top_bar_stays_one_line() {
         out: Some(tmp.path().join("out")),
         ..Launch::default()
     };
-    let presets = tempfile::tempdir().expect("tmp").keep();
-    let mut h = Harness::builder()
-        .with_size(egui::vec2(size.0, size.1))
-        .build_eframe(move |_cc| {
-            ConveyorApp::new(
-                settings_with_workers(2),
-                Arc::new(FakePicker {
-                    folder: None,
-                    file: None,
-                }),
-                &launch,
-            )
-            .with_presets_dir(presets)
-        });
+    let mut h = harness_at(size, launch);
     step_until(&mut h, "the scan", |h| has_label(h, "1 other file ignored"));
     h.step();
     let title = h.get_by_label("Conveyor").rect();
