@@ -87,7 +87,8 @@ fn mirrors_folders_and_picks_images_by_extension_in_any_case() {
     let plan = plan_for(&dir, &out, &Recipe::default(), None);
     assert_eq!(
         rel_outputs(&plan, &out),
-        ["a.png", "x/b.jpg", "x/y/c.tif", "x/y/d.qoi"]
+        // A kept format keeps the input's spelling of its extension, in lower case.
+        ["a.png", "x/b.jpeg", "x/y/c.tif", "x/y/d.qoi"]
     );
     assert!(plan.jobs.iter().all(|j| j.action == Action::Convert));
     let flat = scan::scan(
