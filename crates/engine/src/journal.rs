@@ -246,11 +246,9 @@ pub fn key(rel: &Path) -> Option<String> {
 /// (skipped without being held in memory).
 const MAX_LINE: usize = 64 * 1024;
 
-/// Opens `path` for reading only if it is a regular file: never through a symbolic link, and
-/// never waiting on a pipe or a device.
-fn open_regular(path: &Path) -> io::Result<File> {
-    let mut options = OpenOptions::new();
-    options.read(true);
+/// Opens `path` with `options` only if it is a regular file: never through a symbolic link,
+/// and never waiting on a pipe or a device.
+fn open_regular(path: &Path, mut options: OpenOptions) -> io::Result<File> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
@@ -262,9 +260,16 @@ fn open_regular(path: &Path) -> io::Result<File> {
     } else {
         Err(io::Error::new(
             io::ErrorKind::InvalidInput,
-            "not a regular file",
+            "the journal's name holds something other than a regular file",
         ))
     }
+}
+
+/// [`open_regular`] for reading.
+fn read_regular(path: &Path) -> io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.read(true);
+    open_regular(path, options)
 }
 
 /// Calls `f` with each non-empty line of `r` (without its newline), or with `None` for a line
@@ -364,7 +369,7 @@ impl Journal {
             .collect();
         files.sort();
         for file in files {
-            let Ok(f) = open_regular(&file) else {
+            let Ok(f) = read_regular(&file) else {
                 continue;
             };
             let _ = for_each_line(f, |line| match line.map(serde_json::from_slice::<Entry>) {
@@ -651,20 +656,7 @@ impl JournalWriter {
         fs::create_dir_all(&self.out_dir)?;
         let mut options = OpenOptions::new();
         options.append(true).create(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            // Never through a link, never waiting on a pipe.
-            options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
-        }
-        let file = options.open(&self.path)?;
-        if !file.metadata()?.is_file() {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "the journal's name holds something other than a file",
-            ));
-        }
-        let file = Arc::new(file);
+        let file = Arc::new(open_regular(&self.path, options)?);
         if !existed {
             // The new file's name must survive a power cut too.
             #[cfg(unix)]
@@ -679,7 +671,7 @@ impl JournalWriter {
     /// superseded entries outnumber the live ones: only the latest readable entry per output is
     /// kept, in the order they were written.
     fn repair(&self) -> io::Result<()> {
-        let file = open_regular(&self.path)?;
+        let file = read_regular(&self.path)?;
         let size = file.metadata()?.len();
         let mut damaged = 0;
         let mut entries: Vec<Entry> = Vec::new();

@@ -43,7 +43,15 @@ impl ConveyorApp {
     /// writable folder chosen, a command copied before the recipe changed), and so is a
     /// finished batch once the recipe or folder changes, so the window plans again.
     pub(super) fn expire_stale(&mut self) {
-        if self.busy() {
+        let finished = self
+            .batch
+            .as_ref()
+            .is_some_and(|b| !b.running() && b.handle.is_none());
+        if self.message.is_none() {
+            self.message_about = None;
+        }
+        // Nothing that can go stale: no setup built (it clones the recipes) this frame.
+        if self.busy() || (self.message.is_none() && !finished) {
             return;
         }
         let key = self.setup_key();
@@ -58,10 +66,6 @@ impl ConveyorApp {
             }
             (Some(text), _) => self.message_about = Some((text.clone(), key.clone())),
         }
-        let finished = self
-            .batch
-            .as_ref()
-            .is_some_and(|b| !b.running() && b.handle.is_none());
         if finished && self.batch_about.as_ref().is_some_and(|about| *about != key) {
             self.batch = None;
             self.batch_about = None;

@@ -108,9 +108,9 @@ pub fn decoded_pixels(data: &[u8]) -> Result<u64, JobError> {
 }
 
 /// Decodes the primary image, upright. Tiles are decoded on this worker's core only.
+/// Callers check [`decoded_pixels`] first (the pipeline's decode, which previews use too, does
+/// before it admits the memory).
 pub fn decode(data: &[u8]) -> Result<Picture, JobError> {
-    // The same bounds as before the pipeline admits it (a preview decodes without that step).
-    decoded_pixels(data)?;
     let mut decoded =
         still::on_this_core(|| heic_decoder::decode(data)).map_err(|e| failure(&e))?;
     // An unspecified matrix (2) is read as BT.601, as libheif reads it: encoders that leave it
