@@ -103,6 +103,7 @@ impl TerminalProgress {
             Event::Paused => self.set_state("paused"),
             Event::Resumed => self.set_state(""),
             Event::Cancelling => self.set_state("cancelling…"),
+            Event::Halted { .. } => self.set_state("stopping…"),
             _ => {}
         }
     }

@@ -10,7 +10,7 @@ use super::args::RunArgs;
 use super::progress::TerminalProgress;
 use crate::engine::batch::{self, Limits, Request};
 use crate::engine::event::Event;
-use crate::engine::job::{Action, ErrorKind, Outcome, Status};
+use crate::engine::job::{Action, ErrorKind, Status};
 use crate::engine::pool::{self, Canceller, default_workers};
 use crate::engine::recipe_file;
 use crate::engine::remote::{Location, Store};
@@ -234,6 +234,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
         workers,
         priority: pool::Priority::Normal,
         waker: Arc::new(|| {}),
+        on_systemic: pool::OnSystemic::Stop,
     }) {
         Ok(running) => running,
         Err(e) => {
@@ -259,19 +260,15 @@ pub fn run(args: &RunArgs) -> ExitCode {
     let mut bars = live.then(|| TerminalProgress::new(jobs.len()));
     let mut builder = ReportBuilder::new(&jobs);
     let mut cancelled = false;
-    // The first refusal by object storage (credentials, bucket) stops the batch.
+    // The first failure of the whole batch (a full or read-only output disk, object storage
+    // refusing the credentials) stops it: the pool cancels the rest and says why once.
     let mut refused: Option<String> = None;
     for event in handle.events() {
         builder.observe(&event);
         if refused.is_none()
-            && let Event::Finished {
-                outcome: Outcome::Failed(f),
-                ..
-            } = &event
-            && f.kind == ErrorKind::StorageAccess
+            && let Event::Halted { reason, .. } = &event
         {
-            refused = Some(f.reason.clone());
-            handle.cancel();
+            refused = Some(reason.clone());
         }
         if let Some(bars) = bars.as_mut() {
             bars.observe(&jobs, &event);
@@ -294,11 +291,12 @@ pub fn run(args: &RunArgs) -> ExitCode {
     let report = builder
         .report(&jobs, summary)
         .with_scan_warnings(&scan_warnings);
-    for f in report
-        .files
-        .iter()
-        .filter(|f| f.status == Status::Failed && f.error_kind != Some(ErrorKind::StorageAccess))
-    {
+    // Files that failed for the reason the batch stopped are said once, below.
+    for f in report.files.iter().filter(|f| {
+        f.status == Status::Failed
+            && (refused.is_none() || f.error.as_deref() != refused.as_deref())
+            && f.error_kind != Some(ErrorKind::StorageAccess)
+    }) {
         eprintln!(
             "failed: {}: {}",
             f.input,
@@ -310,6 +308,10 @@ pub fn run(args: &RunArgs) -> ExitCode {
     }
     if let Some(reason) = &refused {
         eprintln!("conveyor: stopped: {reason}");
+        eprintln!(
+            "conveyor: what was converted is kept; fix the cause and run the same command \
+             again to convert the rest"
+        );
     }
     let status = if refused.is_some() {
         EXIT_FAILED

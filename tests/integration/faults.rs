@@ -26,8 +26,54 @@ fn require_mounts() {
     );
 }
 
+/// Runs the test `name` of this binary again inside a private mount namespace with a tmpfs of
+/// `size` mounted at a new folder, and asserts it passed there: the caller returns when this
+/// gives `None`. Inside, gives the tmpfs's folder (read from `CONVEYOR_TEST_TMPFS`). The whole
+/// process runs in the namespace, so every thread (the window's workers too) sees the mount.
+pub(crate) fn inside_a_tmpfs(name: &str, size: &str) -> Option<std::path::PathBuf> {
+    if let Some(mnt) = std::env::var_os("CONVEYOR_TEST_TMPFS") {
+        return Some(mnt.into());
+    }
+    require_mounts();
+    let tmp = tempfile::tempdir().unwrap();
+    let mnt = tmp.path().join("disk");
+    std::fs::create_dir_all(&mnt).unwrap();
+    let run = Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "sh", "-c"])
+        .arg(
+            r#"mount -t tmpfs -o "size=$2" conveyor-test "$1" || exit 99
+CONVEYOR_TEST_TMPFS="$1" exec "$3" --exact "$4" --include-ignored --test-threads 1 --nocapture"#,
+        )
+        .arg("sh")
+        .arg(&mnt)
+        .arg(size)
+        .arg(std::env::current_exe().unwrap())
+        .arg(name)
+        .output()
+        .unwrap();
+    let out = format!(
+        "{}{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert_ne!(
+        run.status.code(),
+        Some(99),
+        "could not mount a tmpfs: {out}"
+    );
+    assert!(run.status.success(), "{name} failed on a tmpfs:\n{out}");
+    assert!(out.contains("1 passed"), "{name} did not run: {out}");
+    None
+}
+
+/// Runs `mount` with `args` (inside [`inside_a_tmpfs`]'s namespace).
+pub(crate) fn mount(args: &[&str]) {
+    let status = Command::new("mount").args(args).status().unwrap();
+    assert!(status.success(), "mount {args:?}");
+}
+
 /// Incompressible pixels, so each PNG output is about as large as its raw data.
-fn noise(w: u32, h: u32, seed: u64) -> DynamicImage {
+pub(crate) fn noise(w: u32, h: u32, seed: u64) -> DynamicImage {
     let mut state = seed | 1;
     DynamicImage::ImageRgb8(ImageBuffer::from_fn(w, h, |_, _| {
         state ^= state << 13;
@@ -67,7 +113,7 @@ fn in_private_mount(script: &str, mnt: &Path, rest: &[&Path]) -> (Option<i32>, S
 
 #[test]
 #[ignore = "needs root and unshare(1) for a private tmpfs mount"]
-fn a_disk_that_fills_mid_batch_leaves_only_whole_outputs_and_says_why() {
+fn a_disk_that_fills_mid_batch_stops_the_batch_once_and_leaves_only_whole_outputs() {
     require_mounts();
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("in");
@@ -106,16 +152,32 @@ exit $code"#;
         let img = image::load_from_memory(bytes).expect("every output present is whole");
         assert_eq!((img.width(), img.height()), (300, 300));
     }
+    // The batch stopped at the first file the full disk refused: said once, in words, with the
+    // folder; not one line per remaining file.
+    let stopped: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("conveyor: stopped:"))
+        .collect();
+    assert_eq!(stopped.len(), 1, "{stderr}");
+    assert!(
+        stopped[0].contains("the disk is full") && stopped[0].contains("/out"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.lines().any(|l| l.starts_with("failed:")),
+        "the full disk is said once, not per file: {stderr}"
+    );
     let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
     assert_eq!(r["summary"]["ok"].as_u64(), Some(written.len() as u64));
-    let failed: Vec<&serde_json::Value> = r["files"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["status"] == "failed")
-        .collect();
-    assert_eq!(failed.len() + written.len(), 24);
-    for f in failed {
+    let files = r["files"].as_array().unwrap();
+    let with = |status: &str| files.iter().filter(|f| f["status"] == status).count();
+    let (failed, cancelled) = (with("failed"), with("cancelled"));
+    // Only the files in hand when the disk filled (at most one per worker) met it; the rest
+    // were never read.
+    assert!((1..=2).contains(&failed), "{failed} failed: {stderr}");
+    assert!(cancelled >= 24 - written.len() - 2, "{cancelled} cancelled");
+    assert_eq!(failed + cancelled + written.len(), 24);
+    for f in files.iter().filter(|f| f["status"] == "failed") {
         let reason = f["error"].as_str().unwrap();
         assert!(reason.contains("the disk is full"), "{reason}");
         assert_eq!(f["error_kind"], "disk_full");
@@ -172,9 +234,11 @@ fn every_failure_names_its_kind_from_an_empty_file_to_a_full_disk() {
         "huge.png",
         &common::encode(&common::photo(500, 500), image::ImageFormat::Png),
     );
+    // Last in the batch's order, one worker: the full disk stops the batch at it, after every
+    // other file has met its own failure.
     common::put(
         &dir,
-        "good.bmp",
+        "zz-good.bmp",
         &common::encode(&noise(300, 300, 7), image::ImageFormat::Bmp),
     );
     let mnt = tmp.path().join("mnt");
@@ -182,7 +246,7 @@ fn every_failure_names_its_kind_from_an_empty_file_to_a_full_disk() {
     let full_report = tmp.path().join("full.json");
     // A disk too small for any output.
     let script = r#"mkdir -p "$1/full" && mount -t tmpfs -o size=8k full "$1/full" || exit 99
-"$2" run "$3" --out "$1/full/out" --format png --max-pixels 200000 --report "$4""#;
+"$2" run "$3" --out "$1/full/out" --format png --max-pixels 200000 -j 1 --report "$4""#;
     let (code, stderr) = in_private_mount(script, &mnt, &[&dir, &full_report]);
     assert_eq!(code, Some(1), "{stderr}");
     let (report, write_kind) = (&full_report, "disk_full");
@@ -206,7 +270,7 @@ fn every_failure_names_its_kind_from_an_empty_file_to_a_full_disk() {
         ("text.jpg", "not_image"),
         ("truncated.jpg", "truncated"),
         ("huge.png", "too_large"),
-        ("good.bmp", write_kind),
+        ("zz-good.bmp", write_kind),
     ]
     .into_iter()
     .map(|(a, b)| (a.to_owned(), b.to_owned()))

@@ -1856,3 +1856,142 @@ fn the_top_bar_stays_one_line() {
         "{summary:?} ends inside the window"
     );
 }
+
+/// #37 item 8: a full disk, then a read-only one, mid-batch: the batch pauses at once with one
+/// message and a choice instead of failing every file after it; Retry goes on (starting with
+/// the files it put back, so none is lost or failed), Stop ends it with the reason.
+#[test]
+#[ignore = "needs root and unshare(1) for a private tmpfs mount"]
+fn a_full_or_read_only_disk_pauses_the_batch_with_retry_and_stop() {
+    let name = "gui::a_full_or_read_only_disk_pauses_the_batch_with_retry_and_stop";
+    let Some(disk) = crate::faults::inside_a_tmpfs(name, "2m") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path().join("in");
+    for i in 0..40 {
+        // About 270 KB as PNG each: a handful fit.
+        common::put(
+            &dir,
+            &format!("n{i:02}.bmp"),
+            &common::encode(
+                &crate::faults::noise(300, 300, i + 1),
+                image::ImageFormat::Bmp,
+            ),
+        );
+    }
+    let filler = disk.join("filler");
+    std::fs::write(&filler, vec![1u8; 1_200_000]).expect("filler");
+    let out = disk.join("out");
+    let mut settings = settings_with_workers(2);
+    settings.first_mut().resize_form.set(None);
+    settings.first_mut().recipe.format = conveyor::engine::recipe::OutputFormat::To(Format::Png);
+    let mut h = harness(
+        settings,
+        Launch {
+            inputs: vec![dir],
+            out: Some(out.clone()),
+            start: true,
+            ..Launch::default()
+        },
+        None,
+    );
+    let halted = |h: &Harness<'_, ConveyorApp>| {
+        h.state()
+            .batch_view()
+            .and_then(|v| v.halted.clone())
+            .filter(|_| h.state().batch_view().is_some_and(|v| v.paused))
+    };
+    let on_disk = |out: &Path| {
+        let files = common::snapshot(out);
+        for (name, bytes) in &files {
+            assert!(
+                !name.to_string_lossy().contains(".conveyor-"),
+                "temporary file left: {name:?}"
+            );
+            let img = image::load_from_memory(bytes).expect("every output present is whole");
+            assert_eq!((img.width(), img.height()), (300, 300), "{name:?}");
+        }
+        files.len()
+    };
+    step_until(&mut h, "the full disk to pause the batch", |h| {
+        halted(h).is_some()
+    });
+    h.step();
+    let why = halted(&h).expect("halted");
+    assert!(why.contains("the disk is full"), "{why}");
+    assert!(
+        why.contains(&out.display().to_string()),
+        "names the folder: {why}"
+    );
+    let v = h.state().batch_view().expect("view");
+    assert_eq!(
+        v.failed, 0,
+        "the files the full disk met are put back, not failed"
+    );
+    assert!(v.ok < 40, "paused part-way");
+    let first_ok = v.ok;
+    assert_eq!(on_disk(&out), first_ok);
+    assert!(has_label(
+        &h,
+        "The batch is paused: cannot write the output"
+    ));
+    assert!(has_label(&h, "Paused by a disk problem"));
+    // Paused means paused: nothing more is read while the user decides.
+    for _ in 0..20 {
+        h.step();
+    }
+    assert_eq!(h.state().batch_view().expect("view").ok, first_ok);
+
+    // Space is freed, but the output folder is now read-only (a read-only bind mount over it:
+    // the disk itself cannot be remounted while the journal is open on it): Retry meets that,
+    // and says so.
+    std::fs::remove_file(&filler).expect("free space");
+    let out_text = out.to_str().unwrap();
+    crate::faults::mount(&["--bind", out_text, out_text]);
+    crate::faults::mount(&["-o", "remount,bind,ro", out_text]);
+    h.get_by_label("⟳ Retry").click();
+    step_until(&mut h, "the read-only disk to pause the batch", |h| {
+        halted(h).is_some_and(|w| w.contains("read-only"))
+    });
+    assert_eq!(h.state().batch_view().expect("view").failed, 0);
+
+    // Writable again, with room for a few more: Retry goes on, then the disk fills again.
+    let status = std::process::Command::new("umount")
+        .args(["-l", out_text])
+        .status()
+        .unwrap();
+    assert!(status.success(), "umount");
+    h.get_by_label("⟳ Retry").click();
+    step_until(&mut h, "more files converted", |h| {
+        h.state().batch_view().is_some_and(|v| v.ok > first_ok)
+    });
+    step_until(&mut h, "the disk to fill again", |h| {
+        halted(h).is_some_and(|w| w.contains("the disk is full"))
+    });
+    h.step();
+    h.get_by_label("⏹ Stop").click();
+    step_until(&mut h, "the batch to stop", |h| {
+        h.state().batch_view().is_some_and(|v| v.finished)
+    });
+    h.step();
+    let v = h.state().batch_view().expect("view");
+    assert_eq!(v.failed, 0, "{:?}", v.stopped_by);
+    assert!(v.cancelled > 0);
+    assert_eq!(v.ok + v.cancelled, 40);
+    assert!(
+        v.stopped_by
+            .as_deref()
+            .is_some_and(|w| w.contains("the disk is full"))
+    );
+    assert_eq!(
+        on_disk(&out),
+        v.ok,
+        "every converted file is on the disk, whole"
+    );
+    assert!(has_label(&h, "Stopped: cannot write the output"));
+    assert_eq!(
+        h.query_all_by_label_contains("The batch is paused").count(),
+        0
+    );
+}

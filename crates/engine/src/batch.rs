@@ -338,6 +338,8 @@ pub struct Run {
     pub priority: Priority,
     /// Called after each event.
     pub waker: Waker,
+    /// Stop or pause at a failure of the whole batch (a full disk).
+    pub on_systemic: pool::OnSystemic,
 }
 
 impl Prepared {
@@ -425,12 +427,13 @@ fn start_jobs(
         pipeline.budget = MemoryBudget::new(limit);
     }
     pool::quiet_worker_panics();
-    let handle = pool::start(
+    let handle = pool::start_with(
         Arc::clone(&jobs),
         Arc::new(pipeline),
         run.workers,
         run.priority,
         run.waker,
+        run.on_systemic,
     )
     .map_err(|e| format!("Could not start workers: {e}"))?;
     Ok(Running {

@@ -66,6 +66,20 @@ pub enum Event {
         /// Time spent on it by the worker, in milliseconds.
         millis: u64,
     },
+    /// A job met a failure of the whole batch (the output disk full or unwritable, object
+    /// storage refusing it), see [`crate::pool::OnSystemic`]. With `held` the job was put back
+    /// (it has not ended, and runs again first on resume) and the pool paused; without, the job
+    /// ended as failed and the pool cancels the rest.
+    Halted {
+        /// Who ran it.
+        worker: WorkerId,
+        /// Which job.
+        job: JobId,
+        /// What happened, in words.
+        reason: String,
+        /// Put back rather than ended.
+        held: bool,
+    },
     /// Workers stopped taking new jobs.
     Paused,
     /// Workers took up new jobs again.

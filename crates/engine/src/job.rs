@@ -340,6 +340,10 @@ pub struct Failure {
     pub kind: ErrorKind,
     /// The sentence shown to people.
     pub reason: String,
+    /// Not this file's fault but the batch's: the output disk is full or cannot be written,
+    /// object storage refused the batch. Every file after it would fail the same way, so the
+    /// pool stops (or, for the window, pauses) at the first one; see [`crate::pool::OnSystemic`].
+    pub systemic: bool,
 }
 
 impl fmt::Display for Failure {
@@ -365,6 +369,16 @@ impl JobError {
         JobError::Failed(Failure {
             kind,
             reason: reason.into(),
+            systemic: false,
+        })
+    }
+
+    /// A failure of the whole batch, met on this file (see [`Failure::systemic`]).
+    pub fn systemic(kind: ErrorKind, reason: impl Into<String>) -> JobError {
+        JobError::Failed(Failure {
+            kind,
+            reason: reason.into(),
+            systemic: true,
         })
     }
 
@@ -375,7 +389,11 @@ impl JobError {
         } else {
             ErrorKind::Storage
         };
-        JobError::failed(kind, e.reason)
+        if e.fatal {
+            JobError::systemic(kind, e.reason)
+        } else {
+            JobError::failed(kind, e.reason)
+        }
     }
 }
 

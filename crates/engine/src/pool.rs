@@ -45,6 +45,7 @@ fn internal(reason: String) -> Outcome {
     Outcome::Failed(Failure {
         kind: ErrorKind::Panic,
         reason,
+        systemic: false,
     })
 }
 
@@ -64,6 +65,21 @@ pub enum Priority {
     /// window and the rest of the desktop get a core as soon as they want one, while the
     /// workers still take every cycle nobody else wants. Elsewhere the same as `Normal`.
     Background,
+}
+
+/// What the pool does when a job meets a failure of the whole batch ([`Failure::systemic`]: the
+/// output disk full or unwritable, object storage refusing the batch), so the files after it are
+/// not each read, decoded and encoded only to fail the same way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnSystemic {
+    /// End that file as failed, say why once ([`Event::Halted`]) and cancel the rest: the
+    /// command line, where nobody is there to fix the disk and answer.
+    #[default]
+    Stop,
+    /// Put that file back, pause, and say why ([`Event::Halted`], once per file put back):
+    /// the window, which asks. Resuming runs the files put back first; cancelling ends them
+    /// as cancelled.
+    Pause,
 }
 
 /// How many steps nicer [`Priority::Background`] workers run than the thread that starts them.
@@ -102,6 +118,9 @@ struct Shared {
     /// Each worker sends its id here as its thread ends, so the supervisor can join it.
     exits: Sender<WorkerId>,
     priority: Priority,
+    on_systemic: OnSystemic,
+    /// Jobs put back by a systemic failure ([`OnSystemic::Pause`]), run again first on resume.
+    held: Mutex<std::collections::VecDeque<(JobId, Failure)>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -251,14 +270,48 @@ impl Shared {
         };
         let mut done = |i: usize, result: Result<Converted, JobError>| {
             begin(i);
-            finish(
-                i,
-                match result {
-                    Ok(done) => Outcome::Ok(done),
-                    Err(JobError::Failed(failure)) => Outcome::Failed(failure),
-                    Err(JobError::Cancelled) => Outcome::Cancelled,
-                },
-            );
+            match result {
+                Ok(done) => finish(i, Outcome::Ok(done)),
+                Err(JobError::Failed(failure))
+                    if failure.systemic && !self.cancelled.load(Ordering::Acquire) =>
+                {
+                    let job = ids[i];
+                    let reason = failure.reason.clone();
+                    match self.on_systemic {
+                        OnSystemic::Stop => {
+                            finish(i, Outcome::Failed(failure));
+                            self.emit(Event::Halted {
+                                worker,
+                                job,
+                                reason,
+                                held: false,
+                            });
+                            cancel(self);
+                        }
+                        OnSystemic::Pause => {
+                            {
+                                let mut g = group.borrow_mut();
+                                if g.ended.get(i) != Some(&false) {
+                                    return;
+                                }
+                                g.ended[i] = true;
+                            }
+                            // Paused before the job is put back, so no worker takes it again
+                            // before the cause is fixed.
+                            pause(self);
+                            lock(&self.held).push_back((job, failure));
+                            self.emit(Event::Halted {
+                                worker,
+                                job,
+                                reason,
+                                held: true,
+                            });
+                        }
+                    }
+                }
+                Err(JobError::Failed(failure)) => finish(i, Outcome::Failed(failure)),
+                Err(JobError::Cancelled) => finish(i, Outcome::Cancelled),
+            }
         };
         let result = catch_unwind(AssertUnwindSafe(|| {
             self.processor.process_all(&jobs, &mut progress, &mut done);
@@ -320,12 +373,18 @@ fn worker_loop(shared: &Shared, id: WorkerId, retire: &Receiver<()>) {
         if !shared.wait_while_paused(retire) {
             break;
         }
-        let group = select! {
+        // Files put back by a systemic failure go first once resumed.
+        let held = lock(&shared.held).pop_front();
+        let group = if let Some((job, _)) = held {
+            vec![job]
+        } else {
+            select! {
             recv(retire) -> _ => break,
             recv(shared.queue) -> msg => match msg {
                 Ok(group) => group,
                 Err(_) => break, // queue drained and closed: the batch is done
             },
+            }
         };
         shared.busy.fetch_add(1, Ordering::AcqRel);
         shared.run_group(id, &group);
@@ -351,6 +410,19 @@ impl Canceller {
     }
 }
 
+/// Stops workers taking new jobs; jobs in hand finish.
+fn pause(shared: &Shared) {
+    let mut open = lock(&shared.gate_open);
+    if open.is_some() || shared.cancelled.load(Ordering::Acquire) {
+        return;
+    }
+    let (tx, rx) = bounded::<()>(0);
+    *lock(&shared.gate) = Some(rx);
+    *open = Some(tx);
+    shared.paused.store(true, Ordering::Release);
+    shared.emit(Event::Paused);
+}
+
 fn cancel(shared: &Shared) {
     if !shared.cancelled.swap(true, Ordering::AcqRel) {
         shared.emit(Event::Cancelling);
@@ -369,6 +441,18 @@ pub fn start(
     workers: usize,
     priority: Priority,
     waker: Waker,
+) -> std::io::Result<PoolHandle> {
+    start_with(jobs, processor, workers, priority, waker, OnSystemic::Stop)
+}
+
+/// [`start`], with what to do at a systemic failure.
+pub fn start_with(
+    jobs: Arc<[Job]>,
+    processor: Arc<dyn Processor>,
+    workers: usize,
+    priority: Priority,
+    waker: Waker,
+    on_systemic: OnSystemic,
 ) -> std::io::Result<PoolHandle> {
     let workers = workers.clamp(1, MAX_WORKERS);
     let (event_tx, event_rx) = unbounded();
@@ -389,6 +473,8 @@ pub fn start(
         busy: AtomicUsize::new(0),
         exits: exits_tx,
         priority,
+        on_systemic,
+        held: Mutex::new(std::collections::VecDeque::new()),
     });
     shared.emit(Event::BatchStarted {
         total: shared.jobs.len(),
@@ -501,6 +587,22 @@ fn supervise(shared: &Shared, queue: Sender<Vec<JobId>>, exits: &Receiver<Worker
             eprintln!("conveyor: worker {} stopped abnormally", entry.id);
         }
     }
+    // A job put back with no worker left to run it (the last one retired meanwhile) ends as
+    // what put it back.
+    let held: Vec<(JobId, Failure)> = lock(&shared.held).drain(..).collect();
+    for (id, failure) in held {
+        let outcome = if shared.cancelled.load(Ordering::Acquire) {
+            Outcome::Cancelled
+        } else {
+            Outcome::Failed(failure)
+        };
+        shared.emit(Event::Finished {
+            worker: None,
+            job: id,
+            outcome,
+            millis: 0,
+        });
+    }
     // Belt and braces: a job still queued with no worker left must still end exactly once.
     while let Ok(group) = shared.queue.try_recv() {
         for id in group {
@@ -546,15 +648,7 @@ impl PoolHandle {
 
     /// Stops workers taking new jobs; jobs in hand finish.
     pub fn pause(&self) {
-        let mut open = lock(&self.shared.gate_open);
-        if open.is_some() || self.shared.cancelled.load(Ordering::Acquire) {
-            return;
-        }
-        let (tx, rx) = bounded::<()>(0);
-        *lock(&self.shared.gate) = Some(rx);
-        *open = Some(tx);
-        self.shared.paused.store(true, Ordering::Release);
-        self.shared.emit(Event::Paused);
+        pause(&self.shared);
     }
 
     /// Lets workers take jobs again.

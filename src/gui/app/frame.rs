@@ -251,6 +251,11 @@ impl<'a> Controls<'a> {
                     .is_some_and(|i| matches!(i.summary, Some(Ok(ref s)) if s.images > 0)),
             running: app.batch.as_ref().is_some_and(|b| b.running()),
             paused: app.batch.as_ref().is_some_and(|b| b.view.paused),
+            halted: app
+                .batch
+                .as_ref()
+                .filter(|b| b.running())
+                .and_then(|b| b.view.halted.as_deref()),
             before_batch: app.batch.is_none(),
             preparing: app.preparing.is_some(),
             message: app

@@ -85,6 +85,8 @@ impl ConveyorApp {
             // Below the window: it (and the rest of the desktop) gets a core when it needs one.
             priority: pool::Priority::Background,
             waker,
+            // A full or read-only disk pauses the batch and asks (Retry or Stop).
+            on_systemic: pool::OnSystemic::Pause,
         }
     }
 

@@ -26,6 +26,8 @@ pub(crate) struct Controls<'a> {
     pub(crate) running: bool,
     /// The running batch is paused.
     pub(crate) paused: bool,
+    /// The running batch paused itself at a failure of the whole batch (a full disk): why.
+    pub(crate) halted: Option<&'a str>,
     /// No batch yet: the estimate shows.
     pub(crate) before_batch: bool,
     /// Start is scanning and planning.
@@ -86,7 +88,55 @@ pub(crate) fn controls(c: &Controls, commands: &mut Vec<Command>, ui: &mut egui:
             ctx.request_repaint_after(std::time::Duration::from_millis(100));
         }
     });
+    if let Some(reason) = c.halted {
+        halt_banner(reason, commands, ui);
+    }
     message_area(c.message, c.copied, ui);
+}
+
+/// The one message of a batch paused by a full or unwritable disk, and the choice: Retry once
+/// the cause is fixed, or Stop. Wrapped inside the panel like every message.
+pub(crate) fn halt_banner(reason: &str, commands: &mut Vec<Command>, ui: &mut egui::Ui) {
+    let width = ui.available_width();
+    let error = ui.visuals().error_fg_color;
+    egui::Frame::group(ui.style())
+        .stroke(egui::Stroke::new(1.0, error))
+        .show(ui, |ui| {
+            ui.set_max_width(width - 16.0);
+            ui.add(
+                egui::Label::new(
+                    egui::RichText::new(format!("The batch is paused: {reason}."))
+                        .color(error)
+                        .strong(),
+                )
+                .wrap(),
+            );
+            ui.add(
+                egui::Label::new(
+                    "Every file after it would fail the same way, so nothing more is read. \
+                     The files it met are back in the queue and nothing is lost. Free some \
+                     space or make the output folder writable, then Retry; Stop ends the \
+                     batch and keeps what is converted.",
+                )
+                .wrap(),
+            );
+            ui.horizontal(|ui| {
+                if ui
+                    .button("⟳ Retry")
+                    .on_hover_text("Go on with the batch, starting with the files put back")
+                    .clicked()
+                {
+                    commands.push(Command::TogglePause);
+                }
+                if ui
+                    .button("⏹ Stop")
+                    .on_hover_text("End the batch here; what is converted stays")
+                    .clicked()
+                {
+                    commands.push(Command::Cancel);
+                }
+            });
+        });
 }
 
 /// The message line under the controls: wrapped inside the panel (a long path or command never

@@ -18,19 +18,44 @@ pub(crate) fn overall_section(
         forecast(planned, on_exist, ui);
         return;
     };
-    let state = if v.finished {
-        if v.cancelled > 0 { "Cancelled" } else { "Done" }
+    let visuals = ui.visuals();
+    let (state, colour) = if v.finished {
+        if v.stopped_by.is_some() {
+            ("Stopped", visuals.error_fg_color)
+        } else if v.cancelled > 0 {
+            ("Cancelled", visuals.warn_fg_color)
+        } else if v.failed > 0 {
+            ("Done, with failures", visuals.warn_fg_color)
+        } else {
+            ("Done", visuals.strong_text_color())
+        }
     } else if v.cancelling {
-        "Cancelling…"
+        ("Cancelling…", visuals.strong_text_color())
+    } else if v.halted.is_some() {
+        ("Paused by a disk problem", visuals.error_fg_color)
     } else if v.paused {
-        "Paused"
+        ("Paused", visuals.strong_text_color())
     } else {
-        "Converting"
+        ("Converting", visuals.strong_text_color())
     };
     ui.horizontal(|ui| {
-        ui.label(egui::RichText::new(state).strong());
+        ui.label(egui::RichText::new(state).strong().color(colour));
         ui.label(v.overall_text());
     });
+    if v.finished
+        && let Some(why) = &v.stopped_by
+    {
+        ui.add(
+            egui::Label::new(
+                egui::RichText::new(format!(
+                    "Stopped: {why}. Start the same batch again once that is fixed: it \
+                     converts only the rest."
+                ))
+                .color(colour),
+            )
+            .wrap(),
+        );
+    }
     // Not `.animate()`: that repaints every frame forever; pool events drive repaints instead.
     let bar = egui::ProgressBar::new(v.fraction());
     let bar = if v.cancelled > 0 {

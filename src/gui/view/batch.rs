@@ -109,6 +109,11 @@ pub struct BatchView {
     pub(super) skipped_rows: Vec<usize>,
     /// Paused now.
     pub paused: bool,
+    /// Paused by a failure of the whole batch (the disk full, the output folder read-only):
+    /// what happened, until resumed. The files it met are back in the queue.
+    pub halted: Option<String>,
+    /// The batch was stopped (cancelled) while halted: why, for the outcome line.
+    pub stopped_by: Option<String>,
     /// Cancel requested.
     pub cancelling: bool,
     /// Every job ended and every worker joined.
@@ -155,6 +160,8 @@ impl BatchView {
             failed_rows: Vec::new(),
             skipped_rows: Vec::new(),
             paused: false,
+            halted: None,
+            stopped_by: None,
             cancelling: false,
             finished: false,
             paused_total: 0.0,
@@ -307,6 +314,17 @@ impl BatchView {
                 outcome,
                 millis,
             },
+            Event::Halted {
+                worker,
+                job,
+                reason,
+                held,
+            } => Event::Halted {
+                worker,
+                job: to(job),
+                reason,
+                held,
+            },
             other => other,
         }
     }
@@ -380,9 +398,24 @@ impl BatchView {
                 self.paused = true;
                 self.paused_since.get_or_insert(self.now);
             }
-            Event::Resumed => self.unpause(),
+            Event::Halted { worker, reason, .. } => {
+                // The file goes back in the queue (or, without `held`, has ended as failed):
+                // its worker holds nothing now.
+                if let Some(row) = self.workers.get_mut(worker) {
+                    row.job = None;
+                    row.file = None;
+                    row.stage = None;
+                    row.progress = 0.0;
+                }
+                self.halted = Some(reason.clone());
+            }
+            Event::Resumed => {
+                self.halted = None;
+                self.unpause();
+            }
             Event::Cancelling => {
                 self.cancelling = true;
+                self.stopped_by = self.halted.take();
                 self.unpause();
             }
             Event::BatchFinished { .. } => {

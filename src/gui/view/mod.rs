@@ -198,6 +198,7 @@ mod tests {
                 outcome: Outcome::Failed(Failure {
                     kind: ErrorKind::Truncated,
                     reason: "truncated JPEG data".into(),
+                    systemic: false,
                 }),
                 millis: 5,
             },

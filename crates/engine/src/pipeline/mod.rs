@@ -133,6 +133,24 @@ impl Pipeline {
             };
             match writer.record(&entry) {
                 Ok(()) => recorded = Some((writer, entry)),
+                // The disk filled (or turned read-only) between the output and its journal
+                // line: the batch's failure, not this file's. The staged output is dropped, so
+                // the retry writes it again with its line.
+                Err(e)
+                    if matches!(
+                        ErrorKind::of_io(&e),
+                        ErrorKind::DiskFull | ErrorKind::Permission
+                    ) =>
+                {
+                    return Err(JobError::systemic(
+                        ErrorKind::of_io(&e),
+                        format!(
+                            "cannot update the journal {}: {}",
+                            writer.path().display(),
+                            crate::job::io_words(&e)
+                        ),
+                    ));
+                }
                 Err(e) => warnings.push(format!(
                     "the output is written, but the journal {} could not be updated ({}); a \
                      re-run will treat this output as a file not made by Conveyor",

@@ -19,11 +19,17 @@ fn io_reason(e: &std::io::Error) -> String {
     }
 }
 
-fn fail(what: &str, e: &std::io::Error) -> JobError {
-    JobError::failed(
-        ErrorKind::of_io(e),
-        format!("cannot {what}: {}", io_reason(e)),
-    )
+/// A write error as the file's failure. A full disk, a read-only or unwritable output folder,
+/// or one that disappeared, is the batch's failure, not this file's: marked systemic, so the
+/// batch stops (or pauses) rather than fail every file after it the same way.
+fn fail(what: &str, dir: &Path, e: &std::io::Error) -> JobError {
+    let reason = format!("cannot {what} in {}: {}", dir.display(), io_reason(e));
+    let kind = ErrorKind::of_io(e);
+    if matches!(kind, ErrorKind::DiskFull | ErrorKind::Permission) || e.kind() == IoKind::NotFound {
+        JobError::systemic(kind, reason)
+    } else {
+        JobError::failed(kind, reason)
+    }
 }
 
 /// A whole output on disk under a temporary name; dropping it removes it.
@@ -37,7 +43,7 @@ pub fn stage(output: &Path, bytes: &[u8]) -> Result<Staged, JobError> {
         .unwrap_or(Path::new("."));
     durable::stage(dir, bytes)
         .map(Staged)
-        .map_err(|e| fail("write the output", &e))
+        .map_err(|e| fail("write the output", dir, &e))
 }
 
 impl Staged {
@@ -62,7 +68,14 @@ impl Staged {
                 ErrorKind::Conflict,
                 "another file appeared at the output path while converting; left it alone",
             ),
-            CommitError::Io(e) => fail("move the output into place", &e),
+            CommitError::Io(e) => fail(
+                "move the output into place",
+                output
+                    .parent()
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .unwrap_or(Path::new(".")),
+                &e,
+            ),
         })
     }
 }
