@@ -7,7 +7,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::engine::bars::WorkerBars;
 use crate::engine::event::{Event, WorkerId};
-use crate::engine::job::Job;
+use crate::engine::job::{Action, Job, Outcome};
 
 /// Live bars for a batch, drawn on stdout.
 pub struct TerminalProgress {
@@ -19,6 +19,12 @@ pub struct TerminalProgress {
     worker_style: ProgressStyle,
     started: Instant,
     state: &'static str,
+    /// Converted so far, and their input bytes: the rate and the ETA count only these (a
+    /// skipped or failed file takes no time worth counting).
+    converted: u64,
+    converted_bytes: u64,
+    /// Input bytes of the jobs to convert that have not ended.
+    bytes_left: u64,
 }
 
 fn style(template: &str) -> ProgressStyle {
@@ -28,12 +34,12 @@ fn style(template: &str) -> ProgressStyle {
 }
 
 impl TerminalProgress {
-    /// Bars for a batch of `total` jobs.
-    pub fn new(total: usize) -> TerminalProgress {
+    /// Bars for a batch of `jobs`.
+    pub fn new(jobs: &[Job]) -> TerminalProgress {
         let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stdout_with_hz(15));
-        let overall = multi.add(ProgressBar::new(total as u64));
+        let overall = multi.add(ProgressBar::new(jobs.len() as u64));
         overall.set_style(style(
-            "{prefix:>9} [{bar:32.cyan/blue}] {pos}/{len} {msg} elapsed {elapsed} ETA {eta}",
+            "{prefix:>9} [{bar:32.cyan/blue}] {pos}/{len} {msg} elapsed {elapsed}",
         ));
         overall.set_prefix("overall");
         overall.enable_steady_tick(Duration::from_millis(200));
@@ -45,6 +51,13 @@ impl TerminalProgress {
             worker_style: style("{prefix:>9} [{bar:20.yellow/blue}] {wide_msg}"),
             started: Instant::now(),
             state: "",
+            converted: 0,
+            converted_bytes: 0,
+            bytes_left: jobs
+                .iter()
+                .filter(|j| j.action == Action::Convert)
+                .map(|j| j.input_bytes)
+                .sum(),
         }
     }
 
@@ -91,7 +104,19 @@ impl TerminalProgress {
                 bar.set_position(position as u64);
                 bar.set_message(format!("{stage:<6} {name}"));
             }
-            Event::Finished { worker, .. } => {
+            Event::Finished {
+                worker,
+                job,
+                outcome,
+                ..
+            } => {
+                if let Some(j) = jobs.get(*job).filter(|j| j.action == Action::Convert) {
+                    self.bytes_left = self.bytes_left.saturating_sub(j.input_bytes);
+                    if matches!(outcome, Outcome::Ok(_)) {
+                        self.converted += 1;
+                        self.converted_bytes += j.input_bytes;
+                    }
+                }
                 self.overall.inc(1);
                 self.update_message();
                 if let Some(w) = worker {
@@ -113,16 +138,14 @@ impl TerminalProgress {
         self.update_message();
     }
 
-    /// The overall line's rate (images per second so far) and state.
+    /// The overall line's rate (images converted per second so far), ETA and state.
     fn update_message(&self) {
         let secs = self.started.elapsed().as_secs_f64();
-        let rate = if secs > 0.0 {
-            self.overall.position() as f64 / secs
-        } else {
-            0.0
-        };
-        self.overall
-            .set_message(format!("{rate:.1} images/s {}", self.state));
+        self.overall.set_message(format!(
+            "{} {}",
+            rate_text(self.converted, self.converted_bytes, self.bytes_left, secs),
+            self.state
+        ));
     }
 
     /// Removes the bars from the terminal.
@@ -132,5 +155,41 @@ impl TerminalProgress {
         }
         self.overall.finish_and_clear();
         let _ = self.multi.clear();
+    }
+}
+
+/// "12.5 images/s, ETA 0:42": converted images per second, and the time left from the input
+/// bytes still to convert at the bytes-per-second converted so far (files differ in size, so
+/// bytes tell the time left better than a count). No ETA before the first conversion.
+pub(crate) fn rate_text(
+    converted: u64,
+    converted_bytes: u64,
+    bytes_left: u64,
+    secs: f64,
+) -> String {
+    if secs <= 0.0 || converted == 0 {
+        return "0.0 images/s, ETA —".to_owned();
+    }
+    let rate = converted as f64 / secs;
+    let eta = if converted_bytes > 0 {
+        let left = bytes_left as f64 / (converted_bytes as f64 / secs);
+        let left = left.round() as u64;
+        format!("{}:{:02}", left / 60, left % 60)
+    } else {
+        "—".to_owned()
+    };
+    format!("{rate:.1} images/s, ETA {eta}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rate_text;
+
+    #[test]
+    fn the_rate_and_eta_count_converted_files_only() {
+        // Nothing converted yet (every file so far skipped or failed): no rate at all.
+        assert_eq!(rate_text(0, 0, 5_000, 3.0), "0.0 images/s, ETA —");
+        // 10 files of 100 bytes in 5 s; 3,000 bytes left at 200 bytes/s: 15 s.
+        assert_eq!(rate_text(10, 1_000, 3_000, 5.0), "2.0 images/s, ETA 0:15");
     }
 }

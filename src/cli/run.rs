@@ -257,7 +257,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
         handle.cancel();
     }
     let live = !args.quiet && std::io::stdout().is_terminal();
-    let mut bars = live.then(|| TerminalProgress::new(jobs.len()));
+    let mut bars = live.then(|| TerminalProgress::new(&jobs));
     let mut builder = ReportBuilder::new(&jobs);
     let mut cancelled = false;
     // The first failure of the whole batch (a full or read-only output disk, object storage

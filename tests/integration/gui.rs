@@ -919,7 +919,13 @@ fn the_preview_follows_the_recipe_and_the_estimate_shows_beside_start() {
         shown_bytes(h).is_some_and(|(_, p, _)| p == other)
     });
     step_until(&mut h, "the estimate", |h| has_label(h, "Estimate: about"));
-    let estimate = h.state().trials().estimate.flatten().expect("an estimate");
+    let estimate = h
+        .state()
+        .trials()
+        .estimate
+        .clone()
+        .flatten()
+        .expect("an estimate");
     assert!(estimate.sampled >= 1 && estimate.total_bytes > 0);
     assert!(!out.exists(), "a preview writes nothing");
 }
@@ -1994,4 +2000,154 @@ fn a_full_or_read_only_disk_pauses_the_batch_with_retry_and_stop() {
         h.query_all_by_label_contains("The batch is paused").count(),
         0
     );
+}
+
+/// #37 items 6 and 16: the plan leaves out files the estimate's sample already saw fail, and
+/// says which; the estimate covers only what is left to write (after a partial batch, not the
+/// whole one again), and never shows a stale figure while a new one is made; the live rate
+/// counts converted files only (a batch whose every file fails shows 0.0 images/s, no ETA).
+#[test]
+fn the_plan_and_estimate_count_what_is_left_and_what_will_fail() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (dir, out) = (tmp.path().join("in"), tmp.path().join("out"));
+    photo_folder(&dir, 4);
+    let jpeg = common::encode(&common::photo(400, 300), image::ImageFormat::Jpeg);
+    common::put(&dir, "truncated.jpg", &jpeg[..jpeg.len() / 3]);
+    common::put(
+        &dir,
+        "garbage.png",
+        b"a shopping list, not a picture at all\n",
+    );
+    let launch = Launch {
+        inputs: vec![dir.clone()],
+        out: Some(out.clone()),
+        ..Launch::default()
+    };
+    let mut h = harness(settings_with_workers(2), launch, None);
+    step_until(&mut h, "the sampled failures", |h| {
+        has_label(h, "2 of 6 sampled images could not be converted")
+    });
+    step_until(&mut h, "the plan", |h| has_label(h, "Start will write"));
+    h.step();
+    assert!(
+        h.query_by_label("4 outputs").is_some(),
+        "the two broken files are not counted as outputs Start will write"
+    );
+    assert!(has_label(&h, "2 outputs will fail"));
+    for name in ["garbage.png", "truncated.jpg"] {
+        assert!(
+            h.query_all_by_label_contains(name).count() >= 1,
+            "{name} named"
+        );
+    }
+
+    let whole = match h.state().trials().estimate.clone().flatten() {
+        Some(e) => e.total_bytes,
+        None => panic!("an estimate"),
+    };
+    assert!(whole > 0);
+    assert!(has_label(&h, "Estimate: about"));
+    assert!(!has_label(&h, "outputs left"), "nothing converted yet");
+    h.get_by_label("▶ Start").click();
+    step_until(&mut h, "the batch to finish", |h| {
+        h.state().batch_view().is_some_and(|v| v.finished)
+    });
+    let v = h.state().batch_view().expect("view");
+    assert_eq!((v.ok, v.failed), (4, 2));
+    let rate = v.images_per_second();
+    assert!(
+        (rate - v.ok as f64 / v.active_seconds()).abs() < 1e-9,
+        "the rate counts the 4 converted, not the 2 failed: {rate}"
+    );
+
+    // Another output format for the same folder: a new plan. Its estimate says it is being
+    // made (no stale figure) and then covers the outputs left.
+    h.state_mut().settings_mut().first_mut().recipe.format =
+        conveyor::engine::recipe::OutputFormat::To(Format::Png);
+    step_until(&mut h, "the estimate to update", |h| {
+        has_label(h, "Updating the estimate")
+    });
+    assert!(
+        !has_label(&h, "Estimate: about"),
+        "no stale estimate beside the spinner"
+    );
+    step_until(&mut h, "the new estimate", |h| {
+        has_label(h, "Estimate: about")
+    });
+    // Back to JPEG: the 4 photos are done, the 2 broken files are all that is left.
+    h.state_mut().settings_mut().first_mut().recipe.format =
+        conveyor::engine::recipe::OutputFormat::To(Format::Jpeg);
+    step_until(&mut h, "the estimate of what is left", |h| {
+        has_label(h, "for the 2 outputs left")
+    });
+}
+
+/// #37 item 6: a batch whose every file fails has converted nothing: its rate is 0.0
+/// images/s and it has no ETA, whatever the failures' pace.
+#[test]
+fn a_batch_of_failures_shows_no_rate_and_no_eta() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (dir, out) = (tmp.path().join("in"), tmp.path().join("out"));
+    for i in 0..30 {
+        common::put(
+            &dir,
+            &format!("bad{i:02}.jpg"),
+            b"\xff\xd8\xff\xe0 not really",
+        );
+    }
+    let launch = Launch {
+        inputs: vec![dir],
+        out: Some(out),
+        start: true,
+        ..Launch::default()
+    };
+    let mut h = harness(settings_with_workers(2), launch, None);
+    step_until(&mut h, "some failures", |h| {
+        h.state().batch_view().is_some_and(|v| v.failed >= 5)
+    });
+    let v = h.state().batch_view().expect("view");
+    assert_eq!(v.images_per_second(), 0.0);
+    assert_eq!(v.eta_seconds(), None);
+    step_until(&mut h, "the end", |h| {
+        h.state().batch_view().is_some_and(|v| v.finished)
+    });
+    h.step();
+    assert!(has_label(&h, "0.0 images/s"));
+    assert!(has_label(&h, "Done, with failures"));
+}
+
+/// #37 item 8: before Start, an estimate larger than the output disk's free space is warned
+/// about.
+#[test]
+#[ignore = "needs root and unshare(1) for a private tmpfs mount"]
+fn an_estimate_larger_than_the_free_space_is_warned_about_before_start() {
+    let name = "gui::an_estimate_larger_than_the_free_space_is_warned_about_before_start";
+    let Some(disk) = crate::faults::inside_a_tmpfs(name, "256k") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path().join("in");
+    for i in 0..8 {
+        common::put(
+            &dir,
+            &format!("n{i:02}.bmp"),
+            &common::encode(
+                &crate::faults::noise(300, 300, i + 1),
+                image::ImageFormat::Bmp,
+            ),
+        );
+    }
+    let mut settings = settings_with_workers(2);
+    settings.first_mut().resize_form.set(None);
+    settings.first_mut().recipe.format = conveyor::engine::recipe::OutputFormat::To(Format::Png);
+    let launch = Launch {
+        inputs: vec![dir],
+        out: Some(disk.join("out")),
+        ..Launch::default()
+    };
+    let mut h = harness(settings, launch, None);
+    step_until(&mut h, "the free-space warning", |h| {
+        has_label(h, "The output disk has only")
+    });
+    assert!(has_label(&h, "less than the estimate"));
 }

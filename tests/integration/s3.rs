@@ -992,6 +992,7 @@ fn before_start_the_window_plans_previews_and_estimates_objects() {
         .state()
         .trials()
         .estimate
+        .clone()
         .flatten()
         .expect("samples converted");
     assert!(

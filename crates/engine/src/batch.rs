@@ -324,9 +324,15 @@ pub fn outlook(
         remote_out,
         ..PlanOptions::default()
     };
-    Ok(Outlook::of(
-        &plan::plan_outputs(found, recipes, &options).jobs,
-    ))
+    let free_bytes = if options.remote_out.is_none() {
+        crate::durable::free_space(out)
+    } else {
+        None
+    };
+    Ok(Outlook {
+        free_bytes,
+        ..Outlook::of(&plan::plan_outputs(found, recipes, &options).jobs)
+    })
 }
 
 /// How a started batch runs.

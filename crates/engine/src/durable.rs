@@ -180,6 +180,38 @@ pub fn write(path: &Path, bytes: &[u8]) -> io::Result<()> {
     })
 }
 
+/// Bytes free to an ordinary user on the disk that holds `path` (or, for a path not made yet,
+/// its nearest existing folder); `None` where that cannot be told.
+pub fn free_space(path: &Path) -> Option<u64> {
+    let mut at = path;
+    while !at.exists() {
+        at = at.parent().filter(|p| !p.as_os_str().is_empty())?;
+    }
+    free_space_at(at)
+}
+
+#[cfg(unix)]
+#[allow(unsafe_code)]
+fn free_space_at(path: &Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+    // SAFETY: `c` is a valid NUL-terminated path and `stat` a properly sized, writable struct
+    // that statvfs fills in; nothing is kept after the call.
+    let mut stat: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    if unsafe { libc::statvfs(c.as_ptr(), &raw mut stat) } != 0 {
+        return None;
+    }
+    #[allow(clippy::useless_conversion)] // The field types differ between platforms.
+    let (blocks, size) = (u64::from(stat.f_bavail), u64::from(stat.f_frsize));
+    Some(blocks.saturating_mul(size))
+}
+
+#[cfg(not(unix))]
+fn free_space_at(_path: &Path) -> Option<u64> {
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -226,5 +258,15 @@ mod tests {
             Err(CommitError::Exists)
         ));
         assert_eq!(fs::read(&dest).expect("read"), b"theirs");
+    }
+
+    #[test]
+    fn free_space_is_told_for_a_folder_not_made_yet() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let here = free_space(tmp.path()).expect("free space of a temporary folder");
+        assert!(here > 0);
+        let later = free_space(&tmp.path().join("a/b/c")).expect("its nearest folder's");
+        // The same disk: within what other processes may have written meanwhile.
+        assert!(later.abs_diff(here) < 1 << 30, "{here} {later}");
     }
 }

@@ -221,12 +221,29 @@ pub struct Outlook {
     pub in_the_way: usize,
     /// Outputs skipped for any other reason.
     pub other_skips: usize,
+    /// Outputs in the plan, whatever they will do.
+    pub total: usize,
+    /// Bytes free on the output folder's disk, where that can be told.
+    pub free_bytes: Option<u64>,
 }
 
 impl Outlook {
+    /// The share of the plan's outputs still to write (1 for an empty plan): what an estimate
+    /// made for every file scales by.
+    pub fn share_left(&self) -> f64 {
+        if self.total == 0 {
+            1.0
+        } else {
+            self.convert as f64 / self.total as f64
+        }
+    }
+
     /// Counts what `jobs` will do.
     pub fn of(jobs: &[Job]) -> Outlook {
-        let mut o = Outlook::default();
+        let mut o = Outlook {
+            total: jobs.len(),
+            ..Outlook::default()
+        };
         for job in jobs {
             match &job.action {
                 Action::Convert => {

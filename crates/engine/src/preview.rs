@@ -250,10 +250,12 @@ fn render_outputs(path: &Path, recipes: &[Recipe]) -> Result<RenderedAll, String
 }
 
 /// What a whole batch will probably produce, from a few of its files.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Estimate {
     /// Files converted to make the estimate.
     pub sampled: usize,
+    /// Sampled files that could not be converted, with why: the batch will fail them too.
+    pub failed: Vec<(PathBuf, String)>,
     /// Estimated total output bytes.
     pub total_bytes: u64,
     /// Estimated wall time with the given workers, in seconds.
@@ -321,6 +323,7 @@ pub fn estimate(
     // Per extension: (input bytes, output bytes, seconds) of the samples that converted.
     let mut seen: BTreeMap<String, (u64, u64, f64)> = BTreeMap::new();
     let mut sampled = 0;
+    let mut failed = Vec::new();
     for i in sample(files, count) {
         let (path, _) = &files[i];
         // An object is fetched first (not timed: a batch fetches ahead of its workers).
@@ -328,8 +331,12 @@ pub fn estimate(
             continue;
         };
         // Only sizes and time: no pictures to decode for display.
-        let Ok((outputs, input_bytes, seconds)) = render_outputs(copy.path(), recipes) else {
-            continue;
+        let (outputs, input_bytes, seconds) = match render_outputs(copy.path(), recipes) {
+            Ok(done) => done,
+            Err(why) => {
+                failed.push((path.clone(), why));
+                continue;
+            }
         };
         sampled += 1;
         let e = seen.entry(ext_of(path)).or_default();
@@ -344,7 +351,12 @@ pub fn estimate(
         .values()
         .fold((0, 0, 0.0), |a, v| (a.0 + v.0, a.1 + v.1, a.2 + v.2));
     if sampled == 0 || all.0 == 0 {
-        return None;
+        return (!failed.is_empty()).then_some(Estimate {
+            sampled: 0,
+            failed,
+            total_bytes: 0,
+            seconds: 0.0,
+        });
     }
     let rates = |ext: &str| {
         let (i, o, s) = seen.get(ext).filter(|v| v.0 > 0).copied().unwrap_or(all);
@@ -356,10 +368,13 @@ pub fn estimate(
         total += *bytes as f64 * ratio;
         seconds += *bytes as f64 * spb;
     }
+    // Workers beyond the cores share them: the batch is no faster than the cores allow.
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     Some(Estimate {
         sampled,
+        failed,
         total_bytes: total.round() as u64,
-        seconds: seconds / workers.max(1) as f64,
+        seconds: seconds / workers.clamp(1, cores.max(1)) as f64,
     })
 }
 

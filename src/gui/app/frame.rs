@@ -209,6 +209,12 @@ impl ConveyorApp {
         panels::overall::overall_section(
             app.batch.as_ref().map(|b| &b.view),
             app.forecast.as_ref(),
+            app.trials
+                .estimate
+                .as_ref()
+                .and_then(Option::as_ref)
+                .filter(|_| !app.trials.estimating())
+                .map_or(&[][..], |e| e.failed.as_slice()),
             &mut app.settings.first_mut().recipe.on_exist,
             ui,
         );
@@ -265,6 +271,11 @@ impl<'a> Controls<'a> {
             copied: app.copied_command.as_deref(),
             trials: &app.trials,
             workers: app.settings.workers,
+            outlook: app
+                .forecast
+                .as_ref()
+                .and_then(|f| f.result.as_ref())
+                .and_then(|r| r.as_ref().ok()),
         }
     }
 }

@@ -40,6 +40,8 @@ pub(crate) struct Controls<'a> {
     pub(crate) trials: &'a super::trial::Trials,
     /// The worker count the estimate assumes.
     pub(crate) workers: usize,
+    /// What Start would do (the estimate is scaled to what is left), once planned.
+    pub(crate) outlook: Option<&'a crate::engine::plan::Outlook>,
 }
 
 /// Start, Pause, Cancel, the estimate and the message line: a function of what they show;
@@ -80,7 +82,7 @@ pub(crate) fn controls(c: &Controls, commands: &mut Vec<Command>, ui: &mut egui:
         }
         if c.before_batch {
             ui.separator();
-            estimate_label(c.trials, c.workers, ui);
+            estimate_label(c, ui);
         }
         if c.preparing {
             ui.spinner();
@@ -88,6 +90,9 @@ pub(crate) fn controls(c: &Controls, commands: &mut Vec<Command>, ui: &mut egui:
             ctx.request_repaint_after(std::time::Duration::from_millis(100));
         }
     });
+    if c.before_batch {
+        estimate_warnings(c, ui);
+    }
     if let Some(reason) = c.halted {
         halt_banner(reason, commands, ui);
     }
@@ -166,28 +171,122 @@ pub(crate) fn message_area(message: Option<&str>, copied: Option<&str>, ui: &mut
     });
 }
 
-/// The whole batch's estimated output size and time, beside Start.
-fn estimate_label(trials: &super::trial::Trials, workers: usize, ui: &mut egui::Ui) {
-    match trials.estimate {
-        Some(Some(e)) => {
+/// The estimate beside Start: for the outputs left to write (a resumed batch is not estimated
+/// as a whole one), never a stale figure while a new one is made.
+fn estimate_label(c: &Controls, ui: &mut egui::Ui) {
+    let trials = c.trials;
+    if trials.estimating() {
+        ui.spinner();
+        ui.label("Updating the estimate…");
+        return;
+    }
+    match &trials.estimate {
+        Some(Some(e)) if e.sampled > 0 => {
+            if c.outlook.is_some_and(|o| o.convert == 0) {
+                ui.label("Estimate: nothing left to write");
+                return;
+            }
+            let (bytes, seconds) = estimate_left(e, c.outlook);
+            let left = c
+                .outlook
+                .filter(|o| o.convert < o.total)
+                .map(|o| format!(" for the {} outputs left", o.convert))
+                .unwrap_or_default();
             ui.label(format!(
-                "Estimate: about {} in about {}",
-                crate::engine::units::human_bytes(e.total_bytes),
-                crate::gui::view::clock(e.seconds)
+                "Estimate: about {} in about {}{left}",
+                crate::engine::units::human_bytes(bytes),
+                crate::gui::view::clock(seconds)
             ))
             .on_hover_text(format!(
-                "From {} sample image(s) converted with this recipe and {workers} worker(s)",
-                e.sampled
+                "From {} sample image(s) converted with this recipe and {} worker(s)",
+                e.sampled, c.workers
             ));
         }
-        Some(None) if !trials.estimating() => {
+        Some(_) => {
             ui.label("Estimate: none of the sampled images converted");
         }
-        _ if trials.estimating() => {
-            ui.spinner();
-            ui.label("Estimating…");
+        None => {}
+    }
+}
+
+/// The estimate's bytes and seconds scaled to the outputs left to write.
+fn estimate_left(
+    e: &crate::engine::preview::Estimate,
+    outlook: Option<&crate::engine::plan::Outlook>,
+) -> (u64, f64) {
+    let share = outlook.map_or(1.0, crate::engine::plan::Outlook::share_left);
+    (
+        (e.total_bytes as f64 * share).round() as u64,
+        e.seconds * share,
+    )
+}
+
+/// Under the controls before Start: the estimate's warnings, wrapped: more output than the disk
+/// has free, and sampled files that failed (the batch will fail them too).
+fn estimate_warnings(c: &Controls, ui: &mut egui::Ui) {
+    let Some(Some(e)) = &c.trials.estimate else {
+        return;
+    };
+    if c.trials.estimating() {
+        return;
+    }
+    let warn = ui.visuals().warn_fg_color;
+    let width = ui.available_width();
+    if e.sampled > 0
+        && let Some(o) = c.outlook
+        && let Some(free) = o.free_bytes
+        && o.convert > 0
+    {
+        let (bytes, _) = estimate_left(e, Some(o));
+        if bytes > free {
+            ui.allocate_ui(egui::vec2(width, 0.0), |ui| {
+                ui.set_max_width(width);
+                ui.add(
+                    egui::Label::new(
+                        egui::RichText::new(format!(
+                            "⚠ The output disk has only {} free, less than the estimate. Free \
+                             some space or choose another output folder; if the disk fills, \
+                             the batch pauses and asks.",
+                            crate::engine::units::human_bytes(free)
+                        ))
+                        .color(warn),
+                    )
+                    .wrap(),
+                );
+            });
         }
-        _ => {}
+    }
+    if let Some((path, why)) = e.failed.first() {
+        let name = path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        let others = match e.failed.len() - 1 {
+            0 => String::new(),
+            1 => " (and 1 other)".to_owned(),
+            n => format!(" (and {n} others)"),
+        };
+        let all: Vec<String> = e
+            .failed
+            .iter()
+            .map(|(p, w)| format!("{}: {w}", p.display()))
+            .collect();
+        ui.allocate_ui(egui::vec2(width, 0.0), |ui| {
+            ui.set_max_width(width);
+            ui.add(
+                egui::Label::new(
+                    egui::RichText::new(format!(
+                        "⚠ {} of {} sampled images could not be converted with this recipe, so \
+                         the batch will fail them too: {name}: {why}{others}",
+                        e.failed.len(),
+                        e.failed.len() + e.sampled
+                    ))
+                    .color(warn),
+                )
+                .wrap(),
+            )
+            .on_hover_text(all.join("\n"));
+        });
     }
 }
 

@@ -11,11 +11,12 @@ use crate::gui::view::{BatchView, clock};
 pub(crate) fn overall_section(
     view: Option<&BatchView>,
     planned: Option<&Forecast>,
+    known_bad: &[(std::path::PathBuf, String)],
     on_exist: &mut OnExist,
     ui: &mut egui::Ui,
 ) {
     let Some(v) = view else {
-        forecast(planned, on_exist, ui);
+        forecast(planned, known_bad, on_exist, ui);
         return;
     };
     let visuals = ui.visuals();
@@ -154,7 +155,14 @@ fn chart(ui: &mut egui::Ui, v: &BatchView) {
 
 /// Before Start: what pressing it would do, planned in the background, with one click to
 /// change what happens to files in the way.
-fn forecast(planned: Option<&Forecast>, on_exist: &mut OnExist, ui: &mut egui::Ui) {
+/// `known_bad`: input files already seen to fail with this recipe (the estimate's sample): their
+/// outputs are not counted as ones Start will write.
+fn forecast(
+    planned: Option<&Forecast>,
+    known_bad: &[(std::path::PathBuf, String)],
+    on_exist: &mut OnExist,
+    ui: &mut egui::Ui,
+) {
     let Some(f) = planned else {
         ui.label(egui::RichText::new("Press Start to convert. Progress shows here.").weak());
         return;
@@ -181,12 +189,40 @@ fn forecast(planned: Option<&Forecast>, on_exist: &mut OnExist, ui: &mut egui::U
             format!("{n} outputs")
         }
     };
+    let failing = (known_bad.len() * f.key.0.len()).min(o.convert);
     ui.horizontal_wrapped(|ui| {
         ui.label(egui::RichText::new("Start will write").strong());
-        ui.label(egui::RichText::new(outputs(o.convert)).strong());
+        ui.label(egui::RichText::new(outputs(o.convert - failing)).strong());
         ui.label("into");
         ui.label(egui::RichText::new(out_dir).monospace());
     });
+    if failing > 0 {
+        let names: Vec<String> = known_bad
+            .iter()
+            .map(|(p, _)| {
+                p.file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        ui.add(
+            egui::Label::new(
+                egui::RichText::new(format!(
+                    "{} will fail: {} could not be converted when sampled ({}).",
+                    outputs(failing),
+                    if known_bad.len() == 1 {
+                        "this file"
+                    } else {
+                        "these files"
+                    },
+                    names.join(", ")
+                ))
+                .color(ui.visuals().warn_fg_color),
+            )
+            .wrap(),
+        );
+    }
     let parts: Vec<String> = [
         (o.done, "already converted (skipped)"),
         (o.redo, "redone in place (the recipe or input changed)"),

@@ -89,8 +89,11 @@ pub struct BatchView {
     pub failed: usize,
     /// Cancelled.
     pub cancelled: usize,
-    /// Jobs that a worker ran (for the rate).
+    /// Jobs converted by a worker (the rate counts only these: a failure or skip takes no time
+    /// worth counting).
     pub ran: usize,
+    /// Input bytes of the jobs to convert that have not ended (the ETA: files differ in size).
+    pub bytes_left: u64,
     /// Bytes read by converted jobs.
     pub bytes_in: u64,
     /// Bytes written.
@@ -139,7 +142,13 @@ impl BatchView {
     /// A view of a batch over `jobs`, naming files relative to `root`.
     pub fn new(jobs: Arc<[Job]>, root: &Path, workers: usize) -> BatchView {
         let total = jobs.len();
+        let bytes_left = jobs
+            .iter()
+            .filter(|j| j.action == crate::engine::job::Action::Convert)
+            .map(|j| j.input_bytes)
+            .sum();
         BatchView {
+            bytes_left,
             total,
             jobs,
             root: root.to_path_buf(),
@@ -256,6 +265,7 @@ impl BatchView {
                 continue;
             };
             map.push(row.job);
+            self.bytes_left += job.input_bytes;
             jobs.push(job.clone());
             row.status = Status::Planned;
             row.reason = Some("retrying…".to_owned());
@@ -443,6 +453,13 @@ impl BatchView {
             row.done += 1;
         }
         let input_bytes = self.jobs.get(job).map_or(0, |j| j.input_bytes);
+        if self
+            .jobs
+            .get(job)
+            .is_some_and(|j| j.action == crate::engine::job::Action::Convert)
+        {
+            self.bytes_left = self.bytes_left.saturating_sub(input_bytes);
+        }
         let mut row = ResultRow {
             job,
             status: Status::Cancelled,
@@ -477,7 +494,7 @@ impl BatchView {
             }
             Outcome::Cancelled => self.cancelled += 1,
         }
-        if worker.is_some() && row.status != Status::Cancelled {
+        if worker.is_some() && row.status == Status::Ok {
             self.ran += 1;
         }
         let index = match self.row_of.get(job) {

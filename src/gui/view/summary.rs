@@ -73,7 +73,7 @@ impl BatchView {
         (self.now - self.paused_total - paused_now).max(0.0)
     }
 
-    /// Images converted or failed by workers per active second.
+    /// Images converted per active second (failures and skips are not work done).
     pub fn images_per_second(&self) -> f64 {
         let t = self.active_seconds();
         if t > 0.0 { self.ran as f64 / t } else { 0.0 }
@@ -102,10 +102,13 @@ impl BatchView {
         )
     }
 
-    /// Estimated seconds to go, paused time excluded; `None` until there is a rate.
+    /// Estimated seconds to go, paused time excluded: the input bytes still to convert at the
+    /// input bytes per second converted so far (files differ in size, so bytes tell the time
+    /// left better than a count). `None` until something is converted.
     pub fn eta_seconds(&self) -> Option<f64> {
-        let rate = self.images_per_second();
-        (rate > 0.0 && !self.finished).then(|| (self.total - self.ended()) as f64 / rate)
+        let t = self.active_seconds();
+        (self.bytes_in > 0 && t > 0.0 && !self.finished)
+            .then(|| self.bytes_left as f64 / (self.bytes_in as f64 / t))
     }
 
     /// The indices into [`Self::results`] that `filter` lists.
