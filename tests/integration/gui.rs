@@ -264,8 +264,11 @@ fn start_shows_a_row_per_worker_and_rows_follow_the_slider_live() {
     h.get_by_role_and_label(Role::Slider, "Workers")
         .set_value_accesskit(2.0);
     step_until(&mut h, "two rows", |h| worker_rows(h) == 2);
+    h.step();
     assert!(!has_label(&h, "Worker 5"), "the newest workers retired");
     assert_eq!(h.state().settings().workers, 2);
+    // #37 item 13: what the retired workers did stays on screen.
+    assert!(has_label(&h, "3 workers stopped earlier: "));
 
     h.key_press(egui::Key::Space);
     step_until(&mut h, "the batch to finish", |h| {
@@ -278,6 +281,10 @@ fn start_shows_a_row_per_worker_and_rows_follow_the_slider_live() {
     assert!(has_label(&h, "Done"));
     assert_eq!(common::snapshot(&out).len(), 40);
     assert_eq!(worker_rows(&h), 0, "every worker retired at the end");
+    // The rows add up: what every worker converted, together, is the batch's count.
+    assert_eq!(v.retired.count, 5);
+    assert_eq!(v.retired.converted, 40);
+    assert!(has_label(&h, "5 workers in all: 40 converted"));
 
     // Selecting a finished file (the first row: the first to finish) shows the source and the
     // output side by side, each with its size in pixels and bytes.
@@ -2150,4 +2157,40 @@ fn an_estimate_larger_than_the_free_space_is_warned_about_before_start() {
         has_label(h, "The output disk has only")
     });
     assert!(has_label(&h, "less than the estimate"));
+}
+
+/// #37 item 13: an idle worker's bar is empty. egui's own bar draws a round sliver at 0, which
+/// reads as work on a worker that has none.
+#[test]
+fn an_idle_workers_bar_is_empty() {
+    let (_tmp, _out, mut h) = paused_batch(200);
+    step_until(&mut h, "the worker to go idle", |h| {
+        h.state()
+            .batch_view()
+            .is_some_and(|v| v.workers.values().all(|w| w.job.is_none()))
+    });
+    h.step();
+    h.step();
+    let row = h.get_by_label("Worker 1").rect();
+    let fill = h.ctx.global_style().visuals.selection.bg_fill;
+    fn rects(shape: &egui::Shape, out: &mut Vec<(egui::Rect, egui::Color32)>) {
+        match shape {
+            egui::Shape::Rect(r) => out.push((r.rect, r.fill)),
+            egui::Shape::Vec(v) => v.iter().for_each(|s| rects(s, out)),
+            _ => {}
+        }
+    }
+    let mut all = Vec::new();
+    for clipped in &h.output().shapes {
+        rects(&clipped.shape, &mut all);
+    }
+    let filled: Vec<egui::Rect> = all
+        .into_iter()
+        .filter(|(r, f)| *f == fill && r.center().y > row.top() && r.center().y < row.bottom())
+        .map(|(r, _)| r)
+        .collect();
+    assert!(
+        filled.is_empty(),
+        "nothing filled on an idle row: {filled:?}"
+    );
 }

@@ -122,10 +122,13 @@ fn chart(ui: &mut egui::Ui, v: &BatchView) {
             4.0,
             3.0,
         ));
+    }
+    let xs: Vec<f32> = v.markers.iter().map(|m| to_screen(m.t, 0.0).x).collect();
+    for (x, text) in marker_labels(&v.markers, &xs) {
         painter.text(
             egui::pos2(x + 3.0, rect.top() + 2.0),
             egui::Align2::LEFT_TOP,
-            format!("{}w", m.workers),
+            text,
             egui::FontId::proportional(10.0),
             visuals.warn_fg_color,
         );
@@ -151,6 +154,26 @@ fn chart(ui: &mut egui::Ui, v: &BatchView) {
         egui::FontId::proportional(10.0),
         weak,
     );
+}
+
+/// The worker-count labels of the chart's marks at `xs` (their x on screen): a label is left
+/// out when the next mark is too close for both to be read, so quick changes (2, 3, 4 workers
+/// in a second) show the count they ended at rather than "2w3w4w" on top of each other.
+pub(crate) fn marker_labels(
+    markers: &[crate::gui::view::Marker],
+    xs: &[f32],
+) -> Vec<(f32, String)> {
+    /// Room one label needs ("16w" at 10 px, and a gap).
+    const ROOM: f32 = 26.0;
+    let mut labels: Vec<(f32, String)> = Vec::new();
+    for (m, &x) in markers.iter().zip(xs) {
+        // The later mark wins: drop the labels this one would overlap.
+        while labels.last().is_some_and(|(prev, _)| x - prev < ROOM) {
+            labels.pop();
+        }
+        labels.push((x, format!("{}w", m.workers)));
+    }
+    labels
 }
 
 /// Before Start: what pressing it would do, planned in the background, with one click to
@@ -263,5 +286,30 @@ fn forecast(
                 *on_exist = p;
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::marker_labels;
+    use crate::gui::view::Marker;
+
+    #[test]
+    fn marks_close_together_show_the_count_they_ended_at() {
+        let marks = |ws: &[(f64, usize)]| -> Vec<Marker> {
+            ws.iter()
+                .map(|&(t, workers)| Marker { t, workers })
+                .collect()
+        };
+        // 2, 3 and 4 workers within 10 px of each other, then 1 far to the right.
+        let m = marks(&[(0.0, 2), (0.1, 3), (0.2, 4), (5.0, 1)]);
+        let labels = marker_labels(&m, &[0.0, 5.0, 10.0, 300.0]);
+        assert_eq!(
+            labels,
+            vec![(10.0, "4w".to_owned()), (300.0, "1w".to_owned())]
+        );
+        // Far apart: every label shows.
+        let labels = marker_labels(&m, &[0.0, 100.0, 200.0, 300.0]);
+        assert_eq!(labels.len(), 4);
     }
 }

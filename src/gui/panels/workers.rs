@@ -73,8 +73,56 @@ pub(crate) fn workers_section(
                 );
             }
             worker_rows(view, row_height, ui);
+            if view.retired.count > 0 {
+                ui.add_sized(
+                    [ui.available_width(), row_height],
+                    egui::Label::new(egui::RichText::new(retired_text(view)).weak())
+                        .halign(egui::Align::LEFT),
+                );
+            }
         },
     );
+}
+
+/// "2 workers stopped earlier: 14 converted · 1 failed" (at the end: "3 workers in all: …"):
+/// the rows that went, so the rows on screen add up to what the workers did.
+pub(crate) fn retired_text(view: &BatchView) -> String {
+    let r = view.retired;
+    let workers = if r.count == 1 {
+        "1 worker".to_owned()
+    } else {
+        format!("{} workers", r.count)
+    };
+    let when = if view.finished && view.workers.is_empty() {
+        "in all"
+    } else {
+        "stopped earlier"
+    };
+    format!("{workers} {when}: {}", counts_text(r.converted, r.failed))
+}
+
+/// "12 converted" or "12 converted · 1 failed".
+fn counts_text(converted: usize, failed: usize) -> String {
+    if failed > 0 {
+        format!("{converted} converted · {failed} failed")
+    } else {
+        format!("{converted} converted")
+    }
+}
+
+/// A progress bar that is empty at 0 (egui's own draws a round sliver there, which reads as
+/// work on an idle worker).
+fn bar(progress: f32, size: egui::Vec2, ui: &mut egui::Ui) {
+    let (rect, _) = ui.allocate_exact_size(size, egui::Sense::hover());
+    let painter = ui.painter_at(rect);
+    let visuals = ui.visuals();
+    painter.rect_filled(rect, 3.0, visuals.extreme_bg_color);
+    let progress = progress.clamp(0.0, 1.0);
+    if progress > 0.0 {
+        let fill =
+            egui::Rect::from_min_size(rect.min, egui::vec2(rect.width() * progress, rect.height()));
+        painter.rect_filled(fill, 3.0, visuals.selection.bg_fill);
+    }
 }
 
 fn worker_rows(view: &BatchView, row_height: f32, ui: &mut egui::Ui) {
@@ -113,11 +161,9 @@ fn worker_rows(view: &BatchView, row_height: f32, ui: &mut egui::Ui) {
                 [60.0, row_height],
                 egui::Label::new(row.stage.map_or("—", |s| s.name())).halign(egui::Align::LEFT),
             );
-            ui.add_sized(
-                [200.0, row_height - 6.0],
-                egui::ProgressBar::new(row.progress).corner_radius(3.0),
-            );
-            ui.label(format!("{} done", row.done));
+            let progress = if row.job.is_some() { row.progress } else { 0.0 };
+            bar(progress, egui::vec2(200.0, row_height - 6.0), ui);
+            ui.label(counts_text(row.converted, row.failed));
         });
     }
 }

@@ -25,8 +25,24 @@ pub struct WorkerRow {
     pub progress: f32,
     /// Images this worker has finished.
     pub done: usize,
+    /// Of those, converted.
+    pub converted: usize,
+    /// Of those, failed.
+    pub failed: usize,
     /// Asked to stop; finishing the image in hand.
     pub retiring: bool,
+}
+
+/// What the workers that have stopped did, together: their rows go, their counts stay on
+/// screen, so the rows always add up to what the workers did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Retired {
+    /// Workers stopped (retired by a lower count, or at the batch's end).
+    pub count: usize,
+    /// Images they converted.
+    pub converted: usize,
+    /// Images they failed.
+    pub failed: usize,
 }
 
 /// One finished file. Kept small: the texts shown are made when a row is drawn, so a
@@ -104,8 +120,11 @@ pub struct BatchView {
     pub bars: WorkerBars,
     /// Workers asked for.
     pub target_workers: usize,
-    /// The most worker rows shown at once in this batch (the panel keeps room for them).
+    /// The most worker rows shown at once in this batch, the stopped workers' line included
+    /// (the panel keeps room for them).
     pub peak_workers: usize,
+    /// The workers that have stopped, together.
+    pub retired: Retired,
     /// Every finished file, in finishing order.
     pub results: Vec<ResultRow>,
     pub(super) failed_rows: Vec<usize>,
@@ -163,6 +182,7 @@ impl BatchView {
             bars: WorkerBars::default(),
             target_workers: workers,
             peak_workers: 0,
+            retired: Retired::default(),
             // Room for every row from the start: doubling a 100,000-row list mid-batch copied
             // megabytes inside one frame.
             results: Vec::with_capacity(total),
@@ -360,10 +380,12 @@ impl BatchView {
                         stage: None,
                         progress: 0.0,
                         done: 0,
+                        converted: 0,
+                        failed: 0,
                         retiring: false,
                     },
                 );
-                self.peak_workers = self.peak_workers.max(self.workers.len());
+                self.note_rows();
             }
             Event::WorkersChanged { target } => {
                 self.target_workers = *target;
@@ -378,7 +400,10 @@ impl BatchView {
                 }
             }
             Event::WorkerRetired { worker } => {
-                self.workers.remove(worker);
+                if let Some(row) = self.workers.remove(worker) {
+                    self.retire(&row);
+                }
+                self.note_rows();
             }
             Event::Started { worker, job } => {
                 let file = self
@@ -432,9 +457,23 @@ impl BatchView {
                 self.finished = true;
                 self.sort_results();
                 self.unpause();
-                self.workers.clear();
+                for row in std::mem::take(&mut self.workers).values() {
+                    self.retire(row);
+                }
             }
         }
+    }
+
+    fn retire(&mut self, row: &WorkerRow) {
+        self.retired.count += 1;
+        self.retired.converted += row.converted;
+        self.retired.failed += row.failed;
+    }
+
+    /// Keeps room for the most rows shown so far: the live workers and the stopped ones' line.
+    fn note_rows(&mut self) {
+        let rows = self.workers.len() + usize::from(self.retired.count > 0);
+        self.peak_workers = self.peak_workers.max(rows);
     }
 
     fn unpause(&mut self) {
@@ -496,6 +535,13 @@ impl BatchView {
         }
         if worker.is_some() && row.status == Status::Ok {
             self.ran += 1;
+        }
+        if let Some(w) = worker.and_then(|w| self.workers.get_mut(&w)) {
+            match row.status {
+                Status::Ok => w.converted += 1,
+                Status::Failed => w.failed += 1,
+                _ => {}
+            }
         }
         let index = match self.row_of.get(job) {
             Some(&i) if i < self.results.len() => i,
