@@ -222,6 +222,9 @@ pub struct QualityForm {
     pub max_kib: u32,
     /// The visual target.
     pub visual: VisualTarget,
+    /// The fixed quality from before Visual quality raised the cap to 100, given back when
+    /// another mode is chosen.
+    pub quality_before_visual: Option<u8>,
 }
 
 impl Default for QualityForm {
@@ -230,6 +233,7 @@ impl Default for QualityForm {
             mode: QualityMode::Quality,
             max_kib: 200,
             visual: VisualTarget::High,
+            quality_before_visual: None,
         }
     }
 }

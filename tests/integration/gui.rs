@@ -823,6 +823,12 @@ fn the_quality_row_offers_size_and_visual_targets_and_results_show_savings() {
     let recipe = h.state().settings().current_recipe();
     assert_eq!(recipe.target_score, Some(90.0));
     assert_eq!(recipe.max_size, None);
+    // #37 item 5: the search may go up to quality 100 (the cap is shown, not hidden at the
+    // fixed quality's value), and the card says what the output aims at, not "q85".
+    assert_eq!(recipe.quality, 100);
+    assert!(h.query_all_by_label("Highest quality").count() >= 1);
+    assert!(has_label(&h, "JPEG look 90"));
+    assert_eq!(h.query_all_by_label_contains("JPEG q").count(), 0);
     assert_eq!(
         h.state().settings().first().quality_form.visual,
         VisualTarget::VisuallyLossless
@@ -840,6 +846,8 @@ fn the_quality_row_offers_size_and_visual_targets_and_results_show_savings() {
         Some(200 * 1024),
         "the field's default, 200 KiB"
     );
+    assert_eq!(recipe.quality, 85, "the fixed quality is given back");
+    assert!(has_label(&h, "JPEG ≤ 200.0 KiB"));
     // PNG is lossless: the row goes away and the recipe carries no target.
     h.get_by_role_and_label(Role::ComboBox, "Output format")
         .click();
@@ -2193,4 +2201,39 @@ fn an_idle_workers_bar_is_empty() {
         filled.is_empty(),
         "nothing filled on an idle row: {filled:?}"
     );
+}
+
+/// #37 item 15: under "Keep each format" a format's own controls show only when the input has
+/// that format: a folder of PNGs offers no WebP lossless switch and no AVIF effort; adding a
+/// WebP brings the WebP switch (and still no effort).
+#[test]
+fn keep_each_format_shows_only_the_controls_of_the_inputs_formats() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (dir, out) = (tmp.path().join("in"), tmp.path().join("out"));
+    photo_folder(&dir, 3);
+    let mut settings = Settings::default();
+    settings.first_mut().recipe.format = conveyor::engine::recipe::OutputFormat::Keep;
+    let launch = Launch {
+        inputs: vec![dir.clone()],
+        out: Some(out),
+        ..Launch::default()
+    };
+    let mut h = harness(settings, launch, None);
+    step_until(&mut h, "the scan", |h| has_label(h, "3 images"));
+    h.run_steps(2);
+    assert_eq!(h.query_all_by_label_contains("Lossless").count(), 0);
+    assert_eq!(h.query_all_by_label("Effort").count(), 0);
+    assert_eq!(
+        h.query_all_by_label("JPEG colour").count(),
+        0,
+        "no JPEG input"
+    );
+
+    let webp = common::encode(&common::photo(64, 48), image::ImageFormat::WebP);
+    common::put(&dir, "web.webp", &webp);
+    h.state_mut().set_input(vec![dir]);
+    step_until(&mut h, "the new scan", |h| has_label(h, "4 images"));
+    h.run_steps(2);
+    assert_eq!(h.query_all_by_label("Lossless WebP").count(), 1);
+    assert_eq!(h.query_all_by_label("Effort").count(), 0);
 }

@@ -430,6 +430,69 @@ fn a_visual_target_is_met_per_image_with_less_data_than_one_fixed_quality() {
     assert!(total < fixed_total);
 }
 
+/// #37 item 5: a transparent image is scored as it is seen. What lies under fully transparent
+/// pixels is never shown and a lossy WebP rightly drops it; scoring the raw colours there gave
+/// PNG logos scores of −16.8 to −61.4 while before and after looked the same. Here a logo on
+/// a transparent canvas whose hidden pixels are noise reaches the target, with a score that
+/// the same image without the noise (flattened the same way) agrees with.
+#[test]
+fn a_transparent_image_is_scored_as_it_is_seen() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("in");
+    let mut state = 0x9e37_79b9_u32;
+    let logo = image::RgbaImage::from_fn(320, 240, |x, y| {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        let inside = (x as i32 - 160).pow(2) + (y as i32 - 120).pow(2) < 80 * 80;
+        if inside {
+            image::Rgba([200, (x % 255) as u8, 40, 255])
+        } else {
+            // Invisible noise under full transparency.
+            let b = state.to_le_bytes();
+            image::Rgba([b[0], b[1], b[2], 0])
+        }
+    });
+    common::put(
+        &dir,
+        "logo.png",
+        &common::encode(&DynamicImage::ImageRgba8(logo), image::ImageFormat::Png),
+    );
+    let out = tmp.path().join("out");
+    let r = tmp.path().join("r.json");
+    let run = conveyor(&[
+        "run",
+        s(&dir),
+        "--out",
+        s(&out),
+        "--format",
+        "webp",
+        "--quality",
+        "100",
+        "--target-score",
+        "80",
+        "--report",
+        s(&r),
+    ]);
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let r = report(&r);
+    let f = &r["files"][0];
+    assert_eq!(f["status"], "ok", "{f}");
+    let score = f["score"].as_f64().expect("a score");
+    assert!(score >= 80.0, "scored as seen: {f}");
+    assert!(
+        f["warnings"].as_array().is_none_or(Vec::is_empty),
+        "the target is met without a warning: {f}"
+    );
+    let quality = f["quality"].as_u64().expect("quality");
+    assert!(quality < 100, "the search went below the cap: {f}");
+}
+
 /// #12 acceptance 3: `--smaller-only` keeps byte-identical copies of JPEGs that re-encoding
 /// would only grow, and says so; it converts what does shrink; with `--metadata strip` an
 /// original carrying EXIF is still converted.

@@ -175,7 +175,15 @@ impl ConveyorApp {
             .and_then(|i| i.summary.as_ref())
             .and_then(|r| r.as_ref().ok())
             .and_then(|s| s.first.clone());
+        let input_formats = self
+            .input
+            .as_ref()
+            .and_then(|i| i.summary.as_ref())
+            .and_then(|r| r.as_ref().ok())
+            .map(|s| s.kinds.clone())
+            .unwrap_or_default();
         RecipeView {
+            input_formats,
             busy: self.busy(),
             output_dir: self.output_dir(),
             chosen_output: self.out_override.is_some(),

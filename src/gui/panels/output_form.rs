@@ -46,7 +46,14 @@ pub(super) fn format_label(f: OutputFormat) -> String {
     }
 }
 
-pub(super) fn output_form(s: &mut OutputForm, first: Option<FirstImage>, ui: &mut egui::Ui) {
+/// `kept`: the formats the input has, which "Keep each format" writes: a control for one of
+/// them shows under Keep only when the input has it.
+pub(super) fn output_form(
+    s: &mut OutputForm,
+    first: Option<FirstImage>,
+    kept: &[Format],
+    ui: &mut egui::Ui,
+) {
     ui.add_space(4.0);
     ui.strong("Size");
     combo(
@@ -105,22 +112,28 @@ pub(super) fn output_form(s: &mut OutputForm, first: Option<FirstImage>, ui: &mu
         format_label,
     );
     let format = s.recipe.format;
-    if format.takes(Control::Lossless) {
-        // Named after the format(s) it applies to: "Lossless WebP", or for Keep every format
-        // that has the control ("Lossless WebP and AVIF").
-        let names: Vec<&str> = match format {
-            OutputFormat::To(f) => vec![f.label()],
+    // The formats a control would apply to: the chosen one, or under Keep those of the input's
+    // formats that have it (none: the control is not shown).
+    let applies = |control: Control| -> Vec<&'static str> {
+        match format {
+            OutputFormat::To(f) if f.takes(control) => vec![f.label()],
+            OutputFormat::To(_) => Vec::new(),
             OutputFormat::Keep => Format::writable()
-                .filter(|f| f.takes(Control::Lossless))
+                .filter(|f| f.takes(control) && kept.contains(f))
                 .map(Format::label)
                 .collect(),
-        };
+        }
+    };
+    let lossless_for = applies(Control::Lossless);
+    if !lossless_for.is_empty() {
+        // Named after the format(s) it applies to: "Lossless WebP", or for Keep the input's
+        // formats that have the control ("Lossless WebP and AVIF").
         ui.checkbox(
             &mut s.recipe.lossless,
-            format!("Lossless {}", names.join(" and ")),
+            format!("Lossless {}", lossless_for.join(" and ")),
         );
     }
-    if format.takes(Control::Effort) {
+    if !applies(Control::Effort).is_empty() {
         ui.horizontal(|ui| {
             let label = ui.label("Effort");
             ui.add(egui::Slider::new(&mut s.recipe.effort, 0..=MAX_EFFORT))
@@ -136,15 +149,33 @@ pub(super) fn output_form(s: &mut OutputForm, first: Option<FirstImage>, ui: &mu
         && !(format != OutputFormat::Keep && format.takes(Control::Lossless) && s.recipe.lossless);
     if lossy {
         let form = &mut s.quality_form;
+        let before = form.mode;
         ui.horizontal(|ui| {
             for mode in QualityMode::ALL {
                 ui.radio_value(&mut form.mode, mode, mode.label());
             }
         });
+        if before != form.mode {
+            if form.mode == QualityMode::Visual {
+                // A visual target searches up to the highest quality allowed: a cap left at
+                // the fixed quality's 80 made most images miss a "High" (80) look.
+                form.quality_before_visual = Some(s.recipe.quality);
+                s.recipe.quality = 100;
+            } else if let Some(q) = form.quality_before_visual.take() {
+                s.recipe.quality = q;
+            }
+        }
         match form.mode {
             QualityMode::Quality => {
                 ui.add(egui::Slider::new(&mut s.recipe.quality, 1..=100).text("Quality"));
             }
+            QualityMode::MaxSize | QualityMode::Visual => {
+                ui.add(egui::Slider::new(&mut s.recipe.quality, 1..=100).text("Highest quality"))
+                    .on_hover_text("The search never goes above this quality");
+            }
+        }
+        match form.mode {
+            QualityMode::Quality => {}
             QualityMode::MaxSize => {
                 labelled(ui, "At most", |ui| {
                     ui.add(
@@ -154,8 +185,8 @@ pub(super) fn output_form(s: &mut OutputForm, first: Option<FirstImage>, ui: &mu
                     )
                 })
                 .on_hover_text(
-                    "Each JPEG or lossy WebP gets the highest quality (up to the slider's) whose \
-                     file fits; a file that cannot fit even at quality 10 fails",
+                    "Each JPEG or lossy WebP gets the highest quality (up to the highest quality \
+                     above) whose file fits; a file that cannot fit even at quality 10 fails",
                 );
             }
             QualityMode::Visual => {
@@ -176,7 +207,7 @@ pub(super) fn output_form(s: &mut OutputForm, first: Option<FirstImage>, ui: &mu
         .on_hover_text(
             "When an output in the input's own format is not smaller, copy the original instead",
         );
-    if format.takes(Control::Chroma) {
+    if !applies(Control::Chroma).is_empty() {
         combo(ui, "JPEG colour", &mut s.recipe.chroma, Chroma::ALL, |c| {
             match c {
                 Chroma::S420 => "4:2:0 (smaller files)",

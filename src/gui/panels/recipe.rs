@@ -27,6 +27,8 @@ pub(crate) struct RecipeView<'a> {
     pub(crate) chosen_output: bool,
     /// The input's first image, for the naming example.
     pub(crate) first: Option<FirstImage>,
+    /// The formats the input has (what "Keep each format" writes).
+    pub(crate) input_formats: Vec<crate::engine::format::Format>,
     /// The presets the menu offers.
     pub(crate) presets: &'a [Preset],
     /// The outputs' forms and the worker count.
@@ -128,12 +130,19 @@ enum CardAction {
     Close,
 }
 
-/// "Output 2 · fit:480x480 · WebP q80 · in small/".
+/// "Output 2 · fit:480x480 · WebP q80 · in small/" (a target instead of the quality when there
+/// is one: "WebP look 80", "JPEG ≤ 300 KiB").
 fn card_title(i: usize, count: usize, r: &Recipe) -> String {
     let size = r.resize.map_or("same size".to_owned(), |s| s.to_string());
     let format = match r.format {
         OutputFormat::Keep => "same format".to_owned(),
-        OutputFormat::To(f) if r.is_lossy(f) => format!("{} q{}", f.label(), r.quality),
+        OutputFormat::To(f) if r.is_lossy(f) => match (r.target_score, r.max_size) {
+            (Some(score), _) => format!("{} look {score}", f.label()),
+            (None, Some(max)) => {
+                format!("{} ≤ {}", f.label(), crate::engine::units::human_bytes(max))
+            }
+            (None, None) => format!("{} q{}", f.label(), r.quality),
+        },
         OutputFormat::To(f) => f.label().to_owned(),
     };
     let mut title = if count > 1 {
@@ -227,7 +236,7 @@ fn form(p: &mut RecipeView, i: usize, ui: &mut egui::Ui) {
     let Some(s) = p.settings.outputs.get_mut(i) else {
         return;
     };
-    output_form(s, stem, ui);
+    output_form(s, stem, &p.input_formats, ui);
 }
 
 fn presets(p: &mut RecipeView, ui: &mut egui::Ui) {

@@ -17,6 +17,8 @@ pub struct InputSummary {
     pub bytes: u64,
     /// Count per format (by extension), labelled as the format table names them.
     pub formats: BTreeMap<&'static str, usize>,
+    /// The formats among them (by extension), each once.
+    pub kinds: Vec<Format>,
     /// Image-named entries that will be skipped, with reasons.
     pub skipped: Vec<String>,
     /// Non-image files ignored.
@@ -70,12 +72,17 @@ impl InputSummary {
             s.images += 1;
             s.bytes += f.bytes;
             s.files.push((f.path.clone(), f.bytes));
-            let label = f
+            let format = f
                 .rel
                 .extension()
                 .and_then(|e| e.to_str())
-                .and_then(Format::from_extension)
-                .map_or("other", Format::label);
+                .and_then(Format::from_extension);
+            if let Some(format) = format
+                && !s.kinds.contains(&format)
+            {
+                s.kinds.push(format);
+            }
+            let label = format.map_or("other", Format::label);
             *s.formats.entry(label).or_default() += 1;
             if s.first.is_none() {
                 s.first = Some(FirstImage {

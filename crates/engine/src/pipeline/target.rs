@@ -35,8 +35,14 @@ pub struct Chosen {
     pub warnings: Vec<String>,
 }
 
-/// SSIMULACRA2's view of an image, computed once and compared with every candidate.
-pub struct Reference(Ssimulacra2Reference);
+/// SSIMULACRA2's view of an image, computed once and compared with every candidate. An image
+/// with transparency is seen over a dark and over a light background (as libjxl's
+/// `ssimulacra2` tool does), and a candidate scores the worse of the two: what is under a
+/// transparent pixel is never seen, and lossy encoders rightly do not keep it.
+pub struct Reference(Vec<(Option<u8>, Ssimulacra2Reference)>);
+
+/// The backgrounds an image with transparency is seen over (sRGB 0.1 and 0.9).
+const BACKGROUNDS: [u8; 2] = [26, 230];
 
 fn measure_error(e: impl std::fmt::Display) -> JobError {
     JobError::failed(
@@ -45,12 +51,29 @@ fn measure_error(e: impl std::fmt::Display) -> JobError {
     )
 }
 
-/// Runs `f` on `image` as an 8-bit sRGB pixel view, the form SSIMULACRA2 takes.
+/// Runs `f` on `image` as an 8-bit sRGB pixel view, the form SSIMULACRA2 takes; with
+/// `background`, a transparent image is first composited over that grey.
 fn with_srgb<T>(
     image: &DynamicImage,
+    background: Option<u8>,
     f: impl FnOnce(&PixelSlice<'_>) -> Result<T, fast_ssim2::Ssimulacra2Error>,
 ) -> Result<T, JobError> {
-    let rgb = image.to_rgb8();
+    let rgb = match background {
+        Some(bg) if image.color().has_alpha() => {
+            let rgba = image.to_rgba8();
+            let (w, h) = rgba.dimensions();
+            let mut rgb = image::RgbImage::new(w, h);
+            for (out, px) in rgb.pixels_mut().zip(rgba.pixels()) {
+                let a = u32::from(px.0[3]);
+                for c in 0..3 {
+                    let v = u32::from(px.0[c]) * a + u32::from(bg) * (255 - a);
+                    out.0[c] = ((v + 127) / 255) as u8;
+                }
+            }
+            rgb
+        }
+        _ => image.to_rgb8(),
+    };
     let (w, h) = rgb.dimensions();
     let slice = PixelSlice::new(
         rgb.as_raw(),
@@ -66,14 +89,30 @@ fn with_srgb<T>(
 impl Reference {
     /// The reference for `image` (the resized image, before encoding).
     pub fn new(image: &DynamicImage) -> Result<Reference, JobError> {
-        with_srgb(image, Ssimulacra2Reference::new).map(Reference)
+        let backgrounds: Vec<Option<u8>> = if image.color().has_alpha() {
+            BACKGROUNDS.iter().copied().map(Some).collect()
+        } else {
+            vec![None]
+        };
+        backgrounds
+            .into_iter()
+            .map(|bg| with_srgb(image, bg, Ssimulacra2Reference::new).map(|r| (bg, r)))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Reference)
     }
 
-    /// The SSIMULACRA2 score of the encoded `bytes` (decoded again) against this reference.
+    /// The SSIMULACRA2 score of the encoded `bytes` (decoded again) against this reference:
+    /// the worst over the backgrounds.
     pub fn score(&self, bytes: &[u8], format: Format) -> Result<f64, JobError> {
         let decoded = super::decode::decode_bytes(bytes, format)
             .map_err(|e| JobError::failed(ErrorKind::Encode, format!("cannot read back: {e}")))?;
-        with_srgb(&decoded, |slice| self.0.compare(slice))
+        let mut worst = f64::INFINITY;
+        for (bg, reference) in &self.0 {
+            // An output without alpha (JPEG) is compared as it is.
+            let score = with_srgb(&decoded, *bg, |slice| reference.compare(slice))?;
+            worst = worst.min(score);
+        }
+        Ok(worst)
     }
 }
 
@@ -231,10 +270,15 @@ fn lowest_reaching(
     let top_bytes = probe.encode(top)?;
     let top_score = probe.score(&top_bytes)?;
     if top_score < aim {
-        warnings.push(format!(
-            "scores {top_score:.1} at quality {top}, under the target {target}; raise --quality \
-             to allow more"
-        ));
+        // Said without a command-line flag: the window shows it too.
+        warnings.push(if top >= 100 {
+            format!("scores {top_score:.1} even at quality 100, under the target {target}")
+        } else {
+            format!(
+                "scores {top_score:.1} at quality {top}, the highest allowed, under the target \
+                 {target}; a higher quality limit would allow more"
+            )
+        });
         return Ok((top, top_bytes, Some(top_score)));
     }
     let floor = FLOOR.min(top);
