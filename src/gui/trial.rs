@@ -61,8 +61,15 @@ pub struct Shown {
     pub path: PathBuf,
 }
 
+/// How a preview conversion came out: converted, or why not with the source alone (when it
+/// could be read) to show as Before.
+enum Attempt {
+    Converted(Trial),
+    Failed(String, Option<crate::engine::preview::Thumbnail>),
+}
+
 /// A preview conversion in flight: the input, the recipe, and the work.
-type Running = (PathBuf, Recipe, Task<Result<Trial, String>>);
+type Running = (PathBuf, Recipe, Task<Result<Attempt, String>>);
 
 /// What an estimate is made for: every output's recipe, the workers, the file count.
 type EstimateKey = (Vec<Recipe>, usize, usize);
@@ -74,6 +81,8 @@ pub struct Trials {
     pub pick: Option<PathBuf>,
     /// The last finished preview, or why it failed.
     pub shown: Option<Result<Shown, String>>,
+    /// When the last preview failed: the source alone, to show as Before.
+    pub before_only: Option<egui::TextureHandle>,
     /// How it is looked at.
     pub view: TrialView,
     /// The last finished estimate (`None` inside when no sample converted).
@@ -127,7 +136,15 @@ impl Trials {
         {
             let (path, recipe) = (path.clone(), recipe.clone());
             self.running = None;
-            self.shown = Some(result.and_then(|r| r).map(|t| shown(ctx, t, path.clone())));
+            self.before_only = None;
+            self.shown = Some(match result.and_then(|r| r) {
+                Ok(Attempt::Converted(t)) => Ok(shown(ctx, t, path.clone())),
+                Ok(Attempt::Failed(e, before)) => {
+                    self.before_only = before.map(|mut b| texture(ctx, &mut b, "trial-before"));
+                    Err(e)
+                }
+                Err(e) => Err(e),
+            });
             self.done_for = Some((path, recipe));
         }
         if let Some(task) = &mut self.estimating
@@ -163,7 +180,12 @@ impl Trials {
                 let task = Task::spawn("preview", repaint.cloned(), move || {
                     let store = storage.for_paths([p.as_path()])?;
                     let copy = preview::local(&p, store.as_deref())?;
-                    preview::trial(copy.path(), &r, PREVIEW_SIDE)
+                    Ok(match preview::trial(copy.path(), &r, PREVIEW_SIDE) {
+                        Ok(t) => Attempt::Converted(t),
+                        Err(e) => {
+                            Attempt::Failed(e, preview::source(copy.path(), PREVIEW_SIDE).ok())
+                        }
+                    })
                 });
                 self.running = Some((path, recipe, task));
             } else if !settled {
@@ -203,16 +225,22 @@ impl Trials {
     }
 }
 
+/// Uploads a picture's pixels as a texture (moving them out).
+fn texture(
+    ctx: &egui::Context,
+    t: &mut crate::engine::preview::Thumbnail,
+    name: &str,
+) -> egui::TextureHandle {
+    let size = [t.preview_width as usize, t.preview_height as usize];
+    let image = egui::ColorImage::from_rgba_unmultiplied(size, &t.rgba);
+    t.rgba = Vec::new();
+    ctx.load_texture(name, image, egui::TextureOptions::NEAREST)
+}
+
 /// Uploads a finished preview's pixels as textures.
 fn shown(ctx: &egui::Context, mut trial: Trial, path: PathBuf) -> Shown {
-    let texture = |t: &mut crate::engine::preview::Thumbnail, name: &str| {
-        let size = [t.preview_width as usize, t.preview_height as usize];
-        let image = egui::ColorImage::from_rgba_unmultiplied(size, &t.rgba);
-        t.rgba = Vec::new();
-        ctx.load_texture(name, image, egui::TextureOptions::NEAREST)
-    };
-    let before = texture(&mut trial.before, "trial-before");
-    let after = texture(&mut trial.after, "trial-after");
+    let before = texture(ctx, &mut trial.before, "trial-before");
+    let after = texture(ctx, &mut trial.after, "trial-after");
     Shown {
         trial,
         before,

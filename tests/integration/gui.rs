@@ -2237,3 +2237,69 @@ fn keep_each_format_shows_only_the_controls_of_the_inputs_formats() {
     assert_eq!(h.query_all_by_label("Lossless WebP").count(), 1);
     assert_eq!(h.query_all_by_label("Effort").count(), 0);
 }
+
+/// #37 item 14: in the swipe preview the line is dragged on the picture itself (fitted, any
+/// drag moves it; a click puts it there), the sides say Before and After, and a recipe that
+/// gives no output for the image (a size target it cannot meet) still shows the source as
+/// Before beside the reason.
+#[test]
+fn the_swipe_line_is_dragged_on_the_picture_and_a_failed_preview_keeps_before() {
+    let (_tmp, _out, mut h) = preloaded(2, settings_with_workers(2), Launch::default());
+    step_until(&mut h, "the preview", |h| {
+        h.state().trials().shown.as_ref().is_some_and(Result::is_ok)
+    });
+    h.get_by_label("Swipe").click();
+    h.run_steps(2);
+    assert!(has_label(&h, "Before") && has_label(&h, "After"));
+    let area = h.get_by_label("Swipe preview").rect();
+    let y = area.center().y;
+    // The picture is fitted and centred; drag from its left part to about a third across.
+    let shown = h.state().trials().shown.as_ref().unwrap().as_ref().unwrap();
+    let (w, hgt) = (
+        shown.trial.after.preview_width as f32,
+        shown.trial.after.preview_height as f32,
+    );
+    let k = (area.width() / w).min(area.height() / hgt).min(1.0);
+    let left = area.center().x - w * k / 2.0;
+    let at = |f: f32| egui::pos2(left + w * k * f, y);
+    h.drag_at(at(0.1));
+    h.step();
+    h.hover_at(at(0.2));
+    h.step();
+    h.hover_at(at(0.3));
+    h.step();
+    h.drop_at(at(0.3));
+    h.step();
+    let split = h.state().trials().view.split;
+    assert!(
+        (split - 0.3).abs() < 0.05,
+        "the line followed the drag: {split}"
+    );
+
+    // A size the image cannot fit: no output, and the source still shows as Before.
+    h.state_mut().settings_mut().first_mut().quality_form.mode =
+        conveyor::gui::settings::QualityMode::MaxSize;
+    h.state_mut()
+        .settings_mut()
+        .first_mut()
+        .quality_form
+        .max_kib = 1;
+    h.state_mut().settings_mut().first_mut().recipe.format =
+        conveyor::engine::recipe::OutputFormat::To(Format::Jpeg);
+    h.state_mut()
+        .settings_mut()
+        .first_mut()
+        .resize_form
+        .set(None);
+    step_until(&mut h, "the failed preview", |h| {
+        h.state()
+            .trials()
+            .shown
+            .as_ref()
+            .is_some_and(Result::is_err)
+    });
+    h.run_steps(2);
+    assert!(h.state().trials().before_only.is_some());
+    assert!(has_label(&h, "No output: cannot fit in 1.0 KiB"));
+    assert!(has_label(&h, "Before"));
+}

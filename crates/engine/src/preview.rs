@@ -199,6 +199,23 @@ pub fn trial(path: &Path, recipe: &Recipe, max_side: u32) -> Result<Trial, Strin
     })
 }
 
+/// The source alone, oriented and scaled to fit `max_side`: what the preview shows as Before
+/// when the recipe gives no output for it (a size target it cannot meet).
+pub fn source(path: &Path, max_side: u32) -> Result<Thumbnail, String> {
+    let input_bytes = std::fs::metadata(path).map_err(|e| e.to_string())?.len();
+    let source = decode::decode(path, &DecodeLimits::default(), &[], &mut |_| Ok(()))
+        .map_err(|e| e.to_string())?;
+    let image = source.image.into_image().map_err(|e| e.to_string())?;
+    let image = orient(image, source.orientation);
+    let (w, h) = (image.width(), image.height());
+    let shown = if w > max_side || h > max_side {
+        image.resize(max_side, max_side, FilterType::Triangle)
+    } else {
+        image
+    };
+    Ok(rgba_thumbnail(&shown, input_bytes, (w, h)))
+}
+
 /// `path` converted with `recipe` in memory, as a batch would: the output, its format, the
 /// input's size and the seconds it took on one core.
 fn render_one(path: &Path, recipe: &Recipe) -> Result<(Rendered, Format, u64, f64), String> {

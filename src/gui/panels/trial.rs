@@ -190,7 +190,17 @@ fn preview_section(
             });
         }
         Some(Err(e)) => {
-            ui.colored_label(ui.visuals().error_fg_color, format!("Preview: {e}"));
+            ui.add(
+                egui::Label::new(
+                    egui::RichText::new(format!("No output: {e}"))
+                        .color(ui.visuals().error_fg_color),
+                )
+                .wrap(),
+            );
+            // The source still shows, so the user sees what the recipe could not convert.
+            if let Some(before) = &trials.before_only {
+                before_alone(ui, before, &mut trials.view);
+            }
         }
         Some(Ok(shown)) => {
             let t = &shown.trial;
@@ -237,6 +247,27 @@ fn placement(rect: egui::Rect, img: egui::Vec2, view: &mut TrialView) -> (egui::
     (egui::Rect::from_min_size(rect.min, visible), uv)
 }
 
+/// The source alone, fitted (or at 100 %), titled Before: the preview of a file the recipe
+/// gives no output for.
+fn before_alone(ui: &mut egui::Ui, before: &egui::TextureHandle, view: &mut TrialView) {
+    ui.label("Before");
+    let img = before.size_vec2();
+    let height = (ui.available_height() - 8.0).max(120.0);
+    let (rect, response) = ui.allocate_exact_size(
+        egui::vec2(ui.available_width(), height),
+        egui::Sense::drag(),
+    );
+    view.pan -= response.drag_delta();
+    let (at, uv) = placement(rect, img, view);
+    let painter = ui.painter_at(rect);
+    super::checkerboard(&painter, at);
+    painter.image(before.id(), at, uv, egui::Color32::WHITE);
+}
+
+/// How close (in points) to the swipe line a drag must start to move it when the picture can
+/// also be panned.
+const GRAB: f32 = 16.0;
+
 fn images(ui: &mut egui::Ui, shown: &Shown, view: &mut TrialView) {
     let img = egui::vec2(
         shown.trial.after.preview_width as f32,
@@ -246,26 +277,38 @@ fn images(ui: &mut egui::Ui, shown: &Shown, view: &mut TrialView) {
     let width = ui.available_width();
     let sense = egui::Sense::drag();
     if view.swipe {
-        let (rect, response) = ui.allocate_exact_size(egui::vec2(width, height), sense);
+        let (rect, response) =
+            ui.allocate_exact_size(egui::vec2(width, height), egui::Sense::click_and_drag());
+        response
+            .widget_info(|| egui::WidgetInfo::labeled(egui::Role::Image, true, "Swipe preview"));
         let (at, _) = placement(rect, img, view);
         let line = at.left() + at.width() * view.split;
         let pointer = response.interact_pointer_pos().or(response.hover_pos());
-        let near = |p: Option<egui::Pos2>| p.is_some_and(|p| (p.x - line).abs() <= 12.0);
-        let near_line = near(pointer);
+        let near = |p: Option<egui::Pos2>| p.is_some_and(|p| (p.x - line).abs() <= GRAB);
+        // Fitted, there is nothing to pan: any drag moves the line. At 100 %, a drag that
+        // starts at the line moves it and one elsewhere pans the picture (judged where the
+        // button went down); a click anywhere puts the line there.
+        let pannable = view.actual && (img.x > at.width() + 0.5 || img.y > at.height() + 0.5);
         if response.drag_started() {
-            // Grabbing the line moves it; grabbing the picture pans it (judged where the button
-            // went down: the drag starts only once the pointer has moved a little).
-            view.moving_split = near(ui.input(|i| i.pointer.press_origin()));
+            view.moving_split = !pannable || near(ui.input(|i| i.pointer.press_origin()));
         }
-        if near_line || view.moving_split {
+        if near(pointer) || view.moving_split || !pannable {
             ui.ctx().set_cursor_icon(egui::CursorIcon::ResizeHorizontal);
         }
+        let to_split = |p: egui::Pos2| ((p.x - at.left()) / at.width()).clamp(0.0, 1.0);
         if response.dragged() && view.moving_split {
             if let Some(p) = pointer {
-                view.split = ((p.x - at.left()) / at.width()).clamp(0.0, 1.0);
+                view.split = to_split(p);
             }
-        } else {
+        } else if response.dragged() {
             view.pan -= response.drag_delta();
+        } else if response.clicked()
+            && let Some(p) = response.interact_pointer_pos()
+        {
+            view.split = to_split(p);
+        }
+        if response.drag_stopped() {
+            view.moving_split = false;
         }
         let (at, uv) = placement(rect, img, view);
         let x = at.left() + at.width() * view.split;
@@ -279,7 +322,21 @@ fn images(ui: &mut egui::Ui, shown: &Shown, view: &mut TrialView) {
         painter
             .with_clip_rect(right)
             .image(shown.after.id(), at, uv, egui::Color32::WHITE);
-        painter.vline(x, at.y_range(), ui.visuals().selection.stroke);
+        let stroke = egui::Stroke::new(2.0, egui::Color32::WHITE);
+        painter.vline(x, at.y_range(), stroke);
+        // A grip on the line says it can be dragged.
+        let grip = egui::pos2(x, at.center().y);
+        painter.circle(grip, 11.0, egui::Color32::from_black_alpha(160), stroke);
+        painter.text(
+            grip,
+            egui::Align2::CENTER_CENTER,
+            "◀▶",
+            egui::FontId::proportional(9.0),
+            egui::Color32::WHITE,
+        );
+        // Which side is which, in the picture's top corners.
+        corner_label(ui, at, "Before", egui::Align2::LEFT_TOP);
+        corner_label(ui, at, "After", egui::Align2::RIGHT_TOP);
         return;
     }
     let half = ((width - 8.0) / 2.0).max(60.0);
@@ -298,4 +355,27 @@ fn images(ui: &mut egui::Ui, shown: &Shown, view: &mut TrialView) {
             });
         }
     });
+}
+
+/// A small label on a dark plate in a corner of `at`.
+fn corner_label(ui: &mut egui::Ui, at: egui::Rect, text: &str, corner: egui::Align2) {
+    let galley = ui.painter().layout_no_wrap(
+        text.to_owned(),
+        egui::FontId::proportional(12.0),
+        egui::Color32::WHITE,
+    );
+    let size = galley.size() + egui::vec2(10.0, 4.0);
+    let inner = at.shrink(6.0);
+    let rect = corner.align_size_within_rect(size, inner);
+    ui.painter()
+        .rect_filled(rect, 3.0, egui::Color32::from_black_alpha(150));
+    ui.put(
+        rect,
+        egui::Label::new(
+            egui::RichText::new(text)
+                .color(egui::Color32::WHITE)
+                .size(12.0),
+        )
+        .selectable(false),
+    );
 }
