@@ -28,8 +28,16 @@ fn print_summary(report: &Report, dry_run: bool) {
         format!("{} inputs", s.total)
     };
     if dry_run {
+        // A dry run reads no image: only files it can tell are broken without opening them
+        // (empty ones) are counted as failing.
+        let fail = if s.failed > 0 {
+            format!(", {} will fail (empty files)", s.failed)
+        } else {
+            String::new()
+        };
         println!(
-            "dry run: {} to convert, {} to skip, of {of}",
+            "dry run: {} to convert{fail}, {} to skip, of {of} (images are not opened in a dry \
+             run: damaged ones fail only when converted)",
             s.planned, s.skipped
         );
         return;
@@ -204,6 +212,9 @@ pub fn run(args: &RunArgs) -> ExitCode {
     if args.dry_run {
         for job in &plan.jobs {
             match &job.action {
+                Action::Convert if job.input_bytes == 0 => {
+                    println!("{} (will fail: empty file)", job.input.display());
+                }
                 Action::Convert => println!("{} → {}", job.input.display(), job.output.display()),
                 Action::Skip(reason) => println!("{} (skip: {reason})", job.input.display()),
             }

@@ -187,6 +187,30 @@ fn dry_run_writes_nothing_and_lists_every_input() {
         );
     }
     assert!(!stdout.contains("notes.txt"));
+    // #37 item 16: what a dry run can know without opening a file (an empty one fails) is
+    // not counted as a file to convert, and the line says damaged ones show only when run.
+    assert!(
+        stdout.contains(&format!(
+            "{} (will fail: empty file)",
+            s(&dir.join("bad/empty.jpg"))
+        )),
+        "{stdout}"
+    );
+    let summary = stdout
+        .lines()
+        .find(|l| l.starts_with("dry run: "))
+        .expect("a summary line");
+    let to_convert = good.len() + 2;
+    assert!(
+        summary.starts_with(&format!(
+            "dry run: {to_convert} to convert, 1 will fail (empty files), 0 to skip"
+        )),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("damaged ones fail only when converted"),
+        "{summary}"
+    );
 }
 
 /// 24 small PNGs, 8 in each of `set0`, `set1` and `set2`.

@@ -2033,6 +2033,7 @@ fn the_plan_and_estimate_count_what_is_left_and_what_will_fail() {
         "garbage.png",
         b"a shopping list, not a picture at all\n",
     );
+    common::put(&dir, "empty.jpg", b"");
     let launch = Launch {
         inputs: vec![dir.clone()],
         out: Some(out.clone()),
@@ -2040,15 +2041,19 @@ fn the_plan_and_estimate_count_what_is_left_and_what_will_fail() {
     };
     let mut h = harness(settings_with_workers(2), launch, None);
     step_until(&mut h, "the sampled failures", |h| {
-        has_label(h, "2 of 6 sampled images could not be converted")
+        has_label(h, "3 of 7 sampled images could not be converted")
     });
     step_until(&mut h, "the plan", |h| has_label(h, "Start will write"));
     h.step();
     assert!(
         h.query_by_label("4 outputs").is_some(),
-        "the two broken files are not counted as outputs Start will write"
+        "the three broken files are not counted as outputs Start will write"
     );
-    assert!(has_label(&h, "2 outputs will fail"));
+    // The empty file is known from the scan; the other two from the estimate's sample.
+    assert!(has_label(
+        &h,
+        "3 outputs will fail: empty files, and files that"
+    ));
     for name in ["garbage.png", "truncated.jpg"] {
         assert!(
             h.query_all_by_label_contains(name).count() >= 1,
@@ -2068,11 +2073,11 @@ fn the_plan_and_estimate_count_what_is_left_and_what_will_fail() {
         h.state().batch_view().is_some_and(|v| v.finished)
     });
     let v = h.state().batch_view().expect("view");
-    assert_eq!((v.ok, v.failed), (4, 2));
+    assert_eq!((v.ok, v.failed), (4, 3));
     let rate = v.images_per_second();
     assert!(
         (rate - v.ok as f64 / v.active_seconds()).abs() < 1e-9,
-        "the rate counts the 4 converted, not the 2 failed: {rate}"
+        "the rate counts the 4 converted, not the 3 failed: {rate}"
     );
 
     // Another output format for the same folder: a new plan. Its estimate says it is being
@@ -2089,11 +2094,11 @@ fn the_plan_and_estimate_count_what_is_left_and_what_will_fail() {
     step_until(&mut h, "the new estimate", |h| {
         has_label(h, "Estimate: about")
     });
-    // Back to JPEG: the 4 photos are done, the 2 broken files are all that is left.
+    // Back to JPEG: the 4 photos are done, the 3 broken files are all that is left.
     h.state_mut().settings_mut().first_mut().recipe.format =
         conveyor::engine::recipe::OutputFormat::To(Format::Jpeg);
     step_until(&mut h, "the estimate of what is left", |h| {
-        has_label(h, "for the 2 outputs left")
+        has_label(h, "for the 3 outputs left")
     });
 }
 

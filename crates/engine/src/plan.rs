@@ -223,6 +223,8 @@ pub struct Outlook {
     pub other_skips: usize,
     /// Outputs in the plan, whatever they will do.
     pub total: usize,
+    /// Of the outputs to write, those of empty input files: they will fail.
+    pub empty: usize,
     /// Bytes free on the output folder's disk, where that can be told.
     pub free_bytes: Option<u64>,
 }
@@ -248,6 +250,9 @@ impl Outlook {
             match &job.action {
                 Action::Convert => {
                     o.convert += 1;
+                    if job.input_bytes == 0 {
+                        o.empty += 1;
+                    }
                     if job.replace {
                         o.redo += 1;
                     } else if job.note.as_ref().is_some_and(Note::is_rename) {

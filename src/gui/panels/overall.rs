@@ -212,7 +212,13 @@ fn forecast(
             format!("{n} outputs")
         }
     };
-    let failing = (known_bad.len() * f.key.0.len()).min(o.convert);
+    // Empty files (known from the scan) and the files the estimate's sample saw fail (an
+    // empty one sampled is counted once).
+    let known_bad: Vec<&(std::path::PathBuf, String)> = known_bad
+        .iter()
+        .filter(|(_, why)| why != crate::engine::report::EMPTY)
+        .collect();
+    let failing = (known_bad.len() * f.key.0.len() + o.empty).min(o.convert);
     ui.horizontal_wrapped(|ui| {
         ui.label(egui::RichText::new("Start will write").strong());
         ui.label(egui::RichText::new(outputs(o.convert - failing)).strong());
@@ -229,19 +235,26 @@ fn forecast(
                     .into_owned()
             })
             .collect();
+        let why = match (o.empty > 0, names.is_empty()) {
+            (true, true) => "the input files are empty".to_owned(),
+            (true, false) => format!(
+                "empty files, and files that could not be converted when sampled ({})",
+                names.join(", ")
+            ),
+            (false, _) => format!(
+                "{} could not be converted when sampled ({})",
+                if names.len() == 1 {
+                    "this file"
+                } else {
+                    "these files"
+                },
+                names.join(", ")
+            ),
+        };
         ui.add(
             egui::Label::new(
-                egui::RichText::new(format!(
-                    "{} will fail: {} could not be converted when sampled ({}).",
-                    outputs(failing),
-                    if known_bad.len() == 1 {
-                        "this file"
-                    } else {
-                        "these files"
-                    },
-                    names.join(", ")
-                ))
-                .color(ui.visuals().warn_fg_color),
+                egui::RichText::new(format!("{} will fail: {why}.", outputs(failing)))
+                    .color(ui.visuals().warn_fg_color),
             )
             .wrap(),
         );

@@ -175,10 +175,7 @@ fn read_source(
             )
         })?;
     if data.is_empty() {
-        return Err(JobError::failed(
-            ErrorKind::Empty,
-            "empty file (0 bytes): not an image",
-        ));
+        return Err(JobError::failed(ErrorKind::Empty, crate::report::EMPTY));
     }
     Ok(data)
 }
