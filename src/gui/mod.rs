@@ -5,6 +5,7 @@ pub mod command;
 mod panels;
 pub mod picker;
 pub mod presets;
+mod quality_form;
 pub mod samples;
 pub mod settings;
 mod shell;

@@ -333,6 +333,9 @@ impl fmt::Display for ErrorKind {
     }
 }
 
+/// Why an empty file fails, in a run and in a plan.
+pub const EMPTY_FILE: &str = "empty file (0 bytes): not an image";
+
 /// Why a file could not be converted: a kind for scripts and a sentence for people.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {

@@ -103,9 +103,6 @@ pub struct Report {
     pub files: Vec<FileRecord>,
 }
 
-/// Why an empty file fails, in a run and in a plan.
-pub const EMPTY: &str = "empty file (0 bytes): not an image";
-
 fn base_record(job: &Job, status: Status) -> FileRecord {
     FileRecord {
         input: job.input.to_string_lossy().into_owned(),
@@ -218,7 +215,7 @@ impl Report {
             .map(|j| match &j.action {
                 // Known without opening it: an empty file will fail, as the run would say.
                 Action::Convert if j.input_bytes == 0 => FileRecord {
-                    error: Some(EMPTY.to_owned()),
+                    error: Some(crate::job::EMPTY_FILE.to_owned()),
                     error_kind: Some(ErrorKind::Empty),
                     ..base_record(j, Status::Failed)
                 },

@@ -216,7 +216,7 @@ fn forecast(
     // empty one sampled is counted once).
     let known_bad: Vec<&(std::path::PathBuf, String)> = known_bad
         .iter()
-        .filter(|(_, why)| why != crate::engine::report::EMPTY)
+        .filter(|(_, why)| why != crate::engine::job::EMPTY_FILE)
         .collect();
     let failing = (known_bad.len() * f.key.0.len() + o.empty).min(o.convert);
     ui.horizontal_wrapped(|ui| {

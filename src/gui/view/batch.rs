@@ -7,65 +7,9 @@ use std::sync::Arc;
 use super::text::display_name;
 use crate::engine::bars::WorkerBars;
 use crate::engine::event::{Event, WorkerId};
-use crate::engine::job::{Job, JobId, Outcome, Stage, Status};
+use crate::engine::job::{Job, JobId, Outcome, Status};
 
-/// One worker's live line.
-#[derive(Debug, Clone, PartialEq)]
-pub struct WorkerRow {
-    /// Worker number.
-    pub id: WorkerId,
-    /// The job in hand.
-    pub job: Option<JobId>,
-    /// The file in hand, for display.
-    pub file: Option<String>,
-    /// The stage of the job in hand.
-    pub stage: Option<Stage>,
-    /// Progress through the job in hand, 0..1 (each stage weighted by the time it has taken in
-    /// this batch, see [`WorkerBars`]).
-    pub progress: f32,
-    /// Images this worker has finished.
-    pub done: usize,
-    /// Of those, converted.
-    pub converted: usize,
-    /// Of those, failed.
-    pub failed: usize,
-    /// Asked to stop; finishing the image in hand.
-    pub retiring: bool,
-}
-
-/// What the workers that have stopped did, together: their rows go, their counts stay on
-/// screen, so the rows always add up to what the workers did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Retired {
-    /// Workers stopped (retired by a lower count, or at the batch's end).
-    pub count: usize,
-    /// Images they converted.
-    pub converted: usize,
-    /// Images they failed.
-    pub failed: usize,
-}
-
-/// One finished file. Kept small: the texts shown are made when a row is drawn, so a
-/// 100,000-file batch costs no string work per event.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ResultRow {
-    /// The job.
-    pub job: JobId,
-    /// How it ended.
-    pub status: Status,
-    /// Why it failed or was skipped.
-    pub reason: Option<String>,
-    /// Non-fatal remarks on a converted file.
-    pub warnings: Vec<String>,
-    /// Output size in pixels, when written.
-    pub size: Option<(u32, u32)>,
-    /// Output bytes, when written.
-    pub output_bytes: Option<u64>,
-    /// The quality the encoder used.
-    pub quality: Option<u8>,
-    /// The SSIMULACRA2 score, when a visual target computed it.
-    pub score: Option<f64>,
-}
+pub use super::rows::{ResultRow, Retired, WorkerRow};
 
 /// A throughput sample for the chart.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -266,96 +210,6 @@ impl BatchView {
             });
             self.history.push_back((at, self.ran));
             self.next_sample += SAMPLE_EVERY;
-        }
-    }
-
-    /// Turns the failed rows back into pending ones and returns their jobs, for a pool that
-    /// runs them again; its events (see [`Self::translate`]) then update those rows in place,
-    /// so the batch's history stays whole. `now` is seconds since the batch started: the time
-    /// between the end and the retry is not counted as running.
-    pub fn begin_retry(&mut self, now: f64) -> Vec<Job> {
-        let rows = std::mem::take(&mut self.failed_rows);
-        let mut map = Vec::with_capacity(rows.len());
-        let mut jobs = Vec::with_capacity(rows.len());
-        for i in rows {
-            let Some(row) = self.results.get_mut(i) else {
-                continue;
-            };
-            let Some(job) = self.jobs.get(row.job) else {
-                continue;
-            };
-            map.push(row.job);
-            self.bytes_left += job.input_bytes;
-            jobs.push(job.clone());
-            row.status = Status::Planned;
-            row.reason = Some("retrying…".to_owned());
-        }
-        if jobs.is_empty() {
-            return jobs;
-        }
-        self.failed -= jobs.len();
-        self.retry_map = Some(map);
-        self.finished = false;
-        self.cancelling = false;
-        self.paused = false;
-        if now > self.now {
-            self.paused_total += now - self.now;
-            self.now = now;
-        }
-        jobs
-    }
-
-    /// How many jobs the current retry runs (0 when this is not a retry).
-    pub fn retrying(&self) -> usize {
-        self.retry_map.as_ref().map_or(0, Vec::len)
-    }
-
-    /// An event of the pool that runs this batch's jobs, in this batch's job numbers (a retry
-    /// pool numbers its jobs from 0).
-    pub fn translate(&self, event: Event) -> Event {
-        let Some(map) = &self.retry_map else {
-            return event;
-        };
-        let to = |job: JobId| map.get(job).copied().unwrap_or(job);
-        match event {
-            Event::Started { worker, job } => Event::Started {
-                worker,
-                job: to(job),
-            },
-            Event::Stage {
-                worker,
-                job,
-                stage,
-                done,
-            } => Event::Stage {
-                worker,
-                job: to(job),
-                stage,
-                done,
-            },
-            Event::Finished {
-                worker,
-                job,
-                outcome,
-                millis,
-            } => Event::Finished {
-                worker,
-                job: to(job),
-                outcome,
-                millis,
-            },
-            Event::Halted {
-                worker,
-                job,
-                reason,
-                held,
-            } => Event::Halted {
-                worker,
-                job: to(job),
-                reason,
-                held,
-            },
-            other => other,
         }
     }
 

@@ -5,6 +5,8 @@
 
 mod batch;
 mod input;
+mod retry;
+mod rows;
 mod summary;
 mod text;
 

@@ -175,7 +175,7 @@ fn read_source(
             )
         })?;
     if data.is_empty() {
-        return Err(JobError::failed(ErrorKind::Empty, crate::report::EMPTY));
+        return Err(JobError::failed(ErrorKind::Empty, crate::job::EMPTY_FILE));
     }
     Ok(data)
 }

@@ -1,0 +1,63 @@
+//! The rows the batch view keeps: one per live worker, the stopped workers together, and one
+//! per finished file.
+
+use crate::engine::event::WorkerId;
+use crate::engine::job::{JobId, Stage, Status};
+
+/// One worker's live line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkerRow {
+    /// Worker number.
+    pub id: WorkerId,
+    /// The job in hand.
+    pub job: Option<JobId>,
+    /// The file in hand, for display.
+    pub file: Option<String>,
+    /// The stage of the job in hand.
+    pub stage: Option<Stage>,
+    /// Progress through the job in hand, 0..1 (each stage weighted by the time it has taken in
+    /// this batch, see [`WorkerBars`]).
+    pub progress: f32,
+    /// Images this worker has finished.
+    pub done: usize,
+    /// Of those, converted.
+    pub converted: usize,
+    /// Of those, failed.
+    pub failed: usize,
+    /// Asked to stop; finishing the image in hand.
+    pub retiring: bool,
+}
+
+/// What the workers that have stopped did, together: their rows go, their counts stay on
+/// screen, so the rows always add up to what the workers did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Retired {
+    /// Workers stopped (retired by a lower count, or at the batch's end).
+    pub count: usize,
+    /// Images they converted.
+    pub converted: usize,
+    /// Images they failed.
+    pub failed: usize,
+}
+
+/// One finished file. Kept small: the texts shown are made when a row is drawn, so a
+/// 100,000-file batch costs no string work per event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResultRow {
+    /// The job.
+    pub job: JobId,
+    /// How it ended.
+    pub status: Status,
+    /// Why it failed or was skipped.
+    pub reason: Option<String>,
+    /// Non-fatal remarks on a converted file.
+    pub warnings: Vec<String>,
+    /// Output size in pixels, when written.
+    pub size: Option<(u32, u32)>,
+    /// Output bytes, when written.
+    pub output_bytes: Option<u64>,
+    /// The quality the encoder used.
+    pub quality: Option<u8>,
+    /// The SSIMULACRA2 score, when a visual target computed it.
+    pub score: Option<f64>,
+}
