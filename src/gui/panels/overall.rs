@@ -72,9 +72,17 @@ pub(crate) fn overall_section(
         v.eta_seconds().map_or_else(|| "—".to_owned(), clock)
     };
     ui.horizontal_wrapped(|ui| {
-        ui.label(format!("{:.1} images/s", v.images_per_second()));
-        ui.separator();
-        ui.label(format!("in {mb_in:.1} MB/s · out {mb_out:.1} MB/s"));
+        // Rates over less than a second of running say nothing (two files in 20 ms read as
+        // 100 images/s): a dash until there is a second to measure.
+        if v.active_seconds() < 1.0 {
+            ui.label("— images/s");
+            ui.separator();
+            ui.label("in — MB/s · out — MB/s");
+        } else {
+            ui.label(format!("{:.1} images/s", v.images_per_second()));
+            ui.separator();
+            ui.label(format!("in {mb_in:.1} MB/s · out {mb_out:.1} MB/s"));
+        }
         ui.separator();
         ui.label(format!("elapsed {}", clock(v.active_seconds())));
         ui.separator();

@@ -74,10 +74,10 @@ pub(crate) fn workers_section(
             }
             worker_rows(view, row_height, ui);
             if view.retired.count > 0 {
-                ui.add_sized(
-                    [ui.available_width(), row_height],
-                    egui::Label::new(egui::RichText::new(retired_text(view)).weak())
-                        .halign(egui::Align::LEFT),
+                ui.allocate_ui_with_layout(
+                    egui::vec2(ui.available_width(), row_height),
+                    egui::Layout::left_to_right(egui::Align::Center),
+                    |ui| ui.label(egui::RichText::new(retired_text(view)).weak()),
                 );
             }
         },
