@@ -377,3 +377,34 @@ fn every_format_name_is_written_in_the_format_table_alone() {
         "format names outside the table: {found:#?}"
     );
 }
+
+/// #37 item 20: the README is a user guide a person reads through (about 400 lines at most;
+/// measurements and their history live in `docs/`), and every file it links to or shows exists.
+#[test]
+fn the_readme_is_a_short_guide_whose_links_resolve() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let lines = text.lines().count();
+    assert!(lines <= 420, "README.md has {lines} lines");
+    let mut missing = Vec::new();
+    for (i, _) in text.match_indices("](") {
+        let rest = &text[i + 2..];
+        let Some(end) = rest.find(')') else { continue };
+        let target = &rest[..end];
+        if target.starts_with("http") || target.starts_with('#') {
+            continue;
+        }
+        let file = target.split('#').next().unwrap_or(target);
+        if !root.join(file).exists() {
+            missing.push(target.to_owned());
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "README links to missing files: {missing:?}"
+    );
+    assert!(
+        text.contains("docs/BENCHMARKS.md"),
+        "the measurements are linked"
+    );
+}
