@@ -368,7 +368,7 @@ impl fmt::Display for Rgb {
 }
 
 /// The encoder effort a recipe has unless told otherwise: rav1e speed 6, or libaom cpu-used 7
-/// with the `aom` feature. On photos at quality 60 (README, W6) rav1e's efforts 2 to 8 make
+/// with the `aom` feature. On photos at quality 60 (docs/BENCHMARKS.md, W6) rav1e's efforts 2 to 8 make
 /// files within 1 % of each other and effort 0 makes them 21 % larger three times as fast, so
 /// the default sits at the fast end of the flat part; libaom below cpu-used 7 is 7× slower
 /// and more for a few per cent.

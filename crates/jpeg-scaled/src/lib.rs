@@ -7,7 +7,7 @@
 //! reduced scale needs few coefficients and this decoder is built for that: a 64-bit bit buffer
 //! refilled eight bytes at a time where none is 0xFF, Huffman lookup tables whose entry for a
 //! short AC code carries its run and value too, and only the coefficients the reduced IDCT
-//! reads are stored. A JPEG's entropy decoding is most of a shrink-on-load (W1 in the README's
+//! reads are stored. A JPEG's entropy decoding is most of a shrink-on-load (W1 in docs/BENCHMARKS.md's
 //! speed section).
 //!
 //! Progressive JPEGs of the same kinds are read too ([`progressive`]): all their scans,

@@ -280,7 +280,7 @@ use crate::codec::still::on_this_core;
 ///
 /// A `progressive` JPEG leaves at least a factor of 1.5 for the final filter. A reduced-scale
 /// IDCT drops detail block by block, and with little left for the filter that shows on fine
-/// texture (README, speed: a progressive q100 artwork, 3840 → 1600, MSE 5.4 at 1/2 scale with
+/// texture (docs/BENCHMARKS.md: a progressive q100 artwork, 3840 → 1600, MSE 5.4 at 1/2 scale with
 /// 1.2 left against 0.6 at full size; its 5640 version, 1.76 left, 0.90 against 0.58). For a
 /// baseline JPEG the trade is worth it: at a reduced scale most coefficients are only skipped,
 /// never stored or transformed. A progressive image's scans are decoded whole at any scale, so
@@ -358,7 +358,7 @@ fn decode_jpeg_scaled(
         return Scaled::Admitted;
     };
     // 4:2:0 only: from the other layouts' sharper chroma, resizing each plane straight to
-    // WebP's chroma grid measured worse than through RGB (README, speed).
+    // WebP's chroma grid measured worse than through RGB (docs/BENCHMARKS.md).
     if planes && decoded.ycbcr420().is_some() {
         return Scaled::Done(Ok(Pixels::Planes(decoded)));
     }
@@ -540,7 +540,7 @@ pub fn decode(
             }) && orientation == Orientation::NoTransforms;
             // Conveyor's own scaled decoder first. The turbo build takes only progressive JPEGs
             // from it (less memory, better pixels; baseline ones are libjpeg-turbo's) and never
-            // planes (README, speed).
+            // planes (docs/BENCHMARKS.md).
             let turbo = cfg!(feature = "turbo");
             let (done, admitted) = if eighths < 8 && (progressive || !turbo) {
                 let want = (scaled(w, eighths), scaled(h, eighths));

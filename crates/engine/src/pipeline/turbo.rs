@@ -21,7 +21,7 @@ thread_local! {
 /// scaled decoder did not (it takes this build's progressive JPEGs; `admitted`: it admitted the
 /// memory but did not follow the data): this build does not
 /// hand out planes (measured on W2: the same speed as through RGB, 0.05 dB more for 1.5 % more
-/// bytes; README, speed). `None` when TurboJPEG does not
+/// bytes; docs/BENCHMARKS.md). `None` when TurboJPEG does not
 /// take it (CMYK and YCCK, 12-bit and lossless JPEGs, data it rejects): then the `image` crate's
 /// decoder runs and reports any error.
 pub fn decode_jpeg_at(
