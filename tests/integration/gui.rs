@@ -2314,3 +2314,59 @@ fn the_swipe_line_is_dragged_on_the_picture_and_a_failed_preview_keeps_before() 
     assert!(has_label(&h, "No output: cannot fit in 1.0 KiB"));
     assert!(has_label(&h, "Before"));
 }
+
+/// #40 acceptance 5, in the window: under the default recipe (keep each format, fit 1600) a
+/// small JPEG at quality 60 and a palette PNG, which need no pixel change, keep their bytes
+/// instead of growing, and their result rows say so.
+#[test]
+fn the_windows_default_recipe_never_makes_a_file_larger_for_nothing() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (dir, out) = (tmp.path().join("in"), tmp.path().join("out"));
+    let mut tight = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut tight, 60)
+        .encode_image(&common::photo(320, 240))
+        .expect("jpeg");
+    common::put(&dir, "tight.jpg", &tight);
+    let mut palette = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut palette, 64, 64);
+        enc.set_color(png::ColorType::Indexed);
+        enc.set_depth(png::BitDepth::Two);
+        enc.set_palette(vec![255, 255, 255, 200, 40, 40, 40, 40, 200, 0, 0, 0]);
+        let mut w = enc.write_header().expect("png");
+        let data: Vec<u8> = (0..64u32)
+            .flat_map(|y| (0..16u32).map(move |x| if (x + y / 8) % 2 == 0 { 0x1b } else { 0xe4 }))
+            .collect();
+        w.write_image_data(&data).expect("png data");
+    }
+    common::put(&dir, "flat.png", &palette);
+    let launch = Launch {
+        inputs: vec![dir],
+        out: Some(out.clone()),
+        start: true,
+        ..Launch::default()
+    };
+    let mut h = harness(Settings::default(), launch, None);
+    step_until(&mut h, "the batch to finish", |h| {
+        h.state().batch_view().is_some_and(|v| v.finished)
+    });
+    h.step();
+    let v = h.state().batch_view().expect("view");
+    assert_eq!(v.ok, 2);
+    assert_eq!(
+        std::fs::read(out.join("tight.jpg")).expect("jpeg out"),
+        tight
+    );
+    assert_eq!(
+        std::fs::read(out.join("flat.png")).expect("png out"),
+        palette
+    );
+    for row in &v.results {
+        assert!(
+            row.warnings.iter().any(|w| w.contains("kept as it was")),
+            "{:?}",
+            row.warnings
+        );
+    }
+    assert!(h.query_all_by_label_contains("kept as it was").count() >= 1);
+}

@@ -66,9 +66,11 @@ fn sampling_factors(jpeg: &[u8]) -> Vec<(u8, u8)> {
 #[test]
 fn jpeg_outputs_are_420_by_default_and_444_on_request() {
     let jpeg = common::encode(&smooth(640, 480), image::ImageFormat::Jpeg);
+    // Re-encoded even where that is larger than the original: this is about the encoder.
     let recipe = Recipe {
         format: OutputFormat::To(Format::Jpeg),
         quality: 92,
+        reencode: true,
         ..Recipe::default()
     };
     let default = convert_bytes(&jpeg, recipe.clone());
@@ -544,12 +546,15 @@ fn smaller_only_keeps_originals_that_would_grow() {
         "a byte-identical copy"
     );
     assert!(
-        tight["warnings"].to_string().contains("original's bytes"),
+        tight["warnings"].to_string().contains("kept as it was"),
         "{tight}"
     );
     let exif = record("exif.jpg");
     assert_ne!(std::fs::read(out.join("exif.jpg")).unwrap(), with_exif);
-    assert!(exif["warnings"].to_string().contains("strip"), "{exif}");
+    assert!(
+        exif["warnings"].to_string().contains("the recipe removes"),
+        "{exif}"
+    );
     // PNG → PNG of the same pixels: kept only if not smaller; to WebP it always converts.
     let out_webp = tmp.path().join("webp");
     let run = conveyor(&[
@@ -564,6 +569,83 @@ fn smaller_only_keeps_originals_that_would_grow() {
     assert_eq!(run.status.code(), Some(0));
     assert!(out_webp.join("big.webp").exists());
     assert!(out_webp.join("tight.webp").exists());
+}
+
+/// #40 acceptance 5: a PNG or JPEG that needs no pixel change never comes out larger than it
+/// went in under the default recipe: a palette PNG (what optimisers write for flat artwork) and
+/// a JPEG at quality 60 keep their bytes, and the report says so; `--reencode` writes them
+/// re-encoded; a location to strip is a reason to re-encode (the original's bytes would carry
+/// it out).
+#[test]
+fn the_default_recipe_never_makes_a_file_larger_for_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("in");
+    // A 4-colour palette PNG, as pngquant or oxipng leave flat artwork: about 1 KB.
+    let mut palette = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut palette, 240, 160);
+        enc.set_color(png::ColorType::Indexed);
+        enc.set_depth(png::BitDepth::Two);
+        enc.set_palette(vec![255, 255, 255, 30, 90, 160, 240, 180, 40, 20, 20, 20]);
+        enc.set_compression(png::Compression::High);
+        let mut w = enc.write_header().unwrap();
+        let data: Vec<u8> = (0..160u32)
+            .flat_map(|y| {
+                (0..60u32).map(move |bx| {
+                    let px = |x: u32| (((x / 24) + (y / 20)) % 4) as u8;
+                    let x = bx * 4;
+                    (px(x) << 6) | (px(x + 1) << 4) | (px(x + 2) << 2) | px(x + 3)
+                })
+            })
+            .collect();
+        w.write_image_data(&data).unwrap();
+    }
+    common::put(&dir, "flat.png", &palette);
+    let mut tight = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut tight, 60)
+        .encode_image(&grainy_photo(640, 480, 4))
+        .unwrap();
+    common::put(&dir, "tight.jpg", &tight);
+    let located = common::with_segments(&tight, &[(0xE1, &common::exif_block(1, "Cam"))]);
+    let out = tmp.path().join("out");
+    let r = tmp.path().join("r.json");
+    let run = conveyor(&["run", s(&dir), "--out", s(&out), "--report", s(&r)]);
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert_eq!(std::fs::read(out.join("flat.png")).unwrap(), palette);
+    assert_eq!(std::fs::read(out.join("tight.jpg")).unwrap(), tight);
+    let r = report(&r);
+    for f in r["files"].as_array().unwrap() {
+        assert_eq!(f["status"], "ok", "{f}");
+        assert!(f["warnings"].to_string().contains("kept as it was"), "{f}");
+    }
+    // Asked to re-encode: the files are re-encoded (and larger).
+    let again = tmp.path().join("again");
+    let run = conveyor(&["run", s(&dir), "--out", s(&again), "--reencode"]);
+    assert_eq!(run.status.code(), Some(0));
+    assert!(std::fs::read(again.join("flat.png")).unwrap().len() > palette.len());
+    assert_ne!(std::fs::read(again.join("tight.jpg")).unwrap(), tight);
+    // A location to strip: re-encoded without it, however large.
+    let gps = tmp.path().join("gps");
+    common::put(&gps, "located.jpg", &located);
+    let stripped = tmp.path().join("stripped");
+    let run = conveyor(&[
+        "run",
+        s(&gps),
+        "--out",
+        s(&stripped),
+        "--metadata",
+        "strip-location",
+    ]);
+    assert_eq!(run.status.code(), Some(0));
+    assert_ne!(
+        std::fs::read(stripped.join("located.jpg")).unwrap(),
+        located
+    );
 }
 
 /// `--max-size` and `--target-score` are refused at parse time for lossless outputs, with a

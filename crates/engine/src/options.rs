@@ -519,7 +519,16 @@ pub static OPTIONS: &[RecipeOption] = &[
         smaller_only,
         None,
         "When an output in the input's own format is not smaller than the input, keep the \
-         original's bytes instead (unless --metadata strip has something to remove)"
+         original's bytes instead (the default now; it also wins over --reencode)"
+    ),
+    switch_option!(
+        "reencode",
+        "reencode",
+        reencode,
+        None,
+        "Write every output re-encoded, even one larger than an original of the same format \
+         and size (by default such an output keeps the original's bytes, unless --metadata \
+         has something in it to remove)"
     ),
     switch_option!(
         "keep_dates",
@@ -785,6 +794,8 @@ pub fn describe(r: &Recipe) -> String {
     }
     if r.smaller_only {
         parts.push("originals kept when smaller".into());
+    } else if r.reencode {
+        parts.push("every file re-encoded".into());
     }
     if r.allow_upscale {
         parts.push("may enlarge".into());
@@ -976,7 +987,12 @@ mod tests {
                     quality: 50 + i as u8,
                     ..Recipe::default()
                 };
-                for o in OPTIONS.iter().filter(|o| o.shapes == Shapes::Output) {
+                // Only the options those versions knew: with a newer one set there is no
+                // legacy fingerprint (checked below).
+                for o in OPTIONS
+                    .iter()
+                    .filter(|o| o.shapes == Shapes::Output && V1_KEYS.contains(&o.key))
+                {
                     if o.key.len() % 8 == i % 8 {
                         (o.set)(&mut r, &(o.example)()).expect("valid");
                     }
@@ -989,6 +1005,11 @@ mod tests {
                 );
             }
         }
+        let newer = Recipe {
+            reencode: true,
+            ..Recipe::default()
+        };
+        assert_eq!(legacy_fingerprint(&newer, Format::Jpeg), None);
     }
 
     #[test]

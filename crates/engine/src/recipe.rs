@@ -410,13 +410,26 @@ pub struct Recipe {
     /// For lossy outputs: the lowest quality not above `quality` whose output scores at least
     /// this (SSIMULACRA2, 0-100) against the resized image.
     pub target_score: Option<f64>,
-    /// Keep the original's bytes when an output in its own format is not smaller.
+    /// Keep the original's bytes when an output in its own format is not smaller. Now what
+    /// happens anyway unless `reencode` is set; kept so recipes that say it still mean it.
     pub smaller_only: bool,
+    /// Write the re-encoded file even when it is larger than an original of the same format
+    /// and size (by default such an output keeps the original's bytes).
+    pub reencode: bool,
     /// Give each output its input's modification time.
     pub keep_dates: bool,
     /// A folder under the output folder for this output (`/`-separated, relative; empty: the
     /// output folder itself). Used by recipes with several outputs.
     pub subfolder: String,
+}
+
+impl Recipe {
+    /// Whether an output in the input's own format and size that is not smaller than the
+    /// input keeps the original's bytes: unless re-encoding was asked for (`--smaller-only`
+    /// asks for keeping even then).
+    pub fn keeps_originals(&self) -> bool {
+        self.smaller_only || !self.reencode
+    }
 }
 
 impl Default for Recipe {
@@ -437,6 +450,7 @@ impl Default for Recipe {
             max_size: None,
             target_score: None,
             smaller_only: false,
+            reencode: false,
             keep_dates: false,
             subfolder: String::new(),
         }

@@ -203,10 +203,21 @@ pub(super) fn output_form(
             }
         }
     }
-    ui.checkbox(&mut s.recipe.smaller_only, "Keep originals that would grow")
+    let mut keep = !s.recipe.reencode;
+    if ui
+        .checkbox(&mut keep, "Keep originals that would grow")
         .on_hover_text(
-            "When an output in the input's own format is not smaller, copy the original instead",
-        );
+            "When an output in the input's own format and size is not smaller, keep the \
+             original's bytes (unless metadata is to be removed from it); unticked, every file \
+             is re-encoded",
+        )
+        .changed()
+    {
+        s.recipe.reencode = !keep;
+        if !keep {
+            s.recipe.smaller_only = false;
+        }
+    }
     if !applies(Control::Chroma).is_empty() {
         combo(ui, "JPEG colour", &mut s.recipe.chroma, Chroma::ALL, |c| {
             match c {

@@ -460,6 +460,7 @@ impl Pipeline {
             animation,
             resized,
         } = decoded;
+        let turned = orientation != image::metadata::Orientation::NoTransforms;
         let image = match image {
             decode::Pixels::Image(image) => {
                 decode::Pixels::Image(resize::orient(image, orientation))
@@ -488,6 +489,7 @@ impl Pipeline {
                 warnings: warnings.clone(),
                 animation: animation.as_deref(),
                 resized,
+                turned,
             };
             let result =
                 self.render_output(job, own, input, &mut |stage, at| progress(i, stage, at));
@@ -558,6 +560,7 @@ impl Pipeline {
             mut warnings,
             animation,
             resized,
+            turned,
         } = src;
         if let Some(data) = animation {
             if job.format == format && job.format.spec().animated_out {
@@ -616,7 +619,10 @@ impl Pipeline {
         };
         warnings.extend(chosen.warnings);
         let (mut bytes, mut quality, mut score) = (chosen.bytes, chosen.quality, chosen.score);
-        if recipe.smaller_only
+        // Kept only when nothing changed the pixels' layout: a turned image's original would
+        // keep its orientation tag, which outputs promise to have applied.
+        if recipe.keeps_originals()
+            && !turned
             && job.format == format
             && (width, height) == source
             && bytes.len() as u64 >= job.input_bytes
@@ -658,12 +664,14 @@ struct Source<'a> {
     animation: Option<&'a [u8]>,
     /// The pixels are already this output's size and crop.
     resized: bool,
+    /// The pixels were turned or mirrored to stand upright (an orientation tag or property).
+    turned: bool,
 }
 
 impl Pipeline {
-    /// `--smaller-only`: the original's bytes when the converted file (`converted`, same format
-    /// and size) is not smaller, unless `--metadata strip` has something in the original to
-    /// remove. Says which it kept.
+    /// The original's bytes when the converted file (`converted`, same format and size) is
+    /// not smaller (the default; `--reencode` turns it off), unless `--metadata strip` or
+    /// `strip-location` has something in the original to remove. Says which it kept.
     fn original_if_smaller(
         &self,
         recipe: &Recipe,
@@ -676,7 +684,9 @@ impl Pipeline {
             Ok(data) => data,
             Err(e) => {
                 warnings.push(format!(
-                    "--smaller-only: cannot read the original again ({e})"
+                    "converted (not smaller than the original, which could not be read again to \
+                     keep: {})",
+                    crate::job::io_words(&e)
                 ));
                 return None;
             }
@@ -689,17 +699,20 @@ impl Pipeline {
             human_bytes(converted.len() as u64),
             human_bytes(original.len() as u64)
         );
-        if recipe.metadata == MetadataMode::Strip
+        // Metadata to remove (all of it, or a location that may be in it) is a reason to
+        // re-encode: the original's bytes would carry it out.
+        if recipe.metadata != MetadataMode::Keep
             && (had_exif || metadata::carries_strippable(&original, job.format))
         {
             warnings.push(format!(
                 "kept the converted file although it is not smaller ({sizes}): the original \
-                 carries metadata that --metadata strip removes"
+                 carries metadata that the recipe removes"
             ));
             return None;
         }
         warnings.push(format!(
-            "kept the original's bytes: the converted file was not smaller ({sizes})"
+            "kept as it was: re-encoding in the same format and size did not make it smaller \
+             ({sizes})"
         ));
         Some(original)
     }
