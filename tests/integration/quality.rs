@@ -648,6 +648,64 @@ fn the_default_recipe_never_makes_a_file_larger_for_nothing() {
     );
 }
 
+/// #40: `--effort` drives lossy WebP's method (libwebp's 0–6): more effort, smaller files at
+/// the same quality, each decoded back by libwebp at the same size; the default effort (4) is
+/// libwebp's default method, so the default's bytes are what they were.
+#[test]
+fn webp_effort_is_libwebps_method() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("in");
+    for i in 0..3 {
+        common::put(
+            &dir,
+            &format!("p{i}.png"),
+            &common::encode(&grainy_photo(480, 360, 20 + i), image::ImageFormat::Png),
+        );
+    }
+    let total = |effort: &str| {
+        let out = tmp.path().join(format!("e{effort}"));
+        let run = conveyor(&[
+            "run",
+            s(&dir),
+            "--out",
+            s(&out),
+            "--format",
+            "webp",
+            "--quality",
+            "80",
+            "--effort",
+            effort,
+        ]);
+        assert_eq!(run.status.code(), Some(0));
+        let files = common::snapshot(&out);
+        assert_eq!(files.len(), 3);
+        for bytes in files.values() {
+            let img = webp::Decoder::new(bytes)
+                .decode()
+                .expect("libwebp reads it");
+            assert_eq!((img.width(), img.height()), (480, 360));
+        }
+        files.values().map(|b| b.len()).sum::<usize>()
+    };
+    let (fast, default, most) = (total("0"), total("4"), total("10"));
+    eprintln!("WebP q80 bytes: effort 0 {fast}, 4 {default}, 10 {most}");
+    assert!(
+        most < default,
+        "method 6 is smaller than method 4: {most} vs {default}"
+    );
+    assert_ne!(fast, default, "effort 0 is another method");
+    // The default effort writes what libwebp's defaults write (the `webp` crate, quality 80).
+    let one = common::encode(&grainy_photo(480, 360, 20), image::ImageFormat::Png);
+    let rgb = image::load_from_memory(&one).unwrap().to_rgb8();
+    let reference = webp::Encoder::from_rgb(rgb.as_raw(), 480, 360).encode(80.0);
+    let ours = std::fs::read(tmp.path().join("e4/p0.webp")).unwrap();
+    assert_eq!(
+        ours.len(),
+        reference.len(),
+        "the default effort is libwebp's default method"
+    );
+}
+
 /// `--max-size` and `--target-score` are refused at parse time for lossless outputs, with a
 /// sentence saying why; a file that cannot fit even at quality 10 fails alone (`over_size`).
 #[test]

@@ -177,7 +177,8 @@ const TABLE: &[Spec] = &[
         animated_in: true,
         animated_out: false,
         carries: EXIF_ICC,
-        controls: &[Control::Quality, Control::Lossless],
+        // Effort: libwebp's method, for lossy files.
+        controls: &[Control::Quality, Control::Lossless, Control::Effort],
         max_side: 16383,
     },
     Spec {

@@ -368,9 +368,10 @@ pub static OPTIONS: &[RecipeOption] = &[
         flag: Some("effort"),
         value_name: Some("0-10"),
         help: || {
-            "AVIF encoder effort: 0 fastest to 10 smallest files (rav1e speed 10 - N, at least \
-             1; in builds with the `aom` feature libaom's cpu-used 11 - N, at most 9) \
-             [default: 4: rav1e speed 6, libaom cpu-used 7]"
+            "Encoder effort, 0 fastest to 10 smallest files: AVIF (rav1e speed 10 - N, at \
+             least 1; with the `aom` feature libaom's cpu-used 11 - N, at most 9) and lossy \
+             WebP (libwebp's method: N up to 6) [default: 4: rav1e speed 6, libaom cpu-used 7, \
+             WebP method 4]"
                 .into()
         },
         shapes: Shapes::Output,
@@ -577,6 +578,11 @@ pub fn fingerprint(r: &Recipe, format: Format) -> String {
         if RecipeOption::inert(value.as_ref()) {
             continue;
         }
+        // Effort was AVIF's alone until formats gained it: elsewhere its default is left out,
+        // so giving a format the control redid none of the outputs users have.
+        if o.key == "effort" && format != Format::Avif && r.effort == DEFAULT_EFFORT {
+            continue;
+        }
         let value = value.map(|v| v.text()).unwrap_or_default();
         text.push_str(&format!(" {}={}:{value}", o.key, value.len()));
     }
@@ -667,7 +673,8 @@ pub fn legacy_fingerprint(r: &Recipe, format: Format) -> Option<String> {
     if r.keep_dates {
         text.push_str(" keep_dates");
     }
-    if format.takes(Control::Effort) {
+    // Frozen: only AVIF took an effort then.
+    if format == Format::Avif {
         text.push_str(&format!(" effort={}", r.effort));
     }
     Some(format!("{:016x}", fnv1a(text.as_bytes())))
@@ -915,6 +922,20 @@ mod tests {
     /// a note in the README of what one upgrade redoes.
     #[test]
     fn the_fingerprint_is_stable() {
+        // What the default recipe's outputs carried before WebP took an effort (#40).
+        for (format, before) in [
+            (Format::Png, "cf7fb15c800e32dc"),
+            (Format::Webp, "fee3924b32fd3a46"),
+            (Format::Avif, "cf7c4701fde7ac9a"),
+            (Format::Jpeg, "1e9a05f34a8b9c98"),
+        ] {
+            assert_eq!(
+                fingerprint(&Recipe::default(), format),
+                before,
+                "{}",
+                format.name()
+            );
+        }
         assert_eq!(
             fingerprint(&Recipe::default(), Format::Jpeg),
             format!("{:016x}", fnv1a(b"v2 format=jpeg filter=8:lanczos3 quality=2:85 chroma=3:420 background=7:#ffffff metadata=4:keep"))
@@ -947,7 +968,7 @@ mod tests {
         if r.keep_dates {
             text.push_str(" keep_dates");
         }
-        if format.takes(Control::Effort) {
+        if format == Format::Avif {
             text.push_str(&format!(" effort={}", r.effort));
         }
         format!("{:016x}", fnv1a(text.as_bytes()))

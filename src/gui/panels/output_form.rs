@@ -139,8 +139,9 @@ pub(super) fn output_form(
             ui.add(egui::Slider::new(&mut s.recipe.effort, 0..=MAX_EFFORT))
                 .labelled_by(label.id)
                 .on_hover_text(
-                    "AVIF encoder effort: 0 is fastest, 10 makes the smallest files (each step \
-                     up is slower)",
+                    "Encoder effort: 0 is fastest, 10 makes the smallest files (each step up \
+                     is slower). AVIF: the encoder's speed; lossy WebP: libwebp's method, up to \
+                     6",
                 );
         });
     }

@@ -145,7 +145,7 @@ pub fn encode_at(
         }
         Format::Webp => {
             return Ok(with_webp_metadata(
-                encode_lossy_webp(image, quality, progress)?,
+                encode_lossy_webp(image, quality, webp_method(recipe.effort), progress)?,
                 carry,
             ));
         }
@@ -271,9 +271,10 @@ fn encode_jpeg(
 fn encode_lossy_webp(
     image: &DynamicImage,
     quality: u8,
+    method: i32,
     progress: &mut dyn FnMut(f32) -> Flow,
 ) -> Result<Vec<u8>, JobError> {
-    let q = f32::from(quality.clamp(1, 100));
+    let q = (f32::from(quality.clamp(1, 100)), method);
     match image {
         DynamicImage::ImageRgba8(px) => {
             encode_webp_pixels(px.as_raw(), px.width(), px.height(), true, q, progress)
@@ -294,7 +295,7 @@ fn encode_webp_pixels(
     w: u32,
     h: u32,
     alpha: bool,
-    q: f32,
+    q: (f32, i32),
     progress: &mut dyn FnMut(f32) -> Flow,
 ) -> Result<Vec<u8>, JobError> {
     let channels = if alpha { 4 } else { 3 };
@@ -314,6 +315,7 @@ fn encode_webp_pixels(
 pub fn encode_webp_ycbcr(
     planes: &super::resize::Ycbcr420,
     quality: u8,
+    effort: u8,
     carry: &Carry,
     progress: &mut dyn FnMut(f32) -> Flow,
 ) -> Result<Vec<u8>, JobError> {
@@ -326,7 +328,7 @@ pub fn encode_webp_ycbcr(
     {
         return Err(webp_error("fewer samples than the image's size"));
     }
-    let q = f32::from(quality.clamp(1, 100));
+    let q = (f32::from(quality.clamp(1, 100)), webp_method(effort));
     let webp = encode_lossy_webp_from(WebpSource::Ycbcr(planes), w, h, q, progress)?;
     Ok(with_webp_metadata(webp, carry))
 }
@@ -394,8 +396,14 @@ fn studio_range() -> ([u8; 256], [u8; 256]) {
     (luma, chroma)
 }
 
-/// Encodes `source` (`w` x `h`) as lossy WebP at quality `q` through libwebp, with libwebp's
-/// default settings (method 4).
+/// libwebp's method (0 fastest … 6 smallest) for an effort: the effort itself up to 6, so the
+/// default effort 4 is libwebp's own default method.
+pub fn webp_method(effort: u8) -> i32 {
+    i32::from(effort.min(6))
+}
+
+/// Encodes `source` (`w` x `h`) as lossy WebP at `(quality, method)` through libwebp, with
+/// libwebp's default settings otherwise.
 ///
 /// The picture is YUV from the start (`use_argb` 0, as libvips does): RGB rows are imported
 /// into its planes by libwebp, YCbCr planes copied in through [`studio_range`]. The `webp`
@@ -407,7 +415,7 @@ fn encode_lossy_webp_from(
     source: WebpSource<'_>,
     w: u32,
     h: u32,
-    q: f32,
+    (q, method): (f32, i32),
     progress: &mut dyn FnMut(f32) -> Flow,
 ) -> Result<Vec<u8>, JobError> {
     use libwebp_sys as sys;
@@ -420,6 +428,7 @@ fn encode_lossy_webp_from(
     let mut config =
         sys::WebPConfig::new().map_err(|()| webp_error("libwebp refused its config"))?;
     config.quality = q;
+    config.method = method;
     config.lossless = 0;
     config.alpha_compression = 1;
     let mut picture =
@@ -548,9 +557,10 @@ mod tests {
         for (channels, alpha) in [(3, false), (4, true)] {
             let data = pixels(w, h, channels);
             for q in [30u8, 80, 95] {
-                let ours =
-                    encode_webp_pixels(&data, w, h, alpha, f32::from(q), &mut |_| Flow::Continue)
-                        .unwrap();
+                let ours = encode_webp_pixels(&data, w, h, alpha, (f32::from(q), 4), &mut |_| {
+                    Flow::Continue
+                })
+                .unwrap();
                 let encoder = if alpha {
                     webp::Encoder::from_rgba(&data, w, h)
                 } else {
@@ -577,9 +587,10 @@ mod tests {
     fn a_lossy_webp_encode_reports_how_far_it_is_and_stops_when_told() {
         let (w, h) = (640, 480);
         let data = pixels(w, h, 3);
-        let quiet = encode_webp_pixels(&data, w, h, false, 80.0, &mut |_| Flow::Continue).unwrap();
+        let quiet =
+            encode_webp_pixels(&data, w, h, false, (80.0, 4), &mut |_| Flow::Continue).unwrap();
         let mut heard = Vec::new();
-        let told = encode_webp_pixels(&data, w, h, false, 80.0, &mut |done| {
+        let told = encode_webp_pixels(&data, w, h, false, (80.0, 4), &mut |done| {
             heard.push(done);
             Flow::Continue
         })
@@ -594,7 +605,7 @@ mod tests {
 
         // Told to stop a third of the way: libwebp stops there, nothing is returned.
         let mut calls = 0;
-        let stopped = encode_webp_pixels(&data, w, h, false, 80.0, &mut |done| {
+        let stopped = encode_webp_pixels(&data, w, h, false, (80.0, 4), &mut |done| {
             calls += 1;
             if done >= 0.33 {
                 Flow::Cancel
@@ -611,7 +622,7 @@ mod tests {
     fn a_panic_while_reporting_comes_out_of_the_encode() {
         let data = pixels(64, 64, 3);
         let caught = std::panic::catch_unwind(|| {
-            let _ = encode_webp_pixels(&data, 64, 64, false, 80.0, &mut |_| {
+            let _ = encode_webp_pixels(&data, 64, 64, false, (80.0, 4), &mut |_| {
                 panic!("the listener broke")
             });
         })
@@ -622,8 +633,8 @@ mod tests {
     #[test]
     fn lossy_webp_refuses_too_few_pixels() {
         let data = pixels(10, 10, 3);
-        let e =
-            encode_webp_pixels(&data, 10, 11, false, 80.0, &mut |_| Flow::Continue).unwrap_err();
+        let e = encode_webp_pixels(&data, 10, 11, false, (80.0, 4), &mut |_| Flow::Continue)
+            .unwrap_err();
         assert!(e.to_string().contains("fewer pixels"), "{e}");
     }
 }

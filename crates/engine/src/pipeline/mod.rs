@@ -593,9 +593,13 @@ impl Pipeline {
         let (chosen, width, height) = if let Some(planar) = planar {
             drop(image);
             step(progress, Stage::Encode)?;
-            let bytes = encode::encode_webp_ycbcr(&planar, recipe.quality, &carry, &mut |at| {
-                progress(Stage::Encode, at)
-            })?;
+            let bytes = encode::encode_webp_ycbcr(
+                &planar,
+                recipe.quality,
+                recipe.effort,
+                &carry,
+                &mut |at| progress(Stage::Encode, at),
+            )?;
             let chosen = target::Chosen {
                 bytes,
                 quality: Some(recipe.quality),
