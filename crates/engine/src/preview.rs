@@ -167,10 +167,7 @@ pub fn trial(path: &Path, recipe: &Recipe, max_side: u32) -> Result<Trial, Strin
     let (done, format, input_bytes, seconds) = render_one(path, recipe)?;
     let after = decode::decode_bytes(&done.bytes, format)
         .map_err(|e| format!("cannot read the output back: {e}"))?;
-    let source = decode::decode(path, &DecodeLimits::default(), &[], &mut |_| Ok(()))
-        .map_err(|e| e.to_string())?;
-    let image = source.image.into_image().map_err(|e| e.to_string())?;
-    let source = orient(image, source.orientation);
+    let source = decode_oriented(path, &[])?;
     let (w, h) = (after.width(), after.height());
     let (sw, sh) = if w > max_side || h > max_side {
         let k = f64::from(max_side) / f64::from(w.max(h));
@@ -203,10 +200,7 @@ pub fn trial(path: &Path, recipe: &Recipe, max_side: u32) -> Result<Trial, Strin
 /// when the recipe gives no output for it (a size target it cannot meet).
 pub fn source(path: &Path, max_side: u32) -> Result<Thumbnail, String> {
     let input_bytes = std::fs::metadata(path).map_err(|e| e.to_string())?.len();
-    let source = decode::decode(path, &DecodeLimits::default(), &[], &mut |_| Ok(()))
-        .map_err(|e| e.to_string())?;
-    let image = source.image.into_image().map_err(|e| e.to_string())?;
-    let image = orient(image, source.orientation);
+    let image = decode_oriented(path, &[])?;
     let (w, h) = (image.width(), image.height());
     let shown = if w > max_side || h > max_side {
         image.resize(max_side, max_side, FilterType::Triangle)

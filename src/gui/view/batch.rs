@@ -291,10 +291,7 @@ impl BatchView {
                 // The file goes back in the queue (or, without `held`, has ended as failed):
                 // its worker holds nothing now.
                 if let Some(row) = self.workers.get_mut(worker) {
-                    row.job = None;
-                    row.file = None;
-                    row.stage = None;
-                    row.progress = 0.0;
+                    row.go_idle();
                 }
                 self.halted = Some(reason.clone());
             }
@@ -339,10 +336,7 @@ impl BatchView {
 
     fn finish(&mut self, worker: Option<WorkerId>, job: JobId, outcome: &Outcome) {
         if let Some(row) = worker.and_then(|w| self.workers.get_mut(&w)) {
-            row.job = None;
-            row.file = None;
-            row.stage = None;
-            row.progress = 0.0;
+            row.go_idle();
             row.done += 1;
         }
         let input_bytes = self.jobs.get(job).map_or(0, |j| j.input_bytes);

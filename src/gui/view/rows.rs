@@ -28,6 +28,16 @@ pub struct WorkerRow {
     pub retiring: bool,
 }
 
+impl WorkerRow {
+    /// Holds no job any more (it ended, or was put back by a halt).
+    pub(super) fn go_idle(&mut self) {
+        self.job = None;
+        self.file = None;
+        self.stage = None;
+        self.progress = 0.0;
+    }
+}
+
 /// What the workers that have stopped did, together: their rows go, their counts stay on
 /// screen, so the rows always add up to what the workers did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -32,15 +32,20 @@ fn fail(what: &str, dir: &Path, e: &std::io::Error) -> JobError {
     }
 }
 
+/// The folder `output` goes into (`.` for a bare name).
+fn folder_of(output: &Path) -> &Path {
+    output
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+}
+
 /// A whole output on disk under a temporary name; dropping it removes it.
 pub struct Staged(durable::Staged);
 
 /// Writes and syncs `bytes` to a temporary file in `output`'s folder (creating folders).
 pub fn stage(output: &Path, bytes: &[u8]) -> Result<Staged, JobError> {
-    let dir = output
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+    let dir = folder_of(output);
     durable::stage(dir, bytes)
         .map(Staged)
         .map_err(|e| fail("write the output", dir, &e))
@@ -68,14 +73,7 @@ impl Staged {
                 ErrorKind::Conflict,
                 "another file appeared at the output path while converting; left it alone",
             ),
-            CommitError::Io(e) => fail(
-                "move the output into place",
-                output
-                    .parent()
-                    .filter(|p| !p.as_os_str().is_empty())
-                    .unwrap_or(Path::new(".")),
-                &e,
-            ),
+            CommitError::Io(e) => fail("move the output into place", folder_of(output), &e),
         })
     }
 }
