@@ -73,7 +73,7 @@ if [ $avif = 1 ]; then
   command -v vips >/dev/null || need+=(libvips-tools)
 fi
 if [ $turbo = 1 ] || [ $aom = 1 ]; then
-  command -v cmake >/dev/null || need+=(cmake)
+  :
   command -v nasm >/dev/null || need+=(nasm)
 fi
 if [ $aom = 1 ]; then

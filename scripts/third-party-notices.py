@@ -8,7 +8,7 @@ of the given features on the given target (default: turbo,aom,s3 on the host, th
 package's build). For each crate: its name, version, SPDX licence expression and repository,
 then the text of every licence file it ships (LICENSE*, LICENCE*, COPYING*, COPYRIGHT*,
 NOTICE*, UNLICENSE*, its `license-file`), and for the crates that build C libraries from
-source or embed other works, those works' own licence files (libwebp, libjpeg-turbo, the
+source or embed other works, those works' own licence files (libwebp, libdeflate, the
 window's fonts). A text that is byte for
 byte one printed before is referred to, not repeated. A crate that ships no licence file is
 listed with its expression, and the standard texts of the licences such crates name are
@@ -33,7 +33,7 @@ LICENCE_FILE = re.compile(r"(?i)^(licen[cs]e|copying|copyright|notice|unlicense)
 # C libraries built from source inside a crate: their own licence files (paths in the crate).
 VENDORED = {
     "libwebp-sys": ["vendor/COPYING", "vendor/PATENTS"],
-    "turbojpeg-sys": ["libjpeg-turbo/LICENSE.md", "libjpeg-turbo/README.ijg"],
+    "libdeflate-sys": ["libdeflate/COPYING"],
     # The window's fonts, embedded in the binary.
     "epaint_default_fonts": ["fonts/OFL.txt", "fonts/UFL.txt", "fonts/Hack-Regular.txt",
                              "fonts/egui-icons.txt", "fonts/emoji-icon-font-mit-license.txt"],

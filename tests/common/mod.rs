@@ -29,6 +29,34 @@ pub fn conveyor(args: &[&str]) -> std::process::Output {
 }
 
 /// A temporary path as an argument (the tests' folders have UTF-8 names).
+/// Runs conveyor with `args` and checks that it succeeded (exit 0), showing its stderr if not.
+pub fn conveyor_ok(args: &[&str]) -> std::process::Output {
+    let run = conveyor(args);
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    run
+}
+
+/// A 64x64 PNG of four colours in a 2-bit palette, checked, as optimisers leave flat artwork.
+pub fn four_colour_palette_png() -> Vec<u8> {
+    let mut palette = Vec::new();
+    let mut enc = png::Encoder::new(&mut palette, 64, 64);
+    enc.set_color(png::ColorType::Indexed);
+    enc.set_depth(png::BitDepth::Two);
+    enc.set_palette(vec![255, 255, 255, 200, 40, 40, 40, 40, 200, 0, 0, 0]);
+    let mut w = enc.write_header().expect("png");
+    let data: Vec<u8> = (0..64u32)
+        .flat_map(|y| (0..16u32).map(move |x| if (x + y / 8) % 2 == 0 { 0x1b } else { 0xe4 }))
+        .collect();
+    w.write_image_data(&data).expect("png data");
+    w.finish().expect("png end");
+    palette
+}
+
 pub fn s(p: &Path) -> &str {
     p.to_str().expect("utf-8 temp path")
 }

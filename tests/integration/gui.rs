@@ -2237,7 +2237,8 @@ fn keep_each_format_shows_only_the_controls_of_the_inputs_formats() {
     step_until(&mut h, "the scan", |h| has_label(h, "3 images"));
     h.run_steps(2);
     assert_eq!(h.query_all_by_label_contains("Lossless").count(), 0);
-    assert_eq!(h.query_all_by_label("Effort").count(), 0);
+    // PNG takes an effort (oxipng from 5, #40).
+    assert!(h.query_all_by_label("Effort").count() >= 1);
     assert_eq!(
         h.query_all_by_label("JPEG colour").count(),
         0,
@@ -2331,18 +2332,7 @@ fn the_windows_default_recipe_never_makes_a_file_larger_for_nothing() {
         .encode_image(&common::photo(320, 240))
         .expect("jpeg");
     common::put(&dir, "tight.jpg", &tight);
-    let mut palette = Vec::new();
-    {
-        let mut enc = png::Encoder::new(&mut palette, 64, 64);
-        enc.set_color(png::ColorType::Indexed);
-        enc.set_depth(png::BitDepth::Two);
-        enc.set_palette(vec![255, 255, 255, 200, 40, 40, 40, 40, 200, 0, 0, 0]);
-        let mut w = enc.write_header().expect("png");
-        let data: Vec<u8> = (0..64u32)
-            .flat_map(|y| (0..16u32).map(move |x| if (x + y / 8) % 2 == 0 { 0x1b } else { 0xe4 }))
-            .collect();
-        w.write_image_data(&data).expect("png data");
-    }
+    let palette = common::four_colour_palette_png();
     common::put(&dir, "flat.png", &palette);
     let launch = Launch {
         inputs: vec![dir],
@@ -2373,4 +2363,43 @@ fn the_windows_default_recipe_never_makes_a_file_larger_for_nothing() {
         );
     }
     assert!(h.query_all_by_label_contains("kept as it was").count() >= 1);
+}
+
+/// #40: for PNG outputs the window offers a palette ("PNG palette", then "Colours", 256 when
+/// ticked); the batch then writes palette PNGs.
+#[test]
+fn the_window_offers_a_png_palette_and_the_batch_writes_one() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (dir, out) = (tmp.path().join("in"), tmp.path().join("out"));
+    photo_folder(&dir, 2);
+    let mut settings = Settings::default();
+    settings.first_mut().recipe.format =
+        conveyor::engine::recipe::OutputFormat::To(conveyor::engine::format::Format::Png);
+    let launch = Launch {
+        inputs: vec![dir],
+        out: Some(out.clone()),
+        ..Launch::default()
+    };
+    let mut h = harness(settings, launch, None);
+    step_until(&mut h, "the scan", |h| has_label(h, "2 images"));
+    assert_eq!(h.query_all_by_label("Colours").count(), 0, "off by default");
+    h.get_by_label("PNG palette").click();
+    h.run_steps(2);
+    assert_eq!(h.state().settings().first().recipe.png_colors, Some(256));
+    assert!(
+        h.query_all_by_label("Colours").count() >= 1,
+        "the number of colours shows"
+    );
+    h.get_by_label("▶ Start").click();
+    step_until(&mut h, "the batch to finish", |h| {
+        h.state().batch_view().is_some_and(|v| v.finished)
+    });
+    let files = common::snapshot(&out);
+    assert_eq!(files.len(), 2);
+    for bytes in files.values() {
+        let reader = png::Decoder::new(std::io::Cursor::new(bytes.as_slice()))
+            .read_info()
+            .expect("png");
+        assert_eq!(reader.info().color_type, png::ColorType::Indexed);
+    }
 }

@@ -141,7 +141,7 @@ fn the_debian_package_installs_everything_a_desktop_expects() {
     assert!(depends.contains("libaom"), "Depends: {depends}");
 
     // The licences of what is linked in travel with it: the crates' own texts, the C libraries
-    // built from source inside crates (libwebp's BSD notice, libjpeg-turbo's IJG terms) and the
+    // built from source inside crates (libwebp's BSD notice, mozjpeg's IJG terms, libdeflate's) and the
     // window's embedded fonts.
     let notices =
         std::fs::read_to_string(root.join("usr/share/doc/conveyor/THIRD-PARTY-NOTICES")).unwrap();
@@ -150,7 +150,8 @@ fn the_debian_package_installs_everything_a_desktop_expects() {
             "libwebp's BSD notice",
             "Copyright (c) 2010, Google Inc. All rights reserved.",
         ),
-        ("libjpeg-turbo's IJG terms", "Independent JPEG Group"),
+        ("mozjpeg's IJG terms", "Independent JPEG Group"),
+        ("libdeflate's notice", "Copyright 2016 Eric Biggers"),
         ("the fonts' OFL", "SIL OPEN FONT LICENSE Version 1.1"),
         ("the crate list", "\nrav1e "),
         ("the crate list", "\nring "),

@@ -821,3 +821,275 @@ fn target_searches_take_a_handful_of_encodes() {
     assert!(mean(&score_encodes) <= 6.0, "{score_encodes:?}");
     assert!(size_encodes.iter().chain(&score_encodes).all(|&n| n <= 8));
 }
+
+/// RGBA pixels of a PNG read by the `png` crate (not by Conveyor's decoder), whatever colour
+/// type and depth the file chose: palette, grey and RGB are expanded.
+fn png_rgba(bytes: &[u8]) -> (u32, u32, Vec<u8>) {
+    let mut decoder = png::Decoder::new(std::io::Cursor::new(bytes));
+    decoder.set_transformations(
+        png::Transformations::EXPAND | png::Transformations::ALPHA | png::Transformations::STRIP_16,
+    );
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    buf.truncate(info.buffer_size());
+    let rgba = match info.color_type {
+        png::ColorType::Rgba => buf,
+        png::ColorType::GrayscaleAlpha => buf
+            .chunks(2)
+            .flat_map(|p| [p[0], p[0], p[0], p[1]])
+            .collect(),
+        other => panic!("expanded with alpha, got {other:?}"),
+    };
+    (info.width, info.height, rgba)
+}
+
+/// A flat drawing with transparency: four colours in bands and a clear corner, as logos and
+/// diagrams are.
+fn flat_drawing(w: u32, h: u32) -> DynamicImage {
+    DynamicImage::ImageRgba8(image::ImageBuffer::from_fn(w, h, |x, y| {
+        if x < w / 4 && y < h / 4 {
+            return image::Rgba([0, 0, 0, 0]);
+        }
+        match (x / 40 + y / 30) % 4 {
+            0 => image::Rgba([250, 250, 250, 255]),
+            1 => image::Rgba([30, 90, 160, 255]),
+            2 => image::Rgba([240, 180, 40, 255]),
+            _ => image::Rgba([20, 20, 20, 200]),
+        }
+    }))
+}
+
+/// #40: PNG's effort is oxipng's search (from 5; zopfli at 10): a flat drawing with
+/// transparency and a photo come out smaller than at the default effort with exactly the same
+/// pixels, read back by the `png` crate; the estimate before a run knows it (it converts its
+/// samples with the recipe).
+#[test]
+fn png_effort_finds_smaller_files_with_the_same_pixels() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("in");
+    let drawing = flat_drawing(320, 240);
+    let photo = DynamicImage::ImageRgb8(grainy_photo(320, 240, 5).to_rgb8());
+    common::put(
+        &dir,
+        "drawing.png",
+        &common::encode(&drawing, image::ImageFormat::Png),
+    );
+    common::put(
+        &dir,
+        "photo.png",
+        &common::encode(&photo, image::ImageFormat::Png),
+    );
+    let run_at = |effort: &str| {
+        let out = tmp.path().join(format!("e{effort}"));
+        common::conveyor_ok(&[
+            "run",
+            s(&dir),
+            "--out",
+            s(&out),
+            "--effort",
+            effort,
+            "--reencode",
+        ]);
+        common::snapshot(&out)
+    };
+    let (default, searched, most) = (run_at("4"), run_at("9"), run_at("10"));
+    for (name, source) in [("drawing.png", &drawing), ("photo.png", &photo)] {
+        let want = source.to_rgba8().into_raw();
+        for (effort, files) in [("9", &searched), ("10", &most)] {
+            let bytes = &files[Path::new(name)];
+            assert_eq!(
+                png_rgba(bytes),
+                (320, 240, want.clone()),
+                "{name} at effort {effort}"
+            );
+            let before = default[Path::new(name)].len();
+            assert!(
+                bytes.len() < before,
+                "{name} at effort {effort}: {} bytes, not under the default's {before}",
+                bytes.len()
+            );
+        }
+        assert!(most[Path::new(name)].len() <= searched[Path::new(name)].len());
+    }
+    // The estimate converts its samples with the recipe: fewer bytes at the higher effort.
+    let files: Vec<_> = ["drawing.png", "photo.png"]
+        .iter()
+        .map(|n| {
+            let p = dir.join(n);
+            let len = std::fs::metadata(&p).unwrap().len();
+            (p, len)
+        })
+        .collect();
+    let estimate = |effort| {
+        let recipe = Recipe {
+            format: OutputFormat::To(Format::Png),
+            effort,
+            reencode: true,
+            ..Recipe::default()
+        };
+        conveyor::engine::preview::estimate(&files, &[recipe], 1, 2, None)
+            .unwrap()
+            .total_bytes
+    };
+    assert!(estimate(9) < estimate(4));
+}
+
+/// #40: JPEG's effort: 5 writes progressive JPEG with optimised Huffman tables from libjpeg's
+/// standard tables (smaller, the same fidelity); 10 is mozjpeg's trellis quantisation with its
+/// own tables at a quality raised to look the same (much smaller, PSNR within 1 dB). Read back
+/// by the `image` crate's decoder, not by mozjpeg.
+#[test]
+fn jpeg_effort_is_progressive_then_trellis_at_the_same_look() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("in");
+    let photos: Vec<_> = (0..3)
+        .map(|i| grainy_photo(480, 360, 30 + i).to_rgb8())
+        .collect();
+    for (i, p) in photos.iter().enumerate() {
+        common::put(
+            &dir,
+            &format!("p{i}.png"),
+            &common::encode(&DynamicImage::ImageRgb8(p.clone()), image::ImageFormat::Png),
+        );
+    }
+    let psnr = |a: &[u8], b: &[u8]| {
+        let mse = a
+            .iter()
+            .zip(b)
+            .map(|(x, y)| (f64::from(*x) - f64::from(*y)).powi(2))
+            .sum::<f64>()
+            / a.len() as f64;
+        10.0 * (255.0f64 * 255.0 / mse).log10()
+    };
+    let run_at = |effort: &str| {
+        let out = tmp.path().join(format!("e{effort}"));
+        common::conveyor_ok(&[
+            "run",
+            s(&dir),
+            "--out",
+            s(&out),
+            "--format",
+            "jpeg",
+            "--quality",
+            "85",
+            "--effort",
+            effort,
+            "--metadata",
+            "strip",
+        ]);
+        let files = common::snapshot(&out);
+        let mut bytes = 0;
+        let mut fidelity = 0.0;
+        for (i, p) in photos.iter().enumerate() {
+            let jpeg = &files[Path::new(&format!("p{i}.jpg"))];
+            let progressive = jpeg.windows(2).any(|m| m == [0xFF, 0xC2]);
+            assert_eq!(progressive, effort != "4", "effort {effort}: progressive?");
+            let back = image::load_from_memory_with_format(jpeg, image::ImageFormat::Jpeg)
+                .unwrap()
+                .to_rgb8();
+            fidelity += psnr(back.as_raw(), p.as_raw()) / photos.len() as f64;
+            bytes += jpeg.len();
+        }
+        (bytes, fidelity)
+    };
+    let (default, progressive, trellis) = (run_at("4"), run_at("5"), run_at("10"));
+    eprintln!("JPEG q85 (bytes, PSNR): effort 4 {default:?}, 5 {progressive:?}, 10 {trellis:?}");
+    assert!(
+        progressive.0 < default.0,
+        "{progressive:?} against {default:?}"
+    );
+    assert!(
+        (progressive.1 - default.1).abs() < 0.3,
+        "{progressive:?} against {default:?}"
+    );
+    assert!(
+        trellis.0 * 100 < default.0 * 92,
+        "at least 8 % smaller: {trellis:?} against {default:?}"
+    );
+    assert!(
+        trellis.1 > default.1 - 1.0,
+        "{trellis:?} against {default:?}"
+    );
+}
+
+/// The colour type and palette length (entries) of a PNG as its header says, read by the `png`
+/// crate without expanding it.
+fn png_kind(bytes: &[u8]) -> (png::ColorType, usize) {
+    let reader = png::Decoder::new(std::io::Cursor::new(bytes))
+        .read_info()
+        .unwrap();
+    let info = reader.info();
+    let entries = info.palette.as_ref().map_or(0, |p| p.len() / 3);
+    (info.color_type, entries)
+}
+
+/// #40: `--png-colors N` writes a palette PNG of at most N colours, dithered: a photo comes
+/// out indexed, much smaller than its full-colour PNG and still close to it; a drawing with
+/// fewer colours than N keeps every pixel; a palette original is never kept for it, since the
+/// palette was asked for.
+#[test]
+fn png_colors_writes_a_dithered_palette_of_at_most_n_colours() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("in");
+    let photo = grainy_photo(320, 240, 9).to_rgb8();
+    let drawing = flat_drawing(320, 240);
+    common::put(
+        &dir,
+        "photo.png",
+        &common::encode(
+            &DynamicImage::ImageRgb8(photo.clone()),
+            image::ImageFormat::Png,
+        ),
+    );
+    common::put(
+        &dir,
+        "drawing.png",
+        &common::encode(&drawing, image::ImageFormat::Png),
+    );
+    let out = tmp.path().join("out");
+    common::conveyor_ok(&["run", s(&dir), "--out", s(&out), "--png-colors", "32"]);
+    let full = common::encode(
+        &DynamicImage::ImageRgb8(photo.clone()),
+        image::ImageFormat::Png,
+    );
+    let small = std::fs::read(out.join("photo.png")).unwrap();
+    let (kind, entries) = png_kind(&small);
+    assert_eq!(kind, png::ColorType::Indexed);
+    assert!((2..=32).contains(&entries), "{entries} entries");
+    assert!(
+        small.len() * 2 < full.len(),
+        "{} against {}",
+        small.len(),
+        full.len()
+    );
+    let (w, h, back) = png_rgba(&small);
+    assert_eq!((w, h), (320, 240));
+    let error = back
+        .chunks(4)
+        .zip(photo.pixels())
+        .map(|(a, b)| {
+            (0..3)
+                .map(|c| (f64::from(a[c]) - f64::from(b.0[c])).abs())
+                .sum::<f64>()
+        })
+        .sum::<f64>()
+        / (320.0 * 240.0 * 3.0);
+    assert!(error < 12.0, "mean error {error:.1} a channel");
+    let drawn = std::fs::read(out.join("drawing.png")).unwrap();
+    assert_eq!(png_rgba(&drawn), (320, 240, drawing.to_rgba8().into_raw()));
+    // A 4-colour palette original asked into 2 colours: re-encoded, never kept.
+    let palette = common::four_colour_palette_png();
+    let flat = tmp.path().join("flat");
+    common::put(&flat, "flat.png", &palette);
+    let two = tmp.path().join("two");
+    let run = conveyor(&["run", s(&flat), "--out", s(&two), "--png-colors", "2"]);
+    assert_eq!(run.status.code(), Some(0));
+    let (_, _, rgba) = png_rgba(&std::fs::read(two.join("flat.png")).unwrap());
+    let colours: std::collections::BTreeSet<_> = rgba.chunks(4).map(|p| p.to_vec()).collect();
+    assert!(colours.len() <= 2, "{} colours", colours.len());
+    // Refused outside 2-256, in a sentence.
+    let bad = conveyor(&["run", s(&flat), "--out", s(&two), "--png-colors", "300"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("2 to 256"));
+}

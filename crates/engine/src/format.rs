@@ -45,6 +45,8 @@ pub enum Control {
     Chroma,
     /// `--effort 0-10`: encoder speed against size.
     Effort,
+    /// `--png-colors 2-256`: a palette, dithered.
+    Colors,
 }
 
 /// Which metadata blocks Conveyor writes into a format (with `--metadata keep`; ICC always).
@@ -139,7 +141,8 @@ const TABLE: &[Spec] = &[
         animated_in: false,
         animated_out: false,
         carries: EXIF_ICC,
-        controls: &[Control::Quality, Control::Chroma],
+        // Effort: from 5 mozjpeg (`pipeline::mozjpeg`).
+        controls: &[Control::Quality, Control::Chroma, Control::Effort],
         max_side: 65535,
     },
     Spec {
@@ -158,7 +161,8 @@ const TABLE: &[Spec] = &[
         animated_in: true,
         animated_out: false,
         carries: EXIF_ICC,
-        controls: &[],
+        // Effort: oxipng's search from effort 5; colours: a palette (`pipeline::png_small`).
+        controls: &[Control::Effort, Control::Colors],
         max_side: u32::MAX,
     },
     Spec {

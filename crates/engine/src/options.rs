@@ -370,8 +370,11 @@ pub static OPTIONS: &[RecipeOption] = &[
         help: || {
             "Encoder effort, 0 fastest to 10 smallest files: AVIF (rav1e speed 10 - N, at \
              least 1; with the `aom` feature libaom's cpu-used 11 - N, at most 9) and lossy \
-             WebP (libwebp's method: N up to 6) [default: 4: rav1e speed 6, libaom cpu-used 7, \
-             WebP method 4]"
+             WebP (libwebp's method: N up to 6), PNG (from 5 oxipng's presets 2 to 6, 10 \
+             with zopfli: lossless, up to 30 times slower) and JPEG (5-6 progressive with \
+             optimised Huffman tables, same pixels; from 7 mozjpeg's trellis quantisation and \
+             tables at the same visual quality) [default: 4: rav1e speed 6, libaom cpu-used \
+             7, WebP method 4, the fast PNG and JPEG encoders]"
                 .into()
         },
         shapes: Shapes::Output,
@@ -531,6 +534,41 @@ pub static OPTIONS: &[RecipeOption] = &[
          and size (by default such an output keeps the original's bytes, unless --metadata \
          has something in it to remove)"
     ),
+    RecipeOption {
+        key: "png_colors",
+        flag: Some("png-colors"),
+        value_name: Some("2-256"),
+        help: || {
+            "PNG: reduce to a palette of at most N colours, dithered (lossy: smaller files for \
+             flat artwork, logos and screenshots; visible on photos) [default: every colour]"
+                .into()
+        },
+        shapes: Shapes::Output,
+        control: Some(Control::Colors),
+        get: |r| r.png_colors.map(|n| Value::Int(n.into())),
+        shown: always,
+        set: |r, v| {
+            let n = match v {
+                Value::Int(n) => *n,
+                Value::Text(s) => s.trim().parse().map_err(|_| {
+                    format!("'{s}' is not a number of colours; use a whole number from 2 to 256")
+                })?,
+                other => {
+                    return Err(format!(
+                        "expected a whole number 2-256, found {}",
+                        other.kind()
+                    ));
+                }
+            };
+            if !(2..=256).contains(&n) {
+                return Err(format!("{n} colours: a PNG palette holds 2 to 256"));
+            }
+            r.png_colors = u16::try_from(n).ok();
+            Ok(())
+        },
+        example: || Value::Int(64),
+        choices: Vec::new,
+    },
     switch_option!(
         "keep_dates",
         "keep-dates",
@@ -794,6 +832,9 @@ pub fn describe(r: &Recipe) -> String {
         parts.push(q);
     } else {
         parts.push(format!("{format}, lossless"));
+    }
+    if let Some(n) = r.png_colors {
+        parts.push(format!("PNG in at most {n} colours"));
     }
     parts.push(format!("metadata {}", r.metadata));
     if r.keep_dates {

@@ -416,6 +416,9 @@ pub struct Recipe {
     /// Write the re-encoded file even when it is larger than an original of the same format
     /// and size (by default such an output keeps the original's bytes).
     pub reencode: bool,
+    /// PNG: reduce to a palette of at most this many colours (2-256), dithered: smaller files
+    /// for flat artwork, at a visible cost on photos. `None`: every colour kept.
+    pub png_colors: Option<u16>,
     /// Give each output its input's modification time.
     pub keep_dates: bool,
     /// A folder under the output folder for this output (`/`-separated, relative; empty: the
@@ -451,6 +454,7 @@ impl Default for Recipe {
             target_score: None,
             smaller_only: false,
             reencode: false,
+            png_colors: None,
             keep_dates: false,
             subfolder: String::new(),
         }

@@ -141,9 +141,31 @@ pub(super) fn output_form(
                 .on_hover_text(
                     "Encoder effort: 0 is fastest, 10 makes the smallest files (each step up \
                      is slower). AVIF: the encoder's speed; lossy WebP: libwebp's method, up to \
-                     6",
+                     6; PNG: from 5 a search for the smallest lossless file (9 and 10 take \
+                     seconds an image); JPEG: 5 and 6 progressive, from 7 mozjpeg's trellis \
+                     quantisation at the same look",
                 );
         });
+    }
+    if !applies(Control::Colors).is_empty() {
+        // A palette is a lossy choice for PNG: off unless ticked, then a number of colours.
+        let mut palette = s.recipe.png_colors.is_some();
+        ui.checkbox(&mut palette, "PNG palette").on_hover_text(
+            "Reduce PNG outputs to at most this many colours, dithered: much smaller files \
+                 for logos, screenshots and flat artwork; visible on photos",
+        );
+        match (palette, s.recipe.png_colors) {
+            (true, None) => s.recipe.png_colors = Some(256),
+            (false, Some(_)) => s.recipe.png_colors = None,
+            _ => {}
+        }
+        if let Some(colors) = &mut s.recipe.png_colors {
+            ui.horizontal(|ui| {
+                let label = ui.label("Colours");
+                ui.add(egui::Slider::new(colors, 2..=256))
+                    .labelled_by(label.id);
+            });
+        }
     }
     // Keep: quality still matters for the lossy inputs even when lossless WebP is ticked.
     let lossy = format.takes(Control::Quality)

@@ -131,7 +131,33 @@ pub fn encode_at(
     let mut out = Cursor::new(Vec::new());
     let fail = |e: ImageError| encode_error(format, &e);
     match format {
+        Format::Jpeg if recipe.effort >= super::mozjpeg::FIRST_EFFORT => {
+            let rgb;
+            let (data, channels) = match image {
+                DynamicImage::ImageLuma8(px) => (px.as_raw(), 1),
+                DynamicImage::ImageRgb8(px) => (px.as_raw(), 3),
+                other => {
+                    rgb = other.to_rgb8();
+                    (rgb.as_raw(), 3)
+                }
+            };
+            return super::mozjpeg::encode(
+                data,
+                (w, h),
+                channels,
+                quality,
+                recipe.chroma,
+                carry,
+                super::mozjpeg::Profile::Effort(recipe.effort),
+            );
+        }
         Format::Jpeg => return encode_jpeg(image, recipe, quality, carry),
+        Format::Png if let Some(colors) = recipe.png_colors => {
+            return super::png_small::encode_palette(image, colors, recipe.effort, carry);
+        }
+        Format::Png if recipe.effort >= super::png_small::FIRST_EFFORT => {
+            return super::png_small::encode(image, recipe.effort, carry);
+        }
         Format::Png => {
             image
                 .write_with_encoder(with_metadata(PngEncoder::new(&mut out), carry))

@@ -9,8 +9,10 @@ pub mod encode;
 /// shrinks baseline JPEGs through libjpeg-turbo instead and progressive ones through this.
 pub use conveyor_jpeg_scaled as jpeg_scaled;
 pub mod metadata;
+pub mod mozjpeg;
 mod pixels;
 mod png_rows;
+pub mod png_small;
 pub mod prefetch;
 pub mod resize;
 pub mod target;
@@ -625,8 +627,10 @@ impl Pipeline {
         let (mut bytes, mut quality, mut score) = (chosen.bytes, chosen.quality, chosen.score);
         // Kept only when nothing changed the pixels' layout: a turned image's original would
         // keep its orientation tag, which outputs promise to have applied.
+        // A palette asked for changes the pixels: never the original's.
         if recipe.keeps_originals()
             && !turned
+            && !(format == crate::format::Format::Png && recipe.png_colors.is_some())
             && job.format == format
             && (width, height) == source
             && bytes.len() as u64 >= job.input_bytes
