@@ -72,8 +72,9 @@ def oxipng_max(src, out):
 def pixels(path):
     image = Image.open(path)
     image.load()
-    mode = "RGBA" if "A" in image.getbands() or "transparency" in image.info else "RGB"
-    return np.asarray(image.convert(mode))
+    # Always RGBA: a file oxipng turned into a palette with a transparent entry opens as "P"
+    # with transparency, its source as "RGB"; the same pixels either way.
+    return np.asarray(image.convert("RGBA"))
 
 
 def score(pair):

@@ -2390,6 +2390,10 @@ fn the_window_offers_a_png_palette_and_the_batch_writes_one() {
         h.query_all_by_label("Colours").count() >= 1,
         "the number of colours shows"
     );
+    assert!(
+        h.query_all_by_label_contains("· PNG 256 colours").count() >= 1,
+        "the card says it"
+    );
     h.get_by_label("▶ Start").click();
     step_until(&mut h, "the batch to finish", |h| {
         h.state().batch_view().is_some_and(|v| v.finished)

@@ -143,7 +143,10 @@ fn card_title(i: usize, count: usize, r: &Recipe) -> String {
             }
             (None, None) => format!("{} q{}", f.label(), r.quality),
         },
-        OutputFormat::To(f) => f.label().to_owned(),
+        OutputFormat::To(f) => match r.png_colors {
+            Some(n) if f == crate::engine::format::Format::Png => format!("PNG {n} colours"),
+            _ => f.label().to_owned(),
+        },
     };
     let mut title = if count > 1 {
         format!("Output {} · {size} · {format}", i + 1)
