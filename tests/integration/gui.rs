@@ -1939,8 +1939,14 @@ fn a_full_or_read_only_disk_pauses_the_batch_with_retry_and_stop() {
         }
         files.len()
     };
+    // Paused: the worker that met the full disk stops at once; another may be writing its
+    // file (its temporary file is on disk until the write ends, kept or refused), so the files
+    // are counted once no worker holds a job.
     step_until(&mut h, "the full disk to pause the batch", |h| {
         halted(h).is_some()
+            && h.state()
+                .batch_view()
+                .is_some_and(|v| v.workers.values().all(|w| w.job.is_none()))
     });
     h.step();
     let why = halted(&h).expect("halted");
