@@ -3,7 +3,7 @@
 # without mozjpeg) and cwebp -m 6, bytes, SSIMULACRA2 and time per image, every tool run on one
 # image before the next image (interleaved). What each row means: scripts/bench_smallest.py.
 #
-#   scripts/bench-smallest.sh [--turbo] [--dir DIR]
+#   scripts/bench-smallest.sh [--turbo] [--skip-png] [--dir DIR]
 #
 # PNG: the PNGs of Debian's mate-backgrounds and sway-backgrounds, Conveyor's README screenshots
 # (flat UI) and Debian's and Adwaita's logos and icons, fit 1600 px, at effort 4 (default), 9
@@ -15,10 +15,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=/dev/shm/conveyor-bench-smallest features=()
-turbo=0
+turbo=0 skip=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --turbo) turbo=1 ;;
+    --skip-png) skip=(--skip-png) ;;
     --dir) dir=$2; shift ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
@@ -62,5 +63,5 @@ for f in "${png[@]}" "${photos[@]}"; do [ -f "$f" ] || { echo "missing $f" >&2; 
 echo "build: $(git rev-parse --short HEAD)$(git diff --quiet || echo '+changes'), default" \
   "$([ $turbo = 1 ] && echo 'and --features turbo')" >&2
 NODE_PATH="$dir/node/node_modules" "$dir/venv/bin/python" scripts/bench_smallest.py \
-  --conveyor "$dir/bin/conveyor" "${extra[@]}" --work "$dir/work" \
+  --conveyor "$dir/bin/conveyor" "${extra[@]}" "${skip[@]}" --work "$dir/work" \
   --sharp-helper "$dir/node/helper.js" --png "${png[@]}" --photos "${photos[@]}"

@@ -130,6 +130,11 @@ def png_section(args, images, work, sharp):
     return totals, worst
 
 
+def mozjpeg_quality(q):
+    """crates/engine/src/pipeline/mozjpeg.rs: the quality effort 10 gives mozjpeg for q."""
+    return max(1, min(100, q + (100 - q) // 10))
+
+
 def interpolate(points, target):
     """Bytes at `target` score on a (score, bytes) curve, linear between the two around it."""
     points = sorted(points)
@@ -156,6 +161,12 @@ def lossy_section(args, bases, work, sharp):
             dest = f"{work}/keep/sharp-moz-q{q}-{name}.jpg"
             took = sharp(op="jpeg", src=base, out=dest, quality=q, mozjpeg=True)
             jobs.append(("sharp mozjpeg", q, name, dest, took))
+            # Conveyor's effort 10 at q asks mozjpeg for mozjpeg_quality(q): sharp at that
+            # number gives the same score, so the bytes compare at equal SSIMULACRA2 exactly.
+            mq = mozjpeg_quality(q)
+            dest = f"{work}/keep/sharp-moz-mapped-q{q}-{name}.jpg"
+            took = sharp(op="jpeg", src=base, out=dest, quality=mq, mozjpeg=True)
+            jobs.append((f"sharp mozjpeg at Conveyor's mozjpeg quality", q, name, dest, took))
         for label, binary, effort in [("", args.conveyor, 4), ("", args.conveyor, 10)]:
             out, took = conveyor(binary, base, f"{work}/webp{effort}", "--format", "webp",
                                  "--quality", "80", "--effort", str(effort), "--metadata",
@@ -195,6 +206,7 @@ def main():
     p.add_argument("--sharp-helper", required=True)
     p.add_argument("--png", nargs="+", required=True)
     p.add_argument("--photos", nargs="+", required=True)
+    p.add_argument("--skip-png", action="store_true")
     args = p.parse_args()
     args.jpeg_builds = [("default", args.conveyor, 4), ("default", args.conveyor, 10)]
     if args.turbo_conveyor:
@@ -203,7 +215,8 @@ def main():
     os.makedirs(f"{work}/keep", exist_ok=True)
     sharp = Sharp(args.sharp_helper)
     print("section\timage\ttool\tbytes\tseconds\tnote")
-    png_section(args, args.png, work, sharp)
+    if not args.skip_png:
+        png_section(args, args.png, work, sharp)
     bases = []
     for src in args.photos:
         out, _ = conveyor(args.conveyor, src, f"{work}/base", "--format", "png", "--resize",
@@ -227,6 +240,13 @@ def main():
         if b is not None:
             print(f"  at {s_ref:.2f} (sharp mozjpeg: {b_ref}): conveyor effort 10 {b:.0f} = "
                   f"{b / b_ref:.3f}")
+    print("\nJPEG effort 10 against sharp (mozjpeg: true) at the same mozjpeg quality:")
+    for (s_ours, b_ours), (s_sharp, b_sharp) in zip(
+        sorted(points["conveyor default effort 10"]),
+        sorted(points["sharp mozjpeg at Conveyor's mozjpeg quality"]),
+    ):
+        print(f"  Conveyor {b_ours} bytes at {s_ours:.2f}, sharp {b_sharp} at {s_sharp:.2f}: "
+              f"{b_ours / b_sharp:.4f} of its bytes, score {s_ours - s_sharp:+.2f}")
     cw = points["cwebp -m 6 -q 80"][0]
     for effort in (4, 10):
         s, b = points[f"conveyor WebP effort {effort}"][0]
