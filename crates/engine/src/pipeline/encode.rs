@@ -132,21 +132,10 @@ pub fn encode_at(
     let fail = |e: ImageError| encode_error(format, &e);
     match format {
         Format::Jpeg if recipe.effort >= super::mozjpeg::FIRST_EFFORT => {
-            let rgb;
-            let (data, channels) = match image {
-                DynamicImage::ImageLuma8(px) => (px.as_raw(), 1),
-                DynamicImage::ImageRgb8(px) => (px.as_raw(), 3),
-                other => {
-                    rgb = other.to_rgb8();
-                    (rgb.as_raw(), 3)
-                }
-            };
-            return super::mozjpeg::encode(
-                data,
-                (w, h),
-                channels,
+            return encode_mozjpeg(
+                image,
+                recipe,
                 quality,
-                recipe.chroma,
                 carry,
                 super::mozjpeg::Profile::Effort(recipe.effort),
             );
@@ -220,7 +209,29 @@ pub fn encode_at(
     Ok(out.into_inner())
 }
 
-/// JPEG through libjpeg-turbo (the `turbo` feature).
+/// JPEG through mozjpeg: grey stays grey, anything else becomes 8-bit RGB.
+fn encode_mozjpeg(
+    image: &DynamicImage,
+    recipe: &Recipe,
+    quality: u8,
+    carry: &Carry,
+    profile: super::mozjpeg::Profile,
+) -> Result<Vec<u8>, JobError> {
+    let rgb;
+    let (data, channels) = match image {
+        DynamicImage::ImageLuma8(px) => (px.as_raw(), 1),
+        DynamicImage::ImageRgb8(px) => (px.as_raw(), 3),
+        other => {
+            rgb = other.to_rgb8();
+            (rgb.as_raw(), 3)
+        }
+    };
+    let size = (image.width(), image.height());
+    super::mozjpeg::encode(data, size, channels, quality, recipe.chroma, carry, profile)
+}
+
+/// JPEG at the default effort with the `turbo` feature: mozjpeg's fastest profile, which writes
+/// what libjpeg-turbo writes.
 #[cfg(feature = "turbo")]
 fn encode_jpeg(
     image: &DynamicImage,
@@ -228,19 +239,13 @@ fn encode_jpeg(
     quality: u8,
     carry: &Carry,
 ) -> Result<Vec<u8>, JobError> {
-    let (w, h) = (image.width(), image.height());
-    match image {
-        DynamicImage::ImageLuma8(px) => {
-            super::turbo::encode_jpeg(px.as_raw(), (w, h), 1, quality, recipe.chroma, carry)
-        }
-        DynamicImage::ImageRgb8(px) => {
-            super::turbo::encode_jpeg(px.as_raw(), (w, h), 3, quality, recipe.chroma, carry)
-        }
-        other => {
-            let px = other.to_rgb8();
-            super::turbo::encode_jpeg(px.as_raw(), (w, h), 3, quality, recipe.chroma, carry)
-        }
-    }
+    encode_mozjpeg(
+        image,
+        recipe,
+        quality,
+        carry,
+        super::mozjpeg::Profile::Fastest,
+    )
 }
 
 /// JPEG through jpeg-encoder (AVX2 where the CPU has it), with the recipe's chroma subsampling.

@@ -1,14 +1,12 @@
-//! The `turbo` cargo feature: JPEG decoding at a DCT scale and the default effort's encoding
-//! through mozjpeg's libjpeg-turbo code with its SIMD ([`super::mozjpeg`]). Assembling the SIMD
-//! needs nasm, so the default build leaves it out.
+//! The `turbo` cargo feature: JPEG decoding at a DCT scale through mozjpeg's libjpeg-turbo code
+//! with its SIMD ([`super::mozjpeg`]; the default effort's encoder is in `encode.rs`).
+//! Assembling the SIMD needs nasm, so the default build leaves it out.
 
 use image::DynamicImage;
 
 use crate::job::JobError;
-use crate::recipe::Chroma;
 
-use super::metadata::Carry;
-use super::mozjpeg::{self, Profile};
+use super::mozjpeg;
 
 /// Decodes a JPEG's pixels at `eighths`/8 of its `stored` size, as an image, when Conveyor's own
 /// scaled decoder did not (it takes this build's progressive JPEGs; `admitted`: it admitted the
@@ -35,25 +33,4 @@ pub fn decode_jpeg_at(
         image::RgbImage::from_raw(w, h, pixels).map(DynamicImage::ImageRgb8)
     };
     image.map(|image| Ok(super::pixels::Pixels::Image(image)))
-}
-
-/// Encodes 8-bit RGB (or grey, `channels` 1) pixels as a baseline JPEG with the EXIF and ICC
-/// blocks of `carry`: what libjpeg-turbo writes.
-pub fn encode_jpeg(
-    pixels: &[u8],
-    size: (u32, u32),
-    channels: usize,
-    quality: u8,
-    chroma: Chroma,
-    carry: &Carry,
-) -> Result<Vec<u8>, JobError> {
-    mozjpeg::encode(
-        pixels,
-        size,
-        channels,
-        quality,
-        chroma,
-        carry,
-        Profile::Fastest,
-    )
 }
