@@ -1,6 +1,7 @@
 //! `conveyor run`: plan, convert with live terminal progress, summarise, report.
 
 use std::io::IsTerminal;
+use std::io::Write as _;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -210,16 +211,33 @@ pub fn run(args: &RunArgs) -> ExitCode {
     };
 
     if args.dry_run {
+        // One write per many lines, not per line: a plan of a million files prints in a
+        // fraction of a second.
+        let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
         for job in &plan.jobs {
-            match &job.action {
+            let written = match &job.action {
                 Action::Convert if job.input_bytes == 0 => {
-                    println!("{} (will fail: empty file)", job.input.display());
+                    writeln!(out, "{} (will fail: empty file)", job.input.display())
                 }
-                Action::Convert => println!("{} → {}", job.input.display(), job.output.display()),
-                Action::Skip(reason) => println!("{} (skip: {reason})", job.input.display()),
+                Action::Convert => {
+                    writeln!(out, "{} → {}", job.input.display(), job.output.display())
+                }
+                Action::Skip(reason) => writeln!(out, "{} (skip: {reason})", job.input.display()),
+            };
+            if written.is_err() {
+                // Standard output closed (`| head`): the plan is not wanted any more.
+                break;
             }
         }
-        let report = Report::planned(&plan.jobs, base_summary).with_scan_warnings(&plan.warnings);
+        let _ = out.flush();
+        drop(out);
+        // The per-file records are made only for a report file; the summary is counted.
+        let report = if args.report.is_some() {
+            Report::planned(&plan.jobs, base_summary)
+        } else {
+            Report::planned_summary(&plan.jobs, base_summary)
+        }
+        .with_scan_warnings(&plan.warnings);
         print_summary(&report, true);
         return finish(args, store.as_ref(), &report, EXIT_OK);
     }

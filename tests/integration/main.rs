@@ -29,5 +29,6 @@ mod real_photos;
 mod review;
 #[cfg(feature = "s3")]
 mod s3;
+mod scale;
 #[cfg(feature = "gui")]
 mod window;

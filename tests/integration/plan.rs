@@ -582,3 +582,55 @@ fn the_estimate_counts_every_output() {
         both.total_bytes
     );
 }
+
+/// #41: the scan reads folders in parallel and sorts each folder's names on its own; the files
+/// still come in natural order of their whole relative paths, where a folder's files fall
+/// between another folder's (`a.jpg`, `a/x.jpg`, `a-b.jpg` … sort as their paths do), and a
+/// file reached twice (a symlinked folder) is listed once, under its real path.
+#[test]
+fn the_scan_lists_files_in_natural_order_of_their_whole_paths() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rels = [
+        "a.jpg",
+        "a/x.jpg",
+        "a/img_10.jpg",
+        "a/img_9.jpg",
+        "a-b.jpg",
+        "b.jpg",
+        "A/y.jpg",
+        "01/p.jpg",
+        "1/q.jpg",
+        "img_10.jpg",
+        "img_2.jpg",
+        "sub/deeper/z.png",
+        "sub/img_10.jpg",
+        "sub/img_9.jpg",
+        "sub0.jpg",
+    ];
+    for rel in rels {
+        common::put(tmp.path(), rel, &tiny_png());
+    }
+    std::os::unix::fs::symlink(tmp.path().join("sub"), tmp.path().join("zz-link")).unwrap();
+    let found = scan::scan(
+        &[tmp.path().to_path_buf()],
+        &ScanOptions {
+            recursive: true,
+            ..ScanOptions::default()
+        },
+    )
+    .expect("scan");
+    let listed: Vec<String> = found
+        .found
+        .iter()
+        .map(|f| f.rel().to_string_lossy().into_owned())
+        .collect();
+    let mut want: Vec<String> = rels.iter().map(|r| (*r).to_owned()).collect();
+    want.sort_by(|a, b| conveyor::engine::name::natural_cmp(a, b));
+    assert_eq!(listed, want, "the symlinked folder's files are listed once");
+    assert!(listed.iter().position(|r| r == "a.jpg") < listed.iter().position(|r| r == "a/x.jpg"));
+    for f in found.found.iter() {
+        assert_eq!(f.path(), tmp.path().join(f.rel()));
+        assert_eq!(f.bytes(), tiny_png().len() as u64);
+        assert!(f.modified().is_some() && f.skip().is_none());
+    }
+}

@@ -4,12 +4,13 @@
 //! Every layer (plan, pool, pipeline, report, front ends) shares these types.
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
 use super::format::Format;
-use super::journal::Entry;
+use super::journal::{self, Entry};
 
 /// A job's index in the plan.
 pub type JobId = usize;
@@ -153,14 +154,91 @@ pub struct Job {
     pub input_bytes: u64,
     /// Convert or skip.
     pub action: Action,
-    /// Anything the report should say about how the output was named.
-    pub note: Option<Note>,
+    /// Anything the report should say about how the output was named (boxed: few jobs have
+    /// one, and a batch may hold a million).
+    pub note: Option<Box<Note>>,
     /// The file at `output` is a stale output of Conveyor's own (see
     /// [`crate::journal`]): replace it whatever the on-exist policy says.
     pub replace: bool,
-    /// What the journal records once the output is durable (its output size and time are
-    /// filled in then); `None` records nothing.
-    pub journal: Option<Entry>,
+    /// What the journal records once the output is durable ([`Pending::entry`]; its output
+    /// size and time are filled in then); `None` records nothing.
+    pub journal: Option<Pending>,
+}
+
+/// What the journal will record for a job once its output is durable, kept small (a batch
+/// may hold a million): the parts every job of an output shares are shared, the input's real
+/// path is its folder's (shared by the folder's jobs) and its name, and the output's key comes
+/// from the job's output path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pending {
+    /// The input's real folder, which the job's input name completes; or with `whole`, the
+    /// input's whole real path (a link, which leads elsewhere; an object, whose job is given a
+    /// local copy).
+    pub real: Arc<Path>,
+    /// `real` is the whole path.
+    pub whole: bool,
+    /// The input's modification time (ns since 1970) when it was scanned; `i64::MIN` for
+    /// unknown.
+    in_mtime: i64,
+    /// What the output's jobs share.
+    pub common: Arc<PendingCommon>,
+}
+
+/// What every job of one output (and format) records alike.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingCommon {
+    /// The output folder (or prefix) keys are relative to.
+    pub out_dir: PathBuf,
+    /// The recipe's fingerprint.
+    pub recipe: String,
+    /// The naming template.
+    pub name: String,
+}
+
+impl Pending {
+    /// A pending entry; `in_mtime` as [`journal::nanos`] gives it.
+    pub fn new(
+        real: Arc<Path>,
+        whole: bool,
+        in_mtime: Option<i64>,
+        common: Arc<PendingCommon>,
+    ) -> Pending {
+        Pending {
+            real,
+            whole,
+            in_mtime: in_mtime.unwrap_or(i64::MIN),
+            common,
+        }
+    }
+
+    /// The input's modification time (ns since 1970) when it was scanned.
+    pub fn in_mtime(&self) -> Option<i64> {
+        (self.in_mtime != i64::MIN).then_some(self.in_mtime)
+    }
+
+    /// The entry for `job` (output size and time still zero), or `None` when its paths cannot
+    /// be written as journal text.
+    pub fn entry(&self, job: &Job) -> Option<Entry> {
+        let input = if self.whole {
+            journal::path_text(&self.real)?
+        } else {
+            journal::path_text(&self.real.join(job.input.file_name()?))?
+        };
+        let output = journal::key(job.output.strip_prefix(&self.common.out_dir).ok()?)?;
+        Some(Entry {
+            output,
+            input,
+            in_bytes: job.input_bytes,
+            in_mtime: self.in_mtime(),
+            recipe: self.common.recipe.clone(),
+            name: self.common.name.clone(),
+            slot: job.output_index,
+            out_bytes: 0,
+            out_mtime: None,
+            out_etag: None,
+            withdrawn: false,
+        })
+    }
 }
 
 /// A step of the pipeline; each job passes through them in this order.
@@ -493,5 +571,15 @@ pub trait Processor: Send + Sync + 'static {
             let result = self.process(job, &mut |stage, at| progress(i, stage, at));
             done(i, result);
         }
+    }
+}
+
+#[cfg(test)]
+mod size_tests {
+    /// A batch may hold a million jobs: each byte here is a megabyte there.
+    #[test]
+    fn a_job_stays_small() {
+        let size = std::mem::size_of::<super::Job>();
+        assert!(size <= 144, "a job takes {size} bytes");
     }
 }

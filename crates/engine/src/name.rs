@@ -193,34 +193,47 @@ impl TryFrom<String> for NameTemplate {
 /// Compares names as people do: runs of digits by their value (so `img_2` comes before
 /// `img_10`), letters ignoring case; names equal that way fall back to plain order.
 pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    natural_cmp_parts(&[a], &[b])
+}
+
+/// [`natural_cmp`] of the texts the parts make when joined (`["d01/", "img_2.jpg"]`), without
+/// joining them: the scan sorts a million names this way.
+pub fn natural_cmp_parts(a: &[&str], b: &[&str]) -> std::cmp::Ordering {
     use std::cmp::Ordering;
-    fn digits(it: &mut std::iter::Peekable<std::str::Chars<'_>>) -> String {
-        let mut run = String::new();
-        while let Some(&c) = it.peek() {
-            if !c.is_ascii_digit() {
-                break;
-            }
-            run.push(c);
-            it.next();
-        }
-        run
-    }
-    let (mut x, mut y) = (a.chars().peekable(), b.chars().peekable());
+    let (mut x, mut y) = (Chars::new(a), Chars::new(b));
     loop {
-        match (x.peek().copied(), y.peek().copied()) {
-            (None, None) => return a.cmp(b),
+        match (x.peek(), y.peek()) {
+            (None, None) => return plain_cmp(a, b),
             (None, Some(_)) => return Ordering::Less,
             (Some(_), None) => return Ordering::Greater,
             (Some(c), Some(d)) if c.is_ascii_digit() && d.is_ascii_digit() => {
-                let (m, n) = (digits(&mut x), digits(&mut y));
-                let (m, n) = (m.trim_start_matches('0'), n.trim_start_matches('0'));
-                let order = m.len().cmp(&n.len()).then_with(|| m.cmp(n));
+                // Leading zeros skipped, then the longer run is the larger number, then the
+                // first differing digit decides.
+                x.skip_zeros();
+                y.skip_zeros();
+                let mut order = Ordering::Equal;
+                loop {
+                    match (x.digit(), y.digit()) {
+                        (Some(m), Some(n)) => {
+                            if order == Ordering::Equal {
+                                order = m.cmp(&n);
+                            }
+                        }
+                        (Some(_), None) => return Ordering::Greater,
+                        (None, Some(_)) => return Ordering::Less,
+                        (None, None) => break,
+                    }
+                }
                 if order != Ordering::Equal {
                     return order;
                 }
             }
             (Some(c), Some(d)) => {
-                let order = c.to_lowercase().cmp(d.to_lowercase());
+                let order = if c.is_ascii() && d.is_ascii() {
+                    c.to_ascii_lowercase().cmp(&d.to_ascii_lowercase())
+                } else {
+                    c.to_lowercase().cmp(d.to_lowercase())
+                };
                 if order != Ordering::Equal {
                     return order;
                 }
@@ -231,9 +244,146 @@ pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
     }
 }
 
+/// Plain order of the joined texts.
+fn plain_cmp(a: &[&str], b: &[&str]) -> std::cmp::Ordering {
+    let x = a.iter().flat_map(|p| p.bytes());
+    let y = b.iter().flat_map(|p| p.bytes());
+    x.cmp(y)
+}
+
+/// The characters of several parts, one after another, with a look ahead.
+struct Chars<'a> {
+    parts: &'a [&'a str],
+    part: usize,
+    at: usize,
+}
+
+impl<'a> Chars<'a> {
+    fn new(parts: &'a [&'a str]) -> Chars<'a> {
+        let mut c = Chars {
+            parts,
+            part: 0,
+            at: 0,
+        };
+        c.settle();
+        c
+    }
+
+    /// Moves past finished parts.
+    fn settle(&mut self) {
+        while self.part < self.parts.len() && self.at >= self.parts[self.part].len() {
+            self.part += 1;
+            self.at = 0;
+        }
+    }
+
+    fn peek(&self) -> Option<char> {
+        self.parts.get(self.part)?[self.at..].chars().next()
+    }
+
+    fn next(&mut self) {
+        if let Some(c) = self.peek() {
+            self.at += c.len_utf8();
+            self.settle();
+        }
+    }
+
+    fn skip_zeros(&mut self) {
+        while self.peek() == Some('0') {
+            self.next();
+        }
+    }
+
+    /// The next character if it is a digit, consumed.
+    fn digit(&mut self) -> Option<char> {
+        let c = self.peek().filter(char::is_ascii_digit)?;
+        self.next();
+        Some(c)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The first natural order (allocating), which the one without allocation must equal.
+    fn first_natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+        use std::cmp::Ordering;
+        fn digits(it: &mut std::iter::Peekable<std::str::Chars<'_>>) -> String {
+            let mut run = String::new();
+            while let Some(&c) = it.peek() {
+                if !c.is_ascii_digit() {
+                    break;
+                }
+                run.push(c);
+                it.next();
+            }
+            run
+        }
+        let (mut x, mut y) = (a.chars().peekable(), b.chars().peekable());
+        loop {
+            match (x.peek().copied(), y.peek().copied()) {
+                (None, None) => return a.cmp(b),
+                (None, Some(_)) => return Ordering::Less,
+                (Some(_), None) => return Ordering::Greater,
+                (Some(c), Some(d)) if c.is_ascii_digit() && d.is_ascii_digit() => {
+                    let (m, n) = (digits(&mut x), digits(&mut y));
+                    let (m, n) = (m.trim_start_matches('0'), n.trim_start_matches('0'));
+                    let order = m.len().cmp(&n.len()).then_with(|| m.cmp(n));
+                    if order != Ordering::Equal {
+                        return order;
+                    }
+                }
+                (Some(c), Some(d)) => {
+                    let order = c.to_lowercase().cmp(d.to_lowercase());
+                    if order != Ordering::Equal {
+                        return order;
+                    }
+                    x.next();
+                    y.next();
+                }
+            }
+        }
+    }
+
+    /// The scan compares a folder and a name without joining them: every split of a text
+    /// orders as the joined text does, for texts with digit runs, case, leading zeros and
+    /// separators.
+    #[test]
+    fn comparing_parts_is_comparing_the_joined_text() {
+        let words = [
+            "", "a", "A", "a/", "a.jpg", "a-b.jpg", "img_2", "img_10", "img_010", "IMG_2", "0",
+            "00", "01/", "1/", "12", "123.jpg", "é", "É/x", "b", "a0", "a/x.jpg",
+        ];
+        let mut texts = Vec::new();
+        for x in words {
+            for y in words {
+                texts.push((x, y));
+            }
+        }
+        for &(a0, a1) in &texts {
+            for &(b0, b1) in texts.iter().step_by(7) {
+                let (a, b) = (format!("{a0}{a1}"), format!("{b0}{b1}"));
+                let joined = natural_cmp(&a, &b);
+                assert_eq!(joined, first_natural_cmp(&a, &b), "{a} vs {b}");
+                assert_eq!(
+                    natural_cmp_parts(&[a0, a1], &[b0, b1]),
+                    joined,
+                    "{a0}|{a1} vs {b0}|{b1}"
+                );
+            }
+        }
+        assert!(natural_cmp("img_2", "img_10").is_lt());
+        assert!(
+            natural_cmp("IMG_2", "img_2").is_lt(),
+            "equal but for case: plain order"
+        );
+        assert!(
+            natural_cmp("img_02", "img_2").is_lt(),
+            "equal but for zeros: plain order"
+        );
+        assert!(natural_cmp("a.jpg", "a/x.jpg").is_lt());
+    }
 
     #[test]
     fn parses_once_then_renders() {

@@ -8,16 +8,17 @@ use std::fmt;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
 
 use super::durable;
 use super::format::Format;
 use super::hash::fnv1a;
 use super::header;
-use super::job::{Action, Job, Note, SkipReason};
-use super::journal::{self, Entry, Journal, OutStat, Verdict};
+use super::job::{Action, Job, Note, Pending, PendingCommon, SkipReason};
+use super::journal::{self, Journal, OutStat, Verdict};
 use super::options;
 use super::recipe::{OnExist, ParseError, Recipe};
-use super::scan::{Scan, ScanWarning, resolve};
+use super::scan::{Files, Found, Scan, ScanWarning, resolve};
 
 /// One of N deterministic, disjoint parts of a batch (`K/N`, 1-based).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -255,9 +256,9 @@ impl Outlook {
                     }
                     if job.replace {
                         o.redo += 1;
-                    } else if job.note.as_ref().is_some_and(Note::is_rename) {
+                    } else if job.note.as_deref().is_some_and(Note::is_rename) {
                         o.renamed += 1;
-                    } else if matches!(job.note, Some(Note::ReplacesStranger { .. })) {
+                    } else if matches!(job.note.as_deref(), Some(Note::ReplacesStranger { .. })) {
                         o.replace += 1;
                     }
                 }
@@ -458,6 +459,11 @@ pub fn plan(scan: &Scan, recipe: &Recipe, options: &PlanOptions) -> Plan {
 /// input next to each other in output order (the pool runs them together, so each input is
 /// decoded once). Each output goes under its recipe's `subfolder`. The first recipe's on-exist
 /// policy is the batch's.
+///
+/// Made for a million inputs: nothing per input is kept but the jobs themselves. Names are
+/// looked up by a 64-bit hash checked against the name itself (a name whose hash another
+/// already has is kept whole), paths are built when they are needed, and the journal's entry
+/// for a job shares its folder and recipe with the others'.
 pub fn plan_outputs(scan: &Scan, recipes: &[Recipe], options: &PlanOptions) -> Plan {
     let Some(first) = recipes.first() else {
         return Plan {
@@ -466,6 +472,8 @@ pub fn plan_outputs(scan: &Scan, recipes: &[Recipe], options: &PlanOptions) -> P
             total_inputs: scan.found.len(),
         };
     };
+    let files = &scan.found;
+    let slots = recipes.len();
     let on_exist = first.on_exist;
     let out_dir = &options.out_dir;
     let out_resolved = resolve(out_dir);
@@ -473,10 +481,32 @@ pub fn plan_outputs(scan: &Scan, recipes: &[Recipe], options: &PlanOptions) -> P
     let fold = options
         .fold_case
         .unwrap_or_else(|| remote.is_none() && folds_case(&out_resolved));
+    // Whether each output folder exists, looked up once: in a first run none does, and a
+    // million outputs then cost no system call each.
+    let folders: std::cell::RefCell<HashMap<PathBuf, bool>> = Default::default();
+    let folder_exists = |dir: &Path| {
+        if let Some(&known) = folders.borrow().get(dir) {
+            return known;
+        }
+        let exists = fs::metadata(dir).is_ok_and(|m| m.is_dir());
+        folders.borrow_mut().insert(dir.to_path_buf(), exists);
+        exists
+    };
     // What is at an output path now: a file's metadata, or an object's from the listing.
     let stat = |path: &Path| -> Option<OutStat> {
         match remote {
-            None => fs::symlink_metadata(path).ok().map(|m| OutStat::of(&m)),
+            None => path
+                .parent()
+                .map(|p| {
+                    if p.as_os_str().is_empty() {
+                        Path::new(".")
+                    } else {
+                        p
+                    }
+                })
+                .is_none_or(folder_exists)
+                .then(|| fs::symlink_metadata(path).ok().map(|m| OutStat::of(&m)))
+                .flatten(),
             Some(r) => {
                 let rel = journal::key(path.strip_prefix(out_dir).ok()?)?;
                 r.objects.get(&rel).cloned()
@@ -491,245 +521,267 @@ pub fn plan_outputs(scan: &Scan, recipes: &[Recipe], options: &PlanOptions) -> P
         .filter(|r| fs::metadata(r).is_ok_and(|m| m.is_dir()))
         .map(|r| key(&resolve(r)))
         .collect();
-    let resolved_inputs: Vec<PathBuf> = scan.found.iter().map(|f| resolve(&f.path)).collect();
-    // Every original, by its real path and by the path it was found at (its folder resolved):
-    // an output must never land on one.
-    let mut folders: HashMap<&Path, PathBuf> = HashMap::new();
-    let mut originals: HashSet<PathBuf> = resolved_inputs.iter().map(|p| key(p)).collect();
-    for f in &scan.found {
-        let folder = f.path.parent().filter(|p| !p.as_os_str().is_empty());
-        if let (Some(folder), Some(name)) = (folder, f.path.file_name()) {
-            let real = folders.entry(folder).or_insert_with(|| resolve(folder));
-            originals.insert(key(&real.join(name)));
-        }
-    }
+    let originals = Originals::new(files, recipes, &out_resolved, &key);
     let journal = match remote {
         Some(r) => r.journal.clone(),
         None => Journal::load(out_dir),
     };
-    // Each output's fingerprint per format, and the one versions before 0.2 wrote for it.
-    let mut fingerprints: HashMap<(usize, Format), (String, Option<String>)> = HashMap::new();
 
-    struct Draft<'r> {
-        /// The input's index in the scan.
-        input: usize,
-        /// The output's index in the recipe list.
-        slot: usize,
-        recipe: &'r Recipe,
-        dir: PathBuf,
-        rel_dir: String,
-        base: OsString,
-        format: Format,
-        /// The output's extension: the input's own spelling when the format is kept (`.tiff`
-        /// stays `.tiff`, `.jpeg` stays `.jpeg`), else the format's usual one.
-        ext: &'static str,
-        /// What the journal will record (output fields filled in later).
-        entry: Option<Entry>,
-    }
-    let mut drafts: Vec<Draft> = Vec::with_capacity(scan.found.len() * recipes.len());
+    // What every job of an output and format records alike, and the fingerprint versions
+    // before 0.2 wrote for it.
+    let mut commons: HashMap<(usize, Format), (Arc<PendingCommon>, Option<String>)> =
+        HashMap::new();
+    let real_dirs: Vec<Arc<Path>> = files
+        .dirs()
+        .iter()
+        .map(|d| Arc::from(d.real.as_path()))
+        .collect();
     // The header is probed once per input, whichever outputs need the size.
     let needs_size = recipes.iter().any(|r| r.name_template.needs_size());
-    for (i, (f, real)) in scan.found.iter().zip(&resolved_inputs).enumerate() {
-        let ext = f.rel.extension().unwrap_or_default();
-        let source_size = (needs_size && f.skip.is_none())
-            .then(|| header::probe(&f.path).map(|h| h.size))
-            .flatten();
-        for (slot, recipe) in recipes.iter().enumerate() {
-            let format = recipe.format.resolve(&ext.to_string_lossy());
-            let out_ext = recipe.format.extension_for(&ext.to_string_lossy());
-            let size = match source_size {
-                Some((w, h)) if recipe.name_template.needs_size() => match recipe.resize {
-                    Some(spec) => spec.geometry(w, h, recipe.allow_upscale).output,
-                    None => (w, h),
-                },
-                _ => (0, 0),
-            };
-            let stem = f.rel.file_stem().unwrap_or_default();
-            let base = recipe.name_template.render(stem, ext, size, i + 1);
-            let rel_parent =
-                Path::new(&recipe.subfolder).join(f.rel.parent().unwrap_or(Path::new("")));
-            let entry = journal::path_text(real).map(|input| Entry {
-                output: String::new(),
-                input,
-                in_bytes: f.bytes,
-                in_mtime: f.modified.map(journal::nanos),
-                recipe: fingerprints
-                    .entry((slot, format))
-                    .or_insert_with(|| {
-                        (
-                            options::fingerprint(recipe, format),
-                            options::legacy_fingerprint(recipe, format),
-                        )
-                    })
-                    .0
-                    .clone(),
-                name: recipe.name_template.as_str().to_owned(),
-                slot,
-                out_bytes: 0,
-                out_mtime: None,
-                out_etag: None,
-                withdrawn: false,
-            });
-            drafts.push(Draft {
-                input: i,
-                slot,
-                recipe,
-                dir: out_dir.join(&rel_parent),
-                rel_dir: journal::key(&rel_parent).unwrap_or_default(),
-                base,
-                format,
-                ext: out_ext,
-                entry,
-            });
-        }
-    }
-    let file_name = |d: &Draft, base: &OsStr| {
-        let mut name = base.to_os_string();
-        name.push(".");
-        name.push(d.ext);
-        name
+    let sizes: Vec<Option<(u32, u32)>> = if needs_size {
+        files
+            .iter()
+            .map(|f| {
+                f.skip()
+                    .is_none()
+                    .then(|| header::probe(&f.path()).map(|h| h.size))
+                    .flatten()
+            })
+            .collect()
+    } else {
+        Vec::new()
     };
+    let draft = Drafts::new(files, recipes, out_dir, &sizes, fold);
+    let count = files.len() * slots;
+    // Each output's journal text for its input, for lookups in the journal (only when there is
+    // one to look in).
+    let real_text = |i: usize| journal::path_text(&files.get(i).real());
 
-    // Who holds each output name (compare keys): inputs of this batch, by index, and outputs
-    // the journal records for inputs outside this batch that still exist.
-    let naturals: Vec<PathBuf> = drafts
-        .iter()
-        .map(|d| d.dir.join(file_name(d, &d.base)))
-        .collect();
-    let mut owner: HashMap<PathBuf, String> = HashMap::new();
-    let mut outputs: Vec<Option<(PathBuf, Option<Note>)>> = vec![None; drafts.len()];
-    // 1. A name an earlier run gave an input stays with it.
-    for (i, d) in drafts.iter().enumerate() {
-        let f = &scan.found[d.input];
-        let Some(e) = d.entry.as_ref().filter(|_| f.skip.is_none()) else {
-            continue;
-        };
-        let Some(prev) = journal.previous_output(
-            &e.input,
-            d.slot,
-            d.recipe.name_template.as_str(),
-            &d.rel_dir,
-            d.format.spec().extensions,
-        ) else {
-            continue;
-        };
-        let path = out_dir.join(journal::text_path(prev));
-        if owner.contains_key(&key(&path)) {
-            continue;
+    // Who holds each output name (compare keys): inputs of this batch, by output index, and
+    // outputs the journal records for inputs outside this batch that still exist.
+    let mut named = Named::new(count);
+    let mut owners = Owners::default();
+    let holder_name = |named: &Named, h: usize| {
+        if h < count {
+            files.get(h / slots).path().display().to_string()
+        } else {
+            named.stranger(h - count).unwrap_or_default()
         }
-        owner.insert(key(&path), f.path.display().to_string());
-        let note = (key(&naturals[i]) != key(&path)).then(|| Note::EarlierName {
-            name: display_name(&path),
-        });
-        outputs[i] = Some((path, note));
-    }
-    let in_batch: HashSet<&str> = drafts
-        .iter()
-        .filter_map(|d| d.entry.as_ref().map(|e| e.input.as_str()))
-        .collect();
-    for e in journal.latest() {
-        let path = out_dir.join(journal::text_path(&e.output));
-        if !in_batch.contains(e.input.as_str())
-            && journal::text_path(&e.input).exists()
-            && stat(&path).is_some()
-        {
-            owner
-                .entry(key(&path))
-                .or_insert_with(|| journal::text_path(&e.input).display().to_string());
+    };
+    if !journal.is_empty() {
+        // 1. A name an earlier run gave an input stays with it.
+        for d in 0..count {
+            let (f, slot, recipe) = draft.at(d);
+            if f.skip().is_some() {
+                continue;
+            }
+            let Some(input) = real_text(d / slots) else {
+                continue;
+            };
+            let format = draft.format(d);
+            let Some(prev) = journal.previous_output(
+                &input,
+                slot,
+                recipe.name_template.as_str(),
+                &draft.rel_dir(d),
+                format.spec().extensions,
+            ) else {
+                continue;
+            };
+            let path = out_dir.join(journal::text_path(prev));
+            let k = key(&path);
+            if owners.get(&k, |h| named.key(h, &draft, &key)).is_some() {
+                continue;
+            }
+            let note = (key(&draft.natural(d)) != k).then(|| {
+                Box::new(Note::EarlierName {
+                    name: display_name(&path),
+                })
+            });
+            named.give(d, path, note);
+            owners.insert(&k, d, |h| named.key(h, &draft, &key));
+        }
+        // Inputs of this batch, by their journal text.
+        let mut in_batch = Owners::default();
+        for i in 0..files.len() {
+            if let Some(text) = real_text(i) {
+                in_batch.insert(Path::new(&text), i, |j| real_text(j).map(PathBuf::from));
+            }
+        }
+        for e in journal.latest() {
+            let path = out_dir.join(journal::text_path(&e.output));
+            let batch_input = in_batch
+                .get(Path::new(&e.input), |j| real_text(j).map(PathBuf::from))
+                .is_some();
+            if !batch_input && journal::text_path(&e.input).exists() && stat(&path).is_some() {
+                let k = key(&path);
+                if owners.get(&k, |h| named.key(h, &draft, &key)).is_none() {
+                    let h = count
+                        + named.add_stranger(
+                            k.clone(),
+                            journal::text_path(&e.input).display().to_string(),
+                        );
+                    owners.insert(&k, h, |h| named.key(h, &draft, &key));
+                }
+            }
         }
     }
     // 2. Everyone else gets the natural name, or a distinct one if it is held: `{n}` numbers
-    // after the batch's, other templates a `-k` suffix that is no one's natural name.
-    let taken: HashSet<PathBuf> = naturals
-        .iter()
-        .zip(&outputs)
-        .filter(|(_, o)| o.is_none())
-        .map(|(p, _)| key(p))
+    // after the batch's, other templates a `-k` suffix that is no one's natural name. The
+    // natural names still to give out are known by hash: a name wrongly thought one of them is
+    // only passed over for the next.
+    let hashes: Vec<u64> = (0..count)
+        .map(|d| {
+            if named.is_given(d) {
+                0
+            } else {
+                draft.natural_hash(d)
+            }
+        })
         .collect();
-    for (i, d) in drafts.iter().enumerate() {
-        let f = &scan.found[d.input];
-        let recipe = d.recipe;
-        if outputs[i].is_some() {
+    let taken: HashSet<u64> = (0..count)
+        .filter(|&d| !named.is_given(d))
+        .map(|d| hashes[d])
+        .collect();
+    for (d, &hash) in hashes.iter().enumerate() {
+        if named.is_given(d) {
             continue;
         }
-        let natural = &naturals[i];
-        let Some(holder) = owner.get(&key(natural)).cloned() else {
-            owner.insert(key(natural), f.path.display().to_string());
-            outputs[i] = Some((natural.clone(), None));
+        let (f, _, recipe) = draft.at(d);
+        let natural_key = || key(&draft.natural(d));
+        let Some(holder) = owners.get_hashed(hash, natural_key, |h| named.key(h, &draft, &key))
+        else {
+            named.give_natural(d);
+            owners.insert_hashed(hash, natural_key, d, |h| named.key(h, &draft, &key));
             continue;
         };
-        let free = |c: &PathBuf| !owner.contains_key(&key(c)) && !taken.contains(&key(c));
+        let natural = draft.natural(d);
+        let holder = holder_name(&named, holder);
+        let free = |c: &PathBuf| {
+            let k = key(c);
+            owners.get(&k, |h| named.key(h, &draft, &key)).is_none()
+                && !taken.contains(&hash_path(&k))
+        };
+        let ext = draft.ext(d);
+        let dir = draft.dir(d);
         let renamed = if recipe.name_template.numbered() {
-            let stem = f.rel.file_stem().unwrap_or_default();
-            let ext = f.rel.extension().unwrap_or_default();
-            (scan.found.len() + 1..)
+            let name = f.name();
+            let (stem, in_ext) = stem_ext(name);
+            (files.len() + 1..)
                 .map(|n| {
-                    let base = recipe.name_template.render(stem, ext, (0, 0), n);
-                    d.dir.join(file_name(d, &base))
+                    let base = recipe.name_template.render(stem, in_ext, (0, 0), n);
+                    dir.join(with_ext(&base, ext))
                 })
                 .take(1_000_000)
                 .find(free)
         } else {
+            let base = draft.base(d);
             (1..)
-                .map(|k| d.dir.join(with_suffix(&d.base, k, d.ext)))
+                .map(|k| dir.join(with_suffix(&base, k, ext)))
                 .take(1_000_000)
                 .find(free)
         }
         .unwrap_or_else(|| natural.clone());
-        owner.insert(key(&renamed), f.path.display().to_string());
         let note = Note::RenamedForOther {
             to: display_name(&renamed),
-            natural: display_name(natural),
+            natural: display_name(&natural),
             holder,
         };
-        outputs[i] = Some((renamed, Some(note)));
+        let k = key(&renamed);
+        named.give(d, renamed, Some(Box::new(note)));
+        owners.insert(&k, d, |h| named.key(h, &draft, &key));
+    }
+
+    // Only `--on-exist rename` looks names up from here on.
+    drop(taken);
+    drop(hashes);
+    if on_exist != OnExist::Rename {
+        owners = Owners::default();
     }
 
     // 3. What to do with each: the journal first, then the on-exist policy. Decided for the
     // whole batch (a rename takes a name from every shard's view), kept for this shard.
-    let mut jobs = Vec::new();
-    for (d, output) in drafts.into_iter().zip(outputs) {
-        let f = &scan.found[d.input];
-        let Some((output, note)) = output else {
+    // Whether an output's folder exists, per input folder and output: looked up without
+    // a path per output.
+    let dir_present: Vec<std::cell::Cell<Option<bool>>> =
+        vec![Default::default(); draft.dirs.len()];
+    let draft_dir_present = |d: usize| {
+        if remote.is_some() {
+            return true;
+        }
+        let (f, slot, _) = draft.at(d);
+        let cell = &dir_present[f.dir_index() * slots + slot];
+        cell.get().unwrap_or_else(|| {
+            let dir = draft.dir(d);
+            let present = folder_exists(if dir.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                dir
+            });
+            cell.set(Some(present));
+            present
+        })
+    };
+    let mut jobs = Vec::with_capacity(match options.shard {
+        None => count,
+        Some(s) => count / s.count as usize + 1,
+    });
+    for d in 0..count {
+        let (f, slot, _) = draft.at(d);
+        let Some((output, note)) = named.get(d, &draft) else {
             continue;
         };
-        let mine = options.shard.is_none_or(|s| s.contains(&f.rel));
+        let mine = options.shard.is_none_or(|s| s.contains(&f.rel()));
         if !mine && on_exist != OnExist::Rename {
             continue;
         }
-        let rel_out = output
-            .strip_prefix(out_dir)
-            .unwrap_or(&output)
-            .to_path_buf();
-        let journal_key = journal::key(&rel_out);
-        let entry = d
-            .entry
-            .zip(journal_key.clone())
-            .map(|(e, output)| Entry { output, ..e });
+        let format = draft.format(d);
+        let (common, legacy) = commons
+            .entry((slot, format))
+            .or_insert_with(|| {
+                let recipe = &recipes[slot];
+                (
+                    Arc::new(PendingCommon {
+                        out_dir: out_dir.clone(),
+                        recipe: options::fingerprint(recipe, format),
+                        name: recipe.name_template.as_str().to_owned(),
+                    }),
+                    options::legacy_fingerprint(recipe, format),
+                )
+            })
+            .clone();
+        let whole = f.is_link() || super::remote::is_remote(&f.dir().path);
+        let real = if whole {
+            Arc::from(f.real().as_path())
+        } else {
+            Arc::clone(&real_dirs[f.dir_index()])
+        };
         let mut job = Job {
-            input: f.path.clone(),
+            input: f.path(),
             output,
-            output_index: d.slot,
-            format: d.format,
-            input_bytes: f.bytes,
+            output_index: slot,
+            format,
+            input_bytes: f.bytes(),
             action: Action::Convert,
             note,
             replace: false,
-            journal: entry,
+            journal: Some(Pending::new(real, whole, f.modified_nanos(), common)),
         };
-        let resolved_out = key(&out_resolved.join(&rel_out));
-        if let Some(reason) = &f.skip {
-            job.action = Action::Skip(SkipReason::Input(reason.clone()));
-        } else if originals.contains(&resolved_out) {
+        // The output as the volume resolves and compares it (worked out only when needed).
+        let resolved = |job: &Job| {
+            let rel_out = job.output.strip_prefix(out_dir).unwrap_or(&job.output);
+            key(&out_resolved.join(rel_out))
+        };
+        if let Some(reason) = f.skip() {
+            job.action = Action::Skip(SkipReason::Input(reason.to_owned()));
+        } else if !originals.is_empty() && originals.contains(&resolved(&job)) {
             job.action = Action::Skip(SkipReason::WouldReplaceOriginal);
-        } else if let Some(now) = stat(&job.output) {
-            let verdict = match (&journal_key, &job.journal) {
-                (Some(k), Some(want)) => {
-                    let legacy = fingerprints
-                        .get(&(d.slot, d.format))
-                        .and_then(|(_, old)| old.as_deref());
-                    journal.verdict(k, &now, want, legacy)
-                }
+        } else if let Some(now) = draft_dir_present(d).then(|| stat(&job.output)).flatten() {
+            let resolved_out = resolved(&job);
+            let journal_key = job.output.strip_prefix(out_dir).ok().and_then(journal::key);
+            let want = job.journal.as_ref().and_then(|p| p.entry(&job));
+            let verdict = match (&journal_key, &want) {
+                (Some(k), Some(want)) => journal.verdict(k, &now, want, legacy.as_deref()),
                 _ => Verdict::Unknown,
             };
             match verdict {
@@ -738,30 +790,32 @@ pub fn plan_outputs(scan: &Scan, recipes: &[Recipe], options: &PlanOptions) -> P
                 }
                 Verdict::Stale(why) => {
                     job.replace = true;
-                    job.note = Some(Note::Redone(why));
+                    job.note = Some(Box::new(Note::Redone(why)));
                 }
                 Verdict::Unknown => {
                     let in_input_folder = root_dirs.iter().any(|r| resolved_out.starts_with(r));
                     match on_exist {
                         OnExist::Rename => {
-                            let ext = d.ext;
+                            let (ext, dir, base) = (draft.ext(d), draft.dir(d), draft.base(d));
                             if let Some(free) = (1..)
-                                .map(|k| d.dir.join(with_suffix(&d.base, k, ext)))
+                                .map(|k| dir.join(with_suffix(&base, k, ext)))
                                 .take(1_000_000)
-                                .find(|c| !owner.contains_key(&key(c)) && stat(c).is_none())
+                                .find(|c| {
+                                    owners
+                                        .get(&key(c), |h| named.key(h, &draft, &key))
+                                        .is_none()
+                                        && stat(c).is_none()
+                                })
                             {
-                                job.note = Some(Note::RenamedBesideStranger {
+                                job.note = Some(Box::new(Note::RenamedBesideStranger {
                                     to: display_name(&free),
                                     natural: display_name(&job.output),
-                                });
-                                owner.insert(key(&free), f.path.display().to_string());
+                                }));
+                                // Held by a name no other output can have: the job's own
+                                // slot keeps the new name for the lookups after this one.
+                                named.give(d, free.clone(), None);
+                                owners.insert(&key(&free), d, |h| named.key(h, &draft, &key));
                                 job.output = free;
-                                if let (Some(e), Some(k)) = (
-                                    job.journal.as_mut(),
-                                    job.output.strip_prefix(out_dir).ok().and_then(journal::key),
-                                ) {
-                                    e.output = k;
-                                }
                             }
                         }
                         _ if in_input_folder => {
@@ -771,9 +825,9 @@ pub fn plan_outputs(scan: &Scan, recipes: &[Recipe], options: &PlanOptions) -> P
                             job.action = Action::Skip(SkipReason::InTheWay);
                         }
                         OnExist::Overwrite => {
-                            job.note = Some(Note::ReplacesStranger {
+                            job.note = Some(Box::new(Note::ReplacesStranger {
                                 name: display_name(&job.output),
-                            });
+                            }));
                         }
                     }
                 }
@@ -783,10 +837,398 @@ pub fn plan_outputs(scan: &Scan, recipes: &[Recipe], options: &PlanOptions) -> P
             jobs.push(job);
         }
     }
+    jobs.shrink_to_fit();
     Plan {
         jobs,
         warnings: scan.warnings.clone(),
         total_inputs: scan.found.len(),
+    }
+}
+
+/// The names given to outputs: a flag per output, and the name itself only where it is not
+/// the natural one (a rename, an earlier run's) or comes with a note; the natural name is
+/// worked out again when asked. Plus the holders from outside the batch (the journal's).
+struct Named {
+    given: Vec<bool>,
+    other: HashMap<usize, (PathBuf, Option<Box<Note>>)>,
+    strangers: Vec<(PathBuf, String)>,
+}
+
+impl Named {
+    fn new(count: usize) -> Named {
+        Named {
+            given: vec![false; count],
+            other: HashMap::new(),
+            strangers: Vec::new(),
+        }
+    }
+
+    fn is_given(&self, d: usize) -> bool {
+        self.given.get(d).copied().unwrap_or(false)
+    }
+
+    fn give_natural(&mut self, d: usize) {
+        self.given[d] = true;
+        self.other.remove(&d);
+    }
+
+    fn give(&mut self, d: usize, path: PathBuf, note: Option<Box<Note>>) {
+        self.given[d] = true;
+        self.other.insert(d, (path, note));
+    }
+
+    /// Output `d`'s name and note, if given.
+    fn get(&self, d: usize, draft: &Drafts) -> Option<(PathBuf, Option<Box<Note>>)> {
+        if !self.is_given(d) {
+            return None;
+        }
+        Some(
+            self.other
+                .get(&d)
+                .cloned()
+                .unwrap_or_else(|| (draft.natural(d), None)),
+        )
+    }
+
+    /// A holder from outside the batch; its index past the outputs'.
+    fn add_stranger(&mut self, key: PathBuf, who: String) -> usize {
+        self.strangers.push((key, who));
+        self.strangers.len() - 1
+    }
+
+    fn stranger(&self, i: usize) -> Option<String> {
+        self.strangers.get(i).map(|(_, who)| who.clone())
+    }
+
+    /// The compare key of holder `h`'s name: an output's (`h` below the output count) or a
+    /// holder from outside the batch.
+    fn key(&self, h: usize, draft: &Drafts, key: &dyn Fn(&Path) -> PathBuf) -> Option<PathBuf> {
+        let count = self.given.len();
+        if h < count {
+            self.get(h, draft).map(|(p, _)| key(&p))
+        } else {
+            self.strangers.get(h - count).map(|(k, _)| k.clone())
+        }
+    }
+}
+
+/// The outputs of a batch before names are decided: output `d` is input `d / slots`'s
+/// `d % slots`th. Everything is worked out when asked, so nothing is held per output.
+struct Drafts<'a> {
+    files: &'a Files,
+    recipes: &'a [Recipe],
+    /// Each input's size, when a template needs it (empty otherwise).
+    sizes: &'a [Option<(u32, u32)>],
+    /// Each input folder's output folder per output: `out_dir/subfolder/rel`, made once.
+    dirs: Vec<PathBuf>,
+    /// Each of those folders' compare key, hashed ([`hash_path`]).
+    dir_hashers: Vec<std::collections::hash_map::DefaultHasher>,
+    fold: bool,
+}
+
+impl<'a> Drafts<'a> {
+    fn new(
+        files: &'a Files,
+        recipes: &'a [Recipe],
+        out_dir: &Path,
+        sizes: &'a [Option<(u32, u32)>],
+        fold: bool,
+    ) -> Drafts<'a> {
+        let dirs: Vec<PathBuf> = files
+            .dirs()
+            .iter()
+            .flat_map(|d| {
+                recipes
+                    .iter()
+                    .map(|r| out_dir.join(Path::new(&r.subfolder).join(&d.rel)))
+            })
+            .collect();
+        let dir_hashers = dirs
+            .iter()
+            .map(|d| folder_hasher(&compare_key(d, fold)))
+            .collect();
+        Drafts {
+            files,
+            recipes,
+            sizes,
+            dirs,
+            dir_hashers,
+            fold,
+        }
+    }
+
+    /// [`hash_path`] of the natural name's compare key, without making the path.
+    fn natural_hash(&self, d: usize) -> u64 {
+        let (f, slot, _) = self.at(d);
+        let hasher = self.dir_hashers[f.dir_index() * self.recipes.len() + slot].clone();
+        let name = with_ext(&self.base(d), self.ext(d));
+        if self.fold {
+            hash_name(hasher, compare_key(Path::new(&name), true).as_os_str())
+        } else {
+            hash_name(hasher, &name)
+        }
+    }
+
+    fn at(&self, d: usize) -> (Found<'a>, usize, &'a Recipe) {
+        let slot = d % self.recipes.len();
+        (
+            self.files.get(d / self.recipes.len()),
+            slot,
+            &self.recipes[slot],
+        )
+    }
+
+    fn format(&self, d: usize) -> Format {
+        let (f, _, recipe) = self.at(d);
+        recipe
+            .format
+            .resolve(&stem_ext(f.name()).1.to_string_lossy())
+    }
+
+    /// The output's extension: the input's own spelling when the format is kept (`.tiff`
+    /// stays `.tiff`, `.jpeg` stays `.jpeg`), else the format's usual one.
+    fn ext(&self, d: usize) -> &'static str {
+        let (f, _, recipe) = self.at(d);
+        recipe
+            .format
+            .extension_for(&stem_ext(f.name()).1.to_string_lossy())
+    }
+
+    /// The output's folder, relative to the output folder.
+    fn rel_parent(&self, d: usize) -> PathBuf {
+        let (f, _, recipe) = self.at(d);
+        Path::new(&recipe.subfolder).join(&f.dir().rel)
+    }
+
+    /// [`Drafts::rel_parent`] as journal text.
+    fn rel_dir(&self, d: usize) -> String {
+        journal::key(&self.rel_parent(d)).unwrap_or_default()
+    }
+
+    fn dir(&self, d: usize) -> &Path {
+        let (f, slot, _) = self.at(d);
+        &self.dirs[f.dir_index() * self.recipes.len() + slot]
+    }
+
+    /// The name from the template, without the extension.
+    fn base(&self, d: usize) -> OsString {
+        let (f, _, recipe) = self.at(d);
+        let (stem, ext) = stem_ext(f.name());
+        let i = d / self.recipes.len();
+        let size = match self.sizes.get(i).copied().flatten() {
+            Some((w, h)) if recipe.name_template.needs_size() => match recipe.resize {
+                Some(spec) => spec.geometry(w, h, recipe.allow_upscale).output,
+                None => (w, h),
+            },
+            _ => (0, 0),
+        };
+        recipe.name_template.render(stem, ext, size, i + 1)
+    }
+
+    /// The name the output has unless another holds it.
+    fn natural(&self, d: usize) -> PathBuf {
+        let (dir, base, ext) = (self.dir(d), self.base(d), self.ext(d));
+        let mut path = PathBuf::with_capacity(dir.as_os_str().len() + base.len() + ext.len() + 2);
+        path.push(dir);
+        path.push(base);
+        path.as_mut_os_string().push(".");
+        path.as_mut_os_string().push(ext);
+        path
+    }
+}
+
+/// A file name's stem and extension (empty when it has none), as [`Path::file_stem`] and
+/// [`Path::extension`] give them for a name, without walking components.
+fn stem_ext(name: &OsStr) -> (&OsStr, &OsStr) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let b = name.as_bytes();
+        match b.iter().rposition(|&c| c == b'.') {
+            Some(i) if i > 0 && b != b".." => {
+                (OsStr::from_bytes(&b[..i]), OsStr::from_bytes(&b[i + 1..]))
+            }
+            _ => (name, OsStr::new("")),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let p = Path::new(name);
+        (
+            p.file_stem().unwrap_or_default(),
+            p.extension().unwrap_or_default(),
+        )
+    }
+}
+
+fn with_ext(base: &OsStr, ext: &str) -> OsString {
+    let mut name = base.to_os_string();
+    name.push(".");
+    name.push(ext);
+    name
+}
+
+/// A hash of an output path (a compare key) by its folder and its name, so a folder's state
+/// can be hashed once for all the names in it ([`Drafts::natural_hash`]).
+fn hash_path(p: &Path) -> u64 {
+    match (p.parent(), p.file_name()) {
+        (Some(dir), Some(name)) => hash_name(folder_hasher(dir), name),
+        _ => hash_name(folder_hasher(p), OsStr::new("")),
+    }
+}
+
+fn folder_hasher(dir: &Path) -> std::collections::hash_map::DefaultHasher {
+    use std::hash::Hash;
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    dir.hash(&mut h);
+    h
+}
+
+fn hash_name(mut h: std::collections::hash_map::DefaultHasher, name: &OsStr) -> u64 {
+    use std::hash::Hasher;
+    #[cfg(test)]
+    if FORCE_COLLISIONS.with(std::cell::Cell::get) {
+        return 7;
+    }
+    h.write(name.as_encoded_bytes());
+    h.finish()
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Every name hashes alike (a test of the whole-name fallback).
+    static FORCE_COLLISIONS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Holders of names (output indices, or any index the caller gives), found by the name's hash
+/// and checked against the holder's name; a name whose hash another name already has is kept
+/// whole beside them. A million names take about 20 bytes each instead of a path each.
+#[derive(Default)]
+struct Owners {
+    by_hash: HashMap<u64, usize>,
+    whole: HashMap<PathBuf, usize>,
+}
+
+impl Owners {
+    /// The holder of `name`; `name_of` tells a holder's name.
+    fn get(&self, name: &Path, name_of: impl Fn(usize) -> Option<PathBuf>) -> Option<usize> {
+        self.get_hashed(hash_path(name), || name.to_path_buf(), name_of)
+    }
+
+    /// [`Owners::get`] of the name whose hash is `hash`, made by `name` only when a holder of
+    /// the hash is found.
+    fn get_hashed(
+        &self,
+        hash: u64,
+        name: impl Fn() -> PathBuf,
+        name_of: impl Fn(usize) -> Option<PathBuf>,
+    ) -> Option<usize> {
+        if let Some(&h) = self.by_hash.get(&hash) {
+            let name = name();
+            if name_of(h).as_deref() == Some(name.as_path()) {
+                return Some(h);
+            }
+            return self.whole.get(&name).copied();
+        }
+        if self.whole.is_empty() {
+            return None;
+        }
+        self.whole.get(&name()).copied()
+    }
+
+    /// Gives `name` to `holder`.
+    fn insert(&mut self, name: &Path, holder: usize, name_of: impl Fn(usize) -> Option<PathBuf>) {
+        self.insert_hashed(hash_path(name), || name.to_path_buf(), holder, name_of);
+    }
+
+    /// [`Owners::insert`] of the name whose hash is `hash`.
+    fn insert_hashed(
+        &mut self,
+        hash: u64,
+        name: impl Fn() -> PathBuf,
+        holder: usize,
+        name_of: impl Fn(usize) -> Option<PathBuf>,
+    ) {
+        use std::collections::hash_map::Entry as Slot;
+        match self.by_hash.entry(hash) {
+            Slot::Vacant(v) => {
+                v.insert(holder);
+            }
+            Slot::Occupied(mut o) => {
+                let name = name();
+                if name_of(*o.get()).as_deref() == Some(name.as_path()) {
+                    o.insert(holder);
+                } else {
+                    self.whole.insert(name, holder);
+                }
+            }
+        }
+    }
+}
+
+/// The batch's originals, where an output could land on one: only folders that are also
+/// output folders are listed (by real path and name), and every link's target.
+struct Originals {
+    by_dir: HashMap<PathBuf, HashSet<OsString>>,
+    links: HashSet<PathBuf>,
+}
+
+impl Originals {
+    fn new(
+        files: &Files,
+        recipes: &[Recipe],
+        out_resolved: &Path,
+        key: &dyn Fn(&Path) -> PathBuf,
+    ) -> Originals {
+        let output_dirs: HashSet<PathBuf> = files
+            .dirs()
+            .iter()
+            .flat_map(|d| {
+                recipes
+                    .iter()
+                    .map(|r| key(&out_resolved.join(&r.subfolder).join(&d.rel)))
+            })
+            .collect();
+        let mut o = Originals {
+            by_dir: HashMap::new(),
+            links: HashSet::new(),
+        };
+        let shared: Vec<Option<PathBuf>> = files
+            .dirs()
+            .iter()
+            .map(|d| Some(key(&d.real)).filter(|k| output_dirs.contains(k)))
+            .collect();
+        for f in files.iter() {
+            if let Some(dir) = &shared[f.dir_index()] {
+                o.by_dir
+                    .entry(dir.clone())
+                    .or_default()
+                    .insert(key(Path::new(f.name())).into_os_string());
+            }
+            if f.is_link() {
+                o.links.insert(key(&f.real()));
+            }
+        }
+        o
+    }
+
+    /// Whether no output can land on an original.
+    fn is_empty(&self) -> bool {
+        self.by_dir.is_empty() && self.links.is_empty()
+    }
+
+    /// Whether `path` (resolved, a compare key) is an original.
+    fn contains(&self, path: &Path) -> bool {
+        if self.links.contains(path) {
+            return true;
+        }
+        match (path.parent(), path.file_name()) {
+            (Some(dir), Some(name)) => self
+                .by_dir
+                .get(dir)
+                .is_some_and(|names| names.contains(name)),
+            _ => false,
+        }
     }
 }
 
@@ -798,6 +1240,37 @@ fn display_name(p: &Path) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::{FORCE_COLLISIONS, Owners};
+    use std::path::{Path, PathBuf};
+
+    /// Names found by hash are checked against the holder's name, and a name whose hash
+    /// another has is kept whole: with every hash alike, every lookup is still exact.
+    #[test]
+    fn names_are_found_exactly_even_when_every_hash_collides() {
+        for collide in [false, true] {
+            FORCE_COLLISIONS.with(|c| c.set(collide));
+            let names: Vec<PathBuf> = (0..50)
+                .map(|i| PathBuf::from(format!("out/{i}.webp")))
+                .collect();
+            let name_of = |h: usize| names.get(h).cloned();
+            let mut owners = Owners::default();
+            for (i, n) in names.iter().enumerate().step_by(2) {
+                owners.insert(n, i, name_of);
+            }
+            for (i, n) in names.iter().enumerate() {
+                let want = (i % 2 == 0).then_some(i);
+                assert_eq!(
+                    owners.get(n, name_of),
+                    want,
+                    "{} (collide {collide})",
+                    n.display()
+                );
+            }
+            assert_eq!(owners.get(Path::new("out/x.webp"), name_of), None);
+        }
+        FORCE_COLLISIONS.with(|c| c.set(false));
+    }
+
     use super::{Shard, ShardChoice, check_out_dir};
 
     fn auto(choice: &str, env: &[(&str, &str)]) -> Result<Option<Shard>, String> {

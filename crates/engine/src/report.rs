@@ -229,6 +229,29 @@ impl Report {
         Report::new(files, summary)
     }
 
+    /// A dry run's report without its per-file records: [`Report::planned`]'s summary,
+    /// counted straight from the jobs.
+    pub fn planned_summary(jobs: &[Job], mut summary: Summary) -> Report {
+        summary.total = jobs.len();
+        // The jobs of one input are next to each other.
+        summary.inputs = jobs
+            .iter()
+            .enumerate()
+            .filter(|(i, j)| *i == 0 || jobs[i - 1].input != j.input)
+            .count();
+        for j in jobs {
+            match &j.action {
+                Action::Convert if j.input_bytes == 0 => summary.failed += 1,
+                Action::Convert => summary.planned += 1,
+                Action::Skip(_) => summary.skipped += 1,
+            }
+        }
+        Report {
+            summary,
+            files: Vec::new(),
+        }
+    }
+
     /// Fills the counts of `summary` from `files`.
     pub fn new(mut files: Vec<FileRecord>, mut summary: Summary) -> Report {
         summary.total = files.len();

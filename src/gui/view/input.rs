@@ -62,18 +62,27 @@ impl InputSummary {
                 .collect(),
             ..InputSummary::default()
         };
-        let mut found_files: Vec<_> = found.found.iter().collect();
-        found_files.sort_by(|a, b| natural_cmp(&a.rel.to_string_lossy(), &b.rel.to_string_lossy()));
-        for f in found_files {
-            if let Some(reason) = &f.skip {
-                s.skipped.push(format!("{}: {reason}", f.rel.display()));
+        // The scan lists files by input, then in natural order of their paths; the window lists
+        // several inputs' files together in that order.
+        let mut order: Vec<usize> = (0..found.found.len()).collect();
+        if found.roots.len() > 1 {
+            order.sort_by(|&a, &b| {
+                natural_cmp(
+                    &found.found.get(a).rel().to_string_lossy(),
+                    &found.found.get(b).rel().to_string_lossy(),
+                )
+            });
+        }
+        for f in order.into_iter().map(|i| found.found.get(i)) {
+            let rel = f.rel();
+            if let Some(reason) = f.skip() {
+                s.skipped.push(format!("{}: {reason}", rel.display()));
                 continue;
             }
             s.images += 1;
-            s.bytes += f.bytes;
-            s.files.push((f.path.clone(), f.bytes));
-            let format = f
-                .rel
+            s.bytes += f.bytes();
+            s.files.push((f.path(), f.bytes()));
+            let format = rel
                 .extension()
                 .and_then(|e| e.to_str())
                 .and_then(Format::from_extension);
@@ -86,9 +95,9 @@ impl InputSummary {
             *s.formats.entry(label).or_default() += 1;
             if s.first.is_none() {
                 s.first = Some(FirstImage {
-                    stem: f.rel.file_stem().map(ToOwned::to_owned).unwrap_or_default(),
-                    ext: f.rel.extension().map(ToOwned::to_owned).unwrap_or_default(),
-                    header: crate::engine::header::probe(&f.path),
+                    stem: rel.file_stem().map(ToOwned::to_owned).unwrap_or_default(),
+                    ext: rel.extension().map(ToOwned::to_owned).unwrap_or_default(),
+                    header: crate::engine::header::probe(&f.path()),
                 });
             }
         }

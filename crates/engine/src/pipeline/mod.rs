@@ -127,11 +127,14 @@ impl Pipeline {
             ));
         }
         let mut recorded = None;
-        if let (Some(writer), Some(pending)) = (&self.journal, &job.journal) {
+        if let (Some(writer), Some(pending)) = (
+            &self.journal,
+            job.journal.as_ref().and_then(|p| p.entry(job)),
+        ) {
             let entry = journal::Entry {
                 out_bytes: bytes.len() as u64,
                 out_mtime: staged.metadata().ok().as_ref().and_then(journal::modified),
-                ..pending.clone()
+                ..pending
             };
             match writer.record(&entry) {
                 Ok(()) => recorded = Some((writer, entry)),
@@ -201,10 +204,14 @@ impl Pipeline {
         warnings: &mut Vec<String>,
     ) -> Result<(), JobError> {
         let (object, store) = self.store_for(object)?;
-        let entry = job.journal.as_ref().map(|pending| journal::Entry {
-            out_bytes: bytes.len() as u64,
-            ..pending.clone()
-        });
+        let entry = job
+            .journal
+            .as_ref()
+            .and_then(|p| p.entry(job))
+            .map(|pending| journal::Entry {
+                out_bytes: bytes.len() as u64,
+                ..pending
+            });
         let metadata = entry.as_ref().and_then(journal::metadata_text);
         let etag = store
             .put(&object, bytes, metadata.as_deref())
@@ -251,7 +258,7 @@ impl Pipeline {
             None => prefetch::fetch(store.as_ref(), &object),
         }
         .map_err(JobError::storage)?;
-        if let Some(nanos) = first.journal.as_ref().and_then(|e| e.in_mtime)
+        if let Some(nanos) = first.journal.as_ref().and_then(|e| e.in_mtime())
             && let Ok(nanos) = u64::try_from(nanos)
         {
             let when = std::time::UNIX_EPOCH + std::time::Duration::from_nanos(nanos);
