@@ -11,17 +11,17 @@ use super::args::RunArgs;
 use super::progress::TerminalProgress;
 use crate::engine::batch::{self, Limits, Request};
 use crate::engine::event::Event;
-use crate::engine::job::{Action, ErrorKind, Status};
+use crate::engine::job::Job;
+use crate::engine::job::{Action, ErrorKind};
 use crate::engine::pool::{self, Canceller, default_workers};
 use crate::engine::recipe_file;
 use crate::engine::remote::{Location, Store};
-use crate::engine::report::{Report, ReportBuilder, Summary};
+use crate::engine::report::{self, Report, ReportStream, Summary};
 use crate::engine::units::human_bytes;
 
 pub use super::exit::{EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE};
 
-fn print_summary(report: &Report, dry_run: bool) {
-    let s = &report.summary;
+fn print_summary(s: &Summary, dry_run: bool) {
     // With several outputs per input, say both.
     let of = if s.outputs.len() > 1 {
         format!("{} outputs of {} inputs", s.total, s.inputs)
@@ -214,7 +214,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
         // One write per many lines, not per line: a plan of a million files prints in a
         // fraction of a second.
         let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-        for job in &plan.jobs {
+        for job in plan.jobs.iter() {
             let written = match &job.action {
                 Action::Convert if job.input_bytes == 0 => {
                     writeln!(out, "{} (will fail: empty file)", job.input.display())
@@ -231,25 +231,54 @@ pub fn run(args: &RunArgs) -> ExitCode {
         }
         let _ = out.flush();
         drop(out);
-        // The per-file records are made only for a report file; the summary is counted.
-        let report = if args.report.is_some() {
-            Report::planned(&plan.jobs, base_summary)
-        } else {
-            Report::planned_summary(&plan.jobs, base_summary)
-        }
-        .with_scan_warnings(&plan.warnings);
-        print_summary(&report, true);
-        return finish(args, store.as_ref(), &report, EXIT_OK);
+        // The records are made as the report is written, never held.
+        let mut stream = ReportStream::planned(&plan.jobs, base_summary.outputs.clone());
+        let summary = stream
+            .summary(&plan.jobs, base_summary)
+            .with_scan_warnings(&plan.warnings);
+        print_summary(&summary, true);
+        return finish(
+            args,
+            store.as_ref(),
+            (&plan.jobs, &mut stream),
+            &summary,
+            EXIT_OK,
+        );
     }
 
+    // Records go to a spool beside the report as files finish, not into memory.
+    let mut stream = match ReportStream::new(
+        &plan.jobs,
+        base_summary.outputs.clone(),
+        args.report.as_deref(),
+    ) {
+        Ok(stream) => stream,
+        Err(e) => {
+            eprintln!(
+                "conveyor: cannot prepare the report {}: {}",
+                args.report
+                    .as_deref()
+                    .unwrap_or(std::path::Path::new(""))
+                    .display(),
+                crate::engine::job::io_words(&e)
+            );
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
     if stop.load(Ordering::Acquire) {
         // Interrupted before any work: every input known so far is reported as cancelled.
         eprintln!("conveyor: interrupted while scanning; nothing was converted");
-        let report = ReportBuilder::new(&plan.jobs)
-            .report(&plan.jobs, base_summary)
+        let summary = stream
+            .summary(&plan.jobs, base_summary)
             .with_scan_warnings(&plan.warnings);
-        print_summary(&report, false);
-        return finish(args, store.as_ref(), &report, EXIT_INTERRUPTED);
+        print_summary(&summary, false);
+        return finish(
+            args,
+            store.as_ref(),
+            (&plan.jobs, &mut stream),
+            &summary,
+            EXIT_INTERRUPTED,
+        );
     }
 
     let swept = prepared.sweep();
@@ -287,13 +316,18 @@ pub fn run(args: &RunArgs) -> ExitCode {
     }
     let live = !args.quiet && std::io::stdout().is_terminal();
     let mut bars = live.then(|| TerminalProgress::new(&jobs));
-    let mut builder = ReportBuilder::new(&jobs);
+    // A spool that cannot be written (its disk full) costs the report, not the batch.
+    let mut spool_error: Option<std::io::Error> = None;
     let mut cancelled = false;
     // The first failure of the whole batch (a full or read-only output disk, object storage
     // refusing the credentials) stops it: the pool cancels the rest and says why once.
     let mut refused: Option<String> = None;
     for event in handle.events() {
-        builder.observe(&event);
+        if let Err(e) = stream.observe(&jobs, &event)
+            && spool_error.is_none()
+        {
+            spool_error = Some(e);
+        }
         if refused.is_none()
             && let Event::Halted { reason, .. } = &event
         {
@@ -317,23 +351,20 @@ pub fn run(args: &RunArgs) -> ExitCode {
         elapsed_seconds: started.elapsed().as_secs_f64(),
         ..base_summary
     };
-    let report = builder
-        .report(&jobs, summary)
+    let summary = stream
+        .summary(&jobs, summary)
         .with_scan_warnings(&scan_warnings);
     // Files that failed for the reason the batch stopped are said once, below.
-    for f in report.files.iter().filter(|f| {
-        f.status == Status::Failed
-            && (refused.is_none() || f.error.as_deref() != refused.as_deref())
-            && f.error_kind != Some(ErrorKind::StorageAccess)
-    }) {
-        eprintln!(
-            "failed: {}: {}",
-            f.input,
-            f.error.as_deref().unwrap_or("unknown error")
-        );
+    for (job, why, kind) in stream.failures() {
+        if (refused.is_none() || Some(why) != refused.as_deref())
+            && kind != ErrorKind::StorageAccess
+        {
+            let input = jobs.get(job).map(|j| j.input.to_string_lossy());
+            eprintln!("failed: {}: {why}", input.unwrap_or_default());
+        }
     }
     if !args.quiet || !std::io::stdout().is_terminal() {
-        print_summary(&report, false);
+        print_summary(&summary, false);
     }
     if let Some(reason) = &refused {
         eprintln!("conveyor: stopped: {reason}");
@@ -346,19 +377,56 @@ pub fn run(args: &RunArgs) -> ExitCode {
         EXIT_FAILED
     } else if cancelled {
         EXIT_INTERRUPTED
-    } else if report.summary.failed > 0 {
+    } else if summary.failed > 0 {
         EXIT_FAILED
     } else {
         EXIT_OK
     };
-    finish(args, store.as_ref(), &report, status)
+    if let (Some(path), Some(e)) = (&args.report, spool_error) {
+        eprintln!(
+            "conveyor: cannot write the report {}: its records could not be kept ({})",
+            path.display(),
+            crate::engine::job::io_words(&e)
+        );
+        return ExitCode::from(status.max(EXIT_FAILED));
+    }
+    finish(args, store.as_ref(), (&jobs, &mut stream), &summary, status)
 }
 
-fn finish(args: &RunArgs, store: Option<&Arc<dyn Store>>, report: &Report, status: u8) -> ExitCode {
+/// Writes the report, if one was asked for, streamed from `stream`; a report that cannot be
+/// written makes the exit status a failure.
+fn finish(
+    args: &RunArgs,
+    store: Option<&Arc<dyn Store>>,
+    (jobs, stream): (&[Job], &mut ReportStream),
+    summary: &Summary,
+    status: u8,
+) -> ExitCode {
     let Some(path) = &args.report else {
         return ExitCode::from(status);
     };
-    if let Err(e) = write_report(report, path, store.map(|s| s.as_ref())) {
+    let csv = report::is_csv(path);
+    let written = match (Location::parse(path), store) {
+        (Some(Ok(object)), Some(store)) => {
+            let mut bytes = Vec::new();
+            stream
+                .write(jobs, summary, csv, &mut bytes)
+                .map_err(|e| e.to_string())
+                .and_then(|()| {
+                    store
+                        .put(&object, &bytes, None)
+                        .map(|_| ())
+                        .map_err(|e| e.reason)
+                })
+        }
+        (Some(Err(e)), _) => Err(e),
+        (Some(Ok(_)), None) => Err("object storage is not available".into()),
+        (None, _) => {
+            crate::engine::durable::write_with(path, |w| stream.write(jobs, summary, csv, w))
+                .map_err(|e| crate::engine::job::io_words(&e))
+        }
+    };
+    if let Err(e) = written {
         eprintln!("conveyor: cannot write the report {}: {e}", path.display());
         return ExitCode::from(status.max(EXIT_FAILED));
     }

@@ -368,9 +368,15 @@ pub fn tiff_tag_bytes(t: &[u8], tag: u16) -> Option<Vec<u8>> {
 /// Without /usr/bin/time the RSS is `None` and the test says so, except under CI=true, where
 /// `.ci/run` installs it and its absence is a failure.
 pub fn run_measured(args: &[&str]) -> (std::process::ExitStatus, Option<u64>) {
+    run_measured_in(Path::new("."), args)
+}
+
+/// [`run_measured`] in folder `dir` (relative paths in `args` are under it).
+pub fn run_measured_in(dir: &Path, args: &[&str]) -> (std::process::ExitStatus, Option<u64>) {
     use std::process::Command;
     if Path::new("/usr/bin/time").exists() {
         let run = Command::new("/usr/bin/time")
+            .current_dir(dir)
             .arg("-f")
             .arg("MAXRSS %M")
             .arg(bin())
@@ -387,7 +393,7 @@ pub fn run_measured(args: &[&str]) -> (std::process::ExitStatus, Option<u64>) {
     let why =
         "peak RSS not measured: GNU time (/usr/bin/time) is not installed (apt-get install time)";
     skip_outside_ci(why);
-    let run = command().args(args).output().unwrap();
+    let run = command().current_dir(dir).args(args).output().unwrap();
     (run.status, None)
 }
 

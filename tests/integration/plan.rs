@@ -169,16 +169,16 @@ fn shards_split_the_plan_disjointly_and_completely() {
     }
     let all: BTreeSet<PathBuf> = plan_for(&dir, &out, &Recipe::default(), None)
         .jobs
-        .into_iter()
-        .map(|j| j.input)
+        .iter()
+        .map(|j| j.input.clone())
         .collect();
     let mut union = BTreeSet::new();
     for k in 1..=3 {
         let shard = Some(Shard { index: k, count: 3 });
         let part: BTreeSet<PathBuf> = plan_for(&dir, &out, &Recipe::default(), shard)
             .jobs
-            .into_iter()
-            .map(|j| j.input)
+            .iter()
+            .map(|j| j.input.clone())
             .collect();
         assert!(union.is_disjoint(&part), "shard {k} overlaps");
         union.extend(part);
@@ -478,7 +478,7 @@ fn several_outputs_share_one_decode_per_input() {
     assert!(rel.contains(&"large/sub/p0.png".to_owned()), "{rel:?}");
     assert!(rel.contains(&"large/sub/p0.jpg".to_owned()), "{rel:?}");
 
-    let jobs: Arc<[conveyor::engine::job::Job]> = plan.jobs.into();
+    let jobs: Arc<[conveyor::engine::job::Job]> = plan.jobs;
     let handle = pool::start(
         Arc::clone(&jobs),
         Arc::new(Pipeline::with_outputs(outputs)),

@@ -366,7 +366,7 @@ impl Prepared {
 
     /// Starts the pool over every job of the plan.
     pub fn start(self, run: Run) -> Result<Running, String> {
-        self.setup.start_jobs(self.plan.jobs.into(), run)
+        self.setup.start_jobs(self.plan.jobs, run)
     }
 }
 

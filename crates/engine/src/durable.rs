@@ -106,6 +106,14 @@ pub enum CommitError {
 
 /// Writes `bytes` to a new temporary file in `dir` (created if missing) and syncs it to disk.
 pub fn stage(dir: &Path, bytes: &[u8]) -> io::Result<Staged> {
+    stage_with(dir, |w| w.write_all(bytes))
+}
+
+/// [`stage`] of what `fill` writes (through a buffer), for contents too large to hold.
+pub fn stage_with(
+    dir: &Path,
+    fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<Staged> {
     fs::create_dir_all(dir)?;
     let prefix = own_prefix();
     let mut builder = tempfile::Builder::new();
@@ -117,8 +125,11 @@ pub fn stage(dir: &Path, bytes: &[u8]) -> io::Result<Staged> {
         builder.permissions(fs::Permissions::from_mode(0o666));
     }
     let mut file = builder.tempfile_in(dir)?;
-    file.write_all(bytes)?;
-    file.flush()?;
+    {
+        let mut w = io::BufWriter::with_capacity(1 << 16, &mut file);
+        fill(&mut w)?;
+        w.flush()?;
+    }
     // An error seen only here (a full disk on delayed allocation, an NFS server gone) must fail
     // the write, never leave a file that looks whole.
     file.as_file().sync_all()?;
@@ -170,14 +181,24 @@ impl Staged {
 /// Replaces `path` with `bytes` durably and atomically (a symlink at `path` is replaced, never
 /// followed).
 pub fn write(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_with(path, |w| w.write_all(bytes))
+}
+
+/// [`write`] of what `fill` writes, streamed (a report of a million records is never held).
+pub fn write_with(
+    path: &Path,
+    fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<()> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    stage(dir, bytes)?.commit(path, true).map_err(|e| match e {
-        CommitError::Exists => io::Error::from(io::ErrorKind::AlreadyExists),
-        CommitError::Io(e) => e,
-    })
+    stage_with(dir, fill)?
+        .commit(path, true)
+        .map_err(|e| match e {
+            CommitError::Exists => io::Error::from(io::ErrorKind::AlreadyExists),
+            CommitError::Io(e) => e,
+        })
 }
 
 /// Bytes free to an ordinary user on the disk that holds `path` (or, for a path not made yet,

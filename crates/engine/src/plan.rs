@@ -197,8 +197,8 @@ fn path_bytes(p: &Path) -> Vec<u8> {
 /// Every job of a batch, in a fixed order.
 #[derive(Debug, Clone, Default)]
 pub struct Plan {
-    /// The jobs (only this shard's, when sharded).
-    pub jobs: Vec<Job>,
+    /// The jobs (only this shard's, when sharded), shared with the pool that runs them.
+    pub jobs: Arc<[Job]>,
     /// Warnings from the scan.
     pub warnings: Vec<ScanWarning>,
     /// Image-named inputs across all shards.
@@ -467,7 +467,7 @@ pub fn plan(scan: &Scan, recipe: &Recipe, options: &PlanOptions) -> Plan {
 pub fn plan_outputs(scan: &Scan, recipes: &[Recipe], options: &PlanOptions) -> Plan {
     let Some(first) = recipes.first() else {
         return Plan {
-            jobs: Vec::new(),
+            jobs: Arc::from([]),
             warnings: scan.warnings.clone(),
             total_inputs: scan.found.len(),
         };
@@ -722,19 +722,17 @@ pub fn plan_outputs(scan: &Scan, recipes: &[Recipe], options: &PlanOptions) -> P
             present
         })
     };
-    let mut jobs = Vec::with_capacity(match options.shard {
-        None => count,
-        Some(s) => count / s.count as usize + 1,
-    });
-    for d in 0..count {
+    let mine = |d: usize| {
+        options
+            .shard
+            .is_none_or(|s| s.contains(&draft.at(d).0.rel()))
+    };
+    let mut make = |d: usize| -> Job {
         let (f, slot, _) = draft.at(d);
-        let Some((output, note)) = named.get(d, &draft) else {
-            continue;
-        };
-        let mine = options.shard.is_none_or(|s| s.contains(&f.rel()));
-        if !mine && on_exist != OnExist::Rename {
-            continue;
-        }
+        // Every output was given a name above.
+        let (output, note) = named
+            .get(d, &draft)
+            .unwrap_or_else(|| (draft.natural(d), None));
         let format = draft.format(d);
         let (common, legacy) = commons
             .entry((slot, format))
@@ -833,11 +831,27 @@ pub fn plan_outputs(scan: &Scan, recipes: &[Recipe], options: &PlanOptions) -> P
                 }
             }
         }
-        if mine {
-            jobs.push(job);
+        job
+    };
+    // Without a shard every output is a job: the jobs are made in place (a million of them are
+    // never copied from a growing list into the shared one).
+    let jobs: Arc<[Job]> = match options.shard {
+        None => (0..count).map(&mut make).collect(),
+        Some(_) => {
+            let mut jobs = Vec::new();
+            for d in 0..count {
+                let mine = mine(d);
+                // A rename takes a name from every shard's view: every output is decided.
+                if mine || on_exist == OnExist::Rename {
+                    let job = make(d);
+                    if mine {
+                        jobs.push(job);
+                    }
+                }
+            }
+            jobs.into()
         }
-    }
-    jobs.shrink_to_fit();
+    };
     Plan {
         jobs,
         warnings: scan.warnings.clone(),

@@ -49,9 +49,9 @@ impl Dir {
 /// One file's record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Rec {
-    pub dir: u32,
     pub name_len: u32,
-    pub name_at: u64,
+    /// Where the name starts in its folder's buffer.
+    pub name_at: u32,
     pub bytes: u64,
     /// ns since 1970 ([`crate::journal::nanos`]), `i64::MIN` for unknown.
     pub modified: i64,
@@ -61,37 +61,47 @@ pub(super) struct Rec {
     pub link: bool,
 }
 
-/// Image-named files, sorted by input, then relative path in natural order.
+/// Image-named files, sorted by input, then relative path in natural order. Each folder's
+/// files stay as the thread that read the folder gathered them (a copy of a million records
+/// would be left behind in that thread's memory); the order is a list of (folder, file).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Files {
     pub(super) dirs: Vec<Dir>,
-    pub(super) names: Vec<u8>,
-    pub(super) recs: Vec<Rec>,
-    pub(super) skips: Vec<String>,
+    /// Each folder's files, by the folder's index.
+    pub(super) chunks: Vec<Gathered>,
+    /// The files in order: (folder, index in its chunk).
+    pub(super) order: Vec<(u32, u32)>,
 }
 
 impl Files {
     /// How many files.
     pub fn len(&self) -> usize {
-        self.recs.len()
+        self.order.len()
     }
 
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
-        self.recs.is_empty()
+        self.order.is_empty()
     }
 
     /// The `i`th file (panics past the end, as indexing does).
     pub fn get(&self, i: usize) -> Found<'_> {
+        self.found(self.order[i])
+    }
+
+    fn found(&self, (dir, k): (u32, u32)) -> Found<'_> {
+        let chunk = &self.chunks[dir as usize];
         Found {
             files: self,
-            rec: &self.recs[i],
+            dir,
+            chunk,
+            rec: &chunk.recs[k as usize],
         }
     }
 
     /// Every file, in order.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = Found<'_>> + '_ {
-        self.recs.iter().map(move |rec| Found { files: self, rec })
+        self.order.iter().map(move |&at| self.found(at))
     }
 
     /// The folders the files are in.
@@ -99,24 +109,13 @@ impl Files {
         &self.dirs
     }
 
-    pub(super) fn name_of(&self, rec: &Rec) -> &OsStr {
-        let at = usize::try_from(rec.name_at).unwrap_or(usize::MAX);
-        let bytes = self
-            .names
-            .get(at..at.saturating_add(rec.name_len as usize))
-            .unwrap_or_default();
-        bytes_to_os(bytes)
-    }
-
-    /// Natural order of two records: by input, then relative path.
-    pub(super) fn order(&self, a: &Rec, b: &Rec) -> Ordering {
-        let (da, db) = (&self.dirs[a.dir as usize], &self.dirs[b.dir as usize]);
+    /// Natural order of two files: by input, then relative path.
+    fn compare(&self, a: (u32, u32), b: (u32, u32)) -> Ordering {
+        let (fa, fb) = (self.found(a), self.found(b));
+        let (da, db) = (fa.dir(), fb.dir());
         da.root.cmp(&db.root).then_with(|| {
-            let (na, nb) = (
-                self.name_of(a).to_string_lossy(),
-                self.name_of(b).to_string_lossy(),
-            );
-            if a.dir == b.dir {
+            let (na, nb) = (fa.name().to_string_lossy(), fb.name().to_string_lossy());
+            if a.0 == b.0 {
                 natural_cmp_parts(&[&na], &[&nb])
             } else {
                 natural_cmp_parts(&[&da.sort_key, &na], &[&db.sort_key, &nb])
@@ -129,18 +128,20 @@ impl Files {
 #[derive(Debug, Clone, Copy)]
 pub struct Found<'s> {
     files: &'s Files,
+    dir: u32,
+    chunk: &'s Gathered,
     rec: &'s Rec,
 }
 
 impl<'s> Found<'s> {
     /// Its folder.
     pub fn dir(&self) -> &'s Dir {
-        &self.files.dirs[self.rec.dir as usize]
+        &self.files.dirs[self.dir as usize]
     }
 
     /// Its name.
     pub fn name(&self) -> &'s OsStr {
-        self.files.name_of(self.rec)
+        self.chunk.name_of(self.rec)
     }
 
     /// The path as found (the user's input joined with the relative path).
@@ -182,7 +183,7 @@ impl<'s> Found<'s> {
 
     /// Why this file will not be converted even though its name looks like an image.
     pub fn skip(&self) -> Option<&'s str> {
-        self.files
+        self.chunk
             .skips
             .get(self.rec.skip as usize)
             .map(String::as_str)
@@ -200,7 +201,7 @@ impl<'s> Found<'s> {
 
     /// Its folder's index in [`Files::dirs`].
     pub fn dir_index(&self) -> usize {
-        self.rec.dir as usize
+        self.dir as usize
     }
 
     /// Whether it is a symbolic link.
@@ -234,7 +235,7 @@ pub(super) fn os_to_bytes(name: &OsStr) -> &[u8] {
 
 /// One folder's files as a walker thread gathers them: names in a buffer of their own,
 /// sorted in natural order before they join the rest.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(super) struct Gathered {
     pub names: Vec<u8>,
     pub recs: Vec<Rec>,
@@ -242,6 +243,15 @@ pub(super) struct Gathered {
 }
 
 impl Gathered {
+    fn name_of(&self, rec: &Rec) -> &OsStr {
+        let at = rec.name_at as usize;
+        let bytes = self
+            .names
+            .get(at..at.saturating_add(rec.name_len as usize))
+            .unwrap_or_default();
+        bytes_to_os(bytes)
+    }
+
     pub fn push(
         &mut self,
         name: &OsStr,
@@ -259,9 +269,8 @@ impl Gathered {
             None => u32::MAX,
         };
         self.recs.push(Rec {
-            dir: 0,
             name_len: u32::try_from(name.len()).unwrap_or(u32::MAX),
-            name_at: self.names.len() as u64,
+            name_at: u32::try_from(self.names.len()).unwrap_or(u32::MAX),
             bytes,
             modified: modified.map_or(i64::MIN, crate::journal::nanos),
             skip,
@@ -287,47 +296,33 @@ impl Files {
     /// relative paths, each folder's files already sorted; then a check (and, where a
     /// folder's files fall between another's, a sort) of the whole in natural path order.
     pub(super) fn assemble(mut gathered: Vec<(Dir, Gathered)>) -> Files {
+        gathered.retain(|(_, g)| !g.recs.is_empty());
         gathered.sort_by(|(a, _), (b, _)| {
             a.root
                 .cmp(&b.root)
                 .then_with(|| natural_cmp_parts(&[&a.sort_key], &[&b.sort_key]))
         });
         let total: usize = gathered.iter().map(|(_, g)| g.recs.len()).sum();
-        let name_bytes: usize = gathered.iter().map(|(_, g)| g.names.len()).sum();
         let mut files = Files {
             dirs: Vec::with_capacity(gathered.len()),
-            names: Vec::with_capacity(name_bytes),
-            recs: Vec::with_capacity(total),
-            skips: Vec::new(),
+            chunks: Vec::with_capacity(gathered.len()),
+            order: Vec::with_capacity(total),
         };
-        for (dir, g) in gathered {
-            if g.recs.is_empty() {
-                continue;
-            }
-            let index = u32::try_from(files.dirs.len()).unwrap_or(u32::MAX);
+        for (i, (dir, g)) in gathered.into_iter().enumerate() {
+            let index = u32::try_from(i).unwrap_or(u32::MAX);
+            let n = u32::try_from(g.recs.len()).unwrap_or(u32::MAX);
+            files.order.extend((0..n).map(|k| (index, k)));
             files.dirs.push(dir);
-            let (name_base, skip_base) = (files.names.len() as u64, files.skips.len());
-            files.names.extend_from_slice(&g.names);
-            files.skips.extend(g.skips);
-            files.recs.extend(g.recs.into_iter().map(|r| Rec {
-                dir: index,
-                name_at: r.name_at + name_base,
-                skip: if r.skip == u32::MAX {
-                    u32::MAX
-                } else {
-                    u32::try_from(r.skip as usize + skip_base).unwrap_or(u32::MAX)
-                },
-                ..r
-            }));
+            files.chunks.push(g);
         }
         let sorted = files
-            .recs
+            .order
             .windows(2)
-            .all(|w| files.order(&w[0], &w[1]) != Ordering::Greater);
+            .all(|w| files.compare(w[0], w[1]) != Ordering::Greater);
         if !sorted {
-            let mut recs = std::mem::take(&mut files.recs);
-            recs.sort_by(|a, b| files.order(a, b));
-            files.recs = recs;
+            let mut order = std::mem::take(&mut files.order);
+            order.sort_by(|&a, &b| files.compare(a, b));
+            files.order = order;
         }
         files
     }
@@ -335,10 +330,20 @@ impl Files {
     /// Keeps the files for which `keep(index)` holds, in order.
     pub(super) fn retain(&mut self, mut keep: impl FnMut(usize) -> bool) {
         let mut i = 0;
-        self.recs.retain(|_| {
+        self.order.retain(|_| {
             let k = keep(i);
             i += 1;
             k
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// A million files: each byte of a record is a megabyte.
+    #[test]
+    fn a_record_stays_small() {
+        let size = std::mem::size_of::<super::Rec>();
+        assert!(size <= 32, "a file's record takes {size} bytes");
     }
 }

@@ -1,6 +1,5 @@
 //! Per-file results and the batch summary, written as JSON or CSV.
 
-use std::fmt::Write as _;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -9,6 +8,10 @@ use super::event::{Event, WorkerId};
 use super::job::{Action, ErrorKind, Job, Outcome, Status};
 use super::plan::Shard;
 use super::scan::ScanWarning;
+
+mod stream;
+
+pub use stream::{ReportStream, is_csv};
 
 /// One input's line in the report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -94,6 +97,17 @@ pub struct Summary {
     pub scan_warnings: Vec<String>,
 }
 
+impl Summary {
+    /// The summary with the scan's warnings, for people.
+    pub fn with_scan_warnings(mut self, warnings: &[ScanWarning]) -> Summary {
+        self.scan_warnings = warnings
+            .iter()
+            .map(|w| format!("{}: {}", w.path.display(), w.reason))
+            .collect();
+        self
+    }
+}
+
 /// A whole report.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Report {
@@ -123,6 +137,47 @@ fn base_record(job: &Job, status: Status) -> FileRecord {
         output_index: job.output_index,
         output_name: None,
     }
+}
+
+/// A dry run's record of `j`: planned, or skipped as the plan decided.
+fn planned_record(j: &Job) -> FileRecord {
+    match &j.action {
+        // Known without opening it: an empty file will fail, as the run would say.
+        Action::Convert if j.input_bytes == 0 => FileRecord {
+            error: Some(crate::job::EMPTY_FILE.to_owned()),
+            error_kind: Some(ErrorKind::Empty),
+            ..base_record(j, Status::Failed)
+        },
+        Action::Convert => base_record(j, Status::Planned),
+        Action::Skip(reason) => FileRecord {
+            error: Some(reason.to_string()),
+            ..base_record(j, Status::Skipped)
+        },
+    }
+}
+
+/// The record of `job`, ended with `outcome` on `worker` in `millis`.
+fn record_of(job: &Job, outcome: &Outcome, worker: Option<WorkerId>, millis: u64) -> FileRecord {
+    let mut r = base_record(job, outcome.status());
+    r.worker = worker;
+    r.millis = millis;
+    match outcome {
+        Outcome::Ok(done) => {
+            r.output_bytes = Some(done.output_bytes);
+            r.width = Some(done.width);
+            r.height = Some(done.height);
+            r.quality = done.quality;
+            r.score = done.score.map(|s| (s * 100.0).round() / 100.0);
+            r.warnings.clone_from(&done.warnings);
+        }
+        Outcome::Skipped(reason) => r.error = Some(reason.clone()),
+        Outcome::Failed(failure) => {
+            r.error = Some(failure.reason.clone());
+            r.error_kind = Some(failure.kind);
+        }
+        Outcome::Cancelled => {}
+    }
+    r
 }
 
 /// How one job ended, as recorded from its `Finished` event.
@@ -177,30 +232,9 @@ impl ReportBuilder {
             .ended
             .iter()
             .zip(jobs)
-            .map(|(ended, job)| {
-                let Some(e) = ended else {
-                    return base_record(job, Status::Cancelled);
-                };
-                let mut r = base_record(job, e.outcome.status());
-                r.worker = e.worker;
-                r.millis = e.millis;
-                match &e.outcome {
-                    Outcome::Ok(done) => {
-                        r.output_bytes = Some(done.output_bytes);
-                        r.width = Some(done.width);
-                        r.height = Some(done.height);
-                        r.quality = done.quality;
-                        r.score = done.score.map(|s| (s * 100.0).round() / 100.0);
-                        r.warnings.clone_from(&done.warnings);
-                    }
-                    Outcome::Skipped(reason) => r.error = Some(reason.clone()),
-                    Outcome::Failed(failure) => {
-                        r.error = Some(failure.reason.clone());
-                        r.error_kind = Some(failure.kind);
-                    }
-                    Outcome::Cancelled => {}
-                }
-                r
+            .map(|(ended, job)| match ended {
+                Some(e) => record_of(job, &e.outcome, e.worker, e.millis),
+                None => base_record(job, Status::Cancelled),
             })
             .collect();
         Report::new(files, summary)
@@ -210,46 +244,8 @@ impl ReportBuilder {
 impl Report {
     /// A dry run's report: every job planned (or skipped, as the plan decided).
     pub fn planned(jobs: &[Job], summary: Summary) -> Report {
-        let files = jobs
-            .iter()
-            .map(|j| match &j.action {
-                // Known without opening it: an empty file will fail, as the run would say.
-                Action::Convert if j.input_bytes == 0 => FileRecord {
-                    error: Some(crate::job::EMPTY_FILE.to_owned()),
-                    error_kind: Some(ErrorKind::Empty),
-                    ..base_record(j, Status::Failed)
-                },
-                Action::Convert => base_record(j, Status::Planned),
-                Action::Skip(reason) => FileRecord {
-                    error: Some(reason.to_string()),
-                    ..base_record(j, Status::Skipped)
-                },
-            })
-            .collect();
+        let files = jobs.iter().map(planned_record).collect();
         Report::new(files, summary)
-    }
-
-    /// A dry run's report without its per-file records: [`Report::planned`]'s summary,
-    /// counted straight from the jobs.
-    pub fn planned_summary(jobs: &[Job], mut summary: Summary) -> Report {
-        summary.total = jobs.len();
-        // The jobs of one input are next to each other.
-        summary.inputs = jobs
-            .iter()
-            .enumerate()
-            .filter(|(i, j)| *i == 0 || jobs[i - 1].input != j.input)
-            .count();
-        for j in jobs {
-            match &j.action {
-                Action::Convert if j.input_bytes == 0 => summary.failed += 1,
-                Action::Convert => summary.planned += 1,
-                Action::Skip(_) => summary.skipped += 1,
-            }
-        }
-        Report {
-            summary,
-            files: Vec::new(),
-        }
     }
 
     /// Fills the counts of `summary` from `files`.
@@ -292,10 +288,7 @@ impl Report {
 
     /// Adds scan warnings to the summary.
     pub fn with_scan_warnings(mut self, warnings: &[ScanWarning]) -> Report {
-        self.summary.scan_warnings = warnings
-            .iter()
-            .map(|w| format!("{}: {}", w.path.display(), w.reason))
-            .collect();
+        self.summary = self.summary.with_scan_warnings(warnings);
         self
     }
 
@@ -306,43 +299,9 @@ impl Report {
 
     /// The per-file records as CSV with a header line.
     pub fn to_csv(&self) -> String {
-        fn field(s: &str) -> String {
-            if s.contains([',', '"', '\n', '\r']) {
-                format!("\"{}\"", s.replace('"', "\"\""))
-            } else {
-                s.to_owned()
-            }
-        }
-        fn opt<T: ToString>(v: Option<T>) -> String {
-            v.map(|x| x.to_string()).unwrap_or_default()
-        }
-        let mut out = String::from(
-            "input,output,status,error,error_kind,input_bytes,output_bytes,width,height,quality,score,millis,worker,note,warnings,output_index,output_name\n",
-        );
+        let mut out = String::from(CSV_HEADER);
         for f in &self.files {
-            let cells = [
-                field(&f.input),
-                field(&f.output),
-                f.status.name().to_owned(),
-                field(f.error.as_deref().unwrap_or("")),
-                f.error_kind
-                    .map(ErrorKind::name)
-                    .unwrap_or_default()
-                    .to_owned(),
-                f.input_bytes.to_string(),
-                opt(f.output_bytes),
-                opt(f.width),
-                opt(f.height),
-                opt(f.quality),
-                opt(f.score),
-                f.millis.to_string(),
-                opt(f.worker),
-                field(f.note.as_deref().unwrap_or("")),
-                field(&f.warnings.join("; ")),
-                f.output_index.to_string(),
-                field(f.output_name.as_deref().unwrap_or("")),
-            ];
-            let _ = writeln!(out, "{}", cells.join(","));
+            out.push_str(&csv_row(f));
         }
         out
     }
@@ -364,6 +323,48 @@ impl Report {
         // Like an output: a random temporary name beside it, synced, renamed into place.
         super::durable::write(path, text.as_bytes())
     }
+}
+
+/// The CSV report's header line.
+pub const CSV_HEADER: &str = "input,output,status,error,error_kind,input_bytes,output_bytes,width,height,quality,score,millis,worker,note,warnings,output_index,output_name\n";
+
+/// One record as a CSV line (with its line end).
+pub fn csv_row(f: &FileRecord) -> String {
+    fn field(s: &str) -> String {
+        if s.contains([',', '"', '\n', '\r']) {
+            format!("\"{}\"", s.replace('"', "\"\""))
+        } else {
+            s.to_owned()
+        }
+    }
+    fn opt<T: ToString>(v: Option<T>) -> String {
+        v.map(|x| x.to_string()).unwrap_or_default()
+    }
+    let cells = [
+        field(&f.input),
+        field(&f.output),
+        f.status.name().to_owned(),
+        field(f.error.as_deref().unwrap_or("")),
+        f.error_kind
+            .map(ErrorKind::name)
+            .unwrap_or_default()
+            .to_owned(),
+        f.input_bytes.to_string(),
+        opt(f.output_bytes),
+        opt(f.width),
+        opt(f.height),
+        opt(f.quality),
+        opt(f.score),
+        f.millis.to_string(),
+        opt(f.worker),
+        field(f.note.as_deref().unwrap_or("")),
+        field(&f.warnings.join("; ")),
+        f.output_index.to_string(),
+        field(f.output_name.as_deref().unwrap_or("")),
+    ];
+    let mut line = cells.join(",");
+    line.push('\n');
+    line
 }
 
 /// Shard reports joined into one, and what keeps the batch from being whole.

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# A million files (#41): scan + plan (`--dry-run`, no report) of N tiny JPEGs in folders of
+# 1,000, against `find IN -type f | wc -l` (and `find` printing each file's size and time,
+# which the scan also reads) on the same warm tree, ROUNDS interleaved rounds; peak RSS by GNU
+# time. With --real, also a real run to 32x32 WebP of the first REAL_N files (default 100,000)
+# and of 10,000 of them, for images/s side by side and peak RSS.
+# The corpus: one 16x16 JPEG per folder made by ImageMagick, the other 999 hard links to it.
+# Needs: ImageMagick, GNU time. BENCH_DIR keeps the corpus between runs (default: a folder in
+# /dev/shm, else /tmp); CONVEYOR_BIN=PATH runs that binary instead of building this checkout.
+# Usage: [N=1000000] [ROUNDS=3] [BENCH_DIR=DIR] scripts/bench-million.sh [--real]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+n=${N:-1000000}
+rounds=${ROUNDS:-3}
+real=false
+[ "${1:-}" = "--real" ] && real=true
+if [ -n "${CONVEYOR_BIN:-}" ]; then
+  bin=$CONVEYOR_BIN
+else
+  cargo build --release
+  bin=$PWD/target/release/conveyor
+fi
+base=/tmp
+[ -d /dev/shm ] && base=/dev/shm
+work=${BENCH_DIR:-$base/conveyor-million}
+mkdir -p "$work"
+
+corpus() { # corpus DIR COUNT
+  local dir=$1 count=$2
+  if [ -f "$dir/.count-$count" ]; then return; fi
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  [ -f "$work/t.jpg" ] || convert -size 16x16 -seed 1 plasma:fractal -quality 85 "$work/t.jpg"
+  python3 - "$work/t.jpg" "$dir" "$count" <<'PY'
+import os, shutil, sys
+src, root, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+for i in range(n):
+    d = f"{root}/d{i // 1000:04d}"
+    if i % 1000 == 0:
+        os.makedirs(d, exist_ok=True)
+        first = f"{d}/img_{i}.jpg"
+        shutil.copyfile(src, first)
+    else:
+        os.link(first, f"{d}/img_{i}.jpg")
+PY
+  touch "$dir/.count-$count"
+}
+
+measure() { # measure LABEL COMMAND... : prints "seconds max_rss_kib"
+  /usr/bin/time -f "%e %M" -o "$work/time.txt" "$@" > /dev/null 2> "$work/stderr.txt"
+  cat "$work/time.txt"
+}
+
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+corpus "$work/in" "$n"
+echo "corpus: $n files in $work/in ($(nproc) cores)"
+: > "$work/rows.txt"
+for r in $(seq 1 "$rounds"); do
+  read -r t _ < <(measure sh -c "find '$work/in' -type f | wc -l")
+  echo "find $t" >> "$work/rows.txt"
+  read -r t _ < <(measure sh -c "find '$work/in' -type f -printf '%s %T@\n' | wc -l")
+  echo "find-stat $t" >> "$work/rows.txt"
+  rm -rf "$work/out"
+  read -r t rss < <(measure "$bin" run "$work/in" --out "$work/out" --format webp \
+    --resize fit:32x32 --dry-run --quiet)
+  echo "dry $t $rss" >> "$work/rows.txt"
+  echo "round $r: $(tail -3 "$work/rows.txt" | tr '\n' ' ')"
+done
+find_s=$(awk '$1=="find" {print $2}' "$work/rows.txt" | median)
+stat_s=$(awk '$1=="find-stat" {print $2}' "$work/rows.txt" | median)
+dry_s=$(awk '$1=="dry" {print $2}' "$work/rows.txt" | median)
+dry_rss=$(awk '$1=="dry" {print $3}' "$work/rows.txt" | sort -n | tail -1)
+echo
+echo "| $n files, medians of $rounds rounds | seconds | ratio to find | peak RSS |"
+echo "|---|---|---|---|"
+echo "| find IN -type f \| wc -l | $find_s | 1.00 | |"
+echo "| find IN -type f -printf '%s %T@' \| wc -l | $stat_s | $(echo "$stat_s / $find_s" | bc -l | cut -c1-4) | |"
+echo "| conveyor run --dry-run | $dry_s | $(echo "$dry_s / $find_s" | bc -l | cut -c1-4) | $((dry_rss / 1024)) MiB ($((dry_rss * 1024 / n)) bytes a file) |"
+
+if $real; then
+  real_n=${REAL_N:-100000}
+  corpus "$work/small" 10000
+  if [ "$real_n" = "$n" ]; then ln -sfn "$work/in" "$work/real"; else corpus "$work/real" "$real_n"; fi
+  echo
+  echo "| real run to 32x32 WebP | seconds | images/s | peak RSS |"
+  echo "|---|---|---|---|"
+  for set in small real; do
+    files=$(ls -a "$work/$set/" | sed -n 's/^\.count-//p')
+    rm -rf "$work/out-$set"
+    read -r t rss < <(measure "$bin" run "$work/$set" --out "$work/out-$set" --format webp \
+      --resize fit:32x32 --quiet)
+    echo "| $files files | $t | $(echo "$files / $t" | bc -l | cut -d. -f1) | $((rss / 1024)) MiB |"
+    rm -rf "$work/out-$set"
+  done
+fi
