@@ -2,8 +2,9 @@
 # A million files (#41): scan + plan (`--dry-run`, no report) of N tiny JPEGs in folders of
 # 1,000, against `find IN -type f | wc -l` (and `find` printing each file's size and time,
 # which the scan also reads) on the same warm tree, ROUNDS interleaved rounds; peak RSS by GNU
-# time. With --real, also a real run to 32x32 WebP of the first REAL_N files (default 100,000)
-# and of 10,000 of them, for images/s side by side and peak RSS.
+# time. With --real, also a real run to 32x32 WebP of REAL_N files (default 100,000; the same
+# tree when it equals N) and of 10,000, for images/s side by side and peak RSS, and the large
+# one again with a JSON report.
 # The corpus: one 16x16 JPEG per folder made by ImageMagick, the other 999 hard links to it.
 # Needs: ImageMagick, GNU time. BENCH_DIR keeps the corpus between runs (default: a folder in
 # /dev/shm, else /tmp); CONVEYOR_BIN=PATH runs that binary instead of building this checkout.
@@ -93,4 +94,10 @@ if $real; then
     echo "| $files files | $t | $(echo "$files / $t" | bc -l | cut -d. -f1) | $((rss / 1024)) MiB |"
     rm -rf "$work/out-$set"
   done
+  # The same with a JSON report, streamed to disk as files finish.
+  files=$(ls -a "$work/real/" | sed -n 's/^\.count-//p')
+  read -r t rss < <(measure "$bin" run "$work/real" --out "$work/out-real" --format webp \
+    --resize fit:32x32 --quiet --report "$work/report.json")
+  echo "| $files files, --report report.json ($(du -m "$work/report.json" | cut -f1) MB) | $t | $(echo "$files / $t" | bc -l | cut -d. -f1) | $((rss / 1024)) MiB |"
+  rm -rf "$work/out-real" "$work/report.json"
 fi

@@ -194,6 +194,9 @@ pub fn run(args: &RunArgs) -> ExitCode {
         }
     };
     let plan = &prepared.plan;
+    // The process ends with the batch: a million jobs are not freed one by one (seconds of
+    // work for nothing) but with the process.
+    std::mem::forget(Arc::clone(&plan.jobs));
     for w in &plan.warnings {
         eprintln!("conveyor: warning: {}: {}", w.path.display(), w.reason);
     }

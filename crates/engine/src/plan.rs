@@ -593,12 +593,18 @@ pub fn plan_outputs(scan: &Scan, recipes: &[Recipe], options: &PlanOptions) -> P
             if owners.get(&k, |h| named.key(h, &draft, &key)).is_some() {
                 continue;
             }
-            let note = (key(&draft.natural(d)) != k).then(|| {
-                Box::new(Note::EarlierName {
-                    name: display_name(&path),
-                })
-            });
-            named.give(d, path, note);
+            let natural = draft.natural(d);
+            if path == natural {
+                // Kept by the output made last time under its natural name: nothing to hold.
+                named.give_natural(d);
+            } else {
+                let note = (key(&natural) != k).then(|| {
+                    Box::new(Note::EarlierName {
+                        name: display_name(&path),
+                    })
+                });
+                named.give(d, path, note);
+            }
             owners.insert(&k, d, |h| named.key(h, &draft, &key));
         }
         // Inputs of this batch, by their journal text.
