@@ -481,32 +481,10 @@ pub fn plan_outputs(scan: &Scan, recipes: &[Recipe], options: &PlanOptions) -> P
     let fold = options
         .fold_case
         .unwrap_or_else(|| remote.is_none() && folds_case(&out_resolved));
-    // Whether each output folder exists, looked up once: in a first run none does, and a
-    // million outputs then cost no system call each.
-    let folders: std::cell::RefCell<HashMap<PathBuf, bool>> = Default::default();
-    let folder_exists = |dir: &Path| {
-        if let Some(&known) = folders.borrow().get(dir) {
-            return known;
-        }
-        let exists = fs::metadata(dir).is_ok_and(|m| m.is_dir());
-        folders.borrow_mut().insert(dir.to_path_buf(), exists);
-        exists
-    };
     // What is at an output path now: a file's metadata, or an object's from the listing.
     let stat = |path: &Path| -> Option<OutStat> {
         match remote {
-            None => path
-                .parent()
-                .map(|p| {
-                    if p.as_os_str().is_empty() {
-                        Path::new(".")
-                    } else {
-                        p
-                    }
-                })
-                .is_none_or(folder_exists)
-                .then(|| fs::symlink_metadata(path).ok().map(|m| OutStat::of(&m)))
-                .flatten(),
+            None => fs::symlink_metadata(path).ok().map(|m| OutStat::of(&m)),
             Some(r) => {
                 let rel = journal::key(path.strip_prefix(out_dir).ok()?)?;
                 r.objects.get(&rel).cloned()
@@ -707,8 +685,8 @@ pub fn plan_outputs(scan: &Scan, recipes: &[Recipe], options: &PlanOptions) -> P
 
     // 3. What to do with each: the journal first, then the on-exist policy. Decided for the
     // whole batch (a rename takes a name from every shard's view), kept for this shard.
-    // Whether an output's folder exists, per input folder and output: looked up without
-    // a path per output.
+    // Whether an output's folder exists, looked up once per input folder and output: in a
+    // first run none does, and a million outputs then cost no system call each.
     let dir_present: Vec<std::cell::Cell<Option<bool>>> =
         vec![Default::default(); draft.dirs.len()];
     let draft_dir_present = |d: usize| {
@@ -719,11 +697,12 @@ pub fn plan_outputs(scan: &Scan, recipes: &[Recipe], options: &PlanOptions) -> P
         let cell = &dir_present[f.dir_index() * slots + slot];
         cell.get().unwrap_or_else(|| {
             let dir = draft.dir(d);
-            let present = folder_exists(if dir.as_os_str().is_empty() {
+            let dir = if dir.as_os_str().is_empty() {
                 Path::new(".")
             } else {
                 dir
-            });
+            };
+            let present = fs::metadata(dir).is_ok_and(|m| m.is_dir());
             cell.set(Some(present));
             present
         })
