@@ -4,17 +4,26 @@
 # which the scan also reads) on the same warm tree, ROUNDS interleaved rounds; peak RSS by GNU
 # time. With --real, also a real run to 32x32 WebP of REAL_N files (default 100,000; the same
 # tree when it equals N) and of 10,000, for images/s side by side and peak RSS, and the large
-# one again with a JSON report.
+# one again with a JSON report. With --resume, a real run of the N files killed (kill -9) at
+# about half, then the same command: how long until it converts again, its time and peak RSS,
+# and the whole journal's reading time (CONVEYOR_PHASES) in a dry run after it.
 # The corpus: one 16x16 JPEG per folder made by ImageMagick, the other 999 hard links to it.
 # Needs: ImageMagick, GNU time. BENCH_DIR keeps the corpus between runs (default: a folder in
 # /dev/shm, else /tmp); CONVEYOR_BIN=PATH runs that binary instead of building this checkout.
-# Usage: [N=1000000] [ROUNDS=3] [BENCH_DIR=DIR] scripts/bench-million.sh [--real]
+# Usage: [N=1000000] [ROUNDS=3] [BENCH_DIR=DIR] scripts/bench-million.sh [--real] [--resume]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${N:-1000000}
 rounds=${ROUNDS:-3}
 real=false
-[ "${1:-}" = "--real" ] && real=true
+resume=false
+for arg in "$@"; do
+  case $arg in
+    --real) real=true ;;
+    --resume) resume=true ;;
+    *) echo "unknown option $arg" >&2; exit 2 ;;
+  esac
+done
 if [ -n "${CONVEYOR_BIN:-}" ]; then
   bin=$CONVEYOR_BIN
 else
@@ -100,4 +109,38 @@ if $real; then
     --resize fit:32x32 --quiet --report "$work/report.json")
   echo "| $files files, --report report.json ($(du -m "$work/report.json" | cut -f1) MB) | $t | $(echo "$files / $t" | bc -l | cut -d. -f1) | $((rss / 1024)) MiB |"
   rm -rf "$work/out-real" "$work/report.json"
+fi
+
+if $resume; then
+  out=$work/out-resume
+  j=$out/.conveyor-journal.jsonl
+  cmd=("$bin" run "$work/in" --out "$out" --format webp --resize fit:32x32 --quiet)
+  rm -rf "$out"
+  "${cmd[@]}" > /dev/null 2>&1 &
+  pid=$!
+  until [ -s "$j" ]; do sleep 0.05; done
+  line=$(head -1 "$j" | wc -c)
+  while [ "$(stat -c %s "$j")" -lt $((line * n / 2)) ]; do sleep 0.05; done
+  kill -9 "$pid"
+  wait "$pid" 2> /dev/null || true
+  entries=$(wc -l < "$j")
+  size=$(stat -c %s "$j")
+  # The same command: the time to its first new journal line (its first output in place).
+  start=$(date +%s.%N)
+  /usr/bin/time -f "%e %M" -o "$work/time.txt" "${cmd[@]}" > "$work/resume.txt" 2>&1 &
+  pid=$!
+  while [ "$(stat -c %s "$j" 2> /dev/null || echo 0)" -le "$size" ]; do sleep 0.01; done
+  first=$(echo "$(date +%s.%N) - $start" | bc -l)
+  wait "$pid"
+  read -r t rss < "$work/time.txt"
+  converted=$(sed -n 's/^converted \([0-9]*\),.*/\1/p' "$work/resume.txt")
+  CONVEYOR_PHASES=1 "${cmd[@]}" --dry-run > /dev/null 2> "$work/phases.txt"
+  echo
+  echo "| resumed after kill -9 | |"
+  echo "|---|---|"
+  echo "| journal at the kill | $entries entries |"
+  echo "| first output of the resumed run | $(printf '%.2f' "$first") s |"
+  echo "| resumed run | $t s, $converted converted, peak RSS $((rss / 1024)) MiB |"
+  echo "| then a dry run: $(sed -n 's/^phase: //p' "$work/phases.txt" | tr '\n' ';' | sed 's/;$//; s/;/; /') | |"
+  rm -rf "$out"
 fi

@@ -34,6 +34,18 @@ fn linked_corpus(root: &Path, n: usize) {
     }
 }
 
+/// A corpus of `n` files for a test that converts them: `None` in a debug build, which converts
+/// too slowly for a minute (such tests measure in release builds: CI's release stage).
+fn release_corpus(n: usize) -> Option<tempfile::TempDir> {
+    if cfg!(debug_assertions) {
+        eprintln!("measured in release builds only (a debug build converts too slowly)");
+        return None;
+    }
+    let tmp = corpus_dir();
+    linked_corpus(tmp.path(), n);
+    Some(tmp)
+}
+
 /// Scan and plan of 100,000 files (`--dry-run`, no report): the peak memory above an empty
 /// batch's, per file, at most 300 bytes (#41's goal for a million: 300 MB in all).
 #[test]
@@ -81,12 +93,9 @@ fn a_dry_run_of_100000_files_takes_at_most_300_bytes_a_file() {
 #[ignore = "needs GNU time (/usr/bin/time) and 100,000 files on disk"]
 fn a_run_of_100000_files_takes_at_most_500_bytes_a_file_and_streams_its_report() {
     const N: usize = 100_000;
-    if cfg!(debug_assertions) {
-        eprintln!("measured in release builds only (a debug build converts too slowly)");
+    let Some(tmp) = release_corpus(N) else {
         return;
-    }
-    let tmp = corpus_dir();
-    linked_corpus(tmp.path(), N);
+    };
     let some = tmp.path().join("some");
     std::fs::create_dir_all(&some).unwrap();
     std::fs::rename(tmp.path().join("in/d000"), some.join("d000")).unwrap();
@@ -133,5 +142,132 @@ fn a_run_of_100000_files_takes_at_most_500_bytes_a_file_and_streams_its_report()
     assert!(
         per_file <= 500,
         "a run takes {per_file} bytes a file (peak {full} KiB, 1,000 files {base} KiB)"
+    );
+}
+
+/// #41's journal at scale: a run of 100,000 files killed (`kill -9`) at about half, then the
+/// same command: only the rest is converted, everything the killed run finished is vouched for
+/// by the journal (50,000 entries read), and the resumed run's memory stays within 700 bytes a
+/// file above an empty batch's (the journal's entries included). Release builds only (CI's
+/// release stage); the bench script times the resume at a million.
+#[cfg(unix)]
+#[test]
+#[ignore = "needs GNU time (/usr/bin/time) and 100,000 files on disk"]
+fn a_run_of_100000_files_killed_at_half_converts_only_the_rest() {
+    const N: usize = 100_000;
+    let Some(tmp) = release_corpus(N) else {
+        return;
+    };
+    std::fs::create_dir_all(tmp.path().join("empty")).unwrap();
+    let (input, out) = (tmp.path().join("in"), tmp.path().join("out"));
+    let journal = out.join(".conveyor-journal.jsonl");
+    let args = |input: &Path, out: &Path, report: &Path| -> Vec<String> {
+        let mut a: Vec<String> = ["run", "", "--out", "", "--format", "webp"]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
+        a[1] = input.to_str().unwrap().to_owned();
+        a[3] = out.to_str().unwrap().to_owned();
+        a.extend(["--resize", "fit:32x32", "--quiet", "--report"].map(str::to_owned));
+        a.push(report.to_str().unwrap().to_owned());
+        a
+    };
+    let first = tmp.path().join("first.json");
+    let mut child = common::command()
+        .args(args(&input, &out, &first))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Half the journal's lines (each about as long as the first) are written: kill.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    let mut line = 0u64;
+    loop {
+        assert!(child.try_wait().unwrap().is_none(), "the run ended early");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run made no progress"
+        );
+        if line == 0 {
+            let text = std::fs::read(&journal).unwrap_or_default();
+            line = text
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(0, |i| i as u64 + 1);
+        } else if std::fs::metadata(&journal).unwrap().len() >= line * N as u64 / 2 {
+            break;
+        }
+        std::thread::yield_now();
+    }
+    child.kill().unwrap(); // SIGKILL
+    assert!(child.wait().unwrap().code().is_none(), "killed mid-batch");
+    let text = std::fs::read(&journal).unwrap();
+    let journalled = text.iter().filter(|&&b| b == b'\n').count();
+    drop(text);
+    assert!(
+        journalled > N / 3 && journalled < N,
+        "{journalled} entries at the kill"
+    );
+
+    let report = tmp.path().join("again.json");
+    let (status, rss) = common::run_measured(
+        &args(&input, &out, &report)
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    assert!(status.success(), "the resumed run failed");
+    let r = common::read_report(&report);
+    let files = r["files"].as_array().unwrap();
+    assert_eq!(files.len(), N);
+    let done_before = files
+        .iter()
+        .filter(|f| {
+            f["status"] == "skipped"
+                && f["error"]
+                    .as_str()
+                    .unwrap_or("")
+                    .starts_with("already converted")
+        })
+        .count();
+    let converted = files.iter().filter(|f| f["status"] == "ok").count();
+    assert_eq!(converted + done_before, N, "every file done or vouched for");
+    // An entry is written just before its output is renamed into place: a kill between the
+    // two (at most one per worker) leaves an entry whose output is missing, converted again.
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    assert!(
+        done_before + workers >= journalled && done_before <= journalled,
+        "{done_before} vouched for, {journalled} journalled"
+    );
+    let outputs: usize = std::fs::read_dir(&out)
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.path().is_dir())
+        .map(|d| std::fs::read_dir(d.path()).unwrap().count())
+        .sum();
+    assert_eq!(outputs, N, "one output per input, nothing left over");
+
+    let empty_report = tmp.path().join("empty.json");
+    let (_, base) = common::run_measured(
+        &args(
+            &tmp.path().join("empty"),
+            &tmp.path().join("out-empty"),
+            &empty_report,
+        )
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>(),
+    );
+    let (Some(base), Some(full)) = (base, rss) else {
+        return;
+    };
+    let per_file = (full.saturating_sub(base) * 1024) / N as u64;
+    eprintln!(
+        "resumed run after {journalled} entries: peak RSS {full} KiB, empty {base} KiB: \
+         {per_file} bytes a file"
+    );
+    assert!(
+        per_file <= 700,
+        "a resumed run takes {per_file} bytes a file (peak {full} KiB, empty {base} KiB)"
     );
 }

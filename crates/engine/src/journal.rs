@@ -7,8 +7,10 @@
 //! run reads every shard's file; a line it cannot read (a torn last line after a crash, a
 //! damaged file) is ignored, so the outputs it named count as unknown, never as vouched for.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fs::{self, File, Metadata, OpenOptions};
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 use std::io::{self, BufRead, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -150,14 +152,15 @@ impl OutStat {
         }
     }
 
-    /// Whether `e` is the entry that wrote what is here now.
-    fn written_by(&self, e: &Entry) -> bool {
-        if !self.is_file || e.out_bytes != self.bytes {
+    /// Whether the entry that wrote `bytes` at `mtime` (or with entity tag `etag`) wrote what
+    /// is here now.
+    fn written_by(&self, bytes: u64, mtime: Option<i64>, etag: Option<&str>) -> bool {
+        if !self.is_file || bytes != self.bytes {
             return false;
         }
         match &self.etag {
-            Some(tag) => e.out_etag.as_ref() == Some(tag),
-            None => self.mtime.is_some() && e.out_mtime == self.mtime,
+            Some(tag) => etag == Some(tag.as_str()),
+            None => self.mtime.is_some() && mtime == self.mtime,
         }
     }
 }
@@ -173,14 +176,217 @@ pub enum Verdict {
     Unknown,
 }
 
-/// Every journal entry found in an output folder, by output.
+/// Every journal entry found in an output folder, kept compact for a million of them: one text
+/// buffer holds every output and input path, recipes and templates are held once, and entries
+/// are found by a hash of their output or input (chains of entries with equal hashes, the text
+/// compared), never by a map of owned strings (about 1 KB an entry before #41; 120 bytes now).
 #[derive(Debug, Clone, Default)]
 pub struct Journal {
-    by_output: HashMap<String, Vec<Entry>>,
-    /// The outputs each input has entries for, so a lookup by input is not a scan.
-    by_input: HashMap<String, Vec<String>>,
+    /// Every output, input and entity tag, end to end.
+    text: String,
+    recs: Vec<Rec>,
+    /// Recipe fingerprints and naming templates, each once.
+    strings: Vec<Box<str>>,
+    interned: HashMap<Box<str>, u32>,
+    /// Hash of an output → its newest entry.
+    by_output: HashMap<u64, u32, BuildHasherDefault<Passed>>,
+    /// Hash of an input → its newest entry.
+    by_input: HashMap<u64, u32, BuildHasherDefault<Passed>>,
+    hasher: std::hash::RandomState,
     /// Lines that could not be read.
     pub damaged: usize,
+    /// Lines that took an earlier one back.
+    withdrawals: usize,
+    /// Every text hashes alike (tests of the chains).
+    #[cfg(test)]
+    collide: bool,
+}
+
+/// A hash already made (by the journal's own keyed hasher), passed through.
+#[derive(Debug, Clone, Copy, Default)]
+struct Passed(u64);
+
+impl Hasher for Passed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+/// Where a text is in [`Journal::text`]: its start (low 40 bits) and length (high 24 bits).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Span(u64);
+
+impl Span {
+    const NONE: Span = Span(u64::MAX);
+    const START_BITS: u32 = 40;
+
+    fn of(start: usize, len: usize) -> Option<Span> {
+        let (start, len) = (u64::try_from(start).ok()?, u64::try_from(len).ok()?);
+        // The longest length is kept for `NONE`.
+        (start < 1 << Span::START_BITS && len < (1 << (64 - Span::START_BITS)) - 1)
+            .then_some(Span(start | len << Span::START_BITS))
+    }
+
+    fn get(self, text: &str) -> Option<&str> {
+        if self == Span::NONE {
+            return None;
+        }
+        let start = usize::try_from(self.0 & ((1 << Span::START_BITS) - 1)).ok()?;
+        let len = usize::try_from(self.0 >> Span::START_BITS).ok()?;
+        text.get(start..start.checked_add(len)?)
+    }
+}
+
+/// No entry (the end of a chain).
+const END: u32 = u32::MAX;
+/// An unknown time.
+const NO_TIME: i64 = i64::MIN;
+
+fn time(t: Option<i64>) -> i64 {
+    t.unwrap_or(NO_TIME)
+}
+
+fn known(t: i64) -> Option<i64> {
+    (t != NO_TIME).then_some(t)
+}
+
+/// One entry, as the journal holds it.
+#[derive(Debug, Clone)]
+struct Rec {
+    output: Span,
+    input: Span,
+    etag: Span,
+    in_bytes: u64,
+    in_mtime: i64,
+    out_bytes: u64,
+    out_mtime: i64,
+    recipe: u32,
+    name: u32,
+    slot: u32,
+    /// The next older entry whose output has the same hash.
+    next_out: u32,
+    /// The next older entry whose input has the same hash.
+    next_in: u32,
+    /// Not taken back by a later line.
+    live: bool,
+}
+
+/// A journal line as read: its texts borrowed from the line where they need no unescaping.
+#[derive(Deserialize)]
+struct Line<'a> {
+    #[serde(borrow)]
+    output: Cow<'a, str>,
+    #[serde(borrow)]
+    input: Cow<'a, str>,
+    in_bytes: u64,
+    in_mtime: Option<i64>,
+    #[serde(borrow)]
+    recipe: Cow<'a, str>,
+    #[serde(borrow)]
+    name: Cow<'a, str>,
+    #[serde(default)]
+    slot: usize,
+    out_bytes: u64,
+    out_mtime: Option<i64>,
+    #[serde(default)]
+    out_etag: Option<String>,
+    #[serde(default)]
+    withdrawn: bool,
+}
+
+impl<'a> Line<'a> {
+    fn of(e: &'a Entry) -> Line<'a> {
+        Line {
+            output: Cow::Borrowed(&e.output),
+            input: Cow::Borrowed(&e.input),
+            in_bytes: e.in_bytes,
+            in_mtime: e.in_mtime,
+            recipe: Cow::Borrowed(&e.recipe),
+            name: Cow::Borrowed(&e.name),
+            slot: e.slot,
+            out_bytes: e.out_bytes,
+            out_mtime: e.out_mtime,
+            out_etag: e.out_etag.clone(),
+            withdrawn: e.withdrawn,
+        }
+    }
+}
+
+/// What this run would record for an output, as [`Journal::verdict`] compares it.
+#[derive(Debug, Clone, Copy)]
+pub struct Want<'a> {
+    /// The input's journal text ([`path_text`] of its real path).
+    pub input: &'a str,
+    /// Its size now.
+    pub in_bytes: u64,
+    /// Its modification time now.
+    pub in_mtime: Option<i64>,
+    /// The recipe's fingerprint.
+    pub recipe: &'a str,
+}
+
+impl Entry {
+    /// What [`Journal::verdict`] compares of this entry.
+    pub fn want(&self) -> Want<'_> {
+        Want {
+            input: &self.input,
+            in_bytes: self.in_bytes,
+            in_mtime: self.in_mtime,
+            recipe: &self.recipe,
+        }
+    }
+}
+
+/// One entry of a [`Journal`], read in place.
+#[derive(Debug, Clone, Copy)]
+pub struct Recorded<'j> {
+    journal: &'j Journal,
+    rec: &'j Rec,
+    index: usize,
+}
+
+impl<'j> Recorded<'j> {
+    /// The output, relative to the output folder, `/` between folders.
+    pub fn output(&self) -> &'j str {
+        self.journal.str(self.rec.output)
+    }
+
+    /// The input's journal text.
+    pub fn input(&self) -> &'j str {
+        self.journal.str(self.rec.input)
+    }
+
+    /// Its place among the journal's entries (for [`Journal::mark_input`]'s marks).
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    /// The entry as it was written.
+    pub fn entry(&self) -> Entry {
+        let j = self.journal;
+        let r = self.rec;
+        Entry {
+            output: self.output().to_owned(),
+            input: self.input().to_owned(),
+            in_bytes: r.in_bytes,
+            in_mtime: known(r.in_mtime),
+            recipe: j.interned(r.recipe).to_owned(),
+            name: j.interned(r.name).to_owned(),
+            slot: usize::try_from(r.slot).unwrap_or(usize::MAX),
+            out_bytes: r.out_bytes,
+            out_mtime: known(r.out_mtime),
+            out_etag: r.etag.get(&j.text).map(str::to_owned),
+            withdrawn: false,
+        }
+    }
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -369,15 +575,31 @@ impl Journal {
             .collect();
         files.sort();
         for file in files {
-            let Ok(f) = read_regular(&file) else {
-                continue;
-            };
-            let _ = for_each_line(f, |line| match line.map(serde_json::from_slice::<Entry>) {
-                Some(Ok(entry)) => journal.add(entry),
-                _ => journal.damaged += 1,
-            });
+            let _ = journal.read_file(&file);
         }
         journal
+    }
+
+    /// Adds the entries of the journal file `path`.
+    fn read_file(&mut self, path: &Path) -> io::Result<()> {
+        let f = read_regular(path)?;
+        if let Ok(meta) = f.metadata() {
+            // About 220 bytes a line: room for the entries up front, not by doubling.
+            let lines = usize::try_from(meta.len() / 200).unwrap_or(0);
+            self.recs.reserve(lines.min(1 << 26));
+            self.text.reserve((lines * 64).min(1 << 32));
+        }
+        for_each_line(f, |line| self.add_line(line))
+    }
+
+    /// Adds one line's entry, or counts it damaged.
+    fn add_line(&mut self, line: Option<&[u8]>) {
+        let added = line
+            .and_then(|l| serde_json::from_slice::<Line<'_>>(l).ok())
+            .is_some_and(|l| self.add(&l));
+        if !added {
+            self.damaged += 1;
+        }
     }
 
     /// Reads every shard's journal object under `out`, then asks each object in `listing`
@@ -399,7 +621,9 @@ impl Journal {
         names.sort_unstable();
         for name in names {
             if let Some(bytes) = store.read(&out.join(name))? {
-                journal.read_lines(&bytes);
+                for line in bytes.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+                    journal.add_line(Some(line));
+                }
             }
         }
         let mut now = HashMap::new();
@@ -410,10 +634,7 @@ impl Journal {
                 mtime: None,
                 etag: o.etag.clone(),
             };
-            let known = journal
-                .by_output
-                .get(&o.rel)
-                .is_some_and(|v| v.iter().any(|e| stat.written_by(e)));
+            let known = journal.of_output(&o.rel).any(|r| journal.wrote(r, &stat));
             if !known
                 && let Some(Tagged {
                     entry: Some(text),
@@ -425,53 +646,231 @@ impl Journal {
                 // The metadata travels with the content: this entry wrote what is here.
                 e.out_bytes = o.bytes;
                 e.out_etag = etag.or_else(|| o.etag.clone());
-                journal.add(e);
+                journal.add(&Line::of(&e));
             }
             now.insert(o.rel.clone(), stat);
         }
         Ok((journal, now))
     }
 
-    fn read_lines(&mut self, bytes: &[u8]) {
-        for line in bytes.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-            match serde_json::from_slice::<Entry>(line) {
-                Ok(entry) => self.add(entry),
-                Err(_) => self.damaged += 1,
-            }
+    fn hash(&self, text: &str) -> u64 {
+        #[cfg(test)]
+        if self.collide {
+            return 7;
         }
+        self.hasher.hash_one(text)
     }
 
-    fn add(&mut self, entry: Entry) {
-        if entry.withdrawn {
-            let taken_back = Entry {
-                withdrawn: false,
-                ..entry
-            };
-            if let Some(list) = self.by_output.get_mut(&taken_back.output)
-                && let Some(i) = list.iter().rposition(|e| *e == taken_back)
-            {
-                list.remove(i);
-            }
-            return;
+    fn str(&self, span: Span) -> &str {
+        span.get(&self.text).unwrap_or_default()
+    }
+
+    fn interned(&self, i: u32) -> &str {
+        self.strings.get(i as usize).map_or("", |s| s)
+    }
+
+    fn push(&mut self, text: &str) -> Option<Span> {
+        let span = Span::of(self.text.len(), text.len())?;
+        self.text.push_str(text);
+        Some(span)
+    }
+
+    fn intern(&mut self, text: &str) -> Option<u32> {
+        if let Some(&i) = self.interned.get(text) {
+            return Some(i);
         }
-        self.by_input
-            .entry(entry.input.clone())
-            .or_default()
-            .push(entry.output.clone());
-        self.by_output
-            .entry(entry.output.clone())
-            .or_default()
-            .push(entry);
+        let i = u32::try_from(self.strings.len()).ok()?;
+        self.strings.push(text.into());
+        self.interned.insert(text.into(), i);
+        Some(i)
+    }
+
+    /// Adds `line`'s entry (or takes back the one it withdraws); `false` if the journal cannot
+    /// hold it (over 2^32 entries or a terabyte of paths: then it counts as damaged, and its
+    /// output as unknown).
+    fn add(&mut self, line: &Line<'_>) -> bool {
+        if line.withdrawn {
+            self.withdrawals += 1;
+            let taken = self.of_output_index(&line.output).find(|&i| {
+                self.recs
+                    .get(i as usize)
+                    .is_some_and(|r| self.same(r, line))
+            });
+            if let Some(r) = taken.and_then(|i| self.recs.get_mut(i as usize)) {
+                r.live = false;
+            }
+            return true;
+        }
+        let Ok(index) = u32::try_from(self.recs.len()) else {
+            return false;
+        };
+        if index == END {
+            return false;
+        }
+        let (Some(recipe), Some(name), Ok(slot)) = (
+            self.intern(&line.recipe),
+            self.intern(&line.name),
+            u32::try_from(line.slot),
+        ) else {
+            return false;
+        };
+        let mark = self.text.len();
+        let (Some(output), Some(input)) = (self.push(&line.output), self.push(&line.input)) else {
+            self.text.truncate(mark);
+            return false;
+        };
+        let etag = match &line.out_etag {
+            Some(tag) => match self.push(tag) {
+                Some(span) => span,
+                None => {
+                    self.text.truncate(mark);
+                    return false;
+                }
+            },
+            None => Span::NONE,
+        };
+        let (ho, hi) = (self.hash(&line.output), self.hash(&line.input));
+        let next_out = self.by_output.insert(ho, index).unwrap_or(END);
+        let next_in = self.by_input.insert(hi, index).unwrap_or(END);
+        self.recs.push(Rec {
+            output,
+            input,
+            etag,
+            in_bytes: line.in_bytes,
+            in_mtime: time(line.in_mtime),
+            out_bytes: line.out_bytes,
+            out_mtime: time(line.out_mtime),
+            recipe,
+            name,
+            slot,
+            next_out,
+            next_in,
+            live: true,
+        });
+        true
+    }
+
+    /// Whether `r` is the entry `line` withdraws: every field equal.
+    fn same(&self, r: &Rec, line: &Line<'_>) -> bool {
+        r.live
+            && self.str(r.output) == line.output
+            && self.str(r.input) == line.input
+            && r.in_bytes == line.in_bytes
+            && known(r.in_mtime) == line.in_mtime
+            && self.interned(r.recipe) == line.recipe
+            && self.interned(r.name) == line.name
+            && usize::try_from(r.slot).ok() == Some(line.slot)
+            && r.out_bytes == line.out_bytes
+            && known(r.out_mtime) == line.out_mtime
+            && r.etag.get(&self.text) == line.out_etag.as_deref()
+    }
+
+    /// Whether entry `r` wrote what is at its output now (`now`).
+    fn wrote(&self, r: &Rec, now: &OutStat) -> bool {
+        now.written_by(r.out_bytes, known(r.out_mtime), r.etag.get(&self.text))
+    }
+
+    /// The entries (taken back or not) of `output`, newest first, by index.
+    fn of_output_index<'s>(&'s self, output: &'s str) -> impl Iterator<Item = u32> + 's {
+        let mut at = self
+            .by_output
+            .get(&self.hash(output))
+            .copied()
+            .unwrap_or(END);
+        std::iter::from_fn(move || {
+            while let Some(r) = self.recs.get(at as usize) {
+                let i = at;
+                at = r.next_out;
+                if self.str(r.output) == output {
+                    return Some(i);
+                }
+            }
+            None
+        })
+    }
+
+    /// The live entries of `output`, newest first.
+    fn of_output<'s>(&'s self, output: &'s str) -> impl Iterator<Item = &'s Rec> + 's {
+        self.of_output_index(output)
+            .filter_map(|i| self.recs.get(i as usize))
+            .filter(|r| r.live)
+    }
+
+    /// The entries (taken back or not) of `input`, newest first.
+    fn of_input<'s>(&'s self, input: &'s str) -> impl Iterator<Item = &'s Rec> + 's {
+        let mut at = self.by_input.get(&self.hash(input)).copied().unwrap_or(END);
+        std::iter::from_fn(move || {
+            while let Some(r) = self.recs.get(at as usize) {
+                at = r.next_in;
+                if self.str(r.input) == input {
+                    return Some(r);
+                }
+            }
+            None
+        })
     }
 
     /// Whether the journal has no entries.
     pub fn is_empty(&self) -> bool {
-        self.by_output.is_empty()
+        self.recs.is_empty()
     }
 
-    /// The latest entry for each output.
-    pub fn latest(&self) -> impl Iterator<Item = &Entry> {
-        self.by_output.values().filter_map(|v| v.last())
+    /// How many entries it holds (taken back or not).
+    pub fn len(&self) -> usize {
+        self.recs.len()
+    }
+
+    /// Whether `input` (journal text) has an entry.
+    pub fn has_input(&self, input: &str) -> bool {
+        self.of_input(input).next().is_some()
+    }
+
+    /// Marks, in `marks` (one per entry, [`Journal::len`] long), the entries of `input`.
+    pub fn mark_input(&self, marks: &mut [bool], input: &str) {
+        let mut at = self.by_input.get(&self.hash(input)).copied().unwrap_or(END);
+        while let Some(r) = self.recs.get(at as usize) {
+            if self.str(r.input) == input
+                && let Some(m) = marks.get_mut(at as usize)
+            {
+                *m = true;
+            }
+            at = r.next_in;
+        }
+    }
+
+    /// The latest entry for each output, in the order they were written.
+    pub fn latest(&self) -> impl Iterator<Item = Recorded<'_>> {
+        self.recs
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.live)
+            .filter(|(_, r)| {
+                self.of_output(self.str(r.output))
+                    .next()
+                    .is_some_and(|newest| std::ptr::eq(newest, *r))
+            })
+            .map(|(index, rec)| Recorded {
+                journal: self,
+                rec,
+                index,
+            })
+    }
+
+    /// The live entries of `output`, oldest first, as written.
+    pub fn entries(&self, output: &str) -> Vec<Entry> {
+        let mut all: Vec<Entry> = self
+            .of_output(output)
+            .map(|rec| {
+                Recorded {
+                    journal: self,
+                    rec,
+                    index: 0,
+                }
+                .entry()
+            })
+            .collect();
+        all.reverse();
+        all
     }
 
     /// The output an earlier run gave `input` under naming template `name`, in folder `dir`
@@ -486,56 +885,70 @@ impl Journal {
         dir: &str,
         exts: &[&str],
     ) -> Option<&str> {
-        self.by_input
-            .get(input)?
-            .iter()
-            .filter_map(|output| self.by_output.get(output)?.last())
-            .filter(|e| e.input == input && e.slot == slot && e.name == name)
+        let slot = u32::try_from(slot).ok()?;
+        self.of_input(input)
+            .filter_map(|r| self.of_output(self.str(r.output)).next())
             .filter(|e| {
-                let path = text_path(&e.output);
-                let d = path.parent().and_then(key).unwrap_or_default();
-                d == dir
-                    && path
-                        .extension()
-                        .is_some_and(|x| exts.iter().any(|e| x.eq_ignore_ascii_case(e)))
+                e.slot == slot && self.str(e.input) == input && self.interned(e.name) == name
             })
-            .map(|e| e.output.as_str())
+            .map(|e| self.str(e.output))
+            .filter(|output| in_folder_with_ext(output, dir, exts))
             .min()
     }
 
     /// What the journal says of what is at output `output` now (`now`), which this run would
-    /// make as `want` (whose output fields are not compared). An entry whose fingerprint is
-    /// `legacy` (what an earlier version wrote for the same recipe) counts as `want`'s.
+    /// make as `want`. An entry whose fingerprint is `legacy` (what an earlier version wrote
+    /// for the same recipe) counts as `want`'s.
     pub fn verdict(
         &self,
         output: &str,
         now: &OutStat,
-        want: &Entry,
+        want: &Want<'_>,
         legacy: Option<&str>,
     ) -> Verdict {
-        let Some(entries) = self.by_output.get(output) else {
+        if self.of_output_index(output).next().is_none() {
             return Verdict::Unknown;
-        };
+        }
         // The entry that wrote the file now there has its size and time (or entity tag).
-        let Some(e) = entries.iter().rev().find(|e| now.written_by(e)) else {
+        let Some(e) = self.of_output(output).find(|r| self.wrote(r, now)) else {
             return Verdict::Stale(
                 "Conveyor wrote this output but it was changed or truncated since".into(),
             );
         };
-        if e.input != want.input {
+        let recipe = self.interned(e.recipe);
+        if self.str(e.input) != want.input {
             Verdict::Stale(format!(
                 "this output was made from another input ({})",
-                text_path(&e.input).display()
+                text_path(self.str(e.input)).display()
             ))
-        } else if e.recipe != want.recipe && legacy != Some(e.recipe.as_str()) {
+        } else if recipe != want.recipe && legacy != Some(recipe) {
             Verdict::Stale("this output was made with another recipe".into())
-        } else if (e.in_bytes, e.in_mtime) != (want.in_bytes, want.in_mtime) || e.in_mtime.is_none()
+        } else if (e.in_bytes, known(e.in_mtime)) != (want.in_bytes, want.in_mtime)
+            || e.in_mtime == NO_TIME
         {
             Verdict::Stale("the input changed since this output was made".into())
         } else {
             Verdict::Vouched
         }
     }
+}
+
+/// Whether `output` (journal text) is in folder `dir` and has one of the extensions `exts`.
+fn in_folder_with_ext(output: &str, dir: &str, exts: &[&str]) -> bool {
+    if output.starts_with(RAW) {
+        let path = text_path(output);
+        let d = path.parent().and_then(key).unwrap_or_default();
+        return d == dir
+            && path
+                .extension()
+                .is_some_and(|x| exts.iter().any(|e| x.eq_ignore_ascii_case(e)));
+    }
+    let (d, file) = output.rsplit_once('/').unwrap_or(("", output));
+    let ext = match file.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() => ext,
+        _ => return false,
+    };
+    d == dir && exts.iter().any(|e| ext.eq_ignore_ascii_case(e))
 }
 
 /// Appends entries to one shard's journal file, durably; or, for an output in object storage,
@@ -673,14 +1086,6 @@ impl JournalWriter {
     fn repair(&self) -> io::Result<()> {
         let file = read_regular(&self.path)?;
         let size = file.metadata()?.len();
-        let mut damaged = 0;
-        let mut entries: Vec<Entry> = Vec::new();
-        for_each_line(&file, |line| {
-            match line.map(serde_json::from_slice::<Entry>) {
-                Some(Ok(e)) => entries.push(e),
-                _ => damaged += 1,
-            }
-        })?;
         let torn = size > 0 && {
             use std::io::{Seek, SeekFrom};
             let mut last = [0u8; 1];
@@ -689,41 +1094,23 @@ impl JournalWriter {
             f.read_exact(&mut last)?;
             last[0] != b'\n'
         };
-        // A withdrawal takes back the latest line equal to it, and both go.
-        let withdrawals = entries.iter().filter(|e| e.withdrawn).count();
-        if withdrawals > 0 {
-            let mut kept: Vec<Entry> = Vec::with_capacity(entries.len());
-            for e in entries {
-                if e.withdrawn {
-                    let back = Entry {
-                        withdrawn: false,
-                        ..e
-                    };
-                    if let Some(i) = kept.iter().rposition(|k| *k == back) {
-                        kept.remove(i);
-                    }
-                } else {
-                    kept.push(e);
-                }
-            }
-            entries = kept;
-        }
-        let mut last: HashMap<&str, usize> = HashMap::new();
-        for (i, e) in entries.iter().enumerate() {
-            last.insert(e.output.as_str(), i);
-        }
-        let live = last.len();
-        if !torn && damaged == 0 && withdrawals == 0 && entries.len() <= 2 * live + 1000 {
+        drop(file);
+        // Read as a run reads it: a withdrawal takes back the latest line equal to it, and
+        // both go.
+        let mut journal = Journal::default();
+        journal.read_file(&self.path)?;
+        let entries = journal.recs.iter().filter(|r| r.live).count();
+        let live = journal.latest().count();
+        if !torn && journal.damaged == 0 && journal.withdrawals == 0 && entries <= 2 * live + 1000 {
             return Ok(());
         }
-        let mut kept = Vec::new();
-        for (i, e) in entries.iter().enumerate() {
-            if last.get(e.output.as_str()) == Some(&i) {
-                kept.extend(serde_json::to_vec(e).map_err(io::Error::other)?);
-                kept.push(b'\n');
+        super::durable::write_with(&self.path, |w| {
+            for e in journal.latest() {
+                serde_json::to_writer(&mut *w, &e.entry()).map_err(io::Error::other)?;
+                w.write_all(b"\n")?;
             }
-        }
-        super::durable::write(&self.path, &kept)
+            Ok(())
+        })
     }
 
     /// Takes back `entry`, recorded before a rename that then failed.
@@ -795,35 +1182,40 @@ mod tests {
         let journal = Journal::load(tmp.path());
         assert_eq!(journal.damaged, 1);
         assert_eq!(
-            journal.verdict("a.jpg", &OutStat::of(&meta), &e, None),
+            journal.verdict("a.jpg", &OutStat::of(&meta), &e.want(), None),
             Verdict::Vouched
         );
         let mut other_recipe = e.clone();
         other_recipe.recipe = "r2".into();
         assert!(matches!(
-            journal.verdict("a.jpg", &OutStat::of(&meta), &other_recipe, None),
+            journal.verdict("a.jpg", &OutStat::of(&meta), &other_recipe.want(), None),
             Verdict::Stale(_)
         ));
         // An entry an earlier version wrote for the same recipe (its old fingerprint).
         assert_eq!(
-            journal.verdict("a.jpg", &OutStat::of(&meta), &other_recipe, Some("r1")),
+            journal.verdict(
+                "a.jpg",
+                &OutStat::of(&meta),
+                &other_recipe.want(),
+                Some("r1")
+            ),
             Verdict::Vouched
         );
         let mut newer_input = e.clone();
         newer_input.in_mtime = Some(6);
         assert!(matches!(
-            journal.verdict("a.jpg", &OutStat::of(&meta), &newer_input, None),
+            journal.verdict("a.jpg", &OutStat::of(&meta), &newer_input.want(), None),
             Verdict::Stale(_)
         ));
         assert_eq!(
-            journal.verdict("b.jpg", &OutStat::of(&meta), &e, None),
+            journal.verdict("b.jpg", &OutStat::of(&meta), &e.want(), None),
             Verdict::Unknown
         );
         // Truncated since: the recorded size no longer matches.
         fs::write(&out, b"").expect("truncate");
         let meta = fs::metadata(&out).expect("meta");
         assert!(matches!(
-            journal.verdict("a.jpg", &OutStat::of(&meta), &e, None),
+            journal.verdict("a.jpg", &OutStat::of(&meta), &e.want(), None),
             Verdict::Stale(_)
         ));
     }
@@ -832,8 +1224,8 @@ mod tests {
     fn an_earlier_name_is_found_by_input_template_folder_and_extension() {
         let jpg = crate::format::Format::Jpeg.spec().extensions;
         let mut j = Journal::default();
-        j.add(entry("sub/pic-1.jpg", "/in/sub/pic.tiff"));
-        j.add(entry("pic.webp", "/in/sub/pic.tiff"));
+        j.add(&Line::of(&entry("sub/pic-1.jpg", "/in/sub/pic.tiff")));
+        j.add(&Line::of(&entry("pic.webp", "/in/sub/pic.tiff")));
         assert_eq!(
             j.previous_output("/in/sub/pic.tiff", 0, "{stem}", "sub", jpg),
             Some("sub/pic-1.jpg")
@@ -877,10 +1269,8 @@ mod tests {
         writer.record(&entry("d.jpg", "/in/d.png")).expect("record");
         let journal = Journal::load(tmp.path());
         assert_eq!(journal.damaged, 0, "the file was rewritten clean");
-        let mut outputs: Vec<(&str, &str)> = journal
-            .latest()
-            .map(|e| (e.output.as_str(), e.input.as_str()))
-            .collect();
+        let mut outputs: Vec<(&str, &str)> =
+            journal.latest().map(|e| (e.output(), e.input())).collect();
         outputs.sort_unstable();
         assert_eq!(
             outputs,
@@ -892,6 +1282,78 @@ mod tests {
         );
         let text = fs::read_to_string(&path).expect("read");
         assert_eq!(text.lines().count(), 3);
+    }
+
+    /// Entries are found by their text whatever their hashes: every lookup gives the same
+    /// answer when every output and input hashes alike (one chain holds them all).
+    #[test]
+    fn lookups_compare_texts_when_every_hash_collides() {
+        let mut lines = Vec::new();
+        for i in 0..40 {
+            let mut e = entry(
+                &format!("d{}/p{i}.jpg", i % 3),
+                &format!("/in/p{}.png", i % 17),
+            );
+            e.out_bytes = i;
+            e.slot = (i % 2) as usize;
+            lines.push(e);
+        }
+        // A withdrawal of the 10th, and a newer entry for the 5th's output.
+        lines.push(Entry {
+            withdrawn: true,
+            ..lines[10].clone()
+        });
+        lines.push(Entry {
+            out_bytes: 99,
+            ..lines[5].clone()
+        });
+        let fill = |collide: bool| {
+            let mut j = Journal {
+                collide,
+                ..Journal::default()
+            };
+            for e in &lines {
+                j.add(&Line::of(e));
+            }
+            j
+        };
+        let (plain, chained) = (fill(false), fill(true));
+        let latest = |j: &Journal| j.latest().map(|e| e.entry()).collect::<Vec<_>>();
+        assert_eq!(latest(&plain), latest(&chained));
+        assert_eq!(latest(&plain).len(), 39, "40 outputs, one withdrawn");
+        let jpg = crate::format::Format::Jpeg.spec().extensions;
+        let now = OutStat {
+            is_file: true,
+            bytes: 99,
+            mtime: None,
+            etag: None,
+        };
+        for line in &lines[..40] {
+            let (output, input) = (&line.output, &line.input);
+            for j in [&plain, &chained] {
+                assert_eq!(j.entries(output), plain.entries(output), "{output}");
+                assert!(j.has_input(input));
+                for slot in 0..2 {
+                    for dir in ["d0", "d1", "d2"] {
+                        assert_eq!(
+                            j.previous_output(input, slot, "{stem}", dir, jpg),
+                            plain.previous_output(input, slot, "{stem}", dir, jpg),
+                        );
+                    }
+                }
+                assert_eq!(
+                    j.verdict(output, &now, &line.want(), None),
+                    plain.verdict(output, &now, &line.want(), None)
+                );
+            }
+        }
+        assert_eq!(plain.entries(&lines[10].output), vec![]);
+        assert_eq!(plain.entries(&lines[5].output).len(), 2);
+        assert!(!chained.has_input("/in/none.png"));
+        let mut marks = vec![false; chained.len()];
+        chained.mark_input(&mut marks, "/in/p3.png");
+        let marked: Vec<usize> = (0..marks.len()).filter(|&i| marks[i]).collect();
+        assert_eq!(marked, [3, 20, 37]);
     }
 
     #[test]
@@ -913,7 +1375,7 @@ mod tests {
         writer.record(&taken).expect("record");
         writer.withdraw(&taken).expect("withdraw");
         let journal = Journal::load(tmp.path());
-        assert_eq!(journal.by_output["a.jpg"], vec![kept.clone()]);
+        assert_eq!(journal.entries("a.jpg"), vec![kept.clone()]);
         // The next writer repairs the file: the pair is gone, the first entry stays.
         let again = JournalWriter::new(tmp.path(), None);
         again.record(&entry("b.jpg", "/in/b.png")).expect("record");

@@ -500,10 +500,20 @@ pub fn plan_outputs(scan: &Scan, recipes: &[Recipe], options: &PlanOptions) -> P
         .map(|r| key(&resolve(r)))
         .collect();
     let originals = Originals::new(files, recipes, &out_resolved, &key);
+    // `CONVEYOR_PHASES` set: how long reading the journal and planning took, on stderr (for
+    // the bench script).
+    let phases = std::env::var_os("CONVEYOR_PHASES").map(|_| std::time::Instant::now());
     let journal = match remote {
         Some(r) => r.journal.clone(),
         None => Journal::load(out_dir),
     };
+    if let Some(start) = phases {
+        eprintln!(
+            "phase: journal of {} entries read in {:.2} s",
+            journal.len(),
+            start.elapsed().as_secs_f64()
+        );
+    }
 
     // What every job of an output and format records alike, and the fingerprint versions
     // before 0.2 wrote for it.
@@ -531,9 +541,35 @@ pub fn plan_outputs(scan: &Scan, recipes: &[Recipe], options: &PlanOptions) -> P
     };
     let draft = Drafts::new(files, recipes, out_dir, &sizes, fold);
     let count = files.len() * slots;
-    // Each output's journal text for its input, for lookups in the journal (only when there is
-    // one to look in).
-    let real_text = |i: usize| journal::path_text(&files.get(i).real());
+    // Each input's journal text (its real path), written into `buf`; `false` when it has
+    // none. Made from its folder's text without a path or a system call, except for links.
+    let real_dir_texts: Vec<Option<&str>> = files
+        .dirs()
+        .iter()
+        .map(|d| d.real.to_str().filter(|t| !t.is_empty()))
+        .collect();
+    let input_text = |i: usize, buf: &mut String| -> bool {
+        buf.clear();
+        let f = files.get(i);
+        if !f.is_link()
+            && let (Some(Some(dir)), Some(name)) =
+                (real_dir_texts.get(f.dir_index()), f.name().to_str())
+        {
+            buf.push_str(dir);
+            if !dir.ends_with('/') {
+                buf.push('/');
+            }
+            buf.push_str(name);
+            return true;
+        }
+        match journal::path_text(&f.real()) {
+            Some(text) => {
+                buf.push_str(&text);
+                true
+            }
+            None => false,
+        }
+    };
 
     // Who holds each output name (compare keys): inputs of this batch, by output index, and
     // outputs the journal records for inputs outside this batch that still exist.
@@ -547,63 +583,78 @@ pub fn plan_outputs(scan: &Scan, recipes: &[Recipe], options: &PlanOptions) -> P
         }
     };
     if !journal.is_empty() {
-        // 1. A name an earlier run gave an input stays with it.
-        for d in 0..count {
-            let (f, slot, recipe) = draft.at(d);
-            if f.skip().is_some() {
-                continue;
-            }
-            let Some(input) = real_text(d / slots) else {
-                continue;
-            };
-            let format = draft.format(d);
-            let Some(prev) = journal.previous_output(
-                &input,
-                slot,
-                recipe.name_template.as_str(),
-                &draft.rel_dir(d),
-                format.spec().extensions,
-            ) else {
-                continue;
-            };
-            let path = out_dir.join(journal::text_path(prev));
-            let k = key(&path);
-            if owners.get(&k, |h| named.key(h, &draft, &key)).is_some() {
-                continue;
-            }
-            let natural = draft.natural(d);
-            if path == natural {
-                // Kept by the output made last time under its natural name: nothing to hold.
-                named.give_natural(d);
-            } else {
-                let note = (key(&natural) != k).then(|| {
-                    Box::new(Note::EarlierName {
-                        name: display_name(&path),
-                    })
-                });
-                named.give(d, path, note);
-            }
-            owners.insert(&k, d, |h| named.key(h, &draft, &key));
-        }
-        // Inputs of this batch, by their journal text.
-        let mut in_batch = Owners::default();
+        // 1. A name an earlier run gave an input stays with it. The journal's entries for
+        // inputs of this batch are marked on the way.
+        let mut in_batch = vec![false; journal.len()];
+        let mut input = String::new();
         for i in 0..files.len() {
-            if let Some(text) = real_text(i) {
-                in_batch.insert(Path::new(&text), i, |j| real_text(j).map(PathBuf::from));
+            if !input_text(i, &mut input) {
+                continue;
+            }
+            journal.mark_input(&mut in_batch, &input);
+            if files.get(i).skip().is_some() {
+                continue;
+            }
+            for d in i * slots..(i + 1) * slots {
+                let (_, slot, recipe) = draft.at(d);
+                let format = draft.format(d);
+                let Some(prev) = journal.previous_output(
+                    &input,
+                    slot,
+                    recipe.name_template.as_str(),
+                    draft.rel_dir(d),
+                    format.spec().extensions,
+                ) else {
+                    continue;
+                };
+                // Most often the earlier name is the natural one (`prev` is in the output's
+                // folder already): then it is found by its hash, as in step 2, without a path.
+                let natural_name = with_ext(&draft.base(d), draft.ext(d));
+                if natural_name.to_str() == Some(prev.rsplit('/').next().unwrap_or(prev)) {
+                    let hash = draft.natural_hash(d);
+                    let natural_key = || key(&draft.natural(d));
+                    if owners
+                        .get_hashed(hash, natural_key, |h| named.key(h, &draft, &key))
+                        .is_none()
+                    {
+                        named.give_natural(d);
+                        owners.insert_hashed(hash, natural_key, d, |h| named.key(h, &draft, &key));
+                    }
+                    continue;
+                }
+                let path = out_dir.join(journal::text_path(prev));
+                let k = key(&path);
+                if owners.get(&k, |h| named.key(h, &draft, &key)).is_some() {
+                    continue;
+                }
+                let natural = draft.natural(d);
+                if path == natural {
+                    // Kept by the output made last time under its natural name: nothing to
+                    // hold.
+                    named.give_natural(d);
+                } else {
+                    let note = (key(&natural) != k).then(|| {
+                        Box::new(Note::EarlierName {
+                            name: display_name(&path),
+                        })
+                    });
+                    named.give(d, path, note);
+                }
+                owners.insert(&k, d, |h| named.key(h, &draft, &key));
             }
         }
         for e in journal.latest() {
-            let path = out_dir.join(journal::text_path(&e.output));
-            let batch_input = in_batch
-                .get(Path::new(&e.input), |j| real_text(j).map(PathBuf::from))
-                .is_some();
-            if !batch_input && journal::text_path(&e.input).exists() && stat(&path).is_some() {
+            if in_batch.get(e.index()).copied().unwrap_or(false) {
+                continue;
+            }
+            let path = out_dir.join(journal::text_path(e.output()));
+            if journal::text_path(e.input()).exists() && stat(&path).is_some() {
                 let k = key(&path);
                 if owners.get(&k, |h| named.key(h, &draft, &key)).is_none() {
                     let h = count
                         + named.add_stranger(
                             k.clone(),
-                            journal::text_path(&e.input).display().to_string(),
+                            journal::text_path(e.input()).display().to_string(),
                         );
                     owners.insert(&k, h, |h| named.key(h, &draft, &key));
                 }
@@ -712,6 +763,7 @@ pub fn plan_outputs(scan: &Scan, recipes: &[Recipe], options: &PlanOptions) -> P
             .shard
             .is_none_or(|s| s.contains(&draft.at(d).0.rel()))
     };
+    let mut input = String::new();
     let mut make = |d: usize| -> Job {
         let (f, slot, _) = draft.at(d);
         // Every output was given a name above.
@@ -748,7 +800,12 @@ pub fn plan_outputs(scan: &Scan, recipes: &[Recipe], options: &PlanOptions) -> P
             action: Action::Convert,
             note,
             replace: false,
-            journal: Some(Pending::new(real, whole, f.modified_nanos(), common)),
+            journal: Some(Pending::new(
+                real,
+                whole,
+                f.modified_nanos(),
+                Arc::clone(&common),
+            )),
         };
         // The output as the volume resolves and compares it (worked out only when needed).
         let resolved = |job: &Job| {
@@ -760,12 +817,19 @@ pub fn plan_outputs(scan: &Scan, recipes: &[Recipe], options: &PlanOptions) -> P
         } else if !originals.is_empty() && originals.contains(&resolved(&job)) {
             job.action = Action::Skip(SkipReason::WouldReplaceOriginal);
         } else if let Some(now) = draft_dir_present(d).then(|| stat(&job.output)).flatten() {
-            let resolved_out = resolved(&job);
-            let journal_key = job.output.strip_prefix(out_dir).ok().and_then(journal::key);
-            let want = job.journal.as_ref().and_then(|p| p.entry(&job));
-            let verdict = match (&journal_key, &want) {
-                (Some(k), Some(want)) => journal.verdict(k, &now, want, legacy.as_deref()),
-                _ => Verdict::Unknown,
+            let verdict = if journal.is_empty() || !input_text(d / slots, &mut input) {
+                Verdict::Unknown
+            } else {
+                let want = journal::Want {
+                    input: &input,
+                    in_bytes: f.bytes(),
+                    in_mtime: f.modified_nanos(),
+                    recipe: &common.recipe,
+                };
+                match output_key(&job.output, draft.dir(d), draft.rel_dir(d), out_dir) {
+                    Some(k) => journal.verdict(&k, &now, &want, legacy.as_deref()),
+                    None => Verdict::Unknown,
+                }
             };
             match verdict {
                 Verdict::Vouched => {
@@ -776,6 +840,7 @@ pub fn plan_outputs(scan: &Scan, recipes: &[Recipe], options: &PlanOptions) -> P
                     job.note = Some(Box::new(Note::Redone(why)));
                 }
                 Verdict::Unknown => {
+                    let resolved_out = resolved(&job);
                     let in_input_folder = root_dirs.iter().any(|r| resolved_out.starts_with(r));
                     match on_exist {
                         OnExist::Rename => {
@@ -837,6 +902,13 @@ pub fn plan_outputs(scan: &Scan, recipes: &[Recipe], options: &PlanOptions) -> P
             jobs.into()
         }
     };
+    if let Some(start) = phases {
+        eprintln!(
+            "phase: {} jobs planned in {:.2} s (reading the journal included)",
+            jobs.len(),
+            start.elapsed().as_secs_f64()
+        );
+    }
     Plan {
         jobs,
         warnings: scan.warnings.clone(),
@@ -922,6 +994,8 @@ struct Drafts<'a> {
     dirs: Vec<PathBuf>,
     /// Each of those folders' compare key, hashed ([`hash_path`]).
     dir_hashers: Vec<std::collections::hash_map::DefaultHasher>,
+    /// Each of those folders relative to the output folder, as journal text.
+    rel_texts: Vec<String>,
     fold: bool,
 }
 
@@ -946,12 +1020,22 @@ impl<'a> Drafts<'a> {
             .iter()
             .map(|d| folder_hasher(&compare_key(d, fold)))
             .collect();
+        let rel_texts = files
+            .dirs()
+            .iter()
+            .flat_map(|d| {
+                recipes.iter().map(|r| {
+                    journal::key(&Path::new(&r.subfolder).join(&d.rel)).unwrap_or_default()
+                })
+            })
+            .collect();
         Drafts {
             files,
             recipes,
             sizes,
             dirs,
             dir_hashers,
+            rel_texts,
             fold,
         }
     }
@@ -993,15 +1077,12 @@ impl<'a> Drafts<'a> {
             .extension_for(&stem_ext(f.name()).1.to_string_lossy())
     }
 
-    /// The output's folder, relative to the output folder.
-    fn rel_parent(&self, d: usize) -> PathBuf {
-        let (f, _, recipe) = self.at(d);
-        Path::new(&recipe.subfolder).join(&f.dir().rel)
-    }
-
-    /// [`Drafts::rel_parent`] as journal text.
-    fn rel_dir(&self, d: usize) -> String {
-        journal::key(&self.rel_parent(d)).unwrap_or_default()
+    /// The output's folder relative to the output folder (`subfolder/rel`), as journal text.
+    fn rel_dir(&self, d: usize) -> &str {
+        let (f, slot, _) = self.at(d);
+        self.rel_texts
+            .get(f.dir_index() * self.recipes.len() + slot)
+            .map_or("", String::as_str)
     }
 
     fn dir(&self, d: usize) -> &Path {
@@ -1034,6 +1115,24 @@ impl<'a> Drafts<'a> {
         path.as_mut_os_string().push(ext);
         path
     }
+}
+
+/// An output's key in the journal ([`journal::key`] of its path relative to `out_dir`): its
+/// folder's text `rel_dir` and its name when it is in its planned folder `dir`.
+fn output_key(output: &Path, dir: &Path, rel_dir: &str, out_dir: &Path) -> Option<String> {
+    if output.parent() == Some(dir)
+        && let Some(name) = output.file_name().and_then(OsStr::to_str)
+        && !rel_dir.starts_with('\0')
+    {
+        let mut k = String::with_capacity(rel_dir.len() + 1 + name.len());
+        k.push_str(rel_dir);
+        if !rel_dir.is_empty() {
+            k.push('/');
+        }
+        k.push_str(name);
+        return Some(k);
+    }
+    journal::key(output.strip_prefix(out_dir).ok()?)
 }
 
 /// A file name's stem and extension (empty when it has none), as [`Path::file_stem`] and
