@@ -6,21 +6,26 @@
 # tree when it equals N) and of 10,000, for images/s side by side and peak RSS, and the large
 # one again with a JSON report. With --resume, a real run of the N files killed (kill -9) at
 # about half, then the same command: how long until it converts again, its time and peak RSS,
-# and the whole journal's reading time (CONVEYOR_PHASES) in a dry run after it.
+# and the whole journal's reading time (CONVEYOR_PHASES) in a dry run after it. With --merge,
+# the N files converted as 16 shards (`--shard K/16`, a report each), then `report merge` of
+# the 16 reports: its time and peak RSS.
 # The corpus: one 16x16 JPEG per folder made by ImageMagick, the other 999 hard links to it.
 # Needs: ImageMagick, GNU time. BENCH_DIR keeps the corpus between runs (default: a folder in
 # /dev/shm, else /tmp); CONVEYOR_BIN=PATH runs that binary instead of building this checkout.
 # Usage: [N=1000000] [ROUNDS=3] [BENCH_DIR=DIR] scripts/bench-million.sh [--real] [--resume]
+#        [--merge]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${N:-1000000}
 rounds=${ROUNDS:-3}
 real=false
 resume=false
+merge=false
 for arg in "$@"; do
   case $arg in
     --real) real=true ;;
     --resume) resume=true ;;
+    --merge) merge=true ;;
     *) echo "unknown option $arg" >&2; exit 2 ;;
   esac
 done
@@ -143,4 +148,21 @@ if $resume; then
   echo "| resumed run | $t s, $converted converted, peak RSS $((rss / 1024)) MiB |"
   echo "| then a dry run: $(sed -n 's/^phase: //p' "$work/phases.txt" | tr '\n' ';' | sed 's/;$//; s/;/; /') | |"
   rm -rf "$out"
+fi
+
+if $merge; then
+  out=$work/out-shards
+  rm -rf "$out"
+  reports=()
+  for k in $(seq 1 16); do
+    "$bin" run "$work/in" --out "$out" --format webp --resize fit:32x32 --quiet \
+      --shard "$k/16" --report "$work/shard-$k.json" > /dev/null
+    reports+=("$work/shard-$k.json")
+  done
+  read -r t rss < <(measure "$bin" report merge "${reports[@]}" --out "$work/merged.json")
+  echo
+  echo "| report merge of 16 shard reports ($(du -cm "${reports[@]}" | tail -1 | cut -f1) MB) | seconds | peak RSS |"
+  echo "|---|---|---|"
+  echo "| $(grep -c '"input"' "$work/merged.json") records | $t | $((rss / 1024)) MiB |"
+  rm -rf "$out" "${reports[@]}" "$work/merged.json"
 fi

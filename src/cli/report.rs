@@ -3,21 +3,12 @@
 use std::process::ExitCode;
 
 use super::args::ReportCommand;
-use super::run::{EXIT_FAILED, EXIT_OK, EXIT_USAGE, connect_if, write_report};
-use crate::engine::remote::{self, Location, Store};
-use crate::engine::report::{self, Report};
+use std::path::{Path, PathBuf};
 
-/// A report's bytes, from a file or an object.
-fn load(path: &std::path::Path, store: Option<&dyn Store>) -> Result<Vec<u8>, String> {
-    match (Location::parse(path), store) {
-        (Some(Ok(object)), Some(store)) => store
-            .read(&object)
-            .map_err(|e| e.reason)?
-            .ok_or_else(|| "no such object".to_owned()),
-        (Some(Err(e)), _) => Err(e),
-        _ => std::fs::read(path).map_err(|e| e.to_string()),
-    }
-}
+use super::run::{EXIT_FAILED, EXIT_OK, EXIT_USAGE, connect_if, write_streamed};
+use crate::engine::pipeline::prefetch;
+use crate::engine::remote::{self, Location};
+use crate::engine::report;
 
 /// Runs `conveyor report …` and returns the exit status.
 pub fn command(cmd: &ReportCommand) -> ExitCode {
@@ -26,32 +17,60 @@ pub fn command(cmd: &ReportCommand) -> ExitCode {
         Ok(store) => store,
         Err(status) => return status,
     };
-    let mut read = Vec::with_capacity(reports.len());
+    // A report in object storage is copied to a temporary file first: the merge reads each
+    // report as a stream, twice when an input is in two of them.
+    let mut copies = Vec::new();
+    let mut sources = Vec::with_capacity(reports.len());
     for path in reports {
         let name = path.display().to_string();
-        let parsed = load(path, store.as_deref()).and_then(|bytes| {
-            serde_json::from_slice::<Report>(&bytes).map_err(|e| {
-                format!("not a Conveyor JSON report ({e}); merge reads the JSON reports")
-            })
-        });
-        match parsed {
-            Ok(r) => read.push((name, r)),
-            Err(e) => {
+        let local: PathBuf = match (Location::parse(path), store.as_deref()) {
+            (Some(Ok(object)), Some(store)) => match prefetch::fetch(store, &object) {
+                Ok(copy) => {
+                    let local = copy.to_path_buf();
+                    copies.push(copy);
+                    local
+                }
+                Err(e) => {
+                    eprintln!("conveyor: {name}: {}", e.reason);
+                    return ExitCode::from(EXIT_USAGE);
+                }
+            },
+            (Some(Err(e)), _) => {
                 eprintln!("conveyor: {name}: {e}");
                 return ExitCode::from(EXIT_USAGE);
             }
-        }
+            _ => path.clone(),
+        };
+        sources.push(report::Source {
+            name,
+            open: Box::new(move || {
+                std::fs::File::open(&local).map(|f| Box::new(f) as Box<dyn std::io::Read>)
+            }),
+        });
     }
-    let merged = report::merge(&read);
-    if let Err(e) = write_report(&merged.report, out, store.as_deref()) {
+    let csv = report::is_csv(out);
+    let spool_dir = out
+        .parent()
+        .filter(|p| !remote::is_remote(out) && !p.as_os_str().is_empty() && p.is_dir())
+        .map_or_else(std::env::temp_dir, Path::to_path_buf);
+    let mut merged = match report::merge(&sources, csv, &spool_dir) {
+        Ok(merged) => merged,
+        Err(e) => {
+            eprintln!("conveyor: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    drop(copies);
+    let written = write_streamed(out, store.as_deref(), |w| merged.write(w));
+    if let Err(e) = written {
         eprintln!("conveyor: cannot write the report {}: {e}", out.display());
         return ExitCode::from(EXIT_FAILED);
     }
-    let s = &merged.report.summary;
+    let s = &merged.summary;
     println!(
         "merged {} reports: {} records of {} inputs; converted {}, skipped {}, failed {}, \
          cancelled {}",
-        read.len(),
+        sources.len(),
         s.total,
         s.inputs,
         s.ok,
@@ -59,17 +78,8 @@ pub fn command(cmd: &ReportCommand) -> ExitCode {
         s.failed,
         s.cancelled
     );
-    for f in merged
-        .report
-        .files
-        .iter()
-        .filter(|f| f.status == crate::engine::job::Status::Failed)
-    {
-        eprintln!(
-            "failed: {}: {}",
-            f.input,
-            f.error.as_deref().unwrap_or("unknown error")
-        );
+    for (input, error) in &merged.failures {
+        eprintln!("failed: {input}: {error}");
     }
     for m in &merged.missing {
         eprintln!("missing: {m}");

@@ -16,7 +16,7 @@ use crate::engine::job::{Action, ErrorKind};
 use crate::engine::pool::{self, Canceller, default_workers};
 use crate::engine::recipe_file;
 use crate::engine::remote::{Location, Store};
-use crate::engine::report::{self, Report, ReportStream, Summary};
+use crate::engine::report::{self, ReportStream, Summary};
 use crate::engine::units::human_bytes;
 
 pub use super::exit::{EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE};
@@ -409,26 +409,9 @@ fn finish(
         return ExitCode::from(status);
     };
     let csv = report::is_csv(path);
-    let written = match (Location::parse(path), store) {
-        (Some(Ok(object)), Some(store)) => {
-            let mut bytes = Vec::new();
-            stream
-                .write(jobs, summary, csv, &mut bytes)
-                .map_err(|e| e.to_string())
-                .and_then(|()| {
-                    store
-                        .put(&object, &bytes, None)
-                        .map(|_| ())
-                        .map_err(|e| e.reason)
-                })
-        }
-        (Some(Err(e)), _) => Err(e),
-        (Some(Ok(_)), None) => Err("object storage is not available".into()),
-        (None, _) => {
-            crate::engine::durable::write_with(path, |w| stream.write(jobs, summary, csv, w))
-                .map_err(|e| crate::engine::job::io_words(&e))
-        }
-    };
+    let written = write_streamed(path, store.map(|s| &**s), |w| {
+        stream.write(jobs, summary, csv, w)
+    });
     if let Err(e) = written {
         eprintln!("conveyor: cannot write the report {}: {e}", path.display());
         return ExitCode::from(status.max(EXIT_FAILED));
@@ -447,20 +430,25 @@ pub(super) fn connect_if(needed: bool) -> Result<Option<Arc<dyn Store>>, ExitCod
     })
 }
 
-/// Writes `report` to a file (durably, atomically) or an object (whole), JSON or CSV by
-/// `path`'s extension.
-pub(super) fn write_report(
-    report: &Report,
+/// Writes a report that `fill` streams to a file (durably, atomically) or an object (whole).
+pub(super) fn write_streamed(
     path: &std::path::Path,
     store: Option<&dyn Store>,
+    fill: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
 ) -> Result<(), String> {
     match (Location::parse(path), store) {
-        (Some(Ok(object)), Some(store)) => store
-            .put(&object, report.render(path).as_bytes(), None)
-            .map(|_| ())
-            .map_err(|e| e.reason),
+        (Some(Ok(object)), Some(store)) => {
+            let mut bytes = Vec::new();
+            fill(&mut bytes).map_err(|e| e.to_string()).and_then(|()| {
+                store
+                    .put(&object, &bytes, None)
+                    .map(|_| ())
+                    .map_err(|e| e.reason)
+            })
+        }
         (Some(Err(e)), _) => Err(e),
         (Some(Ok(_)), None) => Err("object storage is not available".into()),
-        (None, _) => report.write(path).map_err(|e| e.to_string()),
+        (None, _) => crate::engine::durable::write_with(path, fill)
+            .map_err(|e| crate::engine::job::io_words(&e)),
     }
 }

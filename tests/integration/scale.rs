@@ -46,6 +46,15 @@ fn release_corpus(n: usize) -> Option<tempfile::TempDir> {
     Some(tmp)
 }
 
+/// Moves the corpus's first folder of 1,000 files to `some/`, a small batch to measure beside
+/// the rest; returns `some`.
+fn first_folder_apart(root: &Path) -> std::path::PathBuf {
+    let some = root.join("some");
+    std::fs::create_dir_all(&some).unwrap();
+    std::fs::rename(root.join("in/d000"), some.join("d000")).unwrap();
+    some
+}
+
 /// Scan and plan of 100,000 files (`--dry-run`, no report): the peak memory above an empty
 /// batch's, per file, at most 300 bytes (#41's goal for a million: 300 MB in all).
 #[test]
@@ -96,9 +105,7 @@ fn a_run_of_100000_files_takes_at_most_500_bytes_a_file_and_streams_its_report()
     let Some(tmp) = release_corpus(N) else {
         return;
     };
-    let some = tmp.path().join("some");
-    std::fs::create_dir_all(&some).unwrap();
-    std::fs::rename(tmp.path().join("in/d000"), some.join("d000")).unwrap();
+    let some = first_folder_apart(tmp.path());
     let run = |input: &Path, out: &str| {
         let (out, report) = (tmp.path().join(out), tmp.path().join(format!("{out}.json")));
         let args = [
@@ -269,5 +276,61 @@ fn a_run_of_100000_files_killed_at_half_converts_only_the_rest() {
     assert!(
         per_file <= 700,
         "a resumed run takes {per_file} bytes a file (peak {full} KiB, empty {base} KiB)"
+    );
+}
+
+/// `report merge` of 16 shard reports of a 100,000-file batch (`--shard K/16`, 6,250 records
+/// each), against the 16 reports of a 1,000-file batch: at most 100 bytes a record above that
+/// (#41's goal for 16 × 62,500: under 100 MB), and the merged report holds every record once,
+/// in the order of the reports given. Release builds only (CI's release stage).
+#[test]
+#[ignore = "needs GNU time (/usr/bin/time) and 100,000 files on disk"]
+fn merging_16_shard_reports_of_100000_files_takes_at_most_100_bytes_a_record() {
+    const N: usize = 100_000;
+    let Some(tmp) = release_corpus(N) else {
+        return;
+    };
+    let some = first_folder_apart(tmp.path());
+    let merge = |input: &Path, name: &str| {
+        let mut reports = Vec::new();
+        for k in 1..=16 {
+            let report = tmp.path().join(format!("{name}-{k}.json"));
+            let shard = format!("{k}/16");
+            let status = common::command()
+                .args(["run", input.to_str().unwrap(), "--out"])
+                .arg(tmp.path().join(format!("out-{name}")))
+                .args(["--format", "webp", "--resize", "fit:32x32", "--quiet"])
+                .args(["--shard", &shard, "--report", report.to_str().unwrap()])
+                .status()
+                .unwrap();
+            assert!(status.success(), "shard {shard} of {name}");
+            reports.push(report.to_str().unwrap().to_owned());
+        }
+        let merged = tmp.path().join(format!("{name}.json"));
+        let mut args = vec!["report", "merge"];
+        args.extend(reports.iter().map(String::as_str));
+        args.extend(["--out", merged.to_str().unwrap()]);
+        let (status, rss) = common::run_measured(&args);
+        assert!(status.success(), "the merge of {name} failed");
+        (rss, common::read_report(&merged))
+    };
+    let (base, small) = merge(&some, "some");
+    let (full, report) = merge(&tmp.path().join("in"), "all");
+    assert_eq!(small["summary"]["ok"], 1000);
+    let files = report["files"].as_array().unwrap();
+    assert_eq!(files.len(), N - 1000);
+    assert_eq!(report["summary"]["ok"], N - 1000);
+    assert_eq!(report["summary"]["inputs"], N - 1000);
+    let inputs: std::collections::HashSet<&str> =
+        files.iter().map(|f| f["input"].as_str().unwrap()).collect();
+    assert_eq!(inputs.len(), N - 1000, "every input once");
+    let (Some(base), Some(full)) = (base, full) else {
+        return;
+    };
+    let per_record = (full.saturating_sub(base) * 1024) / (N - 2000) as u64;
+    eprintln!("merge: peak RSS {full} KiB, 1,000 files {base} KiB: {per_record} bytes a record");
+    assert!(
+        per_record <= 100,
+        "a merge takes {per_record} bytes a record (peak {full} KiB, 1,000 files {base} KiB)"
     );
 }

@@ -6,11 +6,12 @@ use serde::{Deserialize, Serialize};
 
 use super::event::{Event, WorkerId};
 use super::job::{Action, ErrorKind, Job, Outcome, Status};
-use super::plan::Shard;
 use super::scan::ScanWarning;
 
+mod merge;
 mod stream;
 
+pub use merge::{MergeError, Merged, Source, merge};
 pub use stream::{ReportStream, is_csv};
 
 /// One input's line in the report.
@@ -98,6 +99,17 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// Fills the bytes saved and the images per second from the counts.
+    pub fn fill_rates(&mut self) {
+        self.saved_bytes = i64::try_from(self.input_bytes).unwrap_or(i64::MAX)
+            - i64::try_from(self.output_bytes).unwrap_or(i64::MAX);
+        self.images_per_second = if self.elapsed_seconds > 0.0 {
+            self.ok as f64 / self.elapsed_seconds
+        } else {
+            0.0
+        };
+    }
+
     /// The summary with the scan's warnings, for people.
     pub fn with_scan_warnings(mut self, warnings: &[ScanWarning]) -> Summary {
         self.scan_warnings = warnings
@@ -276,13 +288,7 @@ impl Report {
             .map(|f| f.input_bytes)
             .sum();
         summary.output_bytes = ok.filter_map(|f| f.output_bytes).sum();
-        summary.saved_bytes = i64::try_from(summary.input_bytes).unwrap_or(i64::MAX)
-            - i64::try_from(summary.output_bytes).unwrap_or(i64::MAX);
-        summary.images_per_second = if summary.elapsed_seconds > 0.0 {
-            summary.ok as f64 / summary.elapsed_seconds
-        } else {
-            0.0
-        };
+        summary.fill_rates();
         Report { summary, files }
     }
 
@@ -365,132 +371,4 @@ pub fn csv_row(f: &FileRecord) -> String {
     let mut line = cells.join(",");
     line.push('\n');
     line
-}
-
-/// Shard reports joined into one, and what keeps the batch from being whole.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Merged {
-    /// Every record of every report, in the order given; the summary counted again.
-    pub report: Report,
-    /// Shards not given, records that did not finish, inputs in two reports, counts that do
-    /// not add up: one line each, for people.
-    pub missing: Vec<String>,
-}
-
-/// Joins the reports of a sharded batch (`name` says where each came from, for messages).
-/// They must be disjoint (no input and output in two of them) and complete (every shard of
-/// the same N, each once; every record finished; the shards' inputs adding up to the batch's).
-/// Failed records stay in the report and are counted in its summary.
-pub fn merge(reports: &[(String, Report)]) -> Merged {
-    let mut missing = Vec::new();
-    // Shards by (N, K): two reports are the same shard only if they are of the same split.
-    let mut by_shard: std::collections::BTreeMap<(u32, u32), &str> =
-        std::collections::BTreeMap::new();
-    let mut splits: std::collections::BTreeMap<u32, Vec<String>> =
-        std::collections::BTreeMap::new();
-    let mut unsharded = 0;
-    for (name, r) in reports {
-        match r.summary.shard.as_deref().map(str::parse::<Shard>) {
-            None => unsharded += 1,
-            Some(Err(_)) => missing.push(format!("{name}: its shard is not K/N")),
-            Some(Ok(s)) => {
-                splits
-                    .entry(s.count)
-                    .or_default()
-                    .push(format!("{name} ({s})"));
-                if let Some(first) = by_shard.insert((s.count, s.index), name) {
-                    missing.push(format!("shard {s} is given twice: {first} and {name}"));
-                }
-            }
-        }
-    }
-    let counts: std::collections::BTreeSet<u32> = splits.keys().copied().collect();
-    if unsharded > 0 && (unsharded > 1 || reports.len() > 1) {
-        missing.push(format!(
-            "{unsharded} of the reports are of a whole batch, not a shard"
-        ));
-    }
-    if counts.len() > 1 {
-        let described: Vec<String> = splits
-            .iter()
-            .map(|(n, names)| format!("{n} parts: {}", names.join(", ")))
-            .collect();
-        missing.push(format!(
-            "the reports are of different splits ({})",
-            described.join("; ")
-        ));
-    } else if let Some(&n) = counts.first() {
-        let absent: Vec<String> = (1..=n)
-            .filter(|k| !by_shard.contains_key(&(n, *k)))
-            .map(|k| format!("{k}/{n}"))
-            .collect();
-        if !absent.is_empty() {
-            missing.push(format!("shards not given: {}", absent.join(", ")));
-        }
-    }
-    // Disjoint: an input's output appears in one report only.
-    let mut owner: std::collections::HashMap<(&str, usize), &str> =
-        std::collections::HashMap::new();
-    for (name, r) in reports {
-        for f in &r.files {
-            if let Some(first) = owner.insert((f.input.as_str(), f.output_index), name)
-                && first != name.as_str()
-            {
-                missing.push(format!("{} is in two reports: {first} and {name}", f.input));
-            }
-        }
-    }
-    // Complete: every record finished, and the shards hold the whole batch's inputs.
-    for (name, r) in reports {
-        for f in &r.files {
-            if matches!(f.status, Status::Cancelled | Status::Planned) {
-                missing.push(format!(
-                    "{} was not converted ({} in {name})",
-                    f.input,
-                    f.status.name()
-                ));
-            }
-        }
-    }
-    let batch: std::collections::BTreeSet<usize> = reports
-        .iter()
-        .filter_map(|(_, r)| r.summary.batch_inputs)
-        .collect();
-    let inputs: usize = reports.iter().map(|(_, r)| r.summary.inputs).sum();
-    match batch.iter().collect::<Vec<_>>()[..] {
-        [&whole] if whole != inputs && missing.is_empty() => missing.push(format!(
-            "the batch has {whole} inputs but the reports hold {inputs}"
-        )),
-        [_, _, ..] => {
-            missing.push("the reports scanned different batches (their input counts differ)".into())
-        }
-        _ => {}
-    }
-    let mut files = Vec::new();
-    let mut warnings = Vec::new();
-    let mut elapsed: f64 = 0.0;
-    let mut workers = 0;
-    for (_, r) in reports {
-        files.extend(r.files.iter().cloned());
-        for w in &r.summary.scan_warnings {
-            if !warnings.contains(w) {
-                warnings.push(w.clone());
-            }
-        }
-        elapsed = elapsed.max(r.summary.elapsed_seconds);
-        workers += r.summary.workers;
-    }
-    let first = reports.first().map(|(_, r)| &r.summary);
-    let summary = Summary {
-        outputs: first.map(|s| s.outputs.clone()).unwrap_or_default(),
-        elapsed_seconds: elapsed,
-        workers,
-        batch_inputs: batch.first().copied(),
-        scan_warnings: warnings,
-        ..Summary::default()
-    };
-    Merged {
-        report: Report::new(files, summary),
-        missing,
-    }
 }

@@ -169,13 +169,7 @@ impl ReportStream {
             }
         }
         summary.output_bytes = self.output_bytes;
-        summary.saved_bytes = i64::try_from(summary.input_bytes).unwrap_or(i64::MAX)
-            - i64::try_from(summary.output_bytes).unwrap_or(i64::MAX);
-        summary.images_per_second = if summary.elapsed_seconds > 0.0 {
-            summary.ok as f64 / summary.elapsed_seconds
-        } else {
-            0.0
-        };
+        summary.fill_rates();
         summary
     }
 
@@ -218,12 +212,7 @@ impl ReportStream {
         if csv {
             out.write_all(super::CSV_HEADER.as_bytes())?;
         } else {
-            let summary = serde_json::to_string_pretty(summary).map_err(io::Error::other)?;
-            write!(
-                out,
-                "{{\n  \"summary\": {},\n  \"files\": [",
-                indent(&summary, 2, false)
-            )?;
+            write_json_head(out, summary)?;
         }
         for (i, job) in jobs.iter().enumerate() {
             let spooled = self
@@ -252,14 +241,25 @@ impl ReportStream {
             out.write_all(&text)?;
         }
         if !csv {
-            out.write_all(if jobs.is_empty() {
-                b"]\n}"
-            } else {
-                b"\n  ]\n}"
-            })?;
+            write_json_tail(out, jobs.is_empty())?;
         }
         Ok(())
     }
+}
+
+/// The JSON report up to its first record: `{`, the summary, `"files": [`.
+pub(super) fn write_json_head(out: &mut dyn Write, summary: &Summary) -> io::Result<()> {
+    let summary = serde_json::to_string_pretty(summary).map_err(io::Error::other)?;
+    write!(
+        out,
+        "{{\n  \"summary\": {},\n  \"files\": [",
+        indent(&summary, 2, false)
+    )
+}
+
+/// The JSON report after its last record (`empty`: it has none).
+pub(super) fn write_json_tail(out: &mut dyn Write, empty: bool) -> io::Result<()> {
+    out.write_all(if empty { b"]\n}" } else { b"\n  ]\n}" })
 }
 
 impl Spool {
@@ -277,7 +277,7 @@ impl Spool {
 
 /// A record as the report writes it: a CSV line, or pretty JSON indented as an element of
 /// the report's `files`.
-fn record_text(record: &FileRecord, csv: bool) -> io::Result<String> {
+pub(super) fn record_text(record: &FileRecord, csv: bool) -> io::Result<String> {
     if csv {
         return Ok(csv_row(record));
     }
