@@ -373,28 +373,56 @@ pub fn run_measured(args: &[&str]) -> (std::process::ExitStatus, Option<u64>) {
 
 /// [`run_measured`] in folder `dir` (relative paths in `args` are under it).
 pub fn run_measured_in(dir: &Path, args: &[&str]) -> (std::process::ExitStatus, Option<u64>) {
-    use std::process::Command;
-    if Path::new("/usr/bin/time").exists() {
-        let run = Command::new("/usr/bin/time")
-            .current_dir(dir)
-            .arg("-f")
-            .arg("MAXRSS %M")
-            .arg(bin())
-            .args(args)
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&run.stderr);
-        let rss = stderr
-            .lines()
-            .find_map(|l| l.strip_prefix("MAXRSS "))
-            .and_then(|v| v.trim().parse::<u64>().ok());
-        return (run.status, rss);
+    let mut cmd = command();
+    cmd.current_dir(dir).args(args);
+    let (out, rss) = output_measured(cmd);
+    (out.status, rss)
+}
+
+/// Whether peak memory can be measured here (GNU time); if not, says so ([`skip_outside_ci`]).
+pub fn measures_memory() -> bool {
+    let here = Path::new("/usr/bin/time").exists();
+    if !here {
+        skip_outside_ci(
+            "peak RSS not measured: GNU time (/usr/bin/time) is not installed (apt-get install time)",
+        );
     }
-    let why =
-        "peak RSS not measured: GNU time (/usr/bin/time) is not installed (apt-get install time)";
-    skip_outside_ci(why);
-    let run = command().current_dir(dir).args(args).output().unwrap();
-    (run.status, None)
+    here
+}
+
+/// Runs `cmd` (a conveyor command) to its end under GNU time: its output (without GNU time's
+/// line) and peak RSS in KiB, `None` where GNU time is missing ([`measures_memory`]).
+pub fn output_measured(cmd: std::process::Command) -> (std::process::Output, Option<u64>) {
+    if !measures_memory() {
+        let mut cmd = cmd;
+        return (cmd.output().unwrap(), None);
+    }
+    let mut timed = std::process::Command::new("/usr/bin/time");
+    timed
+        .args(["-f", "MAXRSS %M"])
+        .arg(cmd.get_program())
+        .args(cmd.get_args());
+    if let Some(dir) = cmd.get_current_dir() {
+        timed.current_dir(dir);
+    }
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => timed.env(k, v),
+            None => timed.env_remove(k),
+        };
+    }
+    let mut out = timed.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let rss = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("MAXRSS "))
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let kept: Vec<&str> = stderr
+        .lines()
+        .filter(|l| !l.starts_with("MAXRSS "))
+        .collect();
+    out.stderr = kept.join("\n").into_bytes();
+    (out, rss)
 }
 
 /// Says why a check cannot run on this machine. Under CI=true, where `.ci/run` installs what

@@ -45,14 +45,34 @@ fn wait_for_port(port: u16) {
 impl Moto {
     fn start() -> Moto {
         let port = free_port();
-        let child = Command::new("moto_server")
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        let mut cmd = Command::new("moto_server");
+        cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+        Moto::serve(cmd, port)
+    }
+
+    /// Runs `cmd`, a server that listens on `port`, until it does.
+    fn serve(mut cmd: Command, port: u16) -> Moto {
+        let child = cmd
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect(NEEDS);
         wait_for_port(port);
         Moto { child, port }
+    }
+
+    /// moto's S3 alone (`scripts/moto-s3.py`), with `n` copies of `file` put under each
+    /// `bucket/prefix` of `fills` straight into its backend before it serves (100,000 keys in
+    /// seconds, where as many PUT requests take minutes).
+    fn start_filled(fills: &[(&str, usize)], file: &Path) -> Moto {
+        let port = free_port();
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/moto-s3.py");
+        let mut cmd = Command::new("python3");
+        cmd.arg(script).arg(port.to_string());
+        for (prefix, n) in fills {
+            cmd.args(["--fill", prefix, &n.to_string()]).arg(file);
+        }
+        Moto::serve(cmd, port)
     }
 
     fn endpoint(&self) -> String {
@@ -1063,4 +1083,69 @@ fn keys_with_accents_percent_and_backslash_convert_to_keys_that_mirror_them() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("\"dots/a/../b.png\""), "{err}");
     assert!(err.contains("rename that object"), "{err}");
+}
+
+/// #41 item 6: listing and planning 100,000 keys from a bucket costs about what scanning
+/// 100,000 files costs: the peak memory of a dry run above one of 1,000 keys, per key, at most
+/// 350 bytes (a folder's scan takes about 300 a file; the keys are listed page by page into the
+/// scan's folders, never held whole). moto lists the keys (about 30 s of its time, here);
+/// release builds only (CI's release stage).
+#[test]
+#[ignore = "needs moto_server and boto3 (pip install 'moto[server]') and GNU time"]
+fn listing_100000_keys_costs_what_scanning_100000_files_does() {
+    const N: usize = 100_000;
+    if cfg!(debug_assertions) {
+        eprintln!("measured in release builds only");
+        return;
+    }
+    if !common::measures_memory() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let jpeg = tmp.path().join("t.jpg");
+    std::fs::write(
+        &jpeg,
+        common::encode(&common::photo(16, 16), image::ImageFormat::Jpeg),
+    )
+    .unwrap();
+    let moto = Moto::start_filled(&[("inbox/photos", N), ("inbox/few", 1000)], &jpeg);
+    let ep = moto.endpoint();
+    let dry_run = |url: &str, n: usize| -> u64 {
+        let out = tmp.path().join("out");
+        let mut cmd = common::command();
+        cmd.args(["run", url, "--out", out.to_str().unwrap()]);
+        cmd.args([
+            "--format",
+            "webp",
+            "--resize",
+            "fit:32x32",
+            "--dry-run",
+            "--quiet",
+        ]);
+        aws(&mut cmd, &ep);
+        let (run, rss) = common::output_measured(cmd);
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let stdout = String::from_utf8_lossy(&run.stdout);
+        let said = format!("dry run: {n} to convert, 0 to skip");
+        assert!(
+            stdout.contains(&said),
+            "{}",
+            &stdout[stdout.len().saturating_sub(300)..]
+        );
+        rss.unwrap()
+    };
+    let base = dry_run("s3://inbox/few", 1000);
+    let full = dry_run("s3://inbox/photos", N);
+    let per_key = (full.saturating_sub(base) * 1024) / (N - 1000) as u64;
+    eprintln!(
+        "dry run of {N} keys: peak RSS {full} KiB, 1,000 keys {base} KiB: {per_key} bytes a key"
+    );
+    assert!(
+        per_key <= 350,
+        "listing and planning takes {per_key} bytes a key (peak {full} KiB, 1,000 keys {base} KiB)"
+    );
 }

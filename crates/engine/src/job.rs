@@ -211,6 +211,24 @@ impl Pending {
         }
     }
 
+    /// The same entry with the input's whole real path, for the job of `input` (an object)
+    /// before it is pointed at a local copy, whose name would no longer complete the folder.
+    pub fn for_path(&self, input: &Path) -> Pending {
+        let real = if self.whole {
+            Arc::clone(&self.real)
+        } else {
+            match input.file_name() {
+                Some(name) => Arc::from(self.real.join(name).as_path()),
+                None => Arc::from(input),
+            }
+        };
+        Pending {
+            real,
+            whole: true,
+            ..self.clone()
+        }
+    }
+
     /// The input's modification time (ns since 1970) when it was scanned.
     pub fn in_mtime(&self) -> Option<i64> {
         (self.in_mtime != i64::MIN).then_some(self.in_mtime)

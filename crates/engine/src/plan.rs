@@ -785,7 +785,9 @@ pub fn plan_outputs(scan: &Scan, recipes: &[Recipe], options: &PlanOptions) -> P
                 )
             })
             .clone();
-        let whole = f.is_link() || super::remote::is_remote(&f.dir().path);
+        // A link leads elsewhere: its real path is its own. (An object's job is pointed at a
+        // local copy when it runs, and its entry made whole then: `Pending::for_path`.)
+        let whole = f.is_link();
         let real = if whole {
             Arc::from(f.real().as_path())
         } else {

@@ -142,8 +142,21 @@ impl fmt::Display for StoreError {
 /// What the engine asks of object storage. Every call blocks; failures that may pass (a
 /// dropped connection, a 5xx) are retried with backoff a bounded number of times first.
 pub trait Store: Send + Sync + fmt::Debug {
-    /// Every object under `prefix` (all depths when `recursive`, else the top level only).
-    fn list(&self, prefix: &Location, recursive: bool) -> Result<Vec<Listed>, StoreError>;
+    /// Every object under `prefix` (all depths when `recursive`, else the top level only),
+    /// each handed to `each` as the listing's pages arrive (a listing of a million keys is
+    /// never held whole).
+    fn list_each(
+        &self,
+        prefix: &Location,
+        recursive: bool,
+        each: &mut dyn FnMut(Listed),
+    ) -> Result<(), StoreError>;
+    /// Every object under `prefix`, collected ([`Store::list_each`]).
+    fn list(&self, prefix: &Location, recursive: bool) -> Result<Vec<Listed>, StoreError> {
+        let mut all = Vec::new();
+        self.list_each(prefix, recursive, &mut |o| all.push(o))?;
+        Ok(all)
+    }
     /// Streams the object into the open file `to` (memory stays bounded whatever its size).
     fn fetch(&self, object: &Location, to: &mut std::fs::File) -> Result<(), StoreError>;
     /// A small object's bytes (a journal, a report); `None` if there is no such object.

@@ -302,37 +302,38 @@ fn key(loc: &Location) -> Key {
 }
 
 impl Store for S3 {
-    fn list(&self, prefix: &Location, recursive: bool) -> Result<Vec<Listed>, StoreError> {
+    fn list_each(
+        &self,
+        prefix: &Location,
+        recursive: bool,
+        each: &mut dyn FnMut(Listed),
+    ) -> Result<(), StoreError> {
         let store = self.bucket(prefix)?;
         let p = (!prefix.key.is_empty()).then(|| key(prefix));
-        let metas = self.runtime.block_on(async {
-            if recursive {
-                let mut out = Vec::new();
-                let mut stream = store.list(p.as_ref());
-                while let Some(m) = stream.next().await {
-                    out.push(m?);
-                }
-                Ok(out)
-            } else {
-                store
-                    .list_with_delimiter(p.as_ref())
-                    .await
-                    .map(|r| r.objects)
-            }
-        });
-        let metas = metas.map_err(|e| error(&e, "list", prefix))?;
-        Ok(metas
-            .into_iter()
-            .filter_map(|m| {
-                let rel = prefix.relative(m.location.as_ref())?.to_owned();
-                Some(Listed {
-                    rel,
+        let mut hand = |m: object_store::ObjectMeta| {
+            if let Some(rel) = prefix.relative(m.location.as_ref()) {
+                each(Listed {
+                    rel: rel.to_owned(),
                     bytes: m.size,
                     modified: Some(std::time::SystemTime::from(m.last_modified)),
                     etag: m.e_tag,
-                })
-            })
-            .collect())
+                });
+            }
+        };
+        let listed = self.runtime.block_on(async {
+            if recursive {
+                let mut stream = store.list(p.as_ref());
+                while let Some(m) = stream.next().await {
+                    hand(m?);
+                }
+            } else {
+                for m in store.list_with_delimiter(p.as_ref()).await?.objects {
+                    hand(m);
+                }
+            }
+            Ok::<(), object_store::Error>(())
+        });
+        listed.map_err(|e| error(&e, "list", prefix))
     }
 
     fn fetch(&self, object: &Location, file: &mut std::fs::File) -> Result<(), StoreError> {

@@ -268,10 +268,13 @@ impl Pipeline {
                 .and_then(|f| f.set_modified(when))
                 .map_err(local_error)?;
         }
+        // The journal records the object, not the copy: its pending entry takes the object's
+        // whole path (the plan shares the folder's, which the copy's name would complete).
         let jobs = jobs
             .iter()
             .map(|j| Job {
                 input: copy.to_path_buf(),
+                journal: j.journal.as_ref().map(|p| p.for_path(&j.input)),
                 ..(*j).clone()
             })
             .collect();

@@ -133,12 +133,21 @@ pub fn scan(inputs: &[PathBuf], options: &ScanOptions) -> Result<Scan, ScanError
                 .store
                 .as_ref()
                 .ok_or_else(|| input_error("object storage is not available in this run".into()))?;
-            let listed = list_objects(store.as_ref(), &location, options.recursive)
-                .map_err(|e| input_error(e.reason))?;
-            if listed.is_empty() {
+            let mut objects = Objects {
+                location: &location,
+                exclude: &exclude,
+                by_dir: HashMap::new(),
+                ignored: 0,
+            };
+            let listed = list_objects(store.as_ref(), &location, options.recursive, &mut |r, o| {
+                objects.add(r, o);
+            })
+            .map_err(|e| input_error(e.reason))?;
+            if listed == 0 {
                 return Err(input_error(format!("no objects under {location}")));
             }
-            gather_objects(&location, root, listed, &exclude, &mut out, &mut gathered);
+            out.ignored += objects.ignored;
+            objects.gather(root, &mut gathered);
             continue;
         }
         let meta = fs::metadata(input).map_err(|e| ScanError::Input {
@@ -174,72 +183,94 @@ pub fn scan(inputs: &[PathBuf], options: &ScanOptions) -> Result<Scan, ScanError
     Ok(out)
 }
 
-/// Objects listed under `location`, as folders of files like a walk's.
-fn gather_objects(
-    location: &Location,
-    root: usize,
-    listed: Vec<(String, super::remote::Listed)>,
-    exclude: &[PathBuf],
-    out: &mut Scan,
-    gathered: &mut Vec<(Dir, Gathered)>,
-) {
-    let mut by_dir: HashMap<String, Gathered> = HashMap::new();
-    for (rel, object) in listed {
-        let path = PathBuf::from(location.join(&rel).to_string());
-        if exclude.iter().any(|x| path.starts_with(x)) {
-            continue;
+/// Objects listed under `location`, gathered into folders of files like a walk's as the
+/// listing arrives.
+struct Objects<'a> {
+    location: &'a Location,
+    exclude: &'a [PathBuf],
+    /// By folder: the key's folder relative to the listing (or NUL and the location's parent
+    /// for the one object a location names).
+    by_dir: HashMap<String, Gathered>,
+    ignored: usize,
+}
+
+impl Objects<'_> {
+    /// Adds `object`; `named`: it is the one object the location names (its key relative to
+    /// the location is empty).
+    fn add(&mut self, named: bool, object: super::remote::Listed) {
+        let rel = if named { "" } else { object.rel.as_str() };
+        if !self.exclude.is_empty() {
+            let path = PathBuf::from(self.location.join(rel).to_string());
+            if self.exclude.iter().any(|x| path.starts_with(x)) {
+                return;
+            }
         }
-        if !has_image_extension(Path::new(&rel)) {
-            out.ignored += 1;
-            continue;
+        if !has_image_extension(Path::new(rel)) {
+            self.ignored += 1;
+            return;
         }
         // The object's folder is the listing's part of its path; its name the rest.
-        let (dir_rel, name) = match object.rel.rsplit_once('/') {
-            Some((d, n)) => (d.to_owned(), n.to_owned()),
-            None => (String::new(), object.rel.clone()),
-        };
-        let key = if rel.is_empty() {
+        let (dir_rel, name) = object.rel.rsplit_once('/').unwrap_or(("", &object.rel));
+        let parent;
+        let key = if named {
             // The one object a location names: its folder is the location's parent.
-            format!(
+            let path = PathBuf::from(self.location.join(rel).to_string());
+            parent = format!(
                 "\u{0}{}",
                 path.parent()
                     .map(|p| p.display().to_string())
                     .unwrap_or_default()
-            )
+            );
+            parent.as_str()
         } else {
-            dir_rel.clone()
+            dir_rel
         };
-        by_dir.entry(key).or_default().push(
-            std::ffi::OsStr::new(&name),
-            object.bytes,
-            object.modified,
-            None,
-            false,
-        );
+        if !self.by_dir.contains_key(key) {
+            self.by_dir.insert(key.to_owned(), Gathered::default());
+        }
+        if let Some(g) = self.by_dir.get_mut(key) {
+            g.push(
+                std::ffi::OsStr::new(name),
+                object.bytes,
+                object.modified,
+                None,
+                false,
+            );
+        }
     }
-    for (key, mut g) in by_dir {
-        let (dir_path, dir_rel) = match key.strip_prefix('\u{0}') {
-            Some(parent) => (PathBuf::from(parent), PathBuf::new()),
-            None => (
-                PathBuf::from(location.join(&key).to_string()),
-                PathBuf::from(&key),
-            ),
-        };
-        g.sort();
-        gathered.push((Dir::new(dir_path.clone(), dir_rel, dir_path, root), g));
+
+    /// The folders gathered, each sorted, as the walk hands its folders on.
+    fn gather(self, root: usize, gathered: &mut Vec<(Dir, Gathered)>) {
+        for (key, mut g) in self.by_dir {
+            let (dir_path, dir_rel) = match key.strip_prefix('\u{0}') {
+                Some(parent) => (PathBuf::from(parent), PathBuf::new()),
+                None => (
+                    PathBuf::from(self.location.join(&key).to_string()),
+                    PathBuf::from(&key),
+                ),
+            };
+            g.sort();
+            gathered.push((Dir::new(dir_path.clone(), dir_rel, dir_path, root), g));
+        }
     }
 }
 
-/// The objects under `location` as (key relative to it, object), or the one object it names.
-/// An object's `rel` is relative to the input, as a file's is to its folder.
+/// Hands each object under `location` to `each`, or the one object it names (with `true`);
+/// returns how many. An object's `rel` is relative to
+/// the input, as a file's is to its folder.
 fn list_objects(
     store: &dyn Store,
     location: &Location,
     recursive: bool,
-) -> Result<Vec<(String, super::remote::Listed)>, super::remote::StoreError> {
-    let listed = store.list(location, recursive)?;
-    if !listed.is_empty() || location.key.is_empty() {
-        return Ok(listed.into_iter().map(|o| (o.rel.clone(), o)).collect());
+    each: &mut dyn FnMut(bool, super::remote::Listed),
+) -> Result<usize, super::remote::StoreError> {
+    let mut count = 0;
+    store.list_each(location, recursive, &mut |o| {
+        count += 1;
+        each(false, o);
+    })?;
+    if count > 0 || location.key.is_empty() {
+        return Ok(count);
     }
     // Not a prefix: perhaps a single object, found in its parent's listing.
     let (parent, name) = location.key.rsplit_once('/').unwrap_or(("", &location.key));
@@ -247,15 +278,14 @@ fn list_objects(
         bucket: location.bucket.clone(),
         key: parent.to_owned(),
     };
-    Ok(store
-        .list(&parent, false)?
-        .into_iter()
-        .filter(|o| o.rel == name)
-        .map(|mut o| {
+    store.list_each(&parent, false, &mut |mut o| {
+        if o.rel == name {
+            count += 1;
             o.rel = name.to_owned();
-            (String::new(), o)
-        })
-        .collect())
+            each(true, o);
+        }
+    })?;
+    Ok(count)
 }
 
 /// `path` made absolute without resolving links (`.` components dropped).
