@@ -294,7 +294,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
     let mut running = match prepared.start(batch::Run {
         workers,
         priority: pool::Priority::Normal,
-        waker: Arc::new(|| {}),
+        waker: Arc::new(|_| {}),
         on_systemic: pool::OnSystemic::Stop,
     }) {
         Ok(running) => running,

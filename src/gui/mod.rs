@@ -2,6 +2,7 @@
 
 pub mod app;
 pub mod command;
+mod pacing;
 mod panels;
 pub mod picker;
 pub mod presets;

@@ -49,6 +49,12 @@ impl ThreadUsage {
     }
 }
 
+/// The calling thread's CPU time (user and system) in milliseconds, where the system tells.
+pub fn thread_cpu_ms() -> Option<f64> {
+    let usage = ThreadUsage::now();
+    (cfg!(target_os = "linux")).then_some(usage.cpu_ms)
+}
+
 /// A whole frame slower than this is printed as it happens, with its parts.
 const SLOW_FRAME_MS: f32 = 25.0;
 
@@ -113,12 +119,15 @@ impl FrameStats {
         )
     }
 
-    /// Prints the figures for the batch that just ended (with `rows` results) and starts afresh.
-    pub fn report(&mut self, rows: usize) {
+    /// Prints the figures for the batch that just ended (with `rows` results, `elapsed`
+    /// seconds from its start to its end as the batch says) and starts afresh.
+    pub fn report(&mut self, rows: usize, elapsed: Option<f64>) {
         if self.enabled {
             eprintln!(
-                "conveyor frame stats ({} result rows): events {}; drawing {}; whole frame {}",
+                "conveyor frame stats ({} result rows in {:.2} s): events {}; drawing {}; whole \
+                 frame {}",
                 rows,
+                elapsed.unwrap_or(0.0),
                 Self::summary(&mut self.logic_ms),
                 Self::summary(&mut self.ui_ms),
                 Self::summary(&mut self.cpu_ms)

@@ -2413,3 +2413,33 @@ fn the_window_offers_a_png_palette_and_the_batch_writes_one() {
         assert_eq!(reader.info().color_type, png::ColorType::Indexed);
     }
 }
+
+/// #41: while a batch runs, egui's own animations are off (each asks for frames until it
+/// settles, and a growing list restarts them: frames the pacer did not budget); when it ends
+/// they are back as they were.
+#[test]
+fn animations_are_off_while_a_batch_runs_and_back_after() {
+    let (_tmp, _out, mut h) = preloaded(40, settings_with_workers(1), Launch::default());
+    // A known animation time (the harness may start with none).
+    h.ctx.all_styles_mut(|s| s.animation_time = 0.25);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Enter);
+    step_until(&mut h, "the batch to start", |h| {
+        h.state().batch_view().is_some()
+    });
+    let mut seen_running = false;
+    step_until(&mut h, "the batch to finish", |h| {
+        let view = h.state().batch_view();
+        if view.is_some_and(|v| !v.finished) {
+            seen_running = true;
+            assert_eq!(
+                h.ctx.global_style().animation_time,
+                0.0,
+                "animating mid-batch"
+            );
+        }
+        view.is_some_and(|v| v.finished)
+    });
+    assert!(seen_running, "a frame mid-batch was seen");
+    h.step();
+    assert_eq!(h.ctx.global_style().animation_time, 0.25);
+}

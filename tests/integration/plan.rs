@@ -484,7 +484,7 @@ fn several_outputs_share_one_decode_per_input() {
         Arc::new(Pipeline::with_outputs(outputs)),
         2,
         pool::Priority::Normal,
-        Arc::new(|| {}),
+        Arc::new(|_| {}),
     )
     .expect("start");
     let mut decoded_by: HashMap<PathBuf, BTreeSet<usize>> = HashMap::new();

@@ -172,7 +172,7 @@ fn start(fake: &Arc<Fake>, n: usize, workers: usize) -> PoolHandle {
         Arc::clone(fake) as Arc<dyn Processor>,
         workers,
         pool::Priority::Normal,
-        Arc::new(|| {}),
+        Arc::new(|_| {}),
     )
     .expect("pool starts")
 }
@@ -394,7 +394,7 @@ fn skipped_jobs_end_without_a_worker() {
         Arc::clone(&fake) as Arc<dyn Processor>,
         2,
         pool::Priority::Normal,
-        Arc::new(|| {}),
+        Arc::new(|_| {}),
     )
     .expect("pool starts");
     let mut log = Log::default();
@@ -432,7 +432,7 @@ fn dropping_the_handle_cancels_and_joins_every_thread() {
         Arc::clone(&fake) as Arc<dyn Processor>,
         3,
         pool::Priority::Normal,
-        Arc::new(move || {
+        Arc::new(move |_| {
             w.fetch_add(1, Ordering::SeqCst);
         }),
     )
@@ -542,7 +542,7 @@ fn background_workers_run_at_lower_priority_and_normal_ones_do_not() {
             Arc::clone(&probe) as Arc<dyn Processor>,
             2,
             priority,
-            Arc::new(|| {}),
+            Arc::new(|_| {}),
         )
         .expect("pool starts");
         let mut log = Log::default();
@@ -597,7 +597,7 @@ fn stage_reports_reach_the_front_end_once_each_with_how_far_the_stage_is() {
         Arc::new(Chatty),
         1,
         pool::Priority::Normal,
-        Arc::new(|| {}),
+        Arc::new(|_| {}),
     )
     .expect("pool starts");
     let mut heard: HashMap<usize, Vec<(Stage, f32)>> = HashMap::new();

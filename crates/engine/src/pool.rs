@@ -50,8 +50,32 @@ fn internal(reason: String) -> Outcome {
 }
 
 /// A closure the pool calls after each event it sends, so a front end can wake up (the GUI
-/// passes one that requests a repaint).
-pub type Waker = Arc<dyn Fn() + Send + Sync>;
+/// passes one that requests a repaint), told how soon someone waits to see it.
+pub type Waker = Arc<dyn Fn(Urgency) + Send + Sync>;
+
+/// How soon a front end should look at an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Urgency {
+    /// Progress: when the front end next draws.
+    Soon,
+    /// The batch ended, stopped on a systemic failure, paused, resumed or is cancelling:
+    /// someone waits for it.
+    Now,
+}
+
+impl Urgency {
+    /// How soon `event` should be seen.
+    pub fn of(event: &Event) -> Urgency {
+        match event {
+            Event::BatchFinished { .. }
+            | Event::Halted { .. }
+            | Event::Paused
+            | Event::Resumed
+            | Event::Cancelling => Urgency::Now,
+            _ => Urgency::Soon,
+        }
+    }
+}
 
 /// The largest worker count accepted.
 pub const MAX_WORKERS: usize = 256;
@@ -132,8 +156,9 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Shared {
     fn emit(&self, event: Event) {
         // The front end may have gone away; there is no one left to tell then.
+        let urgency = Urgency::of(&event);
         let _ = self.events.send(event);
-        (self.waker)();
+        (self.waker)(urgency);
     }
 
     fn spawn_worker(self: &Arc<Self>, crew: &mut Crew) -> std::io::Result<()> {

@@ -26,6 +26,8 @@ impl ConveyorApp {
         }
         let started = Instant::now();
         self.update_logic(ctx);
+        let running = self.batch.as_ref().is_some_and(Batch::running);
+        self.pacer.still(ctx, running);
         if timed {
             self.stats
                 .logic_ms
@@ -107,13 +109,15 @@ impl ConveyorApp {
         }
         // A running batch's count changes with every event; sending each change would ask for
         // a frame each time (a viewport command repaints at once) and undo the frame cap of
-        // the pool's waker. So progress reaches the title every TITLE_EVERY; anything else
-        // (finished, paused, another input) at once. Between those times it is not even built.
+        // the pool's waker. So progress reaches the title every TITLE_EVERY (or every fourth
+        // progress frame, when the pacer draws less often); anything else (finished, paused,
+        // another input) at once. Between those times it is not even built.
         let progress_only = self
             .batch
             .as_ref()
             .is_some_and(|b| b.running() && !b.view.paused);
-        let due = !progress_only || self.title_sent.is_none_or(|t| t.elapsed() >= TITLE_EVERY);
+        let every = TITLE_EVERY.max(self.pacer.interval.get() * 4);
+        let due = !progress_only || self.title_sent.is_none_or(|t| t.elapsed() >= every);
         if !due {
             return;
         }

@@ -68,16 +68,22 @@ impl ConveyorApp {
     }
 
     /// How a batch of this window's runs: its worker count, below the window's priority, and
-    /// a waker that asks for at most one frame per [`FRAME`].
-    fn run(&self, ctx: &egui::Context) -> batch::Run {
+    /// a waker that asks for at most one frame per the pacer's interval ([`FRAME`] at most
+    /// often; slower when drawing costs more of the machine than its budget).
+    fn run(&mut self, ctx: &egui::Context) -> batch::Run {
         let waker_ctx = ctx.clone();
         let pending = Arc::clone(&self.repaint_pending);
         pending.store(false, Ordering::Release);
+        self.pacer.restart();
+        let interval = self.pacer.interval.clone();
         // Every request wakes the event loop, so ask once per frame however fast events arrive
-        // (the frame clears the flag), and at most about thirty times a second.
-        let waker = Arc::new(move || {
-            if !pending.swap(true, Ordering::AcqRel) {
-                waker_ctx.request_repaint_after(FRAME);
+        // (the frame clears the flag), and at most once per interval.
+        // An event someone waits for (the end, a pause, a stop) is drawn at once.
+        let waker = Arc::new(move |urgency: pool::Urgency| {
+            if urgency == pool::Urgency::Now {
+                waker_ctx.request_repaint();
+            } else if !pending.swap(true, Ordering::AcqRel) {
+                waker_ctx.request_repaint_after(interval.get().max(FRAME));
             }
         });
         batch::Run {
@@ -264,7 +270,8 @@ impl ConveyorApp {
             if let Err(e) = running.finish() {
                 self.message = Some(format!("Warning: {e}"));
             }
-            self.stats.report(batch.view.results.len());
+            self.stats
+                .report(batch.view.results.len(), batch.elapsed_at_finish);
             if self.message.as_deref() == Some(BUSY_DROP) {
                 self.message = None;
             }
@@ -272,8 +279,9 @@ impl ConveyorApp {
                 ctx.send_viewport_cmd(egui::ViewportCommand::Close);
             }
         } else if batch.running() && !batch.view.paused {
-            // Keep the clock and ETA moving between events.
-            ctx.request_repaint_after(Duration::from_millis(250));
+            // Keep the clock and ETA moving between events, within the pacer's budget.
+            self.pacer.frame(std::time::Instant::now());
+            ctx.request_repaint_after(Duration::from_millis(250).max(self.pacer.interval.get()));
         }
     }
 }

@@ -99,6 +99,8 @@ pub struct ConveyorApp {
     title_sent: Option<Instant>,
     /// Set by the pool's waker once it has asked for a repaint; cleared by the next frame.
     repaint_pending: Arc<AtomicBool>,
+    /// How often a running batch's progress is drawn ([`crate::gui::pacing`]).
+    pacer: crate::gui::pacing::Pacer,
     stats: FrameStats,
     /// What the panels and shortcuts asked for this frame; the shell applies them after
     /// drawing.
@@ -191,6 +193,7 @@ impl ConveyorApp {
             title: String::new(),
             title_sent: None,
             repaint_pending: Arc::new(AtomicBool::new(false)),
+            pacer: crate::gui::pacing::Pacer::default(),
             stats: FrameStats::from_env(),
             commands: Vec::new(),
             launched,
