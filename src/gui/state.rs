@@ -98,8 +98,10 @@ impl Batch {
 pub(super) struct Prepared {
     pub(super) prepared: crate::engine::batch::Prepared,
     pub(super) warnings: Vec<ScanWarning>,
-    /// The jobs' natural order, for listing results.
-    pub(super) ranks: Vec<u32>,
+    /// The batch's view and report, made on the planning thread: for a million jobs they are
+    /// hundreds of megabytes to fill, a stall if the window thread made them at Start.
+    pub(super) view: crate::gui::view::BatchView,
+    pub(super) report: ReportBuilder,
 }
 
 /// Previews of one finished file, loading or loaded.

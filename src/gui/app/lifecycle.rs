@@ -14,7 +14,7 @@ use crate::engine::batch::{self, PrepareError, Request, Running};
 use crate::engine::job::Job;
 use crate::engine::pool::{self, PoolHandle};
 use crate::engine::report::ReportBuilder;
-use crate::gui::state::{Batch, Forecast, Input, Prepared};
+use crate::gui::state::{Batch, Forecast, Prepared};
 use crate::gui::task::Task;
 use crate::gui::view::BatchView;
 
@@ -48,6 +48,7 @@ impl ConveyorApp {
         self.message = None;
         let scanner = Arc::clone(&self.scanner);
         let storage = Arc::clone(&self.storage);
+        let (root, workers) = (input.root(), self.settings.workers);
         self.preparing = Some(Task::spawn("plan", self.repaint.clone(), move || {
             // Object storage, if an input or the output is in it: connected here, off the UI
             // thread, so a refused credential is one message before anything runs.
@@ -59,8 +60,11 @@ impl ConveyorApp {
             })?;
             // Folder I/O: done here on the planning thread, never on the UI thread.
             prepared.sweep();
+            let jobs = Arc::clone(&prepared.plan.jobs);
             Ok(Prepared {
-                ranks: crate::gui::view::natural_ranks(&prepared.plan.jobs),
+                view: BatchView::new(Arc::clone(&jobs), &root, workers)
+                    .with_ranks(crate::gui::view::natural_ranks(&jobs)),
+                report: ReportBuilder::new(&jobs),
                 warnings: prepared.plan.warnings.clone(),
                 prepared,
             })
@@ -103,21 +107,21 @@ impl ConveyorApp {
         let Prepared {
             prepared,
             warnings,
-            ranks,
+            mut view,
+            report,
         } = prepared;
-        let root = self.input.as_ref().map(Input::root).unwrap_or_default();
-        let workers = self.settings.workers;
+        // The slider may have moved while the plan was made.
+        view.target_workers = self.settings.workers;
         let setup = prepared.setup.clone();
         match prepared.start(self.run(ctx)) {
             Ok(running) => {
-                let jobs = Arc::clone(&running.jobs);
                 self.batch = Some(Batch {
                     setup,
                     handle: Some(running),
-                    view: BatchView::new(Arc::clone(&jobs), &root, workers).with_ranks(ranks),
+                    view,
                     started: Instant::now(),
                     out_dir,
-                    report: ReportBuilder::new(&jobs),
+                    report,
                     warnings,
                     elapsed_at_finish: None,
                 });
