@@ -101,14 +101,15 @@ impl Pacer {
     /// Called on the window thread once a frame while a batch runs: about once a second,
     /// measures what drawing took since the last time and adjusts the interval.
     pub fn frame(&mut self, now: Instant) {
-        let Some(cpu) = drawing_cpu_seconds() else {
-            return;
-        };
+        // /proc is read only when a measure is due, never on every frame.
         match self.last {
-            None => self.last = Some((now, cpu)),
+            None => self.last = drawing_cpu_seconds().map(|cpu| (now, cpu)),
             // The first measure of a batch comes sooner: until then it draws at the rate
             // the last batch settled on, or the fastest.
             Some((then, before)) if now.duration_since(then) >= self.sample => {
+                let Some(cpu) = drawing_cpu_seconds() else {
+                    return;
+                };
                 self.sample = SAMPLE;
                 let share = (cpu - before) / (now.duration_since(then).as_secs_f64() * self.cores);
                 self.interval

@@ -371,21 +371,7 @@ impl<'j> Recorded<'j> {
 
     /// The entry as it was written.
     pub fn entry(&self) -> Entry {
-        let j = self.journal;
-        let r = self.rec;
-        Entry {
-            output: self.output().to_owned(),
-            input: self.input().to_owned(),
-            in_bytes: r.in_bytes,
-            in_mtime: known(r.in_mtime),
-            recipe: j.interned(r.recipe).to_owned(),
-            name: j.interned(r.name).to_owned(),
-            slot: usize::try_from(r.slot).unwrap_or(usize::MAX),
-            out_bytes: r.out_bytes,
-            out_mtime: known(r.out_mtime),
-            out_etag: r.etag.get(&j.text).map(str::to_owned),
-            withdrawn: false,
-        }
+        self.journal.entry_of(self.rec)
     }
 }
 
@@ -653,6 +639,23 @@ impl Journal {
         Ok((journal, now))
     }
 
+    /// `r` as the entry that was written.
+    fn entry_of(&self, r: &Rec) -> Entry {
+        Entry {
+            output: self.str(r.output).to_owned(),
+            input: self.str(r.input).to_owned(),
+            in_bytes: r.in_bytes,
+            in_mtime: known(r.in_mtime),
+            recipe: self.interned(r.recipe).to_owned(),
+            name: self.interned(r.name).to_owned(),
+            slot: usize::try_from(r.slot).unwrap_or(usize::MAX),
+            out_bytes: r.out_bytes,
+            out_mtime: known(r.out_mtime),
+            out_etag: r.etag.get(&self.text).map(str::to_owned),
+            withdrawn: false,
+        }
+    }
+
     fn hash(&self, text: &str) -> u64 {
         #[cfg(test)]
         if self.collide {
@@ -796,18 +799,25 @@ impl Journal {
             .filter(|r| r.live)
     }
 
-    /// The entries (taken back or not) of `input`, newest first.
-    fn of_input<'s>(&'s self, input: &'s str) -> impl Iterator<Item = &'s Rec> + 's {
+    /// The entries (taken back or not) of `input`, newest first, by index.
+    fn of_input_index<'s>(&'s self, input: &'s str) -> impl Iterator<Item = u32> + 's {
         let mut at = self.by_input.get(&self.hash(input)).copied().unwrap_or(END);
         std::iter::from_fn(move || {
             while let Some(r) = self.recs.get(at as usize) {
+                let i = at;
                 at = r.next_in;
                 if self.str(r.input) == input {
-                    return Some(r);
+                    return Some(i);
                 }
             }
             None
         })
+    }
+
+    /// The entries (taken back or not) of `input`, newest first.
+    fn of_input<'s>(&'s self, input: &'s str) -> impl Iterator<Item = &'s Rec> + 's {
+        self.of_input_index(input)
+            .filter_map(|i| self.recs.get(i as usize))
     }
 
     /// Whether the journal has no entries.
@@ -827,14 +837,10 @@ impl Journal {
 
     /// Marks, in `marks` (one per entry, [`Journal::len`] long), the entries of `input`.
     pub fn mark_input(&self, marks: &mut [bool], input: &str) {
-        let mut at = self.by_input.get(&self.hash(input)).copied().unwrap_or(END);
-        while let Some(r) = self.recs.get(at as usize) {
-            if self.str(r.input) == input
-                && let Some(m) = marks.get_mut(at as usize)
-            {
+        for i in self.of_input_index(input) {
+            if let Some(m) = marks.get_mut(i as usize) {
                 *m = true;
             }
-            at = r.next_in;
         }
     }
 
@@ -860,14 +866,7 @@ impl Journal {
     pub fn entries(&self, output: &str) -> Vec<Entry> {
         let mut all: Vec<Entry> = self
             .of_output(output)
-            .map(|rec| {
-                Recorded {
-                    journal: self,
-                    rec,
-                    index: 0,
-                }
-                .entry()
-            })
+            .map(|rec| self.entry_of(rec))
             .collect();
         all.reverse();
         all
