@@ -24,6 +24,11 @@ impl eframe::App for ConveyorApp {
         self.draw(ui);
     }
 
+    /// With `CONVEYOR_FRAME_STATS`, the frames since the last batch ended: browsing its results.
+    fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
+        self.report_browsing_frames();
+    }
+
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
         eframe::set_value(storage, Settings::KEY, &self.settings_to_save());
     }

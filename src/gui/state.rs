@@ -13,7 +13,7 @@ use crate::engine::batch::{Running, Setup};
 use crate::engine::job::JobId;
 use crate::engine::preview::Thumbnail;
 use crate::engine::remote::{Location, is_remote};
-use crate::engine::report::{Report, ReportBuilder, Summary};
+use crate::engine::report::{Report, Summary, record_of};
 use crate::engine::scan::ScanWarning;
 
 /// A finished scan: what the window summarises, and the scan itself for planning.
@@ -69,7 +69,6 @@ pub(super) struct Batch {
     pub(super) view: BatchView,
     pub(super) started: Instant,
     pub(super) out_dir: PathBuf,
-    pub(super) report: ReportBuilder,
     pub(super) warnings: Vec<ScanWarning>,
     pub(super) elapsed_at_finish: Option<f64>,
 }
@@ -88,9 +87,19 @@ impl Batch {
             workers: self.view.target_workers,
             ..Summary::default()
         };
-        self.report
-            .report(self.view.jobs(), summary)
-            .with_scan_warnings(&self.warnings)
+        // Made from the view's rows (a job with none has not ended: cancelled), so the
+        // window keeps no second record of every file.
+        let files = self
+            .view
+            .jobs()
+            .iter()
+            .enumerate()
+            .map(|(id, job)| match self.view.row_of_job(id) {
+                Some(row) => record_of(job, &row.outcome(), row.worker, u64::from(row.millis)),
+                None => record_of(job, &crate::engine::job::Outcome::Cancelled, None, 0),
+            })
+            .collect();
+        Report::new(files, summary).with_scan_warnings(&self.warnings)
     }
 }
 
@@ -98,10 +107,9 @@ impl Batch {
 pub(super) struct Prepared {
     pub(super) prepared: crate::engine::batch::Prepared,
     pub(super) warnings: Vec<ScanWarning>,
-    /// The batch's view and report, made on the planning thread: for a million jobs they are
-    /// hundreds of megabytes to fill, a stall if the window thread made them at Start.
+    /// The batch's view, made on the planning thread: for a million jobs it is hundreds of
+    /// megabytes to fill, a stall if the window thread made it at Start.
     pub(super) view: crate::gui::view::BatchView,
-    pub(super) report: ReportBuilder,
 }
 
 /// Previews of one finished file, loading or loaded.

@@ -286,9 +286,16 @@ fn start_shows_a_row_per_worker_and_rows_follow_the_slider_live() {
     assert_eq!(v.retired.converted, 40);
     assert!(has_label(&h, "5 workers in all: 40 converted"));
 
-    // Selecting a finished file (the first row: the first to finish) shows the source and the
-    // output side by side, each with its size in pixels and bytes.
-    let first = h.state().batch_view().expect("view").results[0].clone();
+    // Selecting a finished file (the first row listed) shows the source and the output side
+    // by side, each with its size in pixels and bytes.
+    let first = h
+        .state()
+        .batch_view()
+        .expect("view")
+        .listed()
+        .next()
+        .expect("a row")
+        .clone();
     let (w, hgt) = first.size.expect("converted");
     h.get_all_by_label_contains("  —  ")
         .next()
@@ -366,8 +373,7 @@ fn failures_are_listed_with_reasons_and_can_be_retried() {
         .state()
         .batch_view()
         .unwrap()
-        .results
-        .iter()
+        .listed()
         .map(|r| r.job)
         .collect();
     h.get_by_label("Retry failed").click();
@@ -385,7 +391,7 @@ fn failures_are_listed_with_reasons_and_can_be_retried() {
         (4, 2, 2),
         "still broken, still reported"
     );
-    let after: Vec<_> = v.results.iter().map(|r| r.job).collect();
+    let after: Vec<_> = v.listed().map(|r| r.job).collect();
     assert_eq!(after, before, "the same rows in the same places");
     h.get_by_label("All (4)").click();
     h.step();
@@ -1582,15 +1588,16 @@ fn files_before_start_natural_order_keys_double_click_and_menu() {
     });
     h.step();
     let v = h.state().batch_view().unwrap();
-    let names: Vec<String> = v.results.iter().map(|r| v.row_name(r)).collect();
+    let names: Vec<String> = v.listed().map(|r| v.row_name(r)).collect();
     let want: Vec<String> = (1..=12).map(|i| format!("img_{i}.png")).collect();
     assert_eq!(names, want, "results in natural order");
 
     // Arrow keys.
     h.get_by_label_contains("img_1.png  —  ").click();
     h.step();
-    let job_of =
-        |h: &Harness<'_, ConveyorApp>, i: usize| h.state().batch_view().unwrap().results[i].job;
+    let job_of = |h: &Harness<'_, ConveyorApp>, i: usize| {
+        h.state().batch_view().unwrap().listed().nth(i).unwrap().job
+    };
     assert_eq!(h.state().selected(), Some(job_of(&h, 0)));
     h.key_press(egui::Key::ArrowDown);
     h.step();

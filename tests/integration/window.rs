@@ -117,6 +117,13 @@ impl Drop for Xvfb {
 /// A running `conveyor gui`, killed on drop.
 pub(crate) struct Gui(Child);
 
+impl Gui {
+    /// The process's id.
+    pub(crate) fn id(&self) -> u32 {
+        self.0.id()
+    }
+}
+
 impl Drop for Gui {
     fn drop(&mut self) {
         let _ = self.0.kill();

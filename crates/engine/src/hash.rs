@@ -8,6 +8,29 @@ pub fn fnv1a(bytes: &[u8]) -> u64 {
     })
 }
 
+/// A map's hasher for keys that are well-mixed 64-bit hashes already (SipHash outputs): the
+/// key is passed through instead of being hashed again. Other writes are folded in, for
+/// completeness.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Passed(u64);
+
+impl std::hash::Hasher for Passed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+/// Builds [`Passed`] hashers.
+pub(crate) type PassedHash = std::hash::BuildHasherDefault<Passed>;
+
 #[cfg(test)]
 mod tests {
     #[test]

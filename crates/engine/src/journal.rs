@@ -10,7 +10,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fs::{self, File, Metadata, OpenOptions};
-use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
+use std::hash::BuildHasher;
 use std::io::{self, BufRead, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -19,6 +19,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 
 use super::remote::{Listed, Location, Store, StoreError, Tagged};
+use crate::hash::PassedHash;
 
 /// Start of every journal file's name.
 pub const JOURNAL_PREFIX: &str = ".conveyor-journal";
@@ -189,9 +190,9 @@ pub struct Journal {
     strings: Vec<Box<str>>,
     interned: HashMap<Box<str>, u32>,
     /// Hash of an output → its newest entry.
-    by_output: HashMap<u64, u32, BuildHasherDefault<Passed>>,
+    by_output: HashMap<u64, u32, PassedHash>,
     /// Hash of an input → its newest entry.
-    by_input: HashMap<u64, u32, BuildHasherDefault<Passed>>,
+    by_input: HashMap<u64, u32, PassedHash>,
     hasher: std::hash::RandomState,
     /// Lines that could not be read.
     pub damaged: usize,
@@ -200,24 +201,6 @@ pub struct Journal {
     /// Every text hashes alike (tests of the chains).
     #[cfg(test)]
     collide: bool,
-}
-
-/// A hash already made (by the journal's own keyed hasher), passed through.
-#[derive(Debug, Clone, Copy, Default)]
-struct Passed(u64);
-
-impl Hasher for Passed {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(b);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
 }
 
 /// Where a text is in [`Journal::text`]: its start (low 40 bits) and length (high 24 bits).

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use super::durable;
 use super::format::Format;
-use super::hash::fnv1a;
+use super::hash::{PassedHash, fnv1a};
 use super::header;
 use super::job::{Action, Job, Note, Pending, PendingCommon, SkipReason};
 use super::journal::{self, Journal, OutStat, Verdict};
@@ -517,8 +517,9 @@ pub fn plan_outputs(scan: &Scan, recipes: &[Recipe], options: &PlanOptions) -> P
 
     // What every job of an output and format records alike, and the fingerprint versions
     // before 0.2 wrote for it.
-    let mut commons: HashMap<(usize, Format), (Arc<PendingCommon>, Option<String>)> =
-        HashMap::new();
+    // (A few entries: a list looked through beats hashing a key a job.)
+    type Common = ((usize, Format), Arc<PendingCommon>, Option<String>);
+    let mut commons: Vec<Common> = Vec::new();
     let real_dirs: Vec<Arc<Path>> = files
         .dirs()
         .iter()
@@ -674,7 +675,7 @@ pub fn plan_outputs(scan: &Scan, recipes: &[Recipe], options: &PlanOptions) -> P
             }
         })
         .collect();
-    let taken: HashSet<u64> = (0..count)
+    let taken: HashSet<u64, PassedHash> = (0..count)
         .filter(|&d| !named.is_given(d))
         .map(|d| hashes[d])
         .collect();
@@ -771,20 +772,23 @@ pub fn plan_outputs(scan: &Scan, recipes: &[Recipe], options: &PlanOptions) -> P
             .get(d, &draft)
             .unwrap_or_else(|| (draft.natural(d), None));
         let format = draft.format(d);
-        let (common, legacy) = commons
-            .entry((slot, format))
-            .or_insert_with(|| {
+        let at = match commons.iter().position(|(k, _, _)| *k == (slot, format)) {
+            Some(at) => at,
+            None => {
                 let recipe = &recipes[slot];
-                (
+                commons.push((
+                    (slot, format),
                     Arc::new(PendingCommon {
                         out_dir: out_dir.clone(),
                         recipe: options::fingerprint(recipe, format),
                         name: recipe.name_template.as_str().to_owned(),
                     }),
                     options::legacy_fingerprint(recipe, format),
-                )
-            })
-            .clone();
+                ));
+                commons.len() - 1
+            }
+        };
+        let (common, legacy) = (Arc::clone(&commons[at].1), commons[at].2.clone());
         // A link leads elsewhere: its real path is its own. (An object's job is pointed at a
         // local copy when it runs, and its entry made whole then: `Pending::for_path`.)
         let whole = f.is_link();
@@ -1205,7 +1209,7 @@ thread_local! {
 /// whole beside them. A million names take about 20 bytes each instead of a path each.
 #[derive(Default)]
 struct Owners {
-    by_hash: HashMap<u64, usize>,
+    by_hash: HashMap<u64, usize, PassedHash>,
     whole: HashMap<PathBuf, usize>,
 }
 

@@ -20,7 +20,8 @@ impl ConveyorApp {
     /// Everything but drawing, once a frame, timed for `CONVEYOR_FRAME_STATS` (`cpu`: the
     /// frame's CPU time as eframe measured it).
     pub(crate) fn frame_logic(&mut self, ctx: &egui::Context, cpu: Option<f32>) {
-        let timed = self.stats.enabled && self.batch.as_ref().is_some_and(Batch::running);
+        // Timed while a batch runs and, after it, while its results are browsed.
+        let timed = self.stats.enabled && self.batch.is_some();
         if timed && let Some(cpu) = cpu {
             self.stats.whole_frame(cpu * 1000.0);
         }
@@ -162,7 +163,7 @@ impl ConveyorApp {
         }
         self.apply_commands(&ctx);
         self.stamp_message();
-        if self.stats.enabled && self.batch.as_ref().is_some_and(Batch::running) {
+        if self.stats.enabled && self.batch.is_some() {
             self.stats
                 .ui_ms
                 .push(started.elapsed().as_secs_f32() * 1000.0);

@@ -13,7 +13,6 @@ use super::{BUSY_DROP, ConveyorApp, FRAME};
 use crate::engine::batch::{self, PrepareError, Request, Running};
 use crate::engine::job::Job;
 use crate::engine::pool::{self, PoolHandle};
-use crate::engine::report::ReportBuilder;
 use crate::gui::state::{Batch, Forecast, Prepared};
 use crate::gui::task::Task;
 use crate::gui::view::BatchView;
@@ -64,7 +63,6 @@ impl ConveyorApp {
             Ok(Prepared {
                 view: BatchView::new(Arc::clone(&jobs), &root, workers)
                     .with_ranks(crate::gui::view::natural_ranks(&jobs)),
-                report: ReportBuilder::new(&jobs),
                 warnings: prepared.plan.warnings.clone(),
                 prepared,
             })
@@ -108,7 +106,6 @@ impl ConveyorApp {
             prepared,
             warnings,
             mut view,
-            report,
         } = prepared;
         // The slider may have moved while the plan was made.
         view.target_workers = self.settings.workers;
@@ -121,7 +118,6 @@ impl ConveyorApp {
                     view,
                     started: Instant::now(),
                     out_dir,
-                    report,
                     warnings,
                     elapsed_at_finish: None,
                 });
@@ -163,7 +159,6 @@ impl ConveyorApp {
                             outcome: crate::engine::job::Outcome::Cancelled,
                             millis: 0,
                         });
-                        batch.report.observe(&event);
                         batch.view.apply(&event, now);
                     }
                     let end = crate::engine::event::Event::BatchFinished { cancelled: true };
@@ -258,7 +253,6 @@ impl ConveyorApp {
         if let Some(handle) = batch.handle.as_ref().and_then(Running::handle) {
             for event in handle.events().try_iter() {
                 let event = batch.view.translate(event);
-                batch.report.observe(&event);
                 batch.view.apply(&event, now);
                 if matches!(event, crate::engine::event::Event::BatchFinished { .. }) {
                     batch.elapsed_at_finish = Some(now);

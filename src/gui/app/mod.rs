@@ -434,4 +434,12 @@ impl ConveyorApp {
     pub fn batch_view(&self) -> Option<&BatchView> {
         self.batch.as_ref().map(|b| &b.view)
     }
+
+    /// With `CONVEYOR_FRAME_STATS`: prints the frames since the last batch ended (when the
+    /// window closes; a batch still running has printed nothing yet and prints nothing now).
+    pub fn report_browsing_frames(&mut self) {
+        if let Some(batch) = self.batch.as_ref().filter(|b| !b.running()) {
+            self.stats.report_after(batch.view.results.len());
+        }
+    }
 }

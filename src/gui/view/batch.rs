@@ -69,8 +69,12 @@ pub struct BatchView {
     pub peak_workers: usize,
     /// The workers that have stopped, together.
     pub retired: Retired,
-    /// Every finished file, in finishing order.
+    /// Every finished file, in finishing order (listed in natural order once the batch has
+    /// finished: [`Self::listed`]).
     pub results: Vec<ResultRow>,
+    /// Once the batch has finished: the rows' indices in natural order (empty while it runs:
+    /// the list is in finishing order, newest last).
+    pub(super) natural: Vec<u32>,
     pub(super) failed_rows: Vec<usize>,
     pub(super) skipped_rows: Vec<usize>,
     /// Paused now.
@@ -130,6 +134,7 @@ impl BatchView {
             // Room for every row from the start: doubling a 100,000-row list mid-batch copied
             // megabytes inside one frame.
             results: Vec::with_capacity(total),
+            natural: Vec::new(),
             failed_rows: Vec::new(),
             skipped_rows: Vec::new(),
             paused: false,
@@ -159,23 +164,38 @@ impl BatchView {
         self
     }
 
-    /// Puts the rows in natural order and re-indexes them.
+    /// Lists the rows in natural order: each row's index goes to its job's rank (the rows
+    /// themselves stay where they are; sorting a million rows of ~110 bytes took 0.3 s of one
+    /// frame), and the failed and skipped lists follow that order.
     fn sort_results(&mut self) {
+        self.natural.clear();
         if self.ranks.is_empty() {
             return;
         }
-        let ranks = &self.ranks;
-        self.results
-            .sort_by_key(|r| ranks.get(r.job).copied().unwrap_or(u32::MAX));
+        let mut at_rank = vec![u32::MAX; self.ranks.len()];
+        let mut unranked = Vec::new();
+        for (i, row) in self.results.iter().enumerate() {
+            let i = u32::try_from(i).unwrap_or(u32::MAX);
+            match self
+                .ranks
+                .get(row.job)
+                .and_then(|&r| at_rank.get_mut(r as usize))
+            {
+                Some(slot) if *slot == u32::MAX => *slot = i,
+                _ => unranked.push(i),
+            }
+        }
+        self.natural = at_rank
+            .into_iter()
+            .filter(|&i| i != u32::MAX)
+            .chain(unranked)
+            .collect();
         self.failed_rows.clear();
         self.skipped_rows.clear();
-        for (i, row) in self.results.iter().enumerate() {
-            if let Some(slot) = self.row_of.get_mut(row.job) {
-                *slot = i;
-            }
-            match row.status {
-                Status::Failed => self.failed_rows.push(i),
-                Status::Skipped => self.skipped_rows.push(i),
+        for &i in &self.natural {
+            match self.results.get(i as usize).map(|r| r.status) {
+                Some(Status::Failed) => self.failed_rows.push(i as usize),
+                Some(Status::Skipped) => self.skipped_rows.push(i as usize),
                 _ => {}
             }
         }
@@ -281,8 +301,8 @@ impl BatchView {
                 worker,
                 job,
                 outcome,
-                ..
-            } => self.finish(*worker, *job, outcome),
+                millis,
+            } => self.finish(*worker, *job, outcome, *millis),
             Event::Paused => {
                 self.paused = true;
                 self.paused_since.get_or_insert(self.now);
@@ -334,7 +354,7 @@ impl BatchView {
         }
     }
 
-    fn finish(&mut self, worker: Option<WorkerId>, job: JobId, outcome: &Outcome) {
+    fn finish(&mut self, worker: Option<WorkerId>, job: JobId, outcome: &Outcome, millis: u64) {
         if let Some(row) = worker.and_then(|w| self.workers.get_mut(&w)) {
             row.go_idle();
             row.done += 1;
@@ -356,6 +376,9 @@ impl BatchView {
             output_bytes: None,
             quality: None,
             score: None,
+            kind: None,
+            worker,
+            millis: u32::try_from(millis).unwrap_or(u32::MAX),
         };
         match outcome {
             Outcome::Ok(done) => {
@@ -378,6 +401,7 @@ impl BatchView {
                 self.failed += 1;
                 row.status = Status::Failed;
                 row.reason = Some(failure.reason.clone());
+                row.kind = Some(failure.kind);
             }
             Outcome::Cancelled => self.cancelled += 1,
         }
@@ -405,6 +429,9 @@ impl BatchView {
         } else {
             if let Some(slot) = self.row_of.get_mut(job) {
                 *slot = index;
+            }
+            if !self.natural.is_empty() {
+                self.natural.push(u32::try_from(index).unwrap_or(u32::MAX));
             }
             self.results.push(row);
         }

@@ -347,7 +347,7 @@ mod tests {
             finish(&mut v, job);
         }
         v.apply(&Event::BatchFinished { cancelled: false }, 0.2);
-        let listed: Vec<String> = v.results.iter().map(|r| v.row_name(r)).collect();
+        let listed: Vec<String> = v.listed().map(|r| v.row_name(r)).collect();
         assert_eq!(listed[..3], ["sub/0.png", "sub/1.png", "sub/2.png"]);
         assert_eq!(listed[11], "sub/11.png", "11 after 2, not after 1");
         // Each job still finds its own row after the re-ordering.

@@ -2,7 +2,7 @@
 //! per finished file.
 
 use crate::engine::event::WorkerId;
-use crate::engine::job::{JobId, Stage, Status};
+use crate::engine::job::{Converted, ErrorKind, Failure, JobId, Outcome, Stage, Status};
 
 /// One worker's live line.
 #[derive(Debug, Clone, PartialEq)]
@@ -70,4 +70,35 @@ pub struct ResultRow {
     pub quality: Option<u8>,
     /// The SSIMULACRA2 score, when a visual target computed it.
     pub score: Option<f64>,
+    /// What kind of failure, for the report (failures only).
+    pub kind: Option<ErrorKind>,
+    /// The worker that ran it, if any.
+    pub worker: Option<WorkerId>,
+    /// The worker's time on it, in milliseconds.
+    pub millis: u32,
+}
+
+impl ResultRow {
+    /// How the job ended, as its `Finished` event said (for the report: the window keeps
+    /// the rows, not the events).
+    pub fn outcome(&self) -> Outcome {
+        let reason = || self.reason.clone().unwrap_or_default();
+        match self.status {
+            Status::Ok => Outcome::Ok(Converted {
+                output_bytes: self.output_bytes.unwrap_or(0),
+                quality: self.quality,
+                score: self.score,
+                width: self.size.map_or(0, |s| s.0),
+                height: self.size.map_or(0, |s| s.1),
+                warnings: self.warnings.clone(),
+            }),
+            Status::Skipped => Outcome::Skipped(reason()),
+            Status::Failed => Outcome::Failed(Failure {
+                kind: self.kind.unwrap_or(ErrorKind::Io),
+                reason: reason(),
+                systemic: false,
+            }),
+            Status::Cancelled | Status::Planned => Outcome::Cancelled,
+        }
+    }
 }

@@ -123,11 +123,19 @@ impl BatchView {
     /// The `i`-th row that `filter` lists.
     pub fn filtered_row(&self, filter: ResultFilter, i: usize) -> Option<&ResultRow> {
         let index = match filter {
-            ResultFilter::All => Some(i),
+            ResultFilter::All if self.natural.is_empty() => Some(i),
+            ResultFilter::All => self.natural.get(i).map(|&k| k as usize),
             ResultFilter::Failed => self.failed_rows.get(i).copied(),
             ResultFilter::Skipped => self.skipped_rows.get(i).copied(),
         }?;
         self.results.get(index)
+    }
+
+    /// The rows as the list shows them: in natural order once the batch has finished, in
+    /// finishing order while it runs.
+    pub fn listed(&self) -> impl Iterator<Item = &ResultRow> + '_ {
+        (0..self.filtered_len(ResultFilter::All))
+            .filter_map(move |i| self.filtered_row(ResultFilter::All, i))
     }
 
     /// The result row of `job`, once it has ended.
