@@ -45,6 +45,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Run(args)) => conveyor::cli::run::run(&args),
+        Some(Command::Watch(args)) => conveyor::cli::watch::watch(&args),
         #[cfg(feature = "gui")]
         Some(Command::Gui(args)) => match launch(&args) {
             Ok(launch) => conveyor::gui::run(launch),

@@ -1,12 +1,13 @@
 //! Command-line arguments, shared by `run` and `gui`.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
 use crate::engine::options::{OPTIONS, RecipeOption, RecipePatch, Value};
 use crate::engine::plan::ShardChoice;
-use crate::engine::units::parse_size;
+use crate::engine::units::{parse_duration, parse_size};
 
 /// The JPEG and AVIF-output codecs this build has (for `--version`).
 #[cfg(feature = "turbo")]
@@ -95,6 +96,9 @@ pub enum Command {
     Run(RunArgs),
     /// Open the window, optionally preloaded (and started).
     Gui(GuiArgs),
+    /// Watch folders: convert what is there, then each new or changed image once it is
+    /// completely written, until stopped (a hot folder).
+    Watch(WatchArgs),
     /// Check a recipe file, or print the recipe file for a set of options.
     #[command(subcommand)]
     Recipe(RecipeCommand),
@@ -295,6 +299,17 @@ pub struct RunArgs {
     /// array job.
     #[arg(long, value_name = "K/N|auto[/N]")]
     pub shard: Option<ShardChoice>,
+    /// Limits on what one image may take.
+    #[command(flatten)]
+    pub limits: LimitArgs,
+    /// No progress output.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// Limits on what one image may take (`run` and `watch`).
+#[derive(Debug, Clone, Copy, Args)]
+pub struct LimitArgs {
     /// Refuse images with more pixels than this [default: 250000000].
     #[arg(long, value_name = "PIXELS")]
     pub max_pixels: Option<u64>,
@@ -305,7 +320,61 @@ pub struct RunArgs {
     /// [default: a quarter of RAM, at most 2G].
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub memory_limit: Option<u64>,
-    /// No progress output.
+}
+
+impl LimitArgs {
+    /// The engine's limits.
+    pub fn limits(&self) -> crate::engine::batch::Limits {
+        crate::engine::batch::Limits {
+            max_pixels: self.max_pixels,
+            max_file_size: self.max_file_size,
+            memory_limit: self.memory_limit,
+        }
+    }
+}
+
+/// `conveyor watch`.
+#[derive(Debug, Clone, Args)]
+pub struct WatchArgs {
+    /// Folders to watch (their sub-folders too).
+    #[arg(required = true, value_name = "FOLDER")]
+    pub inputs: Vec<PathBuf>,
+    /// Output folder; sub-folders of the inputs are mirrored inside it (never read as input,
+    /// also when it is inside a watched folder).
+    #[arg(long, short = 'o', value_name = "DIR")]
+    pub out: PathBuf,
+    /// Watch only the top level of each folder.
+    #[arg(long)]
+    pub no_recursive: bool,
+    /// What every image becomes.
+    #[command(flatten)]
+    pub recipe: RecipeArgs,
+    /// A recipe file: one output per [[output]] table; options given here override every
+    /// output's value.
+    #[arg(long = "recipe", value_name = "FILE.toml")]
+    pub recipe_file: Option<PathBuf>,
+    /// Worker threads [default: logical CPUs].
+    #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub workers: Option<u16>,
+    /// How long a new or changed file must stay the same size and time (and be closed by the
+    /// program writing it, where the system tells) before it is converted, e.g. 2s or 500ms.
+    #[arg(long, value_name = "TIME", value_parser = parse_duration, default_value = "2s")]
+    pub settle: Duration,
+    /// Look at the folders every TIME instead of waiting for the system's change events: for
+    /// network shares, whose changes raise no events (e.g. 5s).
+    #[arg(long, value_name = "TIME", value_parser = parse_duration)]
+    pub poll: Option<Duration>,
+    /// Convert what is there and not converted yet, then stop (for cron).
+    #[arg(long)]
+    pub once: bool,
+    /// Append a JSON Lines record of every file to FILE as it finishes (the fields of a
+    /// report's `files`).
+    #[arg(long, value_name = "FILE.jsonl")]
+    pub report: Option<PathBuf>,
+    /// Limits on what one image may take.
+    #[command(flatten)]
+    pub limits: LimitArgs,
+    /// Say only what failed (no line per converted file).
     #[arg(short, long)]
     pub quiet: bool,
 }

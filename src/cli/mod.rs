@@ -7,5 +7,6 @@ pub mod progress;
 pub mod recipe;
 pub mod report;
 pub mod run;
+pub mod watch;
 
-pub use args::{Cli, Command, GuiArgs, RecipeArgs, ReportCommand, RunArgs};
+pub use args::{Cli, Command, GuiArgs, RecipeArgs, ReportCommand, RunArgs, WatchArgs};

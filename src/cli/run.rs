@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use super::args::RunArgs;
 use super::progress::TerminalProgress;
-use crate::engine::batch::{self, Limits, Request};
+use crate::engine::batch::{self, Request};
 use crate::engine::event::Event;
 use crate::engine::job::Job;
 use crate::engine::job::{Action, ErrorKind};
@@ -103,6 +103,24 @@ fn lone_task_of_a_split(
     ))
 }
 
+/// What Ctrl-C or SIGTERM sets: a flag (a scan stops its walk, a watch its waiting) and the
+/// running pool's canceller, if one is put there.
+pub(super) fn on_interrupt() -> (Arc<AtomicBool>, Arc<Mutex<Option<Canceller>>>) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let canceller: Arc<Mutex<Option<Canceller>>> = Arc::default();
+    let (flag, pool) = (Arc::clone(&stop), Arc::clone(&canceller));
+    let handler = move || {
+        flag.store(true, Ordering::Release);
+        if let Some(c) = pool.lock().unwrap_or_else(PoisonError::into_inner).as_ref() {
+            c.cancel();
+        }
+    };
+    if let Err(e) = ctrlc::set_handler(handler) {
+        eprintln!("conveyor: warning: Ctrl-C will not stop cleanly: {e}");
+    }
+    (stop, canceller)
+}
+
 /// Runs the `run` command and returns the process exit status.
 pub fn run(args: &RunArgs) -> ExitCode {
     let recipes = match super::recipe::outputs(args.recipe_file.as_deref(), &args.recipe) {
@@ -114,24 +132,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
     };
     // Ctrl-C or SIGTERM at any point ends with exit 130 and a report of what was known: during
     // the scan it stops the walk; once the pool runs it cancels the batch.
-    let stop = Arc::new(AtomicBool::new(false));
-    let pool_canceller: Arc<Mutex<Option<Canceller>>> = Arc::default();
-    {
-        let (stop, pool_canceller) = (Arc::clone(&stop), Arc::clone(&pool_canceller));
-        let handler = move || {
-            stop.store(true, Ordering::Release);
-            if let Some(c) = pool_canceller
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .as_ref()
-            {
-                c.cancel();
-            }
-        };
-        if let Err(e) = ctrlc::set_handler(handler) {
-            eprintln!("conveyor: warning: Ctrl-C will not stop cleanly: {e}");
-        }
-    }
+    let (stop, pool_canceller) = on_interrupt();
     let shard = match args
         .shard
         .map(|c| c.resolve(|name| std::env::var(name).ok()))
@@ -153,11 +154,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
         // dry run writes nothing, so it needs no folder.
         check_writable: !args.dry_run,
         shard,
-        limits: Limits {
-            max_pixels: args.max_pixels,
-            max_file_size: args.max_file_size,
-            memory_limit: args.memory_limit,
-        },
+        limits: args.limits.limits(),
         ..Request::new(args.inputs.clone(), args.out.clone(), recipes)
     };
     if let Err(e) = request.check() {

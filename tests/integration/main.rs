@@ -30,5 +30,6 @@ mod review;
 #[cfg(feature = "s3")]
 mod s3;
 mod scale;
+mod watch;
 #[cfg(feature = "gui")]
 mod window;

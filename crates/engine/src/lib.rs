@@ -29,3 +29,4 @@ pub mod s3;
 pub mod s3;
 pub mod scan;
 pub mod units;
+pub mod watch;

@@ -20,14 +20,8 @@ pub fn human_bytes(n: u64) -> String {
 /// Parses a size such as `512M`, `2G`, `1.5GiB`, `200K` or a plain byte count. K, M, G and T are
 /// binary (KiB, MiB, …) with or without the `iB`/`B`, as [`human_bytes`] prints them.
 pub fn parse_size(text: &str) -> Result<u64, String> {
-    let t = text.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (number, unit) = t.split_at(split);
-    let n: f64 = number
-        .parse()
-        .map_err(|_| format!("'{text}' is not a size; use e.g. 512M or 2G"))?;
+    let (n, unit) = number_and_unit(text)
+        .ok_or_else(|| format!("'{text}' is not a size; use e.g. 512M or 2G"))?;
     let scale: u64 = match unit
         .trim()
         .to_ascii_lowercase()
@@ -46,6 +40,33 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         return Err(format!("'{text}' is too small a size"));
     }
     Ok(bytes as u64)
+}
+
+/// A number and the unit after it (`1.5GiB` → 1.5 and `GiB`); `None` without a number.
+fn number_and_unit(text: &str) -> Option<(f64, &str)> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    Some((number.parse().ok()?, unit))
+}
+
+/// Parses a duration such as `2s`, `500ms`, `1.5s`, `5m` or a plain number of seconds.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let (n, unit) = number_and_unit(text)
+        .ok_or_else(|| format!("'{text}' is not a duration; use e.g. 2s, 500ms or 1m"))?;
+    let seconds = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "s" | "sec" | "secs" => n,
+        "ms" => n / 1000.0,
+        "m" | "min" | "mins" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return Err(format!("'{text}' has an unknown unit; use ms, s, m or h")),
+    };
+    if !seconds.is_finite() || seconds > 86_400.0 * 365.0 {
+        return Err(format!("'{text}' is too long a duration"));
+    }
+    Ok(std::time::Duration::from_secs_f64(seconds))
 }
 
 #[cfg(test)]
@@ -72,5 +93,22 @@ mod tests {
         for n in [1u64 << 30, 3 << 29, 512 << 20, 200 << 10] {
             assert_eq!(parse_size(&human_bytes(n)), Ok(n), "{}", human_bytes(n));
         }
+    }
+
+    #[test]
+    fn durations_read_as_people_write_them() {
+        use std::time::Duration;
+        assert_eq!(super::parse_duration("2s"), Ok(Duration::from_secs(2)));
+        assert_eq!(
+            super::parse_duration("500ms"),
+            Ok(Duration::from_millis(500))
+        );
+        assert_eq!(
+            super::parse_duration("1.5"),
+            Ok(Duration::from_millis(1500))
+        );
+        assert_eq!(super::parse_duration("5m"), Ok(Duration::from_secs(300)));
+        assert!(super::parse_duration("soon").is_err());
+        assert!(super::parse_duration("3 days").is_err());
     }
 }

@@ -168,8 +168,14 @@ fn planned_record(j: &Job) -> FileRecord {
     }
 }
 
-/// The record of `job`, ended with `outcome` on `worker` in `millis`.
-fn record_of(job: &Job, outcome: &Outcome, worker: Option<WorkerId>, millis: u64) -> FileRecord {
+/// The record of `job`, ended with `outcome` on `worker` in `millis` (what a report lists
+/// for it; `conveyor watch` appends each as a line).
+pub fn record_of(
+    job: &Job,
+    outcome: &Outcome,
+    worker: Option<WorkerId>,
+    millis: u64,
+) -> FileRecord {
     let mut r = base_record(job, outcome.status());
     r.worker = worker;
     r.millis = millis;

@@ -327,6 +327,12 @@ impl Files {
         files
     }
 
+    /// Keeps the files for which `keep` holds, in order.
+    pub fn retain_found(&mut self, mut keep: impl FnMut(Found<'_>) -> bool) {
+        let kept: Vec<bool> = self.iter().map(&mut keep).collect();
+        self.retain(|i| kept[i]);
+    }
+
     /// Keeps the files for which `keep(index)` holds, in order.
     pub(super) fn retain(&mut self, mut keep: impl FnMut(usize) -> bool) {
         let mut i = 0;

@@ -183,6 +183,62 @@ pub fn scan(inputs: &[PathBuf], options: &ScanOptions) -> Result<Scan, ScanError
     Ok(out)
 }
 
+/// The files `paths` as a scan of `inputs` finds them (the same folders, relative paths and
+/// natural order), without walking the folders: a watched folder's newly arrived files.
+/// A path inside none of the inputs, not named as an image, or gone is left out.
+pub fn listed(inputs: &[PathBuf], paths: &[PathBuf]) -> Scan {
+    let mut by_dir: HashMap<(usize, PathBuf), Gathered> = HashMap::new();
+    for path in paths {
+        let Some((root, rel)) = inputs
+            .iter()
+            .enumerate()
+            .find_map(|(i, r)| path.strip_prefix(r).ok().map(|rel| (i, rel)))
+        else {
+            continue;
+        };
+        let Some(name) = path.file_name() else {
+            continue;
+        };
+        if !has_image_extension(path) {
+            continue;
+        }
+        let meta = fs::metadata(path);
+        if meta
+            .as_ref()
+            .is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound)
+        {
+            continue;
+        }
+        let link = fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+        let (bytes, modified, skip) = walk::examine(meta);
+        let dir_rel = rel.parent().unwrap_or(Path::new("")).to_path_buf();
+        by_dir
+            .entry((root, dir_rel))
+            .or_default()
+            .push(name, bytes, modified, skip, link);
+    }
+    let gathered = by_dir
+        .into_iter()
+        .map(|((root, rel), mut g)| {
+            g.sort();
+            let path = if rel.as_os_str().is_empty() {
+                inputs[root].clone()
+            } else {
+                inputs[root].join(&rel)
+            };
+            let real = resolve(&path);
+            (Dir::new(path, rel, real, root), g)
+        })
+        .collect();
+    let mut files = Files::assemble(gathered);
+    once_each(&mut files);
+    Scan {
+        roots: inputs.to_vec(),
+        found: files,
+        ..Scan::default()
+    }
+}
+
 /// Objects listed under `location`, gathered into folders of files like a walk's as the
 /// listing arrives.
 struct Objects<'a> {

@@ -1,0 +1,573 @@
+//! Hot folders: files that arrive in watched folders, handed on once each is complete.
+//!
+//! A file is complete when its size and time have stayed still for the settle time and,
+//! where the platform tells it (inotify's close-after-write), the program that wrote it has
+//! closed it. Names that downloads and copies in progress carry (`*.part`, `*.crdownload`,
+//! `~*`, dotfiles) are never handed on. Events come from the platform (`notify`); when it
+//! cannot watch (too many folders for its limit) or loses events (its queue overflowed), the
+//! folders are looked at whole instead, and `--poll` looks at them whole on a timer for
+//! network shares, whose changes raise no events. What was handed on is remembered with its
+//! size and time, so a whole look hands on only what is new or changed.
+
+use std::collections::HashMap;
+use std::ffi::OsStr;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant, SystemTime};
+
+use notify::Watcher as _;
+
+use super::format::has_image_extension;
+use super::scan::{self, Scan, ScanOptions, resolve};
+
+/// Whether a file's name says it is still being written by another program: a browser's or
+/// a copy tool's partial download (`.part`, `.crdownload`, …), an editor's or office
+/// program's temporary file (`~…`), or a hidden file (rsync writes `.name.XXXXXX` and renames
+/// it when done).
+pub fn in_progress_name(name: &OsStr) -> bool {
+    let name = name.to_string_lossy();
+    let lower = name.to_ascii_lowercase();
+    name.starts_with('.')
+        || name.starts_with('~')
+        || [
+            ".part",
+            ".partial",
+            ".crdownload",
+            ".download",
+            ".opdownload",
+            ".filepart",
+            ".tmp",
+        ]
+        .iter()
+        .any(|suffix| lower.ends_with(suffix))
+}
+
+/// What a file looked like: its size and time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Seen {
+    /// Size in bytes.
+    pub bytes: u64,
+    /// Modification time, where the file system tells.
+    pub modified: Option<SystemTime>,
+}
+
+impl Seen {
+    /// The regular file at `path` now; `None` if there is none.
+    pub fn of(path: &Path) -> Option<Seen> {
+        let meta = fs::metadata(path).ok().filter(fs::Metadata::is_file)?;
+        Some(Seen {
+            bytes: meta.len(),
+            modified: meta.modified().ok(),
+        })
+    }
+}
+
+/// What the platform said about a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sign {
+    /// Data was written to it (it may be open still).
+    Written,
+    /// A program that had it open for writing closed it.
+    Closed,
+    /// Nothing about writing: it was created, moved in, or found by a whole look.
+    Looked,
+}
+
+/// A writer that holds a file open this long without changing it is taken to be done (a copy
+/// that crashed would otherwise hold it back forever).
+const OPEN_AND_STILL: Duration = Duration::from_secs(60);
+
+#[derive(Debug)]
+struct Pending {
+    seen: Seen,
+    /// When it last changed (or was written to).
+    since: Instant,
+    /// Written to and not closed since.
+    writing: bool,
+}
+
+/// The files that arrived and when each is complete. Pure bookkeeping: the caller says what
+/// it saw and when.
+#[derive(Debug)]
+pub struct Arrivals {
+    settle: Duration,
+    pending: HashMap<PathBuf, Pending>,
+    /// Files handed on, as they were then.
+    handed: HashMap<PathBuf, Seen>,
+}
+
+impl Arrivals {
+    /// Nothing arrived yet; a file is complete once still for `settle`.
+    pub fn new(settle: Duration) -> Arrivals {
+        Arrivals {
+            settle,
+            pending: HashMap::new(),
+            handed: HashMap::new(),
+        }
+    }
+
+    /// `path` was handed on as `seen` (converted, or known to the journal already).
+    pub fn handed(&mut self, path: PathBuf, seen: Seen) {
+        self.pending.remove(&path);
+        self.handed.insert(path, seen);
+    }
+
+    /// What is known of `path` at `now`: `seen` (`None`: it is gone), and what the platform
+    /// said. A file handed on before and unchanged is not pending again.
+    pub fn observe(&mut self, path: &Path, seen: Option<Seen>, sign: Sign, now: Instant) {
+        let Some(seen) = seen else {
+            self.pending.remove(path);
+            self.handed.remove(path);
+            return;
+        };
+        if let Some(p) = self.pending.get_mut(path) {
+            if p.seen != seen {
+                p.seen = seen;
+                p.since = now;
+            }
+            match sign {
+                Sign::Written => {
+                    p.writing = true;
+                    p.since = now;
+                }
+                Sign::Closed => p.writing = false,
+                Sign::Looked => {}
+            }
+            return;
+        }
+        if sign != Sign::Written && self.handed.get(path) == Some(&seen) {
+            return;
+        }
+        self.pending.insert(
+            path.to_path_buf(),
+            Pending {
+                seen,
+                since: now,
+                writing: sign == Sign::Written,
+            },
+        );
+    }
+
+    /// How long a pending file must have been still to be complete.
+    fn wait_of(&self, p: &Pending) -> Duration {
+        if p.writing {
+            OPEN_AND_STILL.max(self.settle)
+        } else {
+            self.settle
+        }
+    }
+
+    /// The files complete at `now` (their last look must be fresh), with what they looked
+    /// like; they count as handed on from here.
+    pub fn ready(&mut self, now: Instant) -> Vec<(PathBuf, Seen)> {
+        let done: Vec<PathBuf> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| now.saturating_duration_since(p.since) >= self.wait_of(p))
+            .map(|(path, _)| path.clone())
+            .collect();
+        done.into_iter()
+            .filter_map(|path| {
+                let p = self.pending.remove(&path)?;
+                self.handed.insert(path.clone(), p.seen);
+                Some((path, p.seen))
+            })
+            .collect()
+    }
+
+    /// The files still arriving.
+    pub fn pending(&self) -> Vec<PathBuf> {
+        self.pending.keys().cloned().collect()
+    }
+
+    /// How many files are still arriving.
+    pub fn pending_count(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// When the first pending file could be complete.
+    pub fn next_due(&self) -> Option<Instant> {
+        self.pending
+            .values()
+            .map(|p| p.since + self.wait_of(p))
+            .min()
+    }
+}
+
+/// How to watch.
+#[derive(Debug, Clone)]
+pub struct WatchOptions {
+    /// How long a file's size and time must stay still.
+    pub settle: Duration,
+    /// Look at the folders whole this often instead of waiting for the platform's events
+    /// (network shares raise none).
+    pub poll: Option<Duration>,
+    /// Watch sub-folders too.
+    pub recursive: bool,
+    /// Folders never looked in (the output folder).
+    pub exclude: Vec<PathBuf>,
+}
+
+/// One watched input: as the user gave it, and absolute (as events name paths).
+#[derive(Debug)]
+struct Root {
+    given: PathBuf,
+    absolute: PathBuf,
+}
+
+type Events = Receiver<notify::Result<notify::Event>>;
+
+/// Watches input folders and hands on the files that arrive, once each is complete.
+pub struct Watcher {
+    roots: Vec<Root>,
+    options: WatchOptions,
+    /// Excluded folders, both resolved and as absolute paths.
+    exclude: Vec<PathBuf>,
+    arrivals: Arrivals,
+    /// The platform's events (none when polling).
+    events: Option<(notify::RecommendedWatcher, Events)>,
+    /// When to look at the folders whole next.
+    look_at: Option<Instant>,
+    /// Why the platform's events are not used, for the user (once).
+    pub note: Option<String>,
+}
+
+/// How often the folders are looked at whole when the platform's events cannot be had.
+const FALLBACK_POLL: Duration = Duration::from_secs(2);
+
+impl Watcher {
+    /// Starts watching `inputs` (folders). Events are asked for at once, so nothing that
+    /// arrives during the catch-up is missed.
+    pub fn start(inputs: &[PathBuf], options: WatchOptions) -> Watcher {
+        let roots: Vec<Root> = inputs
+            .iter()
+            .map(|given| Root {
+                given: given.clone(),
+                absolute: std::path::absolute(given).unwrap_or_else(|_| given.clone()),
+            })
+            .collect();
+        let mut exclude = Vec::new();
+        for x in &options.exclude {
+            exclude.push(resolve(x));
+            if let Ok(a) = std::path::absolute(x) {
+                exclude.push(a);
+            }
+        }
+        let mut watcher = Watcher {
+            roots,
+            exclude,
+            arrivals: Arrivals::new(options.settle),
+            events: None,
+            look_at: None,
+            note: None,
+            options,
+        };
+        match watcher.options.poll {
+            Some(every) => watcher.look_at = Some(Instant::now() + every),
+            None => match watcher.subscribe() {
+                Ok(events) => watcher.events = Some(events),
+                Err(why) => {
+                    watcher.note = Some(format!(
+                        "the system cannot report changes in these folders ({why}); looking \
+                         at them every {} s instead",
+                        FALLBACK_POLL.as_secs()
+                    ));
+                    watcher.look_at = Some(Instant::now() + FALLBACK_POLL);
+                }
+            },
+        }
+        watcher
+    }
+
+    fn subscribe(&self) -> Result<(notify::RecommendedWatcher, Events), String> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        // Creations, removals, changes and closes after writing; not opens (the workers'
+        // own reads would flood the queue).
+        let config = notify::Config::default()
+            .with_event_kinds(notify::EventKindMask::CORE | notify::EventKindMask::ACCESS_CLOSE);
+        let mut w = notify::RecommendedWatcher::new(tx, config).map_err(|e| e.to_string())?;
+        let mode = if self.options.recursive {
+            notify::RecursiveMode::Recursive
+        } else {
+            notify::RecursiveMode::NonRecursive
+        };
+        for root in &self.roots {
+            w.watch(&root.absolute, mode).map_err(|e| match e.kind {
+                notify::ErrorKind::MaxFilesWatch => {
+                    "too many folders for the system's watch limit".to_owned()
+                }
+                _ => e.to_string(),
+            })?;
+        }
+        Ok((w, rx))
+    }
+
+    /// Sorts the catch-up's scan of the inputs: files changed within the settle time, or
+    /// named as still in progress, are left to arrive; the rest are returned to convert now
+    /// and count as handed on.
+    pub fn catch_up(&mut self, mut scan: Scan) -> Scan {
+        let (now, wall) = (Instant::now(), SystemTime::now());
+        let settle = self.options.settle;
+        let arrivals = &mut self.arrivals;
+        scan.found.retain_found(|f| {
+            if in_progress_name(f.name()) {
+                return false;
+            }
+            let seen = Seen {
+                bytes: f.bytes(),
+                modified: f.modified(),
+            };
+            let recent = seen
+                .modified
+                .is_none_or(|m| wall.duration_since(m).map_or(true, |age| age < settle));
+            if recent {
+                arrivals.observe(&f.path(), Some(seen), Sign::Looked, now);
+                false
+            } else {
+                arrivals.handed(f.path(), seen);
+                true
+            }
+        });
+        scan
+    }
+
+    /// Files still arriving.
+    pub fn pending(&self) -> usize {
+        self.arrivals.pending_count()
+    }
+
+    /// Waits until files are complete and returns them in natural order, as the user's
+    /// inputs name them; returns nothing once `stop` is set.
+    pub fn wait(&mut self, stop: &AtomicBool) -> Vec<PathBuf> {
+        loop {
+            if stop.load(Ordering::Acquire) {
+                return Vec::new();
+            }
+            let now = Instant::now();
+            if self.look_at.is_some_and(|t| now >= t) {
+                self.look_whole(now);
+                let every = self.options.poll.unwrap_or(FALLBACK_POLL);
+                self.look_at = (self.events.is_none()).then(|| now + every);
+            }
+            // What is pending is looked at again: a file complete by the clock must also be
+            // as it was.
+            for path in self.arrivals.pending() {
+                self.arrivals
+                    .observe(&path, Seen::of(&path), Sign::Looked, now);
+            }
+            let ready = self.arrivals.ready(now);
+            if !ready.is_empty() {
+                let mut paths: Vec<PathBuf> = ready.into_iter().map(|(p, _)| p).collect();
+                paths.sort_by(|a, b| {
+                    super::name::natural_cmp(&a.to_string_lossy(), &b.to_string_lossy())
+                });
+                return paths;
+            }
+            // Until the next event, the next file due, the next whole look, or a moment (to
+            // see `stop`).
+            let mut until = now + Duration::from_millis(200);
+            for t in [self.arrivals.next_due(), self.look_at]
+                .into_iter()
+                .flatten()
+            {
+                until = until.min(t);
+            }
+            let wait = until.saturating_duration_since(now);
+            let Some((_, rx)) = &self.events else {
+                std::thread::sleep(wait);
+                continue;
+            };
+            match rx.recv_timeout(wait) {
+                Ok(event) => {
+                    let mut batch = vec![event];
+                    batch.extend(rx.try_iter());
+                    for event in batch {
+                        self.take(event, Instant::now());
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => {
+                    self.events = None;
+                    self.note = Some(format!(
+                        "the system stopped reporting changes; looking at the folders every \
+                         {} s instead",
+                        FALLBACK_POLL.as_secs()
+                    ));
+                    self.look_at = Some(Instant::now());
+                }
+            }
+        }
+    }
+
+    /// Takes one of the platform's events.
+    fn take(&mut self, event: notify::Result<notify::Event>, now: Instant) {
+        use notify::event::{AccessKind, AccessMode, EventKind, ModifyKind};
+        let event = match event {
+            Ok(e) if !e.need_rescan() => e,
+            // Events were lost (the queue overflowed) or the watch broke: look at everything.
+            _ => {
+                self.look_at = Some(now);
+                return;
+            }
+        };
+        let sign = match event.kind {
+            EventKind::Modify(ModifyKind::Data(_)) | EventKind::Modify(ModifyKind::Any) => {
+                Sign::Written
+            }
+            EventKind::Access(AccessKind::Close(AccessMode::Write)) => Sign::Closed,
+            EventKind::Access(_) => return,
+            _ => Sign::Looked,
+        };
+        for path in event.paths {
+            let Some(given) = self.given(&path) else {
+                continue;
+            };
+            if path.is_dir() {
+                // A folder made or moved in: what is in it already raised no event here.
+                if matches!(event.kind, EventKind::Create(_) | EventKind::Modify(_)) {
+                    self.look_in(&given, now);
+                }
+                continue;
+            }
+            let Some(name) = given.file_name() else {
+                continue;
+            };
+            if in_progress_name(name) || !has_image_extension(&given) {
+                continue;
+            }
+            self.arrivals.observe(&given, Seen::of(&given), sign, now);
+        }
+    }
+
+    /// `path` (absolute, from an event) as the user's input names it; `None` outside the
+    /// inputs or inside an excluded folder.
+    fn given(&self, path: &Path) -> Option<PathBuf> {
+        if self.exclude.iter().any(|x| path.starts_with(x)) {
+            return None;
+        }
+        let root = self.roots.iter().find(|r| path.starts_with(&r.absolute))?;
+        let rel = path.strip_prefix(&root.absolute).ok()?;
+        if !self.options.recursive && rel.components().count() > 1 {
+            return None;
+        }
+        Some(if rel.as_os_str().is_empty() {
+            root.given.clone()
+        } else {
+            root.given.join(rel)
+        })
+    }
+
+    /// Looks at every file under the inputs.
+    fn look_whole(&mut self, now: Instant) {
+        let inputs: Vec<PathBuf> = self.roots.iter().map(|r| r.given.clone()).collect();
+        self.look_at_files(&inputs, now);
+    }
+
+    /// Looks at every file in `folder` (a folder just made inside an input).
+    fn look_in(&mut self, folder: &Path, now: Instant) {
+        self.look_at_files(&[folder.to_path_buf()], now);
+    }
+
+    fn look_at_files(&mut self, folders: &[PathBuf], now: Instant) {
+        let options = ScanOptions {
+            recursive: self.options.recursive,
+            exclude: self.options.exclude.clone(),
+            ..ScanOptions::default()
+        };
+        let Ok(found) = scan::scan(folders, &options) else {
+            return;
+        };
+        for f in found.found.iter() {
+            if in_progress_name(f.name()) || f.skip().is_some() {
+                continue;
+            }
+            let seen = Seen {
+                bytes: f.bytes(),
+                modified: f.modified(),
+            };
+            self.arrivals
+                .observe(&f.path(), Some(seen), Sign::Looked, now);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seen(bytes: u64, secs: u64) -> Option<Seen> {
+        Some(Seen {
+            bytes,
+            modified: Some(SystemTime::UNIX_EPOCH + Duration::from_secs(secs)),
+        })
+    }
+
+    #[test]
+    fn a_file_is_ready_once_still_for_the_settle_time() {
+        let t0 = Instant::now();
+        let s = Duration::from_secs(2);
+        let mut a = Arrivals::new(s);
+        let p = Path::new("in/a.jpg");
+        a.observe(p, seen(100, 1), Sign::Looked, t0);
+        assert!(a.ready(t0 + Duration::from_secs(1)).is_empty());
+        // It grew: the clock starts again.
+        a.observe(p, seen(200, 2), Sign::Looked, t0 + Duration::from_secs(1));
+        assert!(a.ready(t0 + Duration::from_millis(2500)).is_empty());
+        assert_eq!(a.next_due(), Some(t0 + Duration::from_secs(3)));
+        let ready = a.ready(t0 + Duration::from_secs(3));
+        assert_eq!(ready, vec![(p.to_path_buf(), seen(200, 2).unwrap())]);
+        // Handed on: the same file looked at again is not pending.
+        a.observe(p, seen(200, 2), Sign::Looked, t0 + Duration::from_secs(9));
+        assert_eq!(a.pending_count(), 0);
+        // Changed afterwards: pending again.
+        a.observe(p, seen(300, 5), Sign::Looked, t0 + Duration::from_secs(10));
+        assert_eq!(a.pending_count(), 1);
+    }
+
+    #[test]
+    fn a_file_open_for_writing_waits_for_its_close() {
+        let t0 = Instant::now();
+        let mut a = Arrivals::new(Duration::from_secs(1));
+        let p = Path::new("in/a.jpg");
+        a.observe(p, seen(100, 1), Sign::Written, t0);
+        // Still for longer than the settle time, but not closed.
+        assert!(a.ready(t0 + Duration::from_secs(5)).is_empty());
+        a.observe(p, seen(100, 1), Sign::Closed, t0 + Duration::from_secs(5));
+        assert_eq!(a.ready(t0 + Duration::from_secs(6)).len(), 1);
+        // A writer that never closes holds it back for a minute at most.
+        let q = Path::new("in/b.jpg");
+        a.observe(q, seen(10, 1), Sign::Written, t0);
+        assert!(a.ready(t0 + Duration::from_secs(59)).is_empty());
+        assert_eq!(a.ready(t0 + OPEN_AND_STILL).len(), 1);
+    }
+
+    #[test]
+    fn a_file_that_goes_away_is_forgotten() {
+        let t0 = Instant::now();
+        let mut a = Arrivals::new(Duration::from_secs(1));
+        let p = Path::new("in/a.jpg");
+        a.observe(p, seen(100, 1), Sign::Looked, t0);
+        a.observe(p, None, Sign::Looked, t0);
+        assert!(a.ready(t0 + Duration::from_secs(5)).is_empty());
+        assert_eq!(a.pending_count(), 0);
+    }
+
+    #[test]
+    fn names_of_files_in_progress_are_known() {
+        for name in [
+            "photo.jpg.part",
+            "photo.jpg.crdownload",
+            "~photo.jpg",
+            ".photo.jpg.Xa3b2c",
+            ".hidden.jpg",
+            "IMG.JPG.PART",
+        ] {
+            assert!(in_progress_name(OsStr::new(name)), "{name}");
+        }
+        for name in ["photo.jpg", "a~b.png", "part.jpg"] {
+            assert!(!in_progress_name(OsStr::new(name)), "{name}");
+        }
+    }
+}
