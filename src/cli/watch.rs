@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use super::args::WatchArgs;
 use super::exit::{EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE};
@@ -49,7 +50,14 @@ struct Session<'a> {
     canceller: Arc<Mutex<Option<Canceller>>>,
     report: Option<File>,
     totals: Totals,
+    /// The lines said about files, written out at least every [`SAY_EVERY`] and at the end of
+    /// each batch (a line a write cost a burst of small files several per cent).
+    out: std::io::BufWriter<std::io::Stdout>,
+    said: Instant,
 }
+
+/// How long a line about a file may wait in the buffer.
+const SAY_EVERY: Duration = Duration::from_millis(100);
 
 /// Runs the `watch` command and returns the process exit status.
 pub fn watch(args: &WatchArgs) -> ExitCode {
@@ -127,6 +135,8 @@ fn start(args: &WatchArgs) -> Result<u8, String> {
         canceller,
         report,
         totals: Totals::default(),
+        out: std::io::BufWriter::new(std::io::stdout()),
+        said: Instant::now(),
     };
 
     // The catch-up: the folders' files, less those still arriving.
@@ -274,6 +284,7 @@ impl Session<'_> {
             .canceller
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = None;
+        let _ = self.out.flush();
         if let Err(e) = running.finish() {
             eprintln!("conveyor: warning: {e}");
         }
@@ -298,7 +309,11 @@ impl Session<'_> {
             Outcome::Ok(_) => {
                 self.totals.converted += 1;
                 if !self.args.quiet {
-                    println!("converted {} → {}", record.input, record.output);
+                    let _ = writeln!(self.out, "converted {} → {}", record.input, record.output);
+                    if self.said.elapsed() >= SAY_EVERY {
+                        let _ = self.out.flush();
+                        self.said = Instant::now();
+                    }
                 }
             }
             Outcome::Failed(f) => {

@@ -46,18 +46,38 @@ impl Watch {
             .args(["--report", s(report)])
             .args(RECIPE)
             .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("start conveyor watch");
-        let stdout = child.stdout.take().expect("stdout");
         let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
+        let stdout = child.stdout.take().expect("stdout");
+        let stderr = child.stderr.take().expect("stderr");
+        for stream in [
+            Box::new(stdout) as Box<dyn std::io::Read + Send>,
+            Box::new(stderr),
+        ] {
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    if tx.send(line).is_err() {
+                        break;
+                    }
                 }
-            }
-        });
+            });
+        }
         Watch { child, lines }
+    }
+
+    /// Waits until the watch says a line containing `text` (its messages on standard error
+    /// are read too).
+    fn says(&self, text: &str) {
+        loop {
+            match self.lines.recv_timeout(Duration::from_secs(120)) {
+                Ok(line) if line.contains(text) => return,
+                Ok(_) => {}
+                Err(e) => panic!("the watch never said {text:?}: {e}"),
+            }
+        }
     }
 
     /// Waits until the watch has said `n` more files are converted.
@@ -276,4 +296,130 @@ fn a_watch_killed_mid_stream_converts_exactly_the_missing_files_when_started_aga
         converted.intersection(&missing).count()
     );
     same_as_a_batch(tmp.path(), &input, &out, N);
+}
+
+/// #42 acceptance 3: 10,000 files dropped at once into a watched folder — five folders of
+/// 1,000 moved in whole and 5,000 files moved in one by one, as a file manager's drop does —
+/// are all converted, each once, and the watch's peak memory stays under 150 MB. (Its speed
+/// beside a batch of the same files: `scripts/bench-watch.sh`.) Release builds only (CI's
+/// release stage): a debug build converts too slowly.
+#[cfg(target_os = "linux")]
+#[test]
+#[ignore = "needs 10,000 files on disk (CI's release stage)"]
+fn ten_thousand_files_dropped_at_once_are_all_converted_in_bounded_memory() {
+    const N: usize = 10_000;
+    if cfg!(debug_assertions) {
+        eprintln!("measured in release builds only (a debug build converts too slowly)");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let (staging, input, out, report) = (
+        tmp.path().join("staging"),
+        tmp.path().join("in"),
+        tmp.path().join("out"),
+        tmp.path().join("watch.jsonl"),
+    );
+    let jpeg = common::encode(&common::photo(48, 32), image::ImageFormat::Jpeg);
+    for i in 0..N {
+        let dir = staging.join(format!("d{}", i / 1000));
+        let first = dir.join(format!("img_{}.jpg", i - i % 1000));
+        if i % 1000 == 0 {
+            fs::create_dir_all(&dir).unwrap();
+            fs::write(&first, &jpeg).unwrap();
+        } else {
+            fs::hard_link(&first, dir.join(format!("img_{i}.jpg"))).unwrap();
+        }
+    }
+    fs::create_dir_all(&input).unwrap();
+    let mut watch = Watch::start(&input, &out, &report, "500ms");
+    watch.says("watching");
+    for d in 0..10 {
+        let from = staging.join(format!("d{d}"));
+        if d < 5 {
+            fs::rename(&from, input.join(format!("d{d}"))).unwrap();
+        } else {
+            for file in fs::read_dir(&from).unwrap() {
+                let file = file.unwrap().path();
+                fs::rename(&file, input.join(file.file_name().unwrap())).unwrap();
+            }
+        }
+    }
+    watch.converted(N);
+    let status = fs::read_to_string(format!("/proc/{}/status", watch.child.id())).unwrap();
+    let peak_kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM in /proc/PID/status");
+    assert_eq!(watch.interrupt().code(), Some(130));
+    let records = records(&report);
+    let converted = inputs_with(&records, "ok");
+    let once: HashSet<&String> = converted.iter().collect();
+    assert_eq!(
+        (records.len(), once.len()),
+        (N, N),
+        "every file converted exactly once"
+    );
+    eprintln!("watch: 10,000 files dropped at once, peak RSS {peak_kib} KiB");
+    assert!(
+        peak_kib < 150 * 1024,
+        "the watch peaked at {} MiB",
+        peak_kib / 1024
+    );
+}
+
+/// #42 acceptance 4: an output folder inside the watched folder is never read as input, and an
+/// input that changes is converted again in place (the README's promise), its record saying
+/// why; the output then equals a conversion of the new content.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_changed_input_is_redone_in_place_and_an_output_folder_inside_is_never_input() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in");
+    let out = input.join("converted");
+    let report = tmp.path().join("watch.jsonl");
+    fs::create_dir_all(&input).unwrap();
+    let mut watch = Watch::start(&input, &out, &report, "300ms");
+    let first = common::encode(&common::photo(90, 60), image::ImageFormat::Jpeg);
+    common::put(&input, "a.jpg", &first);
+    watch.converted(1);
+    // The same name, new content (a copy over it: a new size and time).
+    let second = common::encode(&common::photo(60, 90), image::ImageFormat::Jpeg);
+    common::put(&input, "a.jpg", &second);
+    watch.converted(1);
+    // A new file after the change: converted too, and nothing of the output folder with it.
+    common::put(&input, "b.jpg", &first);
+    watch.converted(1);
+    assert_eq!(watch.interrupt().code(), Some(130));
+    let records = records(&report);
+    let inputs = inputs_with(&records, "ok");
+    assert_eq!(
+        inputs,
+        ["a.jpg", "a.jpg", "b.jpg"],
+        "the output folder's files are never inputs"
+    );
+    let note = records[1]["note"].as_str().unwrap_or_default();
+    assert!(
+        note.contains("redone in place") && note.contains("input changed"),
+        "the second record says why: {note:?}"
+    );
+    // In place: one output for a.jpg, made from its new content.
+    let made = common::snapshot(&out);
+    let names: Vec<String> = made.keys().map(|p| p.display().to_string()).collect();
+    assert_eq!(names, ["a.webp", "b.webp"]);
+    let fresh = tmp.path().join("fresh");
+    common::put(&fresh, "a.jpg", &second);
+    let again = tmp.path().join("again");
+    common::conveyor_ok(
+        &[
+            &["run", s(&fresh), "--out", s(&again), "--quiet"][..],
+            &RECIPE,
+        ]
+        .concat(),
+    );
+    assert_eq!(
+        made.get(Path::new("a.webp")),
+        common::snapshot(&again).get(Path::new("a.webp")),
+        "a.webp is the new content's conversion"
+    );
 }

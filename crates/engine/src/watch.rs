@@ -182,6 +182,16 @@ impl Arrivals {
         self.pending.keys().cloned().collect()
     }
 
+    /// The files complete by the clock at `now`: to be looked at once more (unchanged?)
+    /// before [`Arrivals::ready`] hands them on.
+    pub fn due(&self, now: Instant) -> Vec<PathBuf> {
+        self.pending
+            .iter()
+            .filter(|(_, p)| now.saturating_duration_since(p.since) >= self.wait_of(p))
+            .map(|(path, _)| path.clone())
+            .collect()
+    }
+
     /// How many files are still arriving.
     pub fn pending_count(&self) -> usize {
         self.pending.len()
@@ -233,6 +243,11 @@ pub struct Watcher {
     /// Why the platform's events are not used, for the user (once).
     pub note: Option<String>,
 }
+
+/// Files complete this soon after the first of a batch join it.
+const GATHER: Duration = Duration::from_millis(250);
+/// The longest a batch waits for files to join it.
+const GATHER_MOST: Duration = Duration::from_secs(2);
 
 /// How often the folders are looked at whole when the platform's events cannot be had.
 const FALLBACK_POLL: Duration = Duration::from_secs(2);
@@ -351,14 +366,18 @@ impl Watcher {
                 let every = self.options.poll.unwrap_or(FALLBACK_POLL);
                 self.look_at = (self.events.is_none()).then(|| now + every);
             }
-            // What is pending is looked at again: a file complete by the clock must also be
-            // as it was.
-            for path in self.arrivals.pending() {
+            // A file complete by the clock is looked at again: it must also be as it was.
+            // (Only those: looking at every pending file on every event would cost a burst of
+            // N files N² looks.)
+            for path in self.arrivals.due(now) {
                 self.arrivals
                     .observe(&path, Seen::of(&path), Sign::Looked, now);
             }
-            let ready = self.arrivals.ready(now);
+            let mut ready = self.arrivals.ready(now);
             if !ready.is_empty() {
+                // A burst (a folder dropped, a card's files copied) arrives over a moment: what
+                // is due within the next moment joins this batch rather than starting its own.
+                self.gather(&mut ready, now);
                 let mut paths: Vec<PathBuf> = ready.into_iter().map(|(p, _)| p).collect();
                 paths.sort_by(|a, b| {
                     super::name::natural_cmp(&a.to_string_lossy(), &b.to_string_lossy())
@@ -398,6 +417,37 @@ impl Watcher {
                     self.look_at = Some(Instant::now());
                 }
             }
+        }
+    }
+
+    /// Adds to `ready` the files that become complete within [`GATHER`] of `since`, taking
+    /// the events that come meanwhile (at most [`GATHER_MOST`] in all).
+    fn gather(&mut self, ready: &mut Vec<(PathBuf, Seen)>, since: Instant) {
+        let limit = since + GATHER_MOST;
+        while let Some(due) = self.arrivals.next_due() {
+            let now = Instant::now();
+            if due > now + GATHER || now >= limit {
+                return;
+            }
+            let wait = due.saturating_duration_since(now);
+            match &self.events {
+                Some((_, rx)) => {
+                    if let Ok(event) = rx.recv_timeout(wait) {
+                        let mut batch = vec![event];
+                        batch.extend(rx.try_iter());
+                        for event in batch {
+                            self.take(event, Instant::now());
+                        }
+                    }
+                }
+                None => std::thread::sleep(wait),
+            }
+            let now = Instant::now();
+            for path in self.arrivals.due(now) {
+                self.arrivals
+                    .observe(&path, Seen::of(&path), Sign::Looked, now);
+            }
+            ready.extend(self.arrivals.ready(now));
         }
     }
 
