@@ -5,9 +5,9 @@
 //! decides what is done exactly as for a batch: an input converted before and unchanged is
 //! skipped, a changed one (new size or time) is converted again in place.
 
-use std::fs::{File, OpenOptions};
+use std::fs::{self, File, OpenOptions};
 use std::io::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -17,7 +17,8 @@ use super::args::WatchArgs;
 use super::exit::{EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE};
 use crate::engine::batch::{self, Request, Scanner};
 use crate::engine::event::Event;
-use crate::engine::job::{Outcome, io_words};
+use crate::engine::job::{Action, Outcome, io_words};
+use crate::engine::journal::{self, Entry, Journal, JournalWriter};
 use crate::engine::pool::{self, Canceller, default_workers};
 use crate::engine::remote;
 use crate::engine::report::record_of;
@@ -115,7 +116,7 @@ fn start(args: &WatchArgs) -> Result<u8, String> {
     // is removed) and the watch ends with exit 130.
     let (stop, canceller) = super::run::on_interrupt();
     // Watching starts before the catch-up's scan: nothing that arrives meanwhile is missed.
-    let watcher = Watcher::start(
+    let mut watcher = Watcher::start(
         &args.inputs,
         WatchOptions {
             settle: args.settle,
@@ -124,7 +125,7 @@ fn start(args: &WatchArgs) -> Result<u8, String> {
             exclude: vec![args.out.clone()],
         },
     );
-    if let Some(note) = &watcher.note {
+    if let Some(note) = watcher.note.take() {
         eprintln!("conveyor: {note}");
     }
     let watcher = Arc::new(Mutex::new(watcher));
@@ -191,12 +192,30 @@ fn start(args: &WatchArgs) -> Result<u8, String> {
         );
     }
     loop {
-        let ready: Vec<PathBuf> = watcher
+        let arrived = watcher
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .wait(&stop);
         if stop.load(Ordering::Acquire) {
             break;
+        }
+        // The system stopped reporting changes (said once; the folders are looked at instead).
+        if let Some(note) = watcher
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .note
+            .take()
+        {
+            eprintln!("conveyor: {note}");
+        }
+        let mut ready: Vec<PathBuf> = arrived.files;
+        for (was, is) in arrived.renamed {
+            if !session.follow_rename(&was, &is)? {
+                ready.push(is);
+            }
+        }
+        if ready.is_empty() {
+            continue;
         }
         let arrived: Scanner = Arc::new(move |inputs, _| Ok(scan::listed(inputs, &ready)));
         match session.batch(&arrived, false)? {
@@ -303,18 +322,116 @@ impl Session<'_> {
         })
     }
 
+    /// `is` is `was` renamed (the same size and time; `was` is gone). When the journal has
+    /// `was`'s outputs under this recipe and they are in place, each is renamed to the name
+    /// `is` gets and recorded for it, instead of converting `is` again; whether that was done.
+    fn follow_rename(&mut self, was: &Path, is: &Path) -> Result<bool, String> {
+        let only = vec![is.to_path_buf()];
+        let scanner: Scanner = Arc::new(move |inputs, _| Ok(scan::listed(inputs, &only)));
+        let prepared = batch::prepare(self.request.clone(), None, None, &scanner)
+            .map_err(|e| e.to_string())?;
+        let jobs = Arc::clone(&prepared.plan.jobs);
+        if jobs.is_empty()
+            || jobs
+                .iter()
+                .any(|j| j.action != Action::Convert || j.replace)
+        {
+            return Ok(false);
+        }
+        let journal = Journal::load(&self.args.out);
+        let Some(was_text) = journal::path_text(&scan::resolve(was)) else {
+            return Ok(false);
+        };
+        // Each output of `is`: `was`'s entry for it and the file that entry vouches for.
+        let mut moves = Vec::new();
+        for job in jobs.iter() {
+            let Some(want) = job.journal.as_ref().and_then(|p| p.entry(job)) else {
+                return Ok(false);
+            };
+            let Some(made) = journal.latest().map(|r| r.entry()).find(|e| {
+                e.input == was_text
+                    && e.slot == want.slot
+                    && e.recipe == want.recipe
+                    && (e.in_bytes, e.in_mtime) == (want.in_bytes, want.in_mtime)
+            }) else {
+                return Ok(false);
+            };
+            let from = self.args.out.join(journal::text_path(&made.output));
+            let meta = match fs::metadata(&from) {
+                Ok(m) if m.len() == made.out_bytes => m,
+                _ => return Ok(false),
+            };
+            if job.output.exists() {
+                return Ok(false);
+            }
+            let entry = Entry {
+                out_bytes: made.out_bytes,
+                out_mtime: journal::modified(&meta),
+                ..want
+            };
+            moves.push((job, from, entry));
+        }
+        let writer = JournalWriter::new(&self.args.out, None);
+        for (job, from, entry) in moves {
+            // The line first, then the rename, as for a conversion: a stop between leaves a
+            // line that matches nothing, never an output the journal does not know.
+            writer
+                .record(&entry)
+                .map_err(|e| format!("cannot update the journal: {}", io_words(&e)))?;
+            let moved = job
+                .output
+                .parent()
+                .map_or(Ok(()), fs::create_dir_all)
+                .and_then(|()| fs::rename(&from, &job.output))
+                .and_then(|()| match job.output.parent() {
+                    Some(dir) => File::open(dir).and_then(|d| d.sync_all()),
+                    None => Ok(()),
+                });
+            if let Err(e) = moved {
+                let _ = writer.withdraw(&entry);
+                eprintln!(
+                    "conveyor: warning: {} could not follow its input's new name ({}); \
+                     converting it again",
+                    from.display(),
+                    io_words(&e)
+                );
+                return Ok(false);
+            }
+            let why = format!(
+                "{} was renamed to this name: its output {} followed it, not converted again",
+                was.display(),
+                from.display()
+            );
+            self.say(format!(
+                "renamed {} → {} ({why})",
+                from.display(),
+                job.output.display()
+            ));
+            let record = record_of(job, &Outcome::Skipped(why.clone()), None, 0);
+            self.finished(&record, &Outcome::Skipped(why));
+        }
+        let _ = self.out.flush();
+        Ok(true)
+    }
+
+    /// A line about a file, on standard output (unless `--quiet`).
+    fn say(&mut self, line: String) {
+        if self.args.quiet {
+            return;
+        }
+        let _ = writeln!(self.out, "{line}");
+        if self.said.elapsed() >= SAY_EVERY {
+            let _ = self.out.flush();
+            self.said = Instant::now();
+        }
+    }
+
     /// One file ended: said, counted and recorded.
     fn finished(&mut self, record: &crate::engine::report::FileRecord, outcome: &Outcome) {
         match outcome {
             Outcome::Ok(_) => {
                 self.totals.converted += 1;
-                if !self.args.quiet {
-                    let _ = writeln!(self.out, "converted {} → {}", record.input, record.output);
-                    if self.said.elapsed() >= SAY_EVERY {
-                        let _ = self.out.flush();
-                        self.said = Instant::now();
-                    }
-                }
+                self.say(format!("converted {} → {}", record.input, record.output));
             }
             Outcome::Failed(f) => {
                 self.totals.failed += 1;

@@ -423,3 +423,60 @@ fn a_changed_input_is_redone_in_place_and_an_output_folder_inside_is_never_input
         "a.webp is the new content's conversion"
     );
 }
+
+/// #42 acceptance 4, renamed: an image converted and then renamed inside the watched folder is
+/// not converted again: its output is renamed to follow it (a.webp becomes b.webp, the same
+/// bytes), the journal records it under its new name (the watch started again converts
+/// nothing), and the record says why. A copy (a new time) is a new image and is converted.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_renamed_input_is_not_converted_again_its_output_follows_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (input, out) = (tmp.path().join("in"), tmp.path().join("out"));
+    let (report, again) = (tmp.path().join("1.jsonl"), tmp.path().join("2.jsonl"));
+    fs::create_dir_all(&input).unwrap();
+    let mut watch = Watch::start(&input, &out, &report, "300ms");
+    common::put(
+        &input,
+        "a.jpg",
+        &common::encode(&common::photo(90, 60), image::ImageFormat::Jpeg),
+    );
+    watch.converted(1);
+    let made = fs::read(out.join("a.webp")).unwrap();
+    fs::rename(input.join("a.jpg"), input.join("b.jpg")).unwrap();
+    watch.says("renamed ");
+    // The same bytes with a new time: a copy, a new image.
+    fs::copy(input.join("b.jpg"), input.join("c.jpg")).unwrap();
+    watch.converted(1);
+    assert_eq!(watch.interrupt().code(), Some(130));
+    let outputs = common::snapshot(&out);
+    let names: Vec<String> = outputs.keys().map(|p| p.display().to_string()).collect();
+    assert_eq!(names, ["b.webp", "c.webp"], "a.webp followed its input");
+    assert_eq!(outputs[Path::new("b.webp")], made, "moved, not made again");
+    let first = records(&report);
+    assert_eq!(inputs_with(&first, "ok"), ["a.jpg", "c.jpg"]);
+    assert_eq!(inputs_with(&first, "skipped"), ["b.jpg"]);
+    let why = first[1]["error"].as_str().unwrap_or_default();
+    assert!(why.contains("was renamed"), "the record says why: {why:?}");
+    // Started again: the journal vouches for b.webp as b.jpg's, and for c.webp.
+    let status = common::command()
+        .args([
+            "watch",
+            s(&input),
+            "--out",
+            s(&out),
+            "--once",
+            "--settle",
+            "0ms",
+        ])
+        .args(["--report", s(&again)])
+        .args(RECIPE)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let second = records(&again);
+    assert!(
+        inputs_with(&second, "ok").is_empty() && second.len() == 2,
+        "nothing converted again: {second:?}"
+    );
+}

@@ -45,7 +45,7 @@ pub fn in_progress_name(name: &OsStr) -> bool {
 }
 
 /// What a file looked like: its size and time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Seen {
     /// Size in bytes.
     pub bytes: u64,
@@ -96,7 +96,14 @@ pub struct Arrivals {
     pending: HashMap<PathBuf, Pending>,
     /// Files handed on, as they were then.
     handed: HashMap<PathBuf, Seen>,
+    /// Files handed on that went away, by their size and time: a file that arrives as one of
+    /// them was (a rename keeps both; a copy gets a new time) is that file renamed.
+    gone: HashMap<Seen, PathBuf>,
 }
+
+/// The most files remembered as gone or moved (a folder emptied of millions is not kept
+/// whole).
+const GONE_MOST: usize = 100_000;
 
 impl Arrivals {
     /// Nothing arrived yet; a file is complete once still for `settle`.
@@ -105,6 +112,7 @@ impl Arrivals {
             settle,
             pending: HashMap::new(),
             handed: HashMap::new(),
+            gone: HashMap::new(),
         }
     }
 
@@ -119,7 +127,12 @@ impl Arrivals {
     pub fn observe(&mut self, path: &Path, seen: Option<Seen>, sign: Sign, now: Instant) {
         let Some(seen) = seen else {
             self.pending.remove(path);
-            self.handed.remove(path);
+            if let Some(was) = self.handed.remove(path) {
+                if self.gone.len() >= GONE_MOST {
+                    self.gone.clear();
+                }
+                self.gone.insert(was, path.to_path_buf());
+            }
             return;
         };
         if let Some(p) = self.pending.get_mut(path) {
@@ -177,6 +190,26 @@ impl Arrivals {
             .collect()
     }
 
+    /// The file handed on before that a file arriving as `seen` is, renamed: one that went
+    /// away with the same size and time and is still gone. Asked once: the answer is forgotten.
+    pub fn renamed_from(&mut self, seen: &Seen) -> Option<PathBuf> {
+        self.gone.remove(seen).filter(|old| !old.exists())
+    }
+
+    /// Forgets the handed-on files that `still_there` does not keep (a whole look found them
+    /// gone), remembering them as gone.
+    fn vanished(&mut self, still_there: impl Fn(&Path) -> bool, now: Instant) {
+        let gone: Vec<PathBuf> = self
+            .handed
+            .keys()
+            .filter(|p| !still_there(p))
+            .cloned()
+            .collect();
+        for path in gone {
+            self.observe(&path, None, Sign::Looked, now);
+        }
+    }
+
     /// The files still arriving.
     pub fn pending(&self) -> Vec<PathBuf> {
         self.pending.keys().cloned().collect()
@@ -204,6 +237,16 @@ impl Arrivals {
             .map(|p| p.since + self.wait_of(p))
             .min()
     }
+}
+
+/// Files complete since the last wait.
+#[derive(Debug, Default)]
+pub struct Arrived {
+    /// New or changed files, in natural order.
+    pub files: Vec<PathBuf>,
+    /// (was, is): files that arrived with the size and time of a file handed on before that
+    /// went away: that file, renamed.
+    pub renamed: Vec<(PathBuf, PathBuf)>,
 }
 
 /// How to watch.
@@ -242,6 +285,8 @@ pub struct Watcher {
     look_at: Option<Instant>,
     /// Why the platform's events are not used, for the user (once).
     pub note: Option<String>,
+    /// Renames the platform reported (inotify pairs the two names): new name → old name.
+    moved: HashMap<PathBuf, PathBuf>,
 }
 
 /// Files complete this soon after the first of a batch join it.
@@ -277,6 +322,7 @@ impl Watcher {
             events: None,
             look_at: None,
             note: None,
+            moved: HashMap::new(),
             options,
         };
         match watcher.options.poll {
@@ -353,12 +399,13 @@ impl Watcher {
         self.arrivals.pending_count()
     }
 
-    /// Waits until files are complete and returns them in natural order, as the user's
-    /// inputs name them; returns nothing once `stop` is set.
-    pub fn wait(&mut self, stop: &AtomicBool) -> Vec<PathBuf> {
+    /// Waits until files are complete and returns them (new or changed files in natural
+    /// order, as the user's inputs name them, and renamed ones); returns nothing once `stop`
+    /// is set.
+    pub fn wait(&mut self, stop: &AtomicBool) -> Arrived {
         loop {
             if stop.load(Ordering::Acquire) {
-                return Vec::new();
+                return Arrived::default();
             }
             let now = Instant::now();
             if self.look_at.is_some_and(|t| now >= t) {
@@ -378,11 +425,23 @@ impl Watcher {
                 // A burst (a folder dropped, a card's files copied) arrives over a moment: what
                 // is due within the next moment joins this batch rather than starting its own.
                 self.gather(&mut ready, now);
-                let mut paths: Vec<PathBuf> = ready.into_iter().map(|(p, _)| p).collect();
-                paths.sort_by(|a, b| {
+                let mut arrived = Arrived::default();
+                for (path, seen) in ready {
+                    // A rename the system reported, whose file went away as the one that
+                    // arrived is (same size and time): the same image under a new name.
+                    let was = self
+                        .moved
+                        .remove(&path)
+                        .filter(|was| self.arrivals.renamed_from(&seen).as_ref() == Some(was));
+                    match was {
+                        Some(was) => arrived.renamed.push((was, path)),
+                        None => arrived.files.push(path),
+                    }
+                }
+                arrived.files.sort_by(|a, b| {
                     super::name::natural_cmp(&a.to_string_lossy(), &b.to_string_lossy())
                 });
-                return paths;
+                return arrived;
             }
             // Until the next event, the next file due, the next whole look, or a moment (to
             // see `stop`).
@@ -462,6 +521,15 @@ impl Watcher {
                 return;
             }
         };
+        if let (EventKind::Modify(ModifyKind::Name(notify::event::RenameMode::Both)), [from, to]) =
+            (event.kind, event.paths.as_slice())
+            && let (Some(from), Some(to)) = (self.given(from), self.given(to))
+        {
+            if self.moved.len() >= GONE_MOST {
+                self.moved.clear();
+            }
+            self.moved.insert(to, from);
+        }
         let sign = match event.kind {
             EventKind::Modify(ModifyKind::Data(_)) | EventKind::Modify(ModifyKind::Any) => {
                 Sign::Written
@@ -509,10 +577,11 @@ impl Watcher {
         })
     }
 
-    /// Looks at every file under the inputs.
+    /// Looks at every file under the inputs; files handed on and not found are gone.
     fn look_whole(&mut self, now: Instant) {
         let inputs: Vec<PathBuf> = self.roots.iter().map(|r| r.given.clone()).collect();
-        self.look_at_files(&inputs, now);
+        let found = self.look_at_files(&inputs, now);
+        self.arrivals.vanished(|p| found.contains(p), now);
     }
 
     /// Looks at every file in `folder` (a folder just made inside an input).
@@ -520,14 +589,20 @@ impl Watcher {
         self.look_at_files(&[folder.to_path_buf()], now);
     }
 
-    fn look_at_files(&mut self, folders: &[PathBuf], now: Instant) {
+    /// Looks at the files under `folders`; returns their paths.
+    fn look_at_files(
+        &mut self,
+        folders: &[PathBuf],
+        now: Instant,
+    ) -> std::collections::HashSet<PathBuf> {
+        let mut paths = std::collections::HashSet::new();
         let options = ScanOptions {
             recursive: self.options.recursive,
             exclude: self.options.exclude.clone(),
             ..ScanOptions::default()
         };
         let Ok(found) = scan::scan(folders, &options) else {
-            return;
+            return paths;
         };
         for f in found.found.iter() {
             if in_progress_name(f.name()) || f.skip().is_some() {
@@ -537,9 +612,11 @@ impl Watcher {
                 bytes: f.bytes(),
                 modified: f.modified(),
             };
-            self.arrivals
-                .observe(&f.path(), Some(seen), Sign::Looked, now);
+            let path = f.path();
+            self.arrivals.observe(&path, Some(seen), Sign::Looked, now);
+            paths.insert(path);
         }
+        paths
     }
 }
 
@@ -602,6 +679,26 @@ mod tests {
         a.observe(p, None, Sign::Looked, t0);
         assert!(a.ready(t0 + Duration::from_secs(5)).is_empty());
         assert_eq!(a.pending_count(), 0);
+    }
+
+    #[test]
+    fn a_file_that_arrives_as_one_that_went_away_is_it_renamed() {
+        let t0 = Instant::now();
+        let mut a = Arrivals::new(Duration::from_secs(1));
+        let (old, new) = (
+            Path::new("/nowhere/in/a.jpg"),
+            Path::new("/nowhere/in/b.jpg"),
+        );
+        a.handed(old.to_path_buf(), seen(100, 7).unwrap());
+        a.observe(old, None, Sign::Looked, t0);
+        a.observe(new, seen(100, 7), Sign::Looked, t0);
+        let ready = a.ready(t0 + Duration::from_secs(1));
+        assert_eq!(a.renamed_from(&ready[0].1), Some(old.to_path_buf()));
+        // Asked once; and a file with another time (a copy) is not it.
+        assert_eq!(a.renamed_from(&ready[0].1), None);
+        a.handed(old.to_path_buf(), seen(100, 7).unwrap());
+        a.observe(old, None, Sign::Looked, t0);
+        assert_eq!(a.renamed_from(&seen(100, 8).unwrap()), None);
     }
 
     #[test]
