@@ -443,3 +443,14 @@ pub fn thread_stat_field<T: std::str::FromStr>(n: usize) -> T {
     let field = after.split(' ').nth(n - 3).expect("field");
     field.parse().ok().expect("a number")
 }
+
+/// The peak memory (VmHWM, KiB) of the running process `pid` so far.
+#[cfg(target_os = "linux")]
+pub fn peak_rss_kib(pid: u32) -> u64 {
+    fs::read_to_string(format!("/proc/{pid}/status"))
+        .expect("read /proc/PID/status")
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM in /proc/PID/status")
+}

@@ -388,12 +388,7 @@ fn the_window_converting_100000_files_projects_to_under_1_gib_at_a_million() {
         let mut gui = spawn_gui_with(&x, &home, &args, common::command());
         let window = find_window(&x, &mut gui);
         wait_for_title(&x, window, &format!("finished: {files} converted"));
-        let status = std::fs::read_to_string(format!("/proc/{}/status", gui.id())).unwrap();
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .expect("VmHWM in /proc/PID/status")
+        common::peak_rss_kib(gui.id())
     };
     let base = peak_kib(&half, "out-half", N / 2);
     let full = peak_kib(&tmp.path().join("in"), "out", N);

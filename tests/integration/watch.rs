@@ -345,12 +345,7 @@ fn ten_thousand_files_dropped_at_once_are_all_converted_in_bounded_memory() {
         }
     }
     watch.converted(N);
-    let status = fs::read_to_string(format!("/proc/{}/status", watch.child.id())).unwrap();
-    let peak_kib: u64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmHWM in /proc/PID/status");
+    let peak_kib = common::peak_rss_kib(watch.child.id());
     assert_eq!(watch.interrupt().code(), Some(130));
     let records = records(&report);
     let converted = inputs_with(&records, "ok");

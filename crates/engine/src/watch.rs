@@ -413,14 +413,7 @@ impl Watcher {
                 let every = self.options.poll.unwrap_or(FALLBACK_POLL);
                 self.look_at = (self.events.is_none()).then(|| now + every);
             }
-            // A file complete by the clock is looked at again: it must also be as it was.
-            // (Only those: looking at every pending file on every event would cost a burst of
-            // N files N² looks.)
-            for path in self.arrivals.due(now) {
-                self.arrivals
-                    .observe(&path, Seen::of(&path), Sign::Looked, now);
-            }
-            let mut ready = self.arrivals.ready(now);
+            let mut ready = self.ready(now);
             if !ready.is_empty() {
                 // A burst (a folder dropped, a card's files copied) arrives over a moment: what
                 // is due within the next moment joins this batch rather than starting its own.
@@ -452,29 +445,45 @@ impl Watcher {
             {
                 until = until.min(t);
             }
-            let wait = until.saturating_duration_since(now);
-            let Some((_, rx)) = &self.events else {
-                std::thread::sleep(wait);
-                continue;
-            };
-            match rx.recv_timeout(wait) {
-                Ok(event) => {
-                    let mut batch = vec![event];
-                    batch.extend(rx.try_iter());
-                    for event in batch {
-                        self.take(event, Instant::now());
-                    }
+            self.listen(until.saturating_duration_since(now));
+        }
+    }
+
+    /// The files complete at `now`. Those complete by the clock are looked at once more: they
+    /// must also be as they were. (Only those: looking at every pending file on every event
+    /// would cost a burst of N files N² looks.)
+    fn ready(&mut self, now: Instant) -> Vec<(PathBuf, Seen)> {
+        for path in self.arrivals.due(now) {
+            self.arrivals
+                .observe(&path, Seen::of(&path), Sign::Looked, now);
+        }
+        self.arrivals.ready(now)
+    }
+
+    /// Takes the platform's events for up to `wait` (sleeps when polling). If the platform
+    /// stops reporting, the folders are looked at whole from then on, and the user told.
+    fn listen(&mut self, wait: Duration) {
+        let Some((_, rx)) = &self.events else {
+            std::thread::sleep(wait);
+            return;
+        };
+        match rx.recv_timeout(wait) {
+            Ok(event) => {
+                let mut batch = vec![event];
+                batch.extend(rx.try_iter());
+                for event in batch {
+                    self.take(event, Instant::now());
                 }
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => {
-                    self.events = None;
-                    self.note = Some(format!(
-                        "the system stopped reporting changes; looking at the folders every \
-                         {} s instead",
-                        FALLBACK_POLL.as_secs()
-                    ));
-                    self.look_at = Some(Instant::now());
-                }
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => {
+                self.events = None;
+                self.note = Some(format!(
+                    "the system stopped reporting changes; looking at the folders every {} s \
+                     instead",
+                    FALLBACK_POLL.as_secs()
+                ));
+                self.look_at = Some(Instant::now());
             }
         }
     }
@@ -488,25 +497,8 @@ impl Watcher {
             if due > now + GATHER || now >= limit {
                 return;
             }
-            let wait = due.saturating_duration_since(now);
-            match &self.events {
-                Some((_, rx)) => {
-                    if let Ok(event) = rx.recv_timeout(wait) {
-                        let mut batch = vec![event];
-                        batch.extend(rx.try_iter());
-                        for event in batch {
-                            self.take(event, Instant::now());
-                        }
-                    }
-                }
-                None => std::thread::sleep(wait),
-            }
-            let now = Instant::now();
-            for path in self.arrivals.due(now) {
-                self.arrivals
-                    .observe(&path, Seen::of(&path), Sign::Looked, now);
-            }
-            ready.extend(self.arrivals.ready(now));
+            self.listen(due.saturating_duration_since(now));
+            ready.extend(self.ready(Instant::now()));
         }
     }
 
