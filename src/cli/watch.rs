@@ -1,39 +1,25 @@
-//! `conveyor watch`: a hot folder. First the catch-up (a batch of what is in the folders and
-//! not vouched for by the journal, leaving out files still arriving), then, until stopped, a
-//! batch of the files that have arrived completely each time some have (`engine::watch`).
-//! Every batch goes through the engine's batch API as `conveyor run`'s does, so the journal
-//! decides what is done exactly as for a batch: an input converted before and unchanged is
-//! skipped, a changed one (new size or time) is converted again in place.
+//! `conveyor watch`: a hot folder ([`crate::engine::hot`]) on the command line: a line per
+//! converted or failed file, a JSON Lines record per file in `--report`, Ctrl-C or SIGTERM
+//! stops it (exit 130).
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{File, OpenOptions};
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use crossbeam_channel::RecvTimeoutError;
 
 use super::args::WatchArgs;
 use super::exit::{EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE};
-use crate::engine::batch::{self, Request, Scanner};
+use crate::engine::batch::Request;
 use crate::engine::event::Event;
-use crate::engine::job::{Action, Outcome, io_words};
-use crate::engine::journal::{self, Entry, Journal, JournalWriter};
-use crate::engine::pool::{self, Canceller, default_workers};
+use crate::engine::hot::{HotEnd, HotEvent, HotFolder, HotOptions};
+use crate::engine::job::{Job, Outcome, io_words};
+use crate::engine::pool::{self, default_workers};
 use crate::engine::remote;
 use crate::engine::report::record_of;
-use crate::engine::scan;
-use crate::engine::watch::{WatchOptions, Watcher};
-
-/// How one batch of the watch ended.
-enum Ended {
-    /// Every job ended.
-    Done,
-    /// Stopped by Ctrl-C or SIGTERM.
-    Cancelled,
-    /// A failure of the whole batch (the output disk full or unwritable): said once.
-    Refused,
-}
+use crate::engine::watch::WatchOptions;
 
 /// What the watch has done so far.
 #[derive(Default)]
@@ -43,14 +29,13 @@ struct Totals {
     failed: usize,
 }
 
-/// What every batch of the watch shares.
+/// What the command line says and records as the hot folder tells it.
 struct Session<'a> {
     args: &'a WatchArgs,
-    request: Request,
-    stop: Arc<AtomicBool>,
-    canceller: Arc<Mutex<Option<Canceller>>>,
     report: Option<File>,
     totals: Totals,
+    /// The current batch's jobs (its pool numbers them from 0).
+    jobs: Arc<[Job]>,
     /// The lines said about files, written out at least every [`SAY_EVERY`] and at the end of
     /// each batch (a line a write cost a burst of small files several per cent).
     out: std::io::BufWriter<std::io::Stdout>,
@@ -115,54 +100,96 @@ fn start(args: &WatchArgs) -> Result<u8, String> {
     // Ctrl-C or SIGTERM: the batch in hand is cancelled (what is finished stays, what is not
     // is removed) and the watch ends with exit 130.
     let (stop, canceller) = super::run::on_interrupt();
-    // Watching starts before the catch-up's scan: nothing that arrives meanwhile is missed.
-    let mut watcher = Watcher::start(
-        &args.inputs,
-        WatchOptions {
-            settle: args.settle,
-            poll: args.poll,
-            recursive: !args.no_recursive,
-            exclude: vec![args.out.clone()],
+    let hot = HotFolder::start(
+        request,
+        HotOptions {
+            watch: WatchOptions {
+                settle: args.settle,
+                poll: args.poll,
+                recursive: !args.no_recursive,
+                exclude: vec![args.out.clone()],
+            },
+            workers: args.workers.map_or_else(default_workers, usize::from),
+            priority: pool::Priority::Normal,
+            on_systemic: pool::OnSystemic::Stop,
+            once: args.once,
+            waker: Arc::new(|_| {}),
         },
-    );
-    if let Some(note) = watcher.note.take() {
-        eprintln!("conveyor: {note}");
-    }
-    let watcher = Arc::new(Mutex::new(watcher));
+        stop,
+        canceller,
+    )?;
     let mut session = Session {
         args,
-        request,
-        stop: Arc::clone(&stop),
-        canceller,
         report,
         totals: Totals::default(),
+        jobs: Arc::from(Vec::new()),
         out: std::io::BufWriter::new(std::io::stdout()),
         said: Instant::now(),
     };
-
-    // The catch-up: the folders' files, less those still arriving.
-    let catch_up: Scanner = {
-        let watcher = Arc::clone(&watcher);
-        Arc::new(move |inputs, options| {
-            let found = scan::scan(inputs, options)?;
-            Ok(watcher
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .catch_up(found))
-        })
-    };
-    match session.batch(&catch_up, true)? {
-        Ended::Done => {}
-        Ended::Cancelled => return Ok(EXIT_INTERRUPTED),
-        Ended::Refused => return Ok(EXIT_FAILED),
+    loop {
+        let event = match hot.events().recv_timeout(SAY_EVERY) {
+            Ok(event) => event,
+            Err(RecvTimeoutError::Timeout) => {
+                let _ = session.out.flush();
+                continue;
+            }
+            Err(RecvTimeoutError::Disconnected) => break,
+        };
+        if let Some(status) = session.hear(event) {
+            let _ = session.out.flush();
+            return Ok(status);
+        }
     }
-    let t = &session.totals;
-    let arriving = watcher
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .pending();
-    if args.once {
-        if !args.quiet {
+    Ok(EXIT_FAILED)
+}
+
+impl Session<'_> {
+    /// Says, counts and records what the hot folder tells; the exit status once it has ended.
+    fn hear(&mut self, event: HotEvent) -> Option<u8> {
+        match event {
+            HotEvent::Note(note) => eprintln!("conveyor: {note}"),
+            HotEvent::Batch { jobs, warnings, .. } => {
+                for w in &warnings {
+                    eprintln!("conveyor: warning: {}: {}", w.path.display(), w.reason);
+                }
+                self.jobs = jobs;
+            }
+            HotEvent::Pool(Event::Finished {
+                worker,
+                job,
+                outcome,
+                millis,
+            }) => {
+                if let Some(job) = self.jobs.get(job).cloned() {
+                    self.finished(&record_of(&job, &outcome, worker, millis), &outcome);
+                }
+            }
+            HotEvent::Pool(Event::BatchFinished { .. }) => {
+                let _ = self.out.flush();
+            }
+            HotEvent::Pool(_) => {}
+            HotEvent::Followed { job, from, why } => {
+                self.say(format!(
+                    "renamed {} → {} ({why})",
+                    from.display(),
+                    job.output.display()
+                ));
+                let outcome = Outcome::Skipped(why);
+                self.finished(&record_of(&job, &outcome, None, 0), &outcome);
+                let _ = self.out.flush();
+            }
+            HotEvent::CaughtUp { arriving } => self.caught_up(arriving),
+            HotEvent::Ended(end) => return Some(self.ended(end)),
+        }
+        None
+    }
+
+    fn caught_up(&mut self, arriving: usize) {
+        if self.args.quiet {
+            return;
+        }
+        let t = &self.totals;
+        if self.args.once {
             eprintln!(
                 "conveyor: caught up: {} converted, {} skipped, {} failed{}",
                 t.converted,
@@ -174,244 +201,57 @@ fn start(args: &WatchArgs) -> Result<u8, String> {
                     String::new()
                 }
             );
+            return;
         }
-        return Ok(if t.failed > 0 { EXIT_FAILED } else { EXIT_OK });
-    }
-    if !args.quiet {
         eprintln!(
             "conveyor: caught up ({} converted, {} skipped, {} failed); watching {} for new \
              images (Ctrl-C stops)",
             t.converted,
             t.skipped,
             t.failed,
-            args.inputs
+            self.args
+                .inputs
                 .iter()
                 .map(|p| p.display().to_string())
                 .collect::<Vec<_>>()
                 .join(", ")
         );
     }
-    loop {
-        let arrived = watcher
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .wait(&stop);
-        if stop.load(Ordering::Acquire) {
-            break;
-        }
-        // The system stopped reporting changes (said once; the folders are looked at instead).
-        if let Some(note) = watcher
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .note
-            .take()
-        {
-            eprintln!("conveyor: {note}");
-        }
-        let mut ready: Vec<PathBuf> = arrived.files;
-        for (was, is) in arrived.renamed {
-            if !session.follow_rename(&was, &is)? {
-                ready.push(is);
-            }
-        }
-        if ready.is_empty() {
-            continue;
-        }
-        let arrived: Scanner = Arc::new(move |inputs, _| Ok(scan::listed(inputs, &ready)));
-        match session.batch(&arrived, false)? {
-            Ended::Done => {}
-            Ended::Cancelled => break,
-            Ended::Refused => return Ok(EXIT_FAILED),
-        }
-    }
-    if !args.quiet {
-        let t = &session.totals;
-        eprintln!(
-            "conveyor: stopped watching: {} converted, {} skipped, {} failed",
-            t.converted, t.skipped, t.failed
-        );
-    }
-    Ok(EXIT_INTERRUPTED)
-}
 
-impl Session<'_> {
-    /// Plans the files `scanner` finds and converts them; a line per converted or failed
-    /// file, a record per file in the report.
-    fn batch(&mut self, scanner: &Scanner, first: bool) -> Result<Ended, String> {
-        let prepared = batch::prepare(
-            self.request.clone(),
-            None,
-            Some(Arc::clone(&self.stop)),
-            scanner,
-        )
-        .map_err(|e| e.to_string())?;
-        for w in &prepared.plan.warnings {
-            eprintln!("conveyor: warning: {}: {}", w.path.display(), w.reason);
-        }
-        if prepared.plan.jobs.is_empty() {
-            return Ok(Ended::Done);
-        }
-        if first {
-            // What an interrupted run left (its temporary files), before anything is written.
-            prepared.sweep();
-        }
-        let workers = self.args.workers.map_or_else(default_workers, usize::from);
-        let mut running = prepared
-            .start(batch::Run {
-                workers,
-                priority: pool::Priority::Normal,
-                waker: Arc::new(|_| {}),
-                on_systemic: pool::OnSystemic::Stop,
-            })
-            .map_err(|e| e.to_string())?;
-        for w in &running.warnings {
-            eprintln!("conveyor: warning: {w}");
-        }
-        let jobs = Arc::clone(&running.jobs);
-        let mut refused = None;
-        let mut cancelled = false;
-        if let Some(handle) = running.handle() {
-            *self
-                .canceller
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner) = Some(handle.canceller());
-            if self.stop.load(Ordering::Acquire) {
-                handle.cancel();
-            }
-            for event in handle.events() {
-                match event {
-                    Event::Finished {
-                        worker,
-                        job,
-                        outcome,
-                        millis,
-                    } => {
-                        if let Some(job) = jobs.get(job) {
-                            self.finished(&record_of(job, &outcome, worker, millis), &outcome);
-                        }
-                    }
-                    Event::Halted { reason, .. } => refused = Some(reason),
-                    Event::BatchFinished { cancelled: c } => {
-                        cancelled = c;
-                        break;
-                    }
-                    _ => {}
+    /// The last words and the exit status.
+    fn ended(&mut self, end: HotEnd) -> u8 {
+        let _ = self.out.flush();
+        let t = &self.totals;
+        match end {
+            HotEnd::CaughtUp => {
+                if t.failed > 0 {
+                    EXIT_FAILED
+                } else {
+                    EXIT_OK
                 }
             }
-        }
-        *self
-            .canceller
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = None;
-        let _ = self.out.flush();
-        if let Err(e) = running.finish() {
-            eprintln!("conveyor: warning: {e}");
-        }
-        if let Some(reason) = refused {
-            eprintln!("conveyor: stopped: {reason}");
-            eprintln!(
-                "conveyor: what was converted is kept; fix the cause and start the watch again \
-                 to convert the rest"
-            );
-            return Ok(Ended::Refused);
-        }
-        Ok(if cancelled {
-            Ended::Cancelled
-        } else {
-            Ended::Done
-        })
-    }
-
-    /// `is` is `was` renamed (the same size and time; `was` is gone). When the journal has
-    /// `was`'s outputs under this recipe and they are in place, each is renamed to the name
-    /// `is` gets and recorded for it, instead of converting `is` again; whether that was done.
-    fn follow_rename(&mut self, was: &Path, is: &Path) -> Result<bool, String> {
-        let only = vec![is.to_path_buf()];
-        let scanner: Scanner = Arc::new(move |inputs, _| Ok(scan::listed(inputs, &only)));
-        let prepared = batch::prepare(self.request.clone(), None, None, &scanner)
-            .map_err(|e| e.to_string())?;
-        let jobs = Arc::clone(&prepared.plan.jobs);
-        if jobs.is_empty()
-            || jobs
-                .iter()
-                .any(|j| j.action != Action::Convert || j.replace)
-        {
-            return Ok(false);
-        }
-        let journal = Journal::load(&self.args.out);
-        let Some(was_text) = journal::path_text(&scan::resolve(was)) else {
-            return Ok(false);
-        };
-        // Each output of `is`: `was`'s entry for it and the file that entry vouches for.
-        let mut moves = Vec::new();
-        for job in jobs.iter() {
-            let Some(want) = job.journal.as_ref().and_then(|p| p.entry(job)) else {
-                return Ok(false);
-            };
-            let Some(made) = journal.latest().map(|r| r.entry()).find(|e| {
-                e.input == was_text
-                    && e.slot == want.slot
-                    && e.recipe == want.recipe
-                    && (e.in_bytes, e.in_mtime) == (want.in_bytes, want.in_mtime)
-            }) else {
-                return Ok(false);
-            };
-            let from = self.args.out.join(journal::text_path(&made.output));
-            let meta = match fs::metadata(&from) {
-                Ok(m) if m.len() == made.out_bytes => m,
-                _ => return Ok(false),
-            };
-            if job.output.exists() {
-                return Ok(false);
+            HotEnd::Stopped => {
+                if !self.args.quiet {
+                    eprintln!(
+                        "conveyor: stopped watching: {} converted, {} skipped, {} failed",
+                        t.converted, t.skipped, t.failed
+                    );
+                }
+                EXIT_INTERRUPTED
             }
-            let entry = Entry {
-                out_bytes: made.out_bytes,
-                out_mtime: journal::modified(&meta),
-                ..want
-            };
-            moves.push((job, from, entry));
-        }
-        let writer = JournalWriter::new(&self.args.out, None);
-        for (job, from, entry) in moves {
-            // The line first, then the rename, as for a conversion: a stop between leaves a
-            // line that matches nothing, never an output the journal does not know.
-            writer
-                .record(&entry)
-                .map_err(|e| format!("cannot update the journal: {}", io_words(&e)))?;
-            let moved = job
-                .output
-                .parent()
-                .map_or(Ok(()), fs::create_dir_all)
-                .and_then(|()| fs::rename(&from, &job.output))
-                .and_then(|()| match job.output.parent() {
-                    Some(dir) => File::open(dir).and_then(|d| d.sync_all()),
-                    None => Ok(()),
-                });
-            if let Err(e) = moved {
-                let _ = writer.withdraw(&entry);
+            HotEnd::Refused(reason) => {
+                eprintln!("conveyor: stopped: {reason}");
                 eprintln!(
-                    "conveyor: warning: {} could not follow its input's new name ({}); \
-                     converting it again",
-                    from.display(),
-                    io_words(&e)
+                    "conveyor: what was converted is kept; fix the cause and start the watch \
+                     again to convert the rest"
                 );
-                return Ok(false);
+                EXIT_FAILED
             }
-            let why = format!(
-                "{} was renamed to this name: its output {} followed it, not converted again",
-                was.display(),
-                from.display()
-            );
-            self.say(format!(
-                "renamed {} → {} ({why})",
-                from.display(),
-                job.output.display()
-            ));
-            let record = record_of(job, &Outcome::Skipped(why.clone()), None, 0);
-            self.finished(&record, &Outcome::Skipped(why));
+            HotEnd::Failed(e) => {
+                eprintln!("conveyor: {e}");
+                EXIT_FAILED
+            }
         }
-        let _ = self.out.flush();
-        Ok(true)
     }
 
     /// A line about a file, on standard output (unless `--quiet`).

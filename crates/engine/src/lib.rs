@@ -10,6 +10,7 @@ pub mod event;
 pub mod format;
 pub mod hash;
 pub mod header;
+pub mod hot;
 pub mod job;
 pub mod journal;
 pub mod name;

@@ -435,6 +435,33 @@ impl Canceller {
     }
 }
 
+/// A cloneable handle on a running batch's controls (pause, resume, the worker count,
+/// cancel) for a thread that does not own its [`PoolHandle`] (a hot folder's window).
+#[derive(Clone)]
+pub struct Controls(Arc<Shared>);
+
+impl Controls {
+    /// See [`PoolHandle::pause`].
+    pub fn pause(&self) {
+        pause(&self.0);
+    }
+
+    /// See [`PoolHandle::resume`].
+    pub fn resume(&self) {
+        resume(&self.0);
+    }
+
+    /// See [`PoolHandle::set_workers`].
+    pub fn set_workers(&self, workers: usize) {
+        self.0.resize_crew(workers);
+    }
+
+    /// See [`PoolHandle::cancel`].
+    pub fn cancel(&self) {
+        cancel(&self.0);
+    }
+}
+
 /// Stops workers taking new jobs; jobs in hand finish.
 fn pause(shared: &Shared) {
     let mut open = lock(&shared.gate_open);
@@ -446,6 +473,18 @@ fn pause(shared: &Shared) {
     *open = Some(tx);
     shared.paused.store(true, Ordering::Release);
     shared.emit(Event::Paused);
+}
+
+/// Lets workers take jobs again.
+fn resume(shared: &Shared) {
+    let mut open = lock(&shared.gate_open);
+    if open.is_none() {
+        return;
+    }
+    shared.paused.store(false, Ordering::Release);
+    *lock(&shared.gate) = None;
+    drop(open.take());
+    shared.emit(Event::Resumed);
 }
 
 fn cancel(shared: &Shared) {
@@ -678,14 +717,7 @@ impl PoolHandle {
 
     /// Lets workers take jobs again.
     pub fn resume(&self) {
-        let mut open = lock(&self.shared.gate_open);
-        if open.is_none() {
-            return;
-        }
-        self.shared.paused.store(false, Ordering::Release);
-        *lock(&self.shared.gate) = None;
-        drop(open.take());
-        self.shared.emit(Event::Resumed);
+        resume(&self.shared);
     }
 
     /// Whether the batch is paused.
@@ -701,6 +733,11 @@ impl PoolHandle {
     /// Whether cancel was requested.
     pub fn is_cancelled(&self) -> bool {
         self.shared.cancelled.load(Ordering::Acquire)
+    }
+
+    /// Pause, resume, the worker count and cancel, from another thread.
+    pub fn controls(&self) -> Controls {
+        Controls(Arc::clone(&self.shared))
     }
 
     /// A handle that can cancel this batch from another thread.
