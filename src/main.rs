@@ -24,6 +24,7 @@ fn launch(args: &GuiArgs) -> Result<Launch, String> {
         recipe: args.recipe.patch(),
         workers: args.workers.map(usize::from),
         start: args.start,
+        watch: args.watch,
         storage: None,
     })
 }

@@ -400,4 +400,8 @@ pub struct GuiArgs {
     /// Start converting as soon as the window opens (needs --input).
     #[arg(long, requires = "input")]
     pub start: bool,
+    /// Watch the input folder as soon as the window opens: convert what is there, then each
+    /// image copied into it (needs --input; *Watch this folder* in the window).
+    #[arg(long, requires = "input", conflicts_with = "start")]
+    pub watch: bool,
 }

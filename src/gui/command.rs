@@ -13,6 +13,9 @@ use crate::engine::job::JobId;
 pub enum Command {
     /// Start converting the input with the current recipe (Ctrl+Enter).
     Start,
+    /// Watch the input folder: convert what is there, then what arrives, until stopped
+    /// (`false`: stop watching).
+    Watch(bool),
     /// Pause the running batch, or resume it (Space).
     TogglePause,
     /// Cancel the running batch (Escape).

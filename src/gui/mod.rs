@@ -43,6 +43,8 @@ pub struct Launch {
     pub workers: Option<usize>,
     /// Start converting as soon as the inputs are scanned.
     pub start: bool,
+    /// Watch the input folder as soon as it is scanned.
+    pub watch: bool,
     /// Object storage as the caller configured it (`None`: connected from the environment
     /// and the AWS files the first time an `s3://` path is used).
     pub storage: Option<Arc<crate::engine::batch::LazyStore>>,

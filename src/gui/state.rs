@@ -62,10 +62,13 @@ impl Input {
 
 /// A running or finished batch.
 pub(super) struct Batch {
-    /// How its pool started (for *Retry failed*: the same outputs into the same place).
-    pub(super) setup: Setup,
+    /// How its pool started (for *Retry failed*: the same outputs into the same place; a hot
+    /// folder's is known once its first batch starts).
+    pub(super) setup: Option<Setup>,
     /// The running pool; `None` once it has ended.
     pub(super) handle: Option<Running>,
+    /// The hot folder, while the window watches one (`None` once it has stopped).
+    pub(super) hot: Option<crate::engine::hot::HotFolder>,
     pub(super) view: BatchView,
     pub(super) started: Instant,
     pub(super) out_dir: PathBuf,

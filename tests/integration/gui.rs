@@ -648,12 +648,12 @@ fn closing_mid_batch_asks_first_then_cancels_cleanly() {
     );
     // The promise holds under overwrite: the same batch again converts only what was not done.
     let first_ok = v.ok;
-    let first_jobs = Arc::clone(v.jobs());
+    let first_jobs = v.jobs().clone();
     h.state_mut().start();
     step_until(&mut h, "the second batch", |h| {
         h.state()
             .batch_view()
-            .is_some_and(|v| v.finished && !Arc::ptr_eq(v.jobs(), &first_jobs))
+            .is_some_and(|v| v.finished && !v.jobs().same_as(&first_jobs))
     });
     let v = h.state().batch_view().expect("view");
     assert_eq!((v.ok, v.skipped), (40 - first_ok, first_ok));
@@ -1614,7 +1614,13 @@ fn files_before_start_natural_order_keys_double_click_and_menu() {
     h.get_by_label_contains("img_3.png  —  ").click();
     h.step();
     step_until(&mut h, "the opener", |_| opened.exists());
-    let output = h.state().batch_view().unwrap().jobs()[job_of(&h, 2)]
+    let output = h
+        .state()
+        .batch_view()
+        .unwrap()
+        .jobs()
+        .get(job_of(&h, 2))
+        .unwrap()
         .output
         .clone();
     step_until(&mut h, "the opener to finish", |_| {
@@ -1632,7 +1638,13 @@ fn files_before_start_natural_order_keys_double_click_and_menu() {
     });
     h.get_by_label("Copy the output's path").click();
     h.step();
-    let output = h.state().batch_view().unwrap().jobs()[job_of(&h, 3)]
+    let output = h
+        .state()
+        .batch_view()
+        .unwrap()
+        .jobs()
+        .get(job_of(&h, 3))
+        .unwrap()
         .output
         .clone();
     assert_eq!(
@@ -2449,4 +2461,96 @@ fn animations_are_off_while_a_batch_runs_and_back_after() {
     assert!(seen_running, "a frame mid-batch was seen");
     h.step();
     assert_eq!(h.ctx.global_style().animation_time, 0.25);
+}
+
+/// The view of a watched folder, once it has caught up and waits with nothing in hand.
+fn waiting_with(h: &Harness<'_, ConveyorApp>, converted: usize) -> bool {
+    h.state().batch_view().is_some_and(|v| {
+        v.ok == converted && v.watching.as_ref().is_some_and(|w| w.caught_up && !w.busy)
+    })
+}
+
+#[test]
+fn watching_a_folder_converts_what_arrives_until_the_switch_is_turned_off() {
+    let (tmp, out, mut h) = preloaded(4, settings_with_workers(2), Launch::default());
+    let dir = tmp.path().join("in");
+    h.get_by_label("👁 Watch this folder").click();
+    step_until(&mut h, "the catch-up", |h| waiting_with(h, 4));
+    assert!(h.state().watching());
+    assert!(h.state().busy(), "Start waits while the folder is watched");
+    assert!(has_label(&h, "Waiting for images"));
+    assert!(has_label(&h, "watching — 4 converted since "));
+    let title = h.state().title();
+    assert!(title.contains("watching — 4 converted since "), "{title}");
+
+    // Images copied in while it watches, one of them written in two pieces: converted once
+    // each, and only once complete.
+    for i in 0..3 {
+        common::put(
+            &dir,
+            &format!("arrived/new{i}.png"),
+            &common::encode(&common::photo(200 + i, 150), image::ImageFormat::Png),
+        );
+    }
+    let late = common::encode(&common::photo(300, 200), image::ImageFormat::Png);
+    let (first, rest) = late.split_at(late.len() / 2);
+    // Half written and still open (a copy in progress) while the others are converted.
+    let mut file = std::fs::File::create(dir.join("late.png")).unwrap();
+    std::io::Write::write_all(&mut file, first).unwrap();
+    step_until(&mut h, "the whole files", |h| waiting_with(h, 7));
+    assert!(
+        !out.join("late.jpg").exists(),
+        "half a file is not converted"
+    );
+    std::io::Write::write_all(&mut file, rest).unwrap();
+    drop(file);
+    step_until(&mut h, "the arrivals", |h| waiting_with(h, 8));
+    let v = h.state().batch_view().unwrap();
+    assert_eq!((v.total, v.failed, v.skipped), (8, 0, 0), "each once");
+    assert!(has_label(&h, "arrived/new2.png"), "arrivals are listed");
+    assert!(has_label(&h, "watching — 8 converted since "));
+    let written = common::snapshot(&out);
+    assert_eq!(written.len(), 8, "{:?}", written.keys());
+    let late_out = image::open(out.join("late.jpg")).expect("the late file's output decodes");
+    assert_eq!(
+        (late_out.width(), late_out.height()),
+        (64, 43),
+        "made from the whole file"
+    );
+
+    // Pause holds new files; the worker count carries over to the next arrivals.
+    h.key_press(egui::Key::Space);
+    step_until(&mut h, "pause", |h| {
+        h.state().batch_view().is_some_and(|v| v.paused)
+    });
+    assert!(h.state().title().contains("watching, paused"));
+    h.get_by_label(" + ").click();
+    step_until(&mut h, "three workers asked for", |h| {
+        h.state()
+            .batch_view()
+            .is_some_and(|v| v.target_workers == 3)
+    });
+    h.key_press(egui::Key::Space);
+    step_until(&mut h, "resume", |h| {
+        h.state().batch_view().is_some_and(|v| !v.paused)
+    });
+    common::put(
+        &dir,
+        "arrived/after.png",
+        &common::encode(&common::photo(180, 120), image::ImageFormat::Png),
+    );
+    step_until(&mut h, "the file after the pause", |h| waiting_with(h, 9));
+    assert_eq!(worker_rows(&h), 3, "the next batch ran three workers");
+
+    // Off: back to the idle state, everything converted kept and listed.
+    h.get_by_label("👁 Watch this folder").click();
+    step_until(&mut h, "watching to stop", |h| !h.state().watching());
+    h.step();
+    assert!(!h.state().busy(), "Start can be pressed again");
+    let v = h.state().batch_view().unwrap();
+    assert!(v.finished && v.ok == 9 && v.results.len() == 9);
+    assert!(has_label(&h, "Stopped watching"));
+    let title = h.state().title();
+    assert!(title.contains("stopped watching: 9 converted"), "{title}");
+    assert_eq!(common::snapshot(&out).len(), 9);
 }

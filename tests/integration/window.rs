@@ -252,6 +252,28 @@ pub(crate) fn screenshot(x: &Xvfb, name: &str) -> PathBuf {
     path
 }
 
+/// `conveyor gui --input DIR --out OUT --workers 2 MODE` making WebPs fit into 400 px.
+fn gui_to_webp(x: &Xvfb, home: &Path, (dir, out): (&Path, &Path), mode: &str) -> Gui {
+    spawn_gui(
+        x,
+        home,
+        &[
+            "gui",
+            "--input",
+            dir.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--workers",
+            "2",
+            mode,
+            "--resize",
+            "fit:400x400",
+            "--format",
+            "webp",
+        ],
+    )
+}
+
 fn sample_folder(dir: &Path, n: u32) {
     for i in 0..n {
         common::put(
@@ -275,24 +297,7 @@ fn gui_start_converts_the_input_folder_in_a_real_window() {
     let (dir, out) = (tmp.path().join("in"), tmp.path().join("out"));
     sample_folder(&dir, 11);
     let x = Xvfb::start();
-    let mut gui = spawn_gui(
-        &x,
-        tmp.path(),
-        &[
-            "gui",
-            "--input",
-            dir.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--workers",
-            "2",
-            "--start",
-            "--resize",
-            "fit:400x400",
-            "--format",
-            "webp",
-        ],
-    );
+    let mut gui = gui_to_webp(&x, tmp.path(), (&dir, &out), "--start");
     let window = find_window(&x, &mut gui);
     wait_for_title(&x, window, "finished: 12 converted");
     assert_eq!(outputs(&out), 12);
@@ -640,4 +645,59 @@ fn copy_as_command_puts_the_command_on_the_clipboard() {
     x.run("xdotool", &["mousemove", "1399", "899"]);
     let shot = screenshot(&x, "copy-as-command.png");
     eprintln!("screenshot: {}", shot.display());
+}
+
+/// #42 acceptance 5: `conveyor gui --watch` (the *Watch this folder* switch, on at launch)
+/// converts the folder, then images copied into it while it runs (one written in two pieces);
+/// the title and the window count them; Escape stops watching and the window is idle again
+/// (Ctrl+Enter then runs a plain batch, which finds everything done).
+#[test]
+#[ignore = "needs Xvfb, xdotool and ImageMagick's import"]
+fn a_watched_folder_converts_files_copied_in_while_the_window_runs() {
+    require_tools();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (dir, out) = (tmp.path().join("drop"), tmp.path().join("out"));
+    sample_folder(&dir, 3);
+    let x = Xvfb::start();
+    let mut gui = gui_to_webp(&x, tmp.path(), (&dir, &out), "--watch");
+    let window = find_window(&x, &mut gui);
+    wait_for_title(&x, window, "drop — watching — 4 converted since ");
+    assert_eq!(outputs(&out), 4);
+    for i in 0..4 {
+        common::put(
+            &dir,
+            &format!("later/q{i}.jpg"),
+            &common::encode(&common::photo(700 + i, 500), image::ImageFormat::Jpeg),
+        );
+    }
+    let piecewise = common::encode(&common::photo(640, 480), image::ImageFormat::Png);
+    let (first, rest) = piecewise.split_at(piecewise.len() / 2);
+    // Half written and still open (a copy in progress), however long the others take.
+    let mut file = std::fs::File::create(dir.join("slow.png")).unwrap();
+    std::io::Write::write_all(&mut file, first).unwrap();
+    wait_for_title(&x, window, "watching — 8 converted since ");
+    assert!(
+        !out.join("slow.webp").exists(),
+        "half a file is not converted"
+    );
+    std::io::Write::write_all(&mut file, rest).unwrap();
+    drop(file);
+    wait_for_title(&x, window, "watching — 9 converted since ");
+    assert_eq!(outputs(&out), 9);
+    let slow = image::open(out.join("slow.webp")).expect("the slow file's output decodes");
+    assert_eq!((slow.width(), slow.height()), (400, 300));
+    x.run("xdotool", &["mousemove", "1399", "899"]);
+    let shot = screenshot(&x, "watch-gui.png");
+    eprintln!("screenshot: {}", shot.display());
+
+    let id = window.to_string();
+    x.run("xdotool", &["windowfocus", "--sync", &id]);
+    x.run("xdotool", &["key", "--clearmodifiers", "Escape"]);
+    wait_for_title(&x, window, "drop — stopped watching: 9 converted");
+    let shot = screenshot(&x, "watch-gui-stopped.png");
+    eprintln!("screenshot: {}", shot.display());
+    // Idle again: Start works, and the journal vouches for everything.
+    x.run("xdotool", &["key", "--clearmodifiers", "ctrl+Return"]);
+    wait_for_title(&x, window, "finished: 0 converted, 9 skipped");
+    assert_eq!(outputs(&out), 9);
 }

@@ -92,3 +92,50 @@ pub enum Event {
         cancelled: bool,
     },
 }
+
+impl Event {
+    /// The same event with its job renumbered by `to` (a pool that runs some of a batch's
+    /// jobs, or one of several batches shown as one, numbers its own from 0).
+    pub fn with_jobs(self, to: impl Fn(JobId) -> JobId) -> Event {
+        match self {
+            Event::Started { worker, job } => Event::Started {
+                worker,
+                job: to(job),
+            },
+            Event::Stage {
+                worker,
+                job,
+                stage,
+                done,
+            } => Event::Stage {
+                worker,
+                job: to(job),
+                stage,
+                done,
+            },
+            Event::Finished {
+                worker,
+                job,
+                outcome,
+                millis,
+            } => Event::Finished {
+                worker,
+                job: to(job),
+                outcome,
+                millis,
+            },
+            Event::Halted {
+                worker,
+                job,
+                reason,
+                held,
+            } => Event::Halted {
+                worker,
+                job: to(job),
+                reason,
+                held,
+            },
+            other => other,
+        }
+    }
+}

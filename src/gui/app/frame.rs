@@ -40,6 +40,8 @@ impl ConveyorApp {
     pub fn apply(&mut self, ctx: &egui::Context, command: Command) {
         match command {
             Command::Start => self.start(),
+            Command::Watch(true) => self.start_watching(ctx),
+            Command::Watch(false) => self.cancel(),
             Command::TogglePause => self.toggle_pause(),
             Command::Cancel => self.cancel(),
             Command::SetWorkers(n) => self.set_workers(n),
@@ -107,6 +109,10 @@ impl ConveyorApp {
         if self.start_requested && self.input.as_ref().is_some_and(|i| i.summary.is_some()) {
             self.start_requested = false;
             self.start();
+        }
+        if self.watch_requested && self.input.as_ref().is_some_and(|i| i.summary.is_some()) {
+            self.watch_requested = false;
+            self.start_watching(ctx);
         }
         // A running batch's count changes with every event; sending each change would ask for
         // a frame each time (a viewport command repaints at once) and undo the frame cap of
@@ -269,6 +275,7 @@ impl<'a> Controls<'a> {
                     .as_ref()
                     .is_some_and(|i| matches!(i.summary, Some(Ok(ref s)) if s.images > 0)),
             running: app.batch.as_ref().is_some_and(|b| b.running()),
+            watching: app.watching(),
             paused: app.batch.as_ref().is_some_and(|b| b.view.paused),
             halted: app
                 .batch

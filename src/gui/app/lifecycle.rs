@@ -72,7 +72,7 @@ impl ConveyorApp {
     /// How a batch of this window's runs: its worker count, below the window's priority, and
     /// a waker that asks for at most one frame per the pacer's interval ([`FRAME`] at most
     /// often; slower when drawing costs more of the machine than its budget).
-    fn run(&mut self, ctx: &egui::Context) -> batch::Run {
+    pub(super) fn run(&mut self, ctx: &egui::Context) -> batch::Run {
         let waker_ctx = ctx.clone();
         let pending = Arc::clone(&self.repaint_pending);
         pending.store(false, Ordering::Release);
@@ -113,8 +113,9 @@ impl ConveyorApp {
         match prepared.start(self.run(ctx)) {
             Ok(running) => {
                 self.batch = Some(Batch {
-                    setup,
+                    setup: Some(setup),
                     handle: Some(running),
+                    hot: None,
                     view,
                     started: Instant::now(),
                     out_dir,
@@ -136,7 +137,9 @@ impl ConveyorApp {
         if batch.running() || batch.view.failed == 0 {
             return;
         }
-        let setup = batch.setup.clone();
+        let Some(setup) = batch.setup.clone() else {
+            return;
+        };
         let now = batch.started.elapsed().as_secs_f64();
         let run = self.run(ctx);
         let Some(batch) = &mut self.batch else { return };
@@ -178,6 +181,17 @@ impl ConveyorApp {
 
     /// Pauses or resumes the running batch.
     pub(super) fn toggle_pause(&mut self) {
+        if let Some(batch) = &self.batch
+            && let Some(hot) = &batch.hot
+        {
+            // Resumed too after a pause at a full disk (Retry).
+            if batch.view.paused || batch.view.halted.is_some() {
+                hot.resume();
+            } else {
+                hot.pause();
+            }
+            return;
+        }
         if let Some(handle) = self.handle() {
             if handle.is_paused() {
                 handle.resume();
@@ -187,8 +201,12 @@ impl ConveyorApp {
         }
     }
 
-    /// Cancels the running batch.
+    /// Cancels the running batch (stops watching).
     pub(super) fn cancel(&mut self) {
+        if let Some(hot) = self.batch.as_ref().and_then(|b| b.hot.as_ref()) {
+            hot.stop();
+            return;
+        }
         if let Some(handle) = self.handle() {
             handle.cancel();
         }
@@ -197,6 +215,9 @@ impl ConveyorApp {
     /// Applies a new worker count, live if a batch runs.
     pub(super) fn set_workers(&mut self, n: usize) {
         self.settings.workers = n.clamp(1, crate::gui::max_workers());
+        if let Some(hot) = self.batch.as_ref().and_then(|b| b.hot.as_ref()) {
+            hot.set_workers(self.settings.workers);
+        }
         if let Some(handle) = self.handle() {
             handle.set_workers(self.settings.workers);
         }
@@ -247,6 +268,10 @@ impl ConveyorApp {
     }
 
     pub(super) fn poll_batch(&mut self, ctx: &egui::Context) {
+        if self.batch.as_ref().is_some_and(|b| b.hot.is_some()) {
+            self.poll_watch(ctx);
+            return;
+        }
         let Some(batch) = &mut self.batch else { return };
         self.repaint_pending.store(false, Ordering::Release);
         let now = batch.started.elapsed().as_secs_f64();

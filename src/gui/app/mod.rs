@@ -11,6 +11,7 @@ mod dialogs;
 mod frame;
 mod freshness;
 mod lifecycle;
+mod watching;
 mod window_input;
 
 use std::path::PathBuf;
@@ -93,6 +94,8 @@ pub struct ConveyorApp {
     closing: bool,
     /// Start once the input's scan is in (`conveyor gui --start`).
     start_requested: bool,
+    /// Watch the input once its scan is in (`conveyor gui --watch`).
+    watch_requested: bool,
     /// The title last sent to the window.
     title: String,
     /// When `title` was last sent to the window (the shell's `TITLE_EVERY`).
@@ -190,6 +193,7 @@ impl ConveyorApp {
             confirm_close: false,
             closing: false,
             start_requested: launch.start,
+            watch_requested: launch.watch,
             title: String::new(),
             title_sent: None,
             repaint_pending: Arc::new(AtomicBool::new(false)),

@@ -24,6 +24,8 @@ pub(crate) struct Controls<'a> {
     pub(crate) can_start: bool,
     /// A batch is running (Pause and Cancel apply).
     pub(crate) running: bool,
+    /// The input folder is watched (the switch is on; Cancel stops watching).
+    pub(crate) watching: bool,
     /// The running batch is paused.
     pub(crate) paused: bool,
     /// The running batch paused itself at a failure of the whole batch (a full disk): why.
@@ -59,6 +61,22 @@ pub(crate) fn controls(c: &Controls, commands: &mut Vec<Command>, ui: &mut egui:
         {
             commands.push(Command::Start);
         }
+        // The switch: on, the folder is converted and then watched until it is turned off.
+        let switch = egui::Button::selectable(c.watching, "👁 Watch this folder")
+            .min_size(egui::vec2(90.0, 28.0));
+        let hint = if c.watching {
+            "Stop watching: what is being converted is cancelled, what is done stays"
+        } else {
+            "Convert what is in the folder, then each image copied into it once it is \
+             complete, until this is turned off"
+        };
+        if ui
+            .add_enabled(c.can_start || c.watching, switch)
+            .on_hover_text(hint)
+            .clicked()
+        {
+            commands.push(Command::Watch(!c.watching));
+        }
         let pause_label = if c.paused { "⏵ Resume" } else { "⏸ Pause" };
         if ui
             .add_enabled(
@@ -75,7 +93,11 @@ pub(crate) fn controls(c: &Controls, commands: &mut Vec<Command>, ui: &mut egui:
                 c.running,
                 egui::Button::new("⏹ Cancel").min_size(egui::vec2(90.0, 28.0)),
             )
-            .on_hover_text("Cancel the batch (Escape)")
+            .on_hover_text(if c.watching {
+                "Stop watching (Escape)"
+            } else {
+                "Cancel the batch (Escape)"
+            })
             .clicked()
         {
             commands.push(Command::Cancel);
@@ -177,13 +199,13 @@ fn estimate_label(c: &Controls, ui: &mut egui::Ui) {
     let trials = c.trials;
     if trials.estimating() {
         ui.spinner();
-        ui.label("Updating the estimate…");
+        ui.add(egui::Label::new("Updating the estimate…").truncate());
         return;
     }
     match &trials.estimate {
         Some(Some(e)) if e.sampled > 0 => {
             if c.outlook.is_some_and(|o| o.convert == 0) {
-                ui.label("Estimate: nothing left to write");
+                ui.add(egui::Label::new("Estimate: nothing left to write").truncate());
                 return;
             }
             let (bytes, seconds) = estimate_left(e, c.outlook);
@@ -192,18 +214,21 @@ fn estimate_label(c: &Controls, ui: &mut egui::Ui) {
                 .filter(|o| o.convert < o.total)
                 .map(|o| format!(" for the {} outputs left", o.convert))
                 .unwrap_or_default();
-            ui.label(format!(
+            let text = format!(
                 "Estimate: about {} in about {}{left}",
                 crate::engine::units::human_bytes(bytes),
                 crate::gui::view::clock(seconds)
-            ))
-            .on_hover_text(format!(
-                "From {} sample image(s) converted with this recipe and {} worker(s)",
-                e.sampled, c.workers
-            ));
+            );
+            // Cut short in a narrow window (the buttons keep their room); whole on hover.
+            ui.add(egui::Label::new(&text).truncate())
+                .on_hover_text(format!(
+                    "{text}: from {} sample image(s) converted with this recipe and {} \
+                     worker(s)",
+                    e.sampled, c.workers
+                ));
         }
         Some(_) => {
-            ui.label("Estimate: none of the sampled images converted");
+            ui.add(egui::Label::new("Estimate: none of the sampled images converted").truncate());
         }
         None => {}
     }

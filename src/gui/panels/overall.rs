@@ -20,9 +20,12 @@ pub(crate) fn overall_section(
         return;
     };
     let visuals = ui.visuals();
+    let watch = v.watching.as_ref();
     let (state, colour) = if v.finished {
         if v.stopped_by.is_some() {
             ("Stopped", visuals.error_fg_color)
+        } else if watch.is_some() {
+            ("Stopped watching", visuals.strong_text_color())
         } else if v.cancelled > 0 {
             ("Cancelled", visuals.warn_fg_color)
         } else if v.failed > 0 {
@@ -36,12 +39,23 @@ pub(crate) fn overall_section(
         ("Paused by a disk problem", visuals.error_fg_color)
     } else if v.paused {
         ("Paused", visuals.strong_text_color())
+    } else if let Some(w) = watch {
+        if w.busy {
+            ("Converting", visuals.strong_text_color())
+        } else if w.caught_up {
+            ("Waiting for images", visuals.strong_text_color())
+        } else {
+            ("Looking", visuals.strong_text_color())
+        }
     } else {
         ("Converting", visuals.strong_text_color())
     };
     ui.horizontal(|ui| {
         ui.label(egui::RichText::new(state).strong().color(colour));
-        ui.label(v.overall_text());
+        match v.watch_text().filter(|_| !v.finished) {
+            Some(text) => ui.label(text),
+            None => ui.label(v.overall_text()),
+        };
     });
     if v.finished
         && let Some(why) = &v.stopped_by
@@ -68,6 +82,8 @@ pub(crate) fn overall_section(
     let (mb_in, mb_out) = v.megabytes_per_second();
     let eta = if v.paused {
         "paused".to_owned()
+    } else if watch.is_some_and(|w| !w.busy) {
+        "—".to_owned()
     } else {
         v.eta_seconds().map_or_else(|| "—".to_owned(), clock)
     };

@@ -37,7 +37,7 @@ pub const RATE_WINDOW: f64 = 2.0;
 /// Everything the window shows about one batch.
 #[derive(Debug, Clone)]
 pub struct BatchView {
-    pub(super) jobs: Arc<[Job]>,
+    pub(super) jobs: super::watch::Jobs,
     pub(super) root: PathBuf,
     /// Jobs in the batch.
     pub total: usize,
@@ -103,6 +103,8 @@ pub struct BatchView {
     pub(super) row_of: Vec<usize>,
     /// Each job's place in natural order (see [`natural_ranks`]); empty: finishing order.
     pub(super) ranks: Vec<u32>,
+    /// A hot folder's view: what it knows besides the figures (`None`: a batch).
+    pub watching: Option<super::watch::Watching>,
 }
 
 impl BatchView {
@@ -117,7 +119,7 @@ impl BatchView {
         BatchView {
             bytes_left,
             total,
-            jobs,
+            jobs: super::watch::Jobs::one(jobs),
             root: root.to_path_buf(),
             ok: 0,
             skipped: 0,
@@ -152,6 +154,7 @@ impl BatchView {
             retry_map: None,
             row_of: vec![usize::MAX; total],
             ranks: Vec::new(),
+            watching: None,
         }
     }
 
@@ -202,7 +205,7 @@ impl BatchView {
     }
 
     /// The batch's jobs.
-    pub fn jobs(&self) -> &Arc<[Job]> {
+    pub fn jobs(&self) -> &super::watch::Jobs {
         &self.jobs
     }
 
@@ -239,7 +242,7 @@ impl BatchView {
         let bar = self.bars.observe(event, now);
         match event {
             Event::BatchStarted { total, workers } => {
-                if self.retry_map.is_none() {
+                if self.retry_map.is_none() && self.watching.is_none() {
                     self.total = *total;
                 }
                 self.target_workers = *workers;
@@ -335,7 +338,7 @@ impl BatchView {
         }
     }
 
-    fn retire(&mut self, row: &WorkerRow) {
+    pub(super) fn retire(&mut self, row: &WorkerRow) {
         self.retired.count += 1;
         self.retired.converted += row.converted;
         self.retired.failed += row.failed;

@@ -9,11 +9,13 @@ mod retry;
 mod rows;
 mod summary;
 mod text;
+mod watch;
 
 pub use batch::{BatchView, Marker, RATE_WINDOW, ResultRow, SAMPLE_EVERY, Sample, WorkerRow};
 pub use input::{FirstImage, InputSummary};
 pub use summary::ResultFilter;
 pub use text::{clock, natural_cmp, natural_ranks, saving, window_title};
+pub use watch::{Jobs, Watching};
 
 #[cfg(test)]
 mod tests {
@@ -362,5 +364,85 @@ mod tests {
         assert_eq!(human_bytes(1_572_864), "1.5 MiB");
         assert_eq!(clock(65.0), "1:05");
         assert_eq!(clock(3725.0), "1:02:05");
+    }
+
+    /// A hot folder's batches in one view: each batch's jobs follow the last's, its events
+    /// land on them, the workers wait between batches (rows and counts kept, no "stopped"
+    /// line), a pool's own count is no chart mark, and the view finishes only when the watch
+    /// stops.
+    #[test]
+    fn a_watched_folders_batches_fold_into_one_view() {
+        let mut v = BatchView::watching(Path::new("/in"), 2, "14:05".into());
+        let run = |v: &mut BatchView, n: usize, at: f64| {
+            for event in [
+                Event::BatchStarted {
+                    total: n,
+                    workers: 2,
+                },
+                Event::WorkersChanged { target: 2 },
+                Event::WorkerStarted { worker: 1 },
+                Event::WorkerStarted { worker: 2 },
+            ] {
+                v.apply_arrival(event, at);
+            }
+            for job in 0..n {
+                v.apply_arrival(Event::Started { worker: 1, job }, at);
+                v.apply_arrival(
+                    Event::Finished {
+                        worker: Some(1),
+                        job,
+                        outcome: ok(),
+                        millis: 5,
+                    },
+                    at,
+                );
+            }
+            for event in [
+                Event::WorkerRetired { worker: 1 },
+                Event::WorkerRetired { worker: 2 },
+                Event::BatchFinished { cancelled: false },
+            ] {
+                v.apply_arrival(event, at);
+            }
+        };
+        v.arrivals(jobs(3));
+        run(&mut v, 3, 0.5);
+        let later: Arc<[Job]> = jobs(5)[3..].to_vec().into();
+        v.arrivals(later);
+        assert!(v.watching.as_ref().is_some_and(|w| w.busy));
+        run(&mut v, 2, 1.5);
+        assert_eq!((v.total, v.ok, v.results.len()), (5, 5, 5));
+        assert_eq!(v.jobs().len(), 5);
+        assert_eq!(
+            v.jobs().get(4).map(|j| j.input.clone()),
+            Some(PathBuf::from("/in/sub/4.png"))
+        );
+        // The second batch's job 1 is the view's job 4.
+        assert_eq!(v.results[4].job, 4);
+        assert_eq!(v.row_name(&v.results[4]), "sub/4.png");
+        assert!(!v.finished && !v.watching.as_ref().unwrap().busy);
+        assert_eq!(v.workers.len(), 2, "the workers wait for the next files");
+        assert_eq!(v.workers[&1].converted, 5, "a worker's count goes on");
+        assert!(v.workers.values().all(|w| w.job.is_none()));
+        assert_eq!(v.retired.count, 0);
+        assert_eq!(
+            v.markers.len(),
+            1,
+            "no mark for a count that did not change"
+        );
+        v.apply_arrival(Event::WorkersChanged { target: 1 }, 2.0);
+        assert_eq!(v.markers.len(), 2);
+        // A row the next pool will not have goes with the next arrivals.
+        v.arrivals(jobs(1));
+        assert_eq!(v.workers.len(), 1);
+        assert_eq!(
+            v.watch_text().as_deref(),
+            Some("watching — 5 converted since 14:05")
+        );
+        v.followed(jobs(7)[6].clone(), "renamed".into(), 2.5);
+        assert_eq!((v.skipped, v.total), (1, 7));
+        v.stop_watching(true, 3.0);
+        assert!(v.finished);
+        assert_eq!(v.jobs().iter().count(), 7);
     }
 }

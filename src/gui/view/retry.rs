@@ -3,7 +3,7 @@
 
 use super::BatchView;
 use crate::engine::event::Event;
-use crate::engine::job::{Job, JobId, Status};
+use crate::engine::job::{Job, Status};
 
 impl BatchView {
     /// Turns the failed rows back into pending ones and returns their jobs, for a pool that
@@ -53,46 +53,6 @@ impl BatchView {
         let Some(map) = &self.retry_map else {
             return event;
         };
-        let to = |job: JobId| map.get(job).copied().unwrap_or(job);
-        match event {
-            Event::Started { worker, job } => Event::Started {
-                worker,
-                job: to(job),
-            },
-            Event::Stage {
-                worker,
-                job,
-                stage,
-                done,
-            } => Event::Stage {
-                worker,
-                job: to(job),
-                stage,
-                done,
-            },
-            Event::Finished {
-                worker,
-                job,
-                outcome,
-                millis,
-            } => Event::Finished {
-                worker,
-                job: to(job),
-                outcome,
-                millis,
-            },
-            Event::Halted {
-                worker,
-                job,
-                reason,
-                held,
-            } => Event::Halted {
-                worker,
-                job: to(job),
-                reason,
-                held,
-            },
-            other => other,
-        }
+        event.with_jobs(|job| map.get(job).copied().unwrap_or(job))
     }
 }

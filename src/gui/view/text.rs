@@ -43,6 +43,16 @@ pub fn window_title(
         return "Conveyor".to_owned();
     };
     let state = match (batch, summary) {
+        (Some(v), _) if v.watching.is_some() && v.finished => {
+            format!(
+                "stopped watching: {}",
+                v.outcome_text().replace(" · ", ", ")
+            )
+        }
+        (Some(v), _) if v.watching.is_some() && v.paused => {
+            format!("watching, paused: {} converted", v.ok)
+        }
+        (Some(v), _) if let Some(text) = v.watch_text() => text,
         (Some(v), _) if v.finished => {
             let mut parts = vec![format!("{} converted", v.ok)];
             if v.failed > 0 {
