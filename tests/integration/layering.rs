@@ -407,4 +407,10 @@ fn the_readme_is_a_short_guide_whose_links_resolve() {
         text.contains("docs/BENCHMARKS.md"),
         "the measurements are linked"
     );
+    // The systemd unit shown is the one the package installs.
+    let unit = std::fs::read_to_string(root.join("assets/systemd/conveyor-watch.service")).unwrap();
+    assert!(
+        text.contains(&format!("```ini\n{unit}```")),
+        "README's systemd unit differs from assets/systemd/conveyor-watch.service"
+    );
 }

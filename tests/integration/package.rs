@@ -104,6 +104,7 @@ fn the_debian_package_installs_everything_a_desktop_expects() {
         "usr/share/doc/conveyor/LICENSE-MIT".into(),
         "usr/share/doc/conveyor/LICENSE-APACHE".into(),
         "usr/share/doc/conveyor/THIRD-PARTY-NOTICES".into(),
+        "usr/share/doc/conveyor/examples/conveyor-watch.service".into(),
     ];
     expected
         .extend(ICON_SIZES.map(|s| format!("usr/share/icons/hicolor/{s}x{s}/apps/conveyor.png")));

@@ -41,9 +41,15 @@ struct Watch {
 
 impl Watch {
     fn start(input: &Path, out: &Path, report: &Path, settle: &str) -> Watch {
+        Watch::start_with(input, out, report, settle, &[])
+    }
+
+    /// [`Watch::start`] with more options.
+    fn start_with(input: &Path, out: &Path, report: &Path, settle: &str, more: &[&str]) -> Watch {
         let mut child = common::command()
             .args(["watch", s(input), "--out", s(out), "--settle", settle])
             .args(["--report", s(report)])
+            .args(more)
             .args(RECIPE)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -474,4 +480,37 @@ fn a_renamed_input_is_not_converted_again_its_output_follows_it() {
         inputs_with(&second, "ok").is_empty() && second.len() == 2,
         "nothing converted again: {second:?}"
     );
+}
+
+/// `--poll` (network shares raise no events): the folders are looked at on a timer instead.
+/// Files copied in pieces (a pause shorter than the settle time) are each converted once and
+/// whole, in a folder made meanwhile too; a renamed file is converted under its new name (the
+/// README says so: no rename is reported).
+#[test]
+fn with_poll_the_folder_is_looked_at_on_a_timer_and_each_file_converted_once() {
+    const N: usize = 40;
+    let tmp = tempfile::tempdir().unwrap();
+    let (input, out, report) = (
+        tmp.path().join("in"),
+        tmp.path().join("out"),
+        tmp.path().join("watch.jsonl"),
+    );
+    fs::create_dir_all(input.join("sub/deeper")).unwrap();
+    let mut watch = Watch::start_with(&input, &out, &report, "600ms", &["--poll", "200ms"]);
+    watch.says("caught up");
+    let items = arrivals(N);
+    copy_in_pieces(&input, &items, Duration::from_millis(100));
+    watch.converted(N);
+    fs::rename(input.join("img_0.jpg"), input.join("renamed.jpg")).unwrap();
+    watch.converted(1);
+    assert_eq!(watch.interrupt().code(), Some(130));
+    let records = records(&report);
+    let converted = inputs_with(&records, "ok");
+    assert_eq!(converted.len(), N + 1, "each file once: {converted:?}");
+    let once: HashSet<&String> = converted.iter().collect();
+    assert_eq!(once.len(), N + 1);
+    assert!(converted.last().is_some_and(|c| c == "renamed.jpg"));
+    fs::rename(input.join("renamed.jpg"), input.join("img_0.jpg")).unwrap();
+    fs::remove_file(out.join("renamed.webp")).unwrap();
+    same_as_a_batch(tmp.path(), &input, &out, N);
 }

@@ -266,7 +266,13 @@ enum Ended {
 /// The hot folder's thread: the catch-up, then a batch per arrival until stopped.
 fn watch(request: &Request, options: &HotOptions, shared: &Shared) -> HotEnd {
     // Watching starts before the catch-up's scan: nothing that arrives meanwhile is missed.
-    let mut watcher = Watcher::start(&request.inputs, options.watch.clone());
+    // Only the catch-up (`--once`): no events are asked for (a tree over the system's watch
+    // limit would be told of a fallback it never uses).
+    let mut watch = options.watch.clone();
+    if options.once {
+        watch.poll.get_or_insert(Duration::from_secs(2));
+    }
+    let mut watcher = Watcher::start(&request.inputs, watch);
     if let Some(note) = watcher.note.take() {
         shared.send(HotEvent::Note(note));
     }
