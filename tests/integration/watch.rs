@@ -140,6 +140,19 @@ fn copy_in_pieces(root: &Path, items: &[(String, Vec<u8>)], pause: Duration) {
     }
 }
 
+/// A temporary folder with `in` (and `in/sub/deeper`) to watch, `out`, and where the report
+/// goes.
+fn watched_folders() -> (tempfile::TempDir, PathBuf, PathBuf, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let (input, out, report) = (
+        tmp.path().join("in"),
+        tmp.path().join("out"),
+        tmp.path().join("watch.jsonl"),
+    );
+    fs::create_dir_all(input.join("sub/deeper")).unwrap();
+    (tmp, input, out, report)
+}
+
 /// The records of a `--report` JSON Lines file.
 fn records(path: &Path) -> Vec<serde_json::Value> {
     fs::read_to_string(path)
@@ -198,13 +211,7 @@ fn same_as_a_batch(tmp: &Path, input: &Path, out: &Path, n: usize) {
 #[test]
 fn images_copied_in_slowly_and_in_pieces_are_each_converted_once_and_whole() {
     const N: usize = 500;
-    let tmp = tempfile::tempdir().unwrap();
-    let (input, out, report) = (
-        tmp.path().join("in"),
-        tmp.path().join("out"),
-        tmp.path().join("watch.jsonl"),
-    );
-    fs::create_dir_all(input.join("sub/deeper")).unwrap();
+    let (tmp, input, out, report) = watched_folders();
     let mut watch = Watch::start(&input, &out, &report, "1s");
     let items = arrivals(N);
     std::thread::scope(|scope| {
@@ -489,13 +496,7 @@ fn a_renamed_input_is_not_converted_again_its_output_follows_it() {
 #[test]
 fn with_poll_the_folder_is_looked_at_on_a_timer_and_each_file_converted_once() {
     const N: usize = 40;
-    let tmp = tempfile::tempdir().unwrap();
-    let (input, out, report) = (
-        tmp.path().join("in"),
-        tmp.path().join("out"),
-        tmp.path().join("watch.jsonl"),
-    );
-    fs::create_dir_all(input.join("sub/deeper")).unwrap();
+    let (tmp, input, out, report) = watched_folders();
     let mut watch = Watch::start_with(&input, &out, &report, "600ms", &["--poll", "200ms"]);
     watch.says("caught up");
     let items = arrivals(N);
