@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::engine::options::{OPTIONS, RecipeOption, RecipePatch, Value};
+use crate::engine::options::{self, OPTIONS, RecipeOption, RecipePatch, Value};
 use crate::engine::plan::ShardChoice;
 use crate::engine::units::{parse_duration, parse_size};
 
@@ -228,11 +228,50 @@ fn recipe_arg(o: &'static RecipeOption, flag: &'static str) -> clap::Arg {
     }
 }
 
+/// Checks one edit flag's value as it is parsed.
+#[derive(Clone)]
+struct EditValue(&'static str);
+
+impl clap::builder::TypedValueParser for EditValue {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        let text = value
+            .to_str()
+            .ok_or_else(|| clap::Error::new(clap::error::ErrorKind::InvalidUtf8).with_cmd(cmd))?;
+        crate::engine::edit::Edit::parse(self.0, text)
+            .map(|_| text.to_owned())
+            .map_err(|e| {
+                clap::Error::raw(
+                    clap::error::ErrorKind::ValueValidation,
+                    format!("invalid value '{text}' for --{}: {}\n", self.0, e.0),
+                )
+                .with_cmd(cmd)
+            })
+    }
+}
+
 impl clap::Args for RecipeArgs {
     fn augment_args(cmd: clap::Command) -> clap::Command {
-        OPTIONS.iter().fold(cmd, |cmd, o| match o.flag {
+        let cmd = OPTIONS.iter().fold(cmd, |cmd, o| match o.flag {
             Some(flag) => cmd.arg(recipe_arg(o, flag)),
             None => cmd,
+        });
+        // Edits: each flag as often as wanted, applied in the order given.
+        options::edit_flags().fold(cmd, |cmd, (name, value_name, help)| {
+            cmd.arg(
+                clap::Arg::new(name)
+                    .long(name)
+                    .value_name(value_name)
+                    .help(help)
+                    .action(clap::ArgAction::Append)
+                    .value_parser(EditValue(name)),
+            )
         })
     }
 
@@ -261,6 +300,22 @@ impl clap::FromArgMatches for RecipeArgs {
                     .set(o.key, value)
                     .map_err(|e| clap::Error::raw(clap::error::ErrorKind::InvalidValue, e))?;
             }
+        }
+        // The edit flags and `--resize`, by their places among the arguments.
+        let mut edits: Vec<(usize, &str, String)> = Vec::new();
+        for name in options::edit_flags().map(|o| o.0).chain(["resize"]) {
+            let (Ok(Some(values)), Some(places)) = (
+                matches.try_get_many::<String>(name),
+                matches.indices_of(name),
+            ) else {
+                continue;
+            };
+            edits.extend(places.zip(values).map(|(at, v)| (at, name, v.clone())));
+        }
+        if let Some(text) = options::fold_edits(&edits) {
+            self.given
+                .set("edit", Value::Text(text))
+                .map_err(|e| clap::Error::raw(clap::error::ErrorKind::InvalidValue, e))?;
         }
         Ok(())
     }

@@ -2554,3 +2554,52 @@ fn watching_a_folder_converts_what_arrives_until_the_switch_is_turned_off() {
     assert!(title.contains("stopped watching: 9 converted"), "{title}");
     assert_eq!(common::snapshot(&out).len(), 9);
 }
+
+/// #39: an output card's edit list: added from the menu, shown in the card's title, run in the
+/// batch (the outputs are cropped), and in *Copy as command*.
+#[test]
+fn an_edit_added_in_the_card_crops_the_outputs_and_is_in_the_command() {
+    let (_tmp, out, mut h) = preloaded(3, settings_with_workers(2), Launch::default());
+    h.get_by_label("➕ Add").click();
+    h.run_steps(2);
+    h.get_by_label("Crop to a ratio").click();
+    h.run_steps(2);
+    let recipe = h.state().settings().current_recipe();
+    assert_eq!(recipe.edits.text(recipe.resize), "crop=3:2");
+    assert!(has_label(&h, "Crop to"));
+    assert!(
+        h.query_by_label_contains("· 1 edit").is_some(),
+        "the card's title counts it"
+    );
+    h.key_press_modifiers(
+        egui::Modifiers::COMMAND | egui::Modifiers::SHIFT,
+        egui::Key::C,
+    );
+    h.run_steps(3);
+    let command = h.state().copied_command().expect("copied").to_owned();
+    assert!(
+        command.contains("--resize fit:64x64 --crop 3:2"),
+        "{command}"
+    );
+    h.get_by_label("▶ Start").click();
+    step_until(&mut h, "the batch", |h| {
+        h.state().batch_view().is_some_and(|v| v.finished)
+    });
+    let v = h.state().batch_view().unwrap();
+    assert_eq!(v.ok, 3);
+    for (i, job) in v.jobs().iter().enumerate() {
+        let (w, h) = image::image_dimensions(&job.output).unwrap();
+        // Resized into 64×64 first (no "Resize here": the resize comes first), then cropped.
+        let src = (160 + i as u32, 120);
+        let g = conveyor::engine::recipe::ResizeSpec::Fit(64, 64).geometry(src.0, src.1, false);
+        let crop = conveyor::engine::edit::Crop::Aspect {
+            w: 3,
+            h: 2,
+            gravity: conveyor::engine::edit::Gravity::Center,
+        };
+        let (_, _, cw, ch) =
+            conveyor::engine::edit::crop_box(crop, g.output.0, g.output.1).unwrap();
+        assert_eq!((w, h), (cw, ch), "{}", job.output.display());
+    }
+    assert!(out.exists());
+}

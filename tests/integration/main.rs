@@ -11,6 +11,7 @@ mod common;
 mod cli;
 #[cfg(feature = "gui")]
 mod dialogs;
+mod edits;
 mod faults;
 mod formats;
 mod fuzz;

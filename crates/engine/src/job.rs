@@ -362,6 +362,8 @@ pub enum ErrorKind {
     /// its inputs cannot be copied here (the temporary folder missing or full): a front end
     /// stops the batch at the first one.
     StorageAccess,
+    /// An edit of the recipe cannot be made on this picture (a crop box outside it).
+    Edit,
     /// A bug: the job panicked or the pool broke a promise.
     Panic,
 }
@@ -384,6 +386,7 @@ impl ErrorKind {
             ErrorKind::OverSize => "over_size",
             ErrorKind::Storage => "storage",
             ErrorKind::StorageAccess => "storage_access",
+            ErrorKind::Edit => "edit",
             ErrorKind::Panic => "panic",
         }
     }

@@ -6,6 +6,7 @@ pub mod bars;
 pub mod batch;
 pub mod codec;
 pub mod durable;
+pub mod edit;
 pub mod event;
 pub mod format;
 pub mod hash;

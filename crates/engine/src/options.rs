@@ -7,6 +7,7 @@
 //! exactly one declaration, and that the fingerprint moves with every option that shapes the
 //! output and with no other.
 
+use super::edit::{EditList, OPERATIONS};
 use super::format::{Control, Format};
 use super::hash::fnv1a;
 use super::name::NameTemplate;
@@ -293,6 +294,32 @@ pub static OPTIONS: &[RecipeOption] = &[
             Ok(())
         },
         example: || Value::Text("fit:480x480".into()),
+        choices: Vec::new,
+    },
+    RecipeOption {
+        key: "edit",
+        // The command line gives each edit as its own flag (`--crop`, `--rotate` …, in order;
+        // see [`fold_edits`]); recipe files an array of one-key tables.
+        flag: None,
+        value_name: Some("EDITS"),
+        help: || {
+            "Edits in order, NAME=VALUE separated by ';': crop, rotate, flip, pad, and resize \
+             where it happens among them [default: none]"
+                .into()
+        },
+        shapes: Shapes::Output,
+        control: None,
+        get: |r| (!r.edits.is_empty()).then(|| Value::Text(r.edits.text(r.resize))),
+        shown: always,
+        set: |r, v| {
+            let (list, resize) = EditList::parse(&text(v)?).map_err(|e| e.0)?;
+            if resize.is_some() {
+                r.resize = resize;
+            }
+            r.edits = list;
+            Ok(())
+        },
+        example: || Value::Text("crop=16:9@north; rotate=90".into()),
         choices: Vec::new,
     },
     text_option!(
@@ -772,6 +799,20 @@ impl RecipePatch {
 pub fn to_args(r: &Recipe) -> Vec<String> {
     let mut args = Vec::new();
     for o in OPTIONS {
+        // Edits are flags of their own, in order, the resize among them where it happens.
+        if o.key == "resize" && !r.edits.is_empty() {
+            continue;
+        }
+        if o.key == "edit" {
+            let marked = r.edits.0.contains(&super::edit::Edit::Resize);
+            if let (false, false, Some(spec)) = (r.edits.is_empty(), marked, r.resize) {
+                args.extend(["--resize".to_owned(), spec.to_string()]);
+            }
+            for (name, value) in r.edits.entries(r.resize) {
+                args.extend([format!("--{name}"), value]);
+            }
+            continue;
+        }
         let (Some(flag), Some(value)) = (o.flag, (o.get)(r)) else {
             continue;
         };
@@ -788,6 +829,30 @@ pub fn to_args(r: &Recipe) -> Vec<String> {
         }
     }
     args
+}
+
+/// The command line's edit flags (`--crop`, `--rotate`, `--flip`, `--pad`) as the `edit`
+/// option's value: `given` holds each flag's place among the arguments, name and value, and
+/// the `--resize` flag's place and value if given. `None` when no edit flag was given (a lone
+/// `--resize` stays the plain option).
+pub fn fold_edits(given: &[(usize, &str, String)]) -> Option<String> {
+    if !given.iter().any(|(_, name, _)| *name != "resize") {
+        return None;
+    }
+    let mut ordered: Vec<&(usize, &str, String)> = given.iter().collect();
+    ordered.sort_by_key(|(at, ..)| *at);
+    Some(
+        ordered
+            .iter()
+            .map(|(_, name, value)| format!("{name}={value}"))
+            .collect::<Vec<_>>()
+            .join("; "),
+    )
+}
+
+/// The names of the command line's edit flags.
+pub fn edit_flags() -> impl Iterator<Item = (&'static str, &'static str, &'static str)> {
+    OPERATIONS.into_iter()
 }
 
 /// Options [`describe`] leaves out, and why: a test checks that every other option changes
@@ -813,6 +878,15 @@ pub fn describe(r: &Recipe) -> String {
         Some(spec) => format!("resize {spec} ({})", r.filter),
         None => "no resize".to_owned(),
     }];
+    if !r.edits.is_empty() {
+        let edits: Vec<String> = r
+            .edits
+            .entries(r.resize)
+            .into_iter()
+            .map(|(name, value)| format!("{name} {value}"))
+            .collect();
+        parts.push(format!("edits: {}", edits.join(", then ")));
+    }
     let format = match r.format {
         OutputFormat::Keep => "each input's own format".to_owned(),
         OutputFormat::To(f) => f.label().to_owned(),
@@ -1117,11 +1191,20 @@ mod tests {
         }
         r.subfolder.clear();
         r.format = OutputFormat::To(Format::Avif);
+        r.edits = EditList::parse("crop=3:2@south; resize=fit:90x90; flip=v")
+            .expect("valid")
+            .0;
         let args = to_args(&r);
         let mut patch = RecipePatch::default();
+        let mut edits = Vec::new();
         let mut i = 0;
         while i < args.len() {
             let flag = args[i].trim_start_matches("--");
+            if flag == "resize" || OPERATIONS.iter().any(|o| o.0 == flag) {
+                edits.push((i, flag, args[i + 1].clone()));
+                i += 2;
+                continue;
+            }
             let o = OPTIONS
                 .iter()
                 .find(|o| o.flag == Some(flag))
@@ -1136,6 +1219,34 @@ mod tests {
                 i += 1;
             }
         }
+        let folded = fold_edits(&edits).expect("edit flags");
+        patch.set("edit", Value::Text(folded)).expect("valid");
         assert_eq!(patch.apply(Recipe::default()), r, "{args:?}");
+    }
+
+    #[test]
+    fn edit_flags_fold_in_their_order_and_a_resize_first_means_no_marker() {
+        let given = [
+            (5, "rotate", "90".to_owned()),
+            (1, "crop", "16:9".to_owned()),
+            (3, "resize", "fit:80x80".to_owned()),
+        ];
+        let text = fold_edits(&given).expect("edits");
+        assert_eq!(text, "crop=16:9; resize=fit:80x80; rotate=90");
+        assert_eq!(fold_edits(&[(1, "resize", "fit:8x8".to_owned())]), None);
+        let first = fold_edits(&[
+            (1, "resize", "fit:8x8".to_owned()),
+            (2, "flip", "h".to_owned()),
+        ])
+        .expect("edits");
+        let mut a = Recipe::default();
+        (option("edit").expect("declared").set)(&mut a, &Value::Text(first)).expect("valid");
+        let b = Recipe {
+            resize: Some(ResizeSpec::Fit(8, 8)),
+            edits: EditList::parse("flip=h").expect("valid").0,
+            ..Recipe::default()
+        };
+        assert_eq!(a, b, "resize, then edits: one recipe however it is written");
+        assert_eq!(fingerprint(&a, Format::Png), fingerprint(&b, Format::Png));
     }
 }

@@ -424,6 +424,8 @@ pub struct Recipe {
     /// A folder under the output folder for this output (`/`-separated, relative; empty: the
     /// output folder itself). Used by recipes with several outputs.
     pub subfolder: String,
+    /// Crop, rotate, flip, pad … in order, and where the resize happens among them.
+    pub edits: crate::edit::EditList,
 }
 
 impl Recipe {
@@ -457,6 +459,7 @@ impl Default for Recipe {
             png_colors: None,
             keep_dates: false,
             subfolder: String::new(),
+            edits: crate::edit::EditList::default(),
         }
     }
 }

@@ -131,6 +131,19 @@ fn output(table: &OutputTable, text: &str) -> Result<Recipe, (usize, String)> {
             ));
         };
         let v = match value.get_ref() {
+            // The edits: an array of one-key tables, in order.
+            toml::Value::Array(items) if option.key == "edit" => {
+                let text = edit_text(items).map_err(|why| (at(value.span()), why))?;
+                let twice = table.keys().any(|k| k.get_ref() == "resize")
+                    && items.iter().any(|i| i.get("resize").is_some());
+                if twice {
+                    return Err((
+                        at(value.span()),
+                        "resize is given twice: as `resize` and in `edit`; keep one".into(),
+                    ));
+                }
+                Value::Text(text)
+            }
             toml::Value::String(s) => Value::Text(s.clone()),
             toml::Value::Integer(n) => Value::Int(*n),
             toml::Value::Float(x) => Value::Float(*x),
@@ -150,6 +163,34 @@ fn output(table: &OutputTable, text: &str) -> Result<Recipe, (usize, String)> {
             .map_err(|why| (at(value.span()), format!("{}: {why}", option.key)))?;
     }
     Ok(r)
+}
+
+/// `edit = [{ crop = "16:9" }, { rotate = 90 }]` as the `edit` option's text.
+fn edit_text(items: &[toml::Value]) -> Result<String, String> {
+    let mut entries = Vec::with_capacity(items.len());
+    for item in items {
+        let one = item
+            .as_table()
+            .filter(|t| t.len() == 1)
+            .and_then(|t| t.iter().next());
+        let Some((name, value)) = one else {
+            return Err(
+                "edit: each edit is a table with one key, e.g. { crop = \"16:9@north\" }".into(),
+            );
+        };
+        let value = match value {
+            toml::Value::String(s) => s.clone(),
+            toml::Value::Integer(n) => n.to_string(),
+            other => {
+                return Err(format!(
+                    "edit: {name} takes text, found {}",
+                    other.type_str()
+                ));
+            }
+        };
+        entries.push(format!("{name}={value}"));
+    }
+    Ok(entries.join("; "))
 }
 
 /// The name an output has in its recipe, for reports and errors: its sub-folder, naming
@@ -202,7 +243,22 @@ pub fn to_toml(recipes: &[Recipe]) -> String {
     );
     for r in recipes {
         out.push_str("\n[[output]]\n");
+        // A resize among the edits is written in its place there.
+        let marked = r.edits.0.contains(&crate::edit::Edit::Resize);
         for o in options::OPTIONS.iter().filter(|o| o.shapes != Shapes::Run) {
+            if o.key == "resize" && marked {
+                continue;
+            }
+            if o.key == "edit" && !r.edits.is_empty() {
+                let items: Vec<String> = r
+                    .edits
+                    .entries(r.resize)
+                    .into_iter()
+                    .map(|(name, value)| format!("{{ {name} = {} }}", options::quoted(&value)))
+                    .collect();
+                out.push_str(&format!("edit = [{}]\n", items.join(", ")));
+                continue;
+            }
             if let Some(value) = (o.get)(r).filter(|_| (o.shown)(r)) {
                 out.push_str(&format!("{} = {}\n", o.key, value.toml()));
             }
@@ -218,6 +274,42 @@ mod tests {
 
     fn parse_str(text: &str) -> Result<Vec<Recipe>, RecipeFileError> {
         parse(text, Path::new("r.toml"))
+    }
+
+    #[test]
+    fn edits_are_an_ordered_array_of_tables_and_write_back() {
+        let text = "[[output]]\nformat = \"webp\"\nedit = [{ crop = \"3:2@north\" }, \
+                    { resize = \"fit:800x800\" }, { rotate = 90 }, { flip = \"h\" }]\n";
+        let recipes = parse_str(text).expect("valid");
+        let r = &recipes[0];
+        assert_eq!(r.resize, Some(ResizeSpec::Fit(800, 800)));
+        assert_eq!(
+            r.edits.text(r.resize),
+            "crop=3:2@north; resize=fit:800x800; rotate=90; flip=h"
+        );
+        let written = to_toml(&recipes);
+        assert!(
+            written.contains("edit = [{ crop = \"3:2@north\" }, { resize = \"fit:800x800\" }"),
+            "{written}"
+        );
+        assert!(!written.contains("\nresize ="), "{written}");
+        assert_eq!(parse_str(&written).expect("reads back"), recipes);
+        for (bad, why) in [
+            (
+                "[[output]]\nedit = [{ resize = \"fit:8x8\" }]\nresize = \"fit:9x9\"\n",
+                "resize is given twice",
+            ),
+            (
+                "[[output]]\nedit = [{ crop = \"16:9\", rotate = 90 }]\n",
+                "one key",
+            ),
+            ("[[output]]\nedit = [{ rotate = 45 }]\n", "90, 180 or 270"),
+            ("[[output]]\nedit = [{ blur = 3 }]\n", "not an edit"),
+        ] {
+            let e = parse_str(bad).expect_err(bad);
+            assert_eq!(e.line, Some(2), "{e}");
+            assert!(e.reason.contains(why), "{e}");
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The window's panels, one file each. They read the app state and call its methods; no
 //! image work happens here.
 
+mod edits_form;
 mod input;
 mod output_form;
 pub(crate) mod overall;

@@ -50,6 +50,7 @@ pub(super) fn format_label(f: OutputFormat) -> String {
 /// them shows under Keep only when the input has it.
 pub(super) fn output_form(
     s: &mut OutputForm,
+    card: usize,
     first: Option<FirstImage>,
     kept: &[Format],
     ui: &mut egui::Ui,
@@ -101,6 +102,8 @@ pub(super) fn output_form(
         });
         ui.checkbox(&mut s.recipe.allow_upscale, "Allow enlarging");
     }
+
+    super::edits_form::edits_form(&mut s.recipe.edits, card, ui);
 
     ui.add_space(8.0);
     ui.strong("Format");

@@ -6,6 +6,8 @@ use std::path::PathBuf;
 
 use eframe::egui;
 
+use crate::engine::edit::Edit;
+
 use crate::engine::recipe::{OnExist, OutputFormat, Recipe};
 use crate::gui::command::Command;
 use crate::gui::command::DialogPurpose;
@@ -153,6 +155,11 @@ fn card_title(i: usize, count: usize, r: &Recipe) -> String {
     } else {
         format!("Output · {size} · {format}")
     };
+    match r.edits.0.iter().filter(|e| **e != Edit::Resize).count() {
+        0 => {}
+        1 => title.push_str(" · 1 edit"),
+        n => title.push_str(&format!(" · {n} edits")),
+    }
     if !r.subfolder.is_empty() {
         title.push_str(&format!(" · in {}/", r.subfolder));
     }
@@ -239,7 +246,7 @@ fn form(p: &mut RecipeView, i: usize, ui: &mut egui::Ui) {
     let Some(s) = p.settings.outputs.get_mut(i) else {
         return;
     };
-    output_form(s, stem, &p.input_formats, ui);
+    output_form(s, i, stem, &p.input_formats, ui);
 }
 
 fn presets(p: &mut RecipeView, ui: &mut egui::Ui) {

@@ -525,6 +525,10 @@ impl Pipeline {
             .iter()
             .zip(jobs)
             .map(|(r, job)| {
+                // A crop before the resize changes what the resize starts from: decoded whole.
+                if r.edits.changes_geometry_before_resize() {
+                    return None;
+                }
                 r.resize.map(|spec| decode::ShrinkFor {
                     spec,
                     allow_upscale: r.allow_upscale,
@@ -621,10 +625,31 @@ impl Pipeline {
             (chosen, planar.width, planar.height)
         } else {
             let image = image.into_image()?;
-            let image = match geometry {
-                Some(g) => resize::resize_to(image, g, source, recipe.filter),
-                None => image,
+            // The edits before the resize, the resize (from what they left), the rest.
+            let (before, after) = recipe.edits.around_resize();
+            let edit = |edits, image| {
+                crate::edit::EditList::apply(edits, image, recipe.background)
+                    .map_err(|why| JobError::failed(crate::job::ErrorKind::Edit, why))
             };
+            let image = if before.is_empty() {
+                match geometry {
+                    Some(g) => resize::resize_to(image, g, source, recipe.filter),
+                    None => image,
+                }
+            } else {
+                let image = edit(before, image)?;
+                let size = (image.width(), image.height());
+                match recipe.resize {
+                    Some(spec) => resize::resize_to(
+                        image,
+                        spec.geometry(size.0, size.1, recipe.allow_upscale),
+                        size,
+                        recipe.filter,
+                    ),
+                    None => image,
+                }
+            };
+            let image = edit(after, image)?;
             step(progress, Stage::Encode)?;
             let (width, height) = (image.width(), image.height());
             let image = encode::prepare(image, job.format, recipe.background);
@@ -640,6 +665,7 @@ impl Pipeline {
         // A palette asked for changes the pixels: never the original's.
         if recipe.keeps_originals()
             && !turned
+            && recipe.edits.is_empty()
             && !(format == crate::format::Format::Png && recipe.png_colors.is_some())
             && job.format == format
             && (width, height) == source
@@ -670,6 +696,7 @@ fn takes_planes(recipe: &Recipe, format: crate::format::Format) -> bool {
         && recipe.is_lossy(format)
         && recipe.max_size.is_none()
         && recipe.target_score.is_none()
+        && recipe.edits.is_empty()
 }
 
 /// What one decode gives every output besides the pixels.

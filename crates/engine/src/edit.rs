@@ -1,0 +1,700 @@
+//! Edits: an ordered list of operations per output, applied after the picture is turned
+//! upright. Each operation is written as its command-line flag and value (`crop 16:9@north`,
+//! `rotate 90`, `flip h`, `pad 1600x1600@center`, `resize fit:800x800`): the command line takes
+//! the flags in the order given, recipe files an array of one-key tables in order
+//! (`edit = [{ crop = "16:9" }, { resize = "fit:800x800" }]`), and the journal's fingerprint the
+//! whole list ([`EditList`]'s text), so a change in any operation re-does the output.
+//!
+//! `resize` in the list marks where the recipe's resize happens (its spec stays the recipe's
+//! `resize`, declared once); a list without it resizes first and then edits.
+
+use std::fmt;
+use std::str::FromStr;
+
+use image::{DynamicImage, imageops};
+
+use super::recipe::{ParseError, ResizeSpec, Rgb};
+
+/// Where a crop or a padded picture sits: the centre or one of the eight compass points.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Gravity {
+    /// The middle.
+    #[default]
+    Center,
+    /// Top, centred across.
+    North,
+    /// Top right.
+    NorthEast,
+    /// Right, centred down.
+    East,
+    /// Bottom right.
+    SouthEast,
+    /// Bottom, centred across.
+    South,
+    /// Bottom left.
+    SouthWest,
+    /// Left, centred down.
+    West,
+    /// Top left.
+    NorthWest,
+}
+
+impl Gravity {
+    const NAMES: [(&'static str, Gravity); 9] = [
+        ("center", Gravity::Center),
+        ("north", Gravity::North),
+        ("northeast", Gravity::NorthEast),
+        ("east", Gravity::East),
+        ("southeast", Gravity::SouthEast),
+        ("south", Gravity::South),
+        ("southwest", Gravity::SouthWest),
+        ("west", Gravity::West),
+        ("northwest", Gravity::NorthWest),
+    ];
+
+    /// Every gravity's name, as `crop …@NAME` takes it.
+    pub fn names() -> Vec<&'static str> {
+        Gravity::NAMES.iter().map(|(n, _)| *n).collect()
+    }
+
+    /// Where a `part`-long span sits in a `whole`-long one: 0 (start), the middle or the end;
+    /// `across` picks the axis. The middle is `whole / 2 - part / 2`, each half rounded down,
+    /// as ImageMagick's `-gravity` places crops and extents (a pixel off would be a shifted
+    /// picture against every other tool's output).
+    fn offset(self, whole: u32, part: u32, across: bool) -> u32 {
+        let room = whole.saturating_sub(part);
+        let (start, end) = if across {
+            (
+                matches!(
+                    self,
+                    Gravity::West | Gravity::NorthWest | Gravity::SouthWest
+                ),
+                matches!(
+                    self,
+                    Gravity::East | Gravity::NorthEast | Gravity::SouthEast
+                ),
+            )
+        } else {
+            (
+                matches!(
+                    self,
+                    Gravity::North | Gravity::NorthWest | Gravity::NorthEast
+                ),
+                matches!(
+                    self,
+                    Gravity::South | Gravity::SouthWest | Gravity::SouthEast
+                ),
+            )
+        };
+        if start {
+            0
+        } else if end {
+            room
+        } else {
+            (whole / 2).saturating_sub(part / 2).min(room)
+        }
+    }
+}
+
+impl fmt::Display for Gravity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = Gravity::NAMES
+            .iter()
+            .find(|(_, g)| g == self)
+            .map_or("center", |(n, _)| n);
+        f.write_str(name)
+    }
+}
+
+impl FromStr for Gravity {
+    type Err = ParseError;
+
+    fn from_str(s: &str) -> Result<Gravity, ParseError> {
+        let t = s.trim().to_ascii_lowercase().replace(['-', '_'], "");
+        let t = match t.as_str() {
+            "centre" | "middle" => "center",
+            "n" | "top" => "north",
+            "s" | "bottom" => "south",
+            "e" | "right" => "east",
+            "w" | "left" => "west",
+            "ne" => "northeast",
+            "nw" => "northwest",
+            "se" => "southeast",
+            "sw" => "southwest",
+            other => other,
+        };
+        Gravity::NAMES
+            .iter()
+            .find(|(n, _)| *n == t)
+            .map(|(_, g)| *g)
+            .ok_or_else(|| {
+                ParseError(format!(
+                    "'{s}' is not a gravity: use {}",
+                    Gravity::names().join(", ")
+                ))
+            })
+    }
+}
+
+/// A length along one side: pixels, or a share of the side.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Length {
+    /// Pixels.
+    Px(u32),
+    /// Per cent of the side (0–100).
+    Percent(f64),
+}
+
+impl Length {
+    /// In pixels along a `side`-long side (a share rounds to the nearest pixel).
+    fn of(self, side: u32) -> u32 {
+        match self {
+            Length::Px(n) => n,
+            Length::Percent(p) => (f64::from(side) * p / 100.0).round() as u32,
+        }
+    }
+}
+
+impl fmt::Display for Length {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Length::Px(n) => write!(f, "{n}"),
+            Length::Percent(p) => write!(f, "{p}%"),
+        }
+    }
+}
+
+impl FromStr for Length {
+    type Err = ParseError;
+
+    fn from_str(s: &str) -> Result<Length, ParseError> {
+        let t = s.trim();
+        if let Some(p) = t.strip_suffix('%') {
+            return match p.trim().parse::<f64>() {
+                Ok(p) if (0.0..=100.0).contains(&p) => Ok(Length::Percent(p)),
+                _ => Err(ParseError(format!("'{s}' is not a share from 0% to 100%"))),
+            };
+        }
+        t.trim_end_matches("px")
+            .parse()
+            .map(Length::Px)
+            .map_err(|_| ParseError(format!("'{s}' is not a number of pixels or a share (10%)")))
+    }
+}
+
+/// What `crop` keeps.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Crop {
+    /// The largest part of this aspect ratio (width:height), placed by gravity.
+    Aspect {
+        /// Width part of the ratio.
+        w: u32,
+        /// Height part of the ratio.
+        h: u32,
+        /// Where the kept part sits.
+        gravity: Gravity,
+    },
+    /// A box: left, top, width, height (each in pixels or per cent of its side).
+    Box {
+        /// Left edge.
+        x: Length,
+        /// Top edge.
+        y: Length,
+        /// Width.
+        w: Length,
+        /// Height.
+        h: Length,
+    },
+}
+
+/// A mirror axis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Axis {
+    /// Left and right swap.
+    Horizontal,
+    /// Top and bottom swap.
+    Vertical,
+}
+
+/// One operation of an output's edit list.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Edit {
+    /// Keep part of the picture.
+    Crop(Crop),
+    /// Turn clockwise by this many quarter turns (1–3).
+    Rotate(u8),
+    /// Mirror.
+    Flip(Axis),
+    /// Fit inside W×H (shrinking only) and fill the rest with the recipe's background.
+    Pad {
+        /// Canvas width.
+        w: u32,
+        /// Canvas height.
+        h: u32,
+        /// Where the picture sits on the canvas.
+        gravity: Gravity,
+    },
+    /// The recipe's resize happens here.
+    Resize,
+}
+
+/// Every operation's name (its command-line flag and recipe-file key), value name and help.
+pub const OPERATIONS: [(&str, &str, &str); 4] = [
+    (
+        "crop",
+        "SPEC",
+        "Crop, in the order given with the other edits: an aspect ratio W:H[@GRAVITY] \
+         (16:9@north; gravity center [default], north, northeast … northwest) or a box \
+         X,Y,W,H in pixels or per cent (10%,10%,80%,80%)",
+    ),
+    (
+        "rotate",
+        "DEGREES",
+        "Rotate clockwise by 90, 180 or 270 degrees (after the EXIF orientation is applied), \
+         in the order given with the other edits",
+    ),
+    (
+        "flip",
+        "AXIS",
+        "Mirror: h (left and right swap) or v (top and bottom swap), in the order given with \
+         the other edits",
+    ),
+    (
+        "pad",
+        "WxH[@GRAVITY]",
+        "Fit inside WxH (shrinking only) and fill the rest with --background, the picture \
+         placed by gravity [default: center]; in the order given with the other edits",
+    ),
+];
+
+impl Edit {
+    /// The operation's name: its command-line flag and recipe-file key.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Edit::Crop(_) => "crop",
+            Edit::Rotate(_) => "rotate",
+            Edit::Flip(_) => "flip",
+            Edit::Pad { .. } => "pad",
+            Edit::Resize => "resize",
+        }
+    }
+
+    /// The operation's value as its flag takes it (`resize`'s is the recipe's).
+    pub fn value(&self, resize: Option<ResizeSpec>) -> String {
+        match self {
+            Edit::Crop(Crop::Aspect { w, h, gravity }) => match gravity {
+                Gravity::Center => format!("{w}:{h}"),
+                g => format!("{w}:{h}@{g}"),
+            },
+            Edit::Crop(Crop::Box { x, y, w, h }) => format!("{x},{y},{w},{h}"),
+            Edit::Rotate(q) => (u32::from(*q) * 90).to_string(),
+            Edit::Flip(Axis::Horizontal) => "h".into(),
+            Edit::Flip(Axis::Vertical) => "v".into(),
+            Edit::Pad { w, h, gravity } => match gravity {
+                Gravity::Center => format!("{w}x{h}"),
+                g => format!("{w}x{h}@{g}"),
+            },
+            Edit::Resize => resize.map(|r| r.to_string()).unwrap_or_default(),
+        }
+    }
+
+    /// Parses operation `name`'s `value` (`resize` is checked and marked; its spec is the
+    /// caller's to keep).
+    pub fn parse(name: &str, value: &str) -> Result<Edit, ParseError> {
+        let v = value.trim();
+        match name {
+            "crop" => parse_crop(v).map(Edit::Crop),
+            "rotate" => match v.trim_end_matches('°').parse::<i32>() {
+                Ok(d) if d.rem_euclid(90) == 0 && d.rem_euclid(360) != 0 => {
+                    Ok(Edit::Rotate((d.rem_euclid(360) / 90) as u8))
+                }
+                Ok(_) | Err(_) => Err(ParseError(format!(
+                    "'{value}': rotate takes 90, 180 or 270 (any other angle is not supported \
+                     yet)"
+                ))),
+            },
+            "flip" => match v.to_ascii_lowercase().as_str() {
+                "h" | "horizontal" | "x" => Ok(Edit::Flip(Axis::Horizontal)),
+                "v" | "vertical" | "y" => Ok(Edit::Flip(Axis::Vertical)),
+                _ => Err(ParseError(format!(
+                    "'{value}': flip takes h (left and right swap) or v (top and bottom)"
+                ))),
+            },
+            "pad" => {
+                let (size, gravity) = split_gravity(v)?;
+                let (w, h) = size
+                    .split_once(['x', 'X'])
+                    .and_then(|(w, h)| Some((w.trim().parse().ok()?, h.trim().parse().ok()?)))
+                    .filter(|&(w, h): &(u32, u32)| w > 0 && h > 0)
+                    .ok_or_else(|| {
+                        ParseError(format!(
+                            "'{value}': pad takes WxH[@GRAVITY], e.g. 1600x1600"
+                        ))
+                    })?;
+                Ok(Edit::Pad { w, h, gravity })
+            }
+            "resize" => v.parse::<ResizeSpec>().map(|_| Edit::Resize),
+            other => Err(ParseError(format!(
+                "'{other}' is not an edit: use {} or resize",
+                OPERATIONS.map(|o| o.0).join(", ")
+            ))),
+        }
+    }
+
+    /// Changes the picture's geometry or pixels (everything but the resize marker does).
+    fn apply(self, image: DynamicImage, background: Rgb) -> Result<DynamicImage, String> {
+        Ok(match self {
+            Edit::Crop(crop) => {
+                let (x, y, w, h) = crop_box(crop, image.width(), image.height())?;
+                image.crop_imm(x, y, w, h)
+            }
+            Edit::Rotate(1) => image.rotate90(),
+            Edit::Rotate(2) => image.rotate180(),
+            Edit::Rotate(_) => image.rotate270(),
+            Edit::Flip(Axis::Horizontal) => image.fliph(),
+            Edit::Flip(Axis::Vertical) => image.flipv(),
+            Edit::Pad { w, h, gravity } => pad(image, w, h, gravity, background),
+            Edit::Resize => image,
+        })
+    }
+}
+
+/// `SPEC@GRAVITY` → (SPEC, gravity); no `@`: the centre.
+fn split_gravity(v: &str) -> Result<(&str, Gravity), ParseError> {
+    match v.rsplit_once('@') {
+        Some((spec, g)) => Ok((spec.trim(), g.parse()?)),
+        None => Ok((v, Gravity::Center)),
+    }
+}
+
+fn parse_crop(v: &str) -> Result<Crop, ParseError> {
+    let (spec, gravity) = split_gravity(v)?;
+    if let Some((w, h)) = spec.split_once(':') {
+        return match (w.trim().parse::<u32>(), h.trim().parse::<u32>()) {
+            (Ok(w), Ok(h)) if w > 0 && h > 0 => Ok(Crop::Aspect { w, h, gravity }),
+            _ => Err(ParseError(format!(
+                "'{v}': an aspect ratio is two whole numbers, e.g. 16:9"
+            ))),
+        };
+    }
+    let parts: Vec<&str> = spec.split(',').collect();
+    if let [x, y, w, h] = parts.as_slice() {
+        if v.contains('@') {
+            return Err(ParseError(format!(
+                "'{v}': a crop box has no gravity (it says where it is)"
+            )));
+        }
+        let (x, y, w, h) = (x.parse()?, y.parse()?, w.parse()?, h.parse()?);
+        if matches!(w, Length::Px(0)) || matches!(h, Length::Px(0)) {
+            return Err(ParseError(format!("'{v}': the box has no area")));
+        }
+        return Ok(Crop::Box { x, y, w, h });
+    }
+    Err(ParseError(format!(
+        "'{v}': crop takes an aspect ratio W:H[@GRAVITY] (16:9@north) or a box X,Y,W,H \
+         (10,20,800,600 or 10%,10%,80%,80%)"
+    )))
+}
+
+/// The part of a `w`×`h` picture `crop` keeps: left, top, width, height. A box reaching past
+/// the picture is cut at its edge; one wholly outside it is an error for that file.
+pub fn crop_box(crop: Crop, w: u32, h: u32) -> Result<(u32, u32, u32, u32), String> {
+    match crop {
+        Crop::Aspect {
+            w: aw,
+            h: ah,
+            gravity,
+        } => {
+            // The widest part of the ratio that fits: full height, or full width.
+            let (cw, ch) = if u64::from(w) * u64::from(ah) > u64::from(h) * u64::from(aw) {
+                let cw = (f64::from(h) * f64::from(aw) / f64::from(ah)).round() as u32;
+                (cw.clamp(1, w), h)
+            } else {
+                let ch = (f64::from(w) * f64::from(ah) / f64::from(aw)).round() as u32;
+                (w, ch.clamp(1, h))
+            };
+            Ok((
+                gravity.offset(w, cw, true),
+                gravity.offset(h, ch, false),
+                cw,
+                ch,
+            ))
+        }
+        Crop::Box { x, y, w: bw, h: bh } => {
+            let (x, y, bw, bh) = (x.of(w), y.of(h), bw.of(w), bh.of(h));
+            if x >= w || y >= h || bw == 0 || bh == 0 {
+                return Err(format!(
+                    "the crop box {x},{y},{bw},{bh} lies outside the {w}×{h} picture"
+                ));
+            }
+            Ok((x, y, bw.min(w - x), bh.min(h - y)))
+        }
+    }
+}
+
+/// Fits `image` inside `w`×`h` (shrinking only, Lanczos 3) and places it on a canvas of that
+/// size filled with `background` (opaque; a picture with alpha keeps its own transparency over
+/// it only where it is opaque).
+fn pad(image: DynamicImage, w: u32, h: u32, gravity: Gravity, background: Rgb) -> DynamicImage {
+    let (iw, ih) = (image.width(), image.height());
+    let image = if iw > w || ih > h {
+        let g = ResizeSpec::Fit(w, h).geometry(iw, ih, false);
+        super::pipeline::resize::resize_to(image, g, (iw, ih), super::recipe::Filter::Lanczos3)
+    } else {
+        image
+    };
+    let (x, y) = (
+        gravity.offset(w, image.width(), true),
+        gravity.offset(h, image.height(), false),
+    );
+    let [r, g, b] = background.0;
+    if image.color().has_alpha() {
+        let mut canvas = image::RgbaImage::from_pixel(w, h, image::Rgba([r, g, b, 255]));
+        imageops::overlay(&mut canvas, &image.to_rgba8(), i64::from(x), i64::from(y));
+        DynamicImage::ImageRgba8(canvas)
+    } else {
+        let mut canvas = image::RgbImage::from_pixel(w, h, image::Rgb([r, g, b]));
+        imageops::replace(&mut canvas, &image.to_rgb8(), i64::from(x), i64::from(y));
+        DynamicImage::ImageRgb8(canvas)
+    }
+}
+
+/// An output's edits, in order. (Saved in the window's settings as `NAME=VALUE` texts, the
+/// resize marker as `resize`.)
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(into = "Vec<String>", try_from = "Vec<String>")]
+pub struct EditList(pub Vec<Edit>);
+
+impl From<EditList> for Vec<String> {
+    fn from(list: EditList) -> Vec<String> {
+        list.0
+            .iter()
+            .map(|e| match e {
+                Edit::Resize => "resize".to_owned(),
+                e => format!("{}={}", e.name(), e.value(None)),
+            })
+            .collect()
+    }
+}
+
+impl TryFrom<Vec<String>> for EditList {
+    type Error = String;
+
+    fn try_from(saved: Vec<String>) -> Result<EditList, String> {
+        saved
+            .iter()
+            .map(|entry| match entry.split_once('=') {
+                _ if entry == "resize" => Ok(Edit::Resize),
+                Some((name, value)) => Edit::parse(name, value).map_err(|e| e.0),
+                None => Err(format!("'{entry}' is not an edit")),
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(EditList)
+    }
+}
+
+impl EditList {
+    /// `edits` as one list means them: a resize first is what a list without the marker does,
+    /// so it is left out (a command line that gives `--resize` before `--crop` and a recipe
+    /// that resizes and then crops have one fingerprint).
+    pub fn normal(mut edits: Vec<Edit>) -> EditList {
+        if edits.first() == Some(&Edit::Resize) {
+            edits.remove(0);
+        }
+        EditList(edits)
+    }
+
+    /// No edits.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The edits before the resize, and after it (a list without the marker resizes first).
+    pub fn around_resize(&self) -> (&[Edit], &[Edit]) {
+        match self.0.iter().position(|e| *e == Edit::Resize) {
+            Some(at) => (&self.0[..at], &self.0[at + 1..]),
+            None => (&[], &self.0),
+        }
+    }
+
+    /// Whether an edit before the resize changes the geometry the resize starts from (then
+    /// the decoder cannot shrink the picture for it on load).
+    pub fn changes_geometry_before_resize(&self) -> bool {
+        !self.around_resize().0.is_empty()
+    }
+
+    /// `(name, value)` of each edit, in order, `resize` with `resize`'s spec: what the
+    /// command line and recipe files write.
+    pub fn entries(&self, resize: Option<ResizeSpec>) -> Vec<(&'static str, String)> {
+        self.0.iter().map(|e| (e.name(), e.value(resize))).collect()
+    }
+
+    /// The list as one line (`crop=16:9@north; resize=fit:800x800`): the fingerprint's and a
+    /// patch's value.
+    pub fn text(&self, resize: Option<ResizeSpec>) -> String {
+        self.entries(resize)
+            .iter()
+            .map(|(n, v)| format!("{n}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    /// Parses [`Self::text`]: the list, and the resize spec it carries (if any).
+    pub fn parse(text: &str) -> Result<(EditList, Option<ResizeSpec>), ParseError> {
+        let mut list = Vec::new();
+        let mut resize = None;
+        for entry in text.split(';').map(str::trim).filter(|e| !e.is_empty()) {
+            let (name, value) = entry
+                .split_once('=')
+                .or_else(|| entry.split_once(' '))
+                .ok_or_else(|| {
+                    ParseError(format!("'{entry}': an edit is NAME=VALUE, e.g. crop=16:9"))
+                })?;
+            let (name, value) = (name.trim(), value.trim());
+            let edit = Edit::parse(name, value)?;
+            if edit == Edit::Resize {
+                if resize.is_some() {
+                    return Err(ParseError("resize is in the edit list twice".into()));
+                }
+                resize = Some(value.parse()?);
+            }
+            list.push(edit);
+        }
+        Ok((EditList::normal(list), resize))
+    }
+
+    /// Applies `edits` (part of a list) to `image` in order.
+    pub fn apply(
+        edits: &[Edit],
+        mut image: DynamicImage,
+        background: Rgb,
+    ) -> Result<DynamicImage, String> {
+        for e in edits {
+            image = e.apply(image, background)?;
+        }
+        Ok(image)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_edit_reads_back_as_it_is_written() {
+        for (name, value) in [
+            ("crop", "16:9"),
+            ("crop", "3:2@north"),
+            ("crop", "10,20,800,600"),
+            ("crop", "10%,10%,80%,80%"),
+            ("rotate", "90"),
+            ("rotate", "270"),
+            ("flip", "h"),
+            ("flip", "v"),
+            ("pad", "1600x1600"),
+            ("pad", "400x300@southeast"),
+        ] {
+            let e = Edit::parse(name, value).unwrap();
+            assert_eq!((e.name(), e.value(None).as_str()), (name, value));
+        }
+        assert_eq!(Edit::parse("rotate", "-90").unwrap(), Edit::Rotate(3));
+        assert_eq!(
+            Edit::parse("crop", "16:9@ne").unwrap().value(None),
+            "16:9@northeast"
+        );
+        for (name, bad) in [
+            ("crop", "16:0"),
+            ("crop", "1,2,3"),
+            ("crop", "0,0,0,10"),
+            ("crop", "1,2,3,4@north"),
+            ("crop", "16:9@up"),
+            ("rotate", "45"),
+            ("rotate", "360"),
+            ("flip", "d"),
+            ("pad", "1600"),
+            ("blur", "3"),
+        ] {
+            assert!(Edit::parse(name, bad).is_err(), "{name} {bad}");
+        }
+    }
+
+    #[test]
+    fn a_list_reads_back_with_its_resize_in_place() {
+        let text = "crop=3:2@south; resize=fit:800x800; rotate=90; flip=h";
+        let (list, resize) = EditList::parse(text).unwrap();
+        assert_eq!(resize, Some(ResizeSpec::Fit(800, 800)));
+        assert_eq!(list.text(resize), text);
+        let (before, after) = list.around_resize();
+        assert_eq!((before.len(), after.len()), (1, 2));
+        assert!(list.changes_geometry_before_resize());
+        assert!(EditList::parse("resize=fit:1x1; resize=fit:2x2").is_err());
+        let (plain, none) = EditList::parse("rotate=180").unwrap();
+        assert_eq!((plain.around_resize().0.len(), none), (0, None));
+    }
+
+    #[test]
+    fn aspect_crops_keep_the_largest_part_where_the_gravity_says() {
+        let aspect = |w, h, gravity| Crop::Aspect { w, h, gravity };
+        // 400×300 to 16:9: full width, 225 high.
+        assert_eq!(
+            crop_box(aspect(16, 9, Gravity::Center), 400, 300),
+            Ok((0, 38, 400, 225))
+        );
+        assert_eq!(
+            crop_box(aspect(16, 9, Gravity::South), 400, 300),
+            Ok((0, 75, 400, 225))
+        );
+        // To 1:1: full height.
+        assert_eq!(
+            crop_box(aspect(1, 1, Gravity::East), 400, 300),
+            Ok((100, 0, 300, 300))
+        );
+        assert_eq!(
+            crop_box(aspect(1, 1, Gravity::NorthWest), 400, 300),
+            Ok((0, 0, 300, 300))
+        );
+        let boxed = Crop::Box {
+            x: Length::Percent(50.0),
+            y: Length::Px(10),
+            w: Length::Px(1000),
+            h: Length::Percent(10.0),
+        };
+        assert_eq!(crop_box(boxed, 400, 300), Ok((200, 10, 200, 30)));
+        let outside = Crop::Box {
+            x: Length::Px(500),
+            y: Length::Px(0),
+            w: Length::Px(10),
+            h: Length::Px(10),
+        };
+        let e = crop_box(outside, 400, 300).unwrap_err();
+        assert!(e.contains("outside the 400×300 picture"), "{e}");
+    }
+
+    #[test]
+    fn pad_fits_and_fills_with_the_background() {
+        let image = DynamicImage::ImageRgb8(image::RgbImage::from_pixel(
+            200,
+            100,
+            image::Rgb([10, 20, 30]),
+        ));
+        let red = Rgb([255, 0, 0]);
+        let padded = EditList::apply(
+            &[Edit::Pad {
+                w: 100,
+                h: 100,
+                gravity: Gravity::North,
+            }],
+            image,
+            red,
+        )
+        .unwrap()
+        .to_rgb8();
+        assert_eq!(padded.dimensions(), (100, 100));
+        assert_eq!(
+            padded.get_pixel(50, 10).0,
+            [10, 20, 30],
+            "the picture on top"
+        );
+        assert_eq!(padded.get_pixel(50, 90).0, [255, 0, 0], "the rest filled");
+    }
+}

@@ -1,0 +1,189 @@
+//! An output card's edits: the ordered list (crop, rotate, flip, pad, and where the resize
+//! happens), each row with its own small form, moved up or down or removed, and a menu to add
+//! one. The list is the recipe's own (`Recipe::edits`): what the command line and recipe files
+//! give shows here, and what is changed here goes into *Copy as command*, presets and the
+//! journal's fingerprint as every other option does.
+
+use eframe::egui;
+
+use crate::engine::edit::{Axis, Crop, Edit, EditList, Gravity, Length};
+
+/// What a row's buttons asked for.
+enum RowMove {
+    Up(usize),
+    Down(usize),
+    Remove(usize),
+}
+
+/// The edits section of an output card.
+pub(super) fn edits_form(edits: &mut EditList, card: usize, ui: &mut egui::Ui) {
+    ui.add_space(8.0);
+    ui.horizontal(|ui| {
+        ui.strong("Edits");
+        ui.menu_button("➕ Add", |ui| {
+            let gravity = Gravity::Center;
+            let mut add = |edit| {
+                edits.0.push(edit);
+            };
+            if ui.button("Crop to a ratio").clicked() {
+                add(Edit::Crop(Crop::Aspect {
+                    w: 3,
+                    h: 2,
+                    gravity,
+                }));
+            }
+            if ui.button("Rotate").clicked() {
+                add(Edit::Rotate(1));
+            }
+            if ui.button("Flip").clicked() {
+                add(Edit::Flip(Axis::Horizontal));
+            }
+            if ui.button("Pad to a canvas").clicked() {
+                add(Edit::Pad {
+                    w: 1600,
+                    h: 1600,
+                    gravity,
+                });
+            }
+            if !edits.0.contains(&Edit::Resize)
+                && ui
+                    .button("Resize here")
+                    .on_hover_text(
+                        "Where the resize (Size, above) happens among the edits; without it \
+                         the picture is resized first",
+                    )
+                    .clicked()
+            {
+                edits.0.push(Edit::Resize);
+            }
+        });
+    });
+    if edits.is_empty() {
+        ui.label(egui::RichText::new("None: crop, rotate, flip or pad with ➕ Add").weak());
+        return;
+    }
+    let count = edits.0.len();
+    let mut asked = None;
+    for (i, edit) in edits.0.iter_mut().enumerate() {
+        ui.horizontal(|ui| {
+            ui.label(format!("{}.", i + 1));
+            edit_row(edit, (card, i), ui);
+            if ui
+                .add_enabled(i > 0, egui::Button::new("⏶").small())
+                .on_hover_text("Earlier")
+                .clicked()
+            {
+                asked = Some(RowMove::Up(i));
+            }
+            if ui
+                .add_enabled(i + 1 < count, egui::Button::new("⏷").small())
+                .on_hover_text("Later")
+                .clicked()
+            {
+                asked = Some(RowMove::Down(i));
+            }
+            if ui
+                .add(egui::Button::new("✖").small())
+                .on_hover_text("Remove")
+                .clicked()
+            {
+                asked = Some(RowMove::Remove(i));
+            }
+        });
+    }
+    match asked {
+        Some(RowMove::Up(i)) => edits.0.swap(i, i - 1),
+        Some(RowMove::Down(i)) => edits.0.swap(i, i + 1),
+        Some(RowMove::Remove(i)) => {
+            edits.0.remove(i);
+        }
+        None => {}
+    }
+    // A resize first is what no marker means: one way to say it.
+    *edits = EditList::normal(std::mem::take(&mut edits.0));
+}
+
+/// One edit's form.
+fn edit_row(edit: &mut Edit, id: (usize, usize), ui: &mut egui::Ui) {
+    match edit {
+        Edit::Crop(crop) => crop_form(crop, id, ui),
+        Edit::Rotate(quarters) => {
+            ui.label("Rotate");
+            egui::ComboBox::from_id_salt(("rotate", id))
+                .selected_text(format!("{}°", u32::from(*quarters) * 90))
+                .show_ui(ui, |ui| {
+                    for q in 1..=3u8 {
+                        ui.selectable_value(quarters, q, format!("{}°", u32::from(q) * 90));
+                    }
+                });
+        }
+        Edit::Flip(axis) => {
+            ui.label("Flip");
+            egui::ComboBox::from_id_salt(("flip", id))
+                .selected_text(axis_label(*axis))
+                .show_ui(ui, |ui| {
+                    for a in [Axis::Horizontal, Axis::Vertical] {
+                        ui.selectable_value(axis, a, axis_label(a));
+                    }
+                });
+        }
+        Edit::Pad { w, h, gravity } => {
+            ui.label("Pad to");
+            ui.add(egui::DragValue::new(w).range(1..=65535));
+            ui.label("×");
+            ui.add(egui::DragValue::new(h).range(1..=65535));
+            gravity_combo(gravity, ("pad", id), ui);
+        }
+        Edit::Resize => {
+            ui.label("Resize (as set under Size)");
+        }
+    }
+}
+
+fn crop_form(crop: &mut Crop, id: (usize, usize), ui: &mut egui::Ui) {
+    match crop {
+        Crop::Aspect { w, h, gravity } => {
+            ui.label("Crop to");
+            ui.add(egui::DragValue::new(w).range(1..=1000));
+            ui.label(":");
+            ui.add(egui::DragValue::new(h).range(1..=1000));
+            gravity_combo(gravity, ("crop", id), ui);
+        }
+        Crop::Box { x, y, w, h } => {
+            ui.label("Crop box");
+            for (len, what) in [(x, "left"), (y, "top"), (w, "width"), (h, "height")] {
+                match len {
+                    Length::Px(n) => {
+                        ui.add(egui::DragValue::new(n).suffix(" px"))
+                            .on_hover_text(what);
+                    }
+                    Length::Percent(p) => {
+                        ui.add(egui::DragValue::new(p).range(0.0..=100.0).suffix(" %"))
+                            .on_hover_text(what);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn gravity_combo(gravity: &mut Gravity, id: (&str, (usize, usize)), ui: &mut egui::Ui) {
+    egui::ComboBox::from_id_salt(("gravity", id))
+        .selected_text(gravity.to_string())
+        .show_ui(ui, |ui| {
+            for name in Gravity::names() {
+                if let Ok(g) = name.parse::<Gravity>() {
+                    ui.selectable_value(gravity, g, name);
+                }
+            }
+        })
+        .response
+        .on_hover_text("Which part is kept (crop) or where the picture sits (pad)");
+}
+
+fn axis_label(axis: Axis) -> &'static str {
+    match axis {
+        Axis::Horizontal => "left ↔ right",
+        Axis::Vertical => "top ↕ bottom",
+    }
+}

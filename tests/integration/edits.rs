@@ -1,0 +1,279 @@
+//! #39, edits: crop (aspect ratios at each gravity, boxes in pixels and per cent), rotate, flip
+//! and pad give the same pixel size and the same pixels as ImageMagick's `-crop`, `-rotate`,
+//! `-flip`/`-flop` and `-gravity … -extent` on real photographs (two of Debian's
+//! mate-backgrounds, reduced by ImageMagick to 640 px PNGs, one of them EXIF-free and one
+//! not): every edit of one recipe file (an output per edit list) in one `conveyor run`, PNG
+//! outputs compared losslessly.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // A failed set-up step should stop the test loudly.
+
+use crate::common;
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::Command;
+
+const PHOTOS: &str = "/usr/share/backgrounds/mate/nature";
+const MAGICK: &str = "/usr/bin/convert";
+
+/// One case: its name, the edit list (flag names and values), ImageMagick's arguments.
+type Case = (String, Vec<(&'static str, String)>, Vec<String>);
+
+/// The least PSNR an edit keeps against ImageMagick (the acceptance's 45 dB; these are exact).
+const LEAST_DB: f64 = 45.0;
+
+fn magick(args: &[&str]) {
+    let out = Command::new(MAGICK).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "convert {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+#[ignore = "needs ImageMagick and mate-backgrounds (apt-get install imagemagick mate-backgrounds)"]
+fn crop_rotate_flip_and_pad_match_imagemagick_on_real_photos() {
+    for tool in [MAGICK, PHOTOS] {
+        assert!(
+            Path::new(tool).exists(),
+            "apt-get install imagemagick mate-backgrounds to run it"
+        );
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in");
+    std::fs::create_dir_all(&input).unwrap();
+    for (photo, size) in [("Storm.jpg", "640x640"), ("LadyBird.jpg", "427x640")] {
+        let made = input.join(Path::new(photo).with_extension("png"));
+        magick(&[
+            &format!("{PHOTOS}/{photo}"),
+            "-resize",
+            size,
+            made.to_str().unwrap(),
+        ]);
+    }
+    // Each case: the edit list (as flags), and ImageMagick's arguments for the same.
+    let mut cases: Vec<Case> = Vec::new();
+    let gravities = [
+        ("center", "Center"),
+        ("north", "North"),
+        ("northeast", "NorthEast"),
+        ("east", "East"),
+        ("southeast", "SouthEast"),
+        ("south", "South"),
+        ("southwest", "SouthWest"),
+        ("west", "West"),
+        ("northwest", "NorthWest"),
+    ];
+    for (ours, theirs) in gravities {
+        for (ratio, name) in [("16:9", "wide"), ("1:1", "square"), ("9:16", "tall")] {
+            cases.push((
+                format!("crop-{name}-{ours}"),
+                vec![("crop", format!("{ratio}@{ours}"))],
+                // The size is the largest of that ratio: ImageMagick takes it as an aspect
+                // only from 7 on, so the test gives it as a size (see `aspect_size`).
+                vec![
+                    "-gravity".into(),
+                    theirs.into(),
+                    "-crop".into(),
+                    format!("ASPECT{ratio}+0+0"),
+                    "+repage".into(),
+                ],
+            ));
+        }
+        cases.push((
+            format!("pad-{ours}"),
+            vec![("pad", format!("900x700@{ours}"))],
+            vec![
+                "-background".into(),
+                "#204060".into(),
+                "-gravity".into(),
+                theirs.into(),
+                "-extent".into(),
+                "900x700".into(),
+            ],
+        ));
+    }
+    for (spec, theirs) in [
+        ("10,20,300,200", "300x200+10+20"),
+        ("25%,10%,50%,50%", "PERCENT"),
+        // Reaching past the picture: cut at its edge, as ImageMagick does.
+        ("400,200,500,500", "500x500+400+200"),
+    ] {
+        cases.push((
+            format!("box-{}", cases.len()),
+            vec![("crop", spec.into())],
+            vec!["-crop".into(), theirs.into(), "+repage".into()],
+        ));
+    }
+    for degrees in ["90", "180", "270"] {
+        cases.push((
+            format!("rotate-{degrees}"),
+            vec![("rotate", degrees.into())],
+            vec!["-rotate".into(), degrees.into()],
+        ));
+    }
+    cases.push((
+        "flip-h".into(),
+        vec![("flip", "h".into())],
+        vec!["-flop".into()],
+    ));
+    cases.push((
+        "flip-v".into(),
+        vec![("flip", "v".into())],
+        vec!["-flip".into()],
+    ));
+    // In order: what the list says first happens first.
+    cases.push((
+        "chain".into(),
+        vec![
+            ("crop", "4:3@west".into()),
+            ("rotate", "90".into()),
+            ("flip", "h".into()),
+            ("pad", "700x700@south".into()),
+        ],
+        vec![
+            "-gravity".into(),
+            "West".into(),
+            "-crop".into(),
+            "ASPECT4:3+0+0".into(),
+            "+repage".into(),
+            "-rotate".into(),
+            "90".into(),
+            "-flop".into(),
+            "-background".into(),
+            "#204060".into(),
+            "-gravity".into(),
+            "South".into(),
+            "-extent".into(),
+            "700x700".into(),
+        ],
+    ));
+    let mut recipe = String::new();
+    for (name, edits, _) in &cases {
+        let list: Vec<String> = edits
+            .iter()
+            .map(|(op, value)| format!("{{ {op} = \"{value}\" }}"))
+            .collect();
+        write!(
+            recipe,
+            "[[output]]\nformat = \"png\"\nbackground = \"#204060\"\nmetadata = \"strip\"\n\
+             subfolder = \"{name}\"\nedit = [{}]\n\n",
+            list.join(", ")
+        )
+        .unwrap();
+    }
+    let recipe_path = tmp.path().join("edits.toml");
+    std::fs::write(&recipe_path, recipe).unwrap();
+    let out = tmp.path().join("out");
+    common::conveyor_ok(&[
+        "run",
+        input.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--recipe",
+        recipe_path.to_str().unwrap(),
+        "--quiet",
+    ]);
+    let mut worst = f64::INFINITY;
+    let mut compared = 0;
+    for photo in ["Storm", "LadyBird"] {
+        let source = input.join(format!("{photo}.png"));
+        let (w, h) = image::image_dimensions(&source).unwrap();
+        for (name, _, theirs) in &cases {
+            let ours_path = out.join(name).join(format!("{photo}.png"));
+            let reference = tmp.path().join(format!("{name}-{photo}.png"));
+            // ImageMagick's arguments, with each aspect crop's size worked out for this
+            // picture, step by step (a crop changes the size the next step sees).
+            let mut args: Vec<String> = vec![source.to_str().unwrap().into()];
+            let mut size = (w, h);
+            for a in theirs {
+                let arg = if let Some(ratio) = a.strip_prefix("ASPECT") {
+                    let ratio = ratio.trim_end_matches("+0+0");
+                    let (cw, ch) = aspect_size(size, ratio);
+                    size = (cw, ch);
+                    format!("{cw}x{ch}+0+0")
+                } else if a == "PERCENT" {
+                    let (x, y) = (
+                        (f64::from(size.0) * 0.25).round(),
+                        (f64::from(size.1) * 0.10).round(),
+                    );
+                    let (cw, ch) = (
+                        (f64::from(size.0) * 0.5).round(),
+                        (f64::from(size.1) * 0.5).round(),
+                    );
+                    size = (cw as u32, ch as u32);
+                    format!("{cw}x{ch}+{x}+{y}")
+                } else {
+                    if a == "90" || a == "270" {
+                        size = (size.1, size.0);
+                    }
+                    a.clone()
+                };
+                args.push(arg);
+            }
+            args.push(reference.to_str().unwrap().into());
+            magick(&args.iter().map(String::as_str).collect::<Vec<_>>());
+            let ours = image::open(&ours_path)
+                .unwrap_or_else(|e| panic!("{}: {e}", ours_path.display()))
+                .to_rgb8();
+            let theirs_img = image::open(&reference).unwrap().to_rgb8();
+            assert_eq!(
+                ours.dimensions(),
+                theirs_img.dimensions(),
+                "{name} on {photo}: the size ImageMagick gives"
+            );
+            let db = common::psnr(
+                &image::DynamicImage::ImageRgb8(ours),
+                &image::DynamicImage::ImageRgb8(theirs_img),
+            );
+            assert!(db >= LEAST_DB, "{name} on {photo}: {db:.1} dB");
+            worst = worst.min(db);
+            compared += 1;
+        }
+    }
+    eprintln!("{compared} edits compared with ImageMagick, worst {worst:.1} dB");
+
+    // A box wholly outside a picture fails that file, saying why; the others are converted.
+    let small = tmp.path().join("small");
+    std::fs::create_dir_all(&small).unwrap();
+    std::fs::copy(input.join("Storm.png"), small.join("big.png")).unwrap();
+    magick(&[
+        input.join("LadyBird.png").to_str().unwrap(),
+        "-resize",
+        "100x100",
+        small.join("tiny.png").to_str().unwrap(),
+    ]);
+    let boxed = tmp.path().join("boxed");
+    let run = common::command()
+        .args([
+            "run",
+            small.to_str().unwrap(),
+            "--out",
+            boxed.to_str().unwrap(),
+        ])
+        .args(["--crop", "200,100,50,50", "--quiet"])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("tiny.png: the crop box 200,100,50,50 lies outside the 100×63 picture"),
+        "{said}"
+    );
+    assert_eq!(
+        image::image_dimensions(boxed.join("big.png")).unwrap(),
+        (50, 50)
+    );
+}
+
+/// The largest `W:H` part of a `size` picture, as Conveyor's crop takes it.
+fn aspect_size(size: (u32, u32), ratio: &str) -> (u32, u32) {
+    let (a, b) = ratio.split_once(':').unwrap();
+    let (a, b): (f64, f64) = (a.parse().unwrap(), b.parse().unwrap());
+    let (w, h) = (f64::from(size.0), f64::from(size.1));
+    if w / h > a / b {
+        (((h * a / b).round()) as u32, size.1)
+    } else {
+        (size.0, ((w * b / a).round()) as u32)
+    }
+}
