@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::engine::edit::Takes;
 use crate::engine::options::{self, OPTIONS, RecipeOption, RecipePatch, Value};
 use crate::engine::plan::ShardChoice;
 use crate::engine::units::{parse_duration, parse_size};
@@ -263,15 +264,18 @@ impl clap::Args for RecipeArgs {
             None => cmd,
         });
         // Edits: each flag as often as wanted, applied in the order given.
-        options::edit_flags().fold(cmd, |cmd, (name, value_name, help)| {
-            cmd.arg(
-                clap::Arg::new(name)
-                    .long(name)
-                    .value_name(value_name)
-                    .help(help)
-                    .action(clap::ArgAction::Append)
-                    .value_parser(EditValue(name)),
-            )
+        options::edit_flags().fold(cmd, |cmd, o| {
+            let arg = clap::Arg::new(o.name)
+                .long(o.name)
+                .value_name(o.value_name)
+                .help(o.help)
+                .action(clap::ArgAction::Append)
+                .value_parser(EditValue(o.name));
+            cmd.arg(match o.takes {
+                Takes::Value => arg,
+                // `--sharpen` alone: the defaults.
+                Takes::Maybe => arg.num_args(0..=1).default_missing_value(""),
+            })
         })
     }
 
@@ -303,7 +307,7 @@ impl clap::FromArgMatches for RecipeArgs {
         }
         // The edit flags and `--resize`, by their places among the arguments.
         let mut edits: Vec<(usize, &str, String)> = Vec::new();
-        for name in options::edit_flags().map(|o| o.0).chain(["resize"]) {
+        for name in options::edit_flags().map(|o| o.name).chain(["resize"]) {
             let (Ok(Some(values)), Some(places)) = (
                 matches.try_get_many::<String>(name),
                 matches.indices_of(name),

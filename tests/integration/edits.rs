@@ -30,17 +30,16 @@ fn magick(args: &[&str]) {
     );
 }
 
-#[test]
-#[ignore = "needs ImageMagick and mate-backgrounds (apt-get install imagemagick mate-backgrounds)"]
-fn crop_rotate_flip_and_pad_match_imagemagick_on_real_photos() {
+/// Two of Debian's mate-backgrounds reduced by ImageMagick to PNGs (640×427 and 427×267)
+/// under `tmp/in`.
+fn fixtures(tmp: &Path) -> std::path::PathBuf {
     for tool in [MAGICK, PHOTOS] {
         assert!(
             Path::new(tool).exists(),
             "apt-get install imagemagick mate-backgrounds to run it"
         );
     }
-    let tmp = tempfile::tempdir().unwrap();
-    let input = tmp.path().join("in");
+    let input = tmp.join("in");
     std::fs::create_dir_all(&input).unwrap();
     for (photo, size) in [("Storm.jpg", "640x640"), ("LadyBird.jpg", "427x640")] {
         let made = input.join(Path::new(photo).with_extension("png"));
@@ -51,7 +50,14 @@ fn crop_rotate_flip_and_pad_match_imagemagick_on_real_photos() {
             made.to_str().unwrap(),
         ]);
     }
-    // Each case: the edit list (as flags), and ImageMagick's arguments for the same.
+    input
+}
+
+#[test]
+#[ignore = "needs ImageMagick and mate-backgrounds (apt-get install imagemagick mate-backgrounds)"]
+fn crop_rotate_flip_and_pad_match_imagemagick_on_real_photos() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = fixtures(tmp.path());
     let mut cases: Vec<Case> = Vec::new();
     let gravities = [
         ("center", "Center"),
@@ -148,90 +154,11 @@ fn crop_rotate_flip_and_pad_match_imagemagick_on_real_photos() {
             "700x700".into(),
         ],
     ));
-    let mut recipe = String::new();
-    for (name, edits, _) in &cases {
-        let list: Vec<String> = edits
-            .iter()
-            .map(|(op, value)| format!("{{ {op} = \"{value}\" }}"))
-            .collect();
-        write!(
-            recipe,
-            "[[output]]\nformat = \"png\"\nbackground = \"#204060\"\nmetadata = \"strip\"\n\
-             subfolder = \"{name}\"\nedit = [{}]\n\n",
-            list.join(", ")
-        )
-        .unwrap();
-    }
-    let recipe_path = tmp.path().join("edits.toml");
-    std::fs::write(&recipe_path, recipe).unwrap();
-    let out = tmp.path().join("out");
-    common::conveyor_ok(&[
-        "run",
-        input.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--recipe",
-        recipe_path.to_str().unwrap(),
-        "--quiet",
-    ]);
-    let mut worst = f64::INFINITY;
-    let mut compared = 0;
-    for photo in ["Storm", "LadyBird"] {
-        let source = input.join(format!("{photo}.png"));
-        let (w, h) = image::image_dimensions(&source).unwrap();
-        for (name, _, theirs) in &cases {
-            let ours_path = out.join(name).join(format!("{photo}.png"));
-            let reference = tmp.path().join(format!("{name}-{photo}.png"));
-            // ImageMagick's arguments, with each aspect crop's size worked out for this
-            // picture, step by step (a crop changes the size the next step sees).
-            let mut args: Vec<String> = vec![source.to_str().unwrap().into()];
-            let mut size = (w, h);
-            for a in theirs {
-                let arg = if let Some(ratio) = a.strip_prefix("ASPECT") {
-                    let ratio = ratio.trim_end_matches("+0+0");
-                    let (cw, ch) = aspect_size(size, ratio);
-                    size = (cw, ch);
-                    format!("{cw}x{ch}+0+0")
-                } else if a == "PERCENT" {
-                    let (x, y) = (
-                        (f64::from(size.0) * 0.25).round(),
-                        (f64::from(size.1) * 0.10).round(),
-                    );
-                    let (cw, ch) = (
-                        (f64::from(size.0) * 0.5).round(),
-                        (f64::from(size.1) * 0.5).round(),
-                    );
-                    size = (cw as u32, ch as u32);
-                    format!("{cw}x{ch}+{x}+{y}")
-                } else {
-                    if a == "90" || a == "270" {
-                        size = (size.1, size.0);
-                    }
-                    a.clone()
-                };
-                args.push(arg);
-            }
-            args.push(reference.to_str().unwrap().into());
-            magick(&args.iter().map(String::as_str).collect::<Vec<_>>());
-            let ours = image::open(&ours_path)
-                .unwrap_or_else(|e| panic!("{}: {e}", ours_path.display()))
-                .to_rgb8();
-            let theirs_img = image::open(&reference).unwrap().to_rgb8();
-            assert_eq!(
-                ours.dimensions(),
-                theirs_img.dimensions(),
-                "{name} on {photo}: the size ImageMagick gives"
-            );
-            let db = common::psnr(
-                &image::DynamicImage::ImageRgb8(ours),
-                &image::DynamicImage::ImageRgb8(theirs_img),
-            );
-            assert!(db >= LEAST_DB, "{name} on {photo}: {db:.1} dB");
-            worst = worst.min(db);
-            compared += 1;
-        }
-    }
-    eprintln!("{compared} edits compared with ImageMagick, worst {worst:.1} dB");
+    let worst = run_cases(tmp.path(), &input, &cases, LEAST_DB);
+    eprintln!(
+        "{} geometry edits against ImageMagick, worst {worst:.1} dB",
+        cases.len() * 2
+    );
 
     // A box wholly outside a picture fails that file, saying why; the others are converted.
     let small = tmp.path().join("small");
@@ -276,4 +203,152 @@ fn aspect_size(size: (u32, u32), ratio: &str) -> (u32, u32) {
     } else {
         (size.0, ((w * b / a).round()) as u32)
     }
+}
+
+/// Converts `input` with an output (a sub-folder) per case, makes ImageMagick's picture for
+/// each, and checks that each has ImageMagick's size and is at least `least` dB from it; the
+/// worst figure.
+fn run_cases(tmp: &Path, input: &Path, cases: &[Case], least: f64) -> f64 {
+    let mut recipe = String::new();
+    for (name, edits, _) in cases {
+        let list: Vec<String> = edits
+            .iter()
+            .map(|(op, value)| format!("{{ {op} = \"{value}\" }}"))
+            .collect();
+        write!(
+            recipe,
+            "[[output]]\nformat = \"png\"\nbackground = \"#204060\"\nmetadata = \"strip\"\n\
+             subfolder = \"{name}\"\nedit = [{}]\n\n",
+            list.join(", ")
+        )
+        .unwrap();
+    }
+    let recipe_path = tmp.join("edits.toml");
+    std::fs::write(&recipe_path, recipe).unwrap();
+    let out = tmp.join("out");
+    common::conveyor_ok(&[
+        "run",
+        input.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--recipe",
+        recipe_path.to_str().unwrap(),
+        "--quiet",
+    ]);
+    let mut worst = f64::INFINITY;
+    let mut compared = 0;
+    for photo in ["Storm", "LadyBird"] {
+        let source = input.join(format!("{photo}.png"));
+        let (w, h) = image::image_dimensions(&source).unwrap();
+        for (name, _, theirs) in cases {
+            let ours_path = out.join(name).join(format!("{photo}.png"));
+            let reference = tmp.join(format!("{name}-{photo}.png"));
+            // ImageMagick's arguments, with each aspect crop's size worked out for this
+            // picture, step by step (a crop changes the size the next step sees).
+            let mut args: Vec<String> = vec![source.to_str().unwrap().into()];
+            let mut size = (w, h);
+            for a in theirs {
+                let arg = if let Some(ratio) = a.strip_prefix("ASPECT") {
+                    let ratio = ratio.trim_end_matches("+0+0");
+                    let (cw, ch) = aspect_size(size, ratio);
+                    size = (cw, ch);
+                    format!("{cw}x{ch}+0+0")
+                } else if a == "PERCENT" {
+                    let (x, y) = (
+                        (f64::from(size.0) * 0.25).round(),
+                        (f64::from(size.1) * 0.10).round(),
+                    );
+                    let (cw, ch) = (
+                        (f64::from(size.0) * 0.5).round(),
+                        (f64::from(size.1) * 0.5).round(),
+                    );
+                    size = (cw as u32, ch as u32);
+                    format!("{cw}x{ch}+{x}+{y}")
+                } else {
+                    if a == "90" || a == "270" {
+                        size = (size.1, size.0);
+                    }
+                    a.clone()
+                };
+                args.push(arg);
+            }
+            args.push(reference.to_str().unwrap().into());
+            magick(&args.iter().map(String::as_str).collect::<Vec<_>>());
+            let ours = image::open(&ours_path)
+                .unwrap_or_else(|e| panic!("{}: {e}", ours_path.display()))
+                .to_rgb8();
+            let theirs_img = image::open(&reference).unwrap().to_rgb8();
+            assert_eq!(
+                ours.dimensions(),
+                theirs_img.dimensions(),
+                "{name} on {photo}: the size ImageMagick gives"
+            );
+            let db = common::psnr(
+                &image::DynamicImage::ImageRgb8(ours),
+                &image::DynamicImage::ImageRgb8(theirs_img),
+            );
+            eprintln!("{name} on {photo}: {db:.1} dB");
+            assert!(db >= least, "{name} on {photo}: {db:.1} dB");
+            worst = worst.min(db);
+            compared += 1;
+        }
+    }
+    assert_eq!(compared, cases.len() * 2);
+    worst
+}
+
+/// #39 acceptance 2 (tones): grey, brightness/contrast, saturation, gamma and the unsharp mask
+/// within 35 dB of ImageMagick's `-colorspace Gray`, `-brightness-contrast`, `-modulate`,
+/// `-gamma` and `-unsharp` on the same real photos.
+#[test]
+#[ignore = "needs ImageMagick and mate-backgrounds (apt-get install imagemagick mate-backgrounds)"]
+fn grey_adjust_and_sharpen_match_imagemagick_on_real_photos() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = fixtures(tmp.path());
+    let case = |name: &str, edit: (&'static str, &str), theirs: &[&str]| -> Case {
+        (
+            name.to_owned(),
+            vec![(edit.0, edit.1.to_owned())],
+            theirs.iter().map(|a| (*a).to_owned()).collect(),
+        )
+    };
+    let cases = [
+        case("grey", ("grayscale", "true"), &["-colorspace", "Gray"]),
+        case(
+            "brighter",
+            ("adjust", "brightness=15,contrast=20"),
+            &["-brightness-contrast", "15x20"],
+        ),
+        case(
+            "flatter",
+            ("adjust", "brightness=-10,contrast=-30"),
+            &["-brightness-contrast", "-10x-30"],
+        ),
+        case(
+            "duller",
+            ("adjust", "saturation=-40"),
+            &["-modulate", "100,60"],
+        ),
+        case(
+            "livelier",
+            ("adjust", "saturation=30"),
+            &["-modulate", "100,130"],
+        ),
+        case("gamma", ("adjust", "gamma=1.4"), &["-gamma", "1.4"]),
+        case(
+            "sharp",
+            ("sharpen", "1.2,radius=1,threshold=0"),
+            &["-unsharp", "0x1+1.2+0"],
+        ),
+        case(
+            "screens",
+            ("sharpen", "true"),
+            &["-unsharp", "0x0.75+0.75+0.008"],
+        ),
+    ];
+    let worst = run_cases(tmp.path(), &input, &cases, 35.0);
+    eprintln!(
+        "{} tone edits against ImageMagick, worst {worst:.1} dB",
+        cases.len() * 2
+    );
 }

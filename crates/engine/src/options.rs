@@ -809,7 +809,10 @@ pub fn to_args(r: &Recipe) -> Vec<String> {
                 args.extend(["--resize".to_owned(), spec.to_string()]);
             }
             for (name, value) in r.edits.entries(r.resize) {
-                args.extend([format!("--{name}"), value]);
+                args.push(format!("--{name}"));
+                if !value.is_empty() {
+                    args.push(value);
+                }
             }
             continue;
         }
@@ -844,14 +847,20 @@ pub fn fold_edits(given: &[(usize, &str, String)]) -> Option<String> {
     Some(
         ordered
             .iter()
-            .map(|(_, name, value)| format!("{name}={value}"))
+            .map(|(_, name, value)| {
+                if value.is_empty() {
+                    (*name).to_owned()
+                } else {
+                    format!("{name}={value}")
+                }
+            })
             .collect::<Vec<_>>()
             .join("; "),
     )
 }
 
-/// The names of the command line's edit flags.
-pub fn edit_flags() -> impl Iterator<Item = (&'static str, &'static str, &'static str)> {
+/// The command line's edit flags.
+pub fn edit_flags() -> impl Iterator<Item = super::edit::Operation> {
     OPERATIONS.into_iter()
 }
 
@@ -1191,18 +1200,29 @@ mod tests {
         }
         r.subfolder.clear();
         r.format = OutputFormat::To(Format::Avif);
-        r.edits = EditList::parse("crop=3:2@south; resize=fit:90x90; flip=v")
-            .expect("valid")
-            .0;
+        r.edits = EditList::parse(
+            "crop=3:2@south; resize=fit:90x90; flip=v; grayscale; sharpen; adjust=contrast=5",
+        )
+        .expect("valid")
+        .0;
         let args = to_args(&r);
         let mut patch = RecipePatch::default();
         let mut edits = Vec::new();
         let mut i = 0;
         while i < args.len() {
             let flag = args[i].trim_start_matches("--");
-            if flag == "resize" || OPERATIONS.iter().any(|o| o.0 == flag) {
-                edits.push((i, flag, args[i + 1].clone()));
-                i += 2;
+            if flag == "resize" || OPERATIONS.iter().any(|o| o.name == flag) {
+                // A flag whose value may be left out is followed by another flag then.
+                match args.get(i + 1).filter(|v| !v.starts_with("--")) {
+                    Some(value) => {
+                        edits.push((i, flag, value.clone()));
+                        i += 2;
+                    }
+                    None => {
+                        edits.push((i, flag, String::new()));
+                        i += 1;
+                    }
+                }
                 continue;
             }
             let o = OPTIONS

@@ -6,7 +6,7 @@
 
 use eframe::egui;
 
-use crate::engine::edit::{Axis, Crop, Edit, EditList, Gravity, Length};
+use crate::engine::edit::{Adjust, Axis, Crop, Edit, EditList, Gravity, Length, Sharpen};
 
 /// What a row's buttons asked for.
 enum RowMove {
@@ -45,6 +45,19 @@ pub(super) fn edits_form(edits: &mut EditList, card: usize, ui: &mut egui::Ui) {
                     gravity,
                 });
             }
+            if ui.button("Grey").clicked() {
+                add(Edit::Grayscale);
+            }
+            if ui.button("Adjust tones").clicked() {
+                add(Edit::Adjust(Adjust::default()));
+            }
+            if ui
+                .button("Sharpen")
+                .on_hover_text("After the resize: what a downscaled picture needs for screens")
+                .clicked()
+            {
+                add(Edit::Sharpen(Sharpen::default()));
+            }
             if !edits.0.contains(&Edit::Resize)
                 && ui
                     .button("Resize here")
@@ -59,7 +72,7 @@ pub(super) fn edits_form(edits: &mut EditList, card: usize, ui: &mut egui::Ui) {
         });
     });
     if edits.is_empty() {
-        ui.label(egui::RichText::new("None: crop, rotate, flip or pad with ➕ Add").weak());
+        ui.label(egui::RichText::new("None: crop, rotate, pad, sharpen … with ➕ Add").weak());
         return;
     }
     let count = edits.0.len();
@@ -133,6 +146,43 @@ fn edit_row(edit: &mut Edit, id: (usize, usize), ui: &mut egui::Ui) {
             ui.label("×");
             ui.add(egui::DragValue::new(h).range(1..=65535));
             gravity_combo(gravity, ("pad", id), ui);
+        }
+        Edit::Grayscale => {
+            ui.label("Grey");
+        }
+        Edit::Adjust(a) => {
+            ui.label("Adjust");
+            for (value, what, range) in [
+                (&mut a.brightness, "Brightness", -100.0..=100.0),
+                (&mut a.contrast, "Contrast", -100.0..=100.0),
+                (&mut a.saturation, "Saturation", -100.0..=100.0),
+            ] {
+                ui.add(egui::DragValue::new(value).range(range).speed(0.5))
+                    .on_hover_text(format!("{what}, -100 to 100"));
+            }
+            ui.add(
+                egui::DragValue::new(&mut a.gamma)
+                    .range(0.1..=10.0)
+                    .speed(0.01)
+                    .prefix("γ "),
+            )
+            .on_hover_text("Gamma: above 1 lightens the middle tones");
+        }
+        Edit::Sharpen(sh) => {
+            ui.label("Sharpen");
+            ui.add(
+                egui::DragValue::new(&mut sh.amount)
+                    .range(0.0..=10.0)
+                    .speed(0.01),
+            )
+            .on_hover_text("Amount (0.75: for screens)");
+            ui.add(
+                egui::DragValue::new(&mut sh.radius)
+                    .range(0.1..=50.0)
+                    .speed(0.01)
+                    .prefix("r "),
+            )
+            .on_hover_text("Radius (the blur's sigma, in pixels)");
         }
         Edit::Resize => {
             ui.label("Resize (as set under Size)");

@@ -15,6 +15,10 @@ use image::{DynamicImage, imageops};
 
 use super::recipe::{ParseError, ResizeSpec, Rgb};
 
+mod tone;
+
+pub use tone::{Adjust, Sharpen};
+
 /// Where a crop or a padded picture sits: the centre or one of the eight compass points.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Gravity {
@@ -234,37 +238,94 @@ pub enum Edit {
         /// Where the picture sits on the canvas.
         gravity: Gravity,
     },
+    /// Grey (alpha kept).
+    Grayscale,
+    /// Brightness, contrast, saturation, gamma.
+    Adjust(Adjust),
+    /// An unsharp mask.
+    Sharpen(Sharpen),
     /// The recipe's resize happens here.
     Resize,
 }
 
-/// Every operation's name (its command-line flag and recipe-file key), value name and help.
-pub const OPERATIONS: [(&str, &str, &str); 4] = [
-    (
-        "crop",
-        "SPEC",
-        "Crop, in the order given with the other edits: an aspect ratio W:H[@GRAVITY] \
-         (16:9@north; gravity center [default], north, northeast … northwest) or a box \
-         X,Y,W,H in pixels or per cent (10%,10%,80%,80%)",
-    ),
-    (
-        "rotate",
-        "DEGREES",
-        "Rotate clockwise by 90, 180 or 270 degrees (after the EXIF orientation is applied), \
-         in the order given with the other edits",
-    ),
-    (
-        "flip",
-        "AXIS",
-        "Mirror: h (left and right swap) or v (top and bottom swap), in the order given with \
-         the other edits",
-    ),
-    (
-        "pad",
-        "WxH[@GRAVITY]",
-        "Fit inside WxH (shrinking only) and fill the rest with --background, the picture \
-         placed by gravity [default: center]; in the order given with the other edits",
-    ),
+/// How an edit's flag takes its value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Takes {
+    /// A value is needed (`--crop 16:9`).
+    Value,
+    /// A value may follow (`--sharpen` or `--sharpen 0.8`).
+    Maybe,
+}
+
+/// One operation's command-line flag (and recipe-file key), how it takes its value, the value's
+/// name in help, and the help.
+#[derive(Debug, Clone, Copy)]
+pub struct Operation {
+    /// The flag and key.
+    pub name: &'static str,
+    /// Whether its value may be left out.
+    pub takes: Takes,
+    /// The value's name in help.
+    pub value_name: &'static str,
+    /// The help text.
+    pub help: &'static str,
+}
+
+/// Every operation the command line and recipe files name (`resize` aside: it is the
+/// recipe's own option).
+pub const OPERATIONS: [Operation; 7] = [
+    Operation {
+        name: "crop",
+        takes: Takes::Value,
+        value_name: "SPEC",
+        help: "Crop, in the order given with the other edits: an aspect ratio W:H[@GRAVITY] \
+               (16:9@north; gravity center [default], north, northeast … northwest) or a box \
+               X,Y,W,H in pixels or per cent (10%,10%,80%,80%)",
+    },
+    Operation {
+        name: "rotate",
+        takes: Takes::Value,
+        value_name: "DEGREES",
+        help: "Rotate clockwise by 90, 180 or 270 degrees (after the EXIF orientation is \
+               applied), in the order given with the other edits",
+    },
+    Operation {
+        name: "flip",
+        takes: Takes::Value,
+        value_name: "AXIS",
+        help: "Mirror: h (left and right swap) or v (top and bottom swap), in the order given \
+               with the other edits",
+    },
+    Operation {
+        name: "pad",
+        takes: Takes::Value,
+        value_name: "WxH[@GRAVITY]",
+        help: "Fit inside WxH (shrinking only) and fill the rest with --background, the picture \
+               placed by gravity [default: center]; in the order given with the other edits",
+    },
+    Operation {
+        name: "grayscale",
+        takes: Takes::Maybe,
+        value_name: "true",
+        help: "Grey (Rec. 709 weights, as ImageMagick's -colorspace Gray), in the order given \
+               with the other edits",
+    },
+    Operation {
+        name: "adjust",
+        takes: Takes::Value,
+        value_name: "LIST",
+        help: "Tones, in the order given with the other edits: brightness=B,contrast=C \
+               (-100 to 100, as ImageMagick's -brightness-contrast), saturation=S (-100 to \
+               100), gamma=G (above 1 lightens); e.g. brightness=10,saturation=-20",
+    },
+    Operation {
+        name: "sharpen",
+        takes: Takes::Maybe,
+        value_name: "AMOUNT",
+        help: "Unsharp mask, in the order given with the other edits (after --resize to \
+               sharpen the downscaled picture): AMOUNT[,radius=R][,threshold=T] [default: \
+               0.75,radius=0.75,threshold=2, as ImageMagick's -unsharp 0x0.75+0.75+0.008]",
+    },
 ];
 
 impl Edit {
@@ -275,6 +336,9 @@ impl Edit {
             Edit::Rotate(_) => "rotate",
             Edit::Flip(_) => "flip",
             Edit::Pad { .. } => "pad",
+            Edit::Grayscale => "grayscale",
+            Edit::Adjust(_) => "adjust",
+            Edit::Sharpen(_) => "sharpen",
             Edit::Resize => "resize",
         }
     }
@@ -294,6 +358,36 @@ impl Edit {
                 Gravity::Center => format!("{w}x{h}"),
                 g => format!("{w}x{h}@{g}"),
             },
+            Edit::Grayscale => String::new(),
+            Edit::Adjust(a) => {
+                let d = Adjust::default();
+                let mut parts = Vec::new();
+                for (name, v, dv) in [
+                    ("brightness", a.brightness, d.brightness),
+                    ("contrast", a.contrast, d.contrast),
+                    ("saturation", a.saturation, d.saturation),
+                    ("gamma", a.gamma, d.gamma),
+                ] {
+                    if v != dv {
+                        parts.push(format!("{name}={v}"));
+                    }
+                }
+                parts.join(",")
+            }
+            Edit::Sharpen(sh) => {
+                let d = Sharpen::default();
+                if *sh == d {
+                    return String::new();
+                }
+                let mut text = sh.amount.to_string();
+                if sh.radius != d.radius {
+                    text.push_str(&format!(",radius={}", sh.radius));
+                }
+                if sh.threshold != d.threshold {
+                    text.push_str(&format!(",threshold={}", sh.threshold));
+                }
+                text
+            }
             Edit::Resize => resize.map(|r| r.to_string()).unwrap_or_default(),
         }
     }
@@ -333,10 +427,16 @@ impl Edit {
                     })?;
                 Ok(Edit::Pad { w, h, gravity })
             }
+            "grayscale" | "greyscale" => match v {
+                "" | "true" => Ok(Edit::Grayscale),
+                _ => Err(ParseError(format!("'{value}': grayscale takes no value"))),
+            },
+            "adjust" => parse_adjust(v).map(Edit::Adjust),
+            "sharpen" => parse_sharpen(v).map(Edit::Sharpen),
             "resize" => v.parse::<ResizeSpec>().map(|_| Edit::Resize),
             other => Err(ParseError(format!(
                 "'{other}' is not an edit: use {} or resize",
-                OPERATIONS.map(|o| o.0).join(", ")
+                OPERATIONS.map(|o| o.name).join(", ")
             ))),
         }
     }
@@ -354,9 +454,94 @@ impl Edit {
             Edit::Flip(Axis::Horizontal) => image.fliph(),
             Edit::Flip(Axis::Vertical) => image.flipv(),
             Edit::Pad { w, h, gravity } => pad(image, w, h, gravity, background),
+            Edit::Grayscale => tone::grayscale(image),
+            Edit::Adjust(a) => tone::adjust(image, a),
+            Edit::Sharpen(sh) => tone::sharpen(image, sh),
             Edit::Resize => image,
         })
     }
+}
+
+/// `key=value` pairs separated by commas, the first possibly bare (`0.8,radius=1`): each key
+/// (bare: `first`) with its number.
+fn numbers<'a>(v: &'a str, first: &'a str) -> Result<Vec<(&'a str, f64)>, ParseError> {
+    v.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .enumerate()
+        .map(|(i, part)| {
+            let (key, number) = match part.split_once('=') {
+                Some((k, n)) => (k.trim(), n.trim()),
+                None if i == 0 => (first, part),
+                None => {
+                    return Err(ParseError(format!("'{part}': write it as NAME=NUMBER")));
+                }
+            };
+            number
+                .parse::<f64>()
+                .ok()
+                .filter(|n| n.is_finite())
+                .map(|n| (key, n))
+                .ok_or_else(|| ParseError(format!("'{part}': {number} is not a number")))
+        })
+        .collect()
+}
+
+fn parse_adjust(v: &str) -> Result<Adjust, ParseError> {
+    let mut a = Adjust::default();
+    let given = numbers(v, "brightness")?;
+    if given.is_empty() {
+        return Err(ParseError(
+            "adjust takes brightness=B,contrast=C,saturation=S,gamma=G (any of them)".into(),
+        ));
+    }
+    for (key, n) in given {
+        let percent = |n: f64| {
+            if (-100.0..=100.0).contains(&n) {
+                Ok(n)
+            } else {
+                Err(ParseError(format!("{key}={n} is outside -100 to 100")))
+            }
+        };
+        match key {
+            "brightness" => a.brightness = percent(n)?,
+            "contrast" => a.contrast = percent(n)?,
+            "saturation" => a.saturation = percent(n)?,
+            "gamma" if (0.1..=10.0).contains(&n) => a.gamma = n,
+            "gamma" => return Err(ParseError(format!("gamma={n} is outside 0.1 to 10"))),
+            other => {
+                return Err(ParseError(format!(
+                    "'{other}' is not a tone: use brightness, contrast, saturation or gamma"
+                )));
+            }
+        }
+    }
+    Ok(a)
+}
+
+fn parse_sharpen(v: &str) -> Result<Sharpen, ParseError> {
+    let mut s = Sharpen::default();
+    if v == "true" {
+        return Ok(s);
+    }
+    for (key, n) in numbers(v, "amount")? {
+        match key {
+            "amount" if (0.0..=10.0).contains(&n) => s.amount = n,
+            "radius" if (0.1..=50.0).contains(&n) => s.radius = n,
+            "threshold" if (0.0..=255.0).contains(&n) => s.threshold = n,
+            "amount" | "radius" | "threshold" => {
+                return Err(ParseError(format!(
+                    "{key}={n} is out of range (amount 0-10, radius 0.1-50, threshold 0-255)"
+                )));
+            }
+            other => {
+                return Err(ParseError(format!(
+                    "'{other}': sharpen takes AMOUNT[,radius=R][,threshold=T]"
+                )));
+            }
+        }
+    }
+    Ok(s)
 }
 
 /// `SPEC@GRAVITY` → (SPEC, gravity); no `@`: the centre.
@@ -471,6 +656,7 @@ impl From<EditList> for Vec<String> {
             .iter()
             .map(|e| match e {
                 Edit::Resize => "resize".to_owned(),
+                e if e.value(None).is_empty() => e.name().to_owned(),
                 e => format!("{}={}", e.name(), e.value(None)),
             })
             .collect()
@@ -486,7 +672,7 @@ impl TryFrom<Vec<String>> for EditList {
             .map(|entry| match entry.split_once('=') {
                 _ if entry == "resize" => Ok(Edit::Resize),
                 Some((name, value)) => Edit::parse(name, value).map_err(|e| e.0),
-                None => Err(format!("'{entry}' is not an edit")),
+                None => Edit::parse(entry, "").map_err(|e| e.0),
             })
             .collect::<Result<Vec<_>, _>>()
             .map(EditList)
@@ -534,7 +720,13 @@ impl EditList {
     pub fn text(&self, resize: Option<ResizeSpec>) -> String {
         self.entries(resize)
             .iter()
-            .map(|(n, v)| format!("{n}={v}"))
+            .map(|(n, v)| {
+                if v.is_empty() {
+                    (*n).to_owned()
+                } else {
+                    format!("{n}={v}")
+                }
+            })
             .collect::<Vec<_>>()
             .join("; ")
     }
@@ -544,12 +736,11 @@ impl EditList {
         let mut list = Vec::new();
         let mut resize = None;
         for entry in text.split(';').map(str::trim).filter(|e| !e.is_empty()) {
+            // A bare name: an edit that needs no value (grayscale, sharpen's defaults).
             let (name, value) = entry
                 .split_once('=')
                 .or_else(|| entry.split_once(' '))
-                .ok_or_else(|| {
-                    ParseError(format!("'{entry}': an edit is NAME=VALUE, e.g. crop=16:9"))
-                })?;
+                .unwrap_or((entry, ""));
             let (name, value) = (name.trim(), value.trim());
             let edit = Edit::parse(name, value)?;
             if edit == Edit::Resize {
@@ -593,11 +784,26 @@ mod tests {
             ("flip", "v"),
             ("pad", "1600x1600"),
             ("pad", "400x300@southeast"),
+            ("grayscale", ""),
+            ("adjust", "brightness=10,saturation=-20"),
+            ("adjust", "gamma=1.2"),
+            ("sharpen", ""),
+            ("sharpen", "1.5"),
+            ("sharpen", "0.5,radius=2,threshold=0"),
         ] {
             let e = Edit::parse(name, value).unwrap();
             assert_eq!((e.name(), e.value(None).as_str()), (name, value));
         }
         assert_eq!(Edit::parse("rotate", "-90").unwrap(), Edit::Rotate(3));
+        assert_eq!(
+            Edit::parse("sharpen", "true").unwrap(),
+            Edit::Sharpen(Sharpen::default())
+        );
+        assert_eq!(
+            Edit::parse("adjust", "5").unwrap().value(None),
+            "brightness=5",
+            "a bare figure is the brightness"
+        );
         assert_eq!(
             Edit::parse("crop", "16:9@ne").unwrap().value(None),
             "16:9@northeast"
@@ -613,6 +819,14 @@ mod tests {
             ("flip", "d"),
             ("pad", "1600"),
             ("blur", "3"),
+            ("grayscale", "2"),
+            ("adjust", ""),
+            ("adjust", "brightness=101"),
+            ("adjust", "warmth=3"),
+            ("adjust", "gamma=0"),
+            ("sharpen", "amount=x"),
+            ("sharpen", "0.5,1"),
+            ("sharpen", "radius=0"),
         ] {
             assert!(Edit::parse(name, bad).is_err(), "{name} {bad}");
         }
@@ -628,6 +842,8 @@ mod tests {
         assert_eq!((before.len(), after.len()), (1, 2));
         assert!(list.changes_geometry_before_resize());
         assert!(EditList::parse("resize=fit:1x1; resize=fit:2x2").is_err());
+        let bare = "grayscale; sharpen; adjust=contrast=5";
+        assert_eq!(EditList::parse(bare).unwrap().0.text(None), bare);
         let (plain, none) = EditList::parse("rotate=180").unwrap();
         assert_eq!((plain.around_resize().0.len(), none), (0, None));
     }
