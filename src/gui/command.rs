@@ -69,6 +69,13 @@ pub enum DialogPurpose {
     ImportRecipe,
     /// Where to save the recipe file.
     ExportRecipe,
+    /// The image of output `output`'s edit number `edit` (a watermark).
+    Watermark {
+        /// The output card.
+        output: usize,
+        /// The edit in its list.
+        edit: usize,
+    },
 }
 
 /// What a result row's menu or double click asks for.

@@ -205,6 +205,24 @@ fn aspect_size(size: (u32, u32), ratio: &str) -> (u32, u32) {
     }
 }
 
+/// `conveyor run INPUT --out TMP/out --recipe TMP/NAME` with `recipe` written there; the
+/// output folder.
+fn convert_with(tmp: &Path, input: &Path, name: &str, recipe: &str) -> std::path::PathBuf {
+    let recipe_path = tmp.join(name);
+    std::fs::write(&recipe_path, recipe).unwrap();
+    let out = tmp.join("out");
+    common::conveyor_ok(&[
+        "run",
+        input.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--recipe",
+        recipe_path.to_str().unwrap(),
+        "--quiet",
+    ]);
+    out
+}
+
 /// Converts `input` with an output (a sub-folder) per case, makes ImageMagick's picture for
 /// each, and checks that each has ImageMagick's size and is at least `least` dB from it; the
 /// worst figure.
@@ -223,18 +241,7 @@ fn run_cases(tmp: &Path, input: &Path, cases: &[Case], least: f64) -> f64 {
         )
         .unwrap();
     }
-    let recipe_path = tmp.join("edits.toml");
-    std::fs::write(&recipe_path, recipe).unwrap();
-    let out = tmp.join("out");
-    common::conveyor_ok(&[
-        "run",
-        input.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--recipe",
-        recipe_path.to_str().unwrap(),
-        "--quiet",
-    ]);
+    let out = convert_with(tmp, input, "edits.toml", &recipe);
     let mut worst = f64::INFINITY;
     let mut compared = 0;
     for photo in ["Storm", "LadyBird"] {
@@ -351,4 +358,120 @@ fn grey_adjust_and_sharpen_match_imagemagick_on_real_photos() {
         "{} tone edits against ImageMagick, worst {worst:.1} dB",
         cases.len() * 2
     );
+}
+
+/// #39 acceptance 2 (watermark): a logo at 50 % opacity, scaled to 20 % of the picture's
+/// width, 16 px from the edges, at each gravity, and tiled, within 40 dB of ImageMagick's
+/// `composite -dissolve 50 -gravity G -geometry +16+16` (and `-tile`) with the logo scaled by
+/// ImageMagick; the logo is named relative to the recipe file.
+#[test]
+#[ignore = "needs ImageMagick and mate-backgrounds (apt-get install imagemagick mate-backgrounds)"]
+fn a_logo_watermark_matches_imagemagick_composite_at_each_gravity() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = fixtures(tmp.path());
+    let logo = tmp.path().join("logo.png");
+    magick(&[
+        "-size",
+        "240x90",
+        "xc:none",
+        "-fill",
+        "#e03020",
+        "-draw",
+        "roundrectangle 0,0 239,89 18,18",
+        "-fill",
+        "#ffffffc0",
+        "-draw",
+        "circle 60,45 60,15",
+        "-fill",
+        "#2040ff80",
+        "-draw",
+        "rectangle 120,20 220,70",
+        logo.to_str().unwrap(),
+    ]);
+    let composite = "/usr/bin/composite";
+    let mut recipe = String::new();
+    let names: Vec<(&str, &str)> = [
+        ("center", "Center"),
+        ("north", "North"),
+        ("northeast", "NorthEast"),
+        ("east", "East"),
+        ("southeast", "SouthEast"),
+        ("south", "South"),
+        ("southwest", "SouthWest"),
+        ("west", "West"),
+        ("northwest", "NorthWest"),
+        ("tile", ""),
+    ]
+    .into();
+    for (name, _) in &names {
+        let spec = if *name == "tile" {
+            "logo.png,opacity=0.5,scale=20%,tile".to_owned()
+        } else {
+            format!("logo.png@{name},opacity=0.5,scale=20%,margin=16")
+        };
+        write!(
+            recipe,
+            "[[output]]\nformat = \"png\"\nmetadata = \"strip\"\nsubfolder = \"{name}\"\n\
+             edit = [{{ watermark = \"{spec}\" }}]\n\n"
+        )
+        .unwrap();
+    }
+    let out = convert_with(tmp.path(), &input, "marks.toml", &recipe);
+    let mut worst = f64::INFINITY;
+    for photo in ["Storm", "LadyBird"] {
+        let source = input.join(format!("{photo}.png"));
+        let (w, _) = image::image_dimensions(&source).unwrap();
+        let scaled = tmp.path().join(format!("logo-{photo}.png"));
+        let width = (f64::from(w) * 0.2).round() as u32;
+        magick(&[
+            logo.to_str().unwrap(),
+            "-resize",
+            &format!("{width}x"),
+            scaled.to_str().unwrap(),
+        ]);
+        for (name, gravity) in &names {
+            let reference = tmp.path().join(format!("mark-{name}-{photo}.png"));
+            let mut args: Vec<String> = vec!["-dissolve".into(), "50".into()];
+            if *name == "tile" {
+                args.push("-tile".into());
+            } else {
+                let centred_x = matches!(*name, "center" | "north" | "south");
+                let centred_y = matches!(*name, "center" | "east" | "west");
+                args.extend([
+                    "-gravity".into(),
+                    (*gravity).into(),
+                    "-geometry".into(),
+                    format!(
+                        "+{}+{}",
+                        if centred_x { 0 } else { 16 },
+                        if centred_y { 0 } else { 16 }
+                    ),
+                ]);
+            }
+            args.extend([
+                scaled.to_str().unwrap().into(),
+                source.to_str().unwrap().into(),
+                reference.to_str().unwrap().into(),
+            ]);
+            let run = Command::new(composite).args(&args).output().unwrap();
+            assert!(
+                run.status.success(),
+                "{}",
+                String::from_utf8_lossy(&run.stderr)
+            );
+            let ours = image::open(out.join(name).join(format!("{photo}.png")))
+                .unwrap()
+                .to_rgb8();
+            let theirs = image::open(&reference).unwrap().to_rgb8();
+            assert_eq!(ours.dimensions(), theirs.dimensions());
+            let db = common::psnr(
+                &image::DynamicImage::ImageRgb8(ours),
+                &image::DynamicImage::ImageRgb8(theirs),
+            );
+            eprintln!("watermark {name} on {photo}: {db:.1} dB");
+            assert!(db >= 40.0, "watermark {name} on {photo}: {db:.1} dB");
+            worst = worst.min(db);
+        }
+    }
+    eprintln!("20 watermarks against ImageMagick, worst {worst:.1} dB");
 }

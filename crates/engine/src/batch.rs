@@ -82,13 +82,17 @@ impl Request {
         }
         let several = self.recipes.len() > 1;
         for (i, recipe) in self.recipes.iter().enumerate() {
-            recipe.validate().map_err(|e| {
-                if several {
-                    format!("Output {}: {e}", i + 1)
-                } else {
-                    e.to_string()
-                }
-            })?;
+            recipe
+                .validate()
+                .map_err(|e| e.to_string())
+                .and_then(|()| recipe.edits.check())
+                .map_err(|e| {
+                    if several {
+                        format!("Output {}: {e}", i + 1)
+                    } else {
+                        e
+                    }
+                })?;
         }
         if let Some((i, j)) = first_collision(&self.recipes) {
             return Err(format!(

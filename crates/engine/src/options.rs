@@ -648,7 +648,14 @@ pub fn fingerprint(r: &Recipe, format: Format) -> String {
         if o.key == "effort" && format != Format::Avif && r.effort == DEFAULT_EFFORT {
             continue;
         }
-        let value = value.map(|v| v.text()).unwrap_or_default();
+        let mut value = value.map(|v| v.text()).unwrap_or_default();
+        // What the edits read besides the picture (a watermark's file) counts too.
+        if o.key == "edit" {
+            let stamps = r.edits.stamps();
+            if !stamps.is_empty() {
+                value.push_str(&format!(" [{stamps}]"));
+            }
+        }
         text.push_str(&format!(" {}={}:{value}", o.key, value.len()));
     }
     format!("{:016x}", fnv1a(text.as_bytes()))

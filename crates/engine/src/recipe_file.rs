@@ -64,7 +64,14 @@ pub fn read(path: &Path) -> Result<Vec<Recipe>, RecipeFileError> {
         line: None,
         reason: format!("cannot read the recipe file ({e})"),
     })?;
-    parse(&text, path)
+    let mut recipes = parse(&text, path)?;
+    // A watermark named in a recipe file is found beside the file.
+    if let Some(dir) = path.parent() {
+        for r in &mut recipes {
+            r.edits.relative_to(dir);
+        }
+    }
+    Ok(recipes)
 }
 
 /// Parses recipe-file text (`path` names it in errors). Every output starts from the default

@@ -26,7 +26,8 @@ impl ConveyorApp {
             DialogPurpose::Output => self.output_dir(),
             DialogPurpose::SaveReport
             | DialogPurpose::ImportRecipe
-            | DialogPurpose::ExportRecipe => None,
+            | DialogPurpose::ExportRecipe
+            | DialogPurpose::Watermark { .. } => None,
         };
         const REPORTS: &[Filter] = &[("JSON report", &["json"]), ("CSV report", &["csv"])];
         const RECIPES: &[Filter] = &[("Recipe", &["toml"])];
@@ -45,6 +46,13 @@ impl ConveyorApp {
                 DialogPurpose::ExportRecipe => {
                     picker.save_file("Export the recipe", "recipe.toml", RECIPES)
                 }
+                DialogPurpose::Watermark { .. } => picker.open_file(
+                    "Choose the watermark image",
+                    &[(
+                        "Image",
+                        &["png", "webp", "jpg", "jpeg", "gif", "bmp", "tiff"],
+                    )],
+                ),
             }
         });
         self.dialog = Some((purpose, task));
@@ -93,6 +101,16 @@ impl ConveyorApp {
                 (Ok(Ok(Some(path))), DialogPurpose::SaveReport) => self.save_report(&path),
                 (Ok(Ok(Some(path))), DialogPurpose::ImportRecipe) => self.import_recipe(&path),
                 (Ok(Ok(Some(path))), DialogPurpose::ExportRecipe) => self.export_recipe(&path),
+                (Ok(Ok(Some(path))), DialogPurpose::Watermark { output, edit }) => {
+                    if let Some(crate::engine::edit::Edit::Watermark(w)) = self
+                        .settings
+                        .outputs
+                        .get_mut(output)
+                        .and_then(|o| o.recipe.edits.0.get_mut(edit))
+                    {
+                        w.path = path;
+                    }
+                }
                 (Ok(Err(NoDialog(why))), purpose) => {
                     self.message = Some(match purpose {
                         DialogPurpose::Input => format!(
@@ -107,6 +125,10 @@ impl ConveyorApp {
                         DialogPurpose::ImportRecipe | DialogPurpose::ExportRecipe => format!(
                             "Could not open a file dialog: {why}. Presets are recipe files in \
                              the presets folder; `conveyor recipe show` writes one."
+                        ),
+                        DialogPurpose::Watermark { .. } => format!(
+                            "Could not open a file dialog: {why}. Type or paste the image's \
+                             path in the watermark's field."
                         ),
                     });
                 }

@@ -6,7 +6,10 @@
 
 use eframe::egui;
 
-use crate::engine::edit::{Adjust, Axis, Crop, Edit, EditList, Gravity, Length, Sharpen};
+use crate::engine::edit::{
+    Adjust, Axis, Crop, Edit, EditList, Gravity, Length, Sharpen, Watermark,
+};
+use crate::gui::command::{Command, DialogPurpose};
 
 /// What a row's buttons asked for.
 enum RowMove {
@@ -16,7 +19,11 @@ enum RowMove {
 }
 
 /// The edits section of an output card.
-pub(super) fn edits_form(edits: &mut EditList, card: usize, ui: &mut egui::Ui) {
+pub(super) fn edits_form(
+    edits: &mut EditList,
+    (card, commands): (usize, &mut Vec<Command>),
+    ui: &mut egui::Ui,
+) {
     ui.add_space(8.0);
     ui.horizontal(|ui| {
         ui.strong("Edits");
@@ -51,6 +58,16 @@ pub(super) fn edits_form(edits: &mut EditList, card: usize, ui: &mut egui::Ui) {
             if ui.button("Adjust tones").clicked() {
                 add(Edit::Adjust(Adjust::default()));
             }
+            if ui.button("Watermark").clicked() {
+                add(Edit::Watermark(Watermark {
+                    path: std::path::PathBuf::new(),
+                    gravity: Gravity::SouthEast,
+                    opacity: 0.5,
+                    scale: Some(20.0),
+                    margin: 16,
+                    tile: false,
+                }));
+            }
             if ui
                 .button("Sharpen")
                 .on_hover_text("After the resize: what a downscaled picture needs for screens")
@@ -80,7 +97,7 @@ pub(super) fn edits_form(edits: &mut EditList, card: usize, ui: &mut egui::Ui) {
     for (i, edit) in edits.0.iter_mut().enumerate() {
         ui.horizontal(|ui| {
             ui.label(format!("{}.", i + 1));
-            edit_row(edit, (card, i), ui);
+            edit_row(edit, (card, i), commands, ui);
             if ui
                 .add_enabled(i > 0, egui::Button::new("⏶").small())
                 .on_hover_text("Earlier")
@@ -117,7 +134,7 @@ pub(super) fn edits_form(edits: &mut EditList, card: usize, ui: &mut egui::Ui) {
 }
 
 /// One edit's form.
-fn edit_row(edit: &mut Edit, id: (usize, usize), ui: &mut egui::Ui) {
+fn edit_row(edit: &mut Edit, id: (usize, usize), commands: &mut Vec<Command>, ui: &mut egui::Ui) {
     match edit {
         Edit::Crop(crop) => crop_form(crop, id, ui),
         Edit::Rotate(quarters) => {
@@ -184,10 +201,61 @@ fn edit_row(edit: &mut Edit, id: (usize, usize), ui: &mut egui::Ui) {
             )
             .on_hover_text("Radius (the blur's sigma, in pixels)");
         }
+        Edit::Watermark(w) => watermark_form(w, id, commands, ui),
         Edit::Resize => {
             ui.label("Resize (as set under Size)");
         }
     }
+}
+
+/// The logo's file (typed, or chosen with a dialog), place, size and opacity.
+fn watermark_form(
+    w: &mut Watermark,
+    id: (usize, usize),
+    commands: &mut Vec<Command>,
+    ui: &mut egui::Ui,
+) {
+    ui.vertical(|ui| {
+        ui.horizontal(|ui| {
+            ui.label("Watermark");
+            let mut text = w.path.display().to_string();
+            let field = ui.add(
+                egui::TextEdit::singleline(&mut text)
+                    .hint_text("logo.png")
+                    .desired_width(110.0),
+            );
+            if field.changed() {
+                w.path = std::path::PathBuf::from(text);
+            }
+            if ui.button("🗀").on_hover_text("Choose the image").clicked() {
+                commands.push(Command::Ask(DialogPurpose::Watermark {
+                    output: id.0,
+                    edit: id.1,
+                }));
+            }
+        });
+        ui.horizontal(|ui| {
+            gravity_combo(&mut w.gravity, ("watermark", id), ui);
+            ui.checkbox(&mut w.tile, "Tile");
+        });
+        ui.horizontal(|ui| {
+            ui.add(
+                egui::DragValue::new(&mut w.opacity)
+                    .range(0.0..=1.0)
+                    .speed(0.01)
+                    .prefix("opacity "),
+            );
+            let mut scale = w.scale.unwrap_or(0.0);
+            ui.add(
+                egui::DragValue::new(&mut scale)
+                    .range(0.0..=100.0)
+                    .suffix(" % wide"),
+            )
+            .on_hover_text("Its width as a share of the picture's (0: its own size)");
+            w.scale = (scale > 0.0).then_some(scale);
+            ui.add(egui::DragValue::new(&mut w.margin).suffix(" px margin"));
+        });
+    });
 }
 
 fn crop_form(crop: &mut Crop, id: (usize, usize), ui: &mut egui::Ui) {

@@ -50,7 +50,7 @@ pub(super) fn format_label(f: OutputFormat) -> String {
 /// them shows under Keep only when the input has it.
 pub(super) fn output_form(
     s: &mut OutputForm,
-    card: usize,
+    (card, commands): (usize, &mut Vec<crate::gui::command::Command>),
     first: Option<FirstImage>,
     kept: &[Format],
     ui: &mut egui::Ui,
@@ -103,7 +103,7 @@ pub(super) fn output_form(
         ui.checkbox(&mut s.recipe.allow_upscale, "Allow enlarging");
     }
 
-    super::edits_form::edits_form(&mut s.recipe.edits, card, ui);
+    super::edits_form::edits_form(&mut s.recipe.edits, (card, commands), ui);
 
     ui.add_space(8.0);
     ui.strong("Format");

@@ -246,7 +246,7 @@ fn form(p: &mut RecipeView, i: usize, ui: &mut egui::Ui) {
     let Some(s) = p.settings.outputs.get_mut(i) else {
         return;
     };
-    output_form(s, i, stem, &p.input_formats, ui);
+    output_form(s, (i, p.commands), stem, &p.input_formats, ui);
 }
 
 fn presets(p: &mut RecipeView, ui: &mut egui::Ui) {

@@ -16,8 +16,10 @@ use image::{DynamicImage, imageops};
 use super::recipe::{ParseError, ResizeSpec, Rgb};
 
 mod tone;
+mod watermark;
 
 pub use tone::{Adjust, Sharpen};
+pub use watermark::Watermark;
 
 /// Where a crop or a padded picture sits: the centre or one of the eight compass points.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -221,7 +223,7 @@ pub enum Axis {
 }
 
 /// One operation of an output's edit list.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Edit {
     /// Keep part of the picture.
     Crop(Crop),
@@ -244,6 +246,8 @@ pub enum Edit {
     Adjust(Adjust),
     /// An unsharp mask.
     Sharpen(Sharpen),
+    /// A logo over the picture.
+    Watermark(Watermark),
     /// The recipe's resize happens here.
     Resize,
 }
@@ -273,7 +277,7 @@ pub struct Operation {
 
 /// Every operation the command line and recipe files name (`resize` aside: it is the
 /// recipe's own option).
-pub const OPERATIONS: [Operation; 7] = [
+pub const OPERATIONS: [Operation; 8] = [
     Operation {
         name: "crop",
         takes: Takes::Value,
@@ -319,6 +323,15 @@ pub const OPERATIONS: [Operation; 7] = [
                100), gamma=G (above 1 lightens); e.g. brightness=10,saturation=-20",
     },
     Operation {
+        name: "watermark",
+        takes: Takes::Value,
+        value_name: "FILE[@GRAVITY][,…]",
+        help: "Lay an image over the picture, in the order given with the other edits: \
+               FILE[@GRAVITY][,opacity=O][,scale=S%][,margin=M][,tile] (scale: a share of \
+               the picture's width; margin: pixels from the edges; tile: repeated all over); \
+               e.g. logo.png@southeast,opacity=0.5,scale=20%,margin=16",
+    },
+    Operation {
         name: "sharpen",
         takes: Takes::Maybe,
         value_name: "AMOUNT",
@@ -339,6 +352,7 @@ impl Edit {
             Edit::Grayscale => "grayscale",
             Edit::Adjust(_) => "adjust",
             Edit::Sharpen(_) => "sharpen",
+            Edit::Watermark(_) => "watermark",
             Edit::Resize => "resize",
         }
     }
@@ -388,6 +402,7 @@ impl Edit {
                 }
                 text
             }
+            Edit::Watermark(w) => w.to_string(),
             Edit::Resize => resize.map(|r| r.to_string()).unwrap_or_default(),
         }
     }
@@ -433,6 +448,7 @@ impl Edit {
             },
             "adjust" => parse_adjust(v).map(Edit::Adjust),
             "sharpen" => parse_sharpen(v).map(Edit::Sharpen),
+            "watermark" => v.parse().map(Edit::Watermark),
             "resize" => v.parse::<ResizeSpec>().map(|_| Edit::Resize),
             other => Err(ParseError(format!(
                 "'{other}' is not an edit: use {} or resize",
@@ -442,8 +458,8 @@ impl Edit {
     }
 
     /// Changes the picture's geometry or pixels (everything but the resize marker does).
-    fn apply(self, image: DynamicImage, background: Rgb) -> Result<DynamicImage, String> {
-        Ok(match self {
+    fn apply(&self, image: DynamicImage, background: Rgb) -> Result<DynamicImage, String> {
+        Ok(match *self {
             Edit::Crop(crop) => {
                 let (x, y, w, h) = crop_box(crop, image.width(), image.height())?;
                 image.crop_imm(x, y, w, h)
@@ -457,6 +473,7 @@ impl Edit {
             Edit::Grayscale => tone::grayscale(image),
             Edit::Adjust(a) => tone::adjust(image, a),
             Edit::Sharpen(sh) => tone::sharpen(image, sh),
+            Edit::Watermark(ref w) => watermark::apply(w, image)?,
             Edit::Resize => image,
         })
     }
@@ -709,6 +726,50 @@ impl EditList {
         !self.around_resize().0.is_empty()
     }
 
+    /// What the edits read besides the picture, as they are now (each watermark's size and
+    /// time): part of the fingerprint, so a logo replaced under its name redoes the outputs.
+    pub fn stamps(&self) -> String {
+        self.0
+            .iter()
+            .filter_map(|e| match e {
+                Edit::Watermark(w) => {
+                    let (bytes, modified) = watermark::stamp(&w.path).unwrap_or((0, None));
+                    let secs = modified
+                        .and_then(|m| m.duration_since(std::time::UNIX_EPOCH).ok())
+                        .map_or(0, |d| d.as_nanos());
+                    Some(format!("{}:{bytes}:{secs}", w.path.display()))
+                }
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// Why the edits cannot run at all (a watermark that cannot be read), before a batch.
+    pub fn check(&self) -> Result<(), String> {
+        for e in &self.0 {
+            if let Edit::Watermark(w) = e {
+                if w.path.as_os_str().is_empty() {
+                    return Err("the watermark has no image yet: choose one".into());
+                }
+                watermark::logo(&w.path)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Watermarks named relative to `dir` (a recipe file's folder) made whole.
+    pub fn relative_to(&mut self, dir: &std::path::Path) {
+        for e in &mut self.0 {
+            if let Edit::Watermark(w) = e
+                && w.path.is_relative()
+                && !w.path.as_os_str().is_empty()
+            {
+                w.path = dir.join(&w.path);
+            }
+        }
+    }
+
     /// `(name, value)` of each edit, in order, `resize` with `resize`'s spec: what the
     /// command line and recipe files write.
     pub fn entries(&self, resize: Option<ResizeSpec>) -> Vec<(&'static str, String)> {
@@ -790,6 +851,11 @@ mod tests {
             ("sharpen", ""),
             ("sharpen", "1.5"),
             ("sharpen", "0.5,radius=2,threshold=0"),
+            (
+                "watermark",
+                "logo.png@southeast,opacity=0.5,scale=20%,margin=16",
+            ),
+            ("watermark", "marks/mark.png,tile"),
         ] {
             let e = Edit::parse(name, value).unwrap();
             assert_eq!((e.name(), e.value(None).as_str()), (name, value));
@@ -827,6 +893,11 @@ mod tests {
             ("sharpen", "amount=x"),
             ("sharpen", "0.5,1"),
             ("sharpen", "radius=0"),
+            ("watermark", ""),
+            ("watermark", "a.png,opacity=2"),
+            ("watermark", "a.png,scale=0%"),
+            ("watermark", "a.png,blur=1"),
+            ("watermark", "a.png@up"),
         ] {
             assert!(Edit::parse(name, bad).is_err(), "{name} {bad}");
         }
@@ -884,6 +955,37 @@ mod tests {
         };
         let e = crop_box(outside, 400, 300).unwrap_err();
         assert!(e.contains("outside the 400×300 picture"), "{e}");
+    }
+
+    /// A logo replaced under its name changes the list's stamps (so the fingerprint, so the
+    /// outputs are redone); one that cannot be read stops the batch before it starts.
+    #[test]
+    fn a_watermark_is_checked_and_stamped_by_its_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let logo = dir.path().join("logo.png");
+        let list = EditList(vec![
+            Edit::parse("watermark", &format!("{}@south", logo.display())).unwrap(),
+        ]);
+        let e = list.check().unwrap_err();
+        assert!(e.contains("logo.png cannot be read"), "{e}");
+        image::RgbaImage::from_pixel(4, 2, image::Rgba([1, 2, 3, 255]))
+            .save(&logo)
+            .unwrap();
+        list.check().unwrap();
+        let before = list.stamps();
+        image::RgbaImage::from_pixel(8, 2, image::Rgba([1, 2, 3, 255]))
+            .save(&logo)
+            .unwrap();
+        assert_ne!(list.stamps(), before);
+        let mut relative = EditList(vec![Edit::parse("watermark", "logo.png").unwrap()]);
+        relative.relative_to(dir.path());
+        relative.check().unwrap();
+        let empty = EditList(vec![Edit::parse("watermark", "x.png").unwrap()]);
+        let mut blank = empty.clone();
+        if let Some(Edit::Watermark(w)) = blank.0.first_mut() {
+            w.path = std::path::PathBuf::new();
+        }
+        assert!(blank.check().unwrap_err().contains("no image yet"));
     }
 
     #[test]
