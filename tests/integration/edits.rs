@@ -475,3 +475,33 @@ fn a_logo_watermark_matches_imagemagick_composite_at_each_gravity() {
     }
     eprintln!("20 watermarks against ImageMagick, worst {worst:.1} dB");
 }
+
+/// #39 acceptance 1 (any angle): a turn by 12.5°, −7° and 30° has ImageMagick's `-rotate`
+/// canvas and is at least 35 dB from its pixels (its EWA resampling against our bicubic), the
+/// corners filled with the background.
+#[test]
+#[ignore = "needs ImageMagick and mate-backgrounds (apt-get install imagemagick mate-backgrounds)"]
+fn any_angle_rotation_matches_imagemagick_on_real_photos() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = fixtures(tmp.path());
+    let cases: Vec<Case> = ["12.5", "-7", "30"]
+        .into_iter()
+        .map(|degrees| {
+            (
+                format!("turn{degrees}"),
+                vec![("rotate", degrees.to_owned())],
+                vec![
+                    "-background".into(),
+                    "#204060".into(),
+                    "-rotate".into(),
+                    degrees.into(),
+                ],
+            )
+        })
+        .collect();
+    let worst = run_cases(tmp.path(), &input, &cases, 35.0);
+    eprintln!(
+        "{} turns against ImageMagick, worst {worst:.1} dB",
+        cases.len() * 2
+    );
+}

@@ -310,7 +310,10 @@ mod tests {
                 "[[output]]\nedit = [{ crop = \"16:9\", rotate = 90 }]\n",
                 "one key",
             ),
-            ("[[output]]\nedit = [{ rotate = 45 }]\n", "90, 180 or 270"),
+            (
+                "[[output]]\nedit = [{ rotate = 360 }]\n",
+                "not a whole turn",
+            ),
             ("[[output]]\nedit = [{ blur = 3 }]\n", "not an edit"),
         ] {
             let e = parse_str(bad).expect_err(bad);

@@ -137,16 +137,7 @@ pub(super) fn edits_form(
 fn edit_row(edit: &mut Edit, id: (usize, usize), commands: &mut Vec<Command>, ui: &mut egui::Ui) {
     match edit {
         Edit::Crop(crop) => crop_form(crop, id, ui),
-        Edit::Rotate(quarters) => {
-            ui.label("Rotate");
-            egui::ComboBox::from_id_salt(("rotate", id))
-                .selected_text(format!("{}°", u32::from(*quarters) * 90))
-                .show_ui(ui, |ui| {
-                    for q in 1..=3u8 {
-                        ui.selectable_value(quarters, q, format!("{}°", u32::from(q) * 90));
-                    }
-                });
-        }
+        Edit::Rotate(_) | Edit::Turn(_) => rotate_form(edit, id, ui),
         Edit::Flip(axis) => {
             ui.label("Flip");
             egui::ComboBox::from_id_salt(("flip", id))
@@ -256,6 +247,54 @@ fn watermark_form(
             ui.add(egui::DragValue::new(&mut w.margin).suffix(" px margin"));
         });
     });
+}
+
+/// A quarter turn from a list, or any angle typed (the list's last entry switches to it).
+fn rotate_form(edit: &mut Edit, id: (usize, usize), ui: &mut egui::Ui) {
+    ui.label("Rotate");
+    let shown = match edit {
+        Edit::Rotate(q) => format!("{}°", u32::from(*q) * 90),
+        _ => "any angle".to_owned(),
+    };
+    let mut chosen = None;
+    egui::ComboBox::from_id_salt(("rotate", id))
+        .selected_text(shown)
+        .show_ui(ui, |ui| {
+            for q in 1..=3u8 {
+                if ui
+                    .selectable_label(*edit == Edit::Rotate(q), format!("{}°", u32::from(q) * 90))
+                    .clicked()
+                {
+                    chosen = Some(Edit::Rotate(q));
+                }
+            }
+            if ui
+                .selectable_label(matches!(edit, Edit::Turn(_)), "any angle")
+                .clicked()
+                && !matches!(edit, Edit::Turn(_))
+            {
+                chosen = Some(Edit::Turn(5.0));
+            }
+        });
+    if let Some(c) = chosen {
+        *edit = c;
+    }
+    if let Edit::Turn(degrees) = edit {
+        ui.add(
+            egui::DragValue::new(degrees)
+                .range(-179.9..=179.9)
+                .speed(0.1)
+                .suffix("°"),
+        )
+        .on_hover_text("Clockwise; the corners are filled with the background colour");
+        // A whole quarter typed is a quarter turn (exact, no resampling).
+        if *degrees == 0.0 {
+            *degrees = 0.1;
+        }
+        if degrees.rem_euclid(90.0) == 0.0 {
+            *edit = Edit::Rotate((degrees.rem_euclid(360.0) / 90.0) as u8);
+        }
+    }
 }
 
 fn crop_form(crop: &mut Crop, id: (usize, usize), ui: &mut egui::Ui) {

@@ -16,6 +16,7 @@ use image::{DynamicImage, imageops};
 use super::recipe::{ParseError, ResizeSpec, Rgb};
 
 mod tone;
+mod turn;
 mod watermark;
 
 pub use tone::{Adjust, Sharpen};
@@ -229,6 +230,8 @@ pub enum Edit {
     Crop(Crop),
     /// Turn clockwise by this many quarter turns (1–3).
     Rotate(u8),
+    /// Turn clockwise by any other angle, in degrees, onto a larger canvas of the background.
+    Turn(f64),
     /// Mirror.
     Flip(Axis),
     /// Fit inside W×H (shrinking only) and fill the rest with the recipe's background.
@@ -290,8 +293,9 @@ pub const OPERATIONS: [Operation; 8] = [
         name: "rotate",
         takes: Takes::Value,
         value_name: "DEGREES",
-        help: "Rotate clockwise by 90, 180 or 270 degrees (after the EXIF orientation is \
-               applied), in the order given with the other edits",
+        help: "Rotate clockwise by DEGREES (90, 180 and 270 exactly; any other angle onto a \
+               larger canvas filled with --background, as ImageMagick's -rotate), after the \
+               EXIF orientation is applied, in the order given with the other edits",
     },
     Operation {
         name: "flip",
@@ -346,7 +350,7 @@ impl Edit {
     pub fn name(&self) -> &'static str {
         match self {
             Edit::Crop(_) => "crop",
-            Edit::Rotate(_) => "rotate",
+            Edit::Rotate(_) | Edit::Turn(_) => "rotate",
             Edit::Flip(_) => "flip",
             Edit::Pad { .. } => "pad",
             Edit::Grayscale => "grayscale",
@@ -366,6 +370,7 @@ impl Edit {
             },
             Edit::Crop(Crop::Box { x, y, w, h }) => format!("{x},{y},{w},{h}"),
             Edit::Rotate(q) => (u32::from(*q) * 90).to_string(),
+            Edit::Turn(d) => d.to_string(),
             Edit::Flip(Axis::Horizontal) => "h".into(),
             Edit::Flip(Axis::Vertical) => "v".into(),
             Edit::Pad { w, h, gravity } => match gravity {
@@ -413,13 +418,19 @@ impl Edit {
         let v = value.trim();
         match name {
             "crop" => parse_crop(v).map(Edit::Crop),
-            "rotate" => match v.trim_end_matches('°').parse::<i32>() {
-                Ok(d) if d.rem_euclid(90) == 0 && d.rem_euclid(360) != 0 => {
-                    Ok(Edit::Rotate((d.rem_euclid(360) / 90) as u8))
+            "rotate" => match v.trim_end_matches('°').trim().parse::<f64>() {
+                Ok(d) if d.is_finite() && d.rem_euclid(360.0) != 0.0 => {
+                    let d = d.rem_euclid(360.0);
+                    if d.rem_euclid(90.0) == 0.0 {
+                        Ok(Edit::Rotate((d / 90.0) as u8))
+                    } else {
+                        // Written as the user would: -7 rather than 353.
+                        Ok(Edit::Turn(if d > 180.0 { d - 360.0 } else { d }))
+                    }
                 }
                 Ok(_) | Err(_) => Err(ParseError(format!(
-                    "'{value}': rotate takes 90, 180 or 270 (any other angle is not supported \
-                     yet)"
+                    "'{value}': rotate takes degrees clockwise (90, 180, 270 or any angle \
+                     such as 12.5 or -3; not a whole turn)"
                 ))),
             },
             "flip" => match v.to_ascii_lowercase().as_str() {
@@ -467,6 +478,7 @@ impl Edit {
             Edit::Rotate(1) => image.rotate90(),
             Edit::Rotate(2) => image.rotate180(),
             Edit::Rotate(_) => image.rotate270(),
+            Edit::Turn(d) => turn::turn(image, d, background),
             Edit::Flip(Axis::Horizontal) => image.fliph(),
             Edit::Flip(Axis::Vertical) => image.flipv(),
             Edit::Pad { w, h, gravity } => pad(image, w, h, gravity, background),
@@ -841,6 +853,8 @@ mod tests {
             ("crop", "10%,10%,80%,80%"),
             ("rotate", "90"),
             ("rotate", "270"),
+            ("rotate", "12.5"),
+            ("rotate", "-3"),
             ("flip", "h"),
             ("flip", "v"),
             ("pad", "1600x1600"),
@@ -880,8 +894,8 @@ mod tests {
             ("crop", "0,0,0,10"),
             ("crop", "1,2,3,4@north"),
             ("crop", "16:9@up"),
-            ("rotate", "45"),
             ("rotate", "360"),
+            ("rotate", "x"),
             ("flip", "d"),
             ("pad", "1600"),
             ("blur", "3"),
