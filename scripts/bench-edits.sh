@@ -32,7 +32,7 @@ run() { # name, args...
   local name=$1; shift
   local out="$dir/edits-out-$name"
   rm -rf "$out"
-  /usr/bin/time -f "%e %M" -o "$dir/time-$name" "$bin" run "$w1" --out "$out" "$@"
+  /usr/bin/time -f "%e %M" -o "$dir/time-$name" "$bin" run "$w1" --out "$out" "$@" >/dev/null
   cat "$dir/time-$name"
 }
 : >"$dir/edits.tsv"
