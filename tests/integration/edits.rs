@@ -505,3 +505,105 @@ fn any_angle_rotation_matches_imagemagick_on_real_photos() {
         cases.len() * 2
     );
 }
+
+/// #39 acceptance 3: `crop …@attention` on real photographs (all 30 of Debian's
+/// mate-backgrounds, each resized to fit 800 px first) against libvips's own attention crop of
+/// the original (pyvips): the share of photos where the two crops overlap by at least half
+/// (intersection over union, as fractions of the picture), for square and 1:2 crops.
+#[test]
+#[ignore = "needs ImageMagick, mate-backgrounds, numpy and pyvips (pip install pyvips pyvips-binary)"]
+fn attention_crops_overlap_libvips_on_most_photos() {
+    let photos = "/usr/share/backgrounds/mate";
+    assert!(
+        Path::new(photos).exists(),
+        "apt-get install mate-backgrounds"
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let mut recipe = String::from(
+        "[[output]]\nsubfolder = \"whole\"\nformat = \"png\"\nresize = \"fit:800x800\"\n\n",
+    );
+    for (name, ratio) in [("square", "1:1"), ("tall", "1:2")] {
+        write!(
+            recipe,
+            "[[output]]\nsubfolder = \"{name}\"\nformat = \"png\"\nresize = \"fit:800x800\"\n\
+             edit = [{{ crop = \"{ratio}@attention\" }}]\n\n"
+        )
+        .unwrap();
+    }
+    let out = convert_with(tmp.path(), Path::new(photos), "smart.toml", &recipe);
+    let script = r#"
+import glob, os, sys
+import numpy as np
+import pyvips
+photos, out = sys.argv[1], sys.argv[2]
+def load(path):
+    im = pyvips.Image.new_from_file(path, access="sequential")
+    if im.hasalpha():
+        im = im.flatten(background=[255, 255, 255])
+    return np.ndarray(buffer=im.colourspace("srgb").write_to_memory(), dtype=np.uint8,
+                      shape=[im.height, im.width, im.bands])[:, :, :3]
+results = {}
+for ratio_name, (rw, rh) in (("square", (1, 1)), ("tall", (1, 2))):
+    ious = []
+    for source in sorted(glob.glob(os.path.join(photos, "**", "*.*"), recursive=True)):
+        rel = os.path.relpath(source, photos)
+        stem = os.path.splitext(rel)[0]
+        whole_path = os.path.join(out, "whole", stem + ".png")
+        crop_path = os.path.join(out, ratio_name, stem + ".png")
+        if not os.path.exists(crop_path):
+            continue
+        whole = load(whole_path).astype(np.int16)
+        ours = load(crop_path).astype(np.int16)
+        H, W = whole.shape[:2]
+        h, w = ours.shape[:2]
+        # Where our crop sits in our whole picture (the same decode: an exact match).
+        best, at = None, (0, 0)
+        for top in range(0, H - h + 1):
+            for left in range(0, W - w + 1):
+                d = np.abs(whole[top:top + h:7, left:left + w:7] - ours[::7, ::7]).sum()
+                if best is None or d < best:
+                    best, at = d, (left, top)
+            if best == 0:
+                break
+        ox, oy = at[0] / W, at[1] / H
+        ow, oh = w / W, h / H
+        # libvips on the original, the same ratio at full size.
+        im = pyvips.Image.new_from_file(source)
+        iw, ih = im.width, im.height
+        if iw * rh > ih * rw:
+            cw, ch = round(ih * rw / rh), ih
+        else:
+            cw, ch = iw, round(iw * rh / rw)
+        _, opts = im.smartcrop(cw, ch, interesting="attention", attention_x=True, attention_y=True)
+        vx = min(max(opts["attention_x"] - cw // 2, 0), iw - cw) / iw
+        vy = min(max(opts["attention_y"] - ch // 2, 0), ih - ch) / ih
+        vw, vh = cw / iw, ch / ih
+        ix = max(0.0, min(ox + ow, vx + vw) - max(ox, vx))
+        iy = max(0.0, min(oy + oh, vy + vh) - max(oy, vy))
+        inter = ix * iy
+        iou = inter / (ow * oh + vw * vh - inter)
+        ious.append(iou)
+        print(f"{ratio_name} {rel}: IoU {iou:.2f}", file=sys.stderr)
+    share = sum(1 for i in ious if i >= 0.5) / len(ious)
+    print(f"{ratio_name} {len(ious)} {share:.3f} {np.median(ious):.3f}")
+"#;
+    let run = Command::new("python3")
+        .args(["-c", script, photos, out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{said}");
+    eprintln!("{said}");
+    for line in String::from_utf8_lossy(&run.stdout).lines() {
+        let parts: Vec<&str> = line.split_whitespace().collect();
+        let (name, count, share, median) = (parts[0], parts[1], parts[2], parts[3]);
+        eprintln!(
+            "{name} crops: {share} of {count} photos overlap libvips's by half or more (median IoU {median})"
+        );
+        let share: f64 = share.parse().unwrap();
+        assert!(
+            share > 0.5,
+            "{name}: only {share} of the photos overlap libvips's by half"
+        );
+    }
+}

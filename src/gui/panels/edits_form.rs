@@ -7,7 +7,7 @@
 use eframe::egui;
 
 use crate::engine::edit::{
-    Adjust, Axis, Crop, Edit, EditList, Gravity, Length, Sharpen, Watermark,
+    Adjust, Axis, Crop, Edit, EditList, Gravity, Interest, Length, Sharpen, Watermark,
 };
 use crate::gui::command::{Command, DialogPurpose};
 
@@ -32,6 +32,17 @@ pub(super) fn edits_form(
             let mut add = |edit| {
                 edits.0.push(edit);
             };
+            if ui
+                .button("Crop to a ratio, smartly")
+                .on_hover_text("Keeps what draws the eye (detail, skin, strong colour)")
+                .clicked()
+            {
+                add(Edit::Crop(Crop::Smart {
+                    w: 3,
+                    h: 2,
+                    by: Interest::Attention,
+                }));
+            }
             if ui.button("Crop to a ratio").clicked() {
                 add(Edit::Crop(Crop::Aspect {
                     w: 3,
@@ -306,6 +317,19 @@ fn crop_form(crop: &mut Crop, id: (usize, usize), ui: &mut egui::Ui) {
             ui.add(egui::DragValue::new(h).range(1..=1000));
             gravity_combo(gravity, ("crop", id), ui);
         }
+        Crop::Smart { w, h, by } => {
+            ui.label("Crop to");
+            ui.add(egui::DragValue::new(w).range(1..=1000));
+            ui.label(":");
+            ui.add(egui::DragValue::new(h).range(1..=1000));
+            egui::ComboBox::from_id_salt(("interest", id))
+                .selected_text(interest_label(*by))
+                .show_ui(ui, |ui| {
+                    for i in [Interest::Attention, Interest::Entropy] {
+                        ui.selectable_value(by, i, interest_label(i));
+                    }
+                });
+        }
         Crop::Box { x, y, w, h } => {
             ui.label("Crop box");
             for (len, what) in [(x, "left"), (y, "top"), (w, "width"), (h, "height")] {
@@ -336,6 +360,13 @@ fn gravity_combo(gravity: &mut Gravity, id: (&str, (usize, usize)), ui: &mut egu
         })
         .response
         .on_hover_text("Which part is kept (crop) or where the picture sits (pad)");
+}
+
+fn interest_label(by: Interest) -> &'static str {
+    match by {
+        Interest::Attention => "what draws the eye",
+        Interest::Entropy => "the busiest part",
+    }
 }
 
 fn axis_label(axis: Axis) -> &'static str {

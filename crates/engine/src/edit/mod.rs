@@ -15,10 +15,12 @@ use image::{DynamicImage, imageops};
 
 use super::recipe::{ParseError, ResizeSpec, Rgb};
 
+mod smart;
 mod tone;
 mod turn;
 mod watermark;
 
+pub use smart::Interest;
 pub use tone::{Adjust, Sharpen};
 pub use watermark::Watermark;
 
@@ -201,6 +203,15 @@ pub enum Crop {
         /// Where the kept part sits.
         gravity: Gravity,
     },
+    /// The largest part of this aspect ratio placed where the picture is most interesting.
+    Smart {
+        /// Width part of the ratio.
+        w: u32,
+        /// Height part of the ratio.
+        h: u32,
+        /// What is looked for.
+        by: Interest,
+    },
     /// A box: left, top, width, height (each in pixels or per cent of its side).
     Box {
         /// Left edge.
@@ -286,8 +297,9 @@ pub const OPERATIONS: [Operation; 8] = [
         takes: Takes::Value,
         value_name: "SPEC",
         help: "Crop, in the order given with the other edits: an aspect ratio W:H[@GRAVITY] \
-               (16:9@north; gravity center [default], north, northeast … northwest) or a box \
-               X,Y,W,H in pixels or per cent (10%,10%,80%,80%)",
+               (16:9@north; gravity center [default], north, northeast … northwest, or \
+               attention / entropy: where the picture is most interesting, as libvips's smart \
+               crop) or a box X,Y,W,H in pixels or per cent (10%,10%,80%,80%)",
     },
     Operation {
         name: "rotate",
@@ -367,6 +379,10 @@ impl Edit {
             Edit::Crop(Crop::Aspect { w, h, gravity }) => match gravity {
                 Gravity::Center => format!("{w}:{h}"),
                 g => format!("{w}:{h}@{g}"),
+            },
+            Edit::Crop(Crop::Smart { w, h, by }) => match by {
+                Interest::Attention => format!("{w}:{h}@attention"),
+                Interest::Entropy => format!("{w}:{h}@entropy"),
             },
             Edit::Crop(Crop::Box { x, y, w, h }) => format!("{x},{y},{w},{h}"),
             Edit::Rotate(q) => (u32::from(*q) * 90).to_string(),
@@ -472,7 +488,10 @@ impl Edit {
     fn apply(&self, image: DynamicImage, background: Rgb) -> Result<DynamicImage, String> {
         Ok(match *self {
             Edit::Crop(crop) => {
-                let (x, y, w, h) = crop_box(crop, image.width(), image.height())?;
+                let (mut x, mut y, w, h) = crop_box(crop, image.width(), image.height())?;
+                if let Crop::Smart { by, .. } = crop {
+                    (x, y) = smart::place(&image, w, h, by);
+                }
                 image.crop_imm(x, y, w, h)
             }
             Edit::Rotate(1) => image.rotate90(),
@@ -582,6 +601,23 @@ fn split_gravity(v: &str) -> Result<(&str, Gravity), ParseError> {
 }
 
 fn parse_crop(v: &str) -> Result<Crop, ParseError> {
+    for (word, by) in [
+        ("attention", Interest::Attention),
+        ("entropy", Interest::Entropy),
+    ] {
+        if let Some(ratio) = v
+            .rsplit_once('@')
+            .filter(|(_, g)| g.trim().eq_ignore_ascii_case(word))
+            .map(|(r, _)| r)
+        {
+            return match parse_crop(ratio)? {
+                Crop::Aspect { w, h, .. } => Ok(Crop::Smart { w, h, by }),
+                _ => Err(ParseError(format!(
+                    "'{v}': @{word} places a ratio (3:2@{word}), not a box"
+                ))),
+            };
+        }
+    }
     let (spec, gravity) = split_gravity(v)?;
     if let Some((w, h)) = spec.split_once(':') {
         return match (w.trim().parse::<u32>(), h.trim().parse::<u32>()) {
@@ -614,6 +650,16 @@ fn parse_crop(v: &str) -> Result<Crop, ParseError> {
 /// the picture is cut at its edge; one wholly outside it is an error for that file.
 pub fn crop_box(crop: Crop, w: u32, h: u32) -> Result<(u32, u32, u32, u32), String> {
     match crop {
+        // Its size; where it goes is the picture's business (`smart::place`).
+        Crop::Smart { w: aw, h: ah, .. } => crop_box(
+            Crop::Aspect {
+                w: aw,
+                h: ah,
+                gravity: Gravity::Center,
+            },
+            w,
+            h,
+        ),
         Crop::Aspect {
             w: aw,
             h: ah,
@@ -851,6 +897,8 @@ mod tests {
             ("crop", "3:2@north"),
             ("crop", "10,20,800,600"),
             ("crop", "10%,10%,80%,80%"),
+            ("crop", "3:2@attention"),
+            ("crop", "1:1@entropy"),
             ("rotate", "90"),
             ("rotate", "270"),
             ("rotate", "12.5"),
@@ -894,6 +942,7 @@ mod tests {
             ("crop", "0,0,0,10"),
             ("crop", "1,2,3,4@north"),
             ("crop", "16:9@up"),
+            ("crop", "1,2,3,4@attention"),
             ("rotate", "360"),
             ("rotate", "x"),
             ("flip", "d"),
