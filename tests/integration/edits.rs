@@ -607,3 +607,73 @@ for ratio_name, (rw, rh) in (("square", (1, 1)), ("tall", (1, 2))):
         );
     }
 }
+
+/// `crop trim`: a photo framed by ImageMagick in a flat border (and the same as a JPEG, with its
+/// noise around the border) comes back as the photo: ImageMagick's `-trim` size and pixels.
+#[test]
+#[ignore = "needs ImageMagick and mate-backgrounds (apt-get install imagemagick mate-backgrounds)"]
+fn trim_cuts_a_flat_border_as_imagemagick_does() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = fixtures(tmp.path());
+    let framed = tmp.path().join("framed");
+    std::fs::create_dir_all(&framed).unwrap();
+    let storm = input.join("Storm.png");
+    for (name, extra) in [("png.png", vec![]), ("jpeg.jpg", vec!["-quality", "92"])] {
+        let mut args = vec![
+            storm.to_str().unwrap(),
+            "-bordercolor",
+            "#f4f4f0",
+            "-border",
+            "37x21",
+        ];
+        args.extend(extra);
+        let target = framed.join(name);
+        args.push(target.to_str().unwrap());
+        magick(&args);
+    }
+    let out = tmp.path().join("trimmed");
+    common::conveyor_ok(&[
+        "run",
+        framed.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--format",
+        "png",
+        "--crop",
+        "trim",
+        "--quiet",
+    ]);
+    let original = image::open(&storm).unwrap().to_rgb8();
+    for name in ["png", "jpeg"] {
+        let ours = image::open(out.join(format!("{name}.png")))
+            .unwrap()
+            .to_rgb8();
+        assert_eq!(
+            ours.dimensions(),
+            original.dimensions(),
+            "{name}: the photo's size"
+        );
+        let reference = tmp.path().join(format!("im-{name}.png"));
+        let source = framed.join(if name == "png" { "png.png" } else { "jpeg.jpg" });
+        magick(&[
+            source.to_str().unwrap(),
+            "-fuzz",
+            "4%",
+            "-trim",
+            "+repage",
+            reference.to_str().unwrap(),
+        ]);
+        let theirs = image::open(&reference).unwrap().to_rgb8();
+        assert_eq!(
+            ours.dimensions(),
+            theirs.dimensions(),
+            "{name}: ImageMagick's size"
+        );
+        let db = common::psnr(
+            &image::DynamicImage::ImageRgb8(ours),
+            &image::DynamicImage::ImageRgb8(theirs),
+        );
+        eprintln!("trim {name}: {db:.1} dB against ImageMagick's -trim");
+        assert!(db >= 45.0, "{name}: {db:.1} dB");
+    }
+}

@@ -43,6 +43,11 @@ pub(super) fn edits_form(
                     by: Interest::Attention,
                 }));
             }
+            if ui.button("Trim the border").clicked() {
+                add(Edit::Crop(Crop::Trim {
+                    tolerance: crate::engine::edit::TRIM_TOLERANCE,
+                }));
+            }
             if ui.button("Crop to a ratio").clicked() {
                 add(Edit::Crop(Crop::Aspect {
                     w: 3,
@@ -329,6 +334,11 @@ fn crop_form(crop: &mut Crop, id: (usize, usize), ui: &mut egui::Ui) {
                         ui.selectable_value(by, i, interest_label(i));
                     }
                 });
+        }
+        Crop::Trim { tolerance } => {
+            ui.label("Trim the border, tolerance");
+            ui.add(egui::DragValue::new(tolerance).range(0..=255))
+                .on_hover_text("How far from the border's colour a pixel may be (0-255 levels)");
         }
         Crop::Box { x, y, w, h } => {
             ui.label("Crop box");

@@ -212,6 +212,13 @@ pub enum Crop {
         /// What is looked for.
         by: Interest,
     },
+    /// The picture without its border: the rows and columns at the edges whose every pixel is
+    /// within `tolerance` levels (0–255, the channels' root mean square difference, as
+    /// ImageMagick's `-fuzz`) of the top-left pixel's colour.
+    Trim {
+        /// How far from the border's colour a pixel may be and still be border.
+        tolerance: u8,
+    },
     /// A box: left, top, width, height (each in pixels or per cent of its side).
     Box {
         /// Left edge.
@@ -299,7 +306,8 @@ pub const OPERATIONS: [Operation; 8] = [
         help: "Crop, in the order given with the other edits: an aspect ratio W:H[@GRAVITY] \
                (16:9@north; gravity center [default], north, northeast … northwest, or \
                attention / entropy: where the picture is most interesting, as libvips's smart \
-               crop) or a box X,Y,W,H in pixels or per cent (10%,10%,80%,80%)",
+               crop), a box X,Y,W,H in pixels or per cent (10%,10%,80%,80%), or trim[:LEVELS] \
+               (the uniform border cut away, tolerance 10 levels by default)",
     },
     Operation {
         name: "rotate",
@@ -384,6 +392,8 @@ impl Edit {
                 Interest::Attention => format!("{w}:{h}@attention"),
                 Interest::Entropy => format!("{w}:{h}@entropy"),
             },
+            Edit::Crop(Crop::Trim { tolerance }) if *tolerance == TRIM_TOLERANCE => "trim".into(),
+            Edit::Crop(Crop::Trim { tolerance }) => format!("trim:{tolerance}"),
             Edit::Crop(Crop::Box { x, y, w, h }) => format!("{x},{y},{w},{h}"),
             Edit::Rotate(q) => (u32::from(*q) * 90).to_string(),
             Edit::Turn(d) => d.to_string(),
@@ -489,8 +499,11 @@ impl Edit {
         Ok(match *self {
             Edit::Crop(crop) => {
                 let (mut x, mut y, w, h) = crop_box(crop, image.width(), image.height())?;
-                if let Crop::Smart { by, .. } = crop {
-                    (x, y) = smart::place(&image, w, h, by);
+                let (mut w, mut h) = (w, h);
+                match crop {
+                    Crop::Smart { by, .. } => (x, y) = smart::place(&image, w, h, by),
+                    Crop::Trim { tolerance } => (x, y, w, h) = trim_box(&image, tolerance),
+                    _ => {}
                 }
                 image.crop_imm(x, y, w, h)
             }
@@ -600,7 +613,23 @@ fn split_gravity(v: &str) -> Result<(&str, Gravity), ParseError> {
     }
 }
 
+/// How far from the border's colour a pixel may be by default and still be trimmed: JPEG's
+/// noise around a flat border, not the picture's own pale edge.
+pub const TRIM_TOLERANCE: u8 = 10;
+
 fn parse_crop(v: &str) -> Result<Crop, ParseError> {
+    if let Some(rest) = v.trim().strip_prefix("trim") {
+        let tolerance = match rest.strip_prefix(':') {
+            None if rest.is_empty() => TRIM_TOLERANCE,
+            Some(t) => t.trim().parse().map_err(|_| {
+                ParseError(format!(
+                    "'{v}': trim takes a tolerance from 0 to 255 levels (trim:10)"
+                ))
+            })?,
+            None => return Err(ParseError(format!("'{v}': write trim or trim:TOLERANCE"))),
+        };
+        return Ok(Crop::Trim { tolerance });
+    }
     for (word, by) in [
         ("attention", Interest::Attention),
         ("entropy", Interest::Entropy),
@@ -650,6 +679,8 @@ fn parse_crop(v: &str) -> Result<Crop, ParseError> {
 /// the picture is cut at its edge; one wholly outside it is an error for that file.
 pub fn crop_box(crop: Crop, w: u32, h: u32) -> Result<(u32, u32, u32, u32), String> {
     match crop {
+        // Found in the picture (`trim_box`): the whole picture here.
+        Crop::Trim { .. } => Ok((0, 0, w, h)),
         // Its size; where it goes is the picture's business (`smart::place`).
         Crop::Smart { w: aw, h: ah, .. } => crop_box(
             Crop::Aspect {
@@ -690,6 +721,44 @@ pub fn crop_box(crop: Crop, w: u32, h: u32) -> Result<(u32, u32, u32, u32), Stri
             Ok((x, y, bw.min(w - x), bh.min(h - y)))
         }
     }
+}
+
+/// The part of `image` inside its border: rows and columns at the edges whose every pixel is
+/// within `tolerance` of the top-left pixel (alpha included). A picture that is all border is
+/// kept whole (nothing would be left).
+fn trim_box(image: &DynamicImage, tolerance: u8) -> (u32, u32, u32, u32) {
+    let rgba = image.to_rgba8();
+    let (w, h) = rgba.dimensions();
+    let Some(corner) = rgba.get_pixel_checked(0, 0).map(|p| p.0) else {
+        return (0, 0, w, h);
+    };
+    // The colour distance as ImageMagick's -fuzz measures it: the root mean square of the
+    // channels' differences (a pixel off by 15 in one channel is 8.7 away).
+    let limit = 3 * u32::from(tolerance) * u32::from(tolerance);
+    let border = |x: u32, y: u32| {
+        let p = rgba.get_pixel(x, y).0;
+        let squares: u32 = (0..3)
+            .map(|c| u32::from(p[c].abs_diff(corner[c])).pow(2))
+            .sum();
+        squares <= limit && p[3].abs_diff(corner[3]) <= tolerance
+    };
+    let row_is_border = |y: u32| (0..w).all(|x| border(x, y));
+    let column_is_border = |x: u32, top: u32, bottom: u32| (top..bottom).all(|y| border(x, y));
+    let Some(top) = (0..h).find(|&y| !row_is_border(y)) else {
+        return (0, 0, w, h);
+    };
+    let bottom = (top..h)
+        .rev()
+        .find(|&y| !row_is_border(y))
+        .map_or(h, |y| y + 1);
+    let left = (0..w)
+        .find(|&x| !column_is_border(x, top, bottom))
+        .unwrap_or(0);
+    let right = (left..w)
+        .rev()
+        .find(|&x| !column_is_border(x, top, bottom))
+        .map_or(w, |x| x + 1);
+    (left, top, right - left, bottom - top)
 }
 
 /// Fits `image` inside `w`×`h` (shrinking only, Lanczos 3) and places it on a canvas of that
@@ -899,6 +968,8 @@ mod tests {
             ("crop", "10%,10%,80%,80%"),
             ("crop", "3:2@attention"),
             ("crop", "1:1@entropy"),
+            ("crop", "trim"),
+            ("crop", "trim:30"),
             ("rotate", "90"),
             ("rotate", "270"),
             ("rotate", "12.5"),
@@ -943,6 +1014,8 @@ mod tests {
             ("crop", "1,2,3,4@north"),
             ("crop", "16:9@up"),
             ("crop", "1,2,3,4@attention"),
+            ("crop", "trim:300"),
+            ("crop", "trimmed"),
             ("rotate", "360"),
             ("rotate", "x"),
             ("flip", "d"),
