@@ -70,6 +70,7 @@ fn stages(c: &mut Criterion) {
         allow_upscale: false,
         filter: Filter::Lanczos3,
         planes: false,
+        before: None,
     };
     let admit = &mut |_| Ok(());
 
@@ -79,7 +80,15 @@ fn stages(c: &mut Criterion) {
         b.iter(|| decode::decode(black_box(&src), &limits, &[], admit).unwrap())
     });
     g.bench_function("shrink-on-load for 800x600", |b| {
-        b.iter(|| decode::decode(black_box(&src), &limits, &[shrink], admit).unwrap())
+        b.iter(|| {
+            decode::decode(
+                black_box(&src),
+                &limits,
+                std::slice::from_ref(&shrink),
+                admit,
+            )
+            .unwrap()
+        })
     });
     g.finish();
 
@@ -92,12 +101,20 @@ fn stages(c: &mut Criterion) {
     drop(photo);
     let to_1200 = ShrinkFor {
         spec: ResizeSpec::Fit(1200, 1200),
-        ..shrink
+        ..shrink.clone()
     };
     let mut g = c.benchmark_group("progressive 4000x3000 JPEG at 1/2 scale");
     g.sample_size(10);
     g.bench_function("conveyor's scaled decoder", |b| {
-        b.iter(|| decode::decode(black_box(&progressive), &limits, &[to_1200], admit).unwrap())
+        b.iter(|| {
+            decode::decode(
+                black_box(&progressive),
+                &limits,
+                std::slice::from_ref(&to_1200),
+                admit,
+            )
+            .unwrap()
+        })
     });
     g.bench_function("jpeg-decoder (for comparison)", |b| {
         let data = std::fs::read(&progressive).unwrap();
@@ -121,7 +138,7 @@ fn stages(c: &mut Criterion) {
     let fit = ResizeSpec::Fit(1600, 1600);
     let to_1600 = ShrinkFor {
         spec: fit,
-        ..shrink
+        ..shrink.clone()
     };
     let g1600 = fit.geometry(3840, 2400, false);
     let mut g = c.benchmark_group("png 3840x2400 RGBA to fit 1600");
@@ -134,7 +151,15 @@ fn stages(c: &mut Criterion) {
         })
     });
     g.bench_function("rows into the strip resize", |b| {
-        b.iter(|| decode::decode(black_box(&png), &limits, &[to_1600], admit).unwrap())
+        b.iter(|| {
+            decode::decode(
+                black_box(&png),
+                &limits,
+                std::slice::from_ref(&to_1600),
+                admit,
+            )
+            .unwrap()
+        })
     });
     g.finish();
 
@@ -143,7 +168,7 @@ fn stages(c: &mut Criterion) {
         .image
         .into_image()
         .unwrap();
-    let reduced = decode::decode(&src, &limits, &[shrink], admit)
+    let reduced = decode::decode(&src, &limits, std::slice::from_ref(&shrink), admit)
         .unwrap()
         .image
         .into_image()

@@ -677,3 +677,68 @@ fn trim_cuts_a_flat_border_as_imagemagick_does() {
         assert!(db >= 45.0, "{name}: {db:.1} dB");
     }
 }
+
+/// Shrink-on-load with a crop first: a 4000×3000 JPEG cropped to its central fifth and then
+/// fitted into 400×400 is decoded at the scale the crop needs (1/2), not at the one the whole
+/// picture would (1/8, which would leave a 100×75 crop): the output is 400×300 and looks as
+/// ImageMagick's full-size crop and resize.
+#[test]
+#[ignore = "needs ImageMagick (apt-get install imagemagick)"]
+fn a_crop_before_the_resize_decodes_at_the_scale_the_crop_needs() {
+    assert!(Path::new(MAGICK).exists(), "apt-get install imagemagick");
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in");
+    std::fs::create_dir_all(&input).unwrap();
+    let big = input.join("big.jpg");
+    magick(&[
+        "-seed",
+        "3",
+        "-size",
+        "4000x3000",
+        "plasma:fractal",
+        "-blur",
+        "0x2",
+        "-quality",
+        "92",
+        big.to_str().unwrap(),
+    ]);
+    for (name, crop, theirs, size) in [
+        ("box", "40%,40%,20%,20%", "800x600+1600+1200", (400, 300)),
+        ("square", "1:1", "3000x3000+500+0", (400, 400)),
+    ] {
+        let out = tmp.path().join(name);
+        common::conveyor_ok(&[
+            "run",
+            input.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--crop",
+            crop,
+            "--resize",
+            "fit:400x400",
+            "--format",
+            "png",
+            "--quiet",
+        ]);
+        let ours = image::open(out.join("big.png")).unwrap().to_rgb8();
+        assert_eq!(ours.dimensions(), size, "{name}");
+        let reference = tmp.path().join(format!("{name}.png"));
+        magick(&[
+            big.to_str().unwrap(),
+            "-crop",
+            theirs,
+            "+repage",
+            "-resize",
+            "400x400",
+            reference.to_str().unwrap(),
+        ]);
+        let theirs_img = image::open(&reference).unwrap().to_rgb8();
+        assert_eq!(theirs_img.dimensions(), size);
+        let db = common::psnr(
+            &image::DynamicImage::ImageRgb8(ours),
+            &image::DynamicImage::ImageRgb8(theirs_img),
+        );
+        eprintln!("crop {name} then resize: {db:.1} dB against ImageMagick's full-size");
+        assert!(db >= 35.0, "{name}: {db:.1} dB");
+    }
+}

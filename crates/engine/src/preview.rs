@@ -76,6 +76,7 @@ pub fn icon(path: &Path, max_side: u32) -> Result<Thumbnail, String> {
         allow_upscale: false,
         filter: super::recipe::Filter::CatmullRom,
         planes: false,
+        before: None,
     };
     let image = decode_oriented(path, &[shrink])?;
     let size = super::header::probe(path).map_or((image.width(), image.height()), |h| h.size);

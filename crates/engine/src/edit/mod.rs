@@ -847,10 +847,46 @@ impl EditList {
         }
     }
 
-    /// Whether an edit before the resize changes the geometry the resize starts from (then
-    /// the decoder cannot shrink the picture for it on load).
+    /// Whether an edit before the resize changes the geometry the resize starts from.
     pub fn changes_geometry_before_resize(&self) -> bool {
         !self.around_resize().0.is_empty()
+    }
+
+    /// Whether every edit before the resize does the same to the picture at any scale (a
+    /// crop to a ratio or in per cent, a turn, a flip, tones), so the picture may be decoded
+    /// smaller for the resize (shrink-on-load). Not so for pixel sizes (a box in pixels, a
+    /// pad, a trim's tolerance against noise, a sharpening radius, a logo at its own size).
+    pub fn scale_free_before_resize(&self) -> bool {
+        self.around_resize().0.iter().all(|e| match e {
+            Edit::Crop(Crop::Aspect { .. } | Crop::Smart { .. }) => true,
+            Edit::Crop(Crop::Box { x, y, w, h }) => {
+                [x, y, w, h].iter().all(|l| matches!(l, Length::Percent(_)))
+            }
+            Edit::Rotate(_) | Edit::Turn(_) | Edit::Flip(_) => true,
+            Edit::Grayscale | Edit::Adjust(_) => true,
+            _ => false,
+        })
+    }
+
+    /// The size the edits before the resize leave of a `size` picture, as far as it can be
+    /// told without the pixels (a trim's is the whole picture's).
+    pub fn size_before_resize(&self, size: (u32, u32)) -> (u32, u32) {
+        let mut size = size;
+        for e in self.around_resize().0 {
+            size = match e {
+                Edit::Crop(crop) => {
+                    crop_box(*crop, size.0, size.1).map_or(size, |(_, _, w, h)| (w, h))
+                }
+                Edit::Rotate(1 | 3) => (size.1, size.0),
+                Edit::Turn(d) => {
+                    let (_, _, w, h) = turn::canvas(size.0, size.1, *d);
+                    (w, h)
+                }
+                Edit::Pad { w, h, .. } => (*w, *h),
+                _ => size,
+            };
+        }
+        size
     }
 
     /// What the edits read besides the picture, as they are now (each watermark's size and

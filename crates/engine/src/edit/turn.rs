@@ -10,7 +10,7 @@ use crate::recipe::Rgb;
 
 /// The canvas of a `w`×`h` picture turned by `degrees` clockwise: its left and top in the
 /// picture's own coordinates (centre at `w/2`, `h/2`), and its size.
-fn canvas(w: u32, h: u32, degrees: f64) -> (f64, f64, u32, u32) {
+pub(super) fn canvas(w: u32, h: u32, degrees: f64) -> (f64, f64, u32, u32) {
     let (s, c) = degrees.to_radians().sin_cos();
     let (hw, hh) = (f64::from(w) / 2.0, f64::from(h) / 2.0);
     let half_x = hw * c.abs() + hh * s.abs();

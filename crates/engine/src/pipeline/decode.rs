@@ -258,7 +258,7 @@ fn jpeg_markers(data: &[u8]) -> impl Iterator<Item = (u8, usize)> + '_ {
 /// The size the resize will produce before any crop, for shrink-on-load: a JPEG whose target is
 /// at most half its size in both axes is decoded at the smallest DCT scale still at least the
 /// target, which is several times faster and smaller than a full decode.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ShrinkFor {
     /// The resize.
     pub spec: ResizeSpec,
@@ -269,6 +269,32 @@ pub struct ShrinkFor {
     /// The output can take a JPEG's YCbCr planes ([`Pixels::Planes`]): lossy WebP, which stores
     /// 4:2:0 YUV itself, so the chroma need not be upsampled, converted and subsampled again.
     pub planes: bool,
+    /// Edits that come before the resize, each the same at any scale (a crop to a ratio, a
+    /// quarter turn …): the resize starts from what they leave, so the scale is chosen for
+    /// that (`None`: the resize starts from the whole picture).
+    pub before: Option<std::sync::Arc<crate::edit::EditList>>,
+}
+
+impl ShrinkFor {
+    /// The size the whole `shown` picture must keep at least when decoded for this output:
+    /// the resize's scaled size, or, after edits, the whole picture at the scale the resize
+    /// takes what they leave to.
+    fn target(&self, shown: (u32, u32)) -> (u32, u32) {
+        let Some(before) = &self.before else {
+            return self
+                .spec
+                .geometry(shown.0, shown.1, self.allow_upscale)
+                .scaled;
+        };
+        let (w2, h2) = before.size_before_resize(shown);
+        let g = self.spec.geometry(w2, h2, self.allow_upscale).scaled;
+        let scale =
+            (f64::from(g.0) / f64::from(w2.max(1))).max(f64::from(g.1) / f64::from(h2.max(1)));
+        (
+            (f64::from(shown.0) * scale).ceil() as u32,
+            (f64::from(shown.1) * scale).ceil() as u32,
+        )
+    }
 }
 
 #[cfg(not(feature = "turbo"))]
@@ -290,14 +316,11 @@ use crate::codec::still::on_this_core;
 fn dct_eighths(
     stored: (u32, u32),
     orientation: Orientation,
-    shrink: ShrinkFor,
+    shrink: &ShrinkFor,
     progressive: bool,
 ) -> u32 {
     let shown = oriented(stored, orientation);
-    let target = shrink
-        .spec
-        .geometry(shown.0, shown.1, shrink.allow_upscale)
-        .scaled;
+    let target = shrink.target(shown);
     let target = if swaps_sides(orientation) {
         (target.1, target.0)
     } else {
@@ -424,8 +447,9 @@ pub fn decode(
     let (mut file, len) = open_source(path, limits)?;
     let ask = png_rows::Ask {
         max_alloc: limits.max_alloc,
+        // Rows resized as they are read only to the final size: not when edits come first.
         resize: match shrink {
-            [one] => Some((one.spec, one.allow_upscale, one.filter)),
+            [one] if one.before.is_none() => Some((one.spec, one.allow_upscale, one.filter)),
             _ => None,
         },
         check_size: &|w, h| check_size(w, h, limits),
@@ -529,12 +553,12 @@ pub fn decode(
             let progressive = jpeg_is_progressive(&data);
             let eighths = shrink
                 .iter()
-                .map(|&s| dct_eighths((w, h), orientation, s, progressive))
+                .map(|s| dct_eighths((w, h), orientation, s, progressive))
                 .max()
                 .unwrap_or(8);
             // Planes only for one output that takes them, upright (they are not rotated) and
             // resized whole (a fill's crop goes through the image).
-            let planes = matches!(shrink, [one] if one.planes && {
+            let planes = matches!(shrink, [one] if one.planes && one.before.is_none() && {
                 let g = one.spec.geometry(w, h, one.allow_upscale);
                 g.output == g.scaled
             }) && orientation == Orientation::NoTransforms;

@@ -525,8 +525,13 @@ impl Pipeline {
             .iter()
             .zip(jobs)
             .map(|(r, job)| {
-                // A crop before the resize changes what the resize starts from: decoded whole.
-                if r.edits.changes_geometry_before_resize() {
+                // Edits before the resize: the scale is chosen for what they leave, when they
+                // do the same at any scale; otherwise the picture is decoded whole.
+                let before = r
+                    .edits
+                    .changes_geometry_before_resize()
+                    .then(|| Arc::new(r.edits.clone()));
+                if before.is_some() && !r.edits.scale_free_before_resize() {
                     return None;
                 }
                 r.resize.map(|spec| decode::ShrinkFor {
@@ -534,6 +539,7 @@ impl Pipeline {
                     allow_upscale: r.allow_upscale,
                     filter: r.filter,
                     planes: takes_planes(r, job.format),
+                    before,
                 })
             })
             .collect::<Option<Vec<_>>>()
@@ -638,7 +644,13 @@ impl Pipeline {
                 }
             } else {
                 let image = edit(before, image)?;
-                let size = (image.width(), image.height());
+                // The resize's target comes from what the edits leave of the whole picture
+                // (the pixels may be a smaller decode of it: shrink-on-load).
+                let size = if recipe.edits.scale_free_before_resize() {
+                    recipe.edits.size_before_resize(source)
+                } else {
+                    (image.width(), image.height())
+                };
                 match recipe.resize {
                     Some(spec) => resize::resize_to(
                         image,
@@ -912,6 +924,7 @@ mod tests {
             allow_upscale: false,
             filter: recipe.filter,
             planes,
+            before: None,
         };
         let limits = DecodeLimits::default();
         let decoded = |planes| {
@@ -980,6 +993,7 @@ mod tests {
                 allow_upscale: false,
                 filter: crate::recipe::Filter::Lanczos3,
                 planes: true,
+                before: None,
             };
             let d = decode::decode(&input, &limits, &[shrink], &mut |_| Ok(())).unwrap();
             let expected = planes && cfg!(not(feature = "turbo"));
@@ -1017,12 +1031,18 @@ mod tests {
             allow_upscale: false,
             filter: crate::recipe::Filter::Lanczos3,
             planes: true,
+            before: None,
         };
         for (name, jpeg, turned) in [("upright", &upright, false), ("rotated", &rotated, true)] {
             let input = tmp.path().join(format!("{name}.jpg"));
             std::fs::write(&input, jpeg).unwrap();
-            let d = decode::decode(&input, &DecodeLimits::default(), &[shrink], &mut |_| Ok(()))
-                .unwrap();
+            let d = decode::decode(
+                &input,
+                &DecodeLimits::default(),
+                std::slice::from_ref(&shrink),
+                &mut |_| Ok(()),
+            )
+            .unwrap();
             let expected = !turned && cfg!(not(feature = "turbo"));
             assert_eq!(
                 matches!(d.image, decode::Pixels::Planes(_)),
