@@ -409,6 +409,15 @@ impl Format {
         TABLE.iter().find(|s| s.image == Some(f)).map(|s| s.format)
     }
 
+    /// The extensions of the formats the `image` crate reads (a watermark's logo is read
+    /// with it), for a file dialog's filter.
+    pub fn image_crate_extensions() -> impl Iterator<Item = &'static str> {
+        TABLE
+            .iter()
+            .filter(|s| s.decodes && s.image.is_some())
+            .flat_map(|s| s.extensions.iter().copied())
+    }
+
     /// Every readable extension, for the scan and help texts.
     pub fn input_extensions() -> impl Iterator<Item = &'static str> {
         TABLE

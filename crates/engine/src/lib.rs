@@ -30,5 +30,6 @@ pub mod s3;
 #[path = "s3_missing.rs"]
 pub mod s3;
 pub mod scan;
+pub mod spec;
 pub mod units;
 pub mod watch;

@@ -46,13 +46,15 @@ impl ConveyorApp {
                 DialogPurpose::ExportRecipe => {
                     picker.save_file("Export the recipe", "recipe.toml", RECIPES)
                 }
-                DialogPurpose::Watermark { .. } => picker.open_file(
-                    "Choose the watermark image",
-                    &[(
-                        "Image",
-                        &["png", "webp", "jpg", "jpeg", "gif", "bmp", "tiff"],
-                    )],
-                ),
+                DialogPurpose::Watermark { .. } => {
+                    // The formats the logo can be read in, from the format table.
+                    static LOGOS: std::sync::OnceLock<Vec<&'static str>> =
+                        std::sync::OnceLock::new();
+                    let extensions = LOGOS.get_or_init(|| {
+                        crate::engine::format::Format::image_crate_extensions().collect()
+                    });
+                    picker.open_file("Choose the watermark image", &[("Image", extensions)])
+                }
             }
         });
         self.dialog = Some((purpose, task));

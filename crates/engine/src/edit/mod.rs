@@ -13,7 +13,7 @@ use std::str::FromStr;
 
 use image::{DynamicImage, imageops};
 
-use super::recipe::{ParseError, ResizeSpec, Rgb};
+use super::spec::{ParseError, ResizeSpec, Rgb};
 
 mod smart;
 mod tone;
@@ -768,7 +768,7 @@ fn pad(image: DynamicImage, w: u32, h: u32, gravity: Gravity, background: Rgb) -
     let (iw, ih) = (image.width(), image.height());
     let image = if iw > w || ih > h {
         let g = ResizeSpec::Fit(w, h).geometry(iw, ih, false);
-        super::pipeline::resize::resize_to(image, g, (iw, ih), super::recipe::Filter::Lanczos3)
+        super::pipeline::resize::resize_to(image, g, (iw, ih), super::spec::Filter::Lanczos3)
     } else {
         image
     };

@@ -6,7 +6,7 @@
 
 use image::{DynamicImage, Rgba, RgbaImage};
 
-use crate::recipe::Rgb;
+use crate::spec::Rgb;
 
 /// The canvas of a `w`×`h` picture turned by `degrees` clockwise: its left and top in the
 /// picture's own coordinates (centre at `w/2`, `h/2`), and its size.

@@ -15,7 +15,7 @@ use std::time::SystemTime;
 use image::{DynamicImage, RgbaImage};
 
 use super::Gravity;
-use crate::recipe::{ParseError, ResizeSpec};
+use crate::spec::{ParseError, ResizeSpec};
 
 /// A logo over the picture.
 #[derive(Debug, Clone, PartialEq)]
@@ -177,7 +177,7 @@ pub fn apply(w: &Watermark, image: DynamicImage) -> Result<DynamicImage, String>
                 DynamicImage::ImageRgba8((*logo).clone()),
                 g,
                 (logo.width(), logo.height()),
-                crate::recipe::Filter::Lanczos3,
+                crate::spec::Filter::Lanczos3,
             );
             Arc::new(scaled.into_rgba8())
         }

@@ -11,7 +11,7 @@ use image::imageops::FilterType;
 use image::metadata::Orientation;
 
 use crate::job::{ErrorKind, JobError};
-use crate::recipe::{Filter, Geometry, ResizeSpec};
+use crate::spec::{Filter, Geometry, ResizeSpec};
 
 thread_local! {
     /// Each worker keeps its resizer (and its scratch buffers) between images.
