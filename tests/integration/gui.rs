@@ -2603,3 +2603,46 @@ fn an_edit_added_in_the_card_crops_the_outputs_and_is_in_the_command() {
     }
     assert!(out.exists());
 }
+
+/// #39: the card's edit list is reordered, removed from and given a place for the resize by
+/// its buttons, and the recipe follows in that order (what a batch, *Copy as command* and the
+/// fingerprint take).
+#[test]
+fn edits_in_the_card_move_up_and_down_and_are_removed() {
+    let (_tmp, _out, mut h) = preloaded(1, settings_with_workers(1), Launch::default());
+    let text = |h: &Harness<'_, ConveyorApp>| {
+        let r = h.state().settings().current_recipe();
+        r.edits.text(r.resize)
+    };
+    for item in ["Rotate", "Flip", "Grey", "Resize here"] {
+        h.get_by_label("➕ Add").click();
+        h.run_steps(2);
+        h.get_by_label(item).click();
+        h.run_steps(2);
+    }
+    assert_eq!(
+        text(&h),
+        "rotate=90; flip=h; grayscale; resize=fit:64x64",
+        "added in order"
+    );
+    // The resize moved first is no marker at all: the resize comes first anyway.
+    for at in (1..=3).rev() {
+        h.get_all_by_label("⏶").nth(at).unwrap().click();
+        h.run_steps(2);
+        if at == 2 {
+            assert_eq!(text(&h), "rotate=90; resize=fit:64x64; flip=h; grayscale");
+        }
+    }
+    assert_eq!(text(&h), "rotate=90; flip=h; grayscale");
+    h.get_all_by_label("⏷").next().unwrap().click();
+    h.run_steps(2);
+    assert_eq!(
+        text(&h),
+        "flip=h; rotate=90; grayscale",
+        "rotate moved later"
+    );
+    h.get_all_by_label("✖").nth(1).unwrap().click();
+    h.run_steps(2);
+    assert_eq!(text(&h), "flip=h; grayscale", "rotate removed");
+    assert!(h.query_by_label_contains("· 2 edits").is_some());
+}
