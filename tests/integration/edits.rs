@@ -205,6 +205,26 @@ fn aspect_size(size: (u32, u32), ratio: &str) -> (u32, u32) {
     }
 }
 
+/// The PSNR between our output and ImageMagick's picture (both read as RGB by the `image`
+/// crate), once their sizes are checked to be the same.
+fn db_against(ours: &Path, theirs: &Path, what: &str) -> f64 {
+    let read = |p: &Path| {
+        image::open(p)
+            .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+            .to_rgb8()
+    };
+    let (ours, theirs) = (read(ours), read(theirs));
+    assert_eq!(
+        ours.dimensions(),
+        theirs.dimensions(),
+        "{what}: the size ImageMagick gives"
+    );
+    common::psnr(
+        &image::DynamicImage::ImageRgb8(ours),
+        &image::DynamicImage::ImageRgb8(theirs),
+    )
+}
+
 /// `conveyor run INPUT --out TMP/out --recipe TMP/NAME` with `recipe` written there; the
 /// output folder.
 fn convert_with(tmp: &Path, input: &Path, name: &str, recipe: &str) -> std::path::PathBuf {
@@ -281,19 +301,7 @@ fn run_cases(tmp: &Path, input: &Path, cases: &[Case], least: f64) -> f64 {
             }
             args.push(reference.to_str().unwrap().into());
             magick(&args.iter().map(String::as_str).collect::<Vec<_>>());
-            let ours = image::open(&ours_path)
-                .unwrap_or_else(|e| panic!("{}: {e}", ours_path.display()))
-                .to_rgb8();
-            let theirs_img = image::open(&reference).unwrap().to_rgb8();
-            assert_eq!(
-                ours.dimensions(),
-                theirs_img.dimensions(),
-                "{name} on {photo}: the size ImageMagick gives"
-            );
-            let db = common::psnr(
-                &image::DynamicImage::ImageRgb8(ours),
-                &image::DynamicImage::ImageRgb8(theirs_img),
-            );
+            let db = db_against(&ours_path, &reference, &format!("{name} on {photo}"));
             eprintln!("{name} on {photo}: {db:.1} dB");
             assert!(db >= least, "{name} on {photo}: {db:.1} dB");
             worst = worst.min(db);
@@ -459,15 +467,8 @@ fn a_logo_watermark_matches_imagemagick_composite_at_each_gravity() {
                 "{}",
                 String::from_utf8_lossy(&run.stderr)
             );
-            let ours = image::open(out.join(name).join(format!("{photo}.png")))
-                .unwrap()
-                .to_rgb8();
-            let theirs = image::open(&reference).unwrap().to_rgb8();
-            assert_eq!(ours.dimensions(), theirs.dimensions());
-            let db = common::psnr(
-                &image::DynamicImage::ImageRgb8(ours),
-                &image::DynamicImage::ImageRgb8(theirs),
-            );
+            let ours = out.join(name).join(format!("{photo}.png"));
+            let db = db_against(&ours, &reference, &format!("watermark {name} on {photo}"));
             eprintln!("watermark {name} on {photo}: {db:.1} dB");
             assert!(db >= 40.0, "watermark {name} on {photo}: {db:.1} dB");
             worst = worst.min(db);
@@ -663,16 +664,7 @@ fn trim_cuts_a_flat_border_as_imagemagick_does() {
             "+repage",
             reference.to_str().unwrap(),
         ]);
-        let theirs = image::open(&reference).unwrap().to_rgb8();
-        assert_eq!(
-            ours.dimensions(),
-            theirs.dimensions(),
-            "{name}: ImageMagick's size"
-        );
-        let db = common::psnr(
-            &image::DynamicImage::ImageRgb8(ours),
-            &image::DynamicImage::ImageRgb8(theirs),
-        );
+        let db = db_against(&out.join(format!("{name}.png")), &reference, name);
         eprintln!("trim {name}: {db:.1} dB against ImageMagick's -trim");
         assert!(db >= 45.0, "{name}: {db:.1} dB");
     }
@@ -732,12 +724,7 @@ fn a_crop_before_the_resize_decodes_at_the_scale_the_crop_needs() {
             "400x400",
             reference.to_str().unwrap(),
         ]);
-        let theirs_img = image::open(&reference).unwrap().to_rgb8();
-        assert_eq!(theirs_img.dimensions(), size);
-        let db = common::psnr(
-            &image::DynamicImage::ImageRgb8(ours),
-            &image::DynamicImage::ImageRgb8(theirs_img),
-        );
+        let db = db_against(&out.join("big.png"), &reference, name);
         eprintln!("crop {name} then resize: {db:.1} dB against ImageMagick's full-size");
         assert!(db >= 35.0, "{name}: {db:.1} dB");
     }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use super::BatchView;
 use crate::engine::event::Event;
-use crate::engine::job::{Action, Job, JobId, Outcome};
+use crate::engine::job::{Job, JobId, Outcome};
 
 /// The jobs a view shows: one batch's, or a hot folder's batches one after the other (kept as
 /// the pools' own lists: copying them into one would cost each arrival the whole history).
@@ -101,11 +101,7 @@ impl BatchView {
     /// A batch of arrivals starts with `jobs`: the pool events that follow number them from 0.
     pub fn arrivals(&mut self, jobs: Arc<[Job]>) {
         let n = jobs.len();
-        self.bytes_left += jobs
-            .iter()
-            .filter(|j| j.action == Action::Convert)
-            .map(|j| j.input_bytes)
-            .sum::<u64>();
+        self.bytes_left += super::batch::bytes_to_convert(&jobs);
         let offset = self.jobs.push(jobs);
         self.total += n;
         self.row_of.resize(self.total, usize::MAX);
