@@ -34,14 +34,6 @@ pub const SAMPLE_EVERY: f64 = 0.5;
 /// Width of the window throughput is averaged over, in seconds.
 pub const RATE_WINDOW: f64 = 2.0;
 
-/// The input bytes of the jobs that convert (the ETA's measure).
-pub(super) fn bytes_to_convert(jobs: &[Job]) -> u64 {
-    jobs.iter()
-        .filter(|j| j.action == crate::engine::job::Action::Convert)
-        .map(|j| j.input_bytes)
-        .sum()
-}
-
 /// Everything the window shows about one batch.
 #[derive(Debug, Clone)]
 pub struct BatchView {
@@ -119,7 +111,7 @@ impl BatchView {
     /// A view of a batch over `jobs`, naming files relative to `root`.
     pub fn new(jobs: Arc<[Job]>, root: &Path, workers: usize) -> BatchView {
         let total = jobs.len();
-        let bytes_left = bytes_to_convert(&jobs);
+        let bytes_left = super::watch::bytes_to_convert(&jobs);
         BatchView {
             bytes_left,
             total,

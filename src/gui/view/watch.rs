@@ -72,6 +72,15 @@ impl Jobs {
     }
 }
 
+/// The input bytes of the jobs that convert (the ETA's measure), for a batch's jobs or an
+/// arrival's.
+pub(super) fn bytes_to_convert(jobs: &[Job]) -> u64 {
+    jobs.iter()
+        .filter(|j| j.action == crate::engine::job::Action::Convert)
+        .map(|j| j.input_bytes)
+        .sum()
+}
+
 /// What a view of a hot folder knows besides a batch's figures.
 #[derive(Debug, Clone)]
 pub struct Watching {
@@ -101,7 +110,7 @@ impl BatchView {
     /// A batch of arrivals starts with `jobs`: the pool events that follow number them from 0.
     pub fn arrivals(&mut self, jobs: Arc<[Job]>) {
         let n = jobs.len();
-        self.bytes_left += super::batch::bytes_to_convert(&jobs);
+        self.bytes_left += bytes_to_convert(&jobs);
         let offset = self.jobs.push(jobs);
         self.total += n;
         self.row_of.resize(self.total, usize::MAX);
