@@ -22,6 +22,7 @@ mod images;
 mod layering;
 mod libwebp_simd;
 mod modern;
+mod names;
 mod package;
 mod plan;
 mod pool;

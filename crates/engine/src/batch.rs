@@ -104,11 +104,14 @@ impl Request {
             ));
         }
         if self.inputs.iter().any(|p| remote::is_remote(p))
-            && self.recipes.iter().any(|r| r.name_template.needs_size())
+            && self
+                .recipes
+                .iter()
+                .any(|r| r.name_template.needs_size() || r.name_template.needs_photo())
         {
             return Err(
-                "a naming template with the image's size needs local inputs (it reads \
-                        every header before the batch)"
+                "a naming template with the image's size, date or camera needs local inputs \
+                 (it reads every header before the batch)"
                     .into(),
             );
         }

@@ -16,6 +16,7 @@ pub mod job;
 pub mod journal;
 pub mod name;
 pub mod options;
+pub mod photo;
 pub mod pipeline;
 pub mod plan;
 pub mod pool;

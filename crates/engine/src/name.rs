@@ -6,8 +6,14 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-/// The tokens a naming template may use.
-pub const NAME_TOKENS: &[&str] = &["{stem}", "{ext}", "{w}", "{h}", "{n}"];
+/// The tokens a naming template may use (`{n:04}` pads the number with zeros to 4 digits;
+/// `{date:%Y-%m-%d_%H%M%S}` writes the date as strftime does).
+pub const NAME_TOKENS: &[&str] = &[
+    "{stem}", "{ext}", "{w}", "{h}", "{n}", "{n:04}", "{date}", "{date:FORMAT}", "{camera}",
+];
+
+/// How `{date}` without a format is written.
+pub const DATE_FORMAT: &str = "%Y-%m-%d";
 
 /// Why a template was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -21,16 +27,188 @@ enum Part {
     Ext,
     Width,
     Height,
-    Number,
+    /// The input's position, padded with zeros to this many digits.
+    Number(usize),
+    /// When the photo was taken, in this strftime format.
+    Date(String),
+    Camera,
 }
 
-/// An output file name before its extension, with tokens `{stem} {ext} {w} {h} {n}`. Always
-/// valid: non-empty, known tokens only, no path separators.
+/// What a name or a text is made from: the input's stem and extension, its output size, its
+/// 1-based position in the batch, and what the photo says (date, camera).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Facts<'a> {
+    /// The input's file name without its extension.
+    pub stem: &'a OsStr,
+    /// The input's extension.
+    pub ext: &'a OsStr,
+    /// The output's size.
+    pub size: (u32, u32),
+    /// The input's position.
+    pub n: usize,
+    /// When the photo was taken (or its file changed).
+    pub date: Option<chrono::NaiveDateTime>,
+    /// The camera's make and model.
+    pub camera: Option<&'a str>,
+}
+
+/// A text with tokens, parsed: the parts of a naming template or a text watermark.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tokens(Vec<Part>);
+
+impl Tokens {
+    /// Parses `text`; `allowed` names the tokens it may use (without braces).
+    pub fn parse(text: &str, allowed: &[&str]) -> Result<Tokens, TemplateError> {
+        let list = || {
+            allowed
+                .iter()
+                .map(|t| format!("{{{t}}}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let mut parts = Vec::new();
+        let mut rest = text;
+        while let Some(open) = rest.find('{') {
+            if open > 0 {
+                parts.push(Part::Text(rest[..open].to_owned()));
+            }
+            let tail = &rest[open..];
+            let close = tail
+                .find('}')
+                .ok_or_else(|| TemplateError(format!("unclosed '{{' in '{text}'")))?;
+            let token = &tail[1..close];
+            let (name, spec) = match token.split_once(':') {
+                Some((n, s)) => (n, Some(s)),
+                None => (token, None),
+            };
+            if !allowed.contains(&name) {
+                return Err(TemplateError(format!(
+                    "unknown token {{{token}}} in '{text}'; use {}",
+                    list()
+                )));
+            }
+            let bare = |part: Part| match spec {
+                None => Ok(part),
+                Some(_) => Err(TemplateError(format!(
+                    "{{{token}}}: {{{name}}} takes no format"
+                ))),
+            };
+            parts.push(match name {
+                "stem" => bare(Part::Stem)?,
+                "ext" => bare(Part::Ext)?,
+                "w" => bare(Part::Width)?,
+                "h" => bare(Part::Height)?,
+                "camera" => bare(Part::Camera)?,
+                "n" => match spec {
+                    None => Part::Number(0),
+                    Some(digits) => match digits.parse::<usize>() {
+                        Ok(w) if w <= 12 && !digits.starts_with('+') => Part::Number(w),
+                        _ => {
+                            return Err(TemplateError(format!(
+                                "{{{token}}}: write the number's width in digits, e.g. {{n:04}}"
+                            )));
+                        }
+                    },
+                },
+                _ => {
+                    let format = spec.unwrap_or(DATE_FORMAT);
+                    check_date_format(format)?;
+                    Part::Date(format.to_owned())
+                }
+            });
+            rest = &tail[close + 1..];
+        }
+        if !rest.is_empty() {
+            parts.push(Part::Text(rest.to_owned()));
+        }
+        Ok(Tokens(parts))
+    }
+
+    /// Whether rendering needs each image's output size (read from its header).
+    pub fn needs_size(&self) -> bool {
+        self.0
+            .iter()
+            .any(|p| matches!(p, Part::Width | Part::Height))
+    }
+
+    /// Whether rendering needs what the photo says (its date or camera).
+    pub fn needs_photo(&self) -> bool {
+        self.0
+            .iter()
+            .any(|p| matches!(p, Part::Date(_) | Part::Camera))
+    }
+
+    /// Whether the text carries the input's position (`{n}`).
+    pub fn numbered(&self) -> bool {
+        self.0.iter().any(|p| matches!(p, Part::Number(_)))
+    }
+
+    /// The text for `facts`; `file` makes it a file name's (a date or camera with '/' has
+    /// it replaced, an unknown camera is `unknown`). No date: the current time.
+    pub fn render(&self, facts: &Facts<'_>, file: bool) -> OsString {
+        use std::fmt::Write;
+        let mut out = OsString::new();
+        for part in &self.0 {
+            match part {
+                Part::Text(t) => out.push(t),
+                Part::Stem => out.push(facts.stem),
+                Part::Ext => out.push(facts.ext),
+                Part::Width => out.push(facts.size.0.to_string()),
+                Part::Height => out.push(facts.size.1.to_string()),
+                Part::Number(w) => out.push(format!("{:0w$}", facts.n, w = *w)),
+                Part::Date(format) => {
+                    let date = facts
+                        .date
+                        .unwrap_or_else(|| chrono::Local::now().naive_local());
+                    let mut text = String::new();
+                    // Checked when parsed: writing cannot fail.
+                    let _ = write!(text, "{}", date.format(format));
+                    out.push(if file { safe(&text) } else { text });
+                }
+                Part::Camera => match facts.camera {
+                    Some(c) if file => out.push(safe(c)),
+                    Some(c) => out.push(c),
+                    None if file => out.push("unknown"),
+                    None => {}
+                },
+            }
+        }
+        out
+    }
+}
+
+/// Refuses a strftime format chrono cannot write (`%Q`), or one with nothing of the date.
+fn check_date_format(format: &str) -> Result<(), TemplateError> {
+    use chrono::format::{Item, StrftimeItems};
+    let items: Vec<Item<'_>> = StrftimeItems::new(format).collect();
+    if items.iter().any(|i| matches!(i, Item::Error)) {
+        return Err(TemplateError(format!(
+            "{{date:{format}}}: not a date format chrono knows; use strftime's %Y %m %d %H %M %S              (e.g. {{date:%Y-%m-%d_%H%M%S}})"
+        )));
+    }
+    Ok(())
+}
+
+/// A token's text made safe for a file name: separators and control characters become '-'.
+fn safe(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c == '/' || c == '\\' || c.is_control() {
+                '-'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+/// An output file name before its extension, with tokens (see [`NAME_TOKENS`]). Always valid:
+/// non-empty, known tokens only, no path separators.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(into = "String", try_from = "String")]
 pub struct NameTemplate {
     text: String,
-    parts: Vec<Part>,
+    parts: Tokens,
 }
 
 /// The longest naming template: with the input's name and the extension it must still fit a
@@ -86,34 +264,7 @@ impl NameTemplate {
                  (its journal and temporary files); choose another name"
             )));
         }
-        let mut parts = Vec::new();
-        let mut rest = text;
-        while let Some(open) = rest.find('{') {
-            if open > 0 {
-                parts.push(Part::Text(rest[..open].to_owned()));
-            }
-            let tail = &rest[open..];
-            let close = tail
-                .find('}')
-                .ok_or_else(|| TemplateError(format!("unclosed '{{' in template '{text}'")))?;
-            parts.push(match &tail[..=close] {
-                "{stem}" => Part::Stem,
-                "{ext}" => Part::Ext,
-                "{w}" => Part::Width,
-                "{h}" => Part::Height,
-                "{n}" => Part::Number,
-                token => {
-                    return Err(TemplateError(format!(
-                        "unknown token {token} in template; use {}",
-                        NAME_TOKENS.join(" ")
-                    )));
-                }
-            });
-            rest = &tail[close + 1..];
-        }
-        if !rest.is_empty() {
-            parts.push(Part::Text(rest.to_owned()));
-        }
+        let parts = Tokens::parse(text, &["stem", "ext", "w", "h", "n", "date", "camera"])?;
         Ok(NameTemplate {
             text: text.to_owned(),
             parts,
@@ -127,31 +278,22 @@ impl NameTemplate {
 
     /// Whether rendering needs each image's output size (read from its header).
     pub fn needs_size(&self) -> bool {
-        self.parts
-            .iter()
-            .any(|p| matches!(p, Part::Width | Part::Height))
+        self.parts.needs_size()
+    }
+
+    /// Whether rendering needs what each photo says (its EXIF date or camera).
+    pub fn needs_photo(&self) -> bool {
+        self.parts.needs_photo()
     }
 
     /// Whether names carry the input's position (`{n}`).
     pub fn numbered(&self) -> bool {
-        self.parts.contains(&Part::Number)
+        self.parts.numbered()
     }
 
-    /// The name for one input: its `stem` and `ext`, its output `size` and its 1-based
-    /// position `n` in the batch.
-    pub fn render(&self, stem: &OsStr, ext: &OsStr, size: (u32, u32), n: usize) -> OsString {
-        let mut out = OsString::new();
-        for part in &self.parts {
-            match part {
-                Part::Text(t) => out.push(t),
-                Part::Stem => out.push(stem),
-                Part::Ext => out.push(ext),
-                Part::Width => out.push(size.0.to_string()),
-                Part::Height => out.push(size.1.to_string()),
-                Part::Number => out.push(n.to_string()),
-            }
-        }
-        out
+    /// The name for one input.
+    pub fn render(&self, facts: &Facts<'_>) -> OsString {
+        self.parts.render(facts, true)
     }
 }
 
@@ -159,7 +301,7 @@ impl Default for NameTemplate {
     fn default() -> Self {
         NameTemplate {
             text: "{stem}".into(),
-            parts: vec![Part::Stem],
+            parts: Tokens(vec![Part::Stem]),
         }
     }
 }
@@ -389,8 +531,14 @@ mod tests {
     fn parses_once_then_renders() {
         let t = NameTemplate::parse("{n}-{stem}.{ext}-{w}x{h}").expect("valid");
         assert!(t.needs_size());
-        let name = t.render(OsStr::new("pic"), OsStr::new("orf"), (30, 20), 7);
-        assert_eq!(name, "7-pic.orf-30x20");
+        let facts = Facts {
+            stem: OsStr::new("pic"),
+            ext: OsStr::new("orf"),
+            size: (30, 20),
+            n: 7,
+            ..Facts::default()
+        };
+        assert_eq!(t.render(&facts), "7-pic.orf-30x20");
         assert!(!NameTemplate::default().needs_size());
         assert_eq!(t.to_string(), "{n}-{stem}.{ext}-{w}x{h}");
     }
@@ -402,5 +550,35 @@ mod tests {
         assert!("{stem".parse::<NameTemplate>().is_err());
         assert!(" ".parse::<NameTemplate>().is_err());
         assert!("{stem}-small".parse::<NameTemplate>().is_ok());
+        for bad in ["{n:x}", "{stem:3}", "{date:%Q}", "{camera:x}", "{n:-2}"] {
+            assert!(bad.parse::<NameTemplate>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn names_from_the_photo() {
+        let t = NameTemplate::parse("{date:%Y-%m-%d_%H%M%S}_{n:04}_{camera}").expect("valid");
+        assert!(t.needs_photo() && t.numbered() && !t.needs_size());
+        let date = chrono::NaiveDate::from_ymd_opt(2024, 7, 14)
+            .and_then(|d| d.and_hms_opt(18, 5, 9));
+        let facts = Facts {
+            stem: OsStr::new("IMG_1"),
+            n: 12,
+            date,
+            camera: Some("Canon EOS/R5"),
+            ..Facts::default()
+        };
+        assert_eq!(t.render(&facts), "2024-07-14_180509_0012_Canon EOS-R5");
+        let plain = NameTemplate::parse("{date}-{camera}").expect("valid");
+        let unknown = Facts {
+            camera: None,
+            ..facts
+        };
+        assert_eq!(plain.render(&unknown), "2024-07-14-unknown");
+        let slashes = NameTemplate::parse("{date:%D}").expect("valid");
+        assert_eq!(slashes.render(&facts), "07-14-24");
+        let text = Tokens::parse("© {date:%Y} {camera}", &["date", "camera"]).expect("valid");
+        assert_eq!(text.render(&facts, false), "© 2024 Canon EOS/R5");
+        assert!(Tokens::parse("{w}", &["date"]).is_err());
     }
 }

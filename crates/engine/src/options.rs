@@ -449,8 +449,9 @@ pub static OPTIONS: &[RecipeOption] = &[
         flag: Some("name"),
         value_name: Some("TEMPLATE"),
         help: || {
-            "Output file name before its extension; tokens {stem} {ext} {w} {h} {n} \
-             [default: {stem}]"
+            "Output file name before its extension; tokens {stem} {ext} {w} {h} {n} ({n:04}: \
+             4 digits), {date} (taken: EXIF, else the file's time; {date:%Y-%m-%d_%H%M%S} as \
+             strftime), {camera} (make and model) [default: {stem}]"
                 .into()
         },
         shapes: Shapes::Place,

@@ -16,7 +16,9 @@ use super::hash::{PassedHash, fnv1a};
 use super::header;
 use super::job::{Action, Job, Note, Pending, PendingCommon, SkipReason};
 use super::journal::{self, Journal, OutStat, Verdict};
+use super::name::Facts;
 use super::options;
+use super::photo::Photo;
 use super::recipe::{OnExist, ParseError, Recipe};
 use super::scan::{Files, Found, Scan, ScanWarning, resolve};
 
@@ -540,7 +542,23 @@ pub fn plan_outputs(scan: &Scan, recipes: &[Recipe], options: &PlanOptions) -> P
     } else {
         Vec::new()
     };
-    let draft = Drafts::new(files, recipes, out_dir, &sizes, fold);
+    // What each photo says (date, camera), read from its header when a template needs it.
+    let needs_photo = recipes.iter().any(|r| r.name_template.needs_photo());
+    let photos: Vec<Photo> = if needs_photo {
+        files
+            .iter()
+            .map(|f| {
+                if f.skip().is_none() {
+                    Photo::read(&f.path())
+                } else {
+                    Photo::default()
+                }
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let draft = Drafts::new(files, recipes, out_dir, (&sizes, &photos), fold);
     let count = files.len() * slots;
     // Each input's journal text (its real path), written into `buf`; `false` when it has
     // none. Made from its folder's text without a path or a system call, except for links.
@@ -705,7 +723,8 @@ pub fn plan_outputs(scan: &Scan, recipes: &[Recipe], options: &PlanOptions) -> P
             let (stem, in_ext) = stem_ext(name);
             (files.len() + 1..)
                 .map(|n| {
-                    let base = recipe.name_template.render(stem, in_ext, (0, 0), n);
+                    let facts = draft.facts(d / recipes.len(), stem, in_ext, (0, 0), n);
+                    let base = recipe.name_template.render(&facts);
                     dir.join(with_ext(&base, ext))
                 })
                 .take(1_000_000)
@@ -996,6 +1015,8 @@ struct Drafts<'a> {
     recipes: &'a [Recipe],
     /// Each input's size, when a template needs it (empty otherwise).
     sizes: &'a [Option<(u32, u32)>],
+    /// What each photo says, when a template needs it (empty otherwise).
+    photos: &'a [Photo],
     /// Each input folder's output folder per output: `out_dir/subfolder/rel`, made once.
     dirs: Vec<PathBuf>,
     /// Each of those folders' compare key, hashed ([`hash_path`]).
@@ -1010,7 +1031,7 @@ impl<'a> Drafts<'a> {
         files: &'a Files,
         recipes: &'a [Recipe],
         out_dir: &Path,
-        sizes: &'a [Option<(u32, u32)>],
+        (sizes, photos): (&'a [Option<(u32, u32)>], &'a [Photo]),
         fold: bool,
     ) -> Drafts<'a> {
         let dirs: Vec<PathBuf> = files
@@ -1039,6 +1060,7 @@ impl<'a> Drafts<'a> {
             files,
             recipes,
             sizes,
+            photos,
             dirs,
             dir_hashers,
             rel_texts,
@@ -1102,13 +1124,30 @@ impl<'a> Drafts<'a> {
         let (stem, ext) = stem_ext(f.name());
         let i = d / self.recipes.len();
         let size = match self.sizes.get(i).copied().flatten() {
-            Some((w, h)) if recipe.name_template.needs_size() => match recipe.resize {
-                Some(spec) => spec.geometry(w, h, recipe.allow_upscale).output,
-                None => (w, h),
-            },
+            Some(size) if recipe.name_template.needs_size() => recipe.output_size(size),
             _ => (0, 0),
         };
-        recipe.name_template.render(stem, ext, size, i + 1)
+        recipe.name_template.render(&self.facts(i, stem, ext, size, i + 1))
+    }
+
+    /// What input `i`'s names are made from.
+    fn facts<'f>(
+        &'f self,
+        i: usize,
+        stem: &'f OsStr,
+        ext: &'f OsStr,
+        size: (u32, u32),
+        n: usize,
+    ) -> Facts<'f> {
+        let photo = self.photos.get(i);
+        Facts {
+            stem,
+            ext,
+            size,
+            n,
+            date: photo.and_then(|p| p.date),
+            camera: photo.and_then(|p| p.camera.as_deref()),
+        }
     }
 
     /// The name the output has unless another holds it.

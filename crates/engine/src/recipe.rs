@@ -185,7 +185,7 @@ pub struct Recipe {
     pub background: Rgb,
     /// Keep or strip metadata.
     pub metadata: MetadataMode,
-    /// Output file name before its extension; tokens `{stem} {ext} {w} {h} {n}`.
+    /// Output file name before its extension; tokens `{stem} {ext} {w} {h} {n} {date} {camera}`.
     pub name_template: NameTemplate,
     /// What to do when an output exists.
     pub on_exist: OnExist,
@@ -221,6 +221,22 @@ impl Recipe {
     /// asks for keeping even then).
     pub fn keeps_originals(&self) -> bool {
         self.smaller_only || !self.reencode
+    }
+
+    /// The size an output of a `size` picture (upright) has: the edits before the resize, the
+    /// resize, the edits after, as far as they can be told without pixels (a trim's is the
+    /// untrimmed size).
+    pub fn output_size(&self, size: (u32, u32)) -> (u32, u32) {
+        let (before, after) = self.edits.around_resize();
+        let size = crate::edit::EditList::size_through(before, size);
+        let size = match self.resize {
+            Some(spec) => {
+                spec.geometry(size.0, size.1, self.allow_upscale)
+                    .output
+            }
+            None => size,
+        };
+        crate::edit::EditList::size_through(after, size)
     }
 }
 

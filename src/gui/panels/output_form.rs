@@ -285,7 +285,10 @@ pub(super) fn output_form(
     let edited = ui
         .text_edit_singleline(s.name_text())
         .labelled_by(l.id)
-        .on_hover_text("Tokens: {stem} {ext} {w} {h} {n}")
+        .on_hover_text(
+            "Tokens: {stem} {ext} {w} {h} {n} {n:04} {date} {date:%Y-%m-%d_%H%M%S} {camera}\n\
+             {date}: when the photo was taken (EXIF), else the file's time",
+        )
         .changed();
     if edited {
         match NameTemplate::parse(s.name_text()) {
@@ -331,18 +334,25 @@ fn example_name(recipe: &Recipe, first: Option<&FirstImage>) -> String {
             format: Format::Jpeg,
             size: (4000, 3000),
         }),
+        photo: crate::engine::photo::Photo {
+            date: chrono::NaiveDate::from_ymd_opt(2026, 7, 14).and_then(|d| d.and_hms_opt(9, 41, 0)),
+            camera: Some("Canon EOS R6".into()),
+        },
     };
     let first = first.unwrap_or(&camera);
     let stem = &first.stem;
     // As the plan does: `keep` follows the extension, and keeps its spelling.
     let out_ext = recipe.format.extension_for(&first.ext.to_string_lossy());
-    let size = first.header.map_or((0, 0), |h| {
-        recipe.resize.map_or(h.size, |r| {
-            r.geometry(h.size.0, h.size.1, recipe.allow_upscale).output
-        })
-    });
-    let ext = first.ext.as_os_str();
-    let mut name = recipe.name_template.render(stem, ext, size, 1);
+    let size = first.header.map_or((0, 0), |h| recipe.output_size(h.size));
+    let facts = crate::engine::name::Facts {
+        stem,
+        ext: first.ext.as_os_str(),
+        size,
+        n: 1,
+        date: first.photo.date,
+        camera: first.photo.camera.as_deref(),
+    };
+    let mut name = recipe.name_template.render(&facts);
     name.push(".");
     name.push(out_ext);
     let name = name.to_string_lossy().into_owned();

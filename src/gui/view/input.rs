@@ -98,6 +98,7 @@ impl InputSummary {
                     stem: rel.file_stem().map(ToOwned::to_owned).unwrap_or_default(),
                     ext: rel.extension().map(ToOwned::to_owned).unwrap_or_default(),
                     header: crate::engine::header::probe(&f.path()),
+                    photo: crate::engine::photo::Photo::read(&f.path()),
                 });
             }
         }
@@ -114,4 +115,6 @@ pub struct FirstImage {
     pub ext: OsString,
     /// Its header, if it could be read.
     pub header: Option<crate::engine::header::Header>,
+    /// What it says of itself (date taken, camera), for names made from them.
+    pub photo: crate::engine::photo::Photo,
 }

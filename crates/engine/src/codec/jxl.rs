@@ -35,6 +35,23 @@ pub fn probe(data: &[u8]) -> Result<(u32, u32), JobError> {
     Ok((image.width(), image.height()))
 }
 
+/// The EXIF block (TIFF data) its container carries (Brotli-compressed `brob` boxes too, as
+/// cjxl writes them), without rendering a frame.
+pub fn exif(data: &[u8]) -> Option<Vec<u8>> {
+    let image = open(data).ok()?;
+    exif_of(&image)
+}
+
+fn exif_of(image: &jxl_oxide::JxlImage) -> Option<Vec<u8>> {
+    match image.aux_boxes().first_exif() {
+        Ok(jxl_oxide::AuxBoxData::Data(raw)) => raw
+            .payload()
+            .get(raw.tiff_header_offset() as usize..)
+            .map(<[u8]>::to_vec),
+        _ => None,
+    }
+}
+
 /// Decodes the first frame, upright.
 pub fn decode(data: &[u8]) -> Result<Picture, JobError> {
     let mut image = open(data)?;
@@ -100,13 +117,7 @@ pub fn decode(data: &[u8]) -> Result<Picture, JobError> {
         Some([1, 13, _, _]) => None,
         _ => Some(image.rendered_icc()),
     };
-    let exif = match image.aux_boxes().first_exif() {
-        Ok(jxl_oxide::AuxBoxData::Data(raw)) => raw
-            .payload()
-            .get(raw.tiff_header_offset() as usize..)
-            .map(<[u8]>::to_vec),
-        _ => None,
-    };
+    let exif = exif_of(&image);
     Ok(Picture {
         image: pixels,
         icc,

@@ -50,6 +50,16 @@ pub fn decoded_pixels(data: &[u8], format: Format, shown: (u32, u32)) -> Result<
     })
 }
 
+/// The EXIF block (TIFF data) of a file in one of these formats, from its container; `None`
+/// when it has none.
+pub fn exif(data: &[u8], format: Format) -> Option<Vec<u8>> {
+    match format {
+        Format::Heic | Format::Avif => isobmff::read(data).ok()?.exif,
+        Format::Jxl => jxl::exif(data),
+        _ => None,
+    }
+}
+
 /// Decodes a file in one of these formats, upright. `max_pixels` bounds what AV1 allocates.
 pub fn decode(data: &[u8], format: Format, max_pixels: u64) -> Result<Picture, JobError> {
     match format {

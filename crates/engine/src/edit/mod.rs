@@ -480,8 +480,14 @@ impl EditList {
     /// The size the edits before the resize leave of a `size` picture, as far as it can be
     /// told without the pixels (a trim's is the whole picture's).
     pub fn size_before_resize(&self, size: (u32, u32)) -> (u32, u32) {
+        EditList::size_through(self.around_resize().0, size)
+    }
+
+    /// The size `edits` (part of a list) leave of a `size` picture, as far as it can be told
+    /// without the pixels (a trim's is the whole picture's).
+    pub fn size_through(edits: &[Edit], size: (u32, u32)) -> (u32, u32) {
         let mut size = size;
-        for e in self.around_resize().0 {
+        for e in edits {
             size = match e {
                 Edit::Crop(crop) => {
                     crop_box(*crop, size.0, size.1).map_or(size, |(_, _, w, h)| (w, h))
