@@ -76,6 +76,13 @@ pub enum DialogPurpose {
         /// The edit in its list.
         edit: usize,
     },
+    /// The font of output `output`'s edit number `edit` (a text).
+    Font {
+        /// The output card.
+        output: usize,
+        /// The edit in its list.
+        edit: usize,
+    },
 }
 
 /// What a result row's menu or double click asks for.

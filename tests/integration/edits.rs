@@ -18,6 +18,19 @@ const MAGICK: &str = "/usr/bin/convert";
 /// One case: its name, the edit list (flag names and values), ImageMagick's arguments.
 type Case = (String, Vec<(&'static str, String)>, Vec<String>);
 
+/// Each gravity by its name here and ImageMagick's.
+const GRAVITIES: [(&str, &str); 9] = [
+    ("center", "Center"),
+    ("north", "North"),
+    ("northeast", "NorthEast"),
+    ("east", "East"),
+    ("southeast", "SouthEast"),
+    ("south", "South"),
+    ("southwest", "SouthWest"),
+    ("west", "West"),
+    ("northwest", "NorthWest"),
+];
+
 /// The least PSNR an edit keeps against ImageMagick (the acceptance's 45 dB; these are exact).
 const LEAST_DB: f64 = 45.0;
 
@@ -59,17 +72,7 @@ fn crop_rotate_flip_and_pad_match_imagemagick_on_real_photos() {
     let tmp = tempfile::tempdir().unwrap();
     let input = fixtures(tmp.path());
     let mut cases: Vec<Case> = Vec::new();
-    let gravities = [
-        ("center", "Center"),
-        ("north", "North"),
-        ("northeast", "NorthEast"),
-        ("east", "East"),
-        ("southeast", "SouthEast"),
-        ("south", "South"),
-        ("southwest", "SouthWest"),
-        ("west", "West"),
-        ("northwest", "NorthWest"),
-    ];
+    let gravities = GRAVITIES;
     for (ours, theirs) in gravities {
         for (ratio, name) in [("16:9", "wide"), ("1:1", "square"), ("9:16", "tall")] {
             cases.push((
@@ -398,19 +401,7 @@ fn a_logo_watermark_matches_imagemagick_composite_at_each_gravity() {
     ]);
     let composite = "/usr/bin/composite";
     let mut recipe = String::new();
-    let names: Vec<(&str, &str)> = [
-        ("center", "Center"),
-        ("north", "North"),
-        ("northeast", "NorthEast"),
-        ("east", "East"),
-        ("southeast", "SouthEast"),
-        ("south", "South"),
-        ("southwest", "SouthWest"),
-        ("west", "West"),
-        ("northwest", "NorthWest"),
-        ("tile", ""),
-    ]
-    .into();
+    let names: Vec<(&str, &str)> = GRAVITIES.into_iter().chain([("tile", "")]).collect();
     for (name, _) in &names {
         let spec = if *name == "tile" {
             "logo.png,opacity=0.5,scale=20%,tile".to_owned()
@@ -728,4 +719,195 @@ fn a_crop_before_the_resize_decodes_at_the_scale_the_crop_needs() {
         eprintln!("crop {name} then resize: {db:.1} dB against ImageMagick's full-size");
         assert!(db >= 35.0, "{name}: {db:.1} dB");
     }
+}
+
+/// The inked box of `image`: where it differs from `base` by more than 40 levels in a channel
+/// (x0, y0, x1, y1; ends exclusive), and how many pixels.
+fn ink(image: &image::RgbImage, base: [u8; 3]) -> ((u32, u32, u32, u32), usize) {
+    let (mut x0, mut y0, mut x1, mut y1, mut n) = (u32::MAX, u32::MAX, 0, 0, 0);
+    for (x, y, p) in image.enumerate_pixels() {
+        if (0..3).any(|c| p.0[c].abs_diff(base[c]) > 40) {
+            (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x + 1), y1.max(y + 1));
+            n += 1;
+        }
+    }
+    ((x0, y0, x1, y1), n)
+}
+
+/// Acceptance 2, text: `--text` at each gravity puts its inked box `margin` pixels in from the
+/// edges the gravity names (centred along the others) on a flat ImageMagick canvas; the
+/// letters are ImageMagick's own (`-font DejaVuSans-Bold.ttf -pointsize 40 -annotate`: the
+/// same inked size within 2 px, ≥ 97 % of either's inked pixels within a pixel of the other's,
+/// aligned by their boxes); and over a
+/// real photograph the text is there (its pixels changed, nothing else).
+#[test]
+#[ignore = "needs ImageMagick and mate-backgrounds (apt-get install imagemagick mate-backgrounds)"]
+fn text_is_placed_by_its_gravity_and_drawn_as_imagemagick_draws_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let font = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/fonts/DejaVuSans-Bold.ttf");
+    let font = font.to_str().unwrap();
+    let input = tmp.path().join("in");
+    std::fs::create_dir_all(&input).unwrap();
+    let base = [60u8, 70, 80];
+    let canvas = input.join("canvas.png");
+    magick(&[
+        "-size",
+        "640x400",
+        "xc:rgb(60,70,80)",
+        canvas.to_str().unwrap(),
+    ]);
+    let words = "Conveyor 2024";
+    let (m, size) = (12u32, 40u32);
+    let gravities = GRAVITIES;
+    let mut recipe = String::new();
+    for (ours, _) in gravities {
+        writeln!(
+            recipe,
+            "[[output]]\nformat = \"png\"\nsubfolder = \"{ours}\"\n\
+             edit = [{{ text = \"{words}@{ours},size={size},margin={m},font={font}\" }}]\n"
+        )
+        .unwrap();
+    }
+    let out = convert_with(tmp.path(), &input, "text.toml", &recipe);
+    let (mut worst_overlap, mut worst_size) = (1.0f64, 0u32);
+    for (ours, theirs) in gravities {
+        let made = image::open(out.join(ours).join("canvas.png"))
+            .unwrap()
+            .to_rgb8();
+        let ((x0, y0, x1, y1), n) = ink(&made, base);
+        assert!(n > 1000, "{ours}: the text is drawn ({n} pixels)");
+        let (w, h) = (640u32, 400u32);
+        let want_x = match ours {
+            // (Within a pixel: an edge's faintest antialiased column is under the threshold.)
+            "west" | "northwest" | "southwest" => Some(x0.abs_diff(m) <= 1),
+            "east" | "northeast" | "southeast" => Some((w - x1).abs_diff(m) <= 1),
+            _ => None,
+        };
+        let want_y = match ours {
+            "north" | "northwest" | "northeast" => Some(y0.abs_diff(m) <= 1),
+            "south" | "southwest" | "southeast" => Some((h - y1).abs_diff(m) <= 1),
+            _ => None,
+        };
+        let centred = |a: u32, b: u32, side: u32| (a + b).abs_diff(side) <= 2;
+        assert!(
+            want_x.unwrap_or_else(|| centred(x0, x1, w)),
+            "{ours}: inked {x0}..{x1} across"
+        );
+        assert!(
+            want_y.unwrap_or_else(|| centred(y0, y1, h)),
+            "{ours}: inked {y0}..{y1} down"
+        );
+        // ImageMagick's letters at the same size, compared where each is inked.
+        let theirs_png = tmp.path().join(format!("im-{ours}.png"));
+        magick(&[
+            canvas.to_str().unwrap(),
+            "-font",
+            font,
+            "-pointsize",
+            &size.to_string(),
+            "-fill",
+            "white",
+            "-gravity",
+            theirs,
+            "-annotate",
+            &format!("+{m}+{m}"),
+            words,
+            theirs_png.to_str().unwrap(),
+        ]);
+        let im = image::open(&theirs_png).unwrap().to_rgb8();
+        let ((a0, b0, a1, b1), _) = ink(&im, base);
+        let size_off = (x1 - x0).abs_diff(a1 - a0).max((y1 - y0).abs_diff(b1 - b0));
+        worst_size = worst_size.max(size_off);
+        assert!(
+            size_off <= 2,
+            "{ours}: inked {}x{} here, {}x{} by ImageMagick",
+            x1 - x0,
+            y1 - y0,
+            a1 - a0,
+            b1 - b0
+        );
+        // Each one's letters lie within a pixel of the other's (glyphs land on whole or
+        // fractional pixels differently: FreeType hints, ab_glyph does not).
+        let on = |img: &image::RgbImage, x: i64, y: i64| {
+            x >= 0
+                && y >= 0
+                && img
+                    .get_pixel_checked(x as u32, y as u32)
+                    .is_some_and(|p| (0..3).any(|c| p.0[c].abs_diff(base[c]) > 100))
+        };
+        let near = |img: &image::RgbImage, x: i64, y: i64| {
+            (-1..=1).any(|dy| (-1..=1).any(|dx| on(img, x + dx, y + dy)))
+        };
+        let (mut inked, mut matched) = (0usize, 0usize);
+        for dy in 0..i64::from((y1 - y0).max(b1 - b0)) {
+            for dx in 0..i64::from((x1 - x0).max(a1 - a0)) {
+                let (p, q) = (
+                    (i64::from(x0) + dx, i64::from(y0) + dy),
+                    (i64::from(a0) + dx, i64::from(b0) + dy),
+                );
+                if on(&made, p.0, p.1) {
+                    inked += 1;
+                    matched += usize::from(near(&im, q.0, q.1));
+                }
+                if on(&im, q.0, q.1) {
+                    inked += 1;
+                    matched += usize::from(near(&made, p.0, p.1));
+                }
+            }
+        }
+        let overlap = matched as f64 / inked.max(1) as f64;
+        worst_overlap = worst_overlap.min(overlap);
+        assert!(
+            overlap >= 0.97,
+            "{ours}: {:.1} % of the letters' pixels within a pixel of ImageMagick's",
+            overlap * 100.0
+        );
+    }
+    eprintln!(
+        "text: 9 gravities placed within a pixel; against ImageMagick's -annotate: inked size \
+         within {worst_size} px, letters' pixels within a pixel of its ≥ {:.1} %",
+        worst_overlap * 100.0
+    );
+
+    // On a real photograph: a shadowed copyright with the photo's own year, bottom right.
+    let photos = fixtures(tmp.path());
+    let photo = photos.join("Storm.png");
+    let one = tmp.path().join("one");
+    std::fs::create_dir_all(&one).unwrap();
+    std::fs::copy(&photo, one.join("Storm.png")).unwrap();
+    let plain = tmp.path().join("plain");
+    let marked = tmp.path().join("marked");
+    for (dir, extra) in [
+        (&plain, None),
+        (&marked, Some("© Conveyor@southeast,shadow")),
+    ] {
+        let mut args = vec![
+            "run",
+            one.to_str().unwrap(),
+            "--out",
+            dir.to_str().unwrap(),
+            "--format",
+            "png",
+        ];
+        if let Some(t) = extra {
+            args.extend(["--text", t]);
+        }
+        common::conveyor_ok(&args);
+    }
+    let a = image::open(plain.join("Storm.png")).unwrap().to_rgb8();
+    let b = image::open(marked.join("Storm.png")).unwrap().to_rgb8();
+    let (mut x0, mut y0) = (u32::MAX, u32::MAX);
+    let mut changed = 0;
+    for (x, y, p) in b.enumerate_pixels() {
+        if p != a.get_pixel(x, y) {
+            (x0, y0) = (x0.min(x), y0.min(y));
+            changed += 1;
+        }
+    }
+    let (w, h) = a.dimensions();
+    assert!(changed > 300, "the text is on the photo ({changed} pixels)");
+    assert!(
+        x0 > w / 2 && y0 > h * 3 / 4,
+        "bottom right: changed from {x0},{y0} on a {w}x{h} photo"
+    );
 }

@@ -59,15 +59,24 @@ fn names_come_from_each_photos_date_and_camera() {
             args.push(format!("-DateTimeOriginal={date}"));
         }
         args.push(p(name));
-        tool("exiftool", &args.iter().map(String::as_str).collect::<Vec<_>>());
+        tool(
+            "exiftool",
+            &args.iter().map(String::as_str).collect::<Vec<_>>(),
+        );
     }
-    tool("heif-enc", &["-q", "60", &p("source.jpg"), "-o", &p("d.heic")]);
+    tool(
+        "heif-enc",
+        &["-q", "60", &p("source.jpg"), "-o", &p("d.heic")],
+    );
     tool("avifenc", &[&p("source.jpg"), &p("e.avif")]);
     tool("cjxl", &[&p("source.jpg"), &p("f.jxl")]);
     std::fs::remove_file(p("source.jpg")).unwrap();
     tool("convert", &["-size", "80x60", "xc:teal", &p("g.png")]);
     // No EXIF date: the files' own times (UTC here: TZ is set for the run).
-    tool("touch", &["-d", "2023-02-03 04:05:06 UTC", &p("c.jpg"), &p("g.png")]);
+    tool(
+        "touch",
+        &["-d", "2023-02-03 04:05:06 UTC", &p("c.jpg"), &p("g.png")],
+    );
     // (cjxl keeps it in a Brotli-compressed box, which this exiftool does not open: the name
     // below shows it read.)
     for f in ["d.heic", "e.avif"] {
@@ -97,7 +106,11 @@ fn names_come_from_each_photos_date_and_camera() {
         ])
         .output()
         .unwrap();
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     let expected: BTreeSet<String> = [
         "2024-07-14_180509_Canon EOS R5_001.png",
         "2024-07-14_180509_Apple iPhone 15 Pro_002.png",
@@ -132,11 +145,17 @@ fn names_come_from_each_photos_date_and_camera() {
         ])
         .output()
         .unwrap();
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     let made = names(&out2);
     assert_eq!(made.len(), 7, "one file per photo: {made:?}");
     assert_eq!(
-        made.iter().filter(|n| n.starts_with("20211231_235958")).count(),
+        made.iter()
+            .filter(|n| n.starts_with("20211231_235958"))
+            .count(),
         3,
         "{made:?}"
     );

@@ -9,7 +9,15 @@ use serde::{Deserialize, Serialize};
 /// The tokens a naming template may use (`{n:04}` pads the number with zeros to 4 digits;
 /// `{date:%Y-%m-%d_%H%M%S}` writes the date as strftime does).
 pub const NAME_TOKENS: &[&str] = &[
-    "{stem}", "{ext}", "{w}", "{h}", "{n}", "{n:04}", "{date}", "{date:FORMAT}", "{camera}",
+    "{stem}",
+    "{ext}",
+    "{w}",
+    "{h}",
+    "{n}",
+    "{n:04}",
+    "{date}",
+    "{date:FORMAT}",
+    "{camera}",
 ];
 
 /// How `{date}` without a format is written.
@@ -559,8 +567,8 @@ mod tests {
     fn names_from_the_photo() {
         let t = NameTemplate::parse("{date:%Y-%m-%d_%H%M%S}_{n:04}_{camera}").expect("valid");
         assert!(t.needs_photo() && t.numbered() && !t.needs_size());
-        let date = chrono::NaiveDate::from_ymd_opt(2024, 7, 14)
-            .and_then(|d| d.and_hms_opt(18, 5, 9));
+        let date =
+            chrono::NaiveDate::from_ymd_opt(2024, 7, 14).and_then(|d| d.and_hms_opt(18, 5, 9));
         let facts = Facts {
             stem: OsStr::new("IMG_1"),
             n: 12,

@@ -175,7 +175,10 @@ mod tests {
         let p = Photo::from_exif(&block("Canon", "Canon EOS R5", "2024:07:14 18:05:09"));
         assert_eq!(p.camera.as_deref(), Some("Canon EOS R5"));
         let date = p.date.expect("a date");
-        assert_eq!(date.format("%Y-%m-%d_%H%M%S").to_string(), "2024-07-14_180509");
+        assert_eq!(
+            date.format("%Y-%m-%d_%H%M%S").to_string(),
+            "2024-07-14_180509"
+        );
         let p = Photo::from_exif(&block("Apple", "iPhone 15 Pro", "2023:01:02 03:04:05"));
         assert_eq!(p.camera.as_deref(), Some("Apple iPhone 15 Pro"));
         let nikon = camera(Some("NIKON CORPORATION".into()), Some("NIKON D750".into()));

@@ -1010,6 +1010,10 @@ impl Named {
 
 /// The outputs of a batch before names are decided: output `d` is input `d / slots`'s
 /// `d % slots`th. Everything is worked out when asked, so nothing is held per output.
+/// What was read of each input before naming: its size and what the photo says (each empty
+/// when no template needs it).
+type Looked<'a> = (&'a [Option<(u32, u32)>], &'a [Photo]);
+
 struct Drafts<'a> {
     files: &'a Files,
     recipes: &'a [Recipe],
@@ -1031,7 +1035,7 @@ impl<'a> Drafts<'a> {
         files: &'a Files,
         recipes: &'a [Recipe],
         out_dir: &Path,
-        (sizes, photos): (&'a [Option<(u32, u32)>], &'a [Photo]),
+        (sizes, photos): Looked<'a>,
         fold: bool,
     ) -> Drafts<'a> {
         let dirs: Vec<PathBuf> = files
@@ -1127,7 +1131,9 @@ impl<'a> Drafts<'a> {
             Some(size) if recipe.name_template.needs_size() => recipe.output_size(size),
             _ => (0, 0),
         };
-        recipe.name_template.render(&self.facts(i, stem, ext, size, i + 1))
+        recipe
+            .name_template
+            .render(&self.facts(i, stem, ext, size, i + 1))
     }
 
     /// What input `i`'s names are made from.

@@ -230,10 +230,7 @@ impl Recipe {
         let (before, after) = self.edits.around_resize();
         let size = crate::edit::EditList::size_through(before, size);
         let size = match self.resize {
-            Some(spec) => {
-                spec.geometry(size.0, size.1, self.allow_upscale)
-                    .output
-            }
+            Some(spec) => spec.geometry(size.0, size.1, self.allow_upscale).output,
             None => size,
         };
         crate::edit::EditList::size_through(after, size)

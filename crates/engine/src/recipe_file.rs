@@ -188,6 +188,14 @@ fn edit_text(items: &[toml::Value]) -> Result<String, String> {
         let value = match value {
             toml::Value::String(s) => s.clone(),
             toml::Value::Integer(n) => n.to_string(),
+            toml::Value::Float(n) => n.to_string(),
+            // `{ sharpen = true }`, `{ grayscale = true }`: the edit with its defaults.
+            toml::Value::Boolean(true) => "true".into(),
+            toml::Value::Boolean(false) => {
+                return Err(format!(
+                    "edit: {name} = false: leave the edit out of the list instead"
+                ));
+            }
             other => {
                 return Err(format!(
                     "edit: {name} takes text, found {}",
@@ -261,7 +269,10 @@ pub fn to_toml(recipes: &[Recipe]) -> String {
                     .edits
                     .entries(r.resize)
                     .into_iter()
-                    .map(|(name, value)| format!("{{ {name} = {} }}", options::quoted(&value)))
+                    .map(|(name, value)| match value.as_str() {
+                        "" => format!("{{ {name} = true }}"),
+                        v => format!("{{ {name} = {} }}", options::quoted(v)),
+                    })
                     .collect();
                 out.push_str(&format!("edit = [{}]\n", items.join(", ")));
                 continue;

@@ -27,7 +27,8 @@ impl ConveyorApp {
             DialogPurpose::SaveReport
             | DialogPurpose::ImportRecipe
             | DialogPurpose::ExportRecipe
-            | DialogPurpose::Watermark { .. } => None,
+            | DialogPurpose::Watermark { .. }
+            | DialogPurpose::Font { .. } => None,
         };
         const REPORTS: &[Filter] = &[("JSON report", &["json"]), ("CSV report", &["csv"])];
         const RECIPES: &[Filter] = &[("Recipe", &["toml"])];
@@ -55,6 +56,10 @@ impl ConveyorApp {
                     });
                     picker.open_file("Choose the watermark image", &[("Image", extensions)])
                 }
+                DialogPurpose::Font { .. } => picker.open_file(
+                    "Choose the text's font",
+                    &[("TrueType or OpenType font", &["ttf", "otf", "ttc"])],
+                ),
             }
         });
         self.dialog = Some((purpose, task));
@@ -113,6 +118,16 @@ impl ConveyorApp {
                         w.path = path;
                     }
                 }
+                (Ok(Ok(Some(path))), DialogPurpose::Font { output, edit }) => {
+                    if let Some(crate::engine::edit::Edit::Text(t)) = self
+                        .settings
+                        .outputs
+                        .get_mut(output)
+                        .and_then(|o| o.recipe.edits.0.get_mut(edit))
+                    {
+                        t.font = Some(path);
+                    }
+                }
                 (Ok(Err(NoDialog(why))), purpose) => {
                     self.message = Some(match purpose {
                         DialogPurpose::Input => format!(
@@ -131,6 +146,10 @@ impl ConveyorApp {
                         DialogPurpose::Watermark { .. } => format!(
                             "Could not open a file dialog: {why}. Type or paste the image's \
                              path in the watermark's field."
+                        ),
+                        DialogPurpose::Font { .. } => format!(
+                            "Could not open a file dialog: {why}. Type or paste the font's \
+                             path in the text's font field."
                         ),
                     });
                 }

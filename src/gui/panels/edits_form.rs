@@ -7,7 +7,8 @@
 use eframe::egui;
 
 use crate::engine::edit::{
-    Adjust, Axis, Crop, Edit, EditList, Gravity, Interest, Length, Sharpen, Watermark,
+    Adjust, Axis, Crop, Edit, EditList, Gravity, Interest, Length, Sharpen, Text, TextSize,
+    Watermark,
 };
 use crate::gui::command::{Command, DialogPurpose};
 
@@ -83,6 +84,15 @@ pub(super) fn edits_form(
                     margin: 16,
                     tile: false,
                 }));
+            }
+            if ui
+                .button("Text")
+                .on_hover_text("A line of text: © {date:%Y}, {camera}, {stem} …")
+                .clicked()
+                && let Ok(mut t) = "© {date:%Y}".parse::<Text>()
+            {
+                t.shadow = Some(crate::engine::spec::Rgb([0, 0, 0]));
+                add(Edit::Text(t));
             }
             if ui
                 .button("Sharpen")
@@ -209,6 +219,7 @@ fn edit_row(edit: &mut Edit, id: (usize, usize), commands: &mut Vec<Command>, ui
             .on_hover_text("Radius (the blur's sigma, in pixels)");
         }
         Edit::Watermark(w) => watermark_form(w, id, commands, ui),
+        Edit::Text(t) => text_form(t, id, commands, ui),
         Edit::Resize => {
             ui.label("Resize (as set under Size)");
         }
@@ -261,6 +272,103 @@ fn watermark_form(
             .on_hover_text("Its width as a share of the picture's (0: its own size)");
             w.scale = (scale > 0.0).then_some(scale);
             ui.add(egui::DragValue::new(&mut w.margin).suffix(" px margin"));
+        });
+    });
+}
+
+/// The text (with tokens), its place, size, colour, opacity, outline, shadow and font.
+fn text_form(t: &mut Text, id: (usize, usize), commands: &mut Vec<Command>, ui: &mut egui::Ui) {
+    ui.vertical(|ui| {
+        ui.horizontal(|ui| {
+            ui.label("Text");
+            // What is typed is kept while its tokens are half written (`{da`); the edit
+            // takes it once it reads right.
+            let key = ui.make_persistent_id(("text", id));
+            let mut typed = ui
+                .data(|d| d.get_temp::<String>(key))
+                .unwrap_or_else(|| t.text.clone());
+            let field = ui.add(
+                egui::TextEdit::singleline(&mut typed)
+                    .hint_text("© {date:%Y}")
+                    .desired_width(140.0),
+            );
+            let field = field.on_hover_text(
+                "Tokens: {date} or {date:%Y} (when the photo was taken), {camera}, {stem}, {ext}",
+            );
+            if field.changed() {
+                match t.set_text(&typed) {
+                    Ok(()) => ui.data_mut(|d| d.remove::<String>(key)),
+                    Err(_) => {
+                        ui.data_mut(|d| {
+                            d.insert_temp(key, typed.clone());
+                        });
+                    }
+                }
+            }
+            if typed != t.text
+                && let Err(e) = Text::new(&typed)
+            {
+                ui.colored_label(ui.visuals().error_fg_color, e.0);
+            }
+        });
+        ui.horizontal(|ui| {
+            gravity_combo(&mut t.gravity, ("text", id), ui);
+            match &mut t.size {
+                TextSize::Percent(p) => {
+                    ui.add(
+                        egui::DragValue::new(p)
+                            .range(0.5..=50.0)
+                            .speed(0.1)
+                            .suffix(" %"),
+                    )
+                    .on_hover_text("Letter size: a share of the picture's shorter side");
+                }
+                TextSize::Pixels(px) => {
+                    ui.add(egui::DragValue::new(px).range(1..=2000).suffix(" px"))
+                        .on_hover_text("Letter size in pixels");
+                }
+            }
+            ui.color_edit_button_srgb(&mut t.color.0)
+                .on_hover_text("The letters' colour");
+            ui.add(
+                egui::DragValue::new(&mut t.opacity)
+                    .range(0.0..=1.0)
+                    .speed(0.01)
+                    .prefix("opacity "),
+            );
+        });
+        ui.horizontal(|ui| {
+            let black = crate::engine::spec::Rgb([0, 0, 0]);
+            let mut shadow = t.shadow.is_some();
+            if ui.checkbox(&mut shadow, "Shadow").changed() {
+                t.shadow = shadow.then_some(black);
+            }
+            let mut outline = t.outline.is_some();
+            if ui.checkbox(&mut outline, "Outline").changed() {
+                t.outline = outline.then_some(black);
+            }
+            let mut font = t
+                .font
+                .as_ref()
+                .map(|f| f.display().to_string())
+                .unwrap_or_default();
+            let field = ui.add(
+                egui::TextEdit::singleline(&mut font)
+                    .hint_text("DejaVu Sans Bold")
+                    .desired_width(110.0),
+            );
+            if field
+                .on_hover_text("A TrueType/OpenType file; empty: the built-in DejaVu Sans Bold")
+                .changed()
+            {
+                t.font = (!font.trim().is_empty()).then(|| std::path::PathBuf::from(font));
+            }
+            if ui.button("🗀").on_hover_text("Choose a font file").clicked() {
+                commands.push(Command::Ask(DialogPurpose::Font {
+                    output: id.0,
+                    edit: id.1,
+                }));
+            }
         });
     });
 }

@@ -335,7 +335,8 @@ fn example_name(recipe: &Recipe, first: Option<&FirstImage>) -> String {
             size: (4000, 3000),
         }),
         photo: crate::engine::photo::Photo {
-            date: chrono::NaiveDate::from_ymd_opt(2026, 7, 14).and_then(|d| d.and_hms_opt(9, 41, 0)),
+            date: chrono::NaiveDate::from_ymd_opt(2026, 7, 14)
+                .and_then(|d| d.and_hms_opt(9, 41, 0)),
             camera: Some("Canon EOS R6".into()),
         },
     };

@@ -14,6 +14,7 @@ use super::spec::{ParseError, ResizeSpec, Rgb};
 
 mod geometry;
 mod smart;
+mod text;
 mod tone;
 mod turn;
 mod watermark;
@@ -21,8 +22,11 @@ mod watermark;
 pub use geometry::{Crop, Gravity, Length, TRIM_TOLERANCE, crop_box};
 use geometry::{pad, parse_crop, split_gravity, trim_box};
 pub use smart::Interest;
+pub use text::{Size as TextSize, Text, stem_ext};
 pub use tone::{Adjust, Sharpen};
 pub use watermark::Watermark;
+
+use crate::name::Facts;
 
 /// A mirror axis.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,6 +65,8 @@ pub enum Edit {
     Sharpen(Sharpen),
     /// A logo over the picture.
     Watermark(Watermark),
+    /// A line of text over the picture.
+    Text(Text),
     /// The recipe's resize happens here.
     Resize,
 }
@@ -90,7 +96,7 @@ pub struct Operation {
 
 /// Every operation the command line and recipe files name (`resize` aside: it is the
 /// recipe's own option).
-pub const OPERATIONS: [Operation; 8] = [
+pub const OPERATIONS: [Operation; 9] = [
     Operation {
         name: "crop",
         takes: Takes::Value,
@@ -148,6 +154,16 @@ pub const OPERATIONS: [Operation; 8] = [
                e.g. logo.png@southeast,opacity=0.5,scale=20%,margin=16",
     },
     Operation {
+        name: "text",
+        takes: Takes::Value,
+        value_name: "TEXT[@GRAVITY][,…]",
+        help: "Write a line of text over the picture, in the order given with the other edits: \
+               TEXT[@GRAVITY][,size=S%|PX][,color=RRGGBB][,opacity=O][,margin=M][,font=FILE]\
+               [,outline[=RRGGBB]][,shadow[=RRGGBB]]; tokens {date} / {date:%Y} (when the \
+               photo was taken), {camera}, {stem}, {ext}; defaults: bottom right, white, 4% of \
+               the shorter side, DejaVu Sans Bold; e.g. '© {date:%Y}@southeast,shadow'",
+    },
+    Operation {
         name: "sharpen",
         takes: Takes::Maybe,
         value_name: "AMOUNT",
@@ -169,6 +185,7 @@ impl Edit {
             Edit::Adjust(_) => "adjust",
             Edit::Sharpen(_) => "sharpen",
             Edit::Watermark(_) => "watermark",
+            Edit::Text(_) => "text",
             Edit::Resize => "resize",
         }
     }
@@ -226,6 +243,7 @@ impl Edit {
                 text
             }
             Edit::Watermark(w) => w.to_string(),
+            Edit::Text(t) => t.to_string(),
             Edit::Resize => resize.map(|r| r.to_string()).unwrap_or_default(),
         }
     }
@@ -278,6 +296,8 @@ impl Edit {
             "adjust" => parse_adjust(v).map(Edit::Adjust),
             "sharpen" => parse_sharpen(v).map(Edit::Sharpen),
             "watermark" => v.parse().map(Edit::Watermark),
+            // A text keeps its spaces: only the line's ends are trimmed.
+            "text" => v.parse().map(Edit::Text),
             "resize" => v.parse::<ResizeSpec>().map(|_| Edit::Resize),
             other => Err(ParseError(format!(
                 "'{other}' is not an edit: use {} or resize",
@@ -287,7 +307,12 @@ impl Edit {
     }
 
     /// Changes the picture's geometry or pixels (everything but the resize marker does).
-    fn apply(&self, image: DynamicImage, background: Rgb) -> Result<DynamicImage, String> {
+    fn apply(
+        &self,
+        image: DynamicImage,
+        background: Rgb,
+        facts: &Facts<'_>,
+    ) -> Result<DynamicImage, String> {
         Ok(match *self {
             Edit::Crop(crop) => {
                 let (mut x, mut y, w, h) = crop_box(crop, image.width(), image.height())?;
@@ -310,6 +335,7 @@ impl Edit {
             Edit::Adjust(a) => tone::adjust(image, a),
             Edit::Sharpen(sh) => tone::sharpen(image, sh),
             Edit::Watermark(ref w) => watermark::apply(w, image)?,
+            Edit::Text(ref t) => text::apply(t, image, facts)?,
             Edit::Resize => image,
         })
     }
@@ -507,16 +533,18 @@ impl EditList {
     /// What the edits read besides the picture, as they are now (each watermark's size and
     /// time): part of the fingerprint, so a logo replaced under its name redoes the outputs.
     pub fn stamps(&self) -> String {
+        let stamp = |path: &std::path::Path| {
+            let (bytes, modified) = watermark::stamp(path).unwrap_or((0, None));
+            let secs = modified
+                .and_then(|m| m.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos());
+            format!("{}:{bytes}:{secs}", path.display())
+        };
         self.0
             .iter()
             .filter_map(|e| match e {
-                Edit::Watermark(w) => {
-                    let (bytes, modified) = watermark::stamp(&w.path).unwrap_or((0, None));
-                    let secs = modified
-                        .and_then(|m| m.duration_since(std::time::UNIX_EPOCH).ok())
-                        .map_or(0, |d| d.as_nanos());
-                    Some(format!("{}:{bytes}:{secs}", w.path.display()))
-                }
+                Edit::Watermark(w) => Some(stamp(&w.path)),
+                Edit::Text(t) => t.font.as_deref().map(stamp),
                 _ => None,
             })
             .collect::<Vec<_>>()
@@ -532,8 +560,18 @@ impl EditList {
                 }
                 watermark::logo(&w.path)?;
             }
+            if let Edit::Text(t) = e {
+                text::font(t)?;
+            }
         }
         Ok(())
+    }
+
+    /// Whether an edit fills in what the photo says (a text's `{date}` or `{camera}`).
+    pub fn needs_photo(&self) -> bool {
+        self.0
+            .iter()
+            .any(|e| matches!(e, Edit::Text(t) if t.needs_photo()))
     }
 
     /// Watermarks named relative to `dir` (a recipe file's folder) made whole.
@@ -544,6 +582,12 @@ impl EditList {
                 && !w.path.as_os_str().is_empty()
             {
                 w.path = dir.join(&w.path);
+            }
+            if let Edit::Text(t) = e
+                && let Some(font) = &mut t.font
+                && font.is_relative()
+            {
+                *font = dir.join(&*font);
             }
         }
     }
@@ -593,14 +637,16 @@ impl EditList {
         Ok((EditList::normal(list), resize))
     }
 
-    /// Applies `edits` (part of a list) to `image` in order.
+    /// Applies `edits` (part of a list) to `image` in order; a text's tokens come from
+    /// `facts`.
     pub fn apply(
         edits: &[Edit],
         mut image: DynamicImage,
         background: Rgb,
+        facts: &Facts<'_>,
     ) -> Result<DynamicImage, String> {
         for e in edits {
-            image = e.apply(image, background)?;
+            image = e.apply(image, background, facts)?;
         }
         Ok(image)
     }
@@ -791,6 +837,7 @@ mod tests {
             }],
             image,
             red,
+            &Facts::default(),
         )
         .unwrap()
         .to_rgb8();

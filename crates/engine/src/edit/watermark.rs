@@ -82,14 +82,7 @@ impl std::str::FromStr for Watermark {
         };
         for part in parts.map(str::trim) {
             let (key, value) = part.split_once('=').unwrap_or((part, ""));
-            let number = || {
-                value
-                    .trim_end_matches('%')
-                    .parse::<f64>()
-                    .ok()
-                    .filter(|n| n.is_finite())
-                    .ok_or_else(|| ParseError(format!("'{part}': {value} is not a number")))
-            };
+            let number = || option_number(part, value);
             match key {
                 "opacity" => {
                     w.opacity = number()?;
@@ -123,14 +116,61 @@ impl std::str::FromStr for Watermark {
     }
 }
 
-/// A logo as read, with the size and time its file had.
-type Kept = (u64, Option<SystemTime>, Arc<RgbaImage>);
+/// The number in an option's `value` (a trailing '%' allowed); why not, naming the `part`.
+pub fn option_number(part: &str, value: &str) -> Result<f64, ParseError> {
+    value
+        .trim_end_matches('%')
+        .parse::<f64>()
+        .ok()
+        .filter(|n| n.is_finite())
+        .ok_or_else(|| ParseError(format!("'{part}': {value} is not a number")))
+}
 
-/// Logos read so far, by path.
-static LOGOS: Mutex<Option<HashMap<PathBuf, Kept>>> = Mutex::new(None);
+/// Things read from files (logos, fonts), kept by path with the size and time each file had:
+/// read once per batch, again when the file changes.
+pub struct FileCache<T>(Mutex<Option<HashMap<PathBuf, Kept<T>>>>);
 
-/// The file's size and time, for the fingerprint (a logo replaced under its name redoes the
-/// outputs) and the cache.
+/// A value read from a file, with the size and time the file had.
+type Kept<T> = (u64, Option<SystemTime>, T);
+
+impl<T: Clone> FileCache<T> {
+    /// An empty cache.
+    pub const fn new() -> FileCache<T> {
+        FileCache(Mutex::new(None))
+    }
+
+    /// What `read` makes of the file at `path` (`what` names it in the message when the file
+    /// is not there).
+    pub fn get(
+        &self,
+        path: &Path,
+        what: &str,
+        read: impl FnOnce(&Path) -> Result<T, String>,
+    ) -> Result<T, String> {
+        let Some((bytes, modified)) = stamp(path) else {
+            return Err(format!(
+                "the {what} {} cannot be read (it does not exist or is not readable)",
+                path.display()
+            ));
+        };
+        let mut kept = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let kept = kept.get_or_insert_with(HashMap::new);
+        if let Some((b, m, value)) = kept.get(path)
+            && (*b, *m) == (bytes, modified)
+        {
+            return Ok(value.clone());
+        }
+        let value = read(path)?;
+        kept.insert(path.to_path_buf(), (bytes, modified, value.clone()));
+        Ok(value)
+    }
+}
+
+/// Logos read so far.
+static LOGOS: FileCache<Arc<RgbaImage>> = FileCache::new();
+
+/// The file's size and time, for the fingerprint (a logo or font replaced under its name redoes
+/// the outputs) and the cache.
 pub fn stamp(path: &Path) -> Option<(u64, Option<SystemTime>)> {
     std::fs::metadata(path)
         .ok()
@@ -139,30 +179,15 @@ pub fn stamp(path: &Path) -> Option<(u64, Option<SystemTime>)> {
 
 /// The logo at `path`, read once (and again when the file changes); why not, for people.
 pub fn logo(path: &Path) -> Result<Arc<RgbaImage>, String> {
-    let Some((bytes, modified)) = stamp(path) else {
-        return Err(format!(
-            "the watermark {} cannot be read (it does not exist or is not readable)",
-            path.display()
-        ));
-    };
-    let mut logos = LOGOS.lock().unwrap_or_else(PoisonError::into_inner);
-    let logos = logos.get_or_insert_with(HashMap::new);
-    if let Some((b, m, image)) = logos.get(path)
-        && (*b, *m) == (bytes, modified)
-    {
-        return Ok(Arc::clone(image));
-    }
-    let image = image::open(path)
-        .map_err(|e| {
+    LOGOS.get(path, "watermark", |path| {
+        let image = image::open(path).map_err(|e| {
             format!(
                 "the watermark {} is not an image I can read: {e}",
                 path.display()
             )
-        })?
-        .into_rgba8();
-    let image = Arc::new(image);
-    logos.insert(path.to_path_buf(), (bytes, modified, Arc::clone(&image)));
-    Ok(image)
+        })?;
+        Ok(Arc::new(image.into_rgba8()))
+    })
 }
 
 /// Lays `w` over `image`.
@@ -210,21 +235,27 @@ pub fn apply(w: &Watermark, image: DynamicImage) -> Result<DynamicImage, String>
 
 /// Where the logo's top left goes: the gravity's place, `margin` in from the edges it sits at
 /// (none along a centred axis), as ImageMagick's `-gravity G -geometry +M+M` puts it.
-fn place(w: &Watermark, (iw, ih): (u32, u32), (lw, lh): (u32, u32)) -> (i64, i64) {
-    let m = i64::from(w.margin);
-    let x = match w.gravity {
+fn place(w: &Watermark, image: (u32, u32), (lw, lh): (u32, u32)) -> (i64, i64) {
+    place_box(
+        w.gravity,
+        i64::from(w.margin),
+        image,
+        (i64::from(lw), i64::from(lh)),
+    )
+}
+
+/// Where a `(bw, bh)` box's top left goes on an `(iw, ih)` picture at gravity `g`, `m` in
+/// from the edges it sits at (none along a centred axis).
+pub fn place_box(g: Gravity, m: i64, (iw, ih): (u32, u32), (bw, bh): (i64, i64)) -> (i64, i64) {
+    let x = match g {
         Gravity::West | Gravity::NorthWest | Gravity::SouthWest => m,
-        Gravity::East | Gravity::NorthEast | Gravity::SouthEast => {
-            i64::from(iw) - i64::from(lw) - m
-        }
-        _ => i64::from(iw / 2) - i64::from(lw / 2),
+        Gravity::East | Gravity::NorthEast | Gravity::SouthEast => i64::from(iw) - bw - m,
+        _ => i64::from(iw / 2) - bw / 2,
     };
-    let y = match w.gravity {
+    let y = match g {
         Gravity::North | Gravity::NorthWest | Gravity::NorthEast => m,
-        Gravity::South | Gravity::SouthWest | Gravity::SouthEast => {
-            i64::from(ih) - i64::from(lh) - m
-        }
-        _ => i64::from(ih / 2) - i64::from(lh / 2),
+        Gravity::South | Gravity::SouthWest | Gravity::SouthEast => i64::from(ih) - bh - m,
+        _ => i64::from(ih / 2) - bh / 2,
     };
     (x, y)
 }
@@ -244,13 +275,17 @@ fn blend(canvas: &mut RgbaImage, logo: &RgbaImage, x: i64, y: i64, opacity: f32)
         let (Ok(cx), Ok(cy)) = (u32::try_from(cx), u32::try_from(cy)) else {
             continue;
         };
-        let d = canvas.get_pixel_mut(cx, cy);
-        let da = f32::from(d.0[3]) / 255.0;
-        let out_a = a + da * (1.0 - a);
-        for c in 0..3 {
-            let v = (f32::from(p.0[c]) * a + f32::from(d.0[c]) * da * (1.0 - a)) / out_a;
-            d.0[c] = v.round().clamp(0.0, 255.0) as u8;
-        }
-        d.0[3] = (out_a * 255.0).round().clamp(0.0, 255.0) as u8;
+        over(canvas.get_pixel_mut(cx, cy), [p.0[0], p.0[1], p.0[2]], a);
     }
+}
+
+/// `color` at alpha `a` over the pixel `d` (its own alpha kept in account), in stored values.
+pub fn over(d: &mut image::Rgba<u8>, color: [u8; 3], a: f32) {
+    let da = f32::from(d.0[3]) / 255.0;
+    let out_a = a + da * (1.0 - a);
+    for (out, &src) in d.0.iter_mut().zip(&color) {
+        let v = (f32::from(src) * a + f32::from(*out) * da * (1.0 - a)) / out_a;
+        *out = v.round().clamp(0.0, 255.0) as u8;
+    }
+    d.0[3] = (out_a * 255.0).round().clamp(0.0, 255.0) as u8;
 }

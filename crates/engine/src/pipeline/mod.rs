@@ -603,6 +603,20 @@ impl Pipeline {
             _ => None,
         };
         let had_exif = exif.is_some();
+        // What a text's tokens are filled in from: the photo's EXIF (as decoded), its file's
+        // time where that has no date.
+        let photo = if recipe.edits.needs_photo() {
+            let mut photo = exif
+                .as_deref()
+                .map(crate::photo::Photo::from_exif)
+                .unwrap_or_default();
+            if photo.date.is_none() {
+                photo.date = crate::photo::modified(&job.input);
+            }
+            photo
+        } else {
+            crate::photo::Photo::default()
+        };
         let carry = metadata::Carry::new(recipe, icc, exif);
         // A JPEG's planes become the WebP's planes. The decode gives planes only to a lone
         // output that takes them (`takes_planes`), resized whole, from an upright 4:2:0 JPEG.
@@ -633,8 +647,16 @@ impl Pipeline {
             let image = image.into_image()?;
             // The edits before the resize, the resize (from what they left), the rest.
             let (before, after) = recipe.edits.around_resize();
+            let (stem, ext) = crate::edit::stem_ext(&job.input);
+            let facts = crate::name::Facts {
+                stem,
+                ext,
+                date: photo.date,
+                camera: photo.camera.as_deref(),
+                ..crate::name::Facts::default()
+            };
             let edit = |edits, image| {
-                crate::edit::EditList::apply(edits, image, recipe.background)
+                crate::edit::EditList::apply(edits, image, recipe.background, &facts)
                     .map_err(|why| JobError::failed(crate::job::ErrorKind::Edit, why))
             };
             let image = if before.is_empty() {
