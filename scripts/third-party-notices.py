@@ -9,7 +9,7 @@ package's build). For each crate: its name, version, SPDX licence expression and
 then the text of every licence file it ships (LICENSE*, LICENCE*, COPYING*, COPYRIGHT*,
 NOTICE*, UNLICENSE*, its `license-file`), and for the crates that build C libraries from
 source or embed other works, those works' own licence files (libwebp, libdeflate, the
-window's fonts). A text that is byte for
+window's fonts), and the font built in for text watermarks (assets/fonts). A text that is byte for
 byte one printed before is referred to, not repeated. A crate that ships no licence file is
 listed with its expression, and the standard texts of the licences such crates name are
 appended at the end. Libraries linked dynamically from the system (libaom, X11, GL) are not
@@ -138,6 +138,15 @@ def main():
             seen_text[text] = f"{name} {version} {f}"
             out += ["", f"--- {f} ---", text, ""]
         out.append("")
+
+    # Works of our own tree embedded in the binary: the text watermark's font.
+    for font_dir in ["assets/fonts"]:
+        with open(os.path.join(ROOT, font_dir, "LICENSE.txt"), encoding="utf-8") as fh:
+            text = fh.read().strip()
+        out += ["-" * 96, "DejaVu Sans Bold (the text watermark's built-in font)",
+                "licence: Bitstream Vera Fonts licence (DejaVu changes: public domain)",
+                "source: https://dejavu-fonts.github.io/", "", f"--- {font_dir}/LICENSE.txt ---",
+                text, ""]
 
     named = set()
     for expr in without_file:

@@ -41,6 +41,13 @@ pub fn conveyor_ok(args: &[&str]) -> std::process::Output {
     run
 }
 
+/// `conveyor run INPUT --out OUT EXTRA…`, checked to succeed.
+pub fn run_ok(input: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["run", s(input), "--out", s(out)];
+    args.extend_from_slice(extra);
+    conveyor_ok(&args)
+}
+
 /// A 64x64 PNG of four colours in a 2-bit palette, checked, as optimisers leave flat artwork.
 pub fn four_colour_palette_png() -> Vec<u8> {
     let mut palette = Vec::new();

@@ -234,15 +234,11 @@ fn convert_with(tmp: &Path, input: &Path, name: &str, recipe: &str) -> std::path
     let recipe_path = tmp.join(name);
     std::fs::write(&recipe_path, recipe).unwrap();
     let out = tmp.join("out");
-    common::conveyor_ok(&[
-        "run",
-        input.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--recipe",
-        recipe_path.to_str().unwrap(),
-        "--quiet",
-    ]);
+    common::run_ok(
+        input,
+        &out,
+        &["--recipe", recipe_path.to_str().unwrap(), "--quiet"],
+    );
     out
 }
 
@@ -624,17 +620,11 @@ fn trim_cuts_a_flat_border_as_imagemagick_does() {
         magick(&args);
     }
     let out = tmp.path().join("trimmed");
-    common::conveyor_ok(&[
-        "run",
-        framed.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--format",
-        "png",
-        "--crop",
-        "trim",
-        "--quiet",
-    ]);
+    common::run_ok(
+        &framed,
+        &out,
+        &["--format", "png", "--crop", "trim", "--quiet"],
+    );
     let original = image::open(&storm).unwrap().to_rgb8();
     for name in ["png", "jpeg"] {
         let ours = image::open(out.join(format!("{name}.png")))
@@ -690,11 +680,7 @@ fn a_crop_before_the_resize_decodes_at_the_scale_the_crop_needs() {
         ("square", "1:1", "3000x3000+500+0", (400, 400)),
     ] {
         let out = tmp.path().join(name);
-        common::conveyor_ok(&[
-            "run",
-            input.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
+        let extra = [
             "--crop",
             crop,
             "--resize",
@@ -702,7 +688,8 @@ fn a_crop_before_the_resize_decodes_at_the_scale_the_crop_needs() {
             "--format",
             "png",
             "--quiet",
-        ]);
+        ];
+        common::run_ok(&input, &out, &extra);
         let ours = image::open(out.join("big.png")).unwrap().to_rgb8();
         assert_eq!(ours.dimensions(), size, "{name}");
         let reference = tmp.path().join(format!("{name}.png"));

@@ -2646,3 +2646,107 @@ fn edits_in_the_card_move_up_and_down_and_are_removed() {
     assert_eq!(text(&h), "flip=h; grayscale", "rotate removed");
     assert!(h.query_by_label_contains("· 2 edits").is_some());
 }
+
+/// #39 acceptance 5: the README's example recipe (`assets/recipes/share.toml`: crop 3:2 at
+/// attention, resize fit 1600, sharpen, text "© {date:%Y}", WebP) is valid for `recipe check`,
+/// runs from the command line, and imported in the window (*Import…*) runs the same batch to
+/// the byte; the year in the text is each photo's (here its file's time: 2019).
+#[test]
+fn the_readme_example_recipe_runs_from_the_window_the_cli_and_recipe_check() {
+    let share = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/recipes/share.toml");
+    let tmp = tempfile::tempdir().expect("tmp");
+    let input = tmp.path().join("in");
+    for i in 0..3u32 {
+        let path = common::put(
+            &input,
+            &format!("p{i}.jpg"),
+            &common::encode(&common::photo(900 + 60 * i, 500), image::ImageFormat::Jpeg),
+        );
+        // Taken (as far as the file says) in June 2019.
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_modified(std::time::UNIX_EPOCH + Duration::from_secs(1_560_000_000))
+            .unwrap();
+    }
+    let check = common::conveyor_ok(&["recipe", "check", share.to_str().unwrap()]);
+    let said = String::from_utf8_lossy(&check.stdout);
+    assert!(
+        said.contains(
+            "crop 3:2@attention; then resize fit:1600x1600; then sharpen; then text © {date:%Y}"
+        ),
+        "{said}"
+    );
+    let run = |recipe: &Path, out: &str| {
+        let out = tmp.path().join(out);
+        common::run_ok(&input, &out, &["--recipe", recipe.to_str().unwrap()]);
+        common::snapshot(&out)
+    };
+    let by_cli = run(&share, "cli");
+    assert_eq!(by_cli.len(), 3);
+    for bytes in by_cli.values() {
+        let img = image::load_from_memory_with_format(bytes, image::ImageFormat::WebP).unwrap();
+        let (w, h) = (img.width(), img.height());
+        assert!(
+            (w * 2).abs_diff(h * 3) <= 3 && w <= 1600,
+            "3:2 within 1600: {w}x{h}"
+        );
+    }
+    // The token is the photo's year: the same bytes as the year written out, not as no text.
+    let text = std::fs::read_to_string(&share).unwrap();
+    let literal = tmp.path().join("literal.toml");
+    std::fs::write(&literal, text.replace("{date:%Y}", "2019")).unwrap();
+    assert_eq!(run(&literal, "literal"), by_cli, "© 2019 on each");
+    let plain = tmp.path().join("plain.toml");
+    let without: String = text
+        .lines()
+        .filter(|l| !l.contains("text ="))
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(&plain, without).unwrap();
+    let no_text = run(&plain, "plain");
+    assert!(
+        no_text.iter().all(|(k, v)| by_cli[k] != *v),
+        "the text is drawn on every photo"
+    );
+
+    // The window: *Import…* the same file, Start, the same files.
+    let out = tmp.path().join("window");
+    let mut h = harness_with(
+        settings_with_workers(2),
+        Launch {
+            inputs: vec![input.clone()],
+            out: Some(out.clone()),
+            ..Launch::default()
+        },
+        FakePicker {
+            folder: None,
+            file: Some(share.clone()),
+        },
+        tmp.path().join("presets"),
+    );
+    step_until(&mut h, "the scan", |h| has_label(h, "3 images"));
+    h.get_by_label("Import…").click();
+    step_until(&mut h, "the import", |h| {
+        !h.state().settings().current_recipe().edits.is_empty()
+    });
+    h.run_steps(2);
+    let recipe = h.state().settings().current_recipe();
+    assert_eq!(
+        recipe.edits.text(recipe.resize),
+        "crop=3:2@attention; resize=fit:1600x1600; sharpen; \
+         text=© {date:%Y},size=3.5%,opacity=0.9,shadow"
+    );
+    assert!(has_label(&h, "Text"), "the card lists the text edit");
+    h.get_by_label("▶ Start").click();
+    step_until(&mut h, "the batch to finish", |h| {
+        h.state().batch_view().is_some_and(|v| v.finished)
+    });
+    assert_eq!(h.state().batch_view().map(|v| v.ok), Some(3));
+    assert_eq!(
+        common::snapshot(&out),
+        by_cli,
+        "the window writes what the CLI wrote"
+    );
+}

@@ -407,10 +407,19 @@ fn the_readme_is_a_short_guide_whose_links_resolve() {
         text.contains("docs/BENCHMARKS.md"),
         "the measurements are linked"
     );
-    // The systemd unit shown is the one the package installs.
-    let unit = std::fs::read_to_string(root.join("assets/systemd/conveyor-watch.service")).unwrap();
+    // The example recipe shown is the one the package installs, and every recipe the README
+    // shows reads (its edits included) as `recipe check` reads it.
+    let share = std::fs::read_to_string(root.join("assets/recipes/share.toml")).unwrap();
     assert!(
-        text.contains(&format!("```ini\n{unit}```")),
-        "README's systemd unit differs from assets/systemd/conveyor-watch.service"
+        text.contains(&format!("```toml\n{share}```")),
+        "README's example recipe differs from assets/recipes/share.toml"
     );
+    let mut recipes = 0;
+    for block in text.split("```toml\n").skip(1) {
+        let toml = block.split("```").next().unwrap();
+        conveyor::engine::recipe_file::parse(toml, Path::new("README.md"))
+            .unwrap_or_else(|e| panic!("README's recipe does not read: {e}\n{toml}"));
+        recipes += 1;
+    }
+    assert!(recipes >= 2, "the README shows its recipes");
 }

@@ -105,6 +105,7 @@ fn the_debian_package_installs_everything_a_desktop_expects() {
         "usr/share/doc/conveyor/LICENSE-APACHE".into(),
         "usr/share/doc/conveyor/THIRD-PARTY-NOTICES".into(),
         "usr/share/doc/conveyor/examples/conveyor-watch.service".into(),
+        "usr/share/doc/conveyor/examples/share.toml".into(),
     ];
     expected
         .extend(ICON_SIZES.map(|s| format!("usr/share/icons/hicolor/{s}x{s}/apps/conveyor.png")));
@@ -154,6 +155,10 @@ fn the_debian_package_installs_everything_a_desktop_expects() {
         ("mozjpeg's IJG terms", "Independent JPEG Group"),
         ("libdeflate's notice", "Copyright 2016 Eric Biggers"),
         ("the fonts' OFL", "SIL OPEN FONT LICENSE Version 1.1"),
+        (
+            "the text watermark font's licence",
+            "DejaVu Sans Bold (the text watermark's built-in font)",
+        ),
         ("the crate list", "\nrav1e "),
         ("the crate list", "\nring "),
         ("the crate list", "\negui "),

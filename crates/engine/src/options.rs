@@ -900,9 +900,12 @@ pub fn describe(r: &Recipe) -> String {
             .edits
             .entries(r.resize)
             .into_iter()
-            .map(|(name, value)| format!("{name} {value}"))
+            .map(|(name, value)| match value.as_str() {
+                "" => name.to_owned(),
+                v => format!("{name} {v}"),
+            })
             .collect();
-        parts.push(format!("edits: {}", edits.join(", then ")));
+        parts.push(format!("edits: {}", edits.join("; then ")));
     }
     let format = match r.format {
         OutputFormat::Keep => "each input's own format".to_owned(),
