@@ -166,3 +166,51 @@ fn names_come_from_each_photos_date_and_camera() {
         "the report names each: {text}"
     );
 }
+
+/// The EXIF carried into an output says the output's pixel size (PixelXDimension and
+/// PixelYDimension, as exiftool reads them), after a crop and a resize, in JPEG and WebP.
+#[test]
+#[ignore = "needs ImageMagick and exiftool"]
+fn carried_exif_gives_the_outputs_own_size() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in");
+    std::fs::create_dir_all(&input).unwrap();
+    let photo = input.join("p.jpg");
+    let p = photo.to_str().unwrap();
+    tool("convert", &["-size", "800x600", "gradient:orange-navy", p]);
+    tool(
+        "exiftool",
+        &[
+            "-q",
+            "-overwrite_original",
+            "-ExifImageWidth=800",
+            "-ExifImageHeight=600",
+            "-Make=Canon",
+            p,
+        ],
+    );
+    for format in ["jpeg", "webp"] {
+        let out = tmp.path().join(format);
+        common::run_ok(
+            &input,
+            &out,
+            &["--crop", "1:1", "--resize", "fit:300x300", "--format", format],
+        );
+        let made = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| !p.file_name().unwrap().to_string_lossy().starts_with('.'))
+            .unwrap();
+        let read = Command::new("exiftool")
+            .args(["-s3", "-ExifImageWidth", "-ExifImageHeight", "-Make"])
+            .arg(&made)
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&read.stdout);
+        assert_eq!(
+            said.split_whitespace().collect::<Vec<_>>(),
+            ["300", "300", "Canon"],
+            "{format}: {said}"
+        );
+    }
+}

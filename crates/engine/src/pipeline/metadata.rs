@@ -34,6 +34,63 @@ impl Carry {
         };
         Carry { icc, exif }
     }
+
+    /// Makes the carried EXIF's pixel dimensions (PixelXDimension, PixelYDimension) the
+    /// output's, as resized and edited.
+    pub fn set_size(&mut self, width: u32, height: u32) {
+        if let Some(exif) = &mut self.exif {
+            set_dimensions(exif, width, height);
+        }
+    }
+}
+
+/// Writes `width` and `height` into the Exif directory's PixelXDimension (0xA002) and
+/// PixelYDimension (0xA003) where the block has them (SHORT or LONG, in place; a SHORT that
+/// cannot hold the figure is left). Accepts a block with or without the `Exif\0\0` prefix.
+pub fn set_dimensions(exif: &mut [u8], width: u32, height: u32) {
+    let base = if exif.starts_with(b"Exif\0\0") { 6 } else { 0 };
+    let Some(tiff) = exif.get_mut(base..) else {
+        return;
+    };
+    let places: Vec<(usize, u16, u32)> = {
+        let Some(r) = TiffReader::new(tiff) else {
+            return;
+        };
+        let sub = r
+            .first_ifd()
+            .and_then(|ifd| r.entries(ifd))
+            .and_then(|mut it| it.find(|&e| r.u16_at(e) == Some(0x8769)))
+            .and_then(|e| r.u32_at(e + 8));
+        let Some(entries) = sub.and_then(|s| r.entries(s as usize)) else {
+            return;
+        };
+        entries
+            .filter_map(|e| {
+                let value = match r.u16_at(e)? {
+                    0xA002 => width,
+                    0xA003 => height,
+                    _ => return None,
+                };
+                (r.u32_at(e + 4)? == 1).then_some((e + 8, r.u16_at(e + 2)?, value))
+            })
+            .collect()
+    };
+    let little = tiff.starts_with(b"II");
+    for (at, kind, value) in places {
+        let bytes: Vec<u8> = match kind {
+            3 => match u16::try_from(value) {
+                Ok(v) if little => v.to_le_bytes().to_vec(),
+                Ok(v) => v.to_be_bytes().to_vec(),
+                Err(_) => continue,
+            },
+            4 if little => value.to_le_bytes().to_vec(),
+            4 => value.to_be_bytes().to_vec(),
+            _ => continue,
+        };
+        if let Some(slot) = tiff.get_mut(at..at + bytes.len()) {
+            slot.copy_from_slice(&bytes);
+        }
+    }
 }
 
 /// Whether the file `data` (in `format`) carries something `--metadata strip` removes: EXIF,

@@ -617,7 +617,7 @@ impl Pipeline {
         } else {
             crate::photo::Photo::default()
         };
-        let carry = metadata::Carry::new(recipe, icc, exif);
+        let mut carry = metadata::Carry::new(recipe, icc, exif);
         // A JPEG's planes become the WebP's planes. The decode gives planes only to a lone
         // output that takes them (`takes_planes`), resized whole, from an upright 4:2:0 JPEG.
         let planar = match (&image, geometry) {
@@ -629,6 +629,7 @@ impl Pipeline {
         let (chosen, width, height) = if let Some(planar) = planar {
             drop(image);
             step(progress, Stage::Encode)?;
+            carry.set_size(planar.width, planar.height);
             let bytes = encode::encode_webp_ycbcr(
                 &planar,
                 recipe.quality,
@@ -687,6 +688,7 @@ impl Pipeline {
             step(progress, Stage::Encode)?;
             let (width, height) = (image.width(), image.height());
             let image = encode::prepare(image, job.format, recipe.background);
+            carry.set_size(width, height);
             let chosen = target::encode_for(&image, job.format, recipe, &carry, &mut |at| {
                 progress(Stage::Encode, at)
             })?;
