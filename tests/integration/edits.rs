@@ -69,6 +69,7 @@ fn fixtures(tmp: &Path) -> std::path::PathBuf {
 #[test]
 #[ignore = "needs ImageMagick and mate-backgrounds (apt-get install imagemagick mate-backgrounds)"]
 fn crop_rotate_flip_and_pad_match_imagemagick_on_real_photos() {
+    transparent_pad_matches_imagemagick();
     let tmp = tempfile::tempdir().unwrap();
     let input = fixtures(tmp.path());
     let mut cases: Vec<Case> = Vec::new();
@@ -131,6 +132,31 @@ fn crop_rotate_flip_and_pad_match_imagemagick_on_real_photos() {
         vec![("flip", "v".into())],
         vec!["-flip".into()],
     ));
+    // Margins (top 10, right 20, bottom 30, left 40) in the background, and in a colour of
+    // their own: ImageMagick's -splice on two corners.
+    for (name, spec, colour) in [
+        ("margins", "+10,20,30,40", "#204060"),
+        ("margins-red", "+10,20,30,40,color=ff0000", "#ff0000"),
+    ] {
+        cases.push((
+            name.into(),
+            vec![("pad", spec.into())],
+            [
+                "-background",
+                colour,
+                "-gravity",
+                "NorthWest",
+                "-splice",
+                "40x10",
+                "-gravity",
+                "SouthEast",
+                "-splice",
+                "20x30",
+            ]
+            .map(String::from)
+            .to_vec(),
+        ));
+    }
     // In order: what the list says first happens first.
     cases.push((
         "chain".into(),
@@ -309,6 +335,61 @@ fn run_cases(tmp: &Path, input: &Path, cases: &[Case], least: f64) -> f64 {
     }
     assert_eq!(compared, cases.len() * 2);
     worst
+}
+
+/// `pad 500x500@east,transparent` into PNG: the same size, colour and alpha as ImageMagick's
+/// `-background none -gravity East -extent 500x500` (compared as RGBA).
+fn transparent_pad_matches_imagemagick() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = fixtures(tmp.path());
+    let out = tmp.path().join("out");
+    common::run_ok(
+        &input,
+        &out,
+        &[
+            "--format",
+            "png",
+            "--pad",
+            "500x500@east,transparent",
+            "--quiet",
+        ],
+    );
+    for photo in ["Storm", "LadyBird"] {
+        let ours = image::open(out.join(format!("{photo}.png"))).unwrap();
+        assert!(
+            ours.color().has_alpha(),
+            "{photo}: transparent room needs alpha"
+        );
+        let reference = tmp.path().join(format!("{photo}-none.png"));
+        let source = input.join(format!("{photo}.png"));
+        magick(&[
+            source.to_str().unwrap(),
+            "-resize",
+            "500x500>",
+            "-background",
+            "none",
+            "-gravity",
+            "East",
+            "-extent",
+            "500x500",
+            reference.to_str().unwrap(),
+        ]);
+        let theirs = image::open(&reference).unwrap().to_rgba8();
+        let ours = ours.to_rgba8();
+        assert_eq!(ours.dimensions(), theirs.dimensions(), "{photo}");
+        // Where ImageMagick left nothing, nothing here either; the picture where it put it.
+        let mut alpha_off = 0usize;
+        for (a, b) in ours.pixels().zip(theirs.pixels()) {
+            alpha_off += usize::from(a.0[3].abs_diff(b.0[3]) > 1);
+        }
+        assert_eq!(alpha_off, 0, "{photo}: the transparent room matches");
+        let db = common::psnr(
+            &image::DynamicImage::ImageRgba8(ours),
+            &image::DynamicImage::ImageRgba8(theirs),
+        );
+        eprintln!("pad transparent on {photo}: {db:.1} dB (RGBA)");
+        assert!(db >= 35.0, "{photo}: {db:.1} dB (the shrink is a resample)");
+    }
 }
 
 /// #39 acceptance 2 (tones): grey, brightness/contrast, saturation, gamma and the unsharp mask

@@ -194,7 +194,14 @@ fn carried_exif_gives_the_outputs_own_size() {
         common::run_ok(
             &input,
             &out,
-            &["--crop", "1:1", "--resize", "fit:300x300", "--format", format],
+            &[
+                "--crop",
+                "1:1",
+                "--resize",
+                "fit:300x300",
+                "--format",
+                format,
+            ],
         );
         let made = std::fs::read_dir(&out)
             .unwrap()

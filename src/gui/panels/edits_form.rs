@@ -7,8 +7,8 @@
 use eframe::egui;
 
 use crate::engine::edit::{
-    Adjust, Axis, Crop, Edit, EditList, Gravity, Interest, Length, Sharpen, Text, TextSize,
-    Watermark,
+    Adjust, Axis, Crop, Edit, EditList, Fill, Gravity, Interest, Length, Pad, PadTo, Sharpen, Text,
+    TextSize, Watermark,
 };
 use crate::gui::command::{Command, DialogPurpose};
 
@@ -63,11 +63,20 @@ pub(super) fn edits_form(
                 add(Edit::Flip(Axis::Horizontal));
             }
             if ui.button("Pad to a canvas").clicked() {
-                add(Edit::Pad {
-                    w: 1600,
-                    h: 1600,
-                    gravity,
-                });
+                add(Edit::Pad(Pad {
+                    to: PadTo::Canvas {
+                        w: 1600,
+                        h: 1600,
+                        gravity,
+                    },
+                    fill: Fill::Background,
+                }));
+            }
+            if ui.button("Add margins").clicked() {
+                add(Edit::Pad(Pad {
+                    to: PadTo::Margins([20; 4]),
+                    fill: Fill::Background,
+                }));
             }
             if ui.button("Grey").clicked() {
                 add(Edit::Grayscale);
@@ -174,13 +183,7 @@ fn edit_row(edit: &mut Edit, id: (usize, usize), commands: &mut Vec<Command>, ui
                     }
                 });
         }
-        Edit::Pad { w, h, gravity } => {
-            ui.label("Pad to");
-            ui.add(egui::DragValue::new(w).range(1..=65535));
-            ui.label("×");
-            ui.add(egui::DragValue::new(h).range(1..=65535));
-            gravity_combo(gravity, ("pad", id), ui);
-        }
+        Edit::Pad(p) => pad_form(p, id, ui),
         Edit::Grayscale => {
             ui.label("Grey");
         }
@@ -274,6 +277,49 @@ fn watermark_form(
             ui.add(egui::DragValue::new(&mut w.margin).suffix(" px margin"));
         });
     });
+}
+
+/// A canvas (its size and the picture's place) or margins, and what fills the room.
+fn pad_form(p: &mut Pad, id: (usize, usize), ui: &mut egui::Ui) {
+    match &mut p.to {
+        PadTo::Canvas { w, h, gravity } => {
+            ui.label("Pad to");
+            ui.add(egui::DragValue::new(w).range(1..=65535));
+            ui.label("×");
+            ui.add(egui::DragValue::new(h).range(1..=65535));
+            gravity_combo(gravity, ("pad", id), ui);
+        }
+        PadTo::Margins(m) => {
+            ui.label("Margins");
+            for (value, side) in m.iter_mut().zip(["top", "right", "bottom", "left"]) {
+                ui.add(egui::DragValue::new(value).range(0..=10000).suffix(" px"))
+                    .on_hover_text(side);
+            }
+        }
+    }
+    let label = match p.fill {
+        Fill::Background => "background colour",
+        Fill::Transparent => "transparent",
+        Fill::Color(_) => "colour",
+    };
+    egui::ComboBox::from_id_salt(("fill", id))
+        .selected_text(label)
+        .show_ui(ui, |ui| {
+            ui.selectable_value(&mut p.fill, Fill::Background, "background colour");
+            ui.selectable_value(&mut p.fill, Fill::Transparent, "transparent");
+            if ui
+                .selectable_label(matches!(p.fill, Fill::Color(_)), "colour")
+                .clicked()
+                && !matches!(p.fill, Fill::Color(_))
+            {
+                p.fill = Fill::Color(crate::engine::spec::Rgb([0, 0, 0]));
+            }
+        })
+        .response
+        .on_hover_text("What fills the new room (transparent needs a format with alpha)");
+    if let Fill::Color(c) = &mut p.fill {
+        ui.color_edit_button_srgb(&mut c.0);
+    }
 }
 
 /// The text (with tokens), its place, size, colour, opacity, outline, shadow and font.

@@ -374,35 +374,186 @@ pub(super) fn trim_box(image: &DynamicImage, tolerance: u8) -> (u32, u32, u32, u
     (left, top, right - left, bottom - top)
 }
 
-/// Fits `image` inside `w`×`h` (shrinking only, Lanczos 3) and places it on a canvas of that
-/// size filled with `background` (opaque; a picture with alpha keeps its own transparency over
-/// it only where it is opaque).
-pub(super) fn pad(
-    image: DynamicImage,
-    w: u32,
-    h: u32,
-    gravity: Gravity,
-    background: Rgb,
-) -> DynamicImage {
+/// What a pad fills its new room with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Fill {
+    /// The recipe's background colour.
+    #[default]
+    Background,
+    /// Nothing: transparent (formats without alpha get the background colour).
+    Transparent,
+    /// This colour.
+    Color(Rgb),
+}
+
+/// How a pad makes its canvas.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PadTo {
+    /// Fit inside W×H (shrinking only), placed by gravity: a `contain` resize.
+    Canvas {
+        /// Canvas width.
+        w: u32,
+        /// Canvas height.
+        h: u32,
+        /// Where the picture sits on it.
+        gravity: Gravity,
+    },
+    /// Extend by margins, in pixels: top, right, bottom, left.
+    Margins([u32; 4]),
+}
+
+/// A canvas around the picture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pad {
+    /// Its size.
+    pub to: PadTo,
+    /// What fills the new room.
+    pub fill: Fill,
+}
+
+impl fmt::Display for Pad {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.to {
+            PadTo::Canvas { w, h, gravity } => {
+                write!(f, "{w}x{h}")?;
+                if gravity != Gravity::Center {
+                    write!(f, "@{gravity}")?;
+                }
+            }
+            PadTo::Margins([t, r, b, l]) => {
+                if t == r && r == b && b == l {
+                    write!(f, "+{t}")?;
+                } else if t == b && r == l {
+                    write!(f, "+{t},{r}")?;
+                } else {
+                    write!(f, "+{t},{r},{b},{l}")?;
+                }
+            }
+        }
+        match self.fill {
+            Fill::Background => Ok(()),
+            Fill::Transparent => write!(f, ",transparent"),
+            Fill::Color(Rgb([r, g, b])) => write!(f, ",color={r:02x}{g:02x}{b:02x}"),
+        }
+    }
+}
+
+impl FromStr for Pad {
+    type Err = ParseError;
+
+    /// `WxH[@GRAVITY]` or `+ALL` / `+V,H` / `+T,R,B,L` (margins, as CSS orders them), then
+    /// `,transparent` or `,color=RRGGBB`.
+    fn from_str(v: &str) -> Result<Pad, ParseError> {
+        let v = v.trim();
+        // The fill, after the last comma when it names one.
+        let (spec, fill) = match v.rsplit_once(',') {
+            Some((spec, "transparent")) => (spec, Fill::Transparent),
+            Some((spec, last)) if last.trim().starts_with("color=") => {
+                let c = last.trim().trim_start_matches("color=").parse()?;
+                (spec, Fill::Color(c))
+            }
+            _ => (v, Fill::Background),
+        };
+        let to = if let Some(margins) = spec.trim().strip_prefix('+') {
+            let n: Vec<u32> = margins
+                .split(',')
+                .map(|m| m.trim().parse::<u32>())
+                .collect::<Result<_, _>>()
+                .map_err(|_| {
+                    ParseError(format!(
+                        "'{v}': margins are whole pixels: +20, +10,20 or +10,20,10,20"
+                    ))
+                })?;
+            PadTo::Margins(match n[..] {
+                [a] => [a; 4],
+                [v, h] => [v, h, v, h],
+                [t, r, b, l] => [t, r, b, l],
+                _ => {
+                    return Err(ParseError(format!(
+                        "'{v}': give one margin (+20), two (+10,20: top and bottom, sides) or \
+                         four (+T,R,B,L)"
+                    )));
+                }
+            })
+        } else {
+            let (size, gravity) = split_gravity(spec)?;
+            let (w, h) = size
+                .split_once(['x', 'X'])
+                .and_then(|(w, h)| Some((w.trim().parse().ok()?, h.trim().parse().ok()?)))
+                .filter(|&(w, h): &(u32, u32)| w > 0 && h > 0)
+                .ok_or_else(|| {
+                    ParseError(format!(
+                        "'{v}': pad takes WxH[@GRAVITY] (1600x1600) or margins (+20), then \
+                         ,transparent or ,color=RRGGBB if not the background colour"
+                    ))
+                })?;
+            PadTo::Canvas { w, h, gravity }
+        };
+        Ok(Pad { to, fill })
+    }
+}
+
+impl Pad {
+    /// The canvas's size for a `size` picture.
+    pub fn size(&self, (iw, ih): (u32, u32)) -> (u32, u32) {
+        match self.to {
+            PadTo::Canvas { w, h, .. } => (w, h),
+            PadTo::Margins([t, r, b, l]) => (
+                iw.saturating_add(l).saturating_add(r),
+                ih.saturating_add(t).saturating_add(b),
+            ),
+        }
+    }
+}
+
+/// Puts `image` on `p`'s canvas: fitted inside a W×H canvas (shrinking only, Lanczos 3) by
+/// gravity, or with margins around it; the room filled as `p` says (`background` for the
+/// recipe's colour). An opaque fill keeps a picture's own transparency only where it is
+/// opaque; a transparent one gives the output alpha.
+pub(super) fn pad(image: DynamicImage, p: Pad, background: Rgb) -> DynamicImage {
     let (iw, ih) = (image.width(), image.height());
-    let image = if iw > w || ih > h {
-        let g = ResizeSpec::Fit(w, h).geometry(iw, ih, false);
-        crate::pipeline::resize::resize_to(image, g, (iw, ih), crate::spec::Filter::Lanczos3)
-    } else {
-        image
+    let (image, (x, y)) = match p.to {
+        PadTo::Canvas { w, h, gravity } => {
+            let image = if iw > w || ih > h {
+                let g = ResizeSpec::Fit(w, h).geometry(iw, ih, false);
+                crate::pipeline::resize::resize_to(
+                    image,
+                    g,
+                    (iw, ih),
+                    crate::spec::Filter::Lanczos3,
+                )
+            } else {
+                image
+            };
+            let at = (
+                gravity.offset(w, image.width(), true),
+                gravity.offset(h, image.height(), false),
+            );
+            (image, at)
+        }
+        PadTo::Margins([t, _, _, l]) => (image, (l, t)),
     };
-    let (x, y) = (
-        gravity.offset(w, image.width(), true),
-        gravity.offset(h, image.height(), false),
-    );
-    let [r, g, b] = background.0;
-    if image.color().has_alpha() {
-        let mut canvas = image::RgbaImage::from_pixel(w, h, image::Rgba([r, g, b, 255]));
-        imageops::overlay(&mut canvas, &image.to_rgba8(), i64::from(x), i64::from(y));
-        DynamicImage::ImageRgba8(canvas)
-    } else {
-        let mut canvas = image::RgbImage::from_pixel(w, h, image::Rgb([r, g, b]));
-        imageops::replace(&mut canvas, &image.to_rgb8(), i64::from(x), i64::from(y));
-        DynamicImage::ImageRgb8(canvas)
+    let (w, h) = p.size((iw, ih));
+    let color = match p.fill {
+        Fill::Background => Some(background),
+        Fill::Transparent => None,
+        Fill::Color(c) => Some(c),
+    };
+    match color {
+        None => {
+            let mut canvas = image::RgbaImage::new(w, h);
+            imageops::replace(&mut canvas, &image.to_rgba8(), i64::from(x), i64::from(y));
+            DynamicImage::ImageRgba8(canvas)
+        }
+        Some(Rgb([r, g, b])) if image.color().has_alpha() => {
+            let mut canvas = image::RgbaImage::from_pixel(w, h, image::Rgba([r, g, b, 255]));
+            imageops::overlay(&mut canvas, &image.to_rgba8(), i64::from(x), i64::from(y));
+            DynamicImage::ImageRgba8(canvas)
+        }
+        Some(Rgb([r, g, b])) => {
+            let mut canvas = image::RgbImage::from_pixel(w, h, image::Rgb([r, g, b]));
+            imageops::replace(&mut canvas, &image.to_rgb8(), i64::from(x), i64::from(y));
+            DynamicImage::ImageRgb8(canvas)
+        }
     }
 }

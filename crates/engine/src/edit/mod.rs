@@ -19,8 +19,8 @@ mod tone;
 mod turn;
 mod watermark;
 
-pub use geometry::{Crop, Gravity, Length, TRIM_TOLERANCE, crop_box};
-use geometry::{pad, parse_crop, split_gravity, trim_box};
+pub use geometry::{Crop, Fill, Gravity, Length, Pad, PadTo, TRIM_TOLERANCE, crop_box};
+use geometry::{pad, parse_crop, trim_box};
 pub use smart::Interest;
 pub use text::{Size as TextSize, Text, stem_ext};
 pub use tone::{Adjust, Sharpen};
@@ -48,15 +48,9 @@ pub enum Edit {
     Turn(f64),
     /// Mirror.
     Flip(Axis),
-    /// Fit inside W×H (shrinking only) and fill the rest with the recipe's background.
-    Pad {
-        /// Canvas width.
-        w: u32,
-        /// Canvas height.
-        h: u32,
-        /// Where the picture sits on the canvas.
-        gravity: Gravity,
-    },
+    /// A canvas around the picture: fitted inside W×H, or margins; filled with the recipe's
+    /// background, a colour, or transparency.
+    Pad(Pad),
     /// Grey (alpha kept).
     Grayscale,
     /// Brightness, contrast, saturation, gamma.
@@ -125,9 +119,11 @@ pub const OPERATIONS: [Operation; 9] = [
     Operation {
         name: "pad",
         takes: Takes::Value,
-        value_name: "WxH[@GRAVITY]",
-        help: "Fit inside WxH (shrinking only) and fill the rest with --background, the picture \
-               placed by gravity [default: center]; in the order given with the other edits",
+        value_name: "WxH[@GRAVITY]|+MARGINS",
+        help: "A canvas around the picture, in the order given with the other edits: WxH \
+               fits it inside (shrinking only) at a gravity [default: center]; +20, +10,20 \
+               or +T,R,B,L adds margins in pixels; filled with --background, or \
+               ,transparent or ,color=RRGGBB (e.g. 1600x1600@south,transparent)",
     },
     Operation {
         name: "grayscale",
@@ -180,7 +176,7 @@ impl Edit {
             Edit::Crop(_) => "crop",
             Edit::Rotate(_) | Edit::Turn(_) => "rotate",
             Edit::Flip(_) => "flip",
-            Edit::Pad { .. } => "pad",
+            Edit::Pad(_) => "pad",
             Edit::Grayscale => "grayscale",
             Edit::Adjust(_) => "adjust",
             Edit::Sharpen(_) => "sharpen",
@@ -208,10 +204,7 @@ impl Edit {
             Edit::Turn(d) => d.to_string(),
             Edit::Flip(Axis::Horizontal) => "h".into(),
             Edit::Flip(Axis::Vertical) => "v".into(),
-            Edit::Pad { w, h, gravity } => match gravity {
-                Gravity::Center => format!("{w}x{h}"),
-                g => format!("{w}x{h}@{g}"),
-            },
+            Edit::Pad(p) => p.to_string(),
             Edit::Grayscale => String::new(),
             Edit::Adjust(a) => {
                 let d = Adjust::default();
@@ -276,19 +269,7 @@ impl Edit {
                     "'{value}': flip takes h (left and right swap) or v (top and bottom)"
                 ))),
             },
-            "pad" => {
-                let (size, gravity) = split_gravity(v)?;
-                let (w, h) = size
-                    .split_once(['x', 'X'])
-                    .and_then(|(w, h)| Some((w.trim().parse().ok()?, h.trim().parse().ok()?)))
-                    .filter(|&(w, h): &(u32, u32)| w > 0 && h > 0)
-                    .ok_or_else(|| {
-                        ParseError(format!(
-                            "'{value}': pad takes WxH[@GRAVITY], e.g. 1600x1600"
-                        ))
-                    })?;
-                Ok(Edit::Pad { w, h, gravity })
-            }
+            "pad" => v.parse().map(Edit::Pad),
             "grayscale" | "greyscale" => match v {
                 "" | "true" => Ok(Edit::Grayscale),
                 _ => Err(ParseError(format!("'{value}': grayscale takes no value"))),
@@ -330,7 +311,7 @@ impl Edit {
             Edit::Turn(d) => turn::turn(image, d, background),
             Edit::Flip(Axis::Horizontal) => image.fliph(),
             Edit::Flip(Axis::Vertical) => image.flipv(),
-            Edit::Pad { w, h, gravity } => pad(image, w, h, gravity, background),
+            Edit::Pad(p) => pad(image, p, background),
             Edit::Grayscale => tone::grayscale(image),
             Edit::Adjust(a) => tone::adjust(image, a),
             Edit::Sharpen(sh) => tone::sharpen(image, sh),
@@ -523,7 +504,7 @@ impl EditList {
                     let (_, _, w, h) = turn::canvas(size.0, size.1, *d);
                     (w, h)
                 }
-                Edit::Pad { w, h, .. } => (*w, *h),
+                Edit::Pad(p) => p.size(size),
                 _ => size,
             };
         }
@@ -675,6 +656,11 @@ mod tests {
             ("flip", "v"),
             ("pad", "1600x1600"),
             ("pad", "400x300@southeast"),
+            ("pad", "400x300,transparent"),
+            ("pad", "400x300@north,color=ff0000"),
+            ("pad", "+20"),
+            ("pad", "+10,20"),
+            ("pad", "+1,2,3,4,transparent"),
             ("grayscale", ""),
             ("adjust", "brightness=10,saturation=-20"),
             ("adjust", "gamma=1.2"),
@@ -717,6 +703,9 @@ mod tests {
             ("rotate", "x"),
             ("flip", "d"),
             ("pad", "1600"),
+            ("pad", "+1,2,3"),
+            ("pad", "+x"),
+            ("pad", "10x10,color=red"),
             ("blur", "3"),
             ("grayscale", "2"),
             ("adjust", ""),
@@ -830,11 +819,14 @@ mod tests {
         ));
         let red = Rgb([255, 0, 0]);
         let padded = EditList::apply(
-            &[Edit::Pad {
-                w: 100,
-                h: 100,
-                gravity: Gravity::North,
-            }],
+            &[Edit::Pad(Pad {
+                to: PadTo::Canvas {
+                    w: 100,
+                    h: 100,
+                    gravity: Gravity::North,
+                },
+                fill: Fill::Background,
+            })],
             image,
             red,
             &Facts::default(),
