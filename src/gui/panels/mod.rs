@@ -5,6 +5,7 @@ mod edits_form;
 mod input;
 mod output_form;
 pub(crate) mod overall;
+mod overlay_form;
 mod recipe;
 pub(crate) mod results;
 pub(crate) mod trial;
