@@ -179,7 +179,18 @@ pub fn trial(path: &Path, recipe: &Recipe, max_side: u32) -> Result<Trial, Strin
     } else {
         (w, h)
     };
-    let before = source.resize_exact(sw, sh, FilterType::Triangle);
+    // Resized only, the source is shown at the output's scale; edits that crop, turn or pad
+    // change its shape: then the source is shown whole in its own shape, fitted alike.
+    let (iw, ih) = (source.width(), source.height());
+    let same_shape = (u64::from(iw) * u64::from(h)).abs_diff(u64::from(ih) * u64::from(w))
+        <= u64::from(iw) * u64::from(h) / 50;
+    let before = if same_shape {
+        source.resize_exact(sw, sh, FilterType::Triangle)
+    } else if iw > max_side || ih > max_side {
+        source.resize(max_side, max_side, FilterType::Triangle)
+    } else {
+        source.clone()
+    };
     let after_shown = if (sw, sh) == (w, h) {
         after
     } else {
@@ -399,6 +410,30 @@ fn ext_of(path: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A preview's Before is the source in its own shape when the edits change the shape
+    /// (here a square crop of a 3:1 picture), and at the output's size when they do not.
+    #[test]
+    fn before_keeps_the_sources_shape_when_edits_change_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("wide.png");
+        image::RgbImage::from_fn(300, 100, |x, y| image::Rgb([x as u8, y as u8, 90]))
+            .save(&path)
+            .unwrap();
+        let mut recipe = Recipe {
+            format: crate::recipe::OutputFormat::To(crate::format::Format::Png),
+            ..Recipe::default()
+        };
+        recipe.edits = crate::edit::EditList::parse("crop=1:1").unwrap().0;
+        let t = trial(&path, &recipe, 200).unwrap();
+        assert_eq!((t.after.preview_width, t.after.preview_height), (100, 100));
+        assert_eq!((t.before.preview_width, t.before.preview_height), (200, 67));
+        recipe.edits = crate::edit::EditList::default();
+        recipe.resize = Some(crate::spec::ResizeSpec::Fit(150, 150));
+        let t = trial(&path, &recipe, 200).unwrap();
+        assert_eq!((t.before.preview_width, t.before.preview_height), (150, 50));
+        assert_eq!((t.after.preview_width, t.after.preview_height), (150, 50));
+    }
 
     #[test]
     fn the_sample_covers_every_format_and_the_range_of_sizes() {

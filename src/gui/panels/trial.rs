@@ -276,7 +276,12 @@ fn images(ui: &mut egui::Ui, shown: &Shown, view: &mut TrialView) {
     let height = (ui.available_height() - 8.0).max(120.0);
     let width = ui.available_width();
     let sense = egui::Sense::drag();
-    if view.swipe {
+    // Edits that crop, turn or pad give the output another shape than the source: each side
+    // then shows its own picture in its own shape, and a swipe (which lays one over the
+    // other) gives way to side by side.
+    let source = shown.before.size_vec2();
+    let same_shape = (source.x * img.y - source.y * img.x).abs() <= 0.02 * source.x * img.y;
+    if view.swipe && same_shape {
         let (rect, response) =
             ui.allocate_exact_size(egui::vec2(width, height), egui::Sense::click_and_drag());
         response
@@ -348,7 +353,8 @@ fn images(ui: &mut egui::Ui, shown: &Shown, view: &mut TrialView) {
                     ui.allocate_exact_size(egui::vec2(half, height - 20.0), sense);
                 // Dragging either side moves both: one pan.
                 view.pan -= response.drag_delta();
-                let (at, uv) = placement(rect, img, view);
+                let size = if same_shape { img } else { texture.size_vec2() };
+                let (at, uv) = placement(rect, size, view);
                 super::checkerboard(&ui.painter_at(rect), at);
                 ui.painter_at(rect)
                     .image(texture.id(), at, uv, egui::Color32::WHITE);
