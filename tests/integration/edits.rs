@@ -453,7 +453,7 @@ fn grey_adjust_and_sharpen_match_imagemagick_on_real_photos() {
 /// `composite -dissolve 50 -gravity G -geometry +16+16` (and `-tile`) with the logo scaled by
 /// ImageMagick; the logo is named relative to the recipe file.
 #[test]
-#[ignore = "needs ImageMagick and mate-backgrounds (apt-get install imagemagick mate-backgrounds)"]
+#[ignore = "needs ImageMagick, mate-backgrounds, libjxl-tools and libavif-bin"]
 fn a_logo_watermark_matches_imagemagick_composite_at_each_gravity() {
     let tmp = tempfile::tempdir().unwrap();
     let input = fixtures(tmp.path());
@@ -543,6 +543,60 @@ fn a_logo_watermark_matches_imagemagick_composite_at_each_gravity() {
         }
     }
     eprintln!("20 watermarks against ImageMagick, worst {worst:.1} dB");
+
+    // The same logo as lossless JPEG XL (libjxl) and AVIF (libavif) lays the same pixels.
+    let jxl = tmp.path().join("logo.jxl");
+    let avif = tmp.path().join("logo.avif");
+    for (tool, args) in [
+        (
+            "cjxl",
+            vec![logo.to_str().unwrap(), jxl.to_str().unwrap(), "-d", "0"],
+        ),
+        (
+            "avifenc",
+            vec!["-l", logo.to_str().unwrap(), avif.to_str().unwrap()],
+        ),
+    ] {
+        let run = Command::new(tool).args(&args).output().unwrap();
+        assert!(
+            run.status.success(),
+            "{tool}: {}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+    }
+    let png_marked = out.join("southeast");
+    for logo in [&jxl, &avif] {
+        let marked = tmp.path().join(logo.extension().unwrap());
+        let spec = format!(
+            "{}@southeast,opacity=0.5,scale=20%,margin=16",
+            logo.display()
+        );
+        common::run_ok(
+            &input,
+            &marked,
+            &[
+                "--format",
+                "png",
+                "--metadata",
+                "strip",
+                "--watermark",
+                &spec,
+                "--quiet",
+            ],
+        );
+        for photo in ["Storm", "LadyBird"] {
+            let db = db_against(
+                &marked.join(format!("{photo}.png")),
+                &png_marked.join(format!("{photo}.png")),
+                &format!("{} logo on {photo}", logo.display()),
+            );
+            assert!(
+                db >= 60.0,
+                "{}: {db:.1} dB from the PNG logo's",
+                logo.display()
+            );
+        }
+    }
 }
 
 /// #39 acceptance 1 (any angle): a turn by 12.5°, −7° and 30° has ImageMagick's `-rotate`

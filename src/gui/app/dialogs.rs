@@ -52,7 +52,7 @@ impl ConveyorApp {
                     static LOGOS: std::sync::OnceLock<Vec<&'static str>> =
                         std::sync::OnceLock::new();
                     let extensions = LOGOS.get_or_init(|| {
-                        crate::engine::format::Format::image_crate_extensions().collect()
+                        crate::engine::format::Format::input_extensions().collect()
                     });
                     picker.open_file("Choose the watermark image", &[("Image", extensions)])
                 }

@@ -166,6 +166,9 @@ impl<T: Clone> FileCache<T> {
     }
 }
 
+/// The largest logo read (a logo is laid whole over every picture).
+const LOGO_MAX_PIXELS: u64 = 100_000_000;
+
 /// Logos read so far.
 static LOGOS: FileCache<Arc<RgbaImage>> = FileCache::new();
 
@@ -180,12 +183,31 @@ pub fn stamp(path: &Path) -> Option<(u64, Option<SystemTime>)> {
 /// The logo at `path`, read once (and again when the file changes); why not, for people.
 pub fn logo(path: &Path) -> Result<Arc<RgbaImage>, String> {
     LOGOS.get(path, "watermark", |path| {
-        let image = image::open(path).map_err(|e| {
+        let not_image = |e: &dyn std::fmt::Display| {
             format!(
                 "the watermark {} is not an image I can read: {e}",
                 path.display()
             )
-        })?;
+        };
+        let data = std::fs::read(path).map_err(|e| not_image(&e))?;
+        // HEIC, AVIF and JPEG XL through Conveyor's codecs (upright, as their containers say);
+        // the rest through the image crate.
+        let image = match crate::format::Format::sniff(&data) {
+            Some(f) if f.spec().image.is_none() => {
+                crate::codec::decode(&data, f, LOGO_MAX_PIXELS)
+                    .map_err(|e| not_image(&e))?
+                    .image
+            }
+            _ => image::load_from_memory(&data).map_err(|e| not_image(&e))?,
+        };
+        if u64::from(image.width()) * u64::from(image.height()) > LOGO_MAX_PIXELS {
+            return Err(format!(
+                "the watermark {} is {}x{}: larger than a logo can be (at most 100 megapixels)",
+                path.display(),
+                image.width(),
+                image.height()
+            ));
+        }
         Ok(Arc::new(image.into_rgba8()))
     })
 }
