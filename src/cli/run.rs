@@ -205,6 +205,11 @@ pub fn run(args: &RunArgs) -> ExitCode {
             .iter()
             .map(recipe_file::output_name)
             .collect(),
+        recipes: prepared
+            .recipes()
+            .iter()
+            .map(crate::engine::options::describe)
+            .collect(),
         shard: shard.map(|s| s.to_string()),
         batch_inputs: Some(plan.total_inputs),
         ..Summary::default()

@@ -74,6 +74,8 @@ pub(super) struct Batch {
     pub(super) out_dir: PathBuf,
     pub(super) warnings: Vec<ScanWarning>,
     pub(super) elapsed_at_finish: Option<f64>,
+    /// The outputs it makes.
+    pub(super) recipes: Vec<crate::engine::recipe::Recipe>,
 }
 
 impl Batch {
@@ -88,6 +90,16 @@ impl Batch {
                 .elapsed_at_finish
                 .unwrap_or_else(|| self.started.elapsed().as_secs_f64()),
             workers: self.view.target_workers,
+            outputs: self
+                .recipes
+                .iter()
+                .map(crate::engine::recipe_file::output_name)
+                .collect(),
+            recipes: self
+                .recipes
+                .iter()
+                .map(crate::engine::options::describe)
+                .collect(),
             ..Summary::default()
         };
         // Made from the view's rows (a job with none has not ended: cancelled), so the

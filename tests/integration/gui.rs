@@ -2680,11 +2680,29 @@ fn the_readme_example_recipe_runs_from_the_window_the_cli_and_recipe_check() {
     );
     let run = |recipe: &Path, out: &str| {
         let out = tmp.path().join(out);
-        common::run_ok(&input, &out, &["--recipe", recipe.to_str().unwrap()]);
-        common::snapshot(&out)
+        let report = tmp.path().join(format!("{}.json", out.display()));
+        common::run_ok(
+            &input,
+            &out,
+            &[
+                "--recipe",
+                recipe.to_str().unwrap(),
+                "--report",
+                report.to_str().unwrap(),
+            ],
+        );
+        (common::snapshot(&out), common::read_report(&report))
     };
-    let by_cli = run(&share, "cli");
+    let (by_cli, report) = run(&share, "cli");
     assert_eq!(by_cli.len(), 3);
+    // The report says what the output did, its edits in order.
+    let told = report["summary"]["recipes"][0].as_str().unwrap_or_default();
+    assert!(
+        told.contains(
+            "edits: crop 3:2@attention; then resize fit:1600x1600; then sharpen; then text"
+        ),
+        "{told}"
+    );
     for bytes in by_cli.values() {
         let img = image::load_from_memory_with_format(bytes, image::ImageFormat::WebP).unwrap();
         let (w, h) = (img.width(), img.height());
@@ -2697,7 +2715,7 @@ fn the_readme_example_recipe_runs_from_the_window_the_cli_and_recipe_check() {
     let text = std::fs::read_to_string(&share).unwrap();
     let literal = tmp.path().join("literal.toml");
     std::fs::write(&literal, text.replace("{date:%Y}", "2019")).unwrap();
-    assert_eq!(run(&literal, "literal"), by_cli, "© 2019 on each");
+    assert_eq!(run(&literal, "literal").0, by_cli, "© 2019 on each");
     let plain = tmp.path().join("plain.toml");
     let without: String = text
         .lines()
@@ -2705,7 +2723,7 @@ fn the_readme_example_recipe_runs_from_the_window_the_cli_and_recipe_check() {
         .collect::<Vec<_>>()
         .join("\n");
     std::fs::write(&plain, without).unwrap();
-    let no_text = run(&plain, "plain");
+    let (no_text, _) = run(&plain, "plain");
     assert!(
         no_text.iter().all(|(k, v)| by_cli[k] != *v),
         "the text is drawn on every photo"

@@ -95,6 +95,7 @@ impl ConveyorApp {
                     out_dir,
                     warnings: Vec::new(),
                     elapsed_at_finish: None,
+                    recipes: self.settings.current_recipes(),
                 });
                 self.batch_about = Some(self.setup_key());
                 self.preview = None;

@@ -71,6 +71,7 @@ struct Told {
     elapsed: f64,
     workers: usize,
     outputs: Vec<String>,
+    recipes: Vec<String>,
 }
 
 /// Joins the reports of a sharded batch, streamed (see the module), for a merged report in CSV
@@ -259,6 +260,7 @@ fn merge_hashed(
         }
     }
     summary.outputs = told.first().map(|t| t.outputs.clone()).unwrap_or_default();
+    summary.recipes = told.first().map(|t| t.recipes.clone()).unwrap_or_default();
     summary.elapsed_seconds = told.iter().map(|t| t.elapsed).fold(0.0, f64::max);
     summary.workers = told.iter().map(|t| t.workers).sum();
     summary.batch_inputs = batch.first().copied();
@@ -378,6 +380,7 @@ fn read(
         elapsed: s.elapsed_seconds,
         workers: s.workers,
         outputs: s.outputs,
+        recipes: s.recipes,
     })
 }
 
@@ -659,6 +662,7 @@ mod tests {
         let first = reports.first().map(|(_, r)| &r.summary);
         let summary = Summary {
             outputs: first.map(|s| s.outputs.clone()).unwrap_or_default(),
+            recipes: first.map(|s| s.recipes.clone()).unwrap_or_default(),
             elapsed_seconds: elapsed,
             workers,
             batch_inputs: batch.first().copied(),

@@ -66,6 +66,9 @@ pub struct Summary {
     pub inputs: usize,
     /// The recipe's outputs by index, by name, when it has several (set by the front end).
     pub outputs: Vec<String>,
+    /// What each of the recipe's outputs does, by index: its resize, its edits in order, its
+    /// format (`recipe check`'s line; set by the front end).
+    pub recipes: Vec<String>,
     /// Converted.
     pub ok: usize,
     /// Skipped.
