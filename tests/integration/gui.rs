@@ -2757,6 +2757,29 @@ fn the_readme_example_recipe_runs_from_the_window_the_cli_and_recipe_check() {
          text=© {date:%Y},size=3.5%,opacity=0.9,shadow"
     );
     assert!(has_label(&h, "Text"), "the card lists the text edit");
+    // *Copy as command*: the edit flags in order, quoted for a shell, make the same files.
+    h.key_press_modifiers(
+        egui::Modifiers::COMMAND | egui::Modifiers::SHIFT,
+        egui::Key::C,
+    );
+    h.run_steps(3);
+    let command = h.state().copied_command().expect("copied").to_owned();
+    assert!(
+        command.contains("--crop 3:2@attention --resize fit:1600x1600 --sharpen --text"),
+        "{command}"
+    );
+    let line = command.replacen("conveyor", &format!("'{}'", common::bin()), 1);
+    let shell = std::process::Command::new("sh")
+        .args(["-c", &line])
+        .output()
+        .expect("run the command");
+    assert!(shell.status.success(), "{line}: {shell:?}");
+    assert_eq!(
+        common::snapshot(&out),
+        by_cli,
+        "the copied command writes the same files"
+    );
+    std::fs::remove_dir_all(&out).unwrap();
     h.get_by_label("▶ Start").click();
     step_until(&mut h, "the batch to finish", |h| {
         h.state().batch_view().is_some_and(|v| v.finished)
