@@ -334,6 +334,13 @@ impl Shared {
                         }
                     }
                 }
+                // The batch was already stopping (a systemic failure met by another worker, or
+                // Stop) when this file met the same wall: it is cancelled with the rest, to be
+                // made by the next run, not a failure of its own (a disk that filled under two
+                // workers at once said "failed" for the second file only by timing).
+                Err(JobError::Failed(failure)) if failure.systemic => {
+                    finish(i, Outcome::Cancelled);
+                }
                 Err(JobError::Failed(failure)) => finish(i, Outcome::Failed(failure)),
                 Err(JobError::Cancelled) => finish(i, Outcome::Cancelled),
             }
