@@ -167,14 +167,35 @@ fn preview_section(
         if pick != current {
             commands.push(Command::PickTrial(pick));
         }
+        // A swipe lays the output over its source: only when they have one shape.
+        let swipeable = match &trials.shown {
+            Some(Ok(shown)) => same_shape(shown),
+            _ => true,
+        };
         let view = &mut trials.view;
         ui.separator();
         ui.radio_value(&mut view.actual, false, "Fit");
         ui.radio_value(&mut view.actual, true, "100 %");
         ui.separator();
-        ui.radio_value(&mut view.swipe, false, "Side by side");
-        ui.radio_value(&mut view.swipe, true, "Swipe");
-        if view.swipe {
+        if ui
+            .radio(!view.swipe || !swipeable, "Side by side")
+            .clicked()
+        {
+            view.swipe = false;
+        }
+        if ui
+            .add_enabled(
+                swipeable,
+                egui::RadioButton::new(view.swipe && swipeable, "Swipe"),
+            )
+            .on_disabled_hover_text(
+                "The edits change the picture's shape: compare them side by side",
+            )
+            .clicked()
+        {
+            view.swipe = true;
+        }
+        if view.swipe && swipeable {
             ui.add(egui::Slider::new(&mut view.split, 0.0..=1.0).show_value(false))
                 .on_hover_text("Where the line between before (left) and after (right) is");
         }
@@ -279,8 +300,7 @@ fn images(ui: &mut egui::Ui, shown: &Shown, view: &mut TrialView) {
     // Edits that crop, turn or pad give the output another shape than the source: each side
     // then shows its own picture in its own shape, and a swipe (which lays one over the
     // other) gives way to side by side.
-    let source = shown.before.size_vec2();
-    let same_shape = (source.x * img.y - source.y * img.x).abs() <= 0.02 * source.x * img.y;
+    let same_shape = same_shape(shown);
     if view.swipe && same_shape {
         let (rect, response) =
             ui.allocate_exact_size(egui::vec2(width, height), egui::Sense::click_and_drag());
@@ -361,6 +381,16 @@ fn images(ui: &mut egui::Ui, shown: &Shown, view: &mut TrialView) {
             });
         }
     });
+}
+
+/// Whether the preview's source and output have one shape (no edit cropped, turned or padded).
+fn same_shape(shown: &Shown) -> bool {
+    let source = shown.before.size_vec2();
+    let img = egui::vec2(
+        shown.trial.after.preview_width as f32,
+        shown.trial.after.preview_height as f32,
+    );
+    (source.x * img.y - source.y * img.x).abs() <= 0.02 * source.x * img.y
 }
 
 /// A small label on a dark plate in a corner of `at`.
