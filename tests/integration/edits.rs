@@ -1033,3 +1033,56 @@ fn text_is_placed_by_its_gravity_and_drawn_as_imagemagick_draws_it() {
         "bottom right: changed from {x0},{y0} on a {w}x{h} photo"
     );
 }
+
+/// An edit that would make a picture larger than `--max-pixels` (a pad to a 20000×20000
+/// canvas, a typo away from 2000×2000) fails that file with a sentence before anything is
+/// allocated; the batch goes on and nothing is left where the output would be.
+#[test]
+fn an_edit_past_the_pixel_limit_fails_that_file_before_allocating() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in");
+    common::put(
+        &input,
+        "small.png",
+        &common::encode(&common::photo(64, 48), image::ImageFormat::Png),
+    );
+    let attempt = |out: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "run",
+            common::s(&input),
+            "--out",
+            common::s(out),
+            "--format",
+            "png",
+        ];
+        args.extend_from_slice(extra);
+        common::conveyor(&args)
+    };
+    let out = tmp.path().join("out");
+    let report = tmp.path().join("r.json");
+    let run = attempt(
+        &out,
+        &["--pad", "20000x20000", "--report", common::s(&report)],
+    );
+    assert_eq!(run.status.code(), Some(1), "{run:?}");
+    let record = &common::read_report(&report)["files"][0];
+    assert_eq!(record["error_kind"], "edit", "{record}");
+    let why = record["error"].as_str().unwrap();
+    assert!(
+        why.contains("pad 20000x20000 would make a 20000×20000 picture (400 megapixels)")
+            && why.contains("--max-pixels"),
+        "{why}"
+    );
+    assert!(common::snapshot(&out).is_empty(), "no output");
+    // At the limit (here set to a megapixel), a pad is made; a pixel more is refused.
+    let limit = ["--max-pixels", "1000000", "--quiet"];
+    let run = attempt(&out, &[&["--pad", "1000x1000"][..], &limit].concat());
+    assert_eq!(run.status.code(), Some(0), "{run:?}");
+    assert_eq!(
+        image::image_dimensions(out.join("small.png")).unwrap(),
+        (1000, 1000)
+    );
+    let over = tmp.path().join("over");
+    let run = attempt(&over, &[&["--pad", "1000x1001"][..], &limit].concat());
+    assert_eq!(run.status.code(), Some(1), "{run:?}");
+}

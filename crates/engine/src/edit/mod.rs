@@ -631,6 +631,44 @@ impl EditList {
         }
         Ok(image)
     }
+
+    /// Why `edits` would make a picture larger than `max_pixels` from a `size` one (a pad to a
+    /// huge canvas, a turn of a picture already at the limit), before anything is allocated.
+    pub fn check_size(edits: &[Edit], size: (u32, u32), max_pixels: u64) -> Result<(), String> {
+        let mut at = size;
+        for e in edits {
+            let next = EditList::size_through(std::slice::from_ref(e), at);
+            let pixels = u64::from(next.0) * u64::from(next.1);
+            if pixels > max_pixels && pixels > u64::from(at.0) * u64::from(at.1) {
+                return Err(format!(
+                    "{} {} would make a {}×{} picture ({} megapixels), more than the limit of {} \
+                     (--max-pixels)",
+                    e.name(),
+                    e.value(None),
+                    next.0,
+                    next.1,
+                    pixels / 1_000_000,
+                    max_pixels / 1_000_000
+                ));
+            }
+            at = next;
+        }
+        Ok(())
+    }
+
+    /// Checks, then applies `edits` to `image` (see [`EditList::apply`] and
+    /// [`EditList::check_size`]).
+    pub fn apply_within(
+        edits: &[Edit],
+        image: DynamicImage,
+        background: Rgb,
+        facts: &Facts<'_>,
+        max_pixels: u64,
+    ) -> Result<DynamicImage, String> {
+        EditList::check_size(edits, (image.width(), image.height()), max_pixels)?;
+        let image = EditList::apply(edits, image, background, facts)?;
+        Ok(image)
+    }
 }
 
 #[cfg(test)]

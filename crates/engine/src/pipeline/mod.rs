@@ -657,8 +657,14 @@ impl Pipeline {
                 ..crate::name::Facts::default()
             };
             let edit = |edits, image| {
-                crate::edit::EditList::apply(edits, image, recipe.background, &facts)
-                    .map_err(|why| JobError::failed(crate::job::ErrorKind::Edit, why))
+                crate::edit::EditList::apply_within(
+                    edits,
+                    image,
+                    recipe.background,
+                    &facts,
+                    self.limits.max_pixels,
+                )
+                .map_err(|why| JobError::failed(crate::job::ErrorKind::Edit, why))
             };
             let image = if before.is_empty() {
                 match geometry {
