@@ -272,6 +272,9 @@ pub fn font(t: &Text) -> Result<FontArc, String> {
     })
 }
 
+/// The largest text rasterised (its inked box and room): 64 megapixels of coverage.
+const MAX_TEXT_PIXELS: usize = 64_000_000;
+
 /// Coverage (0–1) of a rendered text, row by row.
 struct Mask {
     w: usize,
@@ -291,7 +294,7 @@ impl Mask {
 
 /// `line` in `font` with an em of `em` pixels: its coverage over its inked box, `pad` pixels
 /// of room on every side.
-fn rasterize(font: &FontArc, line: &str, em: f32, pad: usize) -> Option<Mask> {
+fn rasterize(font: &FontArc, line: &str, em: f32, pad: usize) -> Result<Option<Mask>, String> {
     let units = font.units_per_em().unwrap_or(2048.0);
     let scale = PxScale::from(em * font.height_unscaled() / units);
     let scaled = font.as_scaled(scale);
@@ -320,9 +323,15 @@ fn rasterize(font: &FontArc, line: &str, em: f32, pad: usize) -> Option<Mask> {
         (x1, y1) = (x1.max(b.max.x), y1.max(b.max.y));
     }
     if outlines.is_empty() || x1 <= x0 || y1 <= y0 {
-        return None;
+        return Ok(None);
     }
     let (w, h) = ((x1 - x0) as usize + 2 * pad, (y1 - y0) as usize + 2 * pad);
+    if w.saturating_mul(h) > MAX_TEXT_PIXELS {
+        return Err(format!(
+            "the text would be {w}×{h} pixels, larger than any picture it could go on: make it \
+             shorter or smaller (size=)"
+        ));
+    }
     let mut cover = vec![0f32; w * h];
     for o in &outlines {
         let b = o.px_bounds();
@@ -338,7 +347,7 @@ fn rasterize(font: &FontArc, line: &str, em: f32, pad: usize) -> Option<Mask> {
             }
         });
     }
-    Some(Mask { w, h, cover })
+    Ok(Some(Mask { w, h, cover }))
 }
 
 /// `mask` grown by `r` pixels (the outline's ring).
@@ -409,21 +418,22 @@ pub fn apply(t: &Text, image: DynamicImage, facts: &Facts<'_>) -> Result<Dynamic
     }
     .max(1.0);
     // Room for the outline and the shadow around the inked box.
+    // (The ring and the blur are capped: their cost grows with their radius squared.)
     let ring = if t.outline.is_some() {
-        (em / 16.0).round().max(1.0) as i64
+        (em / 16.0).round().clamp(1.0, 12.0) as i64
     } else {
         0
     };
     let (drop, blur) = if t.shadow.is_some() {
         (
-            (em / 20.0).round().max(1.0) as i64,
-            (em / 24.0).round().max(1.0) as i64,
+            (em / 20.0).round().clamp(1.0, 40.0) as i64,
+            (em / 24.0).round().clamp(1.0, 12.0) as i64,
         )
     } else {
         (0, 0)
     };
     let pad = (ring + drop + 2 * blur) as usize;
-    let Some(letters) = rasterize(&font, &line, em, pad) else {
+    let Some(letters) = rasterize(&font, &line, em, pad)? else {
         return Ok(image); // nothing to ink (spaces only)
     };
     let margin = t.margin.map_or(f64::from(em) / 2.0, f64::from).round() as i64;
@@ -527,6 +537,17 @@ mod tests {
         ] {
             assert!(bad.parse::<Text>().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_text_larger_than_any_picture_is_refused_not_allocated() {
+        let photo = DynamicImage::ImageRgb8(image::RgbImage::new(64, 64));
+        let mut t: Text = "A long line of text that no picture could ever hold at this size"
+            .parse()
+            .unwrap();
+        t.size = Size::Pixels(2000);
+        let why = apply(&t, photo, &Facts::default()).unwrap_err();
+        assert!(why.contains("make it shorter or smaller"), "{why}");
     }
 
     #[test]
