@@ -723,9 +723,11 @@ for ratio_name, (rw, rh) in (("square", (1, 1)), ("tall", (1, 2))):
         eprintln!(
             "{name} crops: {share} of {count} photos overlap libvips's by half or more (median IoU {median})"
         );
+        // Scored as libvips scores: 29 of 30 square and 26 of 30 tall crops here (the test
+        // keeps a little room; "most" is the acceptance's word).
         let share: f64 = share.parse().unwrap();
         assert!(
-            share > 0.5,
+            share >= 0.8,
             "{name}: only {share} of the photos overlap libvips's by half"
         );
     }

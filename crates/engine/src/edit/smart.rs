@@ -2,9 +2,10 @@
 //! or `@entropy`).
 //!
 //! Attention: the picture is reduced to 32×32 cells (so the crop is placed to a 32nd of each
-//! side, as libvips places its own), and each cell scored by what draws the eye — detail (the
-//! Laplacian of its lightness), skin tones, and strong colour; the scores are blurred over about
-//! a tenth of the crop's size, and the crop is centred on the highest, kept inside the picture.
+//! side, as libvips places its own), and each cell scored by what draws the eye as libvips 8.10
+//! and later score it — detail (the Laplacian of luminance), skin tones, and red (CIELAB's a*);
+//! the scores are blurred over a tenth of the crop's diagonal, and the crop is centred on the
+//! highest, kept inside the picture.
 //! Entropy: the crop's window slides across the picture (in 32 steps) and takes the place whose
 //! grey levels are the most varied (the highest Shannon entropy).
 
@@ -22,56 +23,22 @@ pub enum Interest {
 /// The side of the grid the picture is reduced to.
 const CELLS: u32 = 32;
 
-/// sRGB (0–255) to CIE L*a*b* (D65).
-fn lab(p: [u8; 3]) -> [f32; 3] {
-    let lin = |v: u8| {
-        let v = f32::from(v) / 255.0;
-        if v <= 0.040_45 {
-            v / 12.92
-        } else {
-            ((v + 0.055) / 1.055).powf(2.4)
-        }
-    };
-    let (r, g, b) = (lin(p[0]), lin(p[1]), lin(p[2]));
-    let x = (0.412_456_4 * r + 0.357_576_1 * g + 0.180_437_5 * b) / 0.950_47;
-    let y = 0.212_672_9 * r + 0.715_152_2 * g + 0.072_175 * b;
-    let z = (0.019_333_9 * r + 0.119_192 * g + 0.950_304_1 * b) / 1.088_83;
-    let f = |t: f32| {
-        if t > 0.008_856 {
-            t.cbrt()
-        } else {
-            7.787 * t + 16.0 / 116.0
-        }
-    };
-    let (fx, fy, fz) = (f(x), f(y), f(z));
-    [116.0 * fy - 16.0, 500.0 * (fx - fy), 200.0 * (fy - fz)]
-}
-
-/// How much a cell of colour `p` looks like skin, 0–1: its colour's direction near a skin
-/// tone's and its lightness in skin's range.
-fn skin(p: [u8; 3], l: f32) -> f32 {
-    const TONE: [f32; 3] = [0.78, 0.57, 0.44];
-    let v = p.map(f32::from);
-    let norm = (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]).sqrt();
-    if norm < 1.0 || !(20.0..=95.0).contains(&l) {
-        return 0.0;
-    }
-    let tone_norm = (TONE[0] * TONE[0] + TONE[1] * TONE[1] + TONE[2] * TONE[2]).sqrt();
-    let d: f32 = (0..3)
-        .map(|i| (v[i] / norm - TONE[i] / tone_norm).powi(2))
-        .sum::<f32>()
-        .sqrt();
-    (1.0 - d / 0.1).max(0.0)
-}
-
 /// The left and top of a `cw`×`ch` crop of `image` where `by` finds the most interest.
 pub fn place(image: &DynamicImage, cw: u32, ch: u32, by: Interest) -> (u32, u32) {
     let (w, h) = image.dimensions();
     if cw >= w && ch >= h {
         return (0, 0);
     }
-    // Averaged down straight from the picture (no full-size copy in another layout).
-    let small = DynamicImage::ImageRgba8(imageops::thumbnail(image, CELLS, CELLS)).into_rgb8();
+    // Averaged down straight from the picture (no full-size copy in another layout) to twice
+    // the grid, then Lanczos to the grid, as vips_resize's shrink and reduce.
+    let twice = imageops::thumbnail(image, 2 * CELLS, 2 * CELLS);
+    let small = DynamicImage::ImageRgba8(imageops::resize(
+        &twice,
+        CELLS,
+        CELLS,
+        imageops::FilterType::Lanczos3,
+    ))
+    .into_rgb8();
     let (sx, sy) = (
         f64::from(w) / f64::from(CELLS),
         f64::from(h) / f64::from(CELLS),
@@ -88,39 +55,44 @@ pub fn place(image: &DynamicImage, cw: u32, ch: u32, by: Interest) -> (u32, u32)
     )
 }
 
-/// The cell (in cell units, its top-left corner) with the most blurred interest.
+/// The cell (in cell units, its top-left corner) with the most blurred interest, scored as
+/// libvips (8.10 and later) scores it: in XYZ (Y from 0 to 100), edges are the 4-neighbour
+/// Laplacian of Y times five; skin is 100 less 100 times the distance of the colour's direction
+/// from a skin tone's; saturation is CIELAB's a*; skin and saturation count only where Y is
+/// above 5; the sum is blurred (sigma a tenth of the crop's diagonal in cells, at least 1).
 fn attention(small: &image::RgbImage, cw: f64, ch: f64) -> (f64, f64) {
     let n = CELLS as usize;
-    let cells: Vec<[f32; 3]> = small.pixels().map(|p| lab(p.0)).collect();
-    let at = |x: usize, y: usize| cells[y.min(n - 1) * n + x.min(n - 1)];
+    let xyz: Vec<[f32; 3]> = small.pixels().map(|p| to_xyz(p.0)).collect();
+    let y_at = |x: i32, y: i32| {
+        let (x, y) = (
+            x.clamp(0, n as i32 - 1) as usize,
+            y.clamp(0, n as i32 - 1) as usize,
+        );
+        xyz[y * n + x][1]
+    };
     let mut score = vec![0f32; n * n];
     for y in 0..n {
         for x in 0..n {
-            let c = at(x, y);
-            // Detail: how far the lightness is from its eight neighbours' mean.
-            let mut around = 0.0;
-            for (dx, dy) in [
-                (-1i32, -1i32),
-                (0, -1),
-                (1, -1),
-                (-1, 0),
-                (1, 0),
-                (-1, 1),
-                (0, 1),
-                (1, 1),
-            ] {
-                let nx = (x as i32 + dx).clamp(0, n as i32 - 1) as usize;
-                let ny = (y as i32 + dy).clamp(0, n as i32 - 1) as usize;
-                around += at(nx, ny)[0];
+            let (xi, yi) = (x as i32, y as i32);
+            let c = xyz[y * n + x];
+            let laplacian = 4.0 * c[1]
+                - y_at(xi - 1, yi)
+                - y_at(xi + 1, yi)
+                - y_at(xi, yi - 1)
+                - y_at(xi, yi + 1);
+            let mut s = (laplacian * 5.0).abs();
+            if c[1] > 5.0 {
+                let norm = (c[0] * c[0] + c[1] * c[1] + c[2] * c[2]).sqrt().max(1e-6);
+                let d = ((c[0] / norm - 0.78).powi(2)
+                    + (c[1] / norm - 0.57).powi(2)
+                    + (c[2] / norm - 0.44).powi(2))
+                .sqrt();
+                s += 100.0 - 100.0 * d;
+                s += lab_a(c);
             }
-            let edge = (8.0 * c[0] - around).abs() / 8.0;
-            let chroma = (c[1] * c[1] + c[2] * c[2]).sqrt();
-            let saturated = if chroma > 60.0 { chroma - 60.0 } else { 0.0 };
-            let p = small.get_pixel(x as u32, y as u32).0;
-            score[y * n + x] = edge * 4.0 + skin(p, c[0]) * 30.0 + saturated;
+            score[y * n + x] = s;
         }
     }
-    // Blurred over about a tenth of the crop's diagonal (in cells).
     let sigma = ((cw * cw + ch * ch).sqrt() / 10.0).max(1.0) as f32;
     let blurred = gauss(&score, n, sigma);
     let (mut best, mut at_best) = (f32::MIN, (n / 2, n / 2));
@@ -135,9 +107,40 @@ fn attention(small: &image::RgbImage, cw: f64, ch: f64) -> (f64, f64) {
     (at_best.0 as f64, at_best.1 as f64)
 }
 
+/// sRGB (0–255) to CIE XYZ (D65), Y from 0 to 100, as libvips's XYZ.
+fn to_xyz(p: [u8; 3]) -> [f32; 3] {
+    let lin = |v: u8| {
+        let v = f32::from(v) / 255.0;
+        if v <= 0.040_45 {
+            v / 12.92
+        } else {
+            ((v + 0.055) / 1.055).powf(2.4)
+        }
+    };
+    let (r, g, b) = (lin(p[0]), lin(p[1]), lin(p[2]));
+    [
+        100.0 * (0.412_456_4 * r + 0.357_576_1 * g + 0.180_437_5 * b),
+        100.0 * (0.212_672_9 * r + 0.715_152_2 * g + 0.072_175 * b),
+        100.0 * (0.019_333_9 * r + 0.119_192 * g + 0.950_304_1 * b),
+    ]
+}
+
+/// CIELAB's a* of an XYZ colour (D65 white, Y of 100).
+fn lab_a(c: [f32; 3]) -> f32 {
+    let f = |t: f32| {
+        if t > 0.008_856 {
+            t.cbrt()
+        } else {
+            7.787 * t + 16.0 / 116.0
+        }
+    };
+    500.0 * (f(c[0] / 95.047) - f(c[1] / 100.0))
+}
+
 /// A separable Gaussian blur of an `n`×`n` grid, edges repeated.
 fn gauss(grid: &[f32], n: usize, sigma: f32) -> Vec<f32> {
-    let r = (sigma * 3.0).ceil() as i32;
+    // Cut where the weight falls under a fifth of the centre's (vips_gaussblur's min_ampl).
+    let r = ((sigma * (2.0 * 5f32.ln()).sqrt()).floor() as i32).max(1);
     let k: Vec<f32> = (-r..=r)
         .map(|i| (-(i * i) as f32 / (2.0 * sigma * sigma)).exp())
         .collect();
