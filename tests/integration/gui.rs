@@ -183,7 +183,7 @@ fn preloaded(
     let start = args.start;
     let mut h = harness(settings, args, None);
     if !start {
-        let found = format!("{n} images");
+        let found = format!("{n} image{}", if n == 1 { "" } else { "s" });
         step_until(&mut h, "the scan", |h| has_label(h, &found));
     }
     (tmp, out, h)
@@ -2790,4 +2790,78 @@ fn the_readme_example_recipe_runs_from_the_window_the_cli_and_recipe_check() {
         by_cli,
         "the window writes what the CLI wrote"
     );
+}
+
+/// #39: names from the photo in the card's example: a template with `{date:…}`, `{camera}` and
+/// `{w}x{h}` shows the first image's own date (its file's time: it has no EXIF), "unknown" for
+/// its camera, and the size the edits leave (a 1:1 crop after the resize).
+#[test]
+fn the_example_name_comes_from_the_photos_date_and_the_edits_size() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path().join("in");
+    let pic = common::put(
+        &dir,
+        "pic.png",
+        &common::encode(&common::photo(300, 200), image::ImageFormat::Png),
+    );
+    // 2019-06-08 (in any time zone).
+    std::fs::File::options()
+        .write(true)
+        .open(&pic)
+        .unwrap()
+        .set_modified(std::time::UNIX_EPOCH + Duration::from_secs(1_560_000_000))
+        .unwrap();
+    let mut settings = settings_with_workers(1);
+    settings.first_mut().recipe.name_template = "{date:%Y-%m}_{camera}_{w}x{h}".parse().unwrap();
+    settings.first_mut().recipe.edits = conveyor::engine::edit::EditList::parse("crop=1:1")
+        .unwrap()
+        .0;
+    let launch = Launch {
+        inputs: vec![dir],
+        out: Some(tmp.path().join("out")),
+        ..Launch::default()
+    };
+    let mut h = harness(settings, launch, None);
+    step_until(&mut h, "the scan", |h| has_label(h, "1 image,"));
+    // 300×200 fitted into 64×64 is 64×43, then cropped square: 43×43.
+    step_until(&mut h, "the example name", |h| {
+        has_label(h, "e.g. 2019-06_unknown_43x43.jpg")
+    });
+}
+
+/// #39: the text edit's field keeps what is typed while a token is half written (the edit
+/// keeps its last good text and says what is wrong), and takes it once it reads right.
+#[test]
+fn a_text_edit_takes_what_is_typed_once_its_tokens_read_right() {
+    let (_tmp, _out, mut h) = preloaded(1, settings_with_workers(1), Launch::default());
+    let text = |h: &Harness<'_, ConveyorApp>| {
+        let r = h.state().settings().current_recipe();
+        r.edits.text(r.resize)
+    };
+    h.get_by_label("➕ Add").click();
+    h.run_steps(2);
+    h.get_by_label("Text").click();
+    h.run_steps(2);
+    assert_eq!(text(&h), "text=© {date:%Y},shadow");
+    // The text field holding `value` (the card's title says the text too).
+    fn field<'h>(h: &'h Harness<'_, ConveyorApp>, value: &'static str) -> egui_kittest::Node<'h> {
+        h.get_by(move |n| n.role() == Role::TextInput && n.value().as_deref() == Some(value))
+    }
+    field(&h, "© {date:%Y}").focus();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    field(&h, "© {date:%Y}").type_text("Shot {da");
+    h.run_steps(2);
+    assert_eq!(
+        text(&h),
+        "text=© {date:%Y},shadow",
+        "half a token is not taken"
+    );
+    assert!(
+        h.query_by_label_contains("unclosed").is_some(),
+        "the row says what is wrong"
+    );
+    field(&h, "Shot {da").type_text("te:%Y} {camera}");
+    h.run_steps(2);
+    assert_eq!(text(&h), "text=Shot {date:%Y} {camera},shadow");
+    assert!(h.query_by_label_contains("unclosed").is_none());
 }

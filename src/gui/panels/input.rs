@@ -100,7 +100,12 @@ fn summary_line(input: &Input, ui: &mut egui::Ui) {
         }
         Some(Ok(s)) => {
             let formats: Vec<String> = s.formats.iter().map(|(f, n)| format!("{n} {f}")).collect();
-            let counts = format!("   {} images, {}", s.images, human_bytes(s.bytes));
+            let counts = format!(
+                "   {} image{}, {}",
+                s.images,
+                if s.images == 1 { "" } else { "s" },
+                human_bytes(s.bytes)
+            );
             add(&counts, normal);
             add(&format!("   {}", formats.join(" · ")), weak);
             hover = format!("{hover}\n{}\n{}", counts.trim(), formats.join(" · "));
