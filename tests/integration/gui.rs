@@ -2647,6 +2647,17 @@ fn edits_in_the_card_move_up_and_down_and_are_removed() {
     assert!(h.query_by_label_contains("· 2 edits").is_some());
 }
 
+/// Gives `path` the time 2019-06-08 (June 2019 in any time zone): a photo without EXIF
+/// "taken" then, as far as its file says.
+fn taken_in_june_2019(path: &Path) {
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(std::time::UNIX_EPOCH + Duration::from_secs(1_560_000_000))
+        .unwrap();
+}
+
 /// #39 acceptance 5: the README's example recipe (`assets/recipes/share.toml`: crop 3:2 at
 /// attention, resize fit 1600, sharpen, text "© {date:%Y}", WebP) is valid for `recipe check`,
 /// runs from the command line, and imported in the window (*Import…*) runs the same batch to
@@ -2662,13 +2673,7 @@ fn the_readme_example_recipe_runs_from_the_window_the_cli_and_recipe_check() {
             &format!("p{i}.jpg"),
             &common::encode(&common::photo(900 + 60 * i, 500), image::ImageFormat::Jpeg),
         );
-        // Taken (as far as the file says) in June 2019.
-        std::fs::File::options()
-            .write(true)
-            .open(&path)
-            .unwrap()
-            .set_modified(std::time::UNIX_EPOCH + Duration::from_secs(1_560_000_000))
-            .unwrap();
+        taken_in_june_2019(&path);
     }
     let check = common::conveyor_ok(&["recipe", "check", share.to_str().unwrap()]);
     let said = String::from_utf8_lossy(&check.stdout);
@@ -2804,13 +2809,7 @@ fn the_example_name_comes_from_the_photos_date_and_the_edits_size() {
         "pic.png",
         &common::encode(&common::photo(300, 200), image::ImageFormat::Png),
     );
-    // 2019-06-08 (in any time zone).
-    std::fs::File::options()
-        .write(true)
-        .open(&pic)
-        .unwrap()
-        .set_modified(std::time::UNIX_EPOCH + Duration::from_secs(1_560_000_000))
-        .unwrap();
+    taken_in_june_2019(&pic);
     let mut settings = settings_with_workers(1);
     settings.first_mut().recipe.name_template = "{date:%Y-%m}_{camera}_{w}x{h}".parse().unwrap();
     settings.first_mut().recipe.edits = conveyor::engine::edit::EditList::parse("crop=1:1")

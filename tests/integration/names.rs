@@ -91,26 +91,30 @@ fn names_come_from_each_photos_date_and_camera() {
         );
     }
 
-    let out = tmp.path().join("out");
-    let run = common::command()
-        .env("TZ", "UTC")
-        .args([
+    // `conveyor run` into `out` with `extra`, in UTC (the files' own times are UTC above).
+    let run_utc = |out: &Path, extra: &[&str]| {
+        let mut args = vec![
             "run",
-            input.to_str().unwrap(),
+            common::s(&input),
             "--out",
-            out.to_str().unwrap(),
+            common::s(out),
             "--format",
             "png",
-            "--name",
-            "{date:%Y-%m-%d_%H%M%S}_{camera}_{n:03}",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+        ];
+        args.extend_from_slice(extra);
+        let run = common::command()
+            .env("TZ", "UTC")
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+    };
+    let out = tmp.path().join("out");
+    run_utc(&out, &["--name", "{date:%Y-%m-%d_%H%M%S}_{camera}_{n:03}"]);
     let expected: BTreeSet<String> = [
         "2024-07-14_180509_Canon EOS R5_001.png",
         "2024-07-14_180509_Apple iPhone 15 Pro_002.png",
@@ -129,26 +133,14 @@ fn names_come_from_each_photos_date_and_camera() {
     // three files, none overwritten, the report saying which were renamed.
     let out2 = tmp.path().join("out2");
     let report = tmp.path().join("r.json");
-    let run = common::command()
-        .env("TZ", "UTC")
-        .args([
-            "run",
-            input.to_str().unwrap(),
-            "--out",
-            out2.to_str().unwrap(),
-            "--format",
-            "png",
+    run_utc(
+        &out2,
+        &[
             "--name",
             "{date:%Y%m%d_%H%M%S}",
             "--report",
-            report.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
+            common::s(&report),
+        ],
     );
     let made = names(&out2);
     assert_eq!(made.len(), 7, "one file per photo: {made:?}");

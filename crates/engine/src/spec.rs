@@ -217,9 +217,16 @@ impl FromStr for Rgb {
     }
 }
 
+impl Rgb {
+    /// `rrggbb`, as options after a comma write a colour (`,color=ff0000`).
+    pub fn hex(self) -> String {
+        let [r, g, b] = self.0;
+        format!("{r:02x}{g:02x}{b:02x}")
+    }
+}
+
 impl fmt::Display for Rgb {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let [r, g, b] = self.0;
-        write!(f, "#{r:02x}{g:02x}{b:02x}")
+        write!(f, "#{}", self.hex())
     }
 }

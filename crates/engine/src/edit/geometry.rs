@@ -433,7 +433,7 @@ impl fmt::Display for Pad {
         match self.fill {
             Fill::Background => Ok(()),
             Fill::Transparent => write!(f, ",transparent"),
-            Fill::Color(Rgb([r, g, b])) => write!(f, ",color={r:02x}{g:02x}{b:02x}"),
+            Fill::Color(c) => write!(f, ",color={}", c.hex()),
         }
     }
 }

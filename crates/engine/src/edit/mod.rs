@@ -22,7 +22,7 @@ mod watermark;
 pub use geometry::{Crop, Fill, Gravity, Length, Pad, PadTo, TRIM_TOLERANCE, crop_box};
 use geometry::{pad, parse_crop, trim_box};
 pub use smart::Interest;
-pub use text::{Size as TextSize, Text, stem_ext};
+pub use text::{Size as TextSize, Text};
 pub use tone::{Adjust, Sharpen};
 pub use watermark::Watermark;
 

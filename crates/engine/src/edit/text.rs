@@ -9,9 +9,8 @@
 //! the stored sRGB values as the logo watermark is: shadow (down and right, softened), then
 //! outline, then the letters.
 
-use std::ffi::OsStr;
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use ab_glyph::{Font, FontArc, PxScale, ScaleFont, point};
 use image::{DynamicImage, RgbaImage};
@@ -60,6 +59,11 @@ pub struct Text {
     pub shadow: Option<Rgb>,
 }
 
+/// `text`'s tokens, checked.
+fn tokens(text: &str) -> Result<Tokens, ParseError> {
+    Tokens::parse(text, &TEXT_TOKENS).map_err(|e| ParseError(e.0))
+}
+
 const DEFAULT_SIZE: Size = Size::Percent(4.0);
 const DEFAULT_GRAVITY: Gravity = Gravity::SouthEast;
 const WHITE: Rgb = Rgb([255, 255, 255]);
@@ -68,10 +72,9 @@ const BLACK: Rgb = Rgb([0, 0, 0]);
 impl Text {
     /// `text` with the defaults: white, 4 % of the shorter side, bottom right.
     pub fn new(text: &str) -> Result<Text, ParseError> {
-        let tokens = Tokens::parse(text, &TEXT_TOKENS).map_err(|e| ParseError(e.0))?;
         Ok(Text {
             text: text.to_owned(),
-            tokens,
+            tokens: tokens(text)?,
             gravity: DEFAULT_GRAVITY,
             size: DEFAULT_SIZE,
             color: WHITE,
@@ -85,7 +88,7 @@ impl Text {
 
     /// Changes the text (its tokens checked); unchanged if they are not right.
     pub fn set_text(&mut self, text: &str) -> Result<(), ParseError> {
-        self.tokens = Tokens::parse(text, &TEXT_TOKENS).map_err(|e| ParseError(e.0))?;
+        self.tokens = tokens(text)?;
         self.text = text.to_owned();
         Ok(())
     }
@@ -116,7 +119,7 @@ impl fmt::Display for Text {
             Size::Pixels(px) => write!(f, ",size={px}")?,
         }
         if self.color != WHITE {
-            write!(f, ",color={}", hex(self.color))?;
+            write!(f, ",color={}", self.color.hex())?;
         }
         if self.opacity != 1.0 {
             write!(f, ",opacity={}", self.opacity)?;
@@ -129,21 +132,16 @@ impl fmt::Display for Text {
         }
         match self.outline {
             Some(BLACK) => write!(f, ",outline")?,
-            Some(c) => write!(f, ",outline={}", hex(c))?,
+            Some(c) => write!(f, ",outline={}", c.hex())?,
             None => {}
         }
         match self.shadow {
             Some(BLACK) => write!(f, ",shadow")?,
-            Some(c) => write!(f, ",shadow={}", hex(c))?,
+            Some(c) => write!(f, ",shadow={}", c.hex())?,
             None => {}
         }
         Ok(())
     }
-}
-
-fn hex(c: Rgb) -> String {
-    let [r, g, b] = c.0;
-    format!("{r:02x}{g:02x}{b:02x}")
 }
 
 /// The option names a text's value may end with.
@@ -491,14 +489,6 @@ fn blend(canvas: &mut RgbaImage, mask: &Mask, x: i64, y: i64, color: Rgb, opacit
             super::watermark::over(canvas.get_pixel_mut(cx as u32, cy as u32), color.0, a);
         }
     }
-}
-
-/// The stem and extension of `path` as name tokens take them.
-pub fn stem_ext(path: &Path) -> (&OsStr, &OsStr) {
-    (
-        path.file_stem().unwrap_or_default(),
-        path.extension().unwrap_or_default(),
-    )
 }
 
 #[cfg(test)]

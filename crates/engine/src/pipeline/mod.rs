@@ -648,10 +648,9 @@ impl Pipeline {
             let image = image.into_image()?;
             // The edits before the resize, the resize (from what they left), the rest.
             let (before, after) = recipe.edits.around_resize();
-            let (stem, ext) = crate::edit::stem_ext(&job.input);
             let facts = crate::name::Facts {
-                stem,
-                ext,
+                stem: job.input.file_stem().unwrap_or_default(),
+                ext: job.input.extension().unwrap_or_default(),
                 date: photo.date,
                 camera: photo.camera.as_deref(),
                 ..crate::name::Facts::default()
