@@ -589,6 +589,12 @@ fn lower_this_thread() {}
 /// Feeds the queue, then joins workers as they end, then reports the batch finished. Workers
 /// stay in the crew until their thread has ended, so a resize meanwhile sees them.
 fn supervise(shared: &Shared, queue: Sender<Vec<JobId>>, exits: &Receiver<WorkerId>) {
+    // The feeder wakes each time a worker takes a job: above the workers it would preempt one
+    // at every wake (a million context switches for a million tiny files), so it runs at
+    // their level.
+    if shared.priority == Priority::Background {
+        lower_this_thread();
+    }
     let mut group: Vec<JobId> = Vec::new();
     let send = |group: &mut Vec<JobId>| {
         if group.is_empty() {

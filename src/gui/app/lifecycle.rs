@@ -11,6 +11,7 @@ use eframe::egui;
 
 use super::{BUSY_DROP, ConveyorApp, FRAME};
 use crate::engine::batch::{self, PrepareError, Request, Running};
+use crate::engine::event::{self, Event};
 use crate::engine::job::Job;
 use crate::engine::pool::{self, PoolHandle};
 use crate::gui::state::{Batch, Forecast, Prepared};
@@ -277,10 +278,14 @@ impl ConveyorApp {
         self.repaint_pending.store(false, Ordering::Release);
         let now = batch.started.elapsed().as_secs_f64();
         if let Some(handle) = batch.handle.as_ref().and_then(Running::handle) {
-            for event in handle.events().try_iter() {
+            // Everything since the last frame, taken at one instant: a worker's stage reports
+            // it has since moved on from are never drawn, and are not taken.
+            let mut events: Vec<Event> = handle.events().try_iter().collect();
+            event::without_superseded_stages(&mut events);
+            for event in events {
                 let event = batch.view.translate(event);
                 batch.view.apply(&event, now);
-                if matches!(event, crate::engine::event::Event::BatchFinished { .. }) {
+                if matches!(event, Event::BatchFinished { .. }) {
                     batch.elapsed_at_finish = Some(now);
                 }
             }

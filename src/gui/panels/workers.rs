@@ -148,7 +148,7 @@ fn worker_rows(view: &BatchView, row_height: f32, ui: &mut egui::Ui) {
                 egui::Label::new(title).halign(egui::Align::LEFT),
             )
             .on_hover_text(format!("Worker thread #{}: {what}", row.id));
-            let file = row.file.clone().unwrap_or_else(|| "idle".to_owned());
+            let file = view.file_of(row).unwrap_or_else(|| "idle".to_owned());
             // The file name takes what the other columns leave (they need about 420 px).
             let name_width = (ui.available_width() - 420.0).clamp(120.0, 300.0);
             ui.add_sized(

@@ -172,7 +172,7 @@ mod tests {
             0.2,
         );
         let row = &v.workers[&1];
-        assert_eq!(row.file.as_deref(), Some("sub/0.png"));
+        assert_eq!(v.file_of(row).as_deref(), Some("sub/0.png"));
         assert_eq!(row.stage, Some(Stage::Encode));
         assert!((row.progress - 0.5).abs() < 1e-6);
         // Through the encode, the bar moves through the encode's quarter.
@@ -209,7 +209,7 @@ mod tests {
             0.4,
         );
         assert_eq!(v.workers[&1].done, 1);
-        assert_eq!(v.workers[&1].file, None);
+        assert_eq!(v.file_of(&v.workers[&1]), None);
         assert_eq!((v.ok, v.failed, v.ended()), (1, 1, 2));
         assert_eq!(v.filtered_len(ResultFilter::Failed), 1);
         let failed = v.filtered_row(ResultFilter::Failed, 0).expect("row");

@@ -11,8 +11,6 @@ pub struct WorkerRow {
     pub id: WorkerId,
     /// The job in hand.
     pub job: Option<JobId>,
-    /// The file in hand, for display.
-    pub file: Option<String>,
     /// The stage of the job in hand.
     pub stage: Option<Stage>,
     /// Progress through the job in hand, 0..1 (each stage weighted by the time it has taken in
@@ -32,7 +30,6 @@ impl WorkerRow {
     /// Holds no job any more (it ended, or was put back by a halt).
     pub(super) fn go_idle(&mut self) {
         self.job = None;
-        self.file = None;
         self.stage = None;
         self.progress = 0.0;
     }
