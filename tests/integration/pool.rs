@@ -384,7 +384,7 @@ fn a_panicking_job_fails_alone_and_its_worker_carries_on() {
 fn skipped_jobs_end_without_a_worker() {
     let mut list: Vec<Job> = jobs(500).to_vec();
     for job in list.iter_mut().step_by(2) {
-        job.action = Action::Skip(conveyor::engine::job::SkipReason::Input(
+        job.action = Action::skip(conveyor::engine::job::SkipReason::Input(
             "output exists".into(),
         ));
     }

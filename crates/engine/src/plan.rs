@@ -264,9 +264,11 @@ impl Outlook {
                         o.replace += 1;
                     }
                 }
-                Action::Skip(SkipReason::AlreadyConverted) => o.done += 1,
-                Action::Skip(SkipReason::InTheWay) => o.in_the_way += 1,
-                Action::Skip(_) => o.other_skips += 1,
+                Action::Skip(reason) => match **reason {
+                    SkipReason::AlreadyConverted => o.done += 1,
+                    SkipReason::InTheWay => o.in_the_way += 1,
+                    _ => o.other_skips += 1,
+                },
             }
         }
         o
@@ -838,9 +840,9 @@ pub fn plan_outputs(scan: &Scan, recipes: &[Recipe], options: &PlanOptions) -> P
             key(&out_resolved.join(rel_out))
         };
         if let Some(reason) = f.skip() {
-            job.action = Action::Skip(SkipReason::Input(reason.to_owned()));
+            job.action = Action::skip(SkipReason::Input(reason.to_owned()));
         } else if !originals.is_empty() && originals.contains(&resolved(&job)) {
-            job.action = Action::Skip(SkipReason::WouldReplaceOriginal);
+            job.action = Action::skip(SkipReason::WouldReplaceOriginal);
         } else if let Some(now) = draft_dir_present(d).then(|| stat(&job.output)).flatten() {
             let verdict = if journal.is_empty() || !input_text(d / slots, &mut input) {
                 Verdict::Unknown
@@ -858,7 +860,7 @@ pub fn plan_outputs(scan: &Scan, recipes: &[Recipe], options: &PlanOptions) -> P
             };
             match verdict {
                 Verdict::Vouched => {
-                    job.action = Action::Skip(SkipReason::AlreadyConverted);
+                    job.action = Action::skip(SkipReason::AlreadyConverted);
                 }
                 Verdict::Stale(why) => {
                     job.replace = true;
@@ -892,10 +894,10 @@ pub fn plan_outputs(scan: &Scan, recipes: &[Recipe], options: &PlanOptions) -> P
                             }
                         }
                         _ if in_input_folder => {
-                            job.action = Action::Skip(SkipReason::InTheWayInInputFolder);
+                            job.action = Action::skip(SkipReason::InTheWayInInputFolder);
                         }
                         OnExist::Skip => {
-                            job.action = Action::Skip(SkipReason::InTheWay);
+                            job.action = Action::skip(SkipReason::InTheWay);
                         }
                         OnExist::Overwrite => {
                             job.note = Some(Box::new(Note::ReplacesStranger {
