@@ -132,7 +132,7 @@ if $resume; then
   size=$(stat -c %s "$j")
   # The same command: the time to its first new journal line (its first output in place).
   start=$(date +%s.%N)
-  /usr/bin/time -f "%e %M" -o "$work/time.txt" "${cmd[@]}" > "$work/resume.txt" 2>&1 &
+  CONVEYOR_PHASES=1 /usr/bin/time -f "%e %M" -o "$work/time.txt" "${cmd[@]}" > "$work/resume.txt" 2>&1 &
   pid=$!
   while [ "$(stat -c %s "$j" 2> /dev/null || echo 0)" -le "$size" ]; do sleep 0.01; done
   first=$(echo "$(date +%s.%N) - $start" | bc -l)

@@ -785,6 +785,43 @@ pub fn plan_outputs(scan: &Scan, recipes: &[Recipe], options: &PlanOptions) -> P
             .shard
             .is_none_or(|s| s.contains(&draft.at(d).0.rel()))
     };
+    // A resumed run finds many outputs in place and looks at each: a million `stat`s are over a
+    // second on one thread, before the first file is converted. They are read ahead here on
+    // every core (the pass below decides in order, as renames must); a first run (no journal)
+    // reads none ahead, and finds no output folder to look in.
+    let ahead: Vec<Option<(u64, i64, bool)>> = if remote.is_none() && !journal.is_empty() {
+        // Only in output folders that exist (looked up once each, as below).
+        let mut present = vec![false; dir_present.len()];
+        for d in 0..count {
+            let (f, slot, _) = draft.at(d);
+            if let Some(p) = present.get_mut(f.dir_index() * slots + slot) {
+                *p = draft_dir_present(d);
+            }
+        }
+        stat_ahead(count, |d| {
+            let (f, slot, _) = draft.at(d);
+            let in_place = present
+                .get(f.dir_index() * slots + slot)
+                .copied()
+                .unwrap_or(false);
+            (in_place && (mine(d) || on_exist == OnExist::Rename)).then(|| {
+                named
+                    .get(d, &draft)
+                    .map_or_else(|| draft.natural(d), |(path, _)| path)
+            })
+        })
+    } else {
+        Vec::new()
+    };
+    let stat_output = |d: usize, path: &Path| match ahead.get(d) {
+        Some(seen) => seen.map(|(bytes, mtime, is_file)| OutStat {
+            is_file,
+            bytes,
+            mtime: (mtime != i64::MIN).then_some(mtime),
+            etag: None,
+        }),
+        None => stat(path),
+    };
     let mut input = String::new();
     let mut make = |d: usize| -> Job {
         let (f, slot, _) = draft.at(d);
@@ -843,7 +880,10 @@ pub fn plan_outputs(scan: &Scan, recipes: &[Recipe], options: &PlanOptions) -> P
             job.action = Action::skip(SkipReason::Input(reason.to_owned()));
         } else if !originals.is_empty() && originals.contains(&resolved(&job)) {
             job.action = Action::skip(SkipReason::WouldReplaceOriginal);
-        } else if let Some(now) = draft_dir_present(d).then(|| stat(&job.output)).flatten() {
+        } else if let Some(now) = draft_dir_present(d)
+            .then(|| stat_output(d, &job.output))
+            .flatten()
+        {
             let verdict = if journal.is_empty() || !input_text(d / slots, &mut input) {
                 Verdict::Unknown
             } else {
@@ -941,6 +981,35 @@ pub fn plan_outputs(scan: &Scan, recipes: &[Recipe], options: &PlanOptions) -> P
         warnings: scan.warnings.clone(),
         total_inputs: scan.found.len(),
     }
+}
+
+/// Each output's size, time (`i64::MIN` for none) and whether it is a file, for the outputs
+/// `path_of` names, read on every core; `None` where there is none (or none was asked).
+fn stat_ahead(
+    count: usize,
+    path_of: impl Fn(usize) -> Option<PathBuf> + Sync,
+) -> Vec<Option<(u64, i64, bool)>> {
+    let mut seen = vec![None; count];
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .clamp(1, 8);
+    let chunk = count.div_ceil(threads).max(1);
+    std::thread::scope(|s| {
+        for (i, part) in seen.chunks_mut(chunk).enumerate() {
+            let path_of = &path_of;
+            s.spawn(move || {
+                for (j, slot) in part.iter_mut().enumerate() {
+                    if let Some(path) = path_of(i * chunk + j) {
+                        *slot = fs::symlink_metadata(&path).ok().map(|m| {
+                            let s = OutStat::of(&m);
+                            (s.bytes, s.mtime.unwrap_or(i64::MIN), s.is_file)
+                        });
+                    }
+                }
+            });
+        }
+    });
+    seen
 }
 
 /// The names given to outputs: a flag per output, and the name itself only where it is not
